@@ -1,0 +1,151 @@
+//! Commands: the only way state changes. Each carries a client-chosen id (the idempotency
+//! key) and the time it happened; the engine never reads a clock.
+
+use crate::money::{Amount, Currency};
+use serde::{Deserialize, Serialize};
+
+/// Identifies a user (a holder of a credit line and a balance).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UserId(pub u64);
+
+/// Identifies a merchant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MerchantId(pub u64);
+
+/// A client-chosen command id. It is the idempotency key, and the id of the payment or
+/// authorization the command creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CommandId(pub u64);
+
+/// How far a user's identity has been verified (实名认证 level).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum IdentityLevel {
+    /// Nothing verified beyond a phone number.
+    Unverified,
+    /// Name and national id checked.
+    Basic,
+    /// Basic plus a face or bank-card check.
+    Full,
+}
+
+/// What a merchant sells; risk treats categories differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum MerchantCategory {
+    /// Physical goods.
+    PhysicalGoods,
+    /// Virtual goods and gift cards.
+    VirtualGoods,
+    /// Phone, game or wallet recharge / top-up.
+    Recharge,
+    /// Education and tuition.
+    Tuition,
+    /// Utilities.
+    Utilities,
+    /// Subscriptions.
+    Subscriptions,
+    /// Anything else.
+    Other,
+}
+
+/// Whether a merchant passed the platform's verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum MerchantVerification {
+    /// Not verified.
+    Uncertified,
+    /// Verified (licence and owner checked).
+    Certified,
+}
+
+/// How a payment is funded: a part from the credit line, a part from the balance.
+/// Either part may be zero, not both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Funding {
+    /// Minor units drawn on the credit line.
+    pub credit_minor: u64,
+    /// Minor units taken from the balance (余额).
+    pub balance_minor: u64,
+}
+
+/// Where a repayment of credit comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RepaySource {
+    /// From the user's balance (余额).
+    Balance,
+    /// From the user's bank card, through the platform's bank clearing account.
+    Bank,
+}
+
+/// One command: id, time and what to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Idempotency key; also names the payment or authorization the command creates.
+    pub id: CommandId,
+    /// When the command happened, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// What to do.
+    pub kind: CommandKind,
+}
+
+/// Everything the ledger can be asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CommandKind {
+    /// Opens a user with an empty credit line and an empty balance.
+    OpenUser { user: UserId, currency: Currency, identity: IdentityLevel },
+    /// Opens a merchant with an empty settlement account.
+    OpenMerchant {
+        merchant: MerchantId,
+        currency: Currency,
+        category: MerchantCategory,
+        verification: MerchantVerification,
+        partner: bool,
+    },
+    /// Grants or changes a credit line; the new limit may not be below what is used and held.
+    SetCreditLimit { user: UserId, limit_minor: u64 },
+    /// Freezes or unfreezes the use of a user's credit line.
+    SetCreditFrozen { user: UserId, frozen: bool },
+    /// Money arrives from the user's bank into the balance.
+    TopUp { user: UserId, amount: Amount },
+    /// Pays a merchant at once from credit, balance or both.
+    Pay { user: UserId, merchant: MerchantId, funding: Funding },
+    /// Holds funds for a merchant until captured, released or expired.
+    Authorize { user: UserId, merchant: MerchantId, funding: Funding, expires_at_ms: u64 },
+    /// Captures up to the authorized amount (credit part first); the rest is released.
+    Capture { authorization: CommandId, merchant: MerchantId, amount: Amount },
+    /// Releases an authorization without capturing.
+    Release { authorization: CommandId, merchant: MerchantId },
+    /// Refunds part or all of a captured payment: credit part first, back where it came from.
+    Refund { payment: CommandId, merchant: MerchantId, amount: Amount },
+    /// Moves balance from one user to another (P2P).
+    Transfer { from: UserId, to: UserId, amount: Amount },
+    /// Sends balance out to the user's bank.
+    WithdrawToBank { user: UserId, amount: Amount },
+    /// Pays a merchant's settlement account out to its bank.
+    PayoutMerchant { merchant: MerchantId, amount: Amount },
+    /// Repays used credit; never more than is owed.
+    Repay { user: UserId, amount: Amount, source: RepaySource },
+    /// Advances time: authorizations whose expiry has passed are released.
+    Tick,
+}
+
+impl CommandKind {
+    /// A stable name for the command kind, used in logs, metrics and the read model.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CommandKind::OpenUser { .. } => "open_user",
+            CommandKind::OpenMerchant { .. } => "open_merchant",
+            CommandKind::SetCreditLimit { .. } => "set_credit_limit",
+            CommandKind::SetCreditFrozen { .. } => "set_credit_frozen",
+            CommandKind::TopUp { .. } => "top_up",
+            CommandKind::Pay { .. } => "pay",
+            CommandKind::Authorize { .. } => "authorize",
+            CommandKind::Capture { .. } => "capture",
+            CommandKind::Release { .. } => "release",
+            CommandKind::Refund { .. } => "refund",
+            CommandKind::Transfer { .. } => "transfer",
+            CommandKind::WithdrawToBank { .. } => "withdraw_to_bank",
+            CommandKind::PayoutMerchant { .. } => "payout_merchant",
+            CommandKind::Repay { .. } => "repay",
+            CommandKind::Tick => "tick",
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Whole-state invariants: run after every batch in tests and simulation, and by `creditline check`.
+
+use crate::ledger::Engine;
+use crate::money::{Amount, Currency};
+use std::collections::BTreeMap;
+
+impl Engine {
+    /// Checks every ledger invariant; the error names the first one broken, precisely.
+    ///
+    /// - Per currency, the debit-positive balances of all accounts sum to zero.
+    /// - Credit used plus held never exceeds the limit; held balance never exceeds the balance.
+    /// - Each user's holds equal the sum of their live authorizations, and every authorization has
+    ///   exactly one expiry entry.
+    /// - No payment has more refunded than captured, per funding source.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
+        let mut holds: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+        for (currency, position) in &self.bank_clearing {
+            *sums.entry(*currency).or_default() += *position as i128;
+        }
+        for user in &self.users {
+            *sums.entry(user.currency).or_default() += user.credit_used_minor as i128 - user.balance_minor as i128;
+            if user.credit_used_minor as i128 + user.credit_held_minor as i128 > user.limit_minor as i128 {
+                return Err(format!("user {}: credit used {} + held {} exceeds limit {}", user.id.0, user.credit_used_minor, user.credit_held_minor, user.limit_minor));
+            }
+            if user.balance_held_minor > user.balance_minor || user.balance_minor > Amount::MAX {
+                return Err(format!("user {}: balance {} with {} held is out of bounds", user.id.0, user.balance_minor, user.balance_held_minor));
+            }
+            holds.insert(user.id.0, (0, 0));
+        }
+        for merchant in &self.merchants {
+            *sums.entry(merchant.currency).or_default() -= merchant.settlement_minor as i128;
+        }
+        if let Some((currency, sum)) = sums.iter().find(|(_, sum)| **sum != 0) {
+            return Err(format!("postings in {currency} sum to {sum}, not zero"));
+        }
+        for (id, authorization) in &self.authorizations {
+            let held = holds.get_mut(&authorization.user.0).ok_or_else(|| format!("authorization {} names unknown user", id.0))?;
+            held.0 += authorization.funding.credit_minor;
+            held.1 += authorization.funding.balance_minor;
+            if !self.expiries.contains(&(authorization.expires_at_ms, *id)) {
+                return Err(format!("authorization {} has no expiry entry", id.0));
+            }
+        }
+        if self.expiries.len() != self.authorizations.len() {
+            return Err(format!("{} expiry entries for {} authorizations", self.expiries.len(), self.authorizations.len()));
+        }
+        for user in &self.users {
+            if holds[&user.id.0] != (user.credit_held_minor, user.balance_held_minor) {
+                return Err(format!("user {}: holds {:?} differ from live authorizations {:?}", user.id.0, (user.credit_held_minor, user.balance_held_minor), holds[&user.id.0]));
+            }
+        }
+        for (id, payment) in &self.payments {
+            if payment.refunded.credit_minor > payment.captured.credit_minor || payment.refunded.balance_minor > payment.captured.balance_minor {
+                return Err(format!("payment {}: refunded {:?} exceeds captured {:?}", id.0, payment.refunded, payment.captured));
+            }
+        }
+        Ok(())
+    }
+}

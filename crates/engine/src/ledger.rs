@@ -1,0 +1,582 @@
+//! The engine: the whole ledger state and the deterministic `apply`.
+//!
+//! Each handler validates first (pure reads, checked arithmetic) and mutates only once every
+//! check has passed, so a rejected command leaves no trace but its remembered outcome.
+
+use crate::command::{
+    Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
+    RepaySource, UserId,
+};
+use crate::money::{Amount, Currency};
+use crate::outcome::{AccountKey, AccountKind, Accepted, Outcome, Posting, Rejection};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// How long a command id is remembered for idempotent retries, in command time.
+pub const IDEMPOTENCY_WINDOW_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+/// The longest an authorization may hold funds.
+pub const AUTHORIZATION_MAX_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+
+/// A user's credit line and balance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The user's id.
+    pub id: UserId,
+    /// Currency of both accounts.
+    pub currency: Currency,
+    /// Identity verification level.
+    pub identity: IdentityLevel,
+    /// The credit limit in minor units (at most `Amount::MAX`).
+    pub limit_minor: u64,
+    /// Credit used (owed); negative when refunds exceeded what was owed (a credit balance).
+    pub credit_used_minor: i64,
+    /// Credit held by live authorizations.
+    pub credit_held_minor: u64,
+    /// Balance (余额) in minor units.
+    pub balance_minor: u64,
+    /// Balance held by live authorizations.
+    pub balance_held_minor: u64,
+    /// Whether using the credit line is frozen.
+    pub credit_frozen: bool,
+    /// When the user was opened.
+    pub opened_at_ms: u64,
+}
+
+impl User {
+    /// Credit that can still be drawn: limit − used − held (may exceed the limit after refunds).
+    pub fn credit_available_minor(&self) -> i128 {
+        self.limit_minor as i128 - self.credit_used_minor as i128 - self.credit_held_minor as i128
+    }
+
+    /// Balance not held by authorizations.
+    pub fn balance_available_minor(&self) -> u64 {
+        self.balance_minor - self.balance_held_minor
+    }
+}
+
+/// A merchant and its settlement account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merchant {
+    /// The merchant's id.
+    pub id: MerchantId,
+    /// Currency of the settlement account.
+    pub currency: Currency,
+    /// What it sells.
+    pub category: MerchantCategory,
+    /// Verification level.
+    pub verification: MerchantVerification,
+    /// Whether it is a platform partner.
+    pub partner: bool,
+    /// Money owed to the merchant, in minor units.
+    pub settlement_minor: u64,
+    /// When the merchant was opened.
+    pub opened_at_ms: u64,
+}
+
+/// A captured payment and what has been refunded of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// The paying user.
+    pub user: UserId,
+    /// The merchant paid.
+    pub merchant: MerchantId,
+    /// When it was captured.
+    pub captured_at_ms: u64,
+    /// What was captured, by funding source.
+    pub captured: Funding,
+    /// What has been refunded so far, by funding source.
+    pub refunded: Funding,
+    /// Each refund: its command id and split.
+    pub refunds: Vec<(CommandId, Funding)>,
+}
+
+/// A live hold of funds for a merchant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authorization {
+    /// The user whose funds are held.
+    pub user: UserId,
+    /// The merchant the hold is for.
+    pub merchant: MerchantId,
+    /// Held amounts by funding source.
+    pub funding: Funding,
+    /// When the hold lapses.
+    pub expires_at_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Remembered {
+    pub(crate) time_ms: u64,
+    pub(crate) fingerprint: u64,
+    pub(crate) outcome: Outcome,
+}
+
+/// The ledger state machine. Create with [`Engine::default`], feed with [`Engine::apply`].
+#[derive(Default)]
+pub struct Engine {
+    pub(crate) now_ms: u64,
+    pub(crate) commands_applied: u64,
+    pub(crate) users: Vec<User>,
+    pub(crate) user_index: FastMap<UserId, u32>,
+    pub(crate) merchants: Vec<Merchant>,
+    pub(crate) merchant_index: FastMap<MerchantId, u32>,
+    /// The platform's bank clearing position per currency (debit positive), sorted by currency.
+    pub(crate) bank_clearing: Vec<(Currency, i64)>,
+    pub(crate) payments: FastMap<CommandId, Payment>,
+    pub(crate) authorizations: FastMap<CommandId, Authorization>,
+    pub(crate) expiries: BTreeSet<(u64, CommandId)>,
+    pub(crate) remembered: FastMap<CommandId, Remembered>,
+    pub(crate) remembered_order: VecDeque<CommandId>,
+}
+
+/// Checks a funding split: each part in range, not both zero, total in range.
+fn checked_funding(funding: Funding) -> Result<u64, Rejection> {
+    let total = funding.credit_minor.checked_add(funding.balance_minor).ok_or(Rejection::InvalidAmount)?;
+    if total == 0 || total > Amount::MAX {
+        return Err(Rejection::InvalidAmount);
+    }
+    Ok(total)
+}
+
+/// Adds to an unsigned balance, keeping it within `Amount::MAX`.
+fn credit_to(balance: u64, amount: u64) -> Result<u64, Rejection> {
+    balance.checked_add(amount).filter(|sum| *sum <= Amount::MAX).ok_or(Rejection::AmountOverflow)
+}
+
+/// The fingerprint of a command body (id and time excluded): a hash of its canonical encoding.
+fn fingerprint(kind: &CommandKind) -> u64 {
+    let mut buffer = [0u8; 128];
+    // Every command kind encodes to well under 128 bytes (at most eight varints and tags).
+    let bytes = postcard::to_slice(kind, &mut buffer).expect("command kinds encode within 128 bytes");
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+impl Engine {
+    /// Applies a batch in order, appending one outcome per command and the postings made.
+    pub fn apply_batch(&mut self, commands: &[Command], outcomes: &mut Vec<Outcome>, postings: &mut Vec<Posting>) {
+        for (index, command) in commands.iter().enumerate() {
+            let index = u32::try_from(index).expect("batches are far smaller than 2^32 commands");
+            outcomes.push(self.apply(command, index, postings));
+        }
+    }
+
+    /// Applies one command. A retry of a remembered id with the same body returns the first
+    /// outcome and changes nothing; with a different body it is rejected.
+    pub fn apply(&mut self, command: &Command, command_index: u32, postings: &mut Vec<Posting>) -> Outcome {
+        self.now_ms = self.now_ms.max(command.time_ms);
+        self.commands_applied += 1;
+        self.forget_expired_ids();
+        if matches!(command.kind, CommandKind::Tick) {
+            return Ok(self.expire_authorizations());
+        }
+        let fingerprint = fingerprint(&command.kind);
+        if let Some(remembered) = self.remembered.get(&command.id) {
+            return match remembered.fingerprint == fingerprint {
+                true => remembered.outcome,
+                false => Err(Rejection::IdempotencyConflict),
+            };
+        }
+        let mut ledger = Postings { postings, command_index };
+        let outcome = self.execute(command.id, command.kind, &mut ledger);
+        let remembered = Remembered { time_ms: self.now_ms, fingerprint, outcome };
+        self.remembered.insert(command.id, remembered);
+        self.remembered_order.push_back(command.id);
+        outcome
+    }
+
+    fn forget_expired_ids(&mut self) {
+        let horizon = self.now_ms.saturating_sub(IDEMPOTENCY_WINDOW_MS);
+        while let Some(id) = self.remembered_order.front() {
+            match self.remembered.get(id) {
+                Some(remembered) if remembered.time_ms >= horizon => break,
+                _ => {}
+            }
+            self.remembered.remove(id);
+            self.remembered_order.pop_front();
+        }
+    }
+
+    fn execute(&mut self, id: CommandId, kind: CommandKind, ledger: &mut Postings<'_>) -> Outcome {
+        match kind {
+            CommandKind::OpenUser { user, currency, identity } => self.open_user(user, currency, identity),
+            CommandKind::OpenMerchant { merchant, currency, category, verification, partner } => {
+                self.open_merchant(Merchant {
+                    id: merchant,
+                    currency,
+                    category,
+                    verification,
+                    partner,
+                    settlement_minor: 0,
+                    opened_at_ms: self.now_ms,
+                })
+            }
+            CommandKind::SetCreditLimit { user, limit_minor } => self.set_credit_limit(user, limit_minor),
+            CommandKind::SetCreditFrozen { user, frozen } => {
+                let slot = self.user_slot(user)?;
+                self.users[slot].credit_frozen = frozen;
+                Ok(Accepted::Done)
+            }
+            CommandKind::TopUp { user, amount } => self.top_up(user, amount, ledger),
+            CommandKind::Pay { user, merchant, funding } => self.pay(id, user, merchant, funding, ledger),
+            CommandKind::Authorize { user, merchant, funding, expires_at_ms } => {
+                self.authorize(id, Authorization { user, merchant, funding, expires_at_ms })
+            }
+            CommandKind::Capture { authorization, merchant, amount } => {
+                self.capture(authorization, merchant, amount, ledger)
+            }
+            CommandKind::Release { authorization, merchant } => self.release(authorization, merchant),
+            CommandKind::Refund { payment, merchant, amount } => self.refund(id, payment, merchant, amount, ledger),
+            CommandKind::Transfer { from, to, amount } => self.transfer(from, to, amount, ledger),
+            CommandKind::WithdrawToBank { user, amount } => self.withdraw_to_bank(user, amount, ledger),
+            CommandKind::PayoutMerchant { merchant, amount } => self.payout_merchant(merchant, amount, ledger),
+            CommandKind::Repay { user, amount, source } => self.repay(user, amount, source, ledger),
+            CommandKind::Tick => Ok(self.expire_authorizations()),
+        }
+    }
+
+    fn user_slot(&self, user: UserId) -> Result<usize, Rejection> {
+        self.user_index.get(&user).map(|slot| *slot as usize).ok_or(Rejection::UnknownUser)
+    }
+
+    fn merchant_slot(&self, merchant: MerchantId) -> Result<usize, Rejection> {
+        self.merchant_index.get(&merchant).map(|slot| *slot as usize).ok_or(Rejection::UnknownMerchant)
+    }
+
+    fn bank_slot(&mut self, currency: Currency) -> usize {
+        match self.bank_clearing.binary_search_by_key(&currency, |(code, _)| *code) {
+            Ok(slot) => slot,
+            Err(slot) => {
+                self.bank_clearing.insert(slot, (currency, 0));
+                slot
+            }
+        }
+    }
+
+    fn open_user(&mut self, id: UserId, currency: Currency, identity: IdentityLevel) -> Outcome {
+        if self.user_index.contains_key(&id) {
+            return Err(Rejection::UserExists);
+        }
+        let slot = u32::try_from(self.users.len()).map_err(|_| Rejection::AmountOverflow)?;
+        self.users.push(User {
+            id,
+            currency,
+            identity,
+            limit_minor: 0,
+            credit_used_minor: 0,
+            credit_held_minor: 0,
+            balance_minor: 0,
+            balance_held_minor: 0,
+            credit_frozen: false,
+            opened_at_ms: self.now_ms,
+        });
+        self.user_index.insert(id, slot);
+        self.bank_slot(currency);
+        Ok(Accepted::Done)
+    }
+
+    fn open_merchant(&mut self, merchant: Merchant) -> Outcome {
+        if self.merchant_index.contains_key(&merchant.id) {
+            return Err(Rejection::MerchantExists);
+        }
+        let slot = u32::try_from(self.merchants.len()).map_err(|_| Rejection::AmountOverflow)?;
+        self.merchant_index.insert(merchant.id, slot);
+        self.bank_slot(merchant.currency);
+        self.merchants.push(merchant);
+        Ok(Accepted::Done)
+    }
+
+    fn set_credit_limit(&mut self, user: UserId, limit_minor: u64) -> Outcome {
+        let slot = self.user_slot(user)?;
+        if limit_minor > Amount::MAX {
+            return Err(Rejection::InvalidAmount);
+        }
+        let account = &mut self.users[slot];
+        if (limit_minor as i128) < account.credit_used_minor as i128 + account.credit_held_minor as i128 {
+            return Err(Rejection::LimitBelowUsed);
+        }
+        account.limit_minor = limit_minor;
+        Ok(Accepted::Done)
+    }
+
+    fn top_up(&mut self, user: UserId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let currency = self.users[slot].currency;
+        let balance = credit_to(self.users[slot].balance_minor, amount.minor())?;
+        let bank = self.bank_slot(currency);
+        let bank_position = self.bank_clearing[bank].1.checked_add(amount.signed()).ok_or(Rejection::AmountOverflow)?;
+        self.users[slot].balance_minor = balance;
+        self.bank_clearing[bank].1 = bank_position;
+        ledger.post(AccountKind::BankClearing, 0, currency, amount.signed());
+        ledger.post(AccountKind::UserBalance, user.0, currency, -amount.signed());
+        Ok(Accepted::Done)
+    }
+
+    /// Checks that a user may spend `funding` at a merchant; returns (user slot, merchant slot, total).
+    fn check_spend(&self, user: UserId, merchant: MerchantId, funding: Funding) -> Result<(usize, usize, u64), Rejection> {
+        let user_slot = self.user_slot(user)?;
+        let merchant_slot = self.merchant_slot(merchant)?;
+        let total = checked_funding(funding)?;
+        let account = &self.users[user_slot];
+        if account.currency != self.merchants[merchant_slot].currency {
+            return Err(Rejection::CurrencyMismatch);
+        }
+        if funding.credit_minor > 0 && account.credit_frozen {
+            return Err(Rejection::CreditFrozen);
+        }
+        if (funding.credit_minor as i128) > account.credit_available_minor() {
+            return Err(Rejection::InsufficientCredit);
+        }
+        if funding.balance_minor > account.balance_available_minor() {
+            return Err(Rejection::InsufficientBalance);
+        }
+        Ok((user_slot, merchant_slot, total))
+    }
+
+    fn check_new_payment_id(&self, id: CommandId) -> Result<(), Rejection> {
+        match self.payments.contains_key(&id) || self.authorizations.contains_key(&id) {
+            true => Err(Rejection::PaymentExists),
+            false => Ok(()),
+        }
+    }
+
+    fn pay(&mut self, id: CommandId, user: UserId, merchant: MerchantId, funding: Funding, ledger: &mut Postings<'_>) -> Outcome {
+        self.check_new_payment_id(id)?;
+        let (user_slot, merchant_slot, total) = self.check_spend(user, merchant, funding)?;
+        self.post_capture(id, user_slot, merchant_slot, funding, total, ledger)
+    }
+
+    /// Moves captured money from the user to the merchant and records the payment.
+    fn post_capture(
+        &mut self,
+        id: CommandId,
+        user_slot: usize,
+        merchant_slot: usize,
+        funding: Funding,
+        total: u64,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        let settlement = credit_to(self.merchants[merchant_slot].settlement_minor, total)?;
+        let account = &mut self.users[user_slot];
+        // Both parts were checked against what is available, which bounds them by i64::MAX.
+        account.credit_used_minor += funding.credit_minor as i64;
+        account.balance_minor -= funding.balance_minor;
+        let (user, currency) = (account.id, account.currency);
+        let merchant = &mut self.merchants[merchant_slot];
+        merchant.settlement_minor = settlement;
+        ledger.post(AccountKind::UserCredit, user.0, currency, funding.credit_minor as i64);
+        ledger.post(AccountKind::UserBalance, user.0, currency, funding.balance_minor as i64);
+        ledger.post(AccountKind::MerchantSettlement, merchant.id.0, currency, -(total as i64));
+        let payment = Payment {
+            user,
+            merchant: merchant.id,
+            captured_at_ms: self.now_ms,
+            captured: funding,
+            refunded: Funding { credit_minor: 0, balance_minor: 0 },
+            refunds: Vec::new(),
+        };
+        self.payments.insert(id, payment);
+        Ok(Accepted::Split { credit_minor: funding.credit_minor, balance_minor: funding.balance_minor })
+    }
+
+    fn authorize(&mut self, id: CommandId, authorization: Authorization) -> Outcome {
+        self.check_new_payment_id(id)?;
+        let (user_slot, _, _) = self.check_spend(authorization.user, authorization.merchant, authorization.funding)?;
+        let lifetime_ms = authorization.expires_at_ms.saturating_sub(self.now_ms);
+        if lifetime_ms == 0 || lifetime_ms > AUTHORIZATION_MAX_MS {
+            return Err(Rejection::InvalidExpiry);
+        }
+        let account = &mut self.users[user_slot];
+        account.credit_held_minor += authorization.funding.credit_minor;
+        account.balance_held_minor += authorization.funding.balance_minor;
+        self.expiries.insert((authorization.expires_at_ms, id));
+        self.authorizations.insert(id, authorization);
+        Ok(Accepted::Done)
+    }
+
+    /// Finds a live authorization of this merchant.
+    fn live_authorization(&self, id: CommandId, merchant: MerchantId) -> Result<&Authorization, Rejection> {
+        let authorization = self.authorizations.get(&id).ok_or(Rejection::UnknownAuthorization)?;
+        if authorization.merchant != merchant {
+            return Err(Rejection::MerchantMismatch);
+        }
+        if authorization.expires_at_ms <= self.now_ms {
+            return Err(Rejection::AuthorizationExpired);
+        }
+        Ok(authorization)
+    }
+
+    fn capture(&mut self, id: CommandId, merchant: MerchantId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+        let (held, owner) = {
+            let authorization = self.live_authorization(id, merchant)?;
+            (authorization.funding, authorization.user)
+        };
+        if amount.minor() > held.credit_minor + held.balance_minor {
+            return Err(Rejection::CaptureExceedsAuthorization);
+        }
+        let credit_minor = amount.minor().min(held.credit_minor);
+        let captured = Funding { credit_minor, balance_minor: amount.minor() - credit_minor };
+        let user_slot = self.user_slot(owner)?;
+        let merchant_slot = self.merchant_slot(merchant)?;
+        credit_to(self.merchants[merchant_slot].settlement_minor, amount.minor())?;
+        self.drop_authorization(id);
+        self.post_capture(id, user_slot, merchant_slot, captured, amount.minor(), ledger)
+    }
+
+    fn release(&mut self, id: CommandId, merchant: MerchantId) -> Outcome {
+        self.live_authorization(id, merchant)?;
+        self.drop_authorization(id);
+        Ok(Accepted::Done)
+    }
+
+    /// Removes an authorization and frees its holds.
+    fn drop_authorization(&mut self, id: CommandId) {
+        let Some(authorization) = self.authorizations.remove(&id) else { return };
+        self.expiries.remove(&(authorization.expires_at_ms, id));
+        let slot = self.user_index[&authorization.user] as usize;
+        let account = &mut self.users[slot];
+        account.credit_held_minor -= authorization.funding.credit_minor;
+        account.balance_held_minor -= authorization.funding.balance_minor;
+    }
+
+    fn expire_authorizations(&mut self) -> Accepted {
+        let mut released = 0u32;
+        while let Some(&(expires_at_ms, id)) = self.expiries.first() {
+            if expires_at_ms > self.now_ms {
+                break;
+            }
+            self.drop_authorization(id);
+            released = released.saturating_add(1);
+        }
+        Accepted::Expired { authorizations: released }
+    }
+
+    fn refund(&mut self, id: CommandId, payment_id: CommandId, merchant: MerchantId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+        let payment = self.payments.get(&payment_id).ok_or(Rejection::UnknownPayment)?;
+        if payment.merchant != merchant {
+            return Err(Rejection::MerchantMismatch);
+        }
+        let credit_left = payment.captured.credit_minor - payment.refunded.credit_minor;
+        let balance_left = payment.captured.balance_minor - payment.refunded.balance_minor;
+        if amount.minor() > credit_left + balance_left {
+            return Err(Rejection::RefundExceedsCapture);
+        }
+        // Credit-funded money goes back to the line first and never lands in the balance.
+        let credit_minor = amount.minor().min(credit_left);
+        let split = Funding { credit_minor, balance_minor: amount.minor() - credit_minor };
+        let user_slot = self.user_slot(payment.user)?;
+        let merchant_slot = self.merchant_slot(merchant)?;
+        let settlement = self.merchants[merchant_slot].settlement_minor;
+        let settlement = settlement.checked_sub(amount.minor()).ok_or(Rejection::InsufficientMerchantFunds)?;
+        let account = &self.users[user_slot];
+        let balance = credit_to(account.balance_minor, split.balance_minor)?;
+        let used = account.credit_used_minor.checked_sub(split.credit_minor as i64).ok_or(Rejection::AmountOverflow)?;
+        let (user, currency) = (account.id, account.currency);
+        self.users[user_slot].balance_minor = balance;
+        self.users[user_slot].credit_used_minor = used;
+        self.merchants[merchant_slot].settlement_minor = settlement;
+        let payment = self.payments.get_mut(&payment_id).expect("payment was found above");
+        payment.refunded.credit_minor += split.credit_minor;
+        payment.refunded.balance_minor += split.balance_minor;
+        payment.refunds.push((id, split));
+        ledger.post(AccountKind::MerchantSettlement, merchant.0, currency, amount.signed());
+        ledger.post(AccountKind::UserCredit, user.0, currency, -(split.credit_minor as i64));
+        ledger.post(AccountKind::UserBalance, user.0, currency, -(split.balance_minor as i64));
+        Ok(Accepted::Split { credit_minor: split.credit_minor, balance_minor: split.balance_minor })
+    }
+
+    fn transfer(&mut self, from: UserId, to: UserId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+        if from == to {
+            return Err(Rejection::SelfTransfer);
+        }
+        let from_slot = self.user_slot(from)?;
+        let to_slot = self.user_slot(to)?;
+        let currency = self.users[from_slot].currency;
+        if currency != self.users[to_slot].currency {
+            return Err(Rejection::CurrencyMismatch);
+        }
+        if amount.minor() > self.users[from_slot].balance_available_minor() {
+            return Err(Rejection::InsufficientBalance);
+        }
+        let to_balance = credit_to(self.users[to_slot].balance_minor, amount.minor())?;
+        self.users[from_slot].balance_minor -= amount.minor();
+        self.users[to_slot].balance_minor = to_balance;
+        ledger.post(AccountKind::UserBalance, from.0, currency, amount.signed());
+        ledger.post(AccountKind::UserBalance, to.0, currency, -amount.signed());
+        Ok(Accepted::Done)
+    }
+
+    /// Moves money from the platform's bank position: debit `kind`/`owner`, credit bank clearing.
+    fn post_to_bank(&mut self, kind: AccountKind, owner: u64, currency: Currency, amount: Amount, ledger: &mut Postings<'_>) -> Result<(), Rejection> {
+        let bank = self.bank_slot(currency);
+        let position = self.bank_clearing[bank].1.checked_sub(amount.signed()).ok_or(Rejection::AmountOverflow)?;
+        self.bank_clearing[bank].1 = position;
+        ledger.post(kind, owner, currency, amount.signed());
+        ledger.post(AccountKind::BankClearing, 0, currency, -amount.signed());
+        Ok(())
+    }
+
+    fn withdraw_to_bank(&mut self, user: UserId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+        let slot = self.user_slot(user)?;
+        if amount.minor() > self.users[slot].balance_available_minor() {
+            return Err(Rejection::InsufficientBalance);
+        }
+        let currency = self.users[slot].currency;
+        self.post_to_bank(AccountKind::UserBalance, user.0, currency, amount, ledger)?;
+        self.users[slot].balance_minor -= amount.minor();
+        Ok(Accepted::Done)
+    }
+
+    fn payout_merchant(&mut self, merchant: MerchantId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+        let slot = self.merchant_slot(merchant)?;
+        if amount.minor() > self.merchants[slot].settlement_minor {
+            return Err(Rejection::InsufficientMerchantFunds);
+        }
+        let currency = self.merchants[slot].currency;
+        self.post_to_bank(AccountKind::MerchantSettlement, merchant.0, currency, amount, ledger)?;
+        self.merchants[slot].settlement_minor -= amount.minor();
+        Ok(Accepted::Done)
+    }
+
+    fn repay(&mut self, user: UserId, amount: Amount, source: RepaySource, ledger: &mut Postings<'_>) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let account = &self.users[slot];
+        if amount.signed() > account.credit_used_minor {
+            return Err(Rejection::Overpayment);
+        }
+        let currency = account.currency;
+        match source {
+            RepaySource::Balance => {
+                if amount.minor() > account.balance_available_minor() {
+                    return Err(Rejection::InsufficientBalance);
+                }
+                self.users[slot].balance_minor -= amount.minor();
+                ledger.post(AccountKind::UserBalance, user.0, currency, amount.signed());
+            }
+            RepaySource::Bank => {
+                let bank = self.bank_slot(currency);
+                let position = self.bank_clearing[bank].1.checked_add(amount.signed()).ok_or(Rejection::AmountOverflow)?;
+                self.bank_clearing[bank].1 = position;
+                ledger.post(AccountKind::BankClearing, 0, currency, amount.signed());
+            }
+        }
+        self.users[slot].credit_used_minor -= amount.signed();
+        ledger.post(AccountKind::UserCredit, user.0, currency, -amount.signed());
+        Ok(Accepted::Done)
+    }
+}
+
+/// Collects a command's postings, skipping zero legs.
+pub(crate) struct Postings<'a> {
+    postings: &'a mut Vec<Posting>,
+    command_index: u32,
+}
+
+impl Postings<'_> {
+    fn post(&mut self, kind: AccountKind, owner: u64, currency: Currency, amount_minor: i64) {
+        if amount_minor != 0 {
+            let account = AccountKey { kind, owner, currency };
+            self.postings.push(Posting { command_index: self.command_index, account, amount_minor });
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The creditline engine: a pure, deterministic state machine over the credit-line ledger.
+//!
+//! [`Engine::apply`] takes a [`Command`] and returns an [`Outcome`], appending the double-entry
+//! [`Posting`]s it made. The engine does no I/O, reads no clock (time arrives on each command)
+//! and uses no randomness, so replaying the same commands rebuilds the same state bit for bit
+//! ([`Engine::state_hash`]). Money is [`Amount`]: integer minor units with checked arithmetic.
+//!
+//! Business rejections are values ([`Rejection`], each with a stable code), never panics.
+
+pub mod codec;
+mod command;
+mod invariants;
+mod ledger;
+mod money;
+mod outcome;
+mod queries;
+mod snapshot;
+
+pub use command::{
+    Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
+    RepaySource, UserId,
+};
+pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, IDEMPOTENCY_WINDOW_MS, Merchant, Payment, User};
+pub use money::{Amount, Currency};
+pub use outcome::{AccountKey, AccountKind, Accepted, Outcome, Posting, Rejection};
+pub use queries::Counts;
+pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};

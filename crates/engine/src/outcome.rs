@@ -1,0 +1,196 @@
+//! Outcomes: what a command did, or the typed reason it was rejected, and the postings it made.
+
+use crate::money::Currency;
+use serde::{Deserialize, Serialize};
+
+/// A business rejection. Each has a stable code clients can match on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Rejection {
+    /// The user id is not open.
+    UnknownUser,
+    /// The merchant id is not open.
+    UnknownMerchant,
+    /// No captured payment has this id.
+    UnknownPayment,
+    /// No live authorization has this id.
+    UnknownAuthorization,
+    /// A user with this id is already open.
+    UserExists,
+    /// A merchant with this id is already open.
+    MerchantExists,
+    /// A payment or authorization with this id already exists.
+    PaymentExists,
+    /// The accounts involved hold different currencies.
+    CurrencyMismatch,
+    /// The credit line's available amount is too small.
+    InsufficientCredit,
+    /// The balance is too small.
+    InsufficientBalance,
+    /// The merchant's settlement account is too small for the refund or payout.
+    InsufficientMerchantFunds,
+    /// The refund would exceed what was captured and not yet refunded.
+    RefundExceedsCapture,
+    /// The capture exceeds the authorized amount.
+    CaptureExceedsAuthorization,
+    /// The authorization expired before this command.
+    AuthorizationExpired,
+    /// The payment or authorization belongs to another merchant.
+    MerchantMismatch,
+    /// The user's credit line is frozen.
+    CreditFrozen,
+    /// The command id was used before with a different body.
+    IdempotencyConflict,
+    /// A credit limit below what the user has used and held.
+    LimitBelowUsed,
+    /// A repayment larger than what is owed.
+    Overpayment,
+    /// A transfer whose payer and payee are the same user.
+    SelfTransfer,
+    /// A payment whose funding parts are both zero or out of range.
+    InvalidAmount,
+    /// An expiry that is not after the command's time.
+    InvalidExpiry,
+    /// A sum that would overflow a 64-bit balance.
+    AmountOverflow,
+}
+
+impl Rejection {
+    /// The stable, snake_case code of the rejection.
+    pub fn code(self) -> &'static str {
+        match self {
+            Rejection::UnknownUser => "unknown_user",
+            Rejection::UnknownMerchant => "unknown_merchant",
+            Rejection::UnknownPayment => "unknown_payment",
+            Rejection::UnknownAuthorization => "unknown_authorization",
+            Rejection::UserExists => "user_exists",
+            Rejection::MerchantExists => "merchant_exists",
+            Rejection::PaymentExists => "payment_exists",
+            Rejection::CurrencyMismatch => "currency_mismatch",
+            Rejection::InsufficientCredit => "insufficient_credit",
+            Rejection::InsufficientBalance => "insufficient_balance",
+            Rejection::InsufficientMerchantFunds => "insufficient_merchant_funds",
+            Rejection::RefundExceedsCapture => "refund_exceeds_capture",
+            Rejection::CaptureExceedsAuthorization => "capture_exceeds_authorization",
+            Rejection::AuthorizationExpired => "authorization_expired",
+            Rejection::MerchantMismatch => "merchant_mismatch",
+            Rejection::CreditFrozen => "credit_frozen",
+            Rejection::IdempotencyConflict => "idempotency_conflict",
+            Rejection::LimitBelowUsed => "limit_below_used",
+            Rejection::Overpayment => "overpayment",
+            Rejection::SelfTransfer => "self_transfer",
+            Rejection::InvalidAmount => "invalid_amount",
+            Rejection::InvalidExpiry => "invalid_expiry",
+            Rejection::AmountOverflow => "amount_overflow",
+        }
+    }
+
+    /// A sentence a person can act on.
+    pub fn message(self) -> &'static str {
+        match self {
+            Rejection::UnknownUser => "no user with this id is open; open it first",
+            Rejection::UnknownMerchant => "no merchant with this id is open; open it first",
+            Rejection::UnknownPayment => "no captured payment has this id",
+            Rejection::UnknownAuthorization => "no live authorization has this id (captured, released or never made)",
+            Rejection::UserExists => "a user with this id is already open",
+            Rejection::MerchantExists => "a merchant with this id is already open",
+            Rejection::PaymentExists => "a payment or authorization with this command id already exists; use a new id",
+            Rejection::CurrencyMismatch => "the accounts involved hold different currencies",
+            Rejection::InsufficientCredit => "the credit line's available amount is smaller than the credit part",
+            Rejection::InsufficientBalance => "the balance is smaller than the amount",
+            Rejection::InsufficientMerchantFunds => "the merchant's settlement account holds less than the amount",
+            Rejection::RefundExceedsCapture => "the refund exceeds what was captured and not yet refunded",
+            Rejection::CaptureExceedsAuthorization => "the capture exceeds the authorized amount",
+            Rejection::AuthorizationExpired => "the authorization expired and its hold was released",
+            Rejection::MerchantMismatch => "the payment or authorization belongs to another merchant",
+            Rejection::CreditFrozen => "the user's credit line is frozen",
+            Rejection::IdempotencyConflict => "this command id was already used with a different body; use a new id",
+            Rejection::LimitBelowUsed => "the new limit is below the credit used and held",
+            Rejection::Overpayment => "the repayment exceeds what is owed on the credit line",
+            Rejection::SelfTransfer => "payer and payee are the same user",
+            Rejection::InvalidAmount => "the credit and balance parts must be at most 2^63-1 each and not both zero",
+            Rejection::InvalidExpiry => "the authorization must expire after the command's time",
+            Rejection::AmountOverflow => "the amount would overflow a 64-bit balance",
+        }
+    }
+}
+
+/// What an accepted command did, beyond its postings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Accepted {
+    /// The command took effect; its postings say how.
+    Done,
+    /// Money moved split between credit and balance (payment, capture, refund).
+    Split {
+        /// Minor units on the credit line.
+        credit_minor: u64,
+        /// Minor units on the balance.
+        balance_minor: u64,
+    },
+    /// A tick released this many expired authorizations.
+    Expired {
+        /// Authorizations released.
+        authorizations: u32,
+    },
+}
+
+/// The result of one command: accepted or rejected with a stable code.
+pub type Outcome = Result<Accepted, Rejection>;
+
+/// Which ledger account a posting touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AccountKind {
+    /// A user's credit line: debit balance = credit used (a receivable of the platform).
+    UserCredit,
+    /// A user's balance (余额): credit balance = money the platform owes the user.
+    UserBalance,
+    /// A merchant's settlement account: credit balance = money owed to the merchant.
+    MerchantSettlement,
+    /// The platform's position at its bank, per currency (owner 0).
+    BankClearing,
+}
+
+impl AccountKind {
+    /// A stable name used in account addresses.
+    pub fn name(self) -> &'static str {
+        match self {
+            AccountKind::UserCredit => "credit",
+            AccountKind::UserBalance => "balance",
+            AccountKind::MerchantSettlement => "settlement",
+            AccountKind::BankClearing => "bank_clearing",
+        }
+    }
+}
+
+/// A ledger account's address: its kind, owner id and currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AccountKey {
+    /// What kind of account.
+    pub kind: AccountKind,
+    /// The owning user or merchant id; 0 for platform accounts.
+    pub owner: u64,
+    /// The account's currency.
+    pub currency: Currency,
+}
+
+impl AccountKey {
+    /// The address as text: `user:42:credit`, `merchant:7:settlement`, `platform:CNY:bank_clearing`.
+    pub fn address(&self) -> String {
+        match self.kind {
+            AccountKind::UserCredit | AccountKind::UserBalance => format!("user:{}:{}", self.owner, self.kind.name()),
+            AccountKind::MerchantSettlement => format!("merchant:{}:{}", self.owner, self.kind.name()),
+            AccountKind::BankClearing => format!("platform:{}:{}", self.currency, self.kind.name()),
+        }
+    }
+}
+
+/// One leg of a double entry: positive amounts are debits, negative are credits.
+/// The postings of one command always sum to zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posting {
+    /// Index of the command in its batch.
+    pub command_index: u32,
+    /// The account touched.
+    pub account: AccountKey,
+    /// Signed amount in minor units: debit positive, credit negative.
+    pub amount_minor: i64,
+}

@@ -1,0 +1,71 @@
+//! Read-only views of the engine state, for the API and the tools.
+
+use crate::command::{CommandId, MerchantId, UserId};
+use crate::ledger::{Authorization, Engine, Merchant, Payment, User};
+use crate::money::Currency;
+
+/// Sizes of the state, for metrics and the bench.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts {
+    /// Users open.
+    pub users: usize,
+    /// Merchants open.
+    pub merchants: usize,
+    /// Ledger accounts: two per user, one per merchant, one bank clearing per currency.
+    pub accounts: usize,
+    /// Captured payments.
+    pub payments: usize,
+    /// Live authorizations.
+    pub authorizations: usize,
+    /// Command ids remembered for idempotent retries.
+    pub remembered_ids: usize,
+}
+
+impl Engine {
+    /// A user's accounts, if open.
+    pub fn user(&self, id: UserId) -> Option<&User> {
+        self.user_index.get(&id).map(|slot| &self.users[*slot as usize])
+    }
+
+    /// A merchant, if open.
+    pub fn merchant(&self, id: MerchantId) -> Option<&Merchant> {
+        self.merchant_index.get(&id).map(|slot| &self.merchants[*slot as usize])
+    }
+
+    /// A captured payment with its refunds.
+    pub fn payment(&self, id: CommandId) -> Option<&Payment> {
+        self.payments.get(&id)
+    }
+
+    /// A live authorization.
+    pub fn authorization(&self, id: CommandId) -> Option<&Authorization> {
+        self.authorizations.get(&id)
+    }
+
+    /// The platform's bank clearing position per currency (debit positive), sorted by currency.
+    pub fn bank_clearing(&self) -> &[(Currency, i64)] {
+        &self.bank_clearing
+    }
+
+    /// The latest command time seen, in milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// How many commands have been applied, retries and rejections included.
+    pub fn commands_applied(&self) -> u64 {
+        self.commands_applied
+    }
+
+    /// Sizes of the state.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            users: self.users.len(),
+            merchants: self.merchants.len(),
+            accounts: self.users.len() * 2 + self.merchants.len() + self.bank_clearing.len(),
+            payments: self.payments.len(),
+            authorizations: self.authorizations.len(),
+            remembered_ids: self.remembered.len(),
+        }
+    }
+}

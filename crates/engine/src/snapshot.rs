@@ -1,0 +1,121 @@
+//! Snapshots: a canonical encoding of the whole state, and its hash.
+//!
+//! The encoding never depends on hash-map iteration order: vectors keep their insertion order
+//! and keyed maps are written sorted by key, so the same state always encodes to the same bytes
+//! and [`Engine::state_hash`] compares states bit for bit.
+
+use crate::command::{CommandId, MerchantId, UserId};
+use crate::ledger::{Authorization, Engine, Merchant, Payment, Remembered, User};
+use crate::money::Currency;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// The snapshot format version; bump on any change to the encoded layout.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    version: u32,
+    now_ms: u64,
+    commands_applied: u64,
+    users: &'a [User],
+    merchants: &'a [Merchant],
+    bank_clearing: &'a [(Currency, i64)],
+    payments: Vec<(CommandId, &'a Payment)>,
+    authorizations: Vec<(CommandId, &'a Authorization)>,
+    remembered: Vec<(CommandId, Remembered)>,
+}
+
+#[derive(Deserialize)]
+struct SnapshotOwned {
+    version: u32,
+    now_ms: u64,
+    commands_applied: u64,
+    users: Vec<User>,
+    merchants: Vec<Merchant>,
+    bank_clearing: Vec<(Currency, i64)>,
+    payments: Vec<(CommandId, Payment)>,
+    authorizations: Vec<(CommandId, Authorization)>,
+    remembered: Vec<(CommandId, Remembered)>,
+}
+
+/// Why a snapshot could not be restored.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// The bytes do not decode.
+    Malformed(String),
+    /// The snapshot was written by another format version.
+    Version(u32),
+    /// The decoded state breaks an invariant.
+    Invariant(String),
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SnapshotError::Malformed(reason) => write!(formatter, "snapshot does not decode: {reason}"),
+            SnapshotError::Version(version) => write!(formatter, "snapshot version {version}, expected {SNAPSHOT_VERSION}"),
+            SnapshotError::Invariant(reason) => write!(formatter, "snapshot breaks an invariant: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+fn sorted<'a, V>(map: impl Iterator<Item = (&'a CommandId, &'a V)>) -> Vec<(CommandId, &'a V)> {
+    let mut entries: Vec<(CommandId, &V)> = map.map(|(id, value)| (*id, value)).collect();
+    entries.sort_unstable_by_key(|(id, _)| *id);
+    entries
+}
+
+impl Engine {
+    /// Encodes the whole state canonically.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let remembered = self.remembered_order.iter().map(|id| (*id, self.remembered[id])).collect();
+        let snapshot = SnapshotRef {
+            version: SNAPSHOT_VERSION,
+            now_ms: self.now_ms,
+            commands_applied: self.commands_applied,
+            users: &self.users,
+            merchants: &self.merchants,
+            bank_clearing: &self.bank_clearing,
+            payments: sorted(self.payments.iter()),
+            authorizations: sorted(self.authorizations.iter()),
+            remembered,
+        };
+        // Encoding into a growable vector fails only on allocation failure, which aborts anyway.
+        postcard::to_allocvec(&snapshot).expect("encoding to a vector cannot fail")
+    }
+
+    /// A 64-bit hash of the canonical encoding: equal states, equal hashes.
+    pub fn state_hash(&self) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(&self.snapshot())
+    }
+
+    /// Rebuilds an engine from [`Engine::snapshot`] bytes and checks its invariants.
+    pub fn restore(bytes: &[u8]) -> Result<Engine, SnapshotError> {
+        let owned: SnapshotOwned = postcard::from_bytes(bytes).map_err(|error| SnapshotError::Malformed(error.to_string()))?;
+        if owned.version != SNAPSHOT_VERSION {
+            return Err(SnapshotError::Version(owned.version));
+        }
+        let mut engine = Engine { now_ms: owned.now_ms, commands_applied: owned.commands_applied, ..Engine::default() };
+        for (slot, user) in owned.users.iter().enumerate() {
+            engine.user_index.insert(UserId(user.id.0), slot as u32);
+        }
+        for (slot, merchant) in owned.merchants.iter().enumerate() {
+            engine.merchant_index.insert(MerchantId(merchant.id.0), slot as u32);
+        }
+        engine.users = owned.users;
+        engine.merchants = owned.merchants;
+        engine.bank_clearing = owned.bank_clearing;
+        engine.payments.extend(owned.payments);
+        for (id, authorization) in owned.authorizations {
+            engine.expiries.insert((authorization.expires_at_ms, id));
+            engine.authorizations.insert(id, authorization);
+        }
+        engine.remembered_order = owned.remembered.iter().map(|(id, _)| *id).collect::<VecDeque<_>>();
+        engine.remembered.extend(owned.remembered);
+        engine.check_invariants().map_err(SnapshotError::Invariant)?;
+        Ok(engine)
+    }
+}
