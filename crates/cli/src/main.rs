@@ -1,1 +1,218 @@
-fn main() {}
+//! `creditline`: the one binary. `serve` runs the ledger on the embedded default store; `keys`
+//! manages API keys; `check` verifies a data directory; `bench` measures the engine and journal;
+//! `openapi` prints the API document.
+
+mod bench;
+mod check;
+mod workload;
+
+use clap::{Parser, Subcommand};
+use server::auth::{self, Role};
+use server::store::DataDir;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "creditline", version, about = "A consumer credit-line ledger with its risk engine inside")]
+struct Cli {
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Serve the HTTP API on the embedded store (journal, snapshots and SQLite in --data-dir).
+    Serve {
+        /// Data directory (created if missing).
+        #[arg(long, env = "CREDITLINE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, env = "CREDITLINE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Most commands per journal write (one fsync each).
+        #[arg(long, default_value_t = 8_192)]
+        batch_max_commands: usize,
+        /// Write a snapshot after this many commands.
+        #[arg(long, default_value_t = 1_000_000)]
+        snapshot_every_commands: u64,
+        /// Sustained requests per second allowed per API key (bursts of two seconds' worth).
+        #[arg(long, default_value_t = 5_000.0)]
+        rate_limit_per_key: f64,
+    },
+    /// Create, list or revoke API keys (stored hashed in DATA_DIR/keys.json).
+    Keys {
+        /// Data directory.
+        #[arg(long, env = "CREDITLINE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+    /// Verify every journal record, replay from scratch (and from the latest snapshot) and check
+    /// the ledger invariants. Exits non-zero, naming the problem, if anything is wrong.
+    Check {
+        /// Data directory.
+        #[arg(long, env = "CREDITLINE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Check the invariants after every journal record, not only at the end.
+        #[arg(long)]
+        thorough: bool,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure the engine alone and engine + journal (fsync per batch) on a seeded mix.
+    Bench {
+        /// Users in the population.
+        #[arg(long, default_value_t = 100_000)]
+        users: u64,
+        /// Merchants.
+        #[arg(long, default_value_t = 2_000)]
+        merchants: u64,
+        /// Mixed events to measure.
+        #[arg(long, default_value_t = 2_000_000)]
+        events: u64,
+        /// Commands per batch (one fsync per batch in the durable run).
+        #[arg(long, default_value_t = 8_192)]
+        batch_size: usize,
+        /// Seed of the workload.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Directory for the durable run's journal (default: a fresh one under the temp dir, removed after).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the OpenAPI document of the HTTP API.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum KeyAction {
+    /// Create a key and print it once.
+    Create {
+        /// admin, platform, merchant or analyst.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// For merchant keys: the merchant it may act for.
+        #[arg(long)]
+        merchant_id: Option<u64>,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by id.
+    Revoke {
+        /// The key id (the part after `clk_`).
+        id: String,
+    },
+}
+
+fn parse_role(name: &str) -> Result<Role, String> {
+    Role::parse(name).ok_or_else(|| format!("unknown role {name:?}; use admin, platform, merchant or analyst"))
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match json {
+        true => builder.json().init(),
+        false => builder.init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Commands) -> anyhow::Result<ExitCode> {
+    match command {
+        Commands::Serve { data_dir, listen, batch_max_commands, snapshot_every_commands, rate_limit_per_key } => {
+            anyhow::ensure!((1..=65_536).contains(&batch_max_commands), "--batch-max-commands must be 1 to 65536");
+            anyhow::ensure!(rate_limit_per_key > 0.0, "--rate-limit-per-key must be positive");
+            let writer = server::writer::WriterConfig { batch_max_commands, snapshot_every_commands, ..Default::default() };
+            let config = server::ServeConfig { data_dir, listen, writer, rate_limit_per_key, journal: Default::default() };
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(server::serve(config, shutdown_signal()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Keys { data_dir, action } => keys(&DataDir::new(data_dir), action),
+        Commands::Check { data_dir, thorough, json } => check::run(&DataDir::new(data_dir), thorough, json),
+        Commands::Bench { users, merchants, events, batch_size, seed, dir, json } => {
+            anyhow::ensure!(users > 0 && merchants > 0, "--users and --merchants must be at least 1");
+            anyhow::ensure!((1..=65_536).contains(&batch_size), "--batch-size must be 1 to 65536");
+            let population = workload::Population { users, merchants, seed };
+            let config = bench::BenchConfig { population, events, batch_size, progress: !json };
+            let (journal_dir, remove) = match dir {
+                Some(dir) => (dir, false),
+                None => (std::env::temp_dir().join(format!("creditline-bench-{}", std::process::id())), true),
+            };
+            let report = bench::run(&config, &journal_dir.join("journal"));
+            if remove {
+                let _ = std::fs::remove_dir_all(&journal_dir);
+            }
+            let report = report?;
+            match json {
+                true => println!("{}", serde_json::to_string(&report)?),
+                false => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Openapi => {
+            use utoipa::OpenApi;
+            println!("{}", server::routes::ApiDoc::openapi().to_pretty_json()?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn keys(data_dir: &DataDir, action: KeyAction) -> anyhow::Result<ExitCode> {
+    let path = data_dir.keys();
+    match action {
+        KeyAction::Create { role, merchant_id } => {
+            let (key, record) = auth::create_key(&path, role, merchant_id)?;
+            eprintln!("created key {} ({:?}); it is shown once — store it now", record.id, record.role);
+            println!("{key}");
+        }
+        KeyAction::List => {
+            for record in auth::list_keys(&path)? {
+                let merchant = record.merchant_id.map(|id| format!(" merchant={id}")).unwrap_or_default();
+                let state = if record.revoked { " revoked" } else { "" };
+                println!("{} {:?}{merchant}{state} created_at_ms={}", record.id, record.role, record.created_at_ms);
+            }
+        }
+        KeyAction::Revoke { id } => {
+            auth::revoke_key(&path, &id)?;
+            eprintln!("revoked key {id}; a running server stops accepting it within two seconds");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler succeeds on Unix");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down: finishing requests in flight");
+}

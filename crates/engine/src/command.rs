@@ -19,6 +19,7 @@ pub struct CommandId(pub u64);
 
 /// How far a user's identity has been verified (实名认证 level).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum IdentityLevel {
     /// Nothing verified beyond a phone number.
     Unverified,
@@ -30,6 +31,7 @@ pub enum IdentityLevel {
 
 /// What a merchant sells; risk treats categories differently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MerchantCategory {
     /// Physical goods.
     PhysicalGoods,
@@ -49,6 +51,7 @@ pub enum MerchantCategory {
 
 /// Whether a merchant passed the platform's verification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MerchantVerification {
     /// Not verified.
     Uncertified,
@@ -68,6 +71,7 @@ pub struct Funding {
 
 /// Where a repayment of credit comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RepaySource {
     /// From the user's balance (余额).
     Balance,

@@ -52,6 +52,11 @@ impl Engine {
         self.now_ms
     }
 
+    /// The earliest expiry among live authorizations, if any: when a tick has work to do.
+    pub fn next_expiry_ms(&self) -> Option<u64> {
+        self.expiries.first().map(|(expires_at_ms, _)| *expires_at_ms)
+    }
+
     /// How many commands have been applied, retries and rejections included.
     pub fn commands_applied(&self) -> u64 {
         self.commands_applied

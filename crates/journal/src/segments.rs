@@ -229,49 +229,80 @@ impl Journal {
         self.bytes
     }
 
-    /// Reads every record whose commands end after `from_sequence`, in order.
+    /// Reads, in order, every record whose commands end after `from_sequence`. The reader can
+    /// also tail a journal that is being appended to: see [`RecordReader::next_before`].
     pub fn read_from(directory: &Path, from_sequence: u64) -> Result<RecordReader, JournalError> {
         let segments = list_segments(directory)?;
         let start = segments.iter().rposition(|segment| segment.first_sequence <= from_sequence).unwrap_or(0);
-        let paths = segments.into_iter().skip(start).map(|segment| segment.path).rev().collect();
-        Ok(RecordReader { paths, current: None, from_sequence })
+        let expected = segments.get(start).map_or(1, |segment| segment.first_sequence);
+        Ok(RecordReader { directory: directory.to_owned(), current: None, expected, from_sequence })
     }
 }
 
 /// Iterates records across segments, verifying each checksum again as it reads.
 pub struct RecordReader {
-    paths: Vec<PathBuf>,
+    directory: PathBuf,
     current: Option<(PathBuf, BufReader<File>, u64)>,
+    /// The first sequence of the next record.
+    expected: u64,
     from_sequence: u64,
 }
 
 impl RecordReader {
-    fn next_record(&mut self) -> Result<Option<Record>, JournalError> {
+    /// The first sequence of the next record to be read.
+    pub fn next_sequence(&self) -> u64 {
+        self.expected
+    }
+
+    /// The next record, if it starts before `durable_end`: records below the writer's durable
+    /// sequence are complete, so a reader that stays below it never sees a write in progress.
+    pub fn next_before(&mut self, durable_end: u64) -> Result<Option<Record>, JournalError> {
+        while self.expected < durable_end {
+            let record = self.read_next()?.ok_or_else(|| JournalError::Corrupt {
+                path: self.directory.clone(),
+                offset: 0,
+                reason: format!("no record starts at sequence {}, which is below the end {durable_end}", self.expected),
+            })?;
+            if record.end_sequence() > self.from_sequence {
+                return Ok(Some(record));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the record at `expected`, switching to its segment when the current one ends.
+    fn read_next(&mut self) -> Result<Option<Record>, JournalError> {
         loop {
             if self.current.is_none() {
-                let Some(path) = self.paths.pop() else { return Ok(None) };
-                let file = File::open(&path).map_err(JournalError::io(&path))?;
+                let path = segment_path(&self.directory, self.expected);
+                let file = match File::open(&path) {
+                    Ok(file) => file,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(error) => return Err(JournalError::Io { path, source: error }),
+                };
                 self.current = Some((path, BufReader::with_capacity(1 << 20, file), 0));
             }
             let (path, reader, offset) = self.current.as_mut().expect("set above");
             let mut raw = [0u8; HEADER_BYTES];
-            match read_exact_or_eof(reader, &mut raw).map_err(JournalError::io(path.as_path()))? {
-                false => {
-                    self.current = None;
-                    continue;
+            if !read_exact_or_eof(reader, &mut raw).map_err(JournalError::io(path.as_path()))? {
+                if segment_path(&self.directory, self.expected) == *path {
+                    return Ok(None);
                 }
-                true => {}
+                self.current = None;
+                continue;
             }
             let corrupt = |offset: u64, reason: String| JournalError::Corrupt { path: path.clone(), offset, reason };
             let header = decode_header(raw).map_err(|reason| corrupt(*offset, reason))?;
             let mut payload = vec![0u8; header.payload_bytes];
             reader.read_exact(&mut payload).map_err(|error| corrupt(*offset, error.to_string()))?;
             header.verify(&payload).map_err(|reason| corrupt(*offset, reason))?;
+            if header.first_sequence != self.expected {
+                return Err(corrupt(*offset, format!("record starts at {}, expected {}", header.first_sequence, self.expected)));
+            }
             *offset += (HEADER_BYTES + payload.len()) as u64;
             let record = Record { first_sequence: header.first_sequence, count: header.count, payload };
-            if record.end_sequence() > self.from_sequence {
-                return Ok(Some(record));
-            }
+            self.expected = record.end_sequence();
+            return Ok(Some(record));
         }
     }
 }
@@ -291,7 +322,13 @@ fn read_exact_or_eof(reader: &mut impl Read, buffer: &mut [u8]) -> std::io::Resu
 
 impl Iterator for RecordReader {
     type Item = Result<Record, JournalError>;
+    /// Reads to the end of what is on disk now.
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_record().transpose()
+        loop {
+            match self.read_next() {
+                Ok(Some(record)) if record.end_sequence() <= self.from_sequence => continue,
+                other => return other.transpose(),
+            }
+        }
     }
 }

@@ -97,9 +97,10 @@ impl SnapshotStore {
         Ok(SnapshotFile { sequence, payload: payload.to_vec() })
     }
 
-    /// The newest snapshot whose checksum verifies; damaged ones are skipped with a warning.
-    pub fn load_latest(&self) -> Result<Option<SnapshotFile>, JournalError> {
-        for sequence in self.sequences()?.into_iter().rev() {
+    /// The newest snapshot at or below `at_most` whose checksum verifies; damaged ones are
+    /// skipped with a warning.
+    pub fn load_latest(&self, at_most: u64) -> Result<Option<SnapshotFile>, JournalError> {
+        for sequence in self.sequences()?.into_iter().rev().filter(|sequence| *sequence <= at_most) {
             match self.read(sequence) {
                 Ok(snapshot) => return Ok(Some(snapshot)),
                 Err(reason) => tracing::warn!(sequence, %reason, "skipping a damaged snapshot; recovery replays more journal"),

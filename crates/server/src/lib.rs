@@ -1,1 +1,87 @@
-//! server
+//! The creditline server: HTTP/JSON API over the engine, on the embedded default store.
+//!
+//! - [`store`]: the data directory and recovery (snapshot + journal tail → engine);
+//! - [`writer`]: the single writer thread — batches, applies, journals (group commit), replies;
+//! - [`projector`]: the SQLite read model that tails the journal, and history queries;
+//! - [`auth`]: API keys with roles, hashed at rest, per-key rate limits;
+//! - [`wire`] and [`routes`]: request/response types, validation, handlers, OpenAPI;
+//! - [`metrics`]: Prometheus metric names.
+//!
+//! No business rule lives here: handlers validate shapes and roles, the engine decides.
+
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod projector;
+pub mod routes;
+pub mod store;
+pub mod wire;
+pub mod writer;
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+/// How to run the server.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// The data directory.
+    pub data_dir: std::path::PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Writer tunables.
+    pub writer: writer::WriterConfig,
+    /// Sustained requests per second per API key.
+    pub rate_limit_per_key: f64,
+    /// Segment size of the journal.
+    pub journal: journal::JournalOptions,
+}
+
+/// Recovers the data directory and serves until `shutdown` resolves; then drains the writer,
+/// writes a snapshot and lets the projector catch up.
+pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let data_dir = store::DataDir::new(&config.data_dir);
+    let metrics = metrics::install().context("installing the metrics recorder")?;
+    let recovered = store::recover(&data_dir, config.journal)
+        .with_context(|| format!("recovering the data directory {}", config.data_dir.display()))?;
+    let report = recovered.report;
+    tracing::info!(
+        snapshot = ?report.snapshot_sequence,
+        replayed = report.replayed_commands,
+        truncated_bytes = report.truncated_bytes,
+        next_sequence = report.next_sequence,
+        "recovered"
+    );
+    let keys = Arc::new(auth::KeyRing::load(data_dir.keys(), config.rate_limit_per_key)?);
+    let read_model = Arc::new(projector::ReadModel::open(&data_dir.read_model())?);
+    let progress = Arc::new(writer::Progress::default());
+    let (durable_sender, durable_receiver) = mpsc::channel();
+    let (writer, writer_thread) = writer::spawn(recovered, config.writer, progress.clone(), durable_sender)?;
+    let projector_thread = projector::spawn(data_dir.clone(), progress.clone(), durable_receiver)?;
+    let reload = tokio::spawn(reload_keys(keys.clone()));
+    let state = routes::AppState { writer, keys, read_model, progress, metrics };
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr()?;
+    println!("creditline listening on http://{address}");
+    tracing::info!(%address, data_dir = %config.data_dir.display(), "serving");
+    axum::serve(listener, routes::router(state)).with_graceful_shutdown(shutdown).await?;
+    reload.abort();
+    tracing::info!("draining the writer");
+    tokio::task::spawn_blocking(move || {
+        let _ = writer_thread.join();
+        let _ = projector_thread.join();
+    })
+    .await?;
+    Ok(())
+}
+
+async fn reload_keys(keys: Arc<auth::KeyRing>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        interval.tick().await;
+        if let Err(error) = keys.reload() {
+            tracing::warn!(%error, "could not reload API keys; keeping the previous set");
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! A seeded, deterministic mix of ledger commands for the bench: many users and merchants,
+//! a realistic share of purchases, holds, refunds, transfers, top-ups and repayments.
+
+use engine::{
+    Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
+    MerchantVerification, RepaySource, UserId,
+};
+
+/// Shape of the population.
+#[derive(Clone, Copy, Debug)]
+pub struct Population {
+    /// Users.
+    pub users: u64,
+    /// Merchants.
+    pub merchants: u64,
+    /// The seed.
+    pub seed: u64,
+}
+
+/// How many recent payments and holds are remembered as targets for refunds and captures.
+const RECENT_MAX: usize = 4_096;
+/// Virtual time between events.
+const EVENT_GAP_MS: u64 = 5;
+/// A tick every this many events expires lapsed holds.
+const TICK_EVERY: u64 = 10_000;
+
+/// Generates the commands.
+pub struct Workload {
+    population: Population,
+    rng: fastrand::Rng,
+    next_id: u64,
+    time_ms: u64,
+    events: u64,
+    payments: Vec<(CommandId, MerchantId, u64)>,
+    holds: Vec<(CommandId, MerchantId, u64)>,
+}
+
+fn amount(minor: u64) -> Amount {
+    Amount::new(minor.max(1)).expect("workload amounts are small and positive")
+}
+
+impl Workload {
+    /// A workload over `population`.
+    pub fn new(population: Population) -> Workload {
+        Workload {
+            population,
+            rng: fastrand::Rng::with_seed(population.seed),
+            next_id: 1,
+            time_ms: 1_767_225_600_000,
+            events: 0,
+            payments: Vec::with_capacity(RECENT_MAX),
+            holds: Vec::with_capacity(RECENT_MAX),
+        }
+    }
+
+    fn command(&mut self, kind: CommandKind) -> Command {
+        let id = CommandId(self.next_id);
+        self.next_id += 1;
+        Command { id, time_ms: self.time_ms, kind }
+    }
+
+    /// Opens every user and merchant, grants lines and gives each user some balance.
+    pub fn setup(&mut self) -> Vec<Command> {
+        let mut commands = Vec::new();
+        for merchant in 0..self.population.merchants {
+            let category = match merchant % 10 {
+                0 => MerchantCategory::VirtualGoods,
+                1 => MerchantCategory::Recharge,
+                2 => MerchantCategory::Utilities,
+                _ => MerchantCategory::PhysicalGoods,
+            };
+            commands.push(self.command(CommandKind::OpenMerchant {
+                merchant: MerchantId(merchant),
+                currency: Currency::CNY,
+                category,
+                verification: MerchantVerification::Certified,
+                partner: merchant % 50 == 0,
+            }));
+        }
+        for user in 0..self.population.users {
+            let user = UserId(user);
+            commands.push(self.command(CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full }));
+            let limit_minor = 100_000 * self.rng.u64(5..=200);
+            commands.push(self.command(CommandKind::SetCreditLimit { user, limit_minor }));
+            let amount = amount(100 * self.rng.u64(100..=5_000));
+            commands.push(self.command(CommandKind::TopUp { user, amount }));
+        }
+        commands
+    }
+
+    fn user(&mut self) -> UserId {
+        UserId(self.rng.u64(0..self.population.users))
+    }
+
+    fn merchant(&mut self) -> MerchantId {
+        // A few merchants take most of the traffic, as in real payment flows.
+        let merchants = self.population.merchants;
+        let popular = self.rng.u8(..) < 160;
+        MerchantId(if popular { self.rng.u64(0..merchants.div_ceil(20)) } else { self.rng.u64(0..merchants) })
+    }
+
+    fn price(&mut self) -> u64 {
+        // Mostly small baskets, some large ones: 1 to 2,000 yuan in fen.
+        match self.rng.u8(0..10) {
+            0 => 100 * self.rng.u64(500..2_000),
+            _ => 100 * self.rng.u64(1..300) + self.rng.u64(0..100),
+        }
+    }
+
+    fn remember(list: &mut Vec<(CommandId, MerchantId, u64)>, rng: &mut fastrand::Rng, entry: (CommandId, MerchantId, u64)) {
+        match list.len() < RECENT_MAX {
+            true => list.push(entry),
+            false => list[rng.usize(..RECENT_MAX)] = entry,
+        }
+    }
+
+    fn take(list: &mut Vec<(CommandId, MerchantId, u64)>, rng: &mut fastrand::Rng) -> Option<(CommandId, MerchantId, u64)> {
+        (!list.is_empty()).then(|| list.swap_remove(rng.usize(..list.len())))
+    }
+
+    /// The next event of the mix.
+    pub fn next_event(&mut self) -> Command {
+        self.events += 1;
+        self.time_ms += EVENT_GAP_MS;
+        if self.events.is_multiple_of(TICK_EVERY) {
+            return self.command(CommandKind::Tick);
+        }
+        let roll = self.rng.u8(0..100);
+        let kind = match roll {
+            0..=44 => self.purchase(),
+            45..=54 => self.hold(),
+            55..=62 => self.settle_hold(),
+            63..=68 => self.refund(),
+            69..=78 => {
+                let (from, to) = (self.user(), self.user());
+                CommandKind::Transfer { from, to, amount: amount(100 * self.rng.u64(1..200)) }
+            }
+            79..=88 => {
+                let source = if self.rng.bool() { RepaySource::Bank } else { RepaySource::Balance };
+                CommandKind::Repay { user: self.user(), amount: amount(100 * self.rng.u64(1..500)), source }
+            }
+            89..=94 => CommandKind::TopUp { user: self.user(), amount: amount(100 * self.rng.u64(10..1_000)) },
+            95..=97 => CommandKind::WithdrawToBank { user: self.user(), amount: amount(100 * self.rng.u64(1..100)) },
+            _ => CommandKind::PayoutMerchant { merchant: self.merchant(), amount: amount(100 * self.rng.u64(1..1_000)) },
+        };
+        self.command(kind)
+    }
+
+    fn funding(&mut self, price: u64) -> Funding {
+        match self.rng.u8(0..10) {
+            0..=6 => Funding { credit_minor: price, balance_minor: 0 },
+            7..=8 => Funding { credit_minor: 0, balance_minor: price },
+            _ => Funding { credit_minor: price / 2, balance_minor: price - price / 2 },
+        }
+    }
+
+    fn purchase(&mut self) -> CommandKind {
+        let (user, merchant, price) = (self.user(), self.merchant(), self.price());
+        let funding = self.funding(price);
+        Self::remember(&mut self.payments, &mut self.rng, (CommandId(self.next_id), merchant, price));
+        CommandKind::Pay { user, merchant, funding }
+    }
+
+    fn hold(&mut self) -> CommandKind {
+        let (user, merchant, price) = (self.user(), self.merchant(), self.price());
+        let funding = self.funding(price);
+        Self::remember(&mut self.holds, &mut self.rng, (CommandId(self.next_id), merchant, price));
+        CommandKind::Authorize { user, merchant, funding, expires_at_ms: self.time_ms + 3_600_000 }
+    }
+
+    fn settle_hold(&mut self) -> CommandKind {
+        let Some((authorization, merchant, price)) = Self::take(&mut self.holds, &mut self.rng) else {
+            return self.purchase();
+        };
+        match self.rng.u8(0..10) {
+            0 => CommandKind::Release { authorization, merchant },
+            _ => {
+                Self::remember(&mut self.payments, &mut self.rng, (authorization, merchant, price));
+                CommandKind::Capture { authorization, merchant, amount: amount(price - self.rng.u64(0..=price / 10)) }
+            }
+        }
+    }
+
+    fn refund(&mut self) -> CommandKind {
+        let Some((payment, merchant, price)) = Self::take(&mut self.payments, &mut self.rng) else {
+            return self.purchase();
+        };
+        let partial = self.rng.bool();
+        CommandKind::Refund { payment, merchant, amount: amount(if partial { price / 2 } else { price }) }
+    }
+}

@@ -1,0 +1,305 @@
+//! Engine behaviour through its public API: hand-worked scenarios and property tests.
+
+use engine::{
+    Accepted, Amount, Command, CommandId, CommandKind, Currency, Engine, Funding, IdentityLevel, MerchantCategory,
+    MerchantId, MerchantVerification, Outcome, Rejection, RepaySource, UserId,
+};
+use proptest::prelude::*;
+
+const ALICE: UserId = UserId(1);
+const BOB: UserId = UserId(2);
+const SHOP: MerchantId = MerchantId(10);
+const OTHER_SHOP: MerchantId = MerchantId(11);
+
+/// A test ledger that numbers commands and advances time by one second per command.
+struct Ledger {
+    engine: Engine,
+    next_id: u64,
+    time_ms: u64,
+}
+
+fn amount(minor: u64) -> Amount {
+    Amount::new(minor).expect("test amounts are positive")
+}
+
+fn funding(credit_minor: u64, balance_minor: u64) -> Funding {
+    Funding { credit_minor, balance_minor }
+}
+
+impl Ledger {
+    /// Alice and Bob (CNY, limit 10,000 for Alice), and two merchants.
+    fn new() -> Ledger {
+        let mut ledger = Ledger { engine: Engine::default(), next_id: 1, time_ms: 1_700_000_000_000 };
+        for user in [ALICE, BOB] {
+            ledger.ok(CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full });
+        }
+        for merchant in [SHOP, OTHER_SHOP] {
+            ledger.ok(CommandKind::OpenMerchant {
+                merchant,
+                currency: Currency::CNY,
+                category: MerchantCategory::PhysicalGoods,
+                verification: MerchantVerification::Certified,
+                partner: false,
+            });
+        }
+        ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 10_000 });
+        ledger
+    }
+
+    fn run(&mut self, kind: CommandKind) -> (CommandId, Outcome) {
+        let id = CommandId(self.next_id);
+        self.next_id += 1;
+        self.time_ms += 1_000;
+        (id, self.run_as(id, kind))
+    }
+
+    fn run_as(&mut self, id: CommandId, kind: CommandKind) -> Outcome {
+        let mut postings = Vec::new();
+        let outcome = self.engine.apply(&Command { id, time_ms: self.time_ms, kind }, 0, &mut postings);
+        let sum: i64 = postings.iter().map(|posting| posting.amount_minor).sum();
+        assert_eq!(sum, 0, "postings of {kind:?} must balance: {postings:?}");
+        if outcome.is_err() {
+            assert!(postings.is_empty(), "a rejected command posts nothing");
+        }
+        self.engine.check_invariants().expect("invariants hold after every command");
+        outcome
+    }
+
+    fn ok(&mut self, kind: CommandKind) -> (CommandId, Accepted) {
+        let (id, outcome) = self.run(kind);
+        (id, outcome.unwrap_or_else(|rejection| panic!("{kind:?} rejected: {}", rejection.code())))
+    }
+
+    fn rejected(&mut self, kind: CommandKind, expected: Rejection) {
+        let before = self.engine.state_hash();
+        let (_, outcome) = self.run(kind);
+        assert_eq!(outcome, Err(expected), "{kind:?}");
+        let after = self.engine.state_hash();
+        assert_ne!(before, after, "the rejection is remembered for retries");
+    }
+
+    /// (credit used, balance) of a user.
+    fn position(&self, user: UserId) -> (i64, u64) {
+        let user = self.engine.user(user).expect("user is open");
+        (user.credit_used_minor, user.balance_minor)
+    }
+
+    fn settlement(&self, merchant: MerchantId) -> u64 {
+        self.engine.merchant(merchant).expect("merchant is open").settlement_minor
+    }
+}
+
+#[test]
+fn split_payment_then_partial_refunds_restore_credit_first_and_never_into_balance() {
+    let mut ledger = Ledger::new();
+    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(500) });
+    let (payment, _) = ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(3_000, 400) });
+    assert_eq!(ledger.position(ALICE), (3_000, 100));
+    assert_eq!(ledger.settlement(SHOP), 3_400);
+    // A refund of 3,200 goes 3,000 back to the line and only the remaining 200 to the balance.
+    let (_, split) = ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(3_200) });
+    assert_eq!(split, Accepted::Split { credit_minor: 3_000, balance_minor: 200 });
+    assert_eq!(ledger.position(ALICE), (0, 300));
+    ledger.rejected(CommandKind::Refund { payment, merchant: SHOP, amount: amount(201) }, Rejection::RefundExceedsCapture);
+    ledger.rejected(CommandKind::Refund { payment, merchant: OTHER_SHOP, amount: amount(1) }, Rejection::MerchantMismatch);
+    ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(200) });
+    assert_eq!(ledger.position(ALICE), (0, 500));
+    assert_eq!(ledger.settlement(SHOP), 0);
+}
+
+#[test]
+fn refund_after_repayment_leaves_a_credit_balance_on_the_line_not_cash() {
+    let mut ledger = Ledger::new();
+    let (payment, _) = ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(2_000, 0) });
+    ledger.ok(CommandKind::Repay { user: ALICE, amount: amount(2_000), source: RepaySource::Bank });
+    ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(2_000) });
+    // The line now carries a 2,000 credit balance; the cash balance is untouched.
+    assert_eq!(ledger.position(ALICE), (-2_000, 0));
+    ledger.rejected(CommandKind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank }, Rejection::Overpayment);
+    ledger.rejected(CommandKind::WithdrawToBank { user: ALICE, amount: amount(1) }, Rejection::InsufficientBalance);
+}
+
+#[test]
+fn credit_limit_frozen_and_balance_bounds() {
+    let mut ledger = Ledger::new();
+    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_001, 0) }, Rejection::InsufficientCredit);
+    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 1) }, Rejection::InsufficientBalance);
+    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 0) }, Rejection::InvalidAmount);
+    ledger.rejected(CommandKind::Pay { user: UserId(99), merchant: SHOP, funding: funding(1, 0) }, Rejection::UnknownUser);
+    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: MerchantId(99), funding: funding(1, 0) }, Rejection::UnknownMerchant);
+    ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) });
+    ledger.rejected(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 9_999 }, Rejection::LimitBelowUsed);
+    ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 20_000 });
+    ledger.ok(CommandKind::SetCreditFrozen { user: ALICE, frozen: true });
+    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1, 0) }, Rejection::CreditFrozen);
+    ledger.ok(CommandKind::SetCreditFrozen { user: ALICE, frozen: false });
+    ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) });
+    assert_eq!(ledger.position(ALICE), (20_000, 0));
+}
+
+#[test]
+fn authorization_capture_release_and_expiry() {
+    let mut ledger = Ledger::new();
+    let expires_at_ms = ledger.time_ms + 60_000;
+    let (hold, _) = ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(6_000, 0), expires_at_ms });
+    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(4_001, 0) }, Rejection::InsufficientCredit);
+    ledger.rejected(CommandKind::Capture { authorization: hold, merchant: SHOP, amount: amount(6_001) }, Rejection::CaptureExceedsAuthorization);
+    ledger.rejected(CommandKind::Capture { authorization: hold, merchant: OTHER_SHOP, amount: amount(1) }, Rejection::MerchantMismatch);
+    ledger.ok(CommandKind::Capture { authorization: hold, merchant: SHOP, amount: amount(5_000) });
+    // Capturing 5,000 of 6,000 releases the other 1,000.
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()), Some(5_000));
+    ledger.rejected(CommandKind::Release { authorization: hold, merchant: SHOP }, Rejection::UnknownAuthorization);
+    ledger.ok(CommandKind::Refund { payment: hold, merchant: SHOP, amount: amount(5_000) });
+
+    let expires_at_ms = ledger.time_ms + 5_000;
+    let (lapsing, _) = ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1_000, 0), expires_at_ms });
+    ledger.time_ms += 10_000;
+    ledger.rejected(CommandKind::Capture { authorization: lapsing, merchant: SHOP, amount: amount(1) }, Rejection::AuthorizationExpired);
+    let (_, expired) = ledger.ok(CommandKind::Tick);
+    assert_eq!(expired, Accepted::Expired { authorizations: 1 });
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()), Some(10_000));
+    let past = ledger.time_ms;
+    ledger.rejected(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1, 0), expires_at_ms: past }, Rejection::InvalidExpiry);
+}
+
+#[test]
+fn transfers_withdrawals_payouts_and_repayments_move_money_exactly() {
+    let mut ledger = Ledger::new();
+    ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(1_000) });
+    ledger.ok(CommandKind::Transfer { from: BOB, to: ALICE, amount: amount(700) });
+    ledger.rejected(CommandKind::Transfer { from: BOB, to: ALICE, amount: amount(301) }, Rejection::InsufficientBalance);
+    ledger.rejected(CommandKind::Transfer { from: BOB, to: BOB, amount: amount(1) }, Rejection::SelfTransfer);
+    ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(900, 0) });
+    ledger.ok(CommandKind::Repay { user: ALICE, amount: amount(600), source: RepaySource::Balance });
+    assert_eq!(ledger.position(ALICE), (300, 100));
+    ledger.ok(CommandKind::WithdrawToBank { user: ALICE, amount: amount(100) });
+    ledger.ok(CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(900) });
+    ledger.rejected(CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(1) }, Rejection::InsufficientMerchantFunds);
+    assert_eq!(ledger.engine.bank_clearing(), &[(Currency::CNY, 1_000 - 100 - 900)]);
+}
+
+#[test]
+fn retries_return_the_first_outcome_and_a_changed_body_is_refused() {
+    let mut ledger = Ledger::new();
+    let pay = CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) };
+    let (id, first) = ledger.ok(pay);
+    let hash = ledger.engine.state_hash();
+    assert_eq!(ledger.run_as(id, pay), Ok(first));
+    assert_eq!(ledger.position(ALICE), (1_000, 0), "a retry moves no money");
+    let changed = CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_001, 0) };
+    assert_eq!(ledger.run_as(id, changed), Err(Rejection::IdempotencyConflict));
+    assert_eq!(ledger.position(ALICE), (1_000, 0));
+    assert_ne!(ledger.engine.state_hash(), hash, "the conflict is counted, nothing else changes");
+    // A rejected command's retry returns the same rejection even after the cause is gone.
+    let (refused, _) = ledger.run(CommandKind::TopUp { user: UserId(77), amount: amount(1) });
+    ledger.ok(CommandKind::OpenUser { user: UserId(77), currency: Currency::CNY, identity: IdentityLevel::Basic });
+    assert_eq!(ledger.run_as(refused, CommandKind::TopUp { user: UserId(77), amount: amount(1) }), Err(Rejection::UnknownUser));
+}
+
+#[test]
+fn currencies_never_mix() {
+    let mut ledger = Ledger::new();
+    let usd = Currency::parse("USD").expect("valid code");
+    ledger.ok(CommandKind::OpenUser { user: UserId(3), currency: usd, identity: IdentityLevel::Full });
+    ledger.ok(CommandKind::TopUp { user: UserId(3), amount: amount(10) });
+    ledger.rejected(CommandKind::Transfer { from: UserId(3), to: ALICE, amount: amount(1) }, Rejection::CurrencyMismatch);
+    ledger.rejected(CommandKind::Pay { user: UserId(3), merchant: SHOP, funding: funding(0, 1) }, Rejection::CurrencyMismatch);
+}
+
+#[test]
+fn snapshot_restores_the_identical_state() {
+    let mut ledger = Ledger::new();
+    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(50) });
+    let expires_at_ms = ledger.time_ms + 60_000;
+    ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(10, 5), expires_at_ms });
+    let restored = Engine::restore(&ledger.engine.snapshot()).expect("snapshot restores");
+    assert_eq!(restored.state_hash(), ledger.engine.state_hash());
+    assert!(Engine::restore(&[1, 2, 3]).is_err());
+}
+
+/// A random command over a small id space, so commands collide, conflict and interact.
+fn command_strategy() -> impl Strategy<Value = (u64, u64, CommandKind)> {
+    let user = (0u64..6).prop_map(UserId);
+    let merchant = (0u64..3).prop_map(MerchantId);
+    let small = 1u64..5_000;
+    let kind = prop_oneof![
+        (user.clone(), any::<bool>()).prop_map(|(user, usd)| CommandKind::OpenUser {
+            user,
+            currency: if usd { Currency::parse("USD").expect("valid") } else { Currency::CNY },
+            identity: IdentityLevel::Basic
+        }),
+        merchant.clone().prop_map(|merchant| CommandKind::OpenMerchant {
+            merchant,
+            currency: Currency::CNY,
+            category: MerchantCategory::VirtualGoods,
+            verification: MerchantVerification::Uncertified,
+            partner: false
+        }),
+        (user.clone(), 0u64..20_000).prop_map(|(user, limit_minor)| CommandKind::SetCreditLimit { user, limit_minor }),
+        (user.clone(), any::<bool>()).prop_map(|(user, frozen)| CommandKind::SetCreditFrozen { user, frozen }),
+        (user.clone(), small.clone()).prop_map(|(user, minor)| CommandKind::TopUp { user, amount: amount(minor) }),
+        (user.clone(), merchant.clone(), 0u64..4_000, 0u64..2_000)
+            .prop_map(|(user, merchant, c, b)| CommandKind::Pay { user, merchant, funding: funding(c, b) }),
+        (user.clone(), merchant.clone(), 0u64..4_000, 0u64..2_000, 1u64..100_000).prop_map(|(user, merchant, c, b, ahead)| {
+            CommandKind::Authorize { user, merchant, funding: funding(c, b), expires_at_ms: 1_000_000 + ahead }
+        }),
+        (0u64..60, merchant.clone(), small.clone()).prop_map(|(id, merchant, minor)| CommandKind::Capture {
+            authorization: CommandId(id),
+            merchant,
+            amount: amount(minor)
+        }),
+        (0u64..60, merchant.clone()).prop_map(|(id, merchant)| CommandKind::Release { authorization: CommandId(id), merchant }),
+        (0u64..60, merchant.clone(), small.clone()).prop_map(|(id, merchant, minor)| CommandKind::Refund {
+            payment: CommandId(id),
+            merchant,
+            amount: amount(minor)
+        }),
+        (user.clone(), user.clone(), small.clone()).prop_map(|(from, to, minor)| CommandKind::Transfer { from, to, amount: amount(minor) }),
+        (user.clone(), small.clone()).prop_map(|(user, minor)| CommandKind::WithdrawToBank { user, amount: amount(minor) }),
+        (merchant, small.clone()).prop_map(|(merchant, minor)| CommandKind::PayoutMerchant { merchant, amount: amount(minor) }),
+        (user, small, any::<bool>()).prop_map(|(user, minor, bank)| CommandKind::Repay {
+            user,
+            amount: amount(minor),
+            source: if bank { RepaySource::Bank } else { RepaySource::Balance }
+        }),
+        Just(CommandKind::Tick),
+    ];
+    (0u64..60, 0u64..2_000, kind)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Random command sequences never break an invariant, and replaying them (whole, or from a
+    /// snapshot taken midway) gives the same state hash.
+    #[test]
+    fn random_commands_keep_invariants_and_replay_identically(script in proptest::collection::vec(command_strategy(), 1..300)) {
+        let commands: Vec<Command> = script.iter().enumerate().map(|(index, (id, jitter, kind))| Command {
+            id: CommandId(*id),
+            time_ms: 1_000_000 + index as u64 * 1_000 + jitter,
+            kind: *kind,
+        }).collect();
+        let mut live = Engine::default();
+        let (mut outcomes, mut postings) = (Vec::new(), Vec::new());
+        let middle = commands.len() / 2;
+        live.apply_batch(&commands[..middle], &mut outcomes, &mut postings);
+        live.check_invariants().map_err(TestCaseError::fail)?;
+        let snapshot = live.snapshot();
+        live.apply_batch(&commands[middle..], &mut outcomes, &mut postings);
+        live.check_invariants().map_err(TestCaseError::fail)?;
+        for index in 0..commands.len() as u32 {
+            let sum: i64 = postings.iter().filter(|posting| posting.command_index == index).map(|posting| posting.amount_minor).sum();
+            prop_assert_eq!(sum, 0);
+        }
+
+        let mut replayed = Engine::default();
+        let mut replay_outcomes = Vec::new();
+        replayed.apply_batch(&commands, &mut replay_outcomes, &mut Vec::new());
+        prop_assert_eq!(&replay_outcomes, &outcomes);
+        prop_assert_eq!(replayed.state_hash(), live.state_hash());
+
+        let mut resumed = Engine::restore(&snapshot).map_err(|error| TestCaseError::fail(error.to_string()))?;
+        resumed.apply_batch(&commands[middle..], &mut Vec::new(), &mut Vec::new());
+        prop_assert_eq!(resumed.state_hash(), live.state_hash());
+    }
+}

@@ -1,0 +1,263 @@
+//! API keys with roles, stored hashed in `keys.json`, and the per-key rate limit.
+//!
+//! A key reads `clk_<id>_<secret>`; only its id, role, scope and the SHA-256 of the whole key
+//! are stored, so a leaked key file grants nothing. Keys are shown once, at creation.
+
+use engine::MerchantId;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What a key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including onboarding merchants, credit policy and payouts.
+    Admin,
+    /// The platform's app backend: users, payments, refunds, transfers, top-ups, repayments.
+    Platform,
+    /// A merchant gateway: payments, holds and refunds for its own merchant id only.
+    Merchant,
+    /// Read-only: accounts, history, metrics.
+    Analyst,
+}
+
+impl Role {
+    /// Parses `admin`, `platform`, `merchant` or `analyst`.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "admin" => Some(Role::Admin),
+            "platform" => Some(Role::Platform),
+            "merchant" => Some(Role::Merchant),
+            "analyst" => Some(Role::Analyst),
+            _ => None,
+        }
+    }
+}
+
+/// A stored key: never the key itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// Public identifier (appears in logs).
+    pub id: String,
+    /// The role.
+    pub role: Role,
+    /// For merchant keys, the one merchant it may act for.
+    pub merchant_id: Option<u64>,
+    /// Hex SHA-256 of the full key.
+    pub sha256: String,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+    /// Revoked keys stay listed and authenticate nothing.
+    pub revoked: bool,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct KeyFile {
+    keys: Vec<KeyRecord>,
+}
+
+/// Why a key operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The key file could not be read or written.
+    #[error("key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The key file is not valid JSON of the expected shape.
+    #[error("key file {path} is malformed: {reason}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        reason: String,
+    },
+    /// Bad arguments.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn hash_hex(key: &str) -> String {
+    Sha256::digest(key.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn random_hex(bytes: usize) -> Result<String, KeyError> {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer).map_err(|error| KeyError::Invalid(format!("no randomness available: {error}")))?;
+    Ok(buffer.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+fn read_file(path: &Path) -> Result<KeyFile, KeyError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|error| KeyError::Malformed { path: path.to_owned(), reason: error.to_string() }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(KeyFile::default()),
+        Err(source) => Err(KeyError::Io { path: path.to_owned(), source }),
+    }
+}
+
+fn write_file(path: &Path, file: &KeyFile) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io { path: path.to_owned(), source };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let temporary = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec_pretty(file).expect("key records serialize");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut handle = options.open(&temporary).map_err(io)?;
+    std::io::Write::write_all(&mut handle, &bytes).and_then(|()| handle.sync_all()).map_err(io)?;
+    std::fs::rename(&temporary, path).map_err(io)
+}
+
+/// Creates a key and returns it (shown once) with its stored record.
+pub fn create_key(path: &Path, role: Role, merchant_id: Option<u64>) -> Result<(String, KeyRecord), KeyError> {
+    if (role == Role::Merchant) != merchant_id.is_some() {
+        return Err(KeyError::Invalid("a merchant key needs --merchant-id, and only a merchant key takes one".into()));
+    }
+    let mut file = read_file(path)?;
+    let id = random_hex(4)?;
+    let key = format!("clk_{id}_{}", random_hex(24)?);
+    let created_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64);
+    let record = KeyRecord { id, role, merchant_id, sha256: hash_hex(&key), created_at_ms, revoked: false };
+    file.keys.push(record.clone());
+    write_file(path, &file)?;
+    Ok((key, record))
+}
+
+/// Lists stored keys.
+pub fn list_keys(path: &Path) -> Result<Vec<KeyRecord>, KeyError> {
+    Ok(read_file(path)?.keys)
+}
+
+/// Revokes a key by id.
+pub fn revoke_key(path: &Path, id: &str) -> Result<(), KeyError> {
+    let mut file = read_file(path)?;
+    let record = file.keys.iter_mut().find(|record| record.id == id).ok_or_else(|| KeyError::Invalid(format!("no key with id {id}")))?;
+    record.revoked = true;
+    write_file(path, &file)
+}
+
+/// Who is calling.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// The key's public id.
+    pub key_id: String,
+    /// Its role.
+    pub role: Role,
+    /// For merchant keys, the merchant it acts for.
+    pub merchant: Option<MerchantId>,
+}
+
+struct Bucket {
+    tokens: f64,
+    refilled: Instant,
+}
+
+/// The live key set, reloaded when the file changes, with a token bucket per key.
+pub struct KeyRing {
+    path: PathBuf,
+    keys: RwLock<(Option<SystemTime>, HashMap<String, KeyRecord>)>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    requests_per_second: f64,
+}
+
+/// Why a request was not authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denied {
+    /// No key, or not a valid one.
+    Unauthenticated,
+    /// The key exceeded its rate.
+    RateLimited,
+}
+
+impl KeyRing {
+    /// Loads the key file; `requests_per_second` is each key's sustained rate (burst: 2 s worth).
+    pub fn load(path: PathBuf, requests_per_second: f64) -> Result<KeyRing, KeyError> {
+        let ring = KeyRing { path, keys: RwLock::default(), buckets: Mutex::default(), requests_per_second };
+        ring.reload()?;
+        Ok(ring)
+    }
+
+    /// Re-reads the key file if it changed since the last load.
+    pub fn reload(&self) -> Result<(), KeyError> {
+        let modified = std::fs::metadata(&self.path).and_then(|metadata| metadata.modified()).ok();
+        if self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner()).0 == modified && modified.is_some() {
+            return Ok(());
+        }
+        let file = read_file(&self.path)?;
+        let keys = file.keys.into_iter().filter(|record| !record.revoked).map(|record| (record.id.clone(), record)).collect();
+        *self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = (modified, keys);
+        Ok(())
+    }
+
+    /// Authenticates a presented key and charges its rate limit.
+    pub fn authenticate(&self, presented: &str) -> Result<Principal, Denied> {
+        let id = presented.strip_prefix("clk_").and_then(|rest| rest.split('_').next()).ok_or(Denied::Unauthenticated)?;
+        let principal = {
+            let keys = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let record = keys.1.get(id).filter(|record| record.sha256 == hash_hex(presented)).ok_or(Denied::Unauthenticated)?;
+            Principal { key_id: record.id.clone(), role: record.role, merchant: record.merchant_id.map(MerchantId) }
+        };
+        self.charge(&principal.key_id)?;
+        Ok(principal)
+    }
+
+    fn charge(&self, key_id: &str) -> Result<(), Denied> {
+        let burst = self.requests_per_second * 2.0;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let bucket = buckets.entry(key_id.to_owned()).or_insert(Bucket { tokens: burst, refilled: now });
+        let refill = now.duration_since(bucket.refilled).as_secs_f64() * self.requests_per_second;
+        bucket.tokens = (bucket.tokens + refill).min(burst);
+        bucket.refilled = now;
+        if bucket.tokens < 1.0 {
+            return Err(Denied::RateLimited);
+        }
+        bucket.tokens -= 1.0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_authenticate_only_when_whole_and_unrevoked() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let path = directory.path().join("keys.json");
+        let (key, record) = create_key(&path, Role::Merchant, Some(7)).expect("created");
+        assert!(!std::fs::read_to_string(&path).expect("readable").contains(&key), "the key itself is never stored");
+        let ring = KeyRing::load(path.clone(), 1_000.0).expect("loads");
+        let principal = ring.authenticate(&key).expect("valid key");
+        assert_eq!((principal.role, principal.merchant), (Role::Merchant, Some(MerchantId(7))));
+        assert_eq!(ring.authenticate(&format!("{key}x")), Err(Denied::Unauthenticated));
+        assert_eq!(ring.authenticate("clk_"), Err(Denied::Unauthenticated));
+        revoke_key(&path, &record.id).expect("revoked");
+        let ring = KeyRing::load(path.clone(), 1_000.0).expect("loads");
+        assert_eq!(ring.authenticate(&key), Err(Denied::Unauthenticated));
+        assert!(create_key(&path, Role::Merchant, None).is_err());
+        assert!(create_key(&path, Role::Admin, Some(1)).is_err());
+    }
+
+    #[test]
+    fn rate_limit_refuses_past_the_burst() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let path = directory.path().join("keys.json");
+        let (key, _) = create_key(&path, Role::Analyst, None).expect("created");
+        let ring = KeyRing::load(path, 5.0).expect("loads");
+        let results: Vec<_> = (0..20).map(|_| ring.authenticate(&key).is_ok()).collect();
+        assert!(results[..10].iter().all(|ok| *ok), "a burst of two seconds' worth passes");
+        assert!(results.contains(&false), "past the burst, requests are refused");
+    }
+}

@@ -1,0 +1,28 @@
+//! Metric names and the Prometheus recorder.
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// HTTP request latency, by route and status.
+pub const HTTP_REQUEST_SECONDS: &str = "creditline_http_request_seconds";
+/// Commands per journal record.
+pub const BATCH_COMMANDS: &str = "creditline_batch_commands";
+/// Time of one journal append including its fsync.
+pub const JOURNAL_APPEND_SECONDS: &str = "creditline_journal_append_seconds";
+/// Bytes in all journal segments.
+pub const JOURNAL_BYTES: &str = "creditline_journal_bytes";
+/// Commands durable in the journal but not yet in the read model.
+pub const PROJECTOR_LAG_COMMANDS: &str = "creditline_projector_lag_commands";
+/// Commands by kind and result.
+pub const COMMANDS_TOTAL: &str = "creditline_commands_total";
+
+/// Installs the global recorder and returns the handle that renders `/metrics`.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    let seconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+    let sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(HTTP_REQUEST_SECONDS.into()), &seconds)?
+        .set_buckets_for_metric(Matcher::Full(JOURNAL_APPEND_SECONDS.into()), &seconds)?
+        .set_buckets_for_metric(Matcher::Full(BATCH_COMMANDS.into()), &sizes)?
+        .install_recorder()?;
+    Ok(handle)
+}

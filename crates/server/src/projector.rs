@@ -1,0 +1,235 @@
+//! The read model: a projector that tails the journal and writes postings, balances and
+//! command outcomes into SQLite, and the queries the API runs on it.
+//!
+//! The projector replays the journal through its own engine (the engine is deterministic, so it
+//! reproduces exactly the outcomes and postings the writer produced) and never blocks the
+//! writer. Delete `read.sqlite` and it is rebuilt from the journal on the next start.
+
+use crate::metrics as names;
+use crate::store::{self, DataDir, ReplayedBatch, StoreError};
+use crate::writer::Progress;
+use engine::Engine;
+use journal::RecordReader;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, mpsc};
+
+/// Why the read model failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadModelError {
+    /// SQLite failed.
+    #[error("read model database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The journal could not be replayed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS commands (
+    sequence INTEGER PRIMARY KEY, command_id INTEGER NOT NULL, kind TEXT NOT NULL,
+    time_ms INTEGER NOT NULL, result TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS commands_by_id ON commands (command_id);
+CREATE TABLE IF NOT EXISTS postings (
+    id INTEGER PRIMARY KEY, sequence INTEGER NOT NULL, account TEXT NOT NULL,
+    currency TEXT NOT NULL, amount_minor INTEGER NOT NULL, time_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS postings_by_account ON postings (account, time_ms, id);
+CREATE TABLE IF NOT EXISTS balances (
+    account TEXT PRIMARY KEY, currency TEXT NOT NULL, balance_minor INTEGER NOT NULL);
+";
+
+/// Records projected per SQLite transaction, at most.
+const RECORDS_PER_TRANSACTION: usize = 64;
+
+fn open_connection(path: &Path) -> Result<Connection, ReadModelError> {
+    let connection = Connection::open(path)?;
+    connection.execute_batch(SCHEMA)?;
+    Ok(connection)
+}
+
+fn projected_end(connection: &Connection) -> Result<u64, ReadModelError> {
+    let end: Option<i64> =
+        connection.query_row("SELECT value FROM meta WHERE key = 'projected_end'", [], |row| row.get(0)).optional()?;
+    Ok(end.map_or(1, |end| end as u64))
+}
+
+fn write_batch(transaction: &rusqlite::Transaction<'_>, batch: &ReplayedBatch<'_>) -> rusqlite::Result<()> {
+    let mut insert_command = transaction.prepare_cached(
+        "INSERT INTO commands (sequence, command_id, kind, time_ms, result, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (index, (command, outcome)) in batch.commands.iter().zip(batch.outcomes).enumerate() {
+        let result = match outcome {
+            Ok(_) => "accepted",
+            Err(rejection) => rejection.code(),
+        };
+        let body = serde_json::to_string(&command.kind).expect("commands serialize to JSON");
+        let sequence = (batch.first_sequence + index as u64) as i64;
+        insert_command.execute(params![sequence, command.id.0 as i64, command.kind.name(), command.time_ms as i64, result, body])?;
+    }
+    let mut insert_posting = transaction.prepare_cached(
+        "INSERT INTO postings (sequence, account, currency, amount_minor, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut update_balance = transaction.prepare_cached(
+        "INSERT INTO balances (account, currency, balance_minor) VALUES (?1, ?2, ?3)
+         ON CONFLICT (account) DO UPDATE SET balance_minor = balance_minor + excluded.balance_minor",
+    )?;
+    for posting in batch.postings {
+        let index = posting.command_index as usize;
+        let sequence = (batch.first_sequence + index as u64) as i64;
+        let address = posting.account.address();
+        let currency = posting.account.currency.as_str();
+        let time_ms = batch.commands[index].time_ms as i64;
+        insert_posting.execute(params![sequence, address, currency, posting.amount_minor, time_ms])?;
+        update_balance.execute(params![address, currency, posting.amount_minor])?;
+    }
+    Ok(())
+}
+
+/// Projects journal records below `durable_end`, a bounded number per transaction; returns the
+/// new projected end.
+fn project(
+    connection: &mut Connection,
+    engine: &mut Engine,
+    reader: &mut RecordReader,
+    durable_end: u64,
+) -> Result<u64, ReadModelError> {
+    let transaction = connection.transaction()?;
+    let mut failure = None;
+    for _ in 0..RECORDS_PER_TRANSACTION {
+        let Some(record) = reader.next_before(durable_end).map_err(StoreError::from)? else { break };
+        store::apply_record(engine, &record, &mut |batch| {
+            if failure.is_none() {
+                failure = write_batch(&transaction, &batch).err();
+            }
+        })?;
+        if let Some(error) = failure.take() {
+            return Err(error.into());
+        }
+    }
+    let end = reader.next_sequence();
+    transaction.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('projected_end', ?1)", [end as i64])?;
+    transaction.commit()?;
+    Ok(end)
+}
+
+/// Brings the read model up to `durable_end` and returns what it needs to continue.
+fn catch_up(data_dir: &DataDir) -> Result<(Connection, Engine, RecordReader), ReadModelError> {
+    let connection = open_connection(&data_dir.read_model())?;
+    let start = projected_end(&connection)?;
+    let (engine, reader, _) = store::rebuild(data_dir, start, start, false, &mut |_| {})?;
+    Ok((connection, engine, reader))
+}
+
+/// Projects everything durable now and returns the projected end (`creditline` tools use this
+/// to rebuild the read model offline).
+pub fn project_all(data_dir: &DataDir, durable_end: u64) -> Result<u64, ReadModelError> {
+    let (mut connection, mut engine, mut reader) = catch_up(data_dir)?;
+    let mut end = reader.next_sequence();
+    while end < durable_end {
+        end = project(&mut connection, &mut engine, &mut reader, durable_end)?;
+    }
+    Ok(end)
+}
+
+/// Starts the projector thread. It follows `progress.durable_end`, woken by `durable`, and
+/// exits when the writer's sender is dropped and everything durable is projected.
+pub fn spawn(data_dir: DataDir, progress: Arc<Progress>, durable: mpsc::Receiver<u64>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("projector".into()).spawn(move || {
+        if let Err(error) = follow(&data_dir, &progress, &durable) {
+            tracing::error!(%error, "the read model projector stopped; history queries will lag until restart");
+        }
+    })
+}
+
+fn follow(data_dir: &DataDir, progress: &Progress, durable: &mpsc::Receiver<u64>) -> Result<(), ReadModelError> {
+    let (mut connection, mut engine, mut reader) = catch_up(data_dir)?;
+    loop {
+        let durable_end = progress.durable_end.load(Ordering::Acquire);
+        let mut end = reader.next_sequence();
+        if end < durable_end {
+            end = project(&mut connection, &mut engine, &mut reader, durable_end)?;
+        }
+        progress.projected_end.store(end, Ordering::Release);
+        metrics::gauge!(names::PROJECTOR_LAG_COMMANDS).set(durable_end.saturating_sub(end) as f64);
+        if end >= durable_end && durable.recv().is_err() && end >= progress.durable_end.load(Ordering::Acquire) {
+            return Ok(());
+        }
+    }
+}
+
+/// One posting as the history API returns it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Entry {
+    /// Cursor: pass as `after_id` to get the next page.
+    pub id: i64,
+    /// Journal sequence of the command that made the posting.
+    pub sequence: i64,
+    /// Signed amount in minor units (debit positive, credit negative).
+    pub amount_minor: i64,
+    /// Currency code.
+    pub currency: String,
+    /// Command time, milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    /// Command kind that made the posting.
+    pub kind: String,
+    /// Id of that command.
+    pub command_id: u64,
+}
+
+/// A page query over one account's entries.
+#[derive(Clone, Debug)]
+pub struct EntryQuery {
+    /// The account address, e.g. `user:42:credit`.
+    pub account: String,
+    /// Inclusive lower time bound.
+    pub from_ms: i64,
+    /// Exclusive upper time bound.
+    pub to_ms: i64,
+    /// Only entries with a larger id.
+    pub after_id: i64,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// Read-only access to the read model for queries.
+pub struct ReadModel {
+    connection: Mutex<Connection>,
+}
+
+impl ReadModel {
+    /// Opens (creating the schema if needed) the read model.
+    pub fn open(path: &Path) -> Result<ReadModel, ReadModelError> {
+        Ok(ReadModel { connection: Mutex::new(open_connection(path)?) })
+    }
+
+    /// One page of an account's entries, oldest first.
+    pub fn entries(&self, query: &EntryQuery) -> Result<Vec<Entry>, ReadModelError> {
+        let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut statement = connection.prepare_cached(
+            "SELECT p.id, p.sequence, p.amount_minor, p.currency, p.time_ms, c.kind, c.command_id
+             FROM postings p JOIN commands c ON c.sequence = p.sequence
+             WHERE p.account = ?1 AND p.time_ms >= ?2 AND p.time_ms < ?3 AND p.id > ?4
+             ORDER BY p.id LIMIT ?5",
+        )?;
+        let rows = statement.query_map(
+            params![query.account, query.from_ms, query.to_ms, query.after_id, query.limit],
+            |row| {
+                Ok(Entry {
+                    id: row.get(0)?,
+                    sequence: row.get(1)?,
+                    amount_minor: row.get(2)?,
+                    currency: row.get(3)?,
+                    time_ms: row.get(4)?,
+                    kind: row.get(5)?,
+                    command_id: row.get::<_, i64>(6)? as u64,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}

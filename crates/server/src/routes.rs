@@ -1,0 +1,452 @@
+//! HTTP routes: thin handlers that authenticate, validate, forward to the writer and shape
+//! replies. No business rule lives here.
+
+use crate::auth::{Denied, KeyRing, Principal, Role};
+use crate::error::{ApiError, ErrorBody};
+use crate::metrics as names;
+use crate::projector::{Entry, EntryQuery, ReadModel};
+use crate::wire::*;
+use crate::writer::{Progress, WriterHandle};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use engine::{CommandId, MerchantId, UserId};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use utoipa::OpenApi;
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The single writer.
+    pub writer: WriterHandle,
+    /// API keys.
+    pub keys: Arc<KeyRing>,
+    /// History queries.
+    pub read_model: Arc<ReadModel>,
+    /// Journal and projector positions.
+    pub progress: Arc<Progress>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+/// A JSON body whose rejections are API errors (400 malformed, 422 invalid, 415 wrong type).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+{
+    type Rejection = ApiError;
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::JsonSyntaxError(error)) => {
+                Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", error.body_text()))
+            }
+            Err(JsonRejection::JsonDataError(error)) => Err(ApiError::invalid("invalid_body", error.body_text())),
+            Err(JsonRejection::MissingJsonContentType(error)) => {
+                Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", error.body_text()))
+            }
+            Err(error) => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", error.body_text())),
+        }
+    }
+}
+
+/// Query parameters whose rejections are API errors (422).
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T> FromRequestParts<S> for ApiQuery<T>
+where
+    Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|error| ApiError::invalid("invalid_query", error.body_text()))
+    }
+}
+
+fn wall_clock_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+fn parse_id(text: &str, what: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| ApiError::invalid("invalid_id", format!("{what} must be an unsigned integer, got {text:?}")))
+}
+
+fn require(principal: &Principal, roles: &[Role]) -> Result<(), ApiError> {
+    match roles.contains(&principal.role) {
+        true => Ok(()),
+        false => Err(ApiError::forbidden(format!("key {} ({:?}) may not call this endpoint", principal.key_id, principal.role))),
+    }
+}
+
+const READERS: &[Role] = &[Role::Admin, Role::Platform, Role::Analyst];
+
+async fn submit_one(state: &AppState, principal: &Principal, request: CommandRequest) -> Result<Json<CommandResult>, ApiError> {
+    request.permit(principal)?;
+    let command_id = request.command_id();
+    let draft = request.into_draft(wall_clock_ms())?;
+    let committed = state.writer.submit(vec![draft]).await?;
+    let committed = *committed.first().expect("one result per submitted command");
+    match committed.outcome {
+        Err(rejection) => Err(ApiError::rejected(rejection, committed.sequence)),
+        Ok(_) => Ok(Json(CommandResult::new(command_id, committed))),
+    }
+}
+
+macro_rules! command_endpoint {
+    ($name:ident, $path:literal, $body:ty, $variant:ident, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(post, path = $path, tag = "commands", request_body = $body,
+            responses(
+                (status = 200, description = "Accepted and durable", body = CommandResult),
+                (status = 400, description = "Malformed JSON", body = ErrorBody),
+                (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+                (status = 403, description = "The key's role or merchant scope does not allow this", body = ErrorBody),
+                (status = 404, description = "Unknown user, merchant, payment or authorization", body = ErrorBody),
+                (status = 409, description = "Already exists, or the command id was used with another body", body = ErrorBody),
+                (status = 422, description = "Invalid body, or a business rule refused it (see code)", body = ErrorBody),
+                (status = 503, description = "Overloaded or stopping; nothing acknowledged, retry with the same id", body = ErrorBody),
+            ),
+            security(("api_key" = [])))]
+        async fn $name(
+            State(state): State<AppState>,
+            Extension(principal): Extension<Principal>,
+            ApiJson(body): ApiJson<$body>,
+        ) -> Result<Json<CommandResult>, ApiError> {
+            submit_one(&state, &principal, CommandRequest::$variant(body)).await
+        }
+    };
+}
+
+command_endpoint!(open_user, "/v1/users", OpenUserRequest, OpenUser, "Open a user (credit line and balance).");
+command_endpoint!(open_merchant, "/v1/merchants", OpenMerchantRequest, OpenMerchant, "Open a merchant (admin).");
+command_endpoint!(set_credit_limit, "/v1/credit-limits", SetCreditLimitRequest, SetCreditLimit, "Grant or change a credit line (admin).");
+command_endpoint!(set_credit_frozen, "/v1/credit-freezes", SetCreditFrozenRequest, SetCreditFrozen, "Freeze or unfreeze credit use (admin).");
+command_endpoint!(top_up, "/v1/top-ups", UserAmountRequest, TopUp, "Top up a balance from the user's bank.");
+command_endpoint!(pay, "/v1/payments", PayRequest, Pay, "Pay a merchant from credit, balance or a split.");
+command_endpoint!(authorize, "/v1/authorizations", AuthorizeRequest, Authorize, "Hold funds for a merchant.");
+command_endpoint!(capture, "/v1/captures", CaptureRequest, Capture, "Capture an authorization.");
+command_endpoint!(release, "/v1/releases", ReleaseRequest, Release, "Release an authorization.");
+command_endpoint!(refund, "/v1/refunds", RefundRequest, Refund, "Refund a payment, credit part to the line first.");
+command_endpoint!(transfer, "/v1/transfers", TransferRequest, Transfer, "Transfer balance between users (P2P).");
+command_endpoint!(withdraw, "/v1/withdrawals", UserAmountRequest, WithdrawToBank, "Withdraw balance to the user's bank.");
+command_endpoint!(payout, "/v1/payouts", PayoutRequest, PayoutMerchant, "Pay a merchant's settlement out to its bank (admin).");
+command_endpoint!(repay, "/v1/repayments", RepayRequest, Repay, "Repay used credit from balance or bank.");
+
+/// Apply up to 10,000 commands in order; each gets its own result (a rejection does not stop
+/// the others). All are durable before the reply.
+#[utoipa::path(post, path = "/v1/batch", tag = "commands", request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One result per command", body = BatchResult),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "A command is not allowed for this key (nothing applied)", body = ErrorBody),
+        (status = 422, description = "A command is invalid (nothing applied)", body = ErrorBody),
+    ),
+    security(("api_key" = [])))]
+async fn batch(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(body): ApiJson<BatchRequest>,
+) -> Result<Json<BatchResult>, ApiError> {
+    if body.commands.is_empty() || body.commands.len() > BATCH_MAX_COMMANDS {
+        let message = format!("a batch holds 1 to {BATCH_MAX_COMMANDS} commands, got {}", body.commands.len());
+        return Err(ApiError::invalid("invalid_batch", message));
+    }
+    let now_ms = wall_clock_ms();
+    let mut ids = Vec::with_capacity(body.commands.len());
+    let mut drafts = Vec::with_capacity(body.commands.len());
+    for (index, request) in body.commands.into_iter().enumerate() {
+        let at = |mut error: ApiError| {
+            error.body.message = format!("command {index}: {}", error.body.message);
+            error
+        };
+        request.permit(&principal).map_err(at)?;
+        ids.push(request.command_id());
+        drafts.push(request.into_draft(now_ms).map_err(at)?);
+    }
+    let committed = state.writer.submit(drafts).await?;
+    let results = ids.into_iter().zip(committed).map(|(id, committed)| CommandResult::new(id, committed)).collect();
+    Ok(Json(BatchResult { results }))
+}
+
+/// A user's credit line and balance, current as of every acknowledged command.
+#[utoipa::path(get, path = "/v1/users/{user_id}", tag = "reads",
+    params(("user_id" = u64, Path, description = "The user")),
+    responses((status = 200, body = UserView), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_user(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(user_id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    require(&principal, READERS)?;
+    let id = UserId(parse_id(&user_id, "user_id")?);
+    let view = state.writer.read(move |engine| engine.user(id).map(UserView::from)).await?;
+    view.map(Json).ok_or_else(|| ApiError::not_found("unknown_user", "no user with this id is open"))
+}
+
+/// A merchant and its settlement account (a merchant key sees only its own).
+#[utoipa::path(get, path = "/v1/merchants/{merchant_id}", tag = "reads",
+    params(("merchant_id" = u64, Path, description = "The merchant")),
+    responses((status = 200, body = MerchantView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_merchant(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(merchant_id): Path<String>,
+) -> Result<Json<MerchantView>, ApiError> {
+    let id = MerchantId(parse_id(&merchant_id, "merchant_id")?);
+    if principal.merchant != Some(id) {
+        require(&principal, READERS)?;
+    }
+    let view = state.writer.read(move |engine| engine.merchant(id).map(MerchantView::from)).await?;
+    view.map(Json).ok_or_else(|| ApiError::not_found("unknown_merchant", "no merchant with this id is open"))
+}
+
+/// A payment with its refunds (a merchant key sees only its own merchant's payments).
+#[utoipa::path(get, path = "/v1/payments/{payment_id}", tag = "reads",
+    params(("payment_id" = u64, Path, description = "The payment (its command id)")),
+    responses((status = 200, body = PaymentView), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_payment(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(payment_id): Path<String>,
+) -> Result<Json<PaymentView>, ApiError> {
+    if principal.role != Role::Merchant {
+        require(&principal, READERS)?;
+    }
+    let id = CommandId(parse_id(&payment_id, "payment_id")?);
+    let view = state.writer.read(move |engine| engine.payment(id).map(|payment| PaymentView::new(id, payment))).await?;
+    // A merchant asking for another merchant's payment learns nothing, not even that it exists.
+    view.filter(|view| principal.role != Role::Merchant || principal.merchant == Some(MerchantId(view.merchant_id)))
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("unknown_payment", "no captured payment has this id"))
+}
+
+/// A live authorization (a merchant key sees only its own).
+#[utoipa::path(get, path = "/v1/authorizations/{authorization_id}", tag = "reads",
+    params(("authorization_id" = u64, Path, description = "The authorization (its command id)")),
+    responses((status = 200, body = AuthorizationView), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_authorization(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(authorization_id): Path<String>,
+) -> Result<Json<AuthorizationView>, ApiError> {
+    if principal.role != Role::Merchant {
+        require(&principal, READERS)?;
+    }
+    let id = CommandId(parse_id(&authorization_id, "authorization_id")?);
+    let view = state
+        .writer
+        .read(move |engine| engine.authorization(id).map(|authorization| AuthorizationView::new(id, authorization)))
+        .await?;
+    view.filter(|view| principal.role != Role::Merchant || principal.merchant == Some(MerchantId(view.merchant_id)))
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("unknown_authorization", "no live authorization has this id"))
+}
+
+/// Paging and time range for account history.
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+pub struct EntriesParams {
+    /// Inclusive lower bound, ms since the epoch (default 0).
+    pub from_ms: Option<i64>,
+    /// Exclusive upper bound, ms since the epoch (default: no bound).
+    pub to_ms: Option<i64>,
+    /// Return entries after this cursor (the `id` of the last entry of the previous page).
+    pub after_id: Option<i64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// A page of account history.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct EntriesPage {
+    /// The account address.
+    pub account: String,
+    /// Entries, oldest first.
+    pub entries: Vec<Entry>,
+    /// Pass as `after_id` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after_id: Option<i64>,
+    /// Commands durable but not yet in the read model (history may lag by this much).
+    pub lag_commands: u64,
+}
+
+/// One account's postings from the read model, paginated, by time range. Addresses:
+/// `user:{id}:credit`, `user:{id}:balance`, `merchant:{id}:settlement`, `platform:{CCY}:bank_clearing`.
+#[utoipa::path(get, path = "/v1/accounts/{account}/entries", tag = "reads",
+    params(("account" = String, Path, description = "Account address, e.g. user:42:credit"), EntriesParams),
+    responses((status = 200, body = EntriesPage), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_entries(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(account): Path<String>,
+    ApiQuery(params): ApiQuery<EntriesParams>,
+) -> Result<Json<EntriesPage>, ApiError> {
+    let own_account = principal.merchant.map(|merchant| format!("merchant:{}:settlement", merchant.0));
+    if own_account.as_deref() != Some(account.as_str()) {
+        require(&principal, READERS)?;
+    }
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("invalid_query", format!("limit must be 1 to 1000, got {limit}")));
+    }
+    let query = EntryQuery {
+        account: account.clone(),
+        from_ms: params.from_ms.unwrap_or(0),
+        to_ms: params.to_ms.unwrap_or(i64::MAX),
+        after_id: params.after_id.unwrap_or(0),
+        limit,
+    };
+    let read_model = state.read_model.clone();
+    let entries = tokio::task::spawn_blocking(move || read_model.entries(&query))
+        .await
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))?
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "read_model", error.to_string()))?;
+    let next_after_id = (entries.len() == limit as usize).then(|| entries.last().map(|entry| entry.id)).flatten();
+    let lag_commands = state.progress.durable_end.load(Ordering::Acquire).saturating_sub(state.progress.projected_end.load(Ordering::Acquire));
+    Ok(Json(EntriesPage { account, entries, next_after_id, lag_commands }))
+}
+
+/// Liveness and journal positions.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// The sequence after the last durable command.
+    pub durable_end: u64,
+    /// The sequence after the last command in the read model.
+    pub projected_end: u64,
+}
+
+/// Liveness (no key needed).
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        durable_end: state.progress.durable_end.load(Ordering::Acquire),
+        projected_end: state.progress.projected_end.load(Ordering::Acquire),
+    })
+}
+
+/// Prometheus metrics (admin or analyst key).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")),
+    security(("api_key" = [])))]
+async fn metrics_text(State(state): State<AppState>, Extension(principal): Extension<Principal>) -> Result<String, ApiError> {
+    require(&principal, &[Role::Admin, Role::Analyst])?;
+    Ok(state.metrics.render())
+}
+
+/// The OpenAPI document of this API.
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("An API key: `Authorization: Bearer clk_…`")).build();
+        openapi.components.get_or_insert_with(Default::default).add_security_scheme("api_key", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The OpenAPI document, generated from the handlers and wire types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "creditline", description = "Credit-line ledger API. Amounts are integer minor units (分). Every command carries a client-chosen `command_id`; a retry with the same body returns the first result."),
+    paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
+        transfer, withdraw, payout, repay, batch, get_user, get_merchant, get_payment, get_authorization, get_entries,
+        healthz, metrics_text),
+    components(schemas(CommandRequest)),
+    modifiers(&SecurityAddon)
+)]
+pub struct ApiDoc;
+
+async fn authenticate(State(keys): State<Arc<KeyRing>>, mut request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let Some(presented) = presented else {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "send an API key: Authorization: Bearer clk_…").into_response();
+    };
+    match keys.authenticate(presented.trim()) {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(Denied::Unauthenticated) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the API key is unknown or revoked").into_response()
+        }
+        Err(Denied::RateLimited) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "this key exceeded its request rate; slow down and retry").into_response()
+        }
+    }
+}
+
+async fn record_latency(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!(names::HTTP_REQUEST_SECONDS, "route" => route, "status" => status).record(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no_route", "no such endpoint; see /openapi.json")
+}
+
+/// Builds the router.
+pub fn router(state: AppState) -> Router {
+    let authenticated = Router::new()
+        .route("/v1/users", post(open_user))
+        .route("/v1/merchants", post(open_merchant))
+        .route("/v1/credit-limits", post(set_credit_limit))
+        .route("/v1/credit-freezes", post(set_credit_frozen))
+        .route("/v1/top-ups", post(top_up))
+        .route("/v1/payments", post(pay))
+        .route("/v1/authorizations", post(authorize))
+        .route("/v1/captures", post(capture))
+        .route("/v1/releases", post(release))
+        .route("/v1/refunds", post(refund))
+        .route("/v1/transfers", post(transfer))
+        .route("/v1/withdrawals", post(withdraw))
+        .route("/v1/payouts", post(payout))
+        .route("/v1/repayments", post(repay))
+        .route("/v1/batch", post(batch))
+        .route("/v1/users/{user_id}", get(get_user))
+        .route("/v1/merchants/{merchant_id}", get(get_merchant))
+        .route("/v1/payments/{payment_id}", get(get_payment))
+        .route("/v1/authorizations/{authorization_id}", get(get_authorization))
+        .route("/v1/accounts/{account}/entries", get(get_entries))
+        .route("/metrics", get(metrics_text))
+        .route_layer(middleware::from_fn_with_state(state.keys.clone(), authenticate))
+        .route_layer(middleware::from_fn(record_latency));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi_json))
+        .route_layer(middleware::from_fn(record_latency))
+        .merge(authenticated)
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(4 << 20))
+        .with_state(state)
+}

@@ -1,0 +1,166 @@
+//! The data directory and recovery: latest snapshot + journal tail = the engine state.
+//!
+//! Layout of a data directory:
+//! - `journal/`   segment files (see the journal crate);
+//! - `snapshots/` engine snapshots;
+//! - `read.sqlite` the read model (derived; can be deleted and rebuilt);
+//! - `keys.json`  API keys (hashed).
+
+use engine::{Command, Engine, Outcome, Posting, SnapshotError, codec};
+use journal::{Journal, JournalError, JournalOptions, Record, RecordReader, SnapshotStore};
+use std::path::{Path, PathBuf};
+
+/// Paths inside a data directory.
+#[derive(Clone, Debug)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// Wraps a data directory path (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+    /// The root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// Journal segments.
+    pub fn journal(&self) -> PathBuf {
+        self.root.join("journal")
+    }
+    /// Snapshots.
+    pub fn snapshots(&self) -> PathBuf {
+        self.root.join("snapshots")
+    }
+    /// The SQLite read model.
+    pub fn read_model(&self) -> PathBuf {
+        self.root.join("read.sqlite")
+    }
+    /// The API key file.
+    pub fn keys(&self) -> PathBuf {
+        self.root.join("keys.json")
+    }
+}
+
+/// Why the stored state could not be rebuilt.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The journal or snapshot files are unreadable or damaged.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// A snapshot decodes badly.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// A journal record's payload is not a batch of commands.
+    #[error("journal record at sequence {sequence} does not decode: {reason}")]
+    Decode {
+        /// First sequence of the record.
+        sequence: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Replay broke a ledger invariant (a bug, or a journal written by other code).
+    #[error("ledger invariant broken after sequence {sequence}: {reason}")]
+    Invariant {
+        /// The last sequence applied.
+        sequence: u64,
+        /// Which invariant.
+        reason: String,
+    },
+}
+
+/// What recovery did, for the start-up log.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecoveryReport {
+    /// The snapshot used, if any.
+    pub snapshot_sequence: Option<u64>,
+    /// Commands replayed from the journal after the snapshot.
+    pub replayed_commands: u64,
+    /// Torn-tail bytes removed from the journal.
+    pub truncated_bytes: u64,
+    /// The sequence the next command will get.
+    pub next_sequence: u64,
+}
+
+/// The engine rebuilt, with the journal open for appends.
+pub struct Recovered {
+    /// The engine state covering every journaled command.
+    pub engine: Engine,
+    /// The journal, ready to append.
+    pub journal: Journal,
+    /// Where snapshots go.
+    pub snapshots: SnapshotStore,
+    /// What recovery did.
+    pub report: RecoveryReport,
+}
+
+/// One decoded journal batch and what the engine made of it.
+pub struct ReplayedBatch<'a> {
+    /// Sequence of `commands[0]`.
+    pub first_sequence: u64,
+    /// The commands.
+    pub commands: &'a [Command],
+    /// One outcome per command.
+    pub outcomes: &'a [Outcome],
+    /// Postings, indexed by command position in the batch.
+    pub postings: &'a [Posting],
+}
+
+/// Decodes a record and applies the commands at or after the engine's position.
+pub fn apply_record(
+    engine: &mut Engine,
+    record: &Record,
+    visit: &mut dyn FnMut(ReplayedBatch<'_>),
+) -> Result<(), StoreError> {
+    let commands = codec::decode_batch(&record.payload)
+        .map_err(|reason| StoreError::Decode { sequence: record.first_sequence, reason })?;
+    if commands.len() != record.count as usize {
+        let reason = format!("{} commands decoded, header says {}", commands.len(), record.count);
+        return Err(StoreError::Decode { sequence: record.first_sequence, reason });
+    }
+    let position = engine.commands_applied() + 1;
+    let skip = position.saturating_sub(record.first_sequence) as usize;
+    let Some(commands) = commands.get(skip..).filter(|rest| !rest.is_empty()) else { return Ok(()) };
+    let (mut outcomes, mut postings) = (Vec::with_capacity(commands.len()), Vec::new());
+    engine.apply_batch(commands, &mut outcomes, &mut postings);
+    let first_sequence = record.first_sequence + skip as u64;
+    visit(ReplayedBatch { first_sequence, commands, outcomes: &outcomes, postings: &postings });
+    Ok(())
+}
+
+/// Restores the newest snapshot at or below `at_most` (or starts empty) and replays the journal
+/// up to `end` (exclusive), calling `visit` for every batch applied.
+pub fn rebuild(
+    data_dir: &DataDir,
+    at_most: u64,
+    end: u64,
+    check_invariants: bool,
+    visit: &mut dyn FnMut(ReplayedBatch<'_>),
+) -> Result<(Engine, RecordReader, Option<u64>), StoreError> {
+    let snapshots = SnapshotStore::open(&data_dir.snapshots())?;
+    let (mut engine, snapshot_sequence) = match snapshots.load_latest(at_most)? {
+        Some(snapshot) => (Engine::restore(&snapshot.payload)?, Some(snapshot.sequence)),
+        None => (Engine::default(), None),
+    };
+    let mut reader = Journal::read_from(&data_dir.journal(), engine.commands_applied() + 1)?;
+    while let Some(record) = reader.next_before(end)? {
+        apply_record(&mut engine, &record, visit)?;
+        if check_invariants {
+            engine.check_invariants().map_err(|reason| StoreError::Invariant { sequence: record.end_sequence() - 1, reason })?;
+        }
+    }
+    Ok((engine, reader, snapshot_sequence))
+}
+
+/// Opens a data directory for serving: verifies and repairs the journal tail, restores the
+/// newest snapshot and replays the rest.
+pub fn recover(data_dir: &DataDir, options: JournalOptions) -> Result<Recovered, StoreError> {
+    let (journal, found) = Journal::open(&data_dir.journal(), options)?;
+    let end = journal.next_sequence();
+    let (engine, _, snapshot_sequence) = rebuild(data_dir, end, end, false, &mut |_| {})?;
+    let replayed_commands = end - 1 - snapshot_sequence.map_or(0, |sequence| sequence - 1);
+    let report = RecoveryReport { snapshot_sequence, replayed_commands, truncated_bytes: found.truncated_bytes, next_sequence: end };
+    let snapshots = SnapshotStore::open(&data_dir.snapshots())?;
+    Ok(Recovered { engine, journal, snapshots, report })
+}

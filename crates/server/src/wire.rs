@@ -1,0 +1,628 @@
+//! Wire types: request and response bodies of the HTTP API, their validation into engine
+//! commands, and which roles may send which command.
+
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+use crate::writer::{Committed, Draft};
+use engine::{
+    Accepted, Amount, Authorization, CommandId, CommandKind, Currency, Funding, IdentityLevel, Merchant, MerchantCategory,
+    MerchantId, MerchantVerification, Payment, RepaySource, User, UserId,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Opens a user with an empty credit line and balance.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct OpenUserRequest {
+    /// Idempotency key (unique per command; a retry with the same body returns the first result).
+    pub command_id: u64,
+    /// The new user's id.
+    pub user_id: u64,
+    /// Three-letter currency code, e.g. `CNY`.
+    pub currency: String,
+    /// `unverified`, `basic` or `full`.
+    #[schema(value_type = String, example = "basic")]
+    pub identity: IdentityLevel,
+}
+
+/// Opens a merchant.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct OpenMerchantRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The new merchant's id.
+    pub merchant_id: u64,
+    /// Three-letter currency code.
+    pub currency: String,
+    /// `physical_goods`, `virtual_goods`, `recharge`, `tuition`, `utilities`, `subscriptions` or `other`.
+    #[schema(value_type = String, example = "physical_goods")]
+    pub category: MerchantCategory,
+    /// `uncertified` or `certified`.
+    #[schema(value_type = String, example = "certified")]
+    pub verification: MerchantVerification,
+    /// Whether the merchant is a platform partner.
+    #[serde(default)]
+    pub partner: bool,
+}
+
+/// Grants or changes a credit line.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct SetCreditLimitRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// The new limit in minor units; not below what is used and held.
+    pub limit_minor: u64,
+}
+
+/// Freezes or unfreezes a user's credit line.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct SetCreditFrozenRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// True to freeze credit use, false to unfreeze.
+    pub frozen: bool,
+}
+
+/// An amount moving for one user: top-up, withdrawal to bank.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct UserAmountRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// Minor units, at least 1.
+    pub amount_minor: u64,
+}
+
+/// A payment from credit, balance or both; also the body of an authorization.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct PayRequest {
+    /// Idempotency key; also the payment id.
+    pub command_id: u64,
+    /// The paying user.
+    pub user_id: u64,
+    /// The merchant paid.
+    pub merchant_id: u64,
+    /// Minor units from the credit line.
+    #[serde(default)]
+    pub credit_minor: u64,
+    /// Minor units from the balance.
+    #[serde(default)]
+    pub balance_minor: u64,
+}
+
+/// Holds funds for a merchant until captured, released or expired.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct AuthorizeRequest {
+    /// The payment part: idempotency key (also the authorization id), user, merchant, split.
+    #[serde(flatten)]
+    pub payment: PayRequest,
+    /// How long the hold lasts, in milliseconds (default 7 days, at most 30 days).
+    #[serde(default = "default_hold_ms")]
+    pub hold_ms: u64,
+}
+
+fn default_hold_ms() -> u64 {
+    7 * 24 * 60 * 60 * 1000
+}
+
+/// Captures an authorization (credit part first); the rest of the hold is released.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct CaptureRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The authorization's id (the command id that created it).
+    pub authorization_id: u64,
+    /// The merchant the authorization belongs to.
+    pub merchant_id: u64,
+    /// Minor units to capture, at most the authorized total.
+    pub amount_minor: u64,
+}
+
+/// Releases an authorization.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct ReleaseRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The authorization's id.
+    pub authorization_id: u64,
+    /// The merchant the authorization belongs to.
+    pub merchant_id: u64,
+}
+
+/// Refunds part or all of a payment: the credit part back to the line first.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct RefundRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The payment's id.
+    pub payment_id: u64,
+    /// The merchant the payment belongs to.
+    pub merchant_id: u64,
+    /// Minor units, at most what is captured and not yet refunded.
+    pub amount_minor: u64,
+}
+
+/// A P2P transfer between balances.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct TransferRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The payer.
+    pub from_user_id: u64,
+    /// The payee.
+    pub to_user_id: u64,
+    /// Minor units, at least 1.
+    pub amount_minor: u64,
+}
+
+/// Pays a merchant's settlement account out to its bank.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct PayoutRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The merchant.
+    pub merchant_id: u64,
+    /// Minor units, at most the settlement balance.
+    pub amount_minor: u64,
+}
+
+/// Repays used credit.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct RepayRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// Minor units, at most what is owed.
+    pub amount_minor: u64,
+    /// `balance` or `bank`.
+    #[schema(value_type = String, example = "bank")]
+    pub source: RepaySource,
+}
+
+/// Any command, tagged by `type`, for `POST /v1/batch`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CommandRequest {
+    /// See `POST /v1/users`.
+    OpenUser(OpenUserRequest),
+    /// See `POST /v1/merchants`.
+    OpenMerchant(OpenMerchantRequest),
+    /// See `POST /v1/credit-limits`.
+    SetCreditLimit(SetCreditLimitRequest),
+    /// See `POST /v1/credit-freezes`.
+    SetCreditFrozen(SetCreditFrozenRequest),
+    /// See `POST /v1/top-ups`.
+    TopUp(UserAmountRequest),
+    /// See `POST /v1/payments`.
+    Pay(PayRequest),
+    /// See `POST /v1/authorizations`.
+    Authorize(AuthorizeRequest),
+    /// See `POST /v1/captures`.
+    Capture(CaptureRequest),
+    /// See `POST /v1/releases`.
+    Release(ReleaseRequest),
+    /// See `POST /v1/refunds`.
+    Refund(RefundRequest),
+    /// See `POST /v1/transfers`.
+    Transfer(TransferRequest),
+    /// See `POST /v1/withdrawals`.
+    WithdrawToBank(UserAmountRequest),
+    /// See `POST /v1/payouts`.
+    PayoutMerchant(PayoutRequest),
+    /// See `POST /v1/repayments`.
+    Repay(RepayRequest),
+}
+
+/// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct BatchRequest {
+    /// The commands.
+    pub commands: Vec<CommandRequest>,
+}
+
+/// The most commands one batch request may carry.
+pub const BATCH_MAX_COMMANDS: usize = 10_000;
+
+fn amount(minor: u64) -> Result<Amount, ApiError> {
+    Amount::new(minor).ok_or_else(|| {
+        ApiError::invalid("invalid_amount", format!("amount_minor must be between 1 and {}, got {minor}", Amount::MAX))
+    })
+}
+
+fn currency(code: &str) -> Result<Currency, ApiError> {
+    Currency::parse(code)
+        .ok_or_else(|| ApiError::invalid("invalid_currency", format!("currency must be three upper-case letters, got {code:?}")))
+}
+
+fn funding(request: &PayRequest) -> Result<Funding, ApiError> {
+    let funding = Funding { credit_minor: request.credit_minor, balance_minor: request.balance_minor };
+    match funding.credit_minor.checked_add(funding.balance_minor) {
+        Some(total) if total > 0 && total <= Amount::MAX => Ok(funding),
+        _ => Err(ApiError::invalid(
+            "invalid_amount",
+            format!("credit_minor + balance_minor must be between 1 and {}", Amount::MAX),
+        )),
+    }
+}
+
+impl CommandRequest {
+    /// The command id the client chose.
+    pub fn command_id(&self) -> u64 {
+        match self {
+            CommandRequest::OpenUser(request) => request.command_id,
+            CommandRequest::OpenMerchant(request) => request.command_id,
+            CommandRequest::SetCreditLimit(request) => request.command_id,
+            CommandRequest::SetCreditFrozen(request) => request.command_id,
+            CommandRequest::TopUp(request) | CommandRequest::WithdrawToBank(request) => request.command_id,
+            CommandRequest::Pay(request) => request.command_id,
+            CommandRequest::Authorize(request) => request.payment.command_id,
+            CommandRequest::Capture(request) => request.command_id,
+            CommandRequest::Release(request) => request.command_id,
+            CommandRequest::Refund(request) => request.command_id,
+            CommandRequest::Transfer(request) => request.command_id,
+            CommandRequest::PayoutMerchant(request) => request.command_id,
+            CommandRequest::Repay(request) => request.command_id,
+        }
+    }
+
+    /// The merchant a merchant-scoped command acts for, if the command is one a merchant may send.
+    fn merchant_scope(&self) -> Option<u64> {
+        match self {
+            CommandRequest::Pay(request) => Some(request.merchant_id),
+            CommandRequest::Authorize(request) => Some(request.payment.merchant_id),
+            CommandRequest::Capture(request) => Some(request.merchant_id),
+            CommandRequest::Release(request) => Some(request.merchant_id),
+            CommandRequest::Refund(request) => Some(request.merchant_id),
+            _ => None,
+        }
+    }
+
+    /// Checks that the caller's role may send this command (least privilege).
+    pub fn permit(&self, principal: &Principal) -> Result<(), ApiError> {
+        let admin_only = matches!(
+            self,
+            CommandRequest::OpenMerchant(_)
+                | CommandRequest::SetCreditLimit(_)
+                | CommandRequest::SetCreditFrozen(_)
+                | CommandRequest::PayoutMerchant(_)
+        );
+        let allowed = match principal.role {
+            Role::Admin => true,
+            Role::Platform => !admin_only,
+            Role::Merchant => {
+                self.merchant_scope().is_some() && self.merchant_scope() == principal.merchant.map(|merchant| merchant.0)
+            }
+            Role::Analyst => false,
+        };
+        match allowed {
+            true => Ok(()),
+            false => Err(ApiError::forbidden(format!(
+                "key {} ({:?}) may not send command {} {}",
+                principal.key_id,
+                principal.role,
+                self.command_id(),
+                match principal.role {
+                    Role::Merchant => "for this merchant",
+                    _ => "of this type",
+                }
+            ))),
+        }
+    }
+
+    /// Validates the body into an engine command. `now_ms` turns a hold duration into an expiry.
+    pub fn into_draft(self, now_ms: u64) -> Result<Draft, ApiError> {
+        let id = CommandId(self.command_id());
+        let kind = match self {
+            CommandRequest::OpenUser(request) => CommandKind::OpenUser {
+                user: UserId(request.user_id),
+                currency: currency(&request.currency)?,
+                identity: request.identity,
+            },
+            CommandRequest::OpenMerchant(request) => CommandKind::OpenMerchant {
+                merchant: MerchantId(request.merchant_id),
+                currency: currency(&request.currency)?,
+                category: request.category,
+                verification: request.verification,
+                partner: request.partner,
+            },
+            CommandRequest::SetCreditLimit(request) => {
+                if request.limit_minor > Amount::MAX {
+                    let message = format!("limit_minor must be at most {}", Amount::MAX);
+                    return Err(ApiError::invalid("invalid_amount", message));
+                }
+                CommandKind::SetCreditLimit { user: UserId(request.user_id), limit_minor: request.limit_minor }
+            }
+            CommandRequest::SetCreditFrozen(request) => {
+                CommandKind::SetCreditFrozen { user: UserId(request.user_id), frozen: request.frozen }
+            }
+            CommandRequest::TopUp(request) => {
+                CommandKind::TopUp { user: UserId(request.user_id), amount: amount(request.amount_minor)? }
+            }
+            CommandRequest::Pay(request) => CommandKind::Pay {
+                user: UserId(request.user_id),
+                merchant: MerchantId(request.merchant_id),
+                funding: funding(&request)?,
+            },
+            CommandRequest::Authorize(request) => {
+                if request.hold_ms == 0 || request.hold_ms > engine::AUTHORIZATION_MAX_MS {
+                    let message = format!("hold_ms must be between 1 and {}", engine::AUTHORIZATION_MAX_MS);
+                    return Err(ApiError::invalid("invalid_hold", message));
+                }
+                CommandKind::Authorize {
+                    user: UserId(request.payment.user_id),
+                    merchant: MerchantId(request.payment.merchant_id),
+                    funding: funding(&request.payment)?,
+                    expires_at_ms: now_ms.saturating_add(request.hold_ms),
+                }
+            }
+            CommandRequest::Capture(request) => CommandKind::Capture {
+                authorization: CommandId(request.authorization_id),
+                merchant: MerchantId(request.merchant_id),
+                amount: amount(request.amount_minor)?,
+            },
+            CommandRequest::Release(request) => CommandKind::Release {
+                authorization: CommandId(request.authorization_id),
+                merchant: MerchantId(request.merchant_id),
+            },
+            CommandRequest::Refund(request) => CommandKind::Refund {
+                payment: CommandId(request.payment_id),
+                merchant: MerchantId(request.merchant_id),
+                amount: amount(request.amount_minor)?,
+            },
+            CommandRequest::Transfer(request) => CommandKind::Transfer {
+                from: UserId(request.from_user_id),
+                to: UserId(request.to_user_id),
+                amount: amount(request.amount_minor)?,
+            },
+            CommandRequest::WithdrawToBank(request) => {
+                CommandKind::WithdrawToBank { user: UserId(request.user_id), amount: amount(request.amount_minor)? }
+            }
+            CommandRequest::PayoutMerchant(request) => CommandKind::PayoutMerchant {
+                merchant: MerchantId(request.merchant_id),
+                amount: amount(request.amount_minor)?,
+            },
+            CommandRequest::Repay(request) => CommandKind::Repay {
+                user: UserId(request.user_id),
+                amount: amount(request.amount_minor)?,
+                source: request.source,
+            },
+        };
+        Ok((id, kind))
+    }
+}
+
+/// The result of one command.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CommandResult {
+    /// The client's command id.
+    pub command_id: u64,
+    /// The journal sequence that recorded the command (a retry returns the first one's result,
+    /// recorded again at a new sequence).
+    pub sequence: u64,
+    /// `accepted` or `rejected`.
+    pub status: String,
+    /// For rejections, the stable code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// For rejections, what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// For payments, captures and refunds: minor units on the credit line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_minor: Option<u64>,
+    /// For payments, captures and refunds: minor units on the balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_minor: Option<u64>,
+}
+
+impl CommandResult {
+    /// Builds the result of a committed command.
+    pub fn new(command_id: u64, committed: Committed) -> CommandResult {
+        let mut result = CommandResult {
+            command_id,
+            sequence: committed.sequence,
+            status: "accepted".into(),
+            code: None,
+            message: None,
+            credit_minor: None,
+            balance_minor: None,
+        };
+        match committed.outcome {
+            Ok(Accepted::Split { credit_minor, balance_minor }) => {
+                result.credit_minor = Some(credit_minor);
+                result.balance_minor = Some(balance_minor);
+            }
+            Ok(_) => {}
+            Err(rejection) => {
+                result.status = "rejected".into();
+                result.code = Some(rejection.code().into());
+                result.message = Some(rejection.message().into());
+            }
+        }
+        result
+    }
+}
+
+/// The results of a batch, in request order.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BatchResult {
+    /// One result per command.
+    pub results: Vec<CommandResult>,
+}
+
+/// A user's credit line and balance.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// The user.
+    pub user_id: u64,
+    /// Currency code.
+    pub currency: String,
+    /// Identity verification level.
+    #[schema(value_type = String)]
+    pub identity: IdentityLevel,
+    /// Credit limit.
+    pub limit_minor: u64,
+    /// Credit used (owed); negative is a credit balance left by refunds after repayment.
+    pub credit_used_minor: i64,
+    /// Credit held by authorizations.
+    pub credit_held_minor: u64,
+    /// Credit available: limit − used − held.
+    pub credit_available_minor: i64,
+    /// Balance (余额).
+    pub balance_minor: u64,
+    /// Balance held by authorizations.
+    pub balance_held_minor: u64,
+    /// Whether credit use is frozen.
+    pub credit_frozen: bool,
+    /// When the user was opened, ms since the epoch.
+    pub opened_at_ms: u64,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> UserView {
+        UserView {
+            user_id: user.id.0,
+            currency: user.currency.to_string(),
+            identity: user.identity,
+            limit_minor: user.limit_minor,
+            credit_used_minor: user.credit_used_minor,
+            credit_held_minor: user.credit_held_minor,
+            credit_available_minor: user.credit_available_minor().clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+            balance_minor: user.balance_minor,
+            balance_held_minor: user.balance_held_minor,
+            credit_frozen: user.credit_frozen,
+            opened_at_ms: user.opened_at_ms,
+        }
+    }
+}
+
+/// A merchant and its settlement account.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct MerchantView {
+    /// The merchant.
+    pub merchant_id: u64,
+    /// Currency code.
+    pub currency: String,
+    /// Category.
+    #[schema(value_type = String)]
+    pub category: MerchantCategory,
+    /// Verification level.
+    #[schema(value_type = String)]
+    pub verification: MerchantVerification,
+    /// Platform partner.
+    pub partner: bool,
+    /// Money owed to the merchant.
+    pub settlement_minor: u64,
+    /// When the merchant was opened.
+    pub opened_at_ms: u64,
+}
+
+impl From<&Merchant> for MerchantView {
+    fn from(merchant: &Merchant) -> MerchantView {
+        MerchantView {
+            merchant_id: merchant.id.0,
+            currency: merchant.currency.to_string(),
+            category: merchant.category,
+            verification: merchant.verification,
+            partner: merchant.partner,
+            settlement_minor: merchant.settlement_minor,
+            opened_at_ms: merchant.opened_at_ms,
+        }
+    }
+}
+
+/// One refund of a payment.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RefundView {
+    /// The refund's command id.
+    pub command_id: u64,
+    /// Minor units returned to the credit line.
+    pub credit_minor: u64,
+    /// Minor units returned to the balance.
+    pub balance_minor: u64,
+}
+
+/// A captured payment with its refunds.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// The payment id (the command id that paid or authorized).
+    pub payment_id: u64,
+    /// The paying user.
+    pub user_id: u64,
+    /// The merchant.
+    pub merchant_id: u64,
+    /// When it was captured.
+    pub captured_at_ms: u64,
+    /// Captured from credit.
+    pub captured_credit_minor: u64,
+    /// Captured from balance.
+    pub captured_balance_minor: u64,
+    /// Refunded to credit so far.
+    pub refunded_credit_minor: u64,
+    /// Refunded to balance so far.
+    pub refunded_balance_minor: u64,
+    /// Each refund, oldest first.
+    pub refunds: Vec<RefundView>,
+}
+
+impl PaymentView {
+    /// Builds the view of a payment.
+    pub fn new(id: CommandId, payment: &Payment) -> PaymentView {
+        PaymentView {
+            payment_id: id.0,
+            user_id: payment.user.0,
+            merchant_id: payment.merchant.0,
+            captured_at_ms: payment.captured_at_ms,
+            captured_credit_minor: payment.captured.credit_minor,
+            captured_balance_minor: payment.captured.balance_minor,
+            refunded_credit_minor: payment.refunded.credit_minor,
+            refunded_balance_minor: payment.refunded.balance_minor,
+            refunds: payment
+                .refunds
+                .iter()
+                .map(|(id, split)| RefundView {
+                    command_id: id.0,
+                    credit_minor: split.credit_minor,
+                    balance_minor: split.balance_minor,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A live authorization.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AuthorizationView {
+    /// The authorization id.
+    pub authorization_id: u64,
+    /// The user whose funds are held.
+    pub user_id: u64,
+    /// The merchant.
+    pub merchant_id: u64,
+    /// Held on the credit line.
+    pub credit_minor: u64,
+    /// Held on the balance.
+    pub balance_minor: u64,
+    /// When the hold lapses, ms since the epoch.
+    pub expires_at_ms: u64,
+}
+
+impl AuthorizationView {
+    /// Builds the view of an authorization.
+    pub fn new(id: CommandId, authorization: &Authorization) -> AuthorizationView {
+        AuthorizationView {
+            authorization_id: id.0,
+            user_id: authorization.user.0,
+            merchant_id: authorization.merchant.0,
+            credit_minor: authorization.funding.credit_minor,
+            balance_minor: authorization.funding.balance_minor,
+            expires_at_ms: authorization.expires_at_ms,
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The single writer: owns the engine and the journal, forms batches from concurrent requests,
+//! applies them, makes them durable with one fsync, and only then replies (group commit).
+//!
+//! Reads of engine state go through the same queue, so a read sees every write acknowledged
+//! before it was sent. Nothing else touches the engine: no locks on the hot path.
+
+use crate::metrics as names;
+use crate::store::Recovered;
+use engine::{Command, CommandId, CommandKind, Engine, Outcome, codec};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
+
+/// Tunables of the writer.
+#[derive(Clone, Copy, Debug)]
+pub struct WriterConfig {
+    /// The most commands in one journal record (one fsync).
+    pub batch_max_commands: usize,
+    /// A snapshot is written after this many commands.
+    pub snapshot_every_commands: u64,
+    /// Requests waiting beyond this are refused with `overloaded`.
+    pub queue_capacity: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig { batch_max_commands: 8_192, snapshot_every_commands: 1_000_000, queue_capacity: 16_384 }
+    }
+}
+
+/// A command as a client sent it: the writer stamps the time.
+pub type Draft = (CommandId, CommandKind);
+
+/// A command's durable result: its journal sequence and outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// Journal sequence of the command.
+    pub sequence: u64,
+    /// What the engine decided.
+    pub outcome: Outcome,
+}
+
+/// Why a request got no outcome. None of these acknowledges anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// The queue is full; retry later.
+    #[error("the writer queue is full; retry with the same command ids")]
+    Overloaded,
+    /// The writer stopped (shutdown or a storage fault).
+    #[error("the writer has stopped; nothing in this request was acknowledged")]
+    Stopped,
+}
+
+type ReadFn = Box<dyn FnOnce(&Engine) + Send>;
+
+enum Request {
+    Write { drafts: Vec<Draft>, reply: oneshot::Sender<Vec<Committed>> },
+    Read(ReadFn),
+}
+
+/// Progress shared with the projector, metrics and health.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// The sequence after the last durable command.
+    pub durable_end: AtomicU64,
+    /// The sequence after the last command in the read model.
+    pub projected_end: AtomicU64,
+}
+
+/// A cheap, cloneable handle to the writer.
+#[derive(Clone)]
+pub struct WriterHandle {
+    sender: SyncSender<Request>,
+}
+
+impl WriterHandle {
+    /// Submits commands; resolves once they are durable, with one result per command in order.
+    pub async fn submit(&self, drafts: Vec<Draft>) -> Result<Vec<Committed>, WriteError> {
+        let (reply, receive) = oneshot::channel();
+        self.send(Request::Write { drafts, reply })?;
+        receive.await.map_err(|_| WriteError::Stopped)
+    }
+
+    /// Runs `read` against the engine after every earlier write.
+    pub async fn read<T: Send + 'static>(&self, read: impl FnOnce(&Engine) -> T + Send + 'static) -> Result<T, WriteError> {
+        let (reply, receive) = oneshot::channel();
+        self.send(Request::Read(Box::new(move |engine| {
+            let _ = reply.send(read(engine));
+        })))?;
+        receive.await.map_err(|_| WriteError::Stopped)
+    }
+
+    fn send(&self, request: Request) -> Result<(), WriteError> {
+        self.sender.try_send(request).map_err(|error| match error {
+            TrySendError::Full(_) => WriteError::Overloaded,
+            TrySendError::Disconnected(_) => WriteError::Stopped,
+        })
+    }
+}
+
+fn wall_clock_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// Starts the writer thread. It stops when every handle is dropped, after a final snapshot.
+/// `durable` receives each new durable end (for the projector).
+pub fn spawn(
+    recovered: Recovered,
+    config: WriterConfig,
+    progress: Arc<Progress>,
+    durable: mpsc::Sender<u64>,
+) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
+    let (sender, receiver) = mpsc::sync_channel(config.queue_capacity);
+    progress.durable_end.store(recovered.journal.next_sequence(), Ordering::Release);
+    let mut writer = Writer { recovered, config, progress, durable, since_snapshot: 0, now_ms: 0 };
+    let thread = std::thread::Builder::new().name("writer".into()).spawn(move || writer.run(receiver))?;
+    Ok((WriterHandle { sender }, thread))
+}
+
+struct Writer {
+    recovered: Recovered,
+    config: WriterConfig,
+    progress: Arc<Progress>,
+    durable: mpsc::Sender<u64>,
+    since_snapshot: u64,
+    now_ms: u64,
+}
+
+/// Commands collected for one journal record, with who is waiting for which slice.
+#[derive(Default)]
+struct Batch {
+    commands: Vec<Command>,
+    waiting: Vec<(usize, oneshot::Sender<Vec<Committed>>)>,
+}
+
+impl Writer {
+    fn run(&mut self, receiver: Receiver<Request>) {
+        let mut batch = Batch::default();
+        loop {
+            match receiver.recv_timeout(Duration::from_millis(500)) {
+                Ok(request) => self.take(request, &mut batch),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            while batch.commands.len() < self.config.batch_max_commands {
+                match receiver.try_recv() {
+                    Ok(request) => self.take(request, &mut batch),
+                    Err(_) => break,
+                }
+            }
+            self.flush(&mut batch);
+        }
+        self.flush(&mut batch);
+        self.snapshot();
+    }
+
+    fn take(&mut self, request: Request, batch: &mut Batch) {
+        match request {
+            Request::Write { drafts, reply } => {
+                let start = batch.commands.len();
+                batch.commands.extend(drafts.into_iter().map(|(id, kind)| Command { id, time_ms: 0, kind }));
+                batch.waiting.push((start, reply));
+            }
+            Request::Read(read) => {
+                self.flush(batch);
+                read(&self.recovered.engine);
+            }
+        }
+    }
+
+    /// Stamps, applies, journals (one fsync) and replies; a storage fault ends the process so
+    /// that recovery rebuilds the engine from what is durable.
+    fn flush(&mut self, batch: &mut Batch) {
+        self.now_ms = self.now_ms.max(wall_clock_ms());
+        let engine = &mut self.recovered.engine;
+        let waited = batch.commands.len();
+        if engine.next_expiry_ms().is_some_and(|expiry| expiry <= self.now_ms) {
+            batch.commands.push(Command { id: CommandId(0), time_ms: 0, kind: CommandKind::Tick });
+        }
+        if batch.commands.is_empty() {
+            return;
+        }
+        for command in &mut batch.commands {
+            command.time_ms = self.now_ms;
+        }
+        let (mut outcomes, mut postings) = (Vec::with_capacity(batch.commands.len()), Vec::new());
+        engine.apply_batch(&batch.commands, &mut outcomes, &mut postings);
+        let mut payload = Vec::with_capacity(batch.commands.len() * 32);
+        codec::encode_batch(&batch.commands, &mut payload);
+        let count = u32::try_from(batch.commands.len()).expect("batches are bounded by batch_max_commands");
+        let started = Instant::now();
+        let first_sequence = match self.recovered.journal.append(&payload, count) {
+            Ok(sequence) => sequence,
+            Err(error) => {
+                tracing::error!(%error, "journal append failed; stopping so that recovery restores a consistent state");
+                std::process::exit(70);
+            }
+        };
+        metrics::histogram!(names::JOURNAL_APPEND_SECONDS).record(started.elapsed().as_secs_f64());
+        metrics::histogram!(names::BATCH_COMMANDS).record(f64::from(count));
+        metrics::gauge!(names::JOURNAL_BYTES).set(self.recovered.journal.size_bytes() as f64);
+        let end = self.recovered.journal.next_sequence();
+        self.progress.durable_end.store(end, Ordering::Release);
+        let _ = self.durable.send(end);
+        let waiting = std::mem::take(&mut batch.waiting);
+        let ends: Vec<usize> = waiting.iter().skip(1).map(|(start, _)| *start).chain([waited]).collect();
+        for ((start, reply), stop) in waiting.into_iter().zip(ends) {
+            let committed = (start..stop)
+                .map(|index| Committed { sequence: first_sequence + index as u64, outcome: outcomes[index] })
+                .collect();
+            let _ = reply.send(committed);
+        }
+        self.since_snapshot += u64::from(count);
+        batch.commands.clear();
+        if self.since_snapshot >= self.config.snapshot_every_commands {
+            self.snapshot();
+        }
+    }
+
+    fn snapshot(&mut self) {
+        let sequence = self.recovered.journal.next_sequence();
+        let started = Instant::now();
+        match self.recovered.snapshots.save(sequence, &self.recovered.engine.snapshot()) {
+            Ok(()) => tracing::info!(sequence, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written"),
+            Err(error) => tracing::warn!(%error, "snapshot failed; recovery will replay more journal"),
+        }
+        self.since_snapshot = 0;
+    }
+}
