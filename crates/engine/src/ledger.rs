@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// How long a command id is remembered for idempotent retries, in command time.
-pub const IDEMPOTENCY_WINDOW_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+pub const IDEMPOTENCY_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
 /// The longest an authorization may hold funds.
 pub const AUTHORIZATION_MAX_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
@@ -86,10 +86,8 @@ pub struct Payment {
     pub captured_at_ms: u64,
     /// What was captured, by funding source.
     pub captured: Funding,
-    /// What has been refunded so far, by funding source.
+    /// What has been refunded so far, by funding source (each refund: [`Engine::refunds`]).
     pub refunded: Funding,
-    /// Each refund: its command id and split.
-    pub refunds: Vec<(CommandId, Funding)>,
 }
 
 /// A live hold of funds for a merchant.
@@ -107,7 +105,6 @@ pub struct Authorization {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Remembered {
-    pub(crate) time_ms: u64,
     pub(crate) fingerprint: u64,
     pub(crate) outcome: Outcome,
 }
@@ -127,7 +124,10 @@ pub struct Engine {
     pub(crate) authorizations: FastMap<CommandId, Authorization>,
     pub(crate) expiries: BTreeSet<(u64, CommandId)>,
     pub(crate) remembered: FastMap<CommandId, Remembered>,
-    pub(crate) remembered_order: VecDeque<CommandId>,
+    /// Remembered ids with the time they were first seen, oldest first.
+    pub(crate) remembered_order: VecDeque<(u64, CommandId)>,
+    /// Refunds of each refunded payment: refund command id and split, oldest first.
+    pub(crate) refunds: FastMap<CommandId, Vec<(CommandId, Funding)>>,
 }
 
 /// Checks a funding split: each part in range, not both zero, total in range.
@@ -179,20 +179,18 @@ impl Engine {
         }
         let mut ledger = Postings { postings, command_index };
         let outcome = self.execute(command.id, command.kind, &mut ledger);
-        let remembered = Remembered { time_ms: self.now_ms, fingerprint, outcome };
-        self.remembered.insert(command.id, remembered);
-        self.remembered_order.push_back(command.id);
+        self.remembered.insert(command.id, Remembered { fingerprint, outcome });
+        self.remembered_order.push_back((self.now_ms, command.id));
         outcome
     }
 
     fn forget_expired_ids(&mut self) {
         let horizon = self.now_ms.saturating_sub(IDEMPOTENCY_WINDOW_MS);
-        while let Some(id) = self.remembered_order.front() {
-            match self.remembered.get(id) {
-                Some(remembered) if remembered.time_ms >= horizon => break,
-                _ => {}
+        while let Some(&(time_ms, id)) = self.remembered_order.front() {
+            if time_ms >= horizon {
+                break;
             }
-            self.remembered.remove(id);
+            self.remembered.remove(&id);
             self.remembered_order.pop_front();
         }
     }
@@ -373,7 +371,6 @@ impl Engine {
             captured_at_ms: self.now_ms,
             captured: funding,
             refunded: Funding { credit_minor: 0, balance_minor: 0 },
-            refunds: Vec::new(),
         };
         self.payments.insert(id, payment);
         Ok(Accepted::Split { credit_minor: funding.credit_minor, balance_minor: funding.balance_minor })
@@ -478,7 +475,7 @@ impl Engine {
         let payment = self.payments.get_mut(&payment_id).expect("payment was found above");
         payment.refunded.credit_minor += split.credit_minor;
         payment.refunded.balance_minor += split.balance_minor;
-        payment.refunds.push((id, split));
+        self.refunds.entry(payment_id).or_default().push((id, split));
         ledger.post(AccountKind::MerchantSettlement, merchant.0, currency, amount.signed());
         ledger.post(AccountKind::UserCredit, user.0, currency, -(split.credit_minor as i64));
         ledger.post(AccountKind::UserBalance, user.0, currency, -(split.balance_minor as i64));

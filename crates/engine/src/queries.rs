@@ -1,6 +1,6 @@
 //! Read-only views of the engine state, for the API and the tools.
 
-use crate::command::{CommandId, MerchantId, UserId};
+use crate::command::{CommandId, Funding, MerchantId, UserId};
 use crate::ledger::{Authorization, Engine, Merchant, Payment, User};
 use crate::money::Currency;
 
@@ -32,9 +32,14 @@ impl Engine {
         self.merchant_index.get(&id).map(|slot| &self.merchants[*slot as usize])
     }
 
-    /// A captured payment with its refunds.
+    /// A captured payment.
     pub fn payment(&self, id: CommandId) -> Option<&Payment> {
         self.payments.get(&id)
+    }
+
+    /// The refunds of a payment, oldest first: refund command id and split.
+    pub fn refunds(&self, payment: CommandId) -> &[(CommandId, Funding)] {
+        self.refunds.get(&payment).map_or(&[], Vec::as_slice)
     }
 
     /// A live authorization.

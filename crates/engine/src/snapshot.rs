@@ -4,7 +4,7 @@
 //! and keyed maps are written sorted by key, so the same state always encodes to the same bytes
 //! and [`Engine::state_hash`] compares states bit for bit.
 
-use crate::command::{CommandId, MerchantId, UserId};
+use crate::command::{CommandId, Funding, MerchantId, UserId};
 use crate::ledger::{Authorization, Engine, Merchant, Payment, Remembered, User};
 use crate::money::Currency;
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,8 @@ struct SnapshotRef<'a> {
     bank_clearing: &'a [(Currency, i64)],
     payments: Vec<(CommandId, &'a Payment)>,
     authorizations: Vec<(CommandId, &'a Authorization)>,
-    remembered: Vec<(CommandId, Remembered)>,
+    refunds: Vec<(CommandId, &'a Vec<(CommandId, Funding)>)>,
+    remembered: Vec<(u64, CommandId, Remembered)>,
 }
 
 #[derive(Deserialize)]
@@ -36,7 +37,8 @@ struct SnapshotOwned {
     bank_clearing: Vec<(Currency, i64)>,
     payments: Vec<(CommandId, Payment)>,
     authorizations: Vec<(CommandId, Authorization)>,
-    remembered: Vec<(CommandId, Remembered)>,
+    refunds: Vec<(CommandId, Vec<(CommandId, Funding)>)>,
+    remembered: Vec<(u64, CommandId, Remembered)>,
 }
 
 /// Why a snapshot could not be restored.
@@ -71,7 +73,7 @@ fn sorted<'a, V>(map: impl Iterator<Item = (&'a CommandId, &'a V)>) -> Vec<(Comm
 impl Engine {
     /// Encodes the whole state canonically.
     pub fn snapshot(&self) -> Vec<u8> {
-        let remembered = self.remembered_order.iter().map(|id| (*id, self.remembered[id])).collect();
+        let remembered = self.remembered_order.iter().map(|(time_ms, id)| (*time_ms, *id, self.remembered[id])).collect();
         let snapshot = SnapshotRef {
             version: SNAPSHOT_VERSION,
             now_ms: self.now_ms,
@@ -81,6 +83,7 @@ impl Engine {
             bank_clearing: &self.bank_clearing,
             payments: sorted(self.payments.iter()),
             authorizations: sorted(self.authorizations.iter()),
+            refunds: sorted(self.refunds.iter()),
             remembered,
         };
         // Encoding into a growable vector fails only on allocation failure, which aborts anyway.
@@ -113,8 +116,9 @@ impl Engine {
             engine.expiries.insert((authorization.expires_at_ms, id));
             engine.authorizations.insert(id, authorization);
         }
-        engine.remembered_order = owned.remembered.iter().map(|(id, _)| *id).collect::<VecDeque<_>>();
-        engine.remembered.extend(owned.remembered);
+        engine.refunds.extend(owned.refunds);
+        engine.remembered_order = owned.remembered.iter().map(|(time_ms, id, _)| (*time_ms, *id)).collect::<VecDeque<_>>();
+        engine.remembered.extend(owned.remembered.into_iter().map(|(_, id, remembered)| (id, remembered)));
         engine.check_invariants().map_err(SnapshotError::Invariant)?;
         Ok(engine)
     }

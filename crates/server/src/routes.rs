@@ -229,7 +229,7 @@ async fn get_payment(
         require(&principal, READERS)?;
     }
     let id = CommandId(parse_id(&payment_id, "payment_id")?);
-    let view = state.writer.read(move |engine| engine.payment(id).map(|payment| PaymentView::new(id, payment))).await?;
+    let view = state.writer.read(move |engine| engine.payment(id).map(|payment| PaymentView::new(id, payment, engine.refunds(id)))).await?;
     // A merchant asking for another merchant's payment learns nothing, not even that it exists.
     view.filter(|view| principal.role != Role::Merchant || principal.merchant == Some(MerchantId(view.merchant_id)))
         .map(Json)

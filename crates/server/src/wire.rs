@@ -573,7 +573,7 @@ pub struct PaymentView {
 
 impl PaymentView {
     /// Builds the view of a payment.
-    pub fn new(id: CommandId, payment: &Payment) -> PaymentView {
+    pub fn new(id: CommandId, payment: &Payment, refunds: &[(CommandId, Funding)]) -> PaymentView {
         PaymentView {
             payment_id: id.0,
             user_id: payment.user.0,
@@ -583,8 +583,7 @@ impl PaymentView {
             captured_balance_minor: payment.captured.balance_minor,
             refunded_credit_minor: payment.refunded.credit_minor,
             refunded_balance_minor: payment.refunded.balance_minor,
-            refunds: payment
-                .refunds
+            refunds: refunds
                 .iter()
                 .map(|(id, split)| RefundView {
                     command_id: id.0,
