@@ -67,7 +67,11 @@ fn bar(config: &BenchConfig, label: &'static str) -> ProgressBar {
 }
 
 /// Runs `apply` over the workload in batches; returns the time spent inside `apply` and the rejections.
-fn drive(config: &BenchConfig, label: &'static str, mut apply: impl FnMut(&[Command]) -> (Duration, u64)) -> (Duration, u64) {
+fn drive(
+    config: &BenchConfig,
+    label: &'static str,
+    mut apply: impl FnMut(&[Command]) -> (Duration, u64),
+) -> (Duration, u64) {
     let mut workload = Workload::new(config.population);
     let setup = workload.setup();
     for chunk in setup.chunks(config.batch_size) {
@@ -105,7 +109,8 @@ fn percentile(sorted: &[Duration], share: f64) -> u64 {
 pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchReport> {
     let (mut outcomes, mut postings) = (Vec::with_capacity(config.batch_size), Vec::new());
     let mut engine = Engine::default();
-    let count_rejected = |outcomes: &[engine::Outcome]| outcomes.iter().filter(|outcome| outcome.is_err()).count() as u64;
+    let count_rejected =
+        |outcomes: &[engine::Outcome]| outcomes.iter().filter(|outcome| outcome.is_err()).count() as u64;
     let (engine_busy, rejected) = drive(config, "engine", |batch| {
         outcomes.clear();
         postings.clear();

@@ -42,7 +42,9 @@ pub fn run(data_dir: &DataDir, thorough: bool, json: bool) -> anyhow::Result<Exi
     engine.check_invariants().map_err(|reason| anyhow::anyhow!("ledger invariant broken: {reason}"))?;
     let (snapshot_sequence, snapshot_matches) = compare_snapshot(data_dir, end, &engine)?;
     if snapshot_matches == Some(false) {
-        anyhow::bail!("the snapshot at sequence {snapshot_sequence:?} plus the journal tail does not rebuild the same state as a full replay");
+        anyhow::bail!(
+            "the snapshot at sequence {snapshot_sequence:?} plus the journal tail does not rebuild the same state as a full replay"
+        );
     }
     let counts = engine.counts();
     let report = CheckReport {
@@ -57,7 +59,10 @@ pub fn run(data_dir: &DataDir, thorough: bool, json: bool) -> anyhow::Result<Exi
         snapshot_matches,
     };
     if found.truncated_bytes > 0 {
-        eprintln!("warning: the journal ends in a torn record of {} bytes (an interrupted write that was never acknowledged); `serve` truncates it on start", found.truncated_bytes);
+        eprintln!(
+            "warning: the journal ends in a torn record of {} bytes (an interrupted write that was never acknowledged); `serve` truncates it on start",
+            found.truncated_bytes
+        );
     }
     match json {
         true => println!("{}", serde_json::to_string(&report)?),

@@ -46,7 +46,7 @@ enum Commands {
     /// Create, list or revoke API keys (stored hashed in DATA_DIR/keys.json).
     Keys {
         /// Data directory.
-        #[arg(long, env = "CREDITLINE_DATA_DIR", default_value = "data")]
+        #[arg(long, global = true, env = "CREDITLINE_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
         #[command(subcommand)]
         action: KeyAction,
@@ -142,8 +142,10 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         Commands::Serve { data_dir, listen, batch_max_commands, snapshot_every_commands, rate_limit_per_key } => {
             anyhow::ensure!((1..=65_536).contains(&batch_max_commands), "--batch-max-commands must be 1 to 65536");
             anyhow::ensure!(rate_limit_per_key > 0.0, "--rate-limit-per-key must be positive");
-            let writer = server::writer::WriterConfig { batch_max_commands, snapshot_every_commands, ..Default::default() };
-            let config = server::ServeConfig { data_dir, listen, writer, rate_limit_per_key, journal: Default::default() };
+            let writer =
+                server::writer::WriterConfig { batch_max_commands, snapshot_every_commands, ..Default::default() };
+            let config =
+                server::ServeConfig { data_dir, listen, writer, rate_limit_per_key, journal: Default::default() };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(server::serve(config, shutdown_signal()))?;
             Ok(ExitCode::SUCCESS)

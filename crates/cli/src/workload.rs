@@ -79,7 +79,11 @@ impl Workload {
         }
         for user in 0..self.population.users {
             let user = UserId(user);
-            commands.push(self.command(CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full }));
+            commands.push(self.command(CommandKind::OpenUser {
+                user,
+                currency: Currency::CNY,
+                identity: IdentityLevel::Full,
+            }));
             let limit_minor = 100_000 * self.rng.u64(5..=200);
             commands.push(self.command(CommandKind::SetCreditLimit { user, limit_minor }));
             let amount = amount(100 * self.rng.u64(100..=5_000));
@@ -107,14 +111,21 @@ impl Workload {
         }
     }
 
-    fn remember(list: &mut Vec<(CommandId, MerchantId, u64)>, rng: &mut fastrand::Rng, entry: (CommandId, MerchantId, u64)) {
+    fn remember(
+        list: &mut Vec<(CommandId, MerchantId, u64)>,
+        rng: &mut fastrand::Rng,
+        entry: (CommandId, MerchantId, u64),
+    ) {
         match list.len() < RECENT_MAX {
             true => list.push(entry),
             false => list[rng.usize(..RECENT_MAX)] = entry,
         }
     }
 
-    fn take(list: &mut Vec<(CommandId, MerchantId, u64)>, rng: &mut fastrand::Rng) -> Option<(CommandId, MerchantId, u64)> {
+    fn take(
+        list: &mut Vec<(CommandId, MerchantId, u64)>,
+        rng: &mut fastrand::Rng,
+    ) -> Option<(CommandId, MerchantId, u64)> {
         (!list.is_empty()).then(|| list.swap_remove(rng.usize(..list.len())))
     }
 
@@ -141,7 +152,9 @@ impl Workload {
             }
             89..=94 => CommandKind::TopUp { user: self.user(), amount: amount(100 * self.rng.u64(10..1_000)) },
             95..=97 => CommandKind::WithdrawToBank { user: self.user(), amount: amount(100 * self.rng.u64(1..100)) },
-            _ => CommandKind::PayoutMerchant { merchant: self.merchant(), amount: amount(100 * self.rng.u64(1..1_000)) },
+            _ => {
+                CommandKind::PayoutMerchant { merchant: self.merchant(), amount: amount(100 * self.rng.u64(1..1_000)) }
+            }
         };
         self.command(kind)
     }

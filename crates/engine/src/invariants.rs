@@ -21,10 +21,16 @@ impl Engine {
         for user in &self.users {
             *sums.entry(user.currency).or_default() += user.credit_used_minor as i128 - user.balance_minor as i128;
             if user.credit_used_minor as i128 + user.credit_held_minor as i128 > user.limit_minor as i128 {
-                return Err(format!("user {}: credit used {} + held {} exceeds limit {}", user.id.0, user.credit_used_minor, user.credit_held_minor, user.limit_minor));
+                return Err(format!(
+                    "user {}: credit used {} + held {} exceeds limit {}",
+                    user.id.0, user.credit_used_minor, user.credit_held_minor, user.limit_minor
+                ));
             }
             if user.balance_held_minor > user.balance_minor || user.balance_minor > Amount::MAX {
-                return Err(format!("user {}: balance {} with {} held is out of bounds", user.id.0, user.balance_minor, user.balance_held_minor));
+                return Err(format!(
+                    "user {}: balance {} with {} held is out of bounds",
+                    user.id.0, user.balance_minor, user.balance_held_minor
+                ));
             }
             holds.insert(user.id.0, (0, 0));
         }
@@ -35,7 +41,9 @@ impl Engine {
             return Err(format!("postings in {currency} sum to {sum}, not zero"));
         }
         for (id, authorization) in &self.authorizations {
-            let held = holds.get_mut(&authorization.user.0).ok_or_else(|| format!("authorization {} names unknown user", id.0))?;
+            let held = holds
+                .get_mut(&authorization.user.0)
+                .ok_or_else(|| format!("authorization {} names unknown user", id.0))?;
             held.0 += authorization.funding.credit_minor;
             held.1 += authorization.funding.balance_minor;
             if !self.expiries.contains(&(authorization.expires_at_ms, *id)) {
@@ -43,16 +51,30 @@ impl Engine {
             }
         }
         if self.expiries.len() != self.authorizations.len() {
-            return Err(format!("{} expiry entries for {} authorizations", self.expiries.len(), self.authorizations.len()));
+            return Err(format!(
+                "{} expiry entries for {} authorizations",
+                self.expiries.len(),
+                self.authorizations.len()
+            ));
         }
         for user in &self.users {
             if holds[&user.id.0] != (user.credit_held_minor, user.balance_held_minor) {
-                return Err(format!("user {}: holds {:?} differ from live authorizations {:?}", user.id.0, (user.credit_held_minor, user.balance_held_minor), holds[&user.id.0]));
+                return Err(format!(
+                    "user {}: holds {:?} differ from live authorizations {:?}",
+                    user.id.0,
+                    (user.credit_held_minor, user.balance_held_minor),
+                    holds[&user.id.0]
+                ));
             }
         }
         for (id, payment) in &self.payments {
-            if payment.refunded.credit_minor > payment.captured.credit_minor || payment.refunded.balance_minor > payment.captured.balance_minor {
-                return Err(format!("payment {}: refunded {:?} exceeds captured {:?}", id.0, payment.refunded, payment.captured));
+            if payment.refunded.credit_minor > payment.captured.credit_minor
+                || payment.refunded.balance_minor > payment.captured.balance_minor
+            {
+                return Err(format!(
+                    "payment {}: refunded {:?} exceeds captured {:?}",
+                    id.0, payment.refunded, payment.captured
+                ));
             }
         }
         Ok(())

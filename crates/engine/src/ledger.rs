@@ -8,7 +8,7 @@ use crate::command::{
     RepaySource, UserId,
 };
 use crate::money::{Amount, Currency};
-use crate::outcome::{AccountKey, AccountKind, Accepted, Outcome, Posting, Rejection};
+use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -105,6 +105,9 @@ pub struct Authorization {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Remembered {
+    /// The journal sequence of the first application (the engine applies every journaled
+    /// command in order, so this is `commands_applied` at that time).
+    pub(crate) sequence: u64,
     pub(crate) fingerprint: u64,
     pub(crate) outcome: Outcome,
 }
@@ -179,7 +182,8 @@ impl Engine {
         }
         let mut ledger = Postings { postings, command_index };
         let outcome = self.execute(command.id, command.kind, &mut ledger);
-        self.remembered.insert(command.id, Remembered { fingerprint, outcome });
+        let sequence = self.commands_applied;
+        self.remembered.insert(command.id, Remembered { sequence, fingerprint, outcome });
         self.remembered_order.push_back((self.now_ms, command.id));
         outcome
     }
@@ -311,7 +315,12 @@ impl Engine {
     }
 
     /// Checks that a user may spend `funding` at a merchant; returns (user slot, merchant slot, total).
-    fn check_spend(&self, user: UserId, merchant: MerchantId, funding: Funding) -> Result<(usize, usize, u64), Rejection> {
+    fn check_spend(
+        &self,
+        user: UserId,
+        merchant: MerchantId,
+        funding: Funding,
+    ) -> Result<(usize, usize, u64), Rejection> {
         let user_slot = self.user_slot(user)?;
         let merchant_slot = self.merchant_slot(merchant)?;
         let total = checked_funding(funding)?;
@@ -338,7 +347,14 @@ impl Engine {
         }
     }
 
-    fn pay(&mut self, id: CommandId, user: UserId, merchant: MerchantId, funding: Funding, ledger: &mut Postings<'_>) -> Outcome {
+    fn pay(
+        &mut self,
+        id: CommandId,
+        user: UserId,
+        merchant: MerchantId,
+        funding: Funding,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
         self.check_new_payment_id(id)?;
         let (user_slot, merchant_slot, total) = self.check_spend(user, merchant, funding)?;
         self.post_capture(id, user_slot, merchant_slot, funding, total, ledger)
@@ -448,7 +464,14 @@ impl Engine {
         Accepted::Expired { authorizations: released }
     }
 
-    fn refund(&mut self, id: CommandId, payment_id: CommandId, merchant: MerchantId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+    fn refund(
+        &mut self,
+        id: CommandId,
+        payment_id: CommandId,
+        merchant: MerchantId,
+        amount: Amount,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
         let payment = self.payments.get(&payment_id).ok_or(Rejection::UnknownPayment)?;
         if payment.merchant != merchant {
             return Err(Rejection::MerchantMismatch);
@@ -504,7 +527,14 @@ impl Engine {
     }
 
     /// Moves money from the platform's bank position: debit `kind`/`owner`, credit bank clearing.
-    fn post_to_bank(&mut self, kind: AccountKind, owner: u64, currency: Currency, amount: Amount, ledger: &mut Postings<'_>) -> Result<(), Rejection> {
+    fn post_to_bank(
+        &mut self,
+        kind: AccountKind,
+        owner: u64,
+        currency: Currency,
+        amount: Amount,
+        ledger: &mut Postings<'_>,
+    ) -> Result<(), Rejection> {
         let bank = self.bank_slot(currency);
         let position = self.bank_clearing[bank].1.checked_sub(amount.signed()).ok_or(Rejection::AmountOverflow)?;
         self.bank_clearing[bank].1 = position;
@@ -552,7 +582,8 @@ impl Engine {
             }
             RepaySource::Bank => {
                 let bank = self.bank_slot(currency);
-                let position = self.bank_clearing[bank].1.checked_add(amount.signed()).ok_or(Rejection::AmountOverflow)?;
+                let position =
+                    self.bank_clearing[bank].1.checked_add(amount.signed()).ok_or(Rejection::AmountOverflow)?;
                 self.bank_clearing[bank].1 = position;
                 ledger.post(AccountKind::BankClearing, 0, currency, amount.signed());
             }

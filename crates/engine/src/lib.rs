@@ -22,6 +22,6 @@ pub use command::{
 };
 pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, IDEMPOTENCY_WINDOW_MS, Merchant, Payment, User};
 pub use money::{Amount, Currency};
-pub use outcome::{AccountKey, AccountKind, Accepted, Outcome, Posting, Rejection};
+pub use outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 pub use queries::Counts;
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};

@@ -62,6 +62,12 @@ impl Engine {
         self.expiries.first().map(|(expires_at_ms, _)| *expires_at_ms)
     }
 
+    /// The sequence at which a remembered command id was first applied (counting every applied
+    /// command from 1): a retry's result points at the original.
+    pub fn first_sequence(&self, id: CommandId) -> Option<u64> {
+        self.remembered.get(&id).map(|remembered| remembered.sequence)
+    }
+
     /// How many commands have been applied, retries and rejections included.
     pub fn commands_applied(&self) -> u64 {
         self.commands_applied

@@ -56,7 +56,9 @@ impl std::fmt::Display for SnapshotError {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SnapshotError::Malformed(reason) => write!(formatter, "snapshot does not decode: {reason}"),
-            SnapshotError::Version(version) => write!(formatter, "snapshot version {version}, expected {SNAPSHOT_VERSION}"),
+            SnapshotError::Version(version) => {
+                write!(formatter, "snapshot version {version}, expected {SNAPSHOT_VERSION}")
+            }
             SnapshotError::Invariant(reason) => write!(formatter, "snapshot breaks an invariant: {reason}"),
         }
     }
@@ -73,7 +75,8 @@ fn sorted<'a, V>(map: impl Iterator<Item = (&'a CommandId, &'a V)>) -> Vec<(Comm
 impl Engine {
     /// Encodes the whole state canonically.
     pub fn snapshot(&self) -> Vec<u8> {
-        let remembered = self.remembered_order.iter().map(|(time_ms, id)| (*time_ms, *id, self.remembered[id])).collect();
+        let remembered =
+            self.remembered_order.iter().map(|(time_ms, id)| (*time_ms, *id, self.remembered[id])).collect();
         let snapshot = SnapshotRef {
             version: SNAPSHOT_VERSION,
             now_ms: self.now_ms,
@@ -97,7 +100,8 @@ impl Engine {
 
     /// Rebuilds an engine from [`Engine::snapshot`] bytes and checks its invariants.
     pub fn restore(bytes: &[u8]) -> Result<Engine, SnapshotError> {
-        let owned: SnapshotOwned = postcard::from_bytes(bytes).map_err(|error| SnapshotError::Malformed(error.to_string()))?;
+        let owned: SnapshotOwned =
+            postcard::from_bytes(bytes).map_err(|error| SnapshotError::Malformed(error.to_string()))?;
         if owned.version != SNAPSHOT_VERSION {
             return Err(SnapshotError::Version(owned.version));
         }
@@ -117,7 +121,8 @@ impl Engine {
             engine.authorizations.insert(id, authorization);
         }
         engine.refunds.extend(owned.refunds);
-        engine.remembered_order = owned.remembered.iter().map(|(time_ms, id, _)| (*time_ms, *id)).collect::<VecDeque<_>>();
+        engine.remembered_order =
+            owned.remembered.iter().map(|(time_ms, id, _)| (*time_ms, *id)).collect::<VecDeque<_>>();
         engine.remembered.extend(owned.remembered.into_iter().map(|(_, id, remembered)| (id, remembered)));
         engine.check_invariants().map_err(SnapshotError::Invariant)?;
         Ok(engine)

@@ -100,8 +100,14 @@ fn split_payment_then_partial_refunds_restore_credit_first_and_never_into_balanc
     let (_, split) = ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(3_200) });
     assert_eq!(split, Accepted::Split { credit_minor: 3_000, balance_minor: 200 });
     assert_eq!(ledger.position(ALICE), (0, 300));
-    ledger.rejected(CommandKind::Refund { payment, merchant: SHOP, amount: amount(201) }, Rejection::RefundExceedsCapture);
-    ledger.rejected(CommandKind::Refund { payment, merchant: OTHER_SHOP, amount: amount(1) }, Rejection::MerchantMismatch);
+    ledger.rejected(
+        CommandKind::Refund { payment, merchant: SHOP, amount: amount(201) },
+        Rejection::RefundExceedsCapture,
+    );
+    ledger.rejected(
+        CommandKind::Refund { payment, merchant: OTHER_SHOP, amount: amount(1) },
+        Rejection::MerchantMismatch,
+    );
     ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(200) });
     assert_eq!(ledger.position(ALICE), (0, 500));
     assert_eq!(ledger.settlement(SHOP), 0);
@@ -115,18 +121,33 @@ fn refund_after_repayment_leaves_a_credit_balance_on_the_line_not_cash() {
     ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(2_000) });
     // The line now carries a 2,000 credit balance; the cash balance is untouched.
     assert_eq!(ledger.position(ALICE), (-2_000, 0));
-    ledger.rejected(CommandKind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank }, Rejection::Overpayment);
+    ledger.rejected(
+        CommandKind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank },
+        Rejection::Overpayment,
+    );
     ledger.rejected(CommandKind::WithdrawToBank { user: ALICE, amount: amount(1) }, Rejection::InsufficientBalance);
 }
 
 #[test]
 fn credit_limit_frozen_and_balance_bounds() {
     let mut ledger = Ledger::new();
-    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_001, 0) }, Rejection::InsufficientCredit);
-    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 1) }, Rejection::InsufficientBalance);
+    ledger.rejected(
+        CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_001, 0) },
+        Rejection::InsufficientCredit,
+    );
+    ledger.rejected(
+        CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 1) },
+        Rejection::InsufficientBalance,
+    );
     ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 0) }, Rejection::InvalidAmount);
-    ledger.rejected(CommandKind::Pay { user: UserId(99), merchant: SHOP, funding: funding(1, 0) }, Rejection::UnknownUser);
-    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: MerchantId(99), funding: funding(1, 0) }, Rejection::UnknownMerchant);
+    ledger.rejected(
+        CommandKind::Pay { user: UserId(99), merchant: SHOP, funding: funding(1, 0) },
+        Rejection::UnknownUser,
+    );
+    ledger.rejected(
+        CommandKind::Pay { user: ALICE, merchant: MerchantId(99), funding: funding(1, 0) },
+        Rejection::UnknownMerchant,
+    );
     ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) });
     ledger.rejected(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 9_999 }, Rejection::LimitBelowUsed);
     ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 20_000 });
@@ -141,10 +162,20 @@ fn credit_limit_frozen_and_balance_bounds() {
 fn authorization_capture_release_and_expiry() {
     let mut ledger = Ledger::new();
     let expires_at_ms = ledger.time_ms + 60_000;
-    let (hold, _) = ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(6_000, 0), expires_at_ms });
-    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(4_001, 0) }, Rejection::InsufficientCredit);
-    ledger.rejected(CommandKind::Capture { authorization: hold, merchant: SHOP, amount: amount(6_001) }, Rejection::CaptureExceedsAuthorization);
-    ledger.rejected(CommandKind::Capture { authorization: hold, merchant: OTHER_SHOP, amount: amount(1) }, Rejection::MerchantMismatch);
+    let (hold, _) =
+        ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(6_000, 0), expires_at_ms });
+    ledger.rejected(
+        CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(4_001, 0) },
+        Rejection::InsufficientCredit,
+    );
+    ledger.rejected(
+        CommandKind::Capture { authorization: hold, merchant: SHOP, amount: amount(6_001) },
+        Rejection::CaptureExceedsAuthorization,
+    );
+    ledger.rejected(
+        CommandKind::Capture { authorization: hold, merchant: OTHER_SHOP, amount: amount(1) },
+        Rejection::MerchantMismatch,
+    );
     ledger.ok(CommandKind::Capture { authorization: hold, merchant: SHOP, amount: amount(5_000) });
     // Capturing 5,000 of 6,000 releases the other 1,000.
     assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()), Some(5_000));
@@ -152,14 +183,21 @@ fn authorization_capture_release_and_expiry() {
     ledger.ok(CommandKind::Refund { payment: hold, merchant: SHOP, amount: amount(5_000) });
 
     let expires_at_ms = ledger.time_ms + 5_000;
-    let (lapsing, _) = ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1_000, 0), expires_at_ms });
+    let (lapsing, _) =
+        ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1_000, 0), expires_at_ms });
     ledger.time_ms += 10_000;
-    ledger.rejected(CommandKind::Capture { authorization: lapsing, merchant: SHOP, amount: amount(1) }, Rejection::AuthorizationExpired);
+    ledger.rejected(
+        CommandKind::Capture { authorization: lapsing, merchant: SHOP, amount: amount(1) },
+        Rejection::AuthorizationExpired,
+    );
     let (_, expired) = ledger.ok(CommandKind::Tick);
     assert_eq!(expired, Accepted::Expired { authorizations: 1 });
     assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()), Some(10_000));
     let past = ledger.time_ms;
-    ledger.rejected(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1, 0), expires_at_ms: past }, Rejection::InvalidExpiry);
+    ledger.rejected(
+        CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1, 0), expires_at_ms: past },
+        Rejection::InvalidExpiry,
+    );
 }
 
 #[test]
@@ -167,14 +205,18 @@ fn transfers_withdrawals_payouts_and_repayments_move_money_exactly() {
     let mut ledger = Ledger::new();
     ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(1_000) });
     ledger.ok(CommandKind::Transfer { from: BOB, to: ALICE, amount: amount(700) });
-    ledger.rejected(CommandKind::Transfer { from: BOB, to: ALICE, amount: amount(301) }, Rejection::InsufficientBalance);
+    ledger
+        .rejected(CommandKind::Transfer { from: BOB, to: ALICE, amount: amount(301) }, Rejection::InsufficientBalance);
     ledger.rejected(CommandKind::Transfer { from: BOB, to: BOB, amount: amount(1) }, Rejection::SelfTransfer);
     ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(900, 0) });
     ledger.ok(CommandKind::Repay { user: ALICE, amount: amount(600), source: RepaySource::Balance });
     assert_eq!(ledger.position(ALICE), (300, 100));
     ledger.ok(CommandKind::WithdrawToBank { user: ALICE, amount: amount(100) });
     ledger.ok(CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(900) });
-    ledger.rejected(CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(1) }, Rejection::InsufficientMerchantFunds);
+    ledger.rejected(
+        CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(1) },
+        Rejection::InsufficientMerchantFunds,
+    );
     assert_eq!(ledger.engine.bank_clearing(), &[(Currency::CNY, 1_000 - 100 - 900)]);
 }
 
@@ -193,7 +235,10 @@ fn retries_return_the_first_outcome_and_a_changed_body_is_refused() {
     // A rejected command's retry returns the same rejection even after the cause is gone.
     let (refused, _) = ledger.run(CommandKind::TopUp { user: UserId(77), amount: amount(1) });
     ledger.ok(CommandKind::OpenUser { user: UserId(77), currency: Currency::CNY, identity: IdentityLevel::Basic });
-    assert_eq!(ledger.run_as(refused, CommandKind::TopUp { user: UserId(77), amount: amount(1) }), Err(Rejection::UnknownUser));
+    assert_eq!(
+        ledger.run_as(refused, CommandKind::TopUp { user: UserId(77), amount: amount(1) }),
+        Err(Rejection::UnknownUser)
+    );
 }
 
 #[test]
@@ -202,8 +247,12 @@ fn currencies_never_mix() {
     let usd = Currency::parse("USD").expect("valid code");
     ledger.ok(CommandKind::OpenUser { user: UserId(3), currency: usd, identity: IdentityLevel::Full });
     ledger.ok(CommandKind::TopUp { user: UserId(3), amount: amount(10) });
-    ledger.rejected(CommandKind::Transfer { from: UserId(3), to: ALICE, amount: amount(1) }, Rejection::CurrencyMismatch);
-    ledger.rejected(CommandKind::Pay { user: UserId(3), merchant: SHOP, funding: funding(0, 1) }, Rejection::CurrencyMismatch);
+    ledger
+        .rejected(CommandKind::Transfer { from: UserId(3), to: ALICE, amount: amount(1) }, Rejection::CurrencyMismatch);
+    ledger.rejected(
+        CommandKind::Pay { user: UserId(3), merchant: SHOP, funding: funding(0, 1) },
+        Rejection::CurrencyMismatch,
+    );
 }
 
 #[test]
@@ -240,23 +289,32 @@ fn command_strategy() -> impl Strategy<Value = (u64, u64, CommandKind)> {
         (user.clone(), small.clone()).prop_map(|(user, minor)| CommandKind::TopUp { user, amount: amount(minor) }),
         (user.clone(), merchant.clone(), 0u64..4_000, 0u64..2_000)
             .prop_map(|(user, merchant, c, b)| CommandKind::Pay { user, merchant, funding: funding(c, b) }),
-        (user.clone(), merchant.clone(), 0u64..4_000, 0u64..2_000, 1u64..100_000).prop_map(|(user, merchant, c, b, ahead)| {
-            CommandKind::Authorize { user, merchant, funding: funding(c, b), expires_at_ms: 1_000_000 + ahead }
-        }),
+        (user.clone(), merchant.clone(), 0u64..4_000, 0u64..2_000, 1u64..100_000).prop_map(
+            |(user, merchant, c, b, ahead)| {
+                CommandKind::Authorize { user, merchant, funding: funding(c, b), expires_at_ms: 1_000_000 + ahead }
+            }
+        ),
         (0u64..60, merchant.clone(), small.clone()).prop_map(|(id, merchant, minor)| CommandKind::Capture {
             authorization: CommandId(id),
             merchant,
             amount: amount(minor)
         }),
-        (0u64..60, merchant.clone()).prop_map(|(id, merchant)| CommandKind::Release { authorization: CommandId(id), merchant }),
+        (0u64..60, merchant.clone())
+            .prop_map(|(id, merchant)| CommandKind::Release { authorization: CommandId(id), merchant }),
         (0u64..60, merchant.clone(), small.clone()).prop_map(|(id, merchant, minor)| CommandKind::Refund {
             payment: CommandId(id),
             merchant,
             amount: amount(minor)
         }),
-        (user.clone(), user.clone(), small.clone()).prop_map(|(from, to, minor)| CommandKind::Transfer { from, to, amount: amount(minor) }),
-        (user.clone(), small.clone()).prop_map(|(user, minor)| CommandKind::WithdrawToBank { user, amount: amount(minor) }),
-        (merchant, small.clone()).prop_map(|(merchant, minor)| CommandKind::PayoutMerchant { merchant, amount: amount(minor) }),
+        (user.clone(), user.clone(), small.clone()).prop_map(|(from, to, minor)| CommandKind::Transfer {
+            from,
+            to,
+            amount: amount(minor)
+        }),
+        (user.clone(), small.clone())
+            .prop_map(|(user, minor)| CommandKind::WithdrawToBank { user, amount: amount(minor) }),
+        (merchant, small.clone())
+            .prop_map(|(merchant, minor)| CommandKind::PayoutMerchant { merchant, amount: amount(minor) }),
         (user, small, any::<bool>()).prop_map(|(user, minor, bank)| CommandKind::Repay {
             user,
             amount: amount(minor),

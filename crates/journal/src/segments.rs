@@ -68,7 +68,8 @@ fn list_segments(directory: &Path) -> Result<Vec<Segment>, JournalError> {
     let mut segments = Vec::new();
     for entry in fs::read_dir(directory).map_err(JournalError::io(directory))? {
         let path = entry.map_err(JournalError::io(directory))?.path();
-        let Some(stem) = path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(".log")) else {
+        let Some(stem) = path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(".log"))
+        else {
             continue;
         };
         let first_sequence = stem.parse::<u64>().map_err(|_| JournalError::Corrupt {
@@ -122,7 +123,10 @@ fn check_record(data: &[u8], expected_sequence: u64) -> Result<(usize, u64), (St
     };
     header.verify(payload).map_err(|reason| (reason, record_bytes == data.len()))?;
     if header.first_sequence != expected_sequence {
-        return Err((format!("record starts at sequence {}, expected {expected_sequence}", header.first_sequence), false));
+        return Err((
+            format!("record starts at sequence {}, expected {expected_sequence}", header.first_sequence),
+            false,
+        ));
     }
     Ok((record_bytes, header.first_sequence + u64::from(header.count)))
 }
@@ -142,7 +146,15 @@ impl Journal {
         let last = segments.last().expect("at least one segment exists");
         let active = OpenOptions::new().append(true).open(&last.path).map_err(JournalError::io(&last.path))?;
         let bytes = segments.iter().map(|segment| segment.bytes).sum();
-        let journal = Journal { directory: directory.to_owned(), options, segments, active, next_sequence, bytes, poisoned: false };
+        let journal = Journal {
+            directory: directory.to_owned(),
+            options,
+            segments,
+            active,
+            next_sequence,
+            bytes,
+            poisoned: false,
+        };
         Ok((journal, recovered))
     }
 
@@ -164,7 +176,8 @@ impl Journal {
                 recovered.truncated_bytes = segment.bytes - offset;
                 tracing::warn!(path = %segment.path.display(), offset, bytes = recovered.truncated_bytes, %reason, "journal has a torn tail (an interrupted last write); truncating it");
                 if repair {
-                    let file = OpenOptions::new().write(true).open(&segment.path).map_err(JournalError::io(&segment.path))?;
+                    let file =
+                        OpenOptions::new().write(true).open(&segment.path).map_err(JournalError::io(&segment.path))?;
                     file.set_len(offset).and_then(|()| file.sync_all()).map_err(JournalError::io(&segment.path))?;
                 }
                 segment.bytes = scan.valid_bytes;
@@ -297,7 +310,10 @@ impl RecordReader {
             reader.read_exact(&mut payload).map_err(|error| corrupt(*offset, error.to_string()))?;
             header.verify(&payload).map_err(|reason| corrupt(*offset, reason))?;
             if header.first_sequence != self.expected {
-                return Err(corrupt(*offset, format!("record starts at {}, expected {}", header.first_sequence, self.expected)));
+                return Err(corrupt(
+                    *offset,
+                    format!("record starts at {}, expected {}", header.first_sequence, self.expected),
+                ));
             }
             *offset += (HEADER_BYTES + payload.len()) as u64;
             let record = Record { first_sequence: header.first_sequence, count: header.count, payload };

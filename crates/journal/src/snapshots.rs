@@ -69,10 +69,15 @@ impl SnapshotStore {
         header[20..24].copy_from_slice(&crc.to_le_bytes());
         let temporary = self.directory.join(format!("{sequence:020}.snap.tmp"));
         let mut file = File::create(&temporary).map_err(JournalError::io(&temporary))?;
-        file.write_all(&header).and_then(|()| file.write_all(payload)).and_then(|()| file.sync_all()).map_err(JournalError::io(&temporary))?;
+        file.write_all(&header)
+            .and_then(|()| file.write_all(payload))
+            .and_then(|()| file.sync_all())
+            .map_err(JournalError::io(&temporary))?;
         let path = self.path(sequence);
         fs::rename(&temporary, &path).map_err(JournalError::io(&path))?;
-        File::open(&self.directory).and_then(|directory| directory.sync_all()).map_err(JournalError::io(&self.directory))?;
+        File::open(&self.directory)
+            .and_then(|directory| directory.sync_all())
+            .map_err(JournalError::io(&self.directory))?;
         let sequences = self.sequences()?;
         for old in &sequences[..sequences.len().saturating_sub(KEEP)] {
             let old_path = self.path(*old);
@@ -103,7 +108,9 @@ impl SnapshotStore {
         for sequence in self.sequences()?.into_iter().rev().filter(|sequence| *sequence <= at_most) {
             match self.read(sequence) {
                 Ok(snapshot) => return Ok(Some(snapshot)),
-                Err(reason) => tracing::warn!(sequence, %reason, "skipping a damaged snapshot; recovery replays more journal"),
+                Err(reason) => {
+                    tracing::warn!(sequence, %reason, "skipping a damaged snapshot; recovery replays more journal")
+                }
             }
         }
         Ok(None)

@@ -25,7 +25,8 @@ fn read_all(path: &Path) -> Vec<Record> {
 }
 
 fn segments(path: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path).expect("lists").map(|entry| entry.expect("entry").path()).collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(path).expect("lists").map(|entry| entry.expect("entry").path()).collect();
     files.sort();
     files
 }
@@ -43,7 +44,8 @@ fn appended_records_read_back_in_order_across_segments() {
     }
     let (journal, recovered) = Journal::open(&path, JournalOptions { segment_max_bytes: 256 }).expect("reopens");
     assert_eq!((journal.next_sequence(), recovered.records, recovered.truncated_bytes), (301, 100, 0));
-    let from_middle = Journal::read_from(&path, 151).expect("reader").map(|record| record.expect("reads").first_sequence);
+    let from_middle =
+        Journal::read_from(&path, 151).expect("reader").map(|record| record.expect("reads").first_sequence);
     assert_eq!(from_middle.collect::<Vec<_>>()[0], 151, "reading from a sequence starts at the record holding it");
 }
 
@@ -72,7 +74,8 @@ fn a_zeroed_tail_is_torn_but_damage_before_the_tail_stops_the_open() {
     let segment = segments(&path).pop().expect("one segment");
     let mut file = OpenOptions::new().append(true).open(&segment).expect("opens");
     file.write_all(&[0u8; 100]).expect("writes zeros");
-    let (_, recovered) = Journal::open(&path, JournalOptions::default()).expect("zeros after the last record are a torn tail");
+    let (_, recovered) =
+        Journal::open(&path, JournalOptions::default()).expect("zeros after the last record are a torn tail");
     assert_eq!(recovered.truncated_bytes, 100);
 
     // Flip one payload byte in the second record: later records are intact, so this is not a tail.

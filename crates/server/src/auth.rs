@@ -142,7 +142,11 @@ pub fn list_keys(path: &Path) -> Result<Vec<KeyRecord>, KeyError> {
 /// Revokes a key by id.
 pub fn revoke_key(path: &Path, id: &str) -> Result<(), KeyError> {
     let mut file = read_file(path)?;
-    let record = file.keys.iter_mut().find(|record| record.id == id).ok_or_else(|| KeyError::Invalid(format!("no key with id {id}")))?;
+    let record = file
+        .keys
+        .iter_mut()
+        .find(|record| record.id == id)
+        .ok_or_else(|| KeyError::Invalid(format!("no key with id {id}")))?;
     record.revoked = true;
     write_file(path, &file)
 }
@@ -195,17 +199,20 @@ impl KeyRing {
             return Ok(());
         }
         let file = read_file(&self.path)?;
-        let keys = file.keys.into_iter().filter(|record| !record.revoked).map(|record| (record.id.clone(), record)).collect();
+        let keys =
+            file.keys.into_iter().filter(|record| !record.revoked).map(|record| (record.id.clone(), record)).collect();
         *self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = (modified, keys);
         Ok(())
     }
 
     /// Authenticates a presented key and charges its rate limit.
     pub fn authenticate(&self, presented: &str) -> Result<Principal, Denied> {
-        let id = presented.strip_prefix("clk_").and_then(|rest| rest.split('_').next()).ok_or(Denied::Unauthenticated)?;
+        let id =
+            presented.strip_prefix("clk_").and_then(|rest| rest.split('_').next()).ok_or(Denied::Unauthenticated)?;
         let principal = {
             let keys = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let record = keys.1.get(id).filter(|record| record.sha256 == hash_hex(presented)).ok_or(Denied::Unauthenticated)?;
+            let record =
+                keys.1.get(id).filter(|record| record.sha256 == hash_hex(presented)).ok_or(Denied::Unauthenticated)?;
             Principal { key_id: record.id.clone(), role: record.role, merchant: record.merchant_id.map(MerchantId) }
         };
         self.charge(&principal.key_id)?;

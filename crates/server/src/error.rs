@@ -60,12 +60,14 @@ impl ApiError {
 /// The HTTP status of a business rejection.
 pub fn rejection_status(rejection: Rejection) -> StatusCode {
     match rejection {
-        Rejection::UnknownUser | Rejection::UnknownMerchant | Rejection::UnknownPayment | Rejection::UnknownAuthorization => {
-            StatusCode::NOT_FOUND
-        }
-        Rejection::UserExists | Rejection::MerchantExists | Rejection::PaymentExists | Rejection::IdempotencyConflict => {
-            StatusCode::CONFLICT
-        }
+        Rejection::UnknownUser
+        | Rejection::UnknownMerchant
+        | Rejection::UnknownPayment
+        | Rejection::UnknownAuthorization => StatusCode::NOT_FOUND,
+        Rejection::UserExists
+        | Rejection::MerchantExists
+        | Rejection::PaymentExists
+        | Rejection::IdempotencyConflict => StatusCode::CONFLICT,
         Rejection::MerchantMismatch => StatusCode::FORBIDDEN,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }

@@ -61,7 +61,8 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let projector_thread = projector::spawn(data_dir.clone(), progress.clone(), durable_receiver)?;
     let reload = tokio::spawn(reload_keys(keys.clone()));
     let state = routes::AppState { writer, keys, read_model, progress, metrics };
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
     println!("creditline listening on http://{address}");
     tracing::info!(%address, data_dir = %config.data_dir.display(), "serving");

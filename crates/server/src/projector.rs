@@ -69,7 +69,14 @@ fn write_batch(transaction: &rusqlite::Transaction<'_>, batch: &ReplayedBatch<'_
         };
         let body = serde_json::to_string(&command.kind).expect("commands serialize to JSON");
         let sequence = (batch.first_sequence + index as u64) as i64;
-        insert_command.execute(params![sequence, command.id.0 as i64, command.kind.name(), command.time_ms as i64, result, body])?;
+        insert_command.execute(params![
+            sequence,
+            command.id.0 as i64,
+            command.kind.name(),
+            command.time_ms as i64,
+            result,
+            body
+        ])?;
     }
     let mut insert_posting = transaction.prepare_cached(
         "INSERT INTO postings (sequence, account, currency, amount_minor, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -138,7 +145,11 @@ pub fn project_all(data_dir: &DataDir, durable_end: u64) -> Result<u64, ReadMode
 
 /// Starts the projector thread. It follows `progress.durable_end`, woken by `durable`, and
 /// exits when the writer's sender is dropped and everything durable is projected.
-pub fn spawn(data_dir: DataDir, progress: Arc<Progress>, durable: mpsc::Receiver<u64>) -> std::io::Result<std::thread::JoinHandle<()>> {
+pub fn spawn(
+    data_dir: DataDir,
+    progress: Arc<Progress>,
+    durable: mpsc::Receiver<u64>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("projector".into()).spawn(move || {
         if let Err(error) = follow(&data_dir, &progress, &durable) {
             tracing::error!(%error, "the read model projector stopped; history queries will lag until restart");

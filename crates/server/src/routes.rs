@@ -81,19 +81,27 @@ fn wall_clock_ms() -> u64 {
 }
 
 fn parse_id(text: &str, what: &str) -> Result<u64, ApiError> {
-    text.parse().map_err(|_| ApiError::invalid("invalid_id", format!("{what} must be an unsigned integer, got {text:?}")))
+    text.parse()
+        .map_err(|_| ApiError::invalid("invalid_id", format!("{what} must be an unsigned integer, got {text:?}")))
 }
 
 fn require(principal: &Principal, roles: &[Role]) -> Result<(), ApiError> {
     match roles.contains(&principal.role) {
         true => Ok(()),
-        false => Err(ApiError::forbidden(format!("key {} ({:?}) may not call this endpoint", principal.key_id, principal.role))),
+        false => Err(ApiError::forbidden(format!(
+            "key {} ({:?}) may not call this endpoint",
+            principal.key_id, principal.role
+        ))),
     }
 }
 
 const READERS: &[Role] = &[Role::Admin, Role::Platform, Role::Analyst];
 
-async fn submit_one(state: &AppState, principal: &Principal, request: CommandRequest) -> Result<Json<CommandResult>, ApiError> {
+async fn submit_one(
+    state: &AppState,
+    principal: &Principal,
+    request: CommandRequest,
+) -> Result<Json<CommandResult>, ApiError> {
     request.permit(principal)?;
     let command_id = request.command_id();
     let draft = request.into_draft(wall_clock_ms())?;
@@ -132,8 +140,20 @@ macro_rules! command_endpoint {
 
 command_endpoint!(open_user, "/v1/users", OpenUserRequest, OpenUser, "Open a user (credit line and balance).");
 command_endpoint!(open_merchant, "/v1/merchants", OpenMerchantRequest, OpenMerchant, "Open a merchant (admin).");
-command_endpoint!(set_credit_limit, "/v1/credit-limits", SetCreditLimitRequest, SetCreditLimit, "Grant or change a credit line (admin).");
-command_endpoint!(set_credit_frozen, "/v1/credit-freezes", SetCreditFrozenRequest, SetCreditFrozen, "Freeze or unfreeze credit use (admin).");
+command_endpoint!(
+    set_credit_limit,
+    "/v1/credit-limits",
+    SetCreditLimitRequest,
+    SetCreditLimit,
+    "Grant or change a credit line (admin)."
+);
+command_endpoint!(
+    set_credit_frozen,
+    "/v1/credit-freezes",
+    SetCreditFrozenRequest,
+    SetCreditFrozen,
+    "Freeze or unfreeze credit use (admin)."
+);
 command_endpoint!(top_up, "/v1/top-ups", UserAmountRequest, TopUp, "Top up a balance from the user's bank.");
 command_endpoint!(pay, "/v1/payments", PayRequest, Pay, "Pay a merchant from credit, balance or a split.");
 command_endpoint!(authorize, "/v1/authorizations", AuthorizeRequest, Authorize, "Hold funds for a merchant.");
@@ -141,8 +161,20 @@ command_endpoint!(capture, "/v1/captures", CaptureRequest, Capture, "Capture an 
 command_endpoint!(release, "/v1/releases", ReleaseRequest, Release, "Release an authorization.");
 command_endpoint!(refund, "/v1/refunds", RefundRequest, Refund, "Refund a payment, credit part to the line first.");
 command_endpoint!(transfer, "/v1/transfers", TransferRequest, Transfer, "Transfer balance between users (P2P).");
-command_endpoint!(withdraw, "/v1/withdrawals", UserAmountRequest, WithdrawToBank, "Withdraw balance to the user's bank.");
-command_endpoint!(payout, "/v1/payouts", PayoutRequest, PayoutMerchant, "Pay a merchant's settlement out to its bank (admin).");
+command_endpoint!(
+    withdraw,
+    "/v1/withdrawals",
+    UserAmountRequest,
+    WithdrawToBank,
+    "Withdraw balance to the user's bank."
+);
+command_endpoint!(
+    payout,
+    "/v1/payouts",
+    PayoutRequest,
+    PayoutMerchant,
+    "Pay a merchant's settlement out to its bank (admin)."
+);
 command_endpoint!(repay, "/v1/repayments", RepayRequest, Repay, "Repay used credit from balance or bank.");
 
 /// Apply up to 10,000 commands in order; each gets its own result (a rejection does not stop
@@ -229,7 +261,10 @@ async fn get_payment(
         require(&principal, READERS)?;
     }
     let id = CommandId(parse_id(&payment_id, "payment_id")?);
-    let view = state.writer.read(move |engine| engine.payment(id).map(|payment| PaymentView::new(id, payment, engine.refunds(id)))).await?;
+    let view = state
+        .writer
+        .read(move |engine| engine.payment(id).map(|payment| PaymentView::new(id, payment, engine.refunds(id))))
+        .await?;
     // A merchant asking for another merchant's payment learns nothing, not even that it exists.
     view.filter(|view| principal.role != Role::Merchant || principal.merchant == Some(MerchantId(view.merchant_id)))
         .map(Json)
@@ -319,7 +354,11 @@ async fn get_entries(
         .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))?
         .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "read_model", error.to_string()))?;
     let next_after_id = (entries.len() == limit as usize).then(|| entries.last().map(|entry| entry.id)).flatten();
-    let lag_commands = state.progress.durable_end.load(Ordering::Acquire).saturating_sub(state.progress.projected_end.load(Ordering::Acquire));
+    let lag_commands = state
+        .progress
+        .durable_end
+        .load(Ordering::Acquire)
+        .saturating_sub(state.progress.projected_end.load(Ordering::Acquire));
     Ok(Json(EntriesPage { account, entries, next_after_id, lag_commands }))
 }
 
@@ -347,7 +386,10 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
 /// Prometheus metrics (admin or analyst key).
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")),
     security(("api_key" = [])))]
-async fn metrics_text(State(state): State<AppState>, Extension(principal): Extension<Principal>) -> Result<String, ApiError> {
+async fn metrics_text(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<String, ApiError> {
     require(&principal, &[Role::Admin, Role::Analyst])?;
     Ok(state.metrics.render())
 }
@@ -362,8 +404,14 @@ struct SecurityAddon;
 impl utoipa::Modify for SecurityAddon {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("An API key: `Authorization: Bearer clk_…`")).build();
-        openapi.components.get_or_insert_with(Default::default).add_security_scheme("api_key", SecurityScheme::Http(scheme));
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("An API key: `Authorization: Bearer clk_…`"))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("api_key", SecurityScheme::Http(scheme));
     }
 }
 
@@ -386,7 +434,12 @@ async fn authenticate(State(keys): State<Arc<KeyRing>>, mut request: Request, ne
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
     let Some(presented) = presented else {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "send an API key: Authorization: Bearer clk_…").into_response();
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "send an API key: Authorization: Bearer clk_…",
+        )
+        .into_response();
     };
     match keys.authenticate(presented.trim()) {
         Ok(principal) => {
@@ -394,20 +447,28 @@ async fn authenticate(State(keys): State<Arc<KeyRing>>, mut request: Request, ne
             next.run(request).await
         }
         Err(Denied::Unauthenticated) => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the API key is unknown or revoked").into_response()
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the API key is unknown or revoked")
+                .into_response()
         }
-        Err(Denied::RateLimited) => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "this key exceeded its request rate; slow down and retry").into_response()
-        }
+        Err(Denied::RateLimited) => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "this key exceeded its request rate; slow down and retry",
+        )
+        .into_response(),
     }
 }
 
 async fn record_latency(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    metrics::histogram!(names::HTTP_REQUEST_SECONDS, "route" => route, "status" => status).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(names::HTTP_REQUEST_SECONDS, "route" => route, "status" => status)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 

@@ -147,7 +147,9 @@ pub fn rebuild(
     while let Some(record) = reader.next_before(end)? {
         apply_record(&mut engine, &record, visit)?;
         if check_invariants {
-            engine.check_invariants().map_err(|reason| StoreError::Invariant { sequence: record.end_sequence() - 1, reason })?;
+            engine
+                .check_invariants()
+                .map_err(|reason| StoreError::Invariant { sequence: record.end_sequence() - 1, reason })?;
         }
     }
     Ok((engine, reader, snapshot_sequence))
@@ -160,7 +162,12 @@ pub fn recover(data_dir: &DataDir, options: JournalOptions) -> Result<Recovered,
     let end = journal.next_sequence();
     let (engine, _, snapshot_sequence) = rebuild(data_dir, end, end, false, &mut |_| {})?;
     let replayed_commands = end - 1 - snapshot_sequence.map_or(0, |sequence| sequence - 1);
-    let report = RecoveryReport { snapshot_sequence, replayed_commands, truncated_bytes: found.truncated_bytes, next_sequence: end };
+    let report = RecoveryReport {
+        snapshot_sequence,
+        replayed_commands,
+        truncated_bytes: found.truncated_bytes,
+        next_sequence: end,
+    };
     let snapshots = SnapshotStore::open(&data_dir.snapshots())?;
     Ok(Recovered { engine, journal, snapshots, report })
 }

@@ -5,8 +5,8 @@ use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::writer::{Committed, Draft};
 use engine::{
-    Accepted, Amount, Authorization, CommandId, CommandKind, Currency, Funding, IdentityLevel, Merchant, MerchantCategory,
-    MerchantId, MerchantVerification, Payment, RepaySource, User, UserId,
+    Accepted, Amount, Authorization, CommandId, CommandKind, Currency, Funding, IdentityLevel, Merchant,
+    MerchantCategory, MerchantId, MerchantVerification, Payment, RepaySource, User, UserId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -236,8 +236,9 @@ fn amount(minor: u64) -> Result<Amount, ApiError> {
 }
 
 fn currency(code: &str) -> Result<Currency, ApiError> {
-    Currency::parse(code)
-        .ok_or_else(|| ApiError::invalid("invalid_currency", format!("currency must be three upper-case letters, got {code:?}")))
+    Currency::parse(code).ok_or_else(|| {
+        ApiError::invalid("invalid_currency", format!("currency must be three upper-case letters, got {code:?}"))
+    })
 }
 
 fn funding(request: &PayRequest) -> Result<Funding, ApiError> {
@@ -296,7 +297,8 @@ impl CommandRequest {
             Role::Admin => true,
             Role::Platform => !admin_only,
             Role::Merchant => {
-                self.merchant_scope().is_some() && self.merchant_scope() == principal.merchant.map(|merchant| merchant.0)
+                self.merchant_scope().is_some()
+                    && self.merchant_scope() == principal.merchant.map(|merchant| merchant.0)
             }
             Role::Analyst => false,
         };
@@ -402,9 +404,10 @@ impl CommandRequest {
 pub struct CommandResult {
     /// The client's command id.
     pub command_id: u64,
-    /// The journal sequence that recorded the command (a retry returns the first one's result,
-    /// recorded again at a new sequence).
+    /// The journal sequence of the command's first application.
     pub sequence: u64,
+    /// True when this was a retry of an earlier command id: the result is the original one.
+    pub replayed: bool,
     /// `accepted` or `rejected`.
     pub status: String,
     /// For rejections, the stable code.
@@ -427,6 +430,7 @@ impl CommandResult {
         let mut result = CommandResult {
             command_id,
             sequence: committed.sequence,
+            replayed: committed.replayed,
             status: "accepted".into(),
             code: None,
             message: None,

@@ -36,8 +36,10 @@ pub type Draft = (CommandId, CommandKind);
 /// A command's durable result: its journal sequence and outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Committed {
-    /// Journal sequence of the command.
+    /// Journal sequence of the command's first application (for a retry: the original's).
     pub sequence: u64,
+    /// Whether this was a retry answered with the remembered outcome.
+    pub replayed: bool,
     /// What the engine decided.
     pub outcome: Outcome,
 }
@@ -84,7 +86,10 @@ impl WriterHandle {
     }
 
     /// Runs `read` against the engine after every earlier write.
-    pub async fn read<T: Send + 'static>(&self, read: impl FnOnce(&Engine) -> T + Send + 'static) -> Result<T, WriteError> {
+    pub async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Engine) -> T + Send + 'static,
+    ) -> Result<T, WriteError> {
         let (reply, receive) = oneshot::channel();
         self.send(Request::Read(Box::new(move |engine| {
             let _ = reply.send(read(engine));
@@ -208,7 +213,7 @@ impl Writer {
         let ends: Vec<usize> = waiting.iter().skip(1).map(|(start, _)| *start).chain([waited]).collect();
         for ((start, reply), stop) in waiting.into_iter().zip(ends) {
             let committed = (start..stop)
-                .map(|index| Committed { sequence: first_sequence + index as u64, outcome: outcomes[index] })
+                .map(|index| self.committed(&batch.commands[index], first_sequence + index as u64, outcomes[index]))
                 .collect();
             let _ = reply.send(committed);
         }
@@ -217,6 +222,16 @@ impl Writer {
         if self.since_snapshot >= self.config.snapshot_every_commands {
             self.snapshot();
         }
+    }
+
+    /// The result of one command journaled at `sequence`; a retry points at the original.
+    fn committed(&self, command: &Command, sequence: u64, outcome: engine::Outcome) -> Committed {
+        let original = match outcome {
+            Err(engine::Rejection::IdempotencyConflict) => None,
+            _ => self.recovered.engine.first_sequence(command.id),
+        };
+        let first = original.unwrap_or(sequence);
+        Committed { sequence: first, replayed: first != sequence, outcome }
     }
 
     fn snapshot(&mut self) {
