@@ -257,18 +257,11 @@ async fn get_payment(
     Extension(principal): Extension<Principal>,
     Path(payment_id): Path<String>,
 ) -> Result<Json<PaymentView>, ApiError> {
-    if principal.role != Role::Merchant {
-        require(&principal, READERS)?;
-    }
-    let id = CommandId(parse_id(&payment_id, "payment_id")?);
-    let view = state
-        .writer
-        .read(move |engine| engine.payment(id).map(|payment| PaymentView::new(id, payment, engine.refunds(id))))
-        .await?;
-    // A merchant asking for another merchant's payment learns nothing, not even that it exists.
-    view.filter(|view| principal.role != Role::Merchant || principal.merchant == Some(MerchantId(view.merchant_id)))
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("unknown_payment", "no captured payment has this id"))
+    let missing = ("unknown_payment", "no captured payment has this id");
+    let read = |engine: &engine::Engine, id| {
+        engine.payment(id).map(|payment| PaymentView::new(id, payment, engine.refunds(id)))
+    };
+    scoped_read(&state, &principal, ("payment_id", &payment_id), read, |view| view.merchant_id, missing).await
 }
 
 /// A live authorization (a merchant key sees only its own).
@@ -281,17 +274,30 @@ async fn get_authorization(
     Extension(principal): Extension<Principal>,
     Path(authorization_id): Path<String>,
 ) -> Result<Json<AuthorizationView>, ApiError> {
+    let missing = ("unknown_authorization", "no live authorization has this id");
+    let read = |engine: &engine::Engine, id| engine.authorization(id).map(|found| AuthorizationView::new(id, found));
+    scoped_read(&state, &principal, ("authorization_id", &authorization_id), read, |view| view.merchant_id, missing)
+        .await
+}
+
+/// Reads an object a merchant key may see only when it belongs to its merchant. A merchant
+/// asking for another merchant's object learns nothing, not even that it exists.
+async fn scoped_read<V: Send + 'static>(
+    state: &AppState,
+    principal: &Principal,
+    (name, id_text): (&str, &str),
+    read: fn(&engine::Engine, CommandId) -> Option<V>,
+    merchant_of: fn(&V) -> u64,
+    (code, message): (&str, &str),
+) -> Result<Json<V>, ApiError> {
     if principal.role != Role::Merchant {
-        require(&principal, READERS)?;
+        require(principal, READERS)?;
     }
-    let id = CommandId(parse_id(&authorization_id, "authorization_id")?);
-    let view = state
-        .writer
-        .read(move |engine| engine.authorization(id).map(|authorization| AuthorizationView::new(id, authorization)))
-        .await?;
-    view.filter(|view| principal.role != Role::Merchant || principal.merchant == Some(MerchantId(view.merchant_id)))
+    let id = CommandId(parse_id(id_text, name)?);
+    let view = state.writer.read(move |engine| read(engine, id)).await?;
+    view.filter(|view| principal.role != Role::Merchant || principal.merchant == Some(MerchantId(merchant_of(view))))
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("unknown_authorization", "no live authorization has this id"))
+        .ok_or_else(|| ApiError::not_found(code, message))
 }
 
 /// Paging and time range for account history.
