@@ -642,3 +642,27 @@ fn acknowledged_commands_survive_sigkill_exactly_once() {
     let (status, stdout, stderr) = creditline(&["check", "--thorough"], &data_dir);
     assert!(status.success(), "check failed after crashes: {stdout}{stderr}");
 }
+
+#[test]
+fn sigterm_drains_and_snapshots_and_the_read_model_rebuilds_from_the_journal() {
+    let mut fixture = populated();
+    let platform = fixture.platform.clone();
+    let top_up = json!({"command_id": 70, "user_id": 2, "amount_minor": 4_321});
+    assert_eq!(fixture.server.post("/v1/top-ups", &platform, top_up).0, 200);
+    let (_, health) = fixture.server.call("GET", "/healthz", None, None);
+    let durable_end = health["durable_end"].as_u64().expect("durable end");
+    let pid = fixture.server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    let status = fixture.server.child.wait().expect("the server exits");
+    assert!(status.success(), "a SIGTERM is a clean shutdown: {status:?}");
+    let snapshot = fixture.data_dir.join("snapshots").join(format!("{durable_end:020}.snap"));
+    assert!(snapshot.exists(), "shutdown writes a snapshot at the durable end {durable_end}");
+
+    std::fs::remove_file(fixture.data_dir.join("read.sqlite")).expect("the read model is a file");
+    let server = Server::start(&fixture.data_dir);
+    server.wait_projected();
+    let (_, page) = server.get("/v1/accounts/user:2:balance/entries", &fixture.analyst);
+    assert_eq!(page["entries"][0]["amount_minor"], -4_321, "history is rebuilt from the journal: {page}");
+    assert_eq!(server.get("/v1/users/2", &fixture.analyst).1["balance_minor"], 4_321);
+    fixture.server = server;
+}
