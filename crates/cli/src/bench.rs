@@ -27,6 +27,8 @@ pub struct BenchConfig {
 pub struct BenchReport {
     /// Events per second through the engine alone, in memory.
     pub engine_events_per_sec: f64,
+    /// The same, on the first pass of the process, while its memory comes fresh from the OS.
+    pub engine_cold_events_per_sec: f64,
     /// Events per second through engine + journal with one fsync per batch.
     pub durable_events_per_sec: f64,
     /// Commands per batch.
@@ -105,9 +107,20 @@ fn percentile(sorted: &[Duration], share: f64) -> u64 {
     sorted.get(index).map_or(0, |duration| duration.as_micros() as u64)
 }
 
-/// Runs both phases; `journal_dir` receives the durable run's journal.
+/// Runs a cold pass of the engine (its memory comes fresh from the OS), then the two measured
+/// phases over the same workload; `journal_dir` receives the durable run's journal. The cold
+/// pass is reported on its own: it is what a process pays once, while its state first grows.
 pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchReport> {
     let (mut outcomes, mut postings) = (Vec::with_capacity(config.batch_size), Vec::new());
+    let mut cold = Engine::default();
+    let (cold_busy, _) = drive(config, "cold", |batch| {
+        outcomes.clear();
+        postings.clear();
+        let started = Instant::now();
+        cold.apply_batch(batch, &mut outcomes, &mut postings);
+        (started.elapsed(), 0)
+    });
+    drop(cold);
     let mut engine = Engine::default();
     let count_rejected =
         |outcomes: &[engine::Outcome]| outcomes.iter().filter(|outcome| outcome.is_err()).count() as u64;
@@ -149,6 +162,7 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
     let events = config.events;
     Ok(BenchReport {
         engine_events_per_sec: events as f64 / engine_busy.as_secs_f64(),
+        engine_cold_events_per_sec: events as f64 / cold_busy.as_secs_f64(),
         durable_events_per_sec: events as f64 / durable_busy.as_secs_f64(),
         batch_size: config.batch_size,
         events,

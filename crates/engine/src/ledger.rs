@@ -129,6 +129,8 @@ pub struct Engine {
     pub(crate) remembered: FastMap<CommandId, Remembered>,
     /// Remembered ids with the time they were first seen, oldest first.
     pub(crate) remembered_order: VecDeque<(u64, CommandId)>,
+    /// Reused buffer for fingerprints; not part of the state.
+    pub(crate) scratch: Vec<u8>,
     /// Refunds of each refunded payment: refund command id and split, oldest first.
     pub(crate) refunds: FastMap<CommandId, Vec<(CommandId, Funding)>>,
 }
@@ -148,11 +150,10 @@ fn credit_to(balance: u64, amount: u64) -> Result<u64, Rejection> {
 }
 
 /// The fingerprint of a command body (id and time excluded): a hash of its canonical encoding.
-fn fingerprint(kind: &CommandKind) -> u64 {
-    let mut buffer = [0u8; 128];
-    // Every command kind encodes to well under 128 bytes (at most eight varints and tags).
-    let bytes = postcard::to_slice(kind, &mut buffer).expect("command kinds encode within 128 bytes");
-    xxhash_rust::xxh3::xxh3_64(bytes)
+fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
+    scratch.clear();
+    crate::codec::encode_into(kind, scratch);
+    xxhash_rust::xxh3::xxh3_64(scratch)
 }
 
 impl Engine {
@@ -173,7 +174,7 @@ impl Engine {
         if matches!(command.kind, CommandKind::Tick) {
             return Ok(self.expire_authorizations());
         }
-        let fingerprint = fingerprint(&command.kind);
+        let fingerprint = fingerprint(&command.kind, &mut self.scratch);
         if let Some(remembered) = self.remembered.get(&command.id) {
             return match remembered.fingerprint == fingerprint {
                 true => remembered.outcome,
