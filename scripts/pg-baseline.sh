@@ -11,7 +11,7 @@ set -euo pipefail
 seconds="${1:-20}"
 accounts="${2:-200000}"
 bin=/usr/lib/postgresql/15/bin
-port=55432
+port="${PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 work="$(mktemp -d)"
 chmod 755 "$work"
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -19,7 +19,10 @@ if [ "$(id -u)" = 0 ]; then chown postgres "$work"; fi
 cleanup() { as_postgres "$bin/pg_ctl" -D "$work/db" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 as_postgres "$bin/initdb" -D "$work/db" -U postgres --auth=trust >/dev/null
-as_postgres "$bin/pg_ctl" -D "$work/db" -w -l "$work/log" -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c shared_buffers=512MB" start >/dev/null
+if ! as_postgres "$bin/pg_ctl" -D "$work/db" -w -l "$work/log" -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c shared_buffers=512MB" start >/dev/null; then
+    cat "$work/log" >&2
+    exit 1
+fi
 psql=(psql -h 127.0.0.1 -p "$port" -U postgres -q -v ON_ERROR_STOP=1)
 "${psql[@]}" <<SQL
 CREATE TABLE accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);
