@@ -94,39 +94,125 @@ pub struct Command {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CommandKind {
     /// Opens a user with an empty credit line and an empty balance.
-    OpenUser { user: UserId, currency: Currency, identity: IdentityLevel },
+    OpenUser {
+        /// The new user.
+        user: UserId,
+        /// Currency of both of the user's accounts.
+        currency: Currency,
+        /// Identity verification level.
+        identity: IdentityLevel,
+    },
     /// Opens a merchant with an empty settlement account.
     OpenMerchant {
+        /// The new merchant.
         merchant: MerchantId,
+        /// Currency of the settlement account.
         currency: Currency,
+        /// What it sells.
         category: MerchantCategory,
+        /// Verification level.
         verification: MerchantVerification,
+        /// Whether it is a platform partner.
         partner: bool,
     },
     /// Grants or changes a credit line; the new limit may not be below what is used and held.
-    SetCreditLimit { user: UserId, limit_minor: u64 },
+    SetCreditLimit {
+        /// The user.
+        user: UserId,
+        /// The new limit in minor units.
+        limit_minor: u64,
+    },
     /// Freezes or unfreezes the use of a user's credit line.
-    SetCreditFrozen { user: UserId, frozen: bool },
+    SetCreditFrozen {
+        /// The user.
+        user: UserId,
+        /// True to freeze.
+        frozen: bool,
+    },
     /// Money arrives from the user's bank into the balance.
-    TopUp { user: UserId, amount: Amount },
+    TopUp {
+        /// The user.
+        user: UserId,
+        /// How much.
+        amount: Amount,
+    },
     /// Pays a merchant at once from credit, balance or both.
-    Pay { user: UserId, merchant: MerchantId, funding: Funding },
+    Pay {
+        /// The paying user.
+        user: UserId,
+        /// The merchant paid.
+        merchant: MerchantId,
+        /// The split between credit and balance.
+        funding: Funding,
+    },
     /// Holds funds for a merchant until captured, released or expired.
-    Authorize { user: UserId, merchant: MerchantId, funding: Funding, expires_at_ms: u64 },
+    Authorize {
+        /// The user whose funds are held.
+        user: UserId,
+        /// The merchant the hold is for.
+        merchant: MerchantId,
+        /// The split between credit and balance.
+        funding: Funding,
+        /// When the hold lapses, in milliseconds since the Unix epoch.
+        expires_at_ms: u64,
+    },
     /// Captures up to the authorized amount (credit part first); the rest is released.
-    Capture { authorization: CommandId, merchant: MerchantId, amount: Amount },
+    Capture {
+        /// The authorization (the id of the command that created it).
+        authorization: CommandId,
+        /// The merchant the authorization belongs to.
+        merchant: MerchantId,
+        /// How much to capture.
+        amount: Amount,
+    },
     /// Releases an authorization without capturing.
-    Release { authorization: CommandId, merchant: MerchantId },
+    Release {
+        /// The authorization.
+        authorization: CommandId,
+        /// The merchant the authorization belongs to.
+        merchant: MerchantId,
+    },
     /// Refunds part or all of a captured payment: credit part first, back where it came from.
-    Refund { payment: CommandId, merchant: MerchantId, amount: Amount },
+    Refund {
+        /// The payment (the id of the command that paid or authorized it).
+        payment: CommandId,
+        /// The merchant the payment belongs to.
+        merchant: MerchantId,
+        /// How much to refund.
+        amount: Amount,
+    },
     /// Moves balance from one user to another (P2P).
-    Transfer { from: UserId, to: UserId, amount: Amount },
+    Transfer {
+        /// The payer.
+        from: UserId,
+        /// The payee.
+        to: UserId,
+        /// How much.
+        amount: Amount,
+    },
     /// Sends balance out to the user's bank.
-    WithdrawToBank { user: UserId, amount: Amount },
+    WithdrawToBank {
+        /// The user.
+        user: UserId,
+        /// How much.
+        amount: Amount,
+    },
     /// Pays a merchant's settlement account out to its bank.
-    PayoutMerchant { merchant: MerchantId, amount: Amount },
+    PayoutMerchant {
+        /// The merchant.
+        merchant: MerchantId,
+        /// How much.
+        amount: Amount,
+    },
     /// Repays used credit; never more than is owed.
-    Repay { user: UserId, amount: Amount, source: RepaySource },
+    Repay {
+        /// The user.
+        user: UserId,
+        /// How much.
+        amount: Amount,
+        /// Where the money comes from.
+        source: RepaySource,
+    },
     /// Advances time: authorizations whose expiry has passed are released.
     Tick,
 }

@@ -7,6 +7,8 @@
 //!
 //! Business rejections are values ([`Rejection`], each with a stable code), never panics.
 
+#![warn(missing_docs)]
+
 pub mod codec;
 mod command;
 mod invariants;

@@ -10,6 +10,8 @@
 //! open with [`JournalError::Corrupt`], because silently skipping it would lose acknowledged
 //! commands. The byte layout is documented in `docs/journal-format.md`.
 
+#![warn(missing_docs)]
+
 mod error;
 mod record;
 mod segments;

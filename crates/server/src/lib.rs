@@ -9,6 +9,8 @@
 //!
 //! No business rule lives here: handlers validate shapes and roles, the engine decides.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod error;
 pub mod metrics;
