@@ -205,6 +205,11 @@ impl KeyRing {
         Ok(())
     }
 
+    /// Whether no usable key exists (every call will be refused).
+    pub fn is_empty(&self) -> bool {
+        self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner()).1.is_empty()
+    }
+
     /// Authenticates a presented key and charges its rate limit.
     pub fn authenticate(&self, presented: &str) -> Result<Principal, Denied> {
         let id =

@@ -56,6 +56,12 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         "recovered"
     );
     let keys = Arc::new(auth::KeyRing::load(data_dir.keys(), config.rate_limit_per_key)?);
+    if keys.is_empty() {
+        tracing::warn!(
+            "no API keys yet: every call will get 401; create one with `creditline keys create --role admin --data-dir {}`",
+            config.data_dir.display()
+        );
+    }
     let read_model = Arc::new(projector::ReadModel::open(&data_dir.read_model())?);
     let progress = Arc::new(writer::Progress::default());
     let (durable_sender, durable_receiver) = mpsc::channel();
