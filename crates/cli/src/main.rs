@@ -147,10 +147,11 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         Commands::Serve { data_dir, listen, batch_max_commands, snapshot_every_commands, rate_limit_per_key } => {
             anyhow::ensure!((1..=65_536).contains(&batch_max_commands), "--batch-max-commands must be 1 to 65536");
             anyhow::ensure!(rate_limit_per_key > 0.0, "--rate-limit-per-key must be positive");
-            let writer =
-                server::writer::WriterConfig { batch_max_commands, snapshot_every_commands, ..Default::default() };
+            anyhow::ensure!(snapshot_every_commands > 0, "--snapshot-every-commands must be at least 1");
+            let writer = server::writer::WriterConfig { batch_max_commands, ..Default::default() };
+            let journal = Default::default();
             let config =
-                server::ServeConfig { data_dir, listen, writer, rate_limit_per_key, journal: Default::default() };
+                server::ServeConfig { data_dir, listen, writer, snapshot_every_commands, rate_limit_per_key, journal };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(server::serve(config, shutdown_signal()))?;
             Ok(ExitCode::SUCCESS)

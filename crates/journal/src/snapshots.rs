@@ -81,7 +81,11 @@ impl SnapshotStore {
         let sequences = self.sequences()?;
         for old in &sequences[..sequences.len().saturating_sub(KEEP)] {
             let old_path = self.path(*old);
-            fs::remove_file(&old_path).map_err(JournalError::io(&old_path))?;
+            match fs::remove_file(&old_path) {
+                // Another writer of snapshots (the projector, or the writer at shutdown) removed it.
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                other => other.map_err(JournalError::io(&old_path))?,
+            }
         }
         Ok(())
     }

@@ -34,6 +34,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// Writer tunables.
     pub writer: writer::WriterConfig,
+    /// A snapshot is written (by the projector) after this many commands.
+    pub snapshot_every_commands: u64,
     /// Sustained requests per second per API key.
     pub rate_limit_per_key: f64,
     /// Segment size of the journal.
@@ -66,7 +68,8 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let progress = Arc::new(writer::Progress::default());
     let (durable_sender, durable_receiver) = mpsc::channel();
     let (writer, writer_thread) = writer::spawn(recovered, config.writer, progress.clone(), durable_sender)?;
-    let projector_thread = projector::spawn(data_dir.clone(), progress.clone(), durable_receiver)?;
+    let projector_thread =
+        projector::spawn(data_dir.clone(), progress.clone(), durable_receiver, config.snapshot_every_commands)?;
     let reload = tokio::spawn(reload_keys(keys.clone()));
     let state = routes::AppState { writer, keys, read_model, progress, metrics };
     let listener =

@@ -9,7 +9,7 @@ use crate::metrics as names;
 use crate::store::{self, DataDir, ReplayedBatch, StoreError};
 use crate::writer::Progress;
 use engine::Engine;
-use journal::RecordReader;
+use journal::{RecordReader, SnapshotStore};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::Path;
@@ -144,26 +144,40 @@ pub fn project_all(data_dir: &DataDir, durable_end: u64) -> Result<u64, ReadMode
 }
 
 /// Starts the projector thread. It follows `progress.durable_end`, woken by `durable`, and
-/// exits when the writer's sender is dropped and everything durable is projected.
+/// exits when the writer's sender is dropped and everything durable is projected. Its engine
+/// replica also writes the periodic snapshots (every `snapshot_every_commands`), off the
+/// writer's path.
 pub fn spawn(
     data_dir: DataDir,
     progress: Arc<Progress>,
     durable: mpsc::Receiver<u64>,
+    snapshot_every_commands: u64,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("projector".into()).spawn(move || {
-        if let Err(error) = follow(&data_dir, &progress, &durable) {
+        if let Err(error) = follow(&data_dir, &progress, &durable, snapshot_every_commands) {
             tracing::error!(%error, "the read model projector stopped; history queries will lag until restart");
         }
     })
 }
 
-fn follow(data_dir: &DataDir, progress: &Progress, durable: &mpsc::Receiver<u64>) -> Result<(), ReadModelError> {
+fn follow(
+    data_dir: &DataDir,
+    progress: &Progress,
+    durable: &mpsc::Receiver<u64>,
+    snapshot_every_commands: u64,
+) -> Result<(), ReadModelError> {
     let (mut connection, mut engine, mut reader) = catch_up(data_dir)?;
+    let snapshots = SnapshotStore::open(&data_dir.snapshots()).map_err(StoreError::from)?;
+    let mut snapshot_end = reader.next_sequence();
     loop {
         let durable_end = progress.durable_end.load(Ordering::Acquire);
         let mut end = reader.next_sequence();
         if end < durable_end {
             end = project(&mut connection, &mut engine, &mut reader, durable_end)?;
+        }
+        if end - snapshot_end >= snapshot_every_commands {
+            store::save_snapshot(&snapshots, end, &engine);
+            snapshot_end = end;
         }
         progress.projected_end.store(end, Ordering::Release);
         metrics::gauge!(names::PROJECTOR_LAG_COMMANDS).set(durable_end.saturating_sub(end) as f64);

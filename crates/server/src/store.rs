@@ -171,3 +171,13 @@ pub fn recover(data_dir: &DataDir, options: JournalOptions) -> Result<Recovered,
     let snapshots = SnapshotStore::open(&data_dir.snapshots())?;
     Ok(Recovered { engine, journal, snapshots, report })
 }
+
+/// Writes a snapshot of `engine` (which covers every command before `sequence`); a failure is
+/// logged, not fatal: the journal stays the truth and recovery just replays more of it.
+pub fn save_snapshot(snapshots: &SnapshotStore, sequence: u64, engine: &Engine) {
+    let started = std::time::Instant::now();
+    match snapshots.save(sequence, &engine.snapshot()) {
+        Ok(()) => tracing::info!(sequence, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written"),
+        Err(error) => tracing::warn!(%error, "snapshot failed; recovery will replay more journal"),
+    }
+}

@@ -5,7 +5,7 @@
 //! before it was sent. Nothing else touches the engine: no locks on the hot path.
 
 use crate::metrics as names;
-use crate::store::Recovered;
+use crate::store::{self, Recovered};
 use engine::{Command, CommandId, CommandKind, Engine, Outcome, codec};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -18,15 +18,13 @@ use tokio::sync::oneshot;
 pub struct WriterConfig {
     /// The most commands in one journal record (one fsync).
     pub batch_max_commands: usize,
-    /// A snapshot is written after this many commands.
-    pub snapshot_every_commands: u64,
     /// Requests waiting beyond this are refused with `overloaded`.
     pub queue_capacity: usize,
 }
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { batch_max_commands: 8_192, snapshot_every_commands: 1_000_000, queue_capacity: 16_384 }
+        WriterConfig { batch_max_commands: 8_192, queue_capacity: 16_384 }
     }
 }
 
@@ -110,6 +108,7 @@ fn wall_clock_ms() -> u64 {
 }
 
 /// Starts the writer thread. It stops when every handle is dropped, after a final snapshot.
+/// Periodic snapshots are the projector's job, so that encoding the state never stalls writes.
 /// `durable` receives each new durable end (for the projector).
 pub fn spawn(
     recovered: Recovered,
@@ -119,7 +118,7 @@ pub fn spawn(
 ) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (sender, receiver) = mpsc::sync_channel(config.queue_capacity);
     progress.durable_end.store(recovered.journal.next_sequence(), Ordering::Release);
-    let mut writer = Writer { recovered, config, progress, durable, since_snapshot: 0, now_ms: 0 };
+    let mut writer = Writer { recovered, config, progress, durable, now_ms: 0 };
     let thread = std::thread::Builder::new().name("writer".into()).spawn(move || writer.run(receiver))?;
     Ok((WriterHandle { sender }, thread))
 }
@@ -129,7 +128,6 @@ struct Writer {
     config: WriterConfig,
     progress: Arc<Progress>,
     durable: mpsc::Sender<u64>,
-    since_snapshot: u64,
     now_ms: u64,
 }
 
@@ -158,7 +156,8 @@ impl Writer {
             self.flush(&mut batch);
         }
         self.flush(&mut batch);
-        self.snapshot();
+        let sequence = self.recovered.journal.next_sequence();
+        store::save_snapshot(&self.recovered.snapshots, sequence, &self.recovered.engine);
     }
 
     fn take(&mut self, request: Request, batch: &mut Batch) {
@@ -217,11 +216,7 @@ impl Writer {
                 .collect();
             let _ = reply.send(committed);
         }
-        self.since_snapshot += u64::from(count);
         batch.commands.clear();
-        if self.since_snapshot >= self.config.snapshot_every_commands {
-            self.snapshot();
-        }
     }
 
     /// The result of one command journaled at `sequence`; a retry points at the original.
@@ -232,15 +227,5 @@ impl Writer {
         };
         let first = original.unwrap_or(sequence);
         Committed { sequence: first, replayed: first != sequence, outcome }
-    }
-
-    fn snapshot(&mut self) {
-        let sequence = self.recovered.journal.next_sequence();
-        let started = Instant::now();
-        match self.recovered.snapshots.save(sequence, &self.recovered.engine.snapshot()) {
-            Ok(()) => tracing::info!(sequence, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written"),
-            Err(error) => tracing::warn!(%error, "snapshot failed; recovery will replay more journal"),
-        }
-        self.since_snapshot = 0;
     }
 }
