@@ -12,7 +12,7 @@ cargo build --release --quiet --bin creditline
 work="$(mktemp -d)"
 ./target/release/creditline keys create --role admin --data-dir "$work" > "$work/key" 2>/dev/null
 key="$(cat "$work/key")"
-./target/release/creditline serve --data-dir "$work" --listen 127.0.0.1:0 --rate-limit-per-key 10000000 > "$work/out" 2> "$work/log" &
+./target/release/creditline serve --data-dir "$work" --listen 127.0.0.1:0 --rate-limit-per-key 10000000 ${SERVE_FLAGS:-} > "$work/out" 2> "$work/log" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q listening "$work/out" && break; sleep 0.1; done
@@ -49,3 +49,5 @@ for batch in 1 100; do
   wrk -t 2 -c 64 -d "${seconds}s" --latency -s "$work/run.lua" "$base" | sed -n '/Latency Distribution/,/Requests\/sec/p'
 done
 curl -sf "$base/healthz"; echo
+echo "== writer: batch apply and journal append time (seconds, cumulative buckets)"
+curl -sf "$base/metrics" -H "authorization: Bearer $key" | grep -E '^creditline_(batch_apply|journal_append)_seconds_(bucket|count)' | grep -E 'le="(0.001|0.01|0.1|0.5|1|\+Inf)"'

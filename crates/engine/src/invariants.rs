@@ -40,7 +40,7 @@ impl Engine {
         if let Some((currency, sum)) = sums.iter().find(|(_, sum)| **sum != 0) {
             return Err(format!("postings in {currency} sum to {sum}, not zero"));
         }
-        for (id, authorization) in &self.authorizations {
+        for (id, authorization) in self.authorizations.iter() {
             let held = holds
                 .get_mut(&authorization.user.0)
                 .ok_or_else(|| format!("authorization {} names unknown user", id.0))?;
@@ -67,7 +67,7 @@ impl Engine {
                 ));
             }
         }
-        for (id, payment) in &self.payments {
+        for (id, payment) in self.payments.iter() {
             if payment.refunded.credit_minor > payment.captured.credit_minor
                 || payment.refunded.balance_minor > payment.captured.balance_minor
             {

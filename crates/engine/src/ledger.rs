@@ -9,10 +9,11 @@ use crate::command::{
 };
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
+use crate::table::{ChunkedQueue, ShardedMap};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::BTreeSet;
 
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastMap<K, V> = ShardedMap<K, V>;
 
 /// How long a command id is remembered for idempotent retries, in command time.
 pub const IDEMPOTENCY_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
@@ -128,7 +129,7 @@ pub struct Engine {
     pub(crate) expiries: BTreeSet<(u64, CommandId)>,
     pub(crate) remembered: FastMap<CommandId, Remembered>,
     /// Remembered ids with the time they were first seen, oldest first.
-    pub(crate) remembered_order: VecDeque<(u64, CommandId)>,
+    pub(crate) remembered_order: ChunkedQueue<(u64, CommandId)>,
     /// Reused buffer for fingerprints; not part of the state.
     pub(crate) scratch: Vec<u8>,
     /// Refunds of each refunded payment: refund command id and split, oldest first.
@@ -499,7 +500,7 @@ impl Engine {
         let payment = self.payments.get_mut(&payment_id).expect("payment was found above");
         payment.refunded.credit_minor += split.credit_minor;
         payment.refunded.balance_minor += split.balance_minor;
-        self.refunds.entry(payment_id).or_default().push((id, split));
+        self.refunds.get_or_default(payment_id).push((id, split));
         ledger.post(AccountKind::MerchantSettlement, merchant.0, currency, amount.signed());
         ledger.post(AccountKind::UserCredit, user.0, currency, -(split.credit_minor as i64));
         ledger.post(AccountKind::UserBalance, user.0, currency, -(split.balance_minor as i64));

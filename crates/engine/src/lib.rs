@@ -17,6 +17,7 @@ mod money;
 mod outcome;
 mod queries;
 mod snapshot;
+mod table;
 
 pub use command::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,

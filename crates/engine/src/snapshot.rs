@@ -8,7 +8,6 @@ use crate::command::{CommandId, Funding, MerchantId, UserId};
 use crate::ledger::{Authorization, Engine, Merchant, Payment, Remembered, User};
 use crate::money::Currency;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 
 /// The snapshot format version; bump on any change to the encoded layout.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -121,8 +120,7 @@ impl Engine {
             engine.authorizations.insert(id, authorization);
         }
         engine.refunds.extend(owned.refunds);
-        engine.remembered_order =
-            owned.remembered.iter().map(|(time_ms, id, _)| (*time_ms, *id)).collect::<VecDeque<_>>();
+        engine.remembered_order = owned.remembered.iter().map(|(time_ms, id, _)| (*time_ms, *id)).collect();
         engine.remembered.extend(owned.remembered.into_iter().map(|(_, id, remembered)| (id, remembered)));
         engine.check_invariants().map_err(SnapshotError::Invariant)?;
         Ok(engine)

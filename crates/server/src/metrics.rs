@@ -8,6 +8,8 @@ pub const HTTP_REQUEST_SECONDS: &str = "creditline_http_request_seconds";
 pub const BATCH_COMMANDS: &str = "creditline_batch_commands";
 /// Time of one journal append including its fsync.
 pub const JOURNAL_APPEND_SECONDS: &str = "creditline_journal_append_seconds";
+/// Time the engine took to apply one batch.
+pub const BATCH_APPLY_SECONDS: &str = "creditline_batch_apply_seconds";
 /// Bytes in all journal segments.
 pub const JOURNAL_BYTES: &str = "creditline_journal_bytes";
 /// Commands durable in the journal but not yet in the read model.
@@ -22,6 +24,7 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(HTTP_REQUEST_SECONDS.into()), &seconds)?
         .set_buckets_for_metric(Matcher::Full(JOURNAL_APPEND_SECONDS.into()), &seconds)?
+        .set_buckets_for_metric(Matcher::Full(BATCH_APPLY_SECONDS.into()), &seconds)?
         .set_buckets_for_metric(Matcher::Full(BATCH_COMMANDS.into()), &sizes)?
         .install_recorder()?;
     Ok(handle)

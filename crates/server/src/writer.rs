@@ -190,7 +190,9 @@ impl Writer {
             command.time_ms = self.now_ms;
         }
         let (mut outcomes, mut postings) = (Vec::with_capacity(batch.commands.len()), Vec::new());
+        let applying = Instant::now();
         engine.apply_batch(&batch.commands, &mut outcomes, &mut postings);
+        metrics::histogram!(names::BATCH_APPLY_SECONDS).record(applying.elapsed().as_secs_f64());
         let mut payload = Vec::with_capacity(batch.commands.len() * 32);
         codec::encode_batch(&batch.commands, &mut payload);
         let count = u32::try_from(batch.commands.len()).expect("batches are bounded by batch_max_commands");

@@ -1,0 +1,220 @@
+//! Containers that grow without long pauses.
+//!
+//! A single hash table doubles by rehashing every entry at once: with millions of remembered
+//! command ids that stalls the writer for hundreds of milliseconds. [`ShardedMap`] splits a map
+//! into [`SHARDS`] tables chosen by hash, so each doubling moves 1/256 of the entries, and
+//! [`ChunkedQueue`] grows by whole chunks instead of copying itself.
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hash};
+
+/// Number of tables a [`ShardedMap`] is split into.
+pub const SHARDS: usize = 256;
+
+type Hasher = foldhash::fast::RandomState;
+
+/// A hash map split into [`SHARDS`] tables. Each key is hashed once; bits 40..48 of the hash
+/// choose the table, bits the table itself uses neither for its position (low bits) nor for its
+/// probe tags (top seven). Iteration order is unspecified: callers that need a deterministic
+/// order (snapshots) sort.
+#[derive(Clone, Debug)]
+pub struct ShardedMap<K, V> {
+    hasher: Hasher,
+    shards: Vec<HashTable<(K, V)>>,
+    length: usize,
+}
+
+impl<K, V> Default for ShardedMap<K, V> {
+    fn default() -> Self {
+        ShardedMap { hasher: Hasher::default(), shards: (0..SHARDS).map(|_| HashTable::new()).collect(), length: 0 }
+    }
+}
+
+impl<K: Hash + Eq, V> ShardedMap<K, V> {
+    /// The key's hash and its table.
+    fn locate(&self, key: &K) -> (u64, usize) {
+        let hash = self.hasher.hash_one(key);
+        (hash, shard_of(hash))
+    }
+
+    /// The value for `key`.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        let (hash, shard) = self.locate(key);
+        self.shards[shard].find(hash, |(candidate, _)| candidate == key).map(|(_, value)| value)
+    }
+
+    /// The value for `key`, mutably.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let (hash, shard) = self.locate(key);
+        self.shards[shard].find_mut(hash, |(candidate, _)| candidate == key).map(|(_, value)| value)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Inserts, returning the previous value.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        let ShardedMap { hasher, shards, length } = self;
+        match entry(shards, hasher, key) {
+            (Entry::Occupied(mut occupied), _) => Some(std::mem::replace(&mut occupied.get_mut().1, value)),
+            (Entry::Vacant(vacant), key) => {
+                vacant.insert((key, value));
+                *length += 1;
+                None
+            }
+        }
+    }
+
+    /// Removes, returning the value.
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        let (hash, shard) = self.locate(key);
+        let (entry, _) = self.shards[shard].find_entry(hash, |(candidate, _)| candidate == key).ok()?.remove();
+        self.length -= 1;
+        Some(entry.1)
+    }
+
+    /// The value for `key`, inserting `V::default()` first if absent.
+    pub fn get_or_default(&mut self, key: K) -> &mut V
+    where
+        V: Default,
+    {
+        let ShardedMap { hasher, shards, length } = self;
+        let (entry, key) = entry(shards, hasher, key);
+        *length += usize::from(matches!(entry, Entry::Vacant(_)));
+        match entry {
+            Entry::Occupied(occupied) => &mut occupied.into_mut().1,
+            Entry::Vacant(vacant) => &mut vacant.insert((key, V::default())).into_mut().1,
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.length
+    }
+
+    /// All entries, in unspecified order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.shards.iter().flat_map(HashTable::iter).map(|(key, value)| (key, value))
+    }
+}
+
+/// The table of a hash: bits 40..48.
+fn shard_of(hash: u64) -> usize {
+    (hash >> 40) as u8 as usize
+}
+
+/// The key's entry in its table (the key is handed back for a vacant entry to keep).
+fn entry<'a, K: Hash + Eq, V>(shards: &'a mut [HashTable<(K, V)>], hasher: &Hasher, key: K) -> (Entry<'a, (K, V)>, K) {
+    let hash = hasher.hash_one(&key);
+    let entry =
+        shards[shard_of(hash)].entry(hash, |(candidate, _)| *candidate == key, |(stored, _)| hasher.hash_one(stored));
+    (entry, key)
+}
+
+impl<K: Hash + Eq, V> std::ops::Index<&K> for ShardedMap<K, V> {
+    type Output = V;
+    /// The value for a key the caller knows is present; panics otherwise, like `HashMap`.
+    fn index(&self, key: &K) -> &V {
+        self.get(key).expect("the key is present")
+    }
+}
+
+impl<K: Hash + Eq, V> Extend<(K, V)> for ShardedMap<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
+        for (key, value) in entries {
+            self.insert(key, value);
+        }
+    }
+}
+
+/// Entries per chunk of a [`ChunkedQueue`].
+const CHUNK: usize = 4_096;
+
+/// A FIFO queue stored as fixed-size chunks: pushing never copies more than one chunk's worth.
+#[derive(Clone, Debug)]
+pub struct ChunkedQueue<T> {
+    chunks: VecDeque<VecDeque<T>>,
+}
+
+impl<T> Default for ChunkedQueue<T> {
+    fn default() -> Self {
+        ChunkedQueue { chunks: VecDeque::new() }
+    }
+}
+
+impl<T> ChunkedQueue<T> {
+    /// Appends at the back.
+    pub fn push_back(&mut self, value: T) {
+        if self.chunks.back().is_none_or(|chunk| chunk.len() == CHUNK) {
+            self.chunks.push_back(VecDeque::with_capacity(CHUNK));
+        }
+        self.chunks.back_mut().expect("a chunk with room exists").push_back(value);
+    }
+
+    /// The front value.
+    pub fn front(&self) -> Option<&T> {
+        self.chunks.front().and_then(VecDeque::front)
+    }
+
+    /// Removes the front value.
+    pub fn pop_front(&mut self) -> Option<T> {
+        let chunk = self.chunks.front_mut()?;
+        let value = chunk.pop_front();
+        if chunk.is_empty() {
+            self.chunks.pop_front();
+        }
+        value
+    }
+
+    /// Values from front to back.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl<T> FromIterator<T> for ChunkedQueue<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(values: I) -> Self {
+        let mut queue = ChunkedQueue::default();
+        values.into_iter().for_each(|value| queue.push_back(value));
+        queue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sharded_map_counts_and_finds() {
+        let mut map = ShardedMap::default();
+        for key in 0..10_000u64 {
+            assert_eq!(map.insert(key, key * 2), None);
+        }
+        assert_eq!(map.insert(7, 0), Some(14));
+        assert_eq!((map.len(), map.get(&7), map.contains_key(&10_000)), (10_000, Some(&0), false));
+        assert_eq!(map.remove(&7), Some(0));
+        assert_eq!(map.remove(&7), None);
+        *map.get_or_default(20_000) += 5;
+        *map.get_or_default(20_000) += 5;
+        assert_eq!((map.len(), map.get(&20_000)), (10_000, Some(&10)));
+        assert_eq!(map.iter().count(), map.len());
+    }
+
+    #[test]
+    fn chunked_queue_is_fifo_across_chunks() {
+        let mut queue: ChunkedQueue<usize> = (0..CHUNK * 2 + 5).collect();
+        assert_eq!(queue.iter().count(), CHUNK * 2 + 5);
+        for expected in 0..CHUNK + 3 {
+            assert_eq!(queue.pop_front(), Some(expected));
+        }
+        queue.push_back(99);
+        assert_eq!(queue.iter().copied().last(), Some(99));
+        assert_eq!(queue.front(), Some(&(CHUNK + 3)));
+        while queue.pop_front().is_some() {}
+        assert_eq!(queue.front(), None);
+    }
+}
