@@ -95,6 +95,20 @@ enum Commands {
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Work with credit product files (TOML; see docs/products.md).
+    Product {
+        #[command(subcommand)]
+        action: ProductAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProductAction {
+    /// Parse and validate a product file; print it back as JSON, or say where it is wrong.
+    Check {
+        /// The product file, e.g. products/huabei.toml.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +190,12 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
                 true => println!("{}", serde_json::to_string(&report)?),
                 false => println!("{}", serde_json::to_string_pretty(&report)?),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Product { action: ProductAction::Check { file } } => {
+            let product = server::product_file::load(&file)?;
+            println!("{}", serde_json::to_string_pretty(&product)?);
+            eprintln!("ok: {} version {} is valid", product.name, product.version);
             Ok(ExitCode::SUCCESS)
         }
         Commands::Openapi => {

@@ -666,3 +666,21 @@ fn sigterm_drains_and_snapshots_and_the_read_model_rebuilds_from_the_journal() {
     assert_eq!(server.get("/v1/users/2", &fixture.analyst).1["balance_minor"], 4_321);
     fixture.server = server;
 }
+
+#[test]
+fn product_check_accepts_the_default_and_names_what_is_wrong() {
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../../products/huabei.toml");
+    let output = Command::new(BINARY).args(["product", "check", default]).output().expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("the product as JSON");
+    assert_eq!(printed["billing"]["overdue_penalty_ppm_per_day"], 500);
+
+    let directory = tempfile::tempdir().expect("temp dir");
+    let broken = directory.path().join("broken.toml");
+    let text = std::fs::read_to_string(default).expect("readable").replace("statement_day = 1 ", "statement_day = 0 ");
+    std::fs::write(&broken, text).expect("writable");
+    let output = Command::new(BINARY).args(["product", "check"]).arg(&broken).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("broken.toml: billing.statement_day must be 1 to 28"), "{stderr}");
+}

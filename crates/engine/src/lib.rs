@@ -15,6 +15,7 @@ mod invariants;
 mod ledger;
 mod money;
 mod outcome;
+pub mod product;
 mod queries;
 mod snapshot;
 mod table;

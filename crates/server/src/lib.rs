@@ -5,6 +5,7 @@
 //! - [`projector`]: the SQLite read model that tails the journal, and history queries;
 //! - [`auth`]: API keys with roles, hashed at rest, per-key rate limits;
 //! - [`wire`] and [`routes`]: request/response types, validation, handlers, OpenAPI;
+//! - [`product_file`]: credit product files (TOML) parsed and validated;
 //! - [`metrics`]: Prometheus metric names.
 //!
 //! No business rule lives here: handlers validate shapes and roles, the engine decides.
@@ -14,6 +15,7 @@
 pub mod auth;
 pub mod error;
 pub mod metrics;
+pub mod product_file;
 pub mod projector;
 pub mod routes;
 pub mod store;
