@@ -2,6 +2,7 @@
 //! key) and the time it happened; the engine never reads a clock.
 
 use crate::money::{Amount, Currency};
+use crate::product::Product;
 use serde::{Deserialize, Serialize};
 
 /// Identifies a user (a holder of a credit line and a balance).
@@ -80,7 +81,7 @@ pub enum RepaySource {
 }
 
 /// One command: id, time and what to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
     /// Idempotency key; also names the payment or authorization the command creates.
     pub id: CommandId,
@@ -90,8 +91,9 @@ pub struct Command {
     pub kind: CommandKind,
 }
 
-/// Everything the ledger can be asked to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Everything the ledger can be asked to do. New kinds are only ever appended: the journal
+/// encodes a kind by its position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommandKind {
     /// Opens a user with an empty credit line and an empty balance.
     OpenUser {
@@ -213,8 +215,17 @@ pub enum CommandKind {
         /// Where the money comes from.
         source: RepaySource,
     },
-    /// Advances time: authorizations whose expiry has passed are released.
+    /// Advances time: authorizations whose expiry has passed are released; at each day
+    /// boundary of the product's calendar, cycles close into statements and overdue
+    /// statements accrue their daily penalty.
     Tick,
+    /// Installs a credit product version, applying from `effective_at_ms` (not in the past).
+    InstallProduct {
+        /// The validated product rules.
+        product: Box<Product>,
+        /// When the version starts to apply, milliseconds since the Unix epoch.
+        effective_at_ms: u64,
+    },
 }
 
 impl CommandKind {
@@ -236,6 +247,7 @@ impl CommandKind {
             CommandKind::PayoutMerchant { .. } => "payout_merchant",
             CommandKind::Repay { .. } => "repay",
             CommandKind::Tick => "tick",
+            CommandKind::InstallProduct { .. } => "install_product",
         }
     }
 }

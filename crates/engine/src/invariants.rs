@@ -8,22 +8,32 @@ impl Engine {
     /// Checks every ledger invariant; the error names the first one broken, precisely.
     ///
     /// - Per currency, the debit-positive balances of all accounts sum to zero.
-    /// - Credit used plus held never exceeds the limit; held balance never exceeds the balance.
+    /// - Credit used (fees and penalties aside) plus held never exceeds the limit; held balance
+    ///   never exceeds the balance; the billing buckets sum to the credit used.
     /// - Each user's holds equal the sum of their live authorizations, and every authorization has
     ///   exactly one expiry entry.
     /// - No payment has more refunded than captured, per funding source.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
         let mut holds: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-        for (currency, position) in &self.bank_clearing {
+        for (currency, position) in self.bank_clearing.iter().chain(&self.fee_income) {
             *sums.entry(*currency).or_default() += *position as i128;
         }
         for user in &self.users {
             *sums.entry(user.currency).or_default() += user.credit_used_minor as i128 - user.balance_minor as i128;
-            if user.credit_used_minor as i128 + user.credit_held_minor as i128 > user.limit_minor as i128 {
+            let principal = user.credit_used_minor as i128 - user.billing.charges_minor() as i128;
+            if principal + user.credit_held_minor as i128 > user.limit_minor as i128 {
                 return Err(format!(
-                    "user {}: credit used {} + held {} exceeds limit {}",
-                    user.id.0, user.credit_used_minor, user.credit_held_minor, user.limit_minor
+                    "user {}: credit used {} (fees and penalties aside) + held {} exceeds limit {}",
+                    user.id.0, principal, user.credit_held_minor, user.limit_minor
+                ));
+            }
+            if user.billing.owed_minor() != user.credit_used_minor {
+                return Err(format!(
+                    "user {}: billing buckets sum to {}, the credit line owes {}",
+                    user.id.0,
+                    user.billing.owed_minor(),
+                    user.credit_used_minor
                 ));
             }
             if user.balance_held_minor > user.balance_minor || user.balance_minor > Amount::MAX {

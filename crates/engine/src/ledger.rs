@@ -3,12 +3,14 @@
 //! Each handler validates first (pure reads, checked arithmetic) and mutates only once every
 //! check has passed, so a rejected command leaves no trace but its remembered outcome.
 
+use crate::billing::Billing;
 use crate::command::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
     RepaySource, UserId,
 };
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
+use crate::product::Product;
 use crate::table::{ChunkedQueue, ShardedMap};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -43,6 +45,8 @@ pub struct User {
     pub credit_frozen: bool,
     /// When the user was opened.
     pub opened_at_ms: u64,
+    /// What is owed by bucket, the open cycle and the statements.
+    pub billing: Billing,
 }
 
 impl User {
@@ -124,6 +128,12 @@ pub struct Engine {
     pub(crate) merchant_index: FastMap<MerchantId, u32>,
     /// The platform's bank clearing position per currency (debit positive), sorted by currency.
     pub(crate) bank_clearing: Vec<(Currency, i64)>,
+    /// The platform's fee income per currency (debit positive, so negative), sorted by currency.
+    pub(crate) fee_income: Vec<(Currency, i64)>,
+    /// Installed product versions with the time each takes effect, in version order.
+    pub(crate) products: Vec<(u64, Product)>,
+    /// The last local day whose end billing has processed (None before any product).
+    pub(crate) billed_through_day: Option<i64>,
     pub(crate) payments: FastMap<CommandId, Payment>,
     pub(crate) authorizations: FastMap<CommandId, Authorization>,
     pub(crate) expiries: BTreeSet<(u64, CommandId)>,
@@ -143,6 +153,17 @@ fn checked_funding(funding: Funding) -> Result<u64, Rejection> {
         return Err(Rejection::InvalidAmount);
     }
     Ok(total)
+}
+
+/// The slot of a currency's platform account, created at zero if missing.
+pub(crate) fn platform_slot(accounts: &mut Vec<(Currency, i64)>, currency: Currency) -> usize {
+    match accounts.binary_search_by_key(&currency, |(code, _)| *code) {
+        Ok(slot) => slot,
+        Err(slot) => {
+            accounts.insert(slot, (currency, 0));
+            slot
+        }
+    }
 }
 
 /// Adds to an unsigned balance, keeping it within `Amount::MAX`.
@@ -173,7 +194,7 @@ impl Engine {
         self.commands_applied += 1;
         self.forget_expired_ids();
         if matches!(command.kind, CommandKind::Tick) {
-            return Ok(self.expire_authorizations());
+            return Ok(self.tick(&mut Postings { postings, command_index }));
         }
         let fingerprint = fingerprint(&command.kind, &mut self.scratch);
         if let Some(remembered) = self.remembered.get(&command.id) {
@@ -183,7 +204,7 @@ impl Engine {
             };
         }
         let mut ledger = Postings { postings, command_index };
-        let outcome = self.execute(command.id, command.kind, &mut ledger);
+        let outcome = self.execute(command.id, &command.kind, &mut ledger);
         let sequence = self.commands_applied;
         self.remembered.insert(command.id, Remembered { sequence, fingerprint, outcome });
         self.remembered_order.push_back((self.now_ms, command.id));
@@ -201,8 +222,8 @@ impl Engine {
         }
     }
 
-    fn execute(&mut self, id: CommandId, kind: CommandKind, ledger: &mut Postings<'_>) -> Outcome {
-        match kind {
+    fn execute(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
+        match *kind {
             CommandKind::OpenUser { user, currency, identity } => self.open_user(user, currency, identity),
             CommandKind::OpenMerchant { merchant, currency, category, verification, partner } => {
                 self.open_merchant(Merchant {
@@ -235,7 +256,10 @@ impl Engine {
             CommandKind::WithdrawToBank { user, amount } => self.withdraw_to_bank(user, amount, ledger),
             CommandKind::PayoutMerchant { merchant, amount } => self.payout_merchant(merchant, amount, ledger),
             CommandKind::Repay { user, amount, source } => self.repay(user, amount, source, ledger),
-            CommandKind::Tick => Ok(self.expire_authorizations()),
+            CommandKind::Tick => Ok(self.tick(ledger)),
+            CommandKind::InstallProduct { ref product, effective_at_ms } => {
+                self.install_product(product, effective_at_ms)
+            }
         }
     }
 
@@ -248,13 +272,7 @@ impl Engine {
     }
 
     fn bank_slot(&mut self, currency: Currency) -> usize {
-        match self.bank_clearing.binary_search_by_key(&currency, |(code, _)| *code) {
-            Ok(slot) => slot,
-            Err(slot) => {
-                self.bank_clearing.insert(slot, (currency, 0));
-                slot
-            }
-        }
+        platform_slot(&mut self.bank_clearing, currency)
     }
 
     fn open_user(&mut self, id: UserId, currency: Currency, identity: IdentityLevel) -> Outcome {
@@ -273,6 +291,7 @@ impl Engine {
             balance_held_minor: 0,
             credit_frozen: false,
             opened_at_ms: self.now_ms,
+            billing: Billing::default(),
         });
         self.user_index.insert(id, slot);
         self.bank_slot(currency);
@@ -376,6 +395,7 @@ impl Engine {
         let account = &mut self.users[user_slot];
         // Both parts were checked against what is available, which bounds them by i64::MAX.
         account.credit_used_minor += funding.credit_minor as i64;
+        account.billing.spend(funding.credit_minor);
         account.balance_minor -= funding.balance_minor;
         let (user, currency) = (account.id, account.currency);
         let merchant = &mut self.merchants[merchant_slot];
@@ -454,7 +474,13 @@ impl Engine {
         account.balance_held_minor -= authorization.funding.balance_minor;
     }
 
-    fn expire_authorizations(&mut self) -> Accepted {
+    fn tick(&mut self, ledger: &mut Postings<'_>) -> Accepted {
+        let authorizations = self.expire_authorizations();
+        let statements = self.run_billing_days(ledger);
+        Accepted::Ticked { authorizations, statements }
+    }
+
+    fn expire_authorizations(&mut self) -> u32 {
         let mut released = 0u32;
         while let Some(&(expires_at_ms, id)) = self.expiries.first() {
             if expires_at_ms > self.now_ms {
@@ -463,7 +489,7 @@ impl Engine {
             self.drop_authorization(id);
             released = released.saturating_add(1);
         }
-        Accepted::Expired { authorizations: released }
+        released
     }
 
     fn refund(
@@ -496,6 +522,7 @@ impl Engine {
         let (user, currency) = (account.id, account.currency);
         self.users[user_slot].balance_minor = balance;
         self.users[user_slot].credit_used_minor = used;
+        self.users[user_slot].billing.refund(split.credit_minor);
         self.merchants[merchant_slot].settlement_minor = settlement;
         let payment = self.payments.get_mut(&payment_id).expect("payment was found above");
         payment.refunded.credit_minor += split.credit_minor;
@@ -591,6 +618,7 @@ impl Engine {
             }
         }
         self.users[slot].credit_used_minor -= amount.signed();
+        self.users[slot].billing.repay(amount.minor());
         ledger.post(AccountKind::UserCredit, user.0, currency, -amount.signed());
         Ok(Accepted::Done)
     }
@@ -603,7 +631,7 @@ pub(crate) struct Postings<'a> {
 }
 
 impl Postings<'_> {
-    fn post(&mut self, kind: AccountKind, owner: u64, currency: Currency, amount_minor: i64) {
+    pub(crate) fn post(&mut self, kind: AccountKind, owner: u64, currency: Currency, amount_minor: i64) {
         if amount_minor != 0 {
             let account = AccountKey { kind, owner, currency };
             self.postings.push(Posting { command_index: self.command_index, account, amount_minor });

@@ -9,6 +9,8 @@
 
 #![warn(missing_docs)]
 
+mod billing;
+mod calendar;
 pub mod codec;
 mod command;
 mod invariants;
@@ -16,10 +18,12 @@ mod ledger;
 mod money;
 mod outcome;
 pub mod product;
+mod products;
 mod queries;
 mod snapshot;
 mod table;
 
+pub use billing::{Billing, CycleActivity, Statement};
 pub use command::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
     RepaySource, UserId,

@@ -50,6 +50,10 @@ pub enum Rejection {
     InvalidAmount,
     /// An expiry that is not after the command's time.
     InvalidExpiry,
+    /// A product file that breaks a product rule.
+    InvalidProduct,
+    /// A product version not above the installed one, or taking effect before it or in the past.
+    ProductVersionOrder,
     /// A sum that would overflow a 64-bit balance.
     AmountOverflow,
 }
@@ -80,6 +84,8 @@ impl Rejection {
             Rejection::SelfTransfer => "self_transfer",
             Rejection::InvalidAmount => "invalid_amount",
             Rejection::InvalidExpiry => "invalid_expiry",
+            Rejection::InvalidProduct => "invalid_product",
+            Rejection::ProductVersionOrder => "product_version_order",
             Rejection::AmountOverflow => "amount_overflow",
         }
     }
@@ -109,6 +115,10 @@ impl Rejection {
             Rejection::SelfTransfer => "payer and payee are the same user",
             Rejection::InvalidAmount => "the credit and balance parts must be at most 2^63-1 each and not both zero",
             Rejection::InvalidExpiry => "the authorization must expire after the command's time",
+            Rejection::InvalidProduct => "the product breaks a product rule; run `creditline product check` on it",
+            Rejection::ProductVersionOrder => {
+                "a new product needs a higher version, taking effect now or later and not before the installed one"
+            }
             Rejection::AmountOverflow => "the amount would overflow a 64-bit balance",
         }
     }
@@ -126,10 +136,12 @@ pub enum Accepted {
         /// Minor units on the balance.
         balance_minor: u64,
     },
-    /// A tick released this many expired authorizations.
-    Expired {
-        /// Authorizations released.
+    /// What a tick did.
+    Ticked {
+        /// Expired authorizations released.
         authorizations: u32,
+        /// Statements closed.
+        statements: u32,
     },
 }
 
@@ -147,6 +159,8 @@ pub enum AccountKind {
     MerchantSettlement,
     /// The platform's position at its bank, per currency (owner 0).
     BankClearing,
+    /// Fees and penalties the platform earned, per currency (owner 0).
+    FeeIncome,
 }
 
 impl AccountKind {
@@ -157,6 +171,7 @@ impl AccountKind {
             AccountKind::UserBalance => "balance",
             AccountKind::MerchantSettlement => "settlement",
             AccountKind::BankClearing => "bank_clearing",
+            AccountKind::FeeIncome => "fee_income",
         }
     }
 }
@@ -178,7 +193,9 @@ impl AccountKey {
         match self.kind {
             AccountKind::UserCredit | AccountKind::UserBalance => format!("user:{}:{}", self.owner, self.kind.name()),
             AccountKind::MerchantSettlement => format!("merchant:{}:{}", self.owner, self.kind.name()),
-            AccountKind::BankClearing => format!("platform:{}:{}", self.currency, self.kind.name()),
+            AccountKind::BankClearing | AccountKind::FeeIncome => {
+                format!("platform:{}:{}", self.currency, self.kind.name())
+            }
         }
     }
 }

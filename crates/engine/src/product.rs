@@ -35,6 +35,9 @@ pub struct Product {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Billing {
+    /// The product's time zone as minutes east of UTC (China: 480); days and months are counted
+    /// in it.
+    pub utc_offset_minutes: i16,
     /// Day of the month a cycle closes into a statement (1 to 28).
     pub statement_day: u8,
     /// Day of the month the statement is due (1 to 28; in the month after the statement when it
@@ -168,6 +171,9 @@ impl Billing {
             check((1..=28).contains(&day), || format!("{field} must be 1 to 28 (every month has it), got {day}"))?;
         }
         check(self.due_day != self.statement_day, || "billing.due_day must differ from billing.statement_day".into())?;
+        check((-720..=840).contains(&self.utc_offset_minutes), || {
+            format!("billing.utc_offset_minutes must be -720 to 840, got {}", self.utc_offset_minutes)
+        })?;
         check_ppm("billing.minimum_payment_ppm", self.minimum_payment_ppm, PPM as u32)?;
         check(self.minimum_payment_ppm > 0, || "billing.minimum_payment_ppm must be above 0".into())?;
         check_ppm("billing.overdue_penalty_ppm_per_day", self.overdue_penalty_ppm_per_day, 10_000)

@@ -57,9 +57,14 @@ impl Engine {
         self.now_ms
     }
 
-    /// The earliest expiry among live authorizations, if any: when a tick has work to do.
-    pub fn next_expiry_ms(&self) -> Option<u64> {
-        self.expiries.first().map(|(expires_at_ms, _)| *expires_at_ms)
+    /// The platform's fee income per currency (debit positive, so negative), sorted by currency.
+    pub fn fee_income(&self) -> &[(Currency, i64)] {
+        &self.fee_income
+    }
+
+    /// Installed product versions with the time each takes effect, oldest first.
+    pub fn products(&self) -> &[(u64, crate::product::Product)] {
+        &self.products
     }
 
     /// The sequence at which a remembered command id was first applied (counting every applied
@@ -78,7 +83,7 @@ impl Engine {
         Counts {
             users: self.users.len(),
             merchants: self.merchants.len(),
-            accounts: self.users.len() * 2 + self.merchants.len() + self.bank_clearing.len(),
+            accounts: self.users.len() * 2 + self.merchants.len() + self.bank_clearing.len() + self.fee_income.len(),
             payments: self.payments.len(),
             authorizations: self.authorizations.len(),
             remembered_ids: self.remembered.len(),

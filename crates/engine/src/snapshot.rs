@@ -7,10 +7,11 @@
 use crate::command::{CommandId, Funding, MerchantId, UserId};
 use crate::ledger::{Authorization, Engine, Merchant, Payment, Remembered, User};
 use crate::money::Currency;
+use crate::product::Product;
 use serde::{Deserialize, Serialize};
 
 /// The snapshot format version; bump on any change to the encoded layout.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -20,6 +21,9 @@ struct SnapshotRef<'a> {
     users: &'a [User],
     merchants: &'a [Merchant],
     bank_clearing: &'a [(Currency, i64)],
+    fee_income: &'a [(Currency, i64)],
+    products: &'a [(u64, Product)],
+    billed_through_day: Option<i64>,
     payments: Vec<(CommandId, &'a Payment)>,
     authorizations: Vec<(CommandId, &'a Authorization)>,
     refunds: Vec<(CommandId, &'a Vec<(CommandId, Funding)>)>,
@@ -34,6 +38,9 @@ struct SnapshotOwned {
     users: Vec<User>,
     merchants: Vec<Merchant>,
     bank_clearing: Vec<(Currency, i64)>,
+    fee_income: Vec<(Currency, i64)>,
+    products: Vec<(u64, Product)>,
+    billed_through_day: Option<i64>,
     payments: Vec<(CommandId, Payment)>,
     authorizations: Vec<(CommandId, Authorization)>,
     refunds: Vec<(CommandId, Vec<(CommandId, Funding)>)>,
@@ -83,6 +90,9 @@ impl Engine {
             users: &self.users,
             merchants: &self.merchants,
             bank_clearing: &self.bank_clearing,
+            fee_income: &self.fee_income,
+            products: &self.products,
+            billed_through_day: self.billed_through_day,
             payments: sorted(self.payments.iter()),
             authorizations: sorted(self.authorizations.iter()),
             refunds: sorted(self.refunds.iter()),
@@ -114,6 +124,9 @@ impl Engine {
         engine.users = owned.users;
         engine.merchants = owned.merchants;
         engine.bank_clearing = owned.bank_clearing;
+        engine.fee_income = owned.fee_income;
+        engine.products = owned.products;
+        engine.billed_through_day = owned.billed_through_day;
         engine.payments.extend(owned.payments);
         for (id, authorization) in owned.authorizations {
             engine.expiries.insert((authorization.expires_at_ms, id));

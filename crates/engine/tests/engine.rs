@@ -1,5 +1,6 @@
 //! Engine behaviour through its public API: hand-worked scenarios and property tests.
 
+use engine::product::Product;
 use engine::{
     Accepted, Amount, Command, CommandId, CommandKind, Currency, Engine, Funding, IdentityLevel, MerchantCategory,
     MerchantId, MerchantVerification, Outcome, Rejection, RepaySource, UserId,
@@ -55,7 +56,7 @@ impl Ledger {
 
     fn run_as(&mut self, id: CommandId, kind: CommandKind) -> Outcome {
         let mut postings = Vec::new();
-        let outcome = self.engine.apply(&Command { id, time_ms: self.time_ms, kind }, 0, &mut postings);
+        let outcome = self.engine.apply(&Command { id, time_ms: self.time_ms, kind: kind.clone() }, 0, &mut postings);
         let sum: i64 = postings.iter().map(|posting| posting.amount_minor).sum();
         assert_eq!(sum, 0, "postings of {kind:?} must balance: {postings:?}");
         if outcome.is_err() {
@@ -66,13 +67,13 @@ impl Ledger {
     }
 
     fn ok(&mut self, kind: CommandKind) -> (CommandId, Accepted) {
-        let (id, outcome) = self.run(kind);
+        let (id, outcome) = self.run(kind.clone());
         (id, outcome.unwrap_or_else(|rejection| panic!("{kind:?} rejected: {}", rejection.code())))
     }
 
     fn rejected(&mut self, kind: CommandKind, expected: Rejection) {
         let before = self.engine.state_hash();
-        let (_, outcome) = self.run(kind);
+        let (_, outcome) = self.run(kind.clone());
         assert_eq!(outcome, Err(expected), "{kind:?}");
         let after = self.engine.state_hash();
         assert_ne!(before, after, "the rejection is remembered for retries");
@@ -191,7 +192,7 @@ fn authorization_capture_release_and_expiry() {
         Rejection::AuthorizationExpired,
     );
     let (_, expired) = ledger.ok(CommandKind::Tick);
-    assert_eq!(expired, Accepted::Expired { authorizations: 1 });
+    assert_eq!(expired, Accepted::Ticked { authorizations: 1, statements: 0 });
     assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()), Some(10_000));
     let past = ledger.time_ms;
     ledger.rejected(
@@ -224,7 +225,7 @@ fn transfers_withdrawals_payouts_and_repayments_move_money_exactly() {
 fn retries_return_the_first_outcome_and_a_changed_body_is_refused() {
     let mut ledger = Ledger::new();
     let pay = CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) };
-    let (id, first) = ledger.ok(pay);
+    let (id, first) = ledger.ok(pay.clone());
     let hash = ledger.engine.state_hash();
     assert_eq!(ledger.run_as(id, pay), Ok(first));
     assert_eq!(ledger.position(ALICE), (1_000, 0), "a retry moves no money");
@@ -335,7 +336,7 @@ proptest! {
         let commands: Vec<Command> = script.iter().enumerate().map(|(index, (id, jitter, kind))| Command {
             id: CommandId(*id),
             time_ms: 1_000_000 + index as u64 * 1_000 + jitter,
-            kind: *kind,
+            kind: kind.clone(),
         }).collect();
         let mut live = Engine::default();
         let (mut outcomes, mut postings) = (Vec::new(), Vec::new());
@@ -359,5 +360,213 @@ proptest! {
         let mut resumed = Engine::restore(&snapshot).map_err(|error| TestCaseError::fail(error.to_string()))?;
         resumed.apply_batch(&commands[middle..], &mut Vec::new(), &mut Vec::new());
         prop_assert_eq!(resumed.state_hash(), live.state_hash());
+    }
+}
+
+/// The shipped default product (products/huabei.toml).
+fn huabei() -> Product {
+    let text = include_str!("../../../products/huabei.toml");
+    let product: Product = toml::from_str(text).expect("the shipped product parses");
+    product.validate().expect("the shipped product is valid");
+    product
+}
+
+/// Milliseconds of a 2026 date and hour in China time (UTC+8).
+fn china_2026(month: u32, day: u32, hour: u64) -> u64 {
+    let days_before_month = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][month as usize - 1];
+    let local_day = 20_454 + days_before_month + u64::from(day) - 1;
+    local_day * 86_400_000 - 8 * 3_600_000 + hour * 3_600_000
+}
+
+impl Ledger {
+    /// Alice and a shop under the default product, installed on 2026-01-01 00:00 China time.
+    fn with_product() -> Ledger {
+        let mut ledger = Ledger::new();
+        ledger.time_ms = china_2026(1, 1, 0) - 1_000;
+        let effective_at_ms = china_2026(1, 1, 0);
+        ledger.ok(CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms });
+        ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 1_000_000 });
+        ledger
+    }
+
+    /// Runs a command at a given time.
+    fn at(&mut self, time_ms: u64, kind: CommandKind) -> (CommandId, Accepted) {
+        self.time_ms = time_ms - 1_000;
+        self.ok(kind)
+    }
+
+    fn billing(&self, user: UserId) -> engine::Billing {
+        self.engine.user(user).expect("user is open").billing.clone()
+    }
+
+    fn fee_income(&self) -> i64 {
+        self.engine.fee_income().iter().map(|(_, position)| -position).sum()
+    }
+}
+
+/// A month of purchases and a refund, paid in full before the due date: no charge at all.
+///
+/// Jan 5 pay ¥300.00, Jan 20 pay ¥200.00, Jan 25 refund ¥50.00 of the first.
+/// Feb 1 00:00 the cycle closes: purchases 50,000 − refunds 5,000 = 45,000 fen owed.
+/// Minimum = max(floor 10,000, 10 % × 45,000 = 4,500) = 10,000 fen, due by Feb 10 (inclusive).
+/// Feb 9 repay 45,000: nothing owed; ticks to Feb 15 charge nothing.
+#[test]
+fn a_month_of_purchases_repaid_in_full_costs_nothing() {
+    let mut ledger = Ledger::with_product();
+    let (first, _) =
+        ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(30_000, 0) });
+    ledger.at(china_2026(1, 20, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(20_000, 0) });
+    ledger.at(china_2026(1, 25, 10), CommandKind::Refund { payment: first, merchant: SHOP, amount: amount(5_000) });
+    let (_, ticked) = ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
+    assert_eq!(ticked, Accepted::Ticked { authorizations: 0, statements: 1 });
+
+    let statement = ledger.billing(ALICE).statements[0].clone();
+    assert_eq!((statement.number, statement.opening_balance_minor, statement.closing_balance_minor), (1, 0, 45_000));
+    assert_eq!((statement.activity.purchases_minor, statement.activity.refunds_minor), (50_000, 5_000));
+    assert_eq!(statement.minimum_due_minor, 10_000);
+    assert_eq!(statement.closed_at_ms, china_2026(2, 1, 0));
+    assert_eq!(statement.due_before_ms, china_2026(2, 11, 0), "due on the 10th, inclusive");
+
+    ledger.at(
+        china_2026(2, 9, 12),
+        CommandKind::Repay { user: ALICE, amount: amount(45_000), source: RepaySource::Bank },
+    );
+    ledger.at(china_2026(2, 15, 0) + 1_000, CommandKind::Tick);
+    let billing = ledger.billing(ALICE);
+    assert_eq!((billing.owed_minor(), billing.penalties_minor, billing.worst_days_past_due), (0, 0, 0));
+    assert_eq!(ledger.fee_income(), 0);
+}
+
+/// Nothing paid on a ¥1,234.56 statement: three overdue days cost 3 × ¥0.62.
+///
+/// Jan 10 pay 123,456 fen. Feb 1 statement: 123,456 owed, minimum = max(10,000,
+/// 10 % × 123,456 = 12,345.6 → 12,346) = 12,346 fen, due by Feb 10.
+/// Unpaid at the end of Feb 11, 12 and 13: each day 0.05 % × 123,456 = 61.728 → 62 fen
+/// (half up), 186 fen in all, 3 days past due. Feb 14 repay 123,642 = 123,456 + 186:
+/// penalties first, then principal; the account is current again, its worst lateness 3 days.
+#[test]
+fn a_late_repayment_pays_the_daily_penalty_to_the_fen() {
+    let mut ledger = Ledger::with_product();
+    ledger.at(china_2026(1, 10, 9), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(123_456, 0) });
+    ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
+    assert_eq!(ledger.billing(ALICE).statements[0].minimum_due_minor, 12_346);
+
+    ledger.at(china_2026(2, 11, 0) + 1_000, CommandKind::Tick);
+    assert_eq!(ledger.billing(ALICE).penalties_minor, 0, "the 10th is still on time");
+    ledger.at(china_2026(2, 14, 0) + 1_000, CommandKind::Tick);
+    let billing = ledger.billing(ALICE);
+    assert_eq!((billing.penalties_minor, billing.days_past_due, billing.past_due_principal_minor), (186, 3, 123_456));
+    assert_eq!(ledger.position(ALICE).0, 123_642);
+    assert_eq!(ledger.fee_income(), 186);
+
+    ledger.at(
+        china_2026(2, 14, 10),
+        CommandKind::Repay { user: ALICE, amount: amount(123_642), source: RepaySource::Bank },
+    );
+    let billing = ledger.billing(ALICE);
+    assert_eq!(
+        (billing.owed_minor(), billing.penalties_minor, billing.days_past_due, billing.worst_days_past_due),
+        (0, 0, 0, 3)
+    );
+    ledger.rejected(
+        CommandKind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank },
+        Rejection::Overpayment,
+    );
+}
+
+/// Paying the minimum keeps the account current (no days past due), while the unpaid rest
+/// still costs the daily charge.
+///
+/// Statement of 50,000 fen, minimum 10,000, paid on Feb 10. The 40,000 left become past due
+/// on Feb 11: 0.05 % × 40,000 = 20 fen a day for Feb 11–13 = 60 fen; days past due stay 0.
+#[test]
+fn paying_the_minimum_keeps_the_account_current() {
+    let mut ledger = Ledger::with_product();
+    ledger.at(china_2026(1, 10, 9), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(50_000, 0) });
+    ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
+    ledger.at(
+        china_2026(2, 10, 20),
+        CommandKind::Repay { user: ALICE, amount: amount(10_000), source: RepaySource::Bank },
+    );
+    ledger.at(china_2026(2, 14, 0) + 1_000, CommandKind::Tick);
+    let billing = ledger.billing(ALICE);
+    assert_eq!((billing.penalties_minor, billing.days_past_due, billing.owed_minor()), (60, 0, 40_060));
+
+    // March's statement carries the rest: 40,000 + 18 days (Feb 11–28) × 20 fen = 40,360;
+    // minimum max(10,000, 10 % × 40,360 = 4,036) = 10,000.
+    ledger.at(china_2026(3, 1, 0) + 1_000, CommandKind::Tick);
+    let march = ledger.billing(ALICE).statements[1].clone();
+    assert_eq!((march.number, march.opening_balance_minor, march.minimum_due_minor), (2, 40_360, 10_000));
+    assert_eq!(march.activity.penalties_minor, 20 * 18, "Feb 11 to Feb 28, 18 days at 20 fen");
+}
+
+#[test]
+fn product_versions_only_move_forward() {
+    let mut ledger = Ledger::with_product();
+    let later = ledger.time_ms + 86_400_000;
+    ledger.rejected(
+        CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: later },
+        Rejection::ProductVersionOrder,
+    );
+    let mut next = huabei();
+    next.version = 2;
+    let past = ledger.time_ms - 1;
+    ledger.rejected(
+        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: past },
+        Rejection::ProductVersionOrder,
+    );
+    next.billing.utc_offset_minutes = 0;
+    ledger.rejected(
+        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: later },
+        Rejection::InvalidProduct,
+    );
+    next.billing.utc_offset_minutes = 480;
+    next.billing.statement_day = 40;
+    ledger.rejected(
+        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: later },
+        Rejection::InvalidProduct,
+    );
+    next.billing.statement_day = 5;
+    ledger.ok(CommandKind::InstallProduct { product: Box::new(next), effective_at_ms: later });
+    assert_eq!(ledger.engine.product_at(later).map(|product| product.version), Some(2));
+    assert_eq!(ledger.engine.product_at(later - 1).map(|product| product.version), Some(1));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A year of random activity under the default product — purchases, refunds, repayments,
+    /// holds, ticks across statement and due dates — never creates or loses money, never lets
+    /// principal pass the line, keeps the billing buckets equal to what each line owes, and
+    /// replays (whole, or from a snapshot taken midway) to the same state.
+    #[test]
+    fn a_year_of_billing_keeps_invariants_and_replays(
+        script in proptest::collection::vec((command_strategy(), 0u64..3 * 86_400_000), 1..250)
+    ) {
+        let start_ms = china_2026(1, 1, 0);
+        let install = CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: start_ms };
+        let mut commands = vec![Command { id: CommandId(1_000_000), time_ms: start_ms, kind: install }];
+        let mut time_ms = start_ms;
+        for ((id, _, kind), gap_ms) in script {
+            time_ms += gap_ms;
+            commands.push(Command { id: CommandId(id), time_ms, kind });
+        }
+        let mut live = Engine::default();
+        let mut snapshot = None;
+        for (index, batch) in commands.chunks(16).enumerate() {
+            live.apply_batch(batch, &mut Vec::new(), &mut Vec::new());
+            live.check_invariants().map_err(TestCaseError::fail)?;
+            if index == commands.len() / 32 {
+                snapshot = Some(((index + 1) * 16, live.snapshot()));
+            }
+        }
+        let mut replayed = Engine::default();
+        replayed.apply_batch(&commands, &mut Vec::new(), &mut Vec::new());
+        prop_assert_eq!(replayed.state_hash(), live.state_hash());
+        if let Some((applied, bytes)) = snapshot {
+            let mut resumed = Engine::restore(&bytes).map_err(|error| TestCaseError::fail(error.to_string()))?;
+            resumed.apply_batch(&commands[applied.min(commands.len())..], &mut Vec::new(), &mut Vec::new());
+            prop_assert_eq!(resumed.state_hash(), live.state_hash());
+        }
     }
 }

@@ -180,7 +180,7 @@ impl Writer {
         self.now_ms = self.now_ms.max(wall_clock_ms());
         let engine = &mut self.recovered.engine;
         let waited = batch.commands.len();
-        if engine.next_expiry_ms().is_some_and(|expiry| expiry <= self.now_ms) {
+        if engine.next_tick_ms().is_some_and(|due_ms| due_ms <= self.now_ms) {
             batch.commands.push(Command { id: CommandId(0), time_ms: 0, kind: CommandKind::Tick });
         }
         if batch.commands.is_empty() {

@@ -67,7 +67,7 @@ proptest! {
             .map(|(index, kind)| Command { id: CommandId(index as u64), time_ms: 1_000 + index as u64, kind })
             .collect();
         // Retries of earlier ids, with the same body, mixed in at the end.
-        let retries: Vec<Command> = retry_ids.iter().filter_map(|id| commands.get(*id as usize).copied()).collect();
+        let retries: Vec<Command> = retry_ids.iter().filter_map(|id| commands.get(*id as usize).cloned()).collect();
         commands.extend(retries);
 
         let mut live = Engine::default();

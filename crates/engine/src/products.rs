@@ -1,0 +1,99 @@
+//! Installing credit products and running their calendar: statement closing and daily penalties.
+
+use crate::billing;
+use crate::calendar;
+use crate::ledger::{Engine, Postings, User, platform_slot};
+use crate::outcome::{Accepted, AccountKind, Outcome, Rejection};
+use crate::product::Product;
+
+impl Engine {
+    /// Installs a product version: validated, a higher version, effective now or later and not
+    /// before the installed one, in the same currency and time zone.
+    pub(crate) fn install_product(&mut self, product: &Product, effective_at_ms: u64) -> Outcome {
+        product.validate().map_err(|_| Rejection::InvalidProduct)?;
+        if let Some((last_effective_ms, last)) = self.products.last() {
+            let same_calendar = last.currency == product.currency
+                && last.billing.utc_offset_minutes == product.billing.utc_offset_minutes;
+            if !same_calendar {
+                return Err(Rejection::InvalidProduct);
+            }
+            if product.version <= last.version || effective_at_ms < *last_effective_ms {
+                return Err(Rejection::ProductVersionOrder);
+            }
+        }
+        if effective_at_ms < self.now_ms {
+            return Err(Rejection::ProductVersionOrder);
+        }
+        let offset = product.billing.utc_offset_minutes;
+        self.billed_through_day.get_or_insert(calendar::local_day(effective_at_ms, offset) - 1);
+        self.products.push((effective_at_ms, product.clone()));
+        Ok(Accepted::Done)
+    }
+
+    /// The product version in force at `time_ms`.
+    pub fn product_at(&self, time_ms: u64) -> Option<&Product> {
+        let index = self.products.partition_point(|(effective_at_ms, _)| *effective_at_ms <= time_ms);
+        index.checked_sub(1).map(|index| &self.products[index].1)
+    }
+
+    /// When the next tick has work: the earliest authorization expiry or the end of the next
+    /// unbilled day.
+    pub fn next_tick_ms(&self) -> Option<u64> {
+        let expiry = self.expiries.first().map(|(expires_at_ms, _)| *expires_at_ms);
+        let day_end = self
+            .billed_through_day
+            .zip(self.products.first())
+            .map(|(day, (_, product))| calendar::day_start_ms(day + 2, product.billing.utc_offset_minutes));
+        [expiry, day_end].into_iter().flatten().min()
+    }
+
+    /// Processes the end of every local day that has ended since the last tick; returns the
+    /// statements closed.
+    pub(crate) fn run_billing_days(&mut self, ledger: &mut Postings<'_>) -> u32 {
+        let (Some(mut day), Some((_, first))) = (self.billed_through_day, self.products.first()) else { return 0 };
+        let offset = first.billing.utc_offset_minutes;
+        let today = calendar::local_day(self.now_ms, offset);
+        let mut statements = 0;
+        while day + 1 < today {
+            let next_start_ms = calendar::day_start_ms(day + 2, offset);
+            let index = self.products.partition_point(|(effective_at_ms, _)| *effective_at_ms < next_start_ms);
+            let Some(index) = index.checked_sub(1) else { break };
+            let product = &self.products[index].1;
+            let fee_slot = platform_slot(&mut self.fee_income, product.currency);
+            for user in self.users.iter_mut().filter(|user| user.currency == product.currency) {
+                charge_penalty(user, next_start_ms, product, &mut self.fee_income[fee_slot].1, ledger);
+            }
+            let (_, _, day_of_month) = calendar::civil(day + 2);
+            if day_of_month == product.billing.statement_day {
+                let due_before_ms = calendar::day_start_ms(billing::due_before_day(day + 2, product), offset);
+                for user in self.users.iter_mut().filter(|user| user.currency == product.currency) {
+                    let closed = user.billing.statements.len();
+                    user.billing.close_cycle(next_start_ms, due_before_ms, product);
+                    statements += (user.billing.statements.len() - closed) as u32;
+                }
+            }
+            day += 1;
+            self.billed_through_day = Some(day);
+        }
+        statements
+    }
+}
+
+/// Runs the end of a day for one user and posts its penalty: Dr the credit line, Cr fee income.
+fn charge_penalty(
+    user: &mut User,
+    next_day_start_ms: u64,
+    product: &Product,
+    fee_income: &mut i64,
+    ledger: &mut Postings<'_>,
+) {
+    let penalty = user.billing.end_of_day(next_day_start_ms, product);
+    if penalty == 0 {
+        return;
+    }
+    // Penalties are a fraction of a balance that fits i64, so they fit too.
+    user.credit_used_minor += penalty as i64;
+    *fee_income -= penalty as i64;
+    ledger.post(AccountKind::UserCredit, user.id.0, user.currency, penalty as i64);
+    ledger.post(AccountKind::FeeIncome, 0, user.currency, -(penalty as i64));
+}
