@@ -4,6 +4,7 @@
 
 mod bench;
 mod check;
+mod statement;
 mod workload;
 
 use clap::{Parser, Subcommand};
@@ -90,6 +91,20 @@ enum Commands {
         #[arg(long)]
         dir: Option<PathBuf>,
         /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a user's statements (账单) from a data directory (read-only; works while serving).
+    Statement {
+        /// Data directory.
+        #[arg(long, env = "CREDITLINE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The user.
+        user: u64,
+        /// Only this statement number (1 is the first); default: all.
+        #[arg(long)]
+        cycle: Option<u32>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -197,6 +212,9 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&product)?);
             eprintln!("ok: {} version {} is valid", product.name, product.version);
             Ok(ExitCode::SUCCESS)
+        }
+        Commands::Statement { data_dir, user, cycle, json } => {
+            statement::print(&DataDir::new(data_dir), user, cycle, json)
         }
         Commands::Openapi => {
             use utoipa::OpenApi;

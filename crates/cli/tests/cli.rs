@@ -684,3 +684,97 @@ fn product_check_accepts_the_default_and_names_what_is_wrong() {
     assert!(!output.status.success());
     assert!(stderr.contains("broken.toml: billing.statement_day must be 1 to 28"), "{stderr}");
 }
+
+/// Milliseconds of a 2026 date at midnight in China time (UTC+8).
+fn china_midnight_2026(month: u64, day: u64) -> u64 {
+    let days_before_month = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][month as usize - 1];
+    (20_454 + days_before_month + day - 1) * 86_400_000 - 8 * 3_600_000
+}
+
+/// Writes a journal of past-dated commands, as a platform migrating its history would: the
+/// default product from 2026-01-01, user 1 paying ¥1,234.56 on credit on Jan 10, nothing repaid.
+fn journal_with_history(data_dir: &Path) {
+    use engine::{
+        Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
+        MerchantVerification, UserId, codec,
+    };
+    let product =
+        server::product_file::parse(include_str!("../../../products/huabei.toml"), "huabei.toml").expect("valid");
+    let start = china_midnight_2026(1, 1);
+    let kinds = [
+        (start, CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: start }),
+        (start + 1, CommandKind::OpenUser { user: UserId(1), currency: Currency::CNY, identity: IdentityLevel::Full }),
+        (
+            start + 2,
+            CommandKind::OpenMerchant {
+                merchant: MerchantId(7),
+                currency: Currency::CNY,
+                category: MerchantCategory::PhysicalGoods,
+                verification: MerchantVerification::Certified,
+                partner: false,
+            },
+        ),
+        (start + 3, CommandKind::SetCreditLimit { user: UserId(1), limit_minor: 1_000_000 }),
+        (
+            china_midnight_2026(1, 10),
+            CommandKind::Pay {
+                user: UserId(1),
+                merchant: MerchantId(7),
+                funding: Funding { credit_minor: 123_456, balance_minor: 0 },
+            },
+        ),
+        (china_midnight_2026(2, 1) + 1_000, CommandKind::Tick),
+    ];
+    let commands: Vec<Command> = kinds
+        .into_iter()
+        .enumerate()
+        .map(|(index, (time_ms, kind))| Command { id: CommandId(index as u64 + 1), time_ms, kind })
+        .collect();
+    let (mut journal, _) =
+        journal::Journal::open(&data_dir.join("journal"), journal::JournalOptions::default()).expect("opens");
+    let mut payload = Vec::new();
+    codec::encode_batch(&commands, &mut payload);
+    journal.append(&payload, commands.len() as u32).expect("appends");
+}
+
+#[test]
+fn statements_and_products_over_the_cli_and_the_api() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let data_dir = directory.path().join("data");
+    journal_with_history(&data_dir);
+    let (status, stdout, stderr) = creditline(&["statement", "1"], &data_dir);
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("Statement 1 of user 1") && stdout.contains("¥1234.56"), "{stdout}");
+    let (status, _, stderr) = creditline(&["statement", "1", "--cycle", "9"], &data_dir);
+    assert!(!status.success() && stderr.contains("user 1 has no statement 9"), "{stderr}");
+
+    let admin = create_key(&data_dir, "admin", None);
+    let server = Server::start(&data_dir);
+    let (status, statements) = server.get("/v1/users/1/statements", &admin);
+    assert_eq!(
+        (status, statements[0]["closing_balance_minor"].as_i64(), statements[0]["minimum_due_minor"].as_u64()),
+        (200, Some(123_456), Some(12_346))
+    );
+    assert_eq!(server.get("/v1/users/1/statements/1", &admin).1["number"], 1);
+    assert_eq!(server.get("/v1/users/1/statements/999", &admin).0, 404);
+    // The server's clock is months past the due date: its first tick billed every day since,
+    // closing a statement each month that carries the unpaid balance and its penalties.
+    let march = &statements[1];
+    assert_eq!(march["opening_balance_minor"].as_i64(), Some(123_456 + 62 * 18), "Feb 11–28 at 62 fen a day: {march}");
+    let (_, user) = server.get("/v1/users/1", &admin);
+    assert_eq!(user["billing"]["delinquency_bucket"], "90+", "{user}");
+    assert!(user["billing"]["penalties_minor"].as_u64() > Some(62 * 90), "{user}");
+
+    let toml = include_str!("../../../products/huabei.toml");
+    let broken = json!({"command_id": 100, "toml": toml.replace("due_day = 10", "due_day = 1")});
+    let (status, reply) = server.post("/v1/products", &admin, broken);
+    assert_eq!((status, reply["code"].as_str()), (422, Some("invalid_product")));
+    assert!(reply["message"].as_str().unwrap_or_default().contains("billing.due_day must differ"), "{reply}");
+    let same_version = json!({"command_id": 101, "toml": toml});
+    assert_eq!(server.post("/v1/products", &admin, same_version).1["code"], "product_version_order");
+    let next = json!({"command_id": 102, "toml": toml.replace("version = 1", "version = 2")});
+    assert_eq!(server.post("/v1/products", &admin, next).0, 200);
+    let (_, products) = server.get("/v1/products", &admin);
+    assert_eq!(products.as_array().map(Vec::len), Some(2));
+    assert_eq!(products[1]["product"]["version"], 2);
+}

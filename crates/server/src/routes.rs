@@ -175,7 +175,92 @@ command_endpoint!(
     PayoutMerchant,
     "Pay a merchant's settlement out to its bank (admin)."
 );
-command_endpoint!(repay, "/v1/repayments", RepayRequest, Repay, "Repay used credit from balance or bank.");
+command_endpoint!(
+    repay,
+    "/v1/repayments",
+    RepayRequest,
+    Repay,
+    "Repay used credit: penalties, fees, then oldest principal."
+);
+command_endpoint!(
+    install_product,
+    "/v1/products",
+    InstallProductRequest,
+    InstallProduct,
+    "Install a credit product version from its TOML (admin)."
+);
+
+/// Installed credit product versions, oldest first.
+#[utoipa::path(get, path = "/v1/products", tag = "reads",
+    responses((status = 200, body = [ProductVersionView])),
+    security(("api_key" = [])))]
+async fn get_products(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Json<Vec<ProductVersionView>>, ApiError> {
+    require(&principal, READERS)?;
+    let versions = state
+        .writer
+        .read(|engine| {
+            let versions = engine.products().iter();
+            versions
+                .map(|(effective_at_ms, product)| ProductVersionView {
+                    effective_at_ms: *effective_at_ms,
+                    product: product.clone(),
+                })
+                .collect()
+        })
+        .await?;
+    Ok(Json(versions))
+}
+
+/// A user's statements, oldest first.
+#[utoipa::path(get, path = "/v1/users/{user_id}/statements", tag = "reads",
+    params(("user_id" = u64, Path, description = "The user")),
+    responses((status = 200, body = [StatementView]), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_statements(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Vec<StatementView>>, ApiError> {
+    require(&principal, READERS)?;
+    let id = UserId(parse_id(&user_id, "user_id")?);
+    let statements = state
+        .writer
+        .read(move |engine| {
+            let user = engine.user(id)?;
+            Some(user.billing.statements.iter().map(|statement| StatementView::new(id, statement)).collect())
+        })
+        .await?;
+    statements.map(Json).ok_or_else(|| ApiError::not_found("unknown_user", "no user with this id is open"))
+}
+
+/// One statement of a user, by number (1 is the first).
+#[utoipa::path(get, path = "/v1/users/{user_id}/statements/{number}", tag = "reads",
+    params(("user_id" = u64, Path, description = "The user"), ("number" = u32, Path, description = "Statement number, from 1")),
+    responses((status = 200, body = StatementView), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_statement(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path((user_id, number)): Path<(String, String)>,
+) -> Result<Json<StatementView>, ApiError> {
+    require(&principal, READERS)?;
+    let id = UserId(parse_id(&user_id, "user_id")?);
+    let number = parse_id(&number, "number")?;
+    let statement = state
+        .writer
+        .read(move |engine| {
+            let statements = &engine.user(id)?.billing.statements;
+            let index = usize::try_from(number).ok()?.checked_sub(1)?;
+            statements.get(index).map(|statement| StatementView::new(id, statement))
+        })
+        .await?;
+    statement
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("unknown_statement", "no statement with this number for this user"))
+}
 
 /// Apply up to 10,000 commands in order; each gets its own result (a rejection does not stop
 /// the others). All are durable before the reply.
@@ -426,7 +511,7 @@ impl utoipa::Modify for SecurityAddon {
 #[openapi(
     info(title = "creditline", description = "Credit-line ledger API. Amounts are integer minor units (分). Every command carries a client-chosen `command_id`; a retry with the same body returns the first result."),
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
-        transfer, withdraw, payout, repay, batch, get_user, get_merchant, get_payment, get_authorization, get_entries,
+        transfer, withdraw, payout, repay, install_product, batch, get_products, get_statements, get_statement, get_user, get_merchant, get_payment, get_authorization, get_entries,
         healthz, metrics_text),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -499,7 +584,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/withdrawals", post(withdraw))
         .route("/v1/payouts", post(payout))
         .route("/v1/repayments", post(repay))
+        .route("/v1/products", post(install_product).get(get_products))
         .route("/v1/batch", post(batch))
+        .route("/v1/users/{user_id}/statements", get(get_statements))
+        .route("/v1/users/{user_id}/statements/{number}", get(get_statement))
         .route("/v1/users/{user_id}", get(get_user))
         .route("/v1/merchants/{merchant_id}", get(get_merchant))
         .route("/v1/payments/{payment_id}", get(get_payment))

@@ -185,6 +185,17 @@ pub struct RepayRequest {
     pub source: RepaySource,
 }
 
+/// Installs a credit product version from its TOML text (see docs/products.md).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct InstallProductRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// When the version starts to apply, ms since the epoch (default: now). Never in the past.
+    pub effective_at_ms: Option<u64>,
+    /// The product file's text, e.g. the contents of products/huabei.toml.
+    pub toml: String,
+}
+
 /// Any command, tagged by `type`, for `POST /v1/batch`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -217,6 +228,8 @@ pub enum CommandRequest {
     PayoutMerchant(PayoutRequest),
     /// See `POST /v1/repayments`.
     Repay(RepayRequest),
+    /// See `POST /v1/products`.
+    InstallProduct(InstallProductRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -269,6 +282,7 @@ impl CommandRequest {
             CommandRequest::Transfer(request) => request.command_id,
             CommandRequest::PayoutMerchant(request) => request.command_id,
             CommandRequest::Repay(request) => request.command_id,
+            CommandRequest::InstallProduct(request) => request.command_id,
         }
     }
 
@@ -292,6 +306,7 @@ impl CommandRequest {
                 | CommandRequest::SetCreditLimit(_)
                 | CommandRequest::SetCreditFrozen(_)
                 | CommandRequest::PayoutMerchant(_)
+                | CommandRequest::InstallProduct(_)
         );
         let allowed = match principal.role {
             Role::Admin => true,
@@ -394,6 +409,12 @@ impl CommandRequest {
                 amount: amount(request.amount_minor)?,
                 source: request.source,
             },
+            CommandRequest::InstallProduct(request) => {
+                let product = crate::product_file::parse(&request.toml, "toml")
+                    .map_err(|error| ApiError::invalid("invalid_product", error.to_string()))?;
+                let effective_at_ms = request.effective_at_ms.unwrap_or(now_ms);
+                CommandKind::InstallProduct { product: Box::new(product), effective_at_ms }
+            }
         };
         Ok((id, kind))
     }
@@ -486,6 +507,8 @@ pub struct UserView {
     pub credit_frozen: bool,
     /// When the user was opened, ms since the epoch.
     pub opened_at_ms: u64,
+    /// What is owed by bucket and the repayment status.
+    pub billing: BillingView,
 }
 
 impl From<&User> for UserView {
@@ -502,6 +525,7 @@ impl From<&User> for UserView {
             balance_held_minor: user.balance_held_minor,
             credit_frozen: user.credit_frozen,
             opened_at_ms: user.opened_at_ms,
+            billing: BillingView::from(&user.billing),
         }
     }
 }
@@ -628,4 +652,129 @@ impl AuthorizationView {
             expires_at_ms: authorization.expires_at_ms,
         }
     }
+}
+
+/// What a user owes on the credit line, by bucket, and their repayment status.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BillingView {
+    /// Principal of the open cycle (negative: a credit balance).
+    pub unbilled_principal_minor: i64,
+    /// Fees of the open cycle.
+    pub unbilled_fees_minor: u64,
+    /// Billed on the latest statement, not yet due (principal and fees).
+    pub current_minor: u64,
+    /// Billed, past the due date, unpaid (principal and fees).
+    pub past_due_minor: u64,
+    /// Penalties unpaid.
+    pub penalties_minor: u64,
+    /// Repaid since the latest statement.
+    pub repaid_since_statement_minor: u64,
+    /// The latest statement's minimum payment.
+    pub minimum_due_minor: u64,
+    /// When the latest statement falls due (exclusive), ms since the epoch.
+    pub due_before_ms: Option<u64>,
+    /// Minimum payments past their due date and unpaid.
+    pub overdue_minimum_minor: u64,
+    /// Days past due now (0 when current).
+    pub days_past_due: u32,
+    /// Delinquency bucket: `current`, `1-30`, `31-60`, `61-90` or `90+` days past due.
+    pub delinquency_bucket: String,
+    /// The most days past due ever.
+    pub worst_days_past_due: u32,
+    /// Statements so far.
+    pub statements: u32,
+}
+
+/// The delinquency bucket of a number of days past due.
+pub fn delinquency_bucket(days_past_due: u32) -> &'static str {
+    match days_past_due {
+        0 => "current",
+        1..=30 => "1-30",
+        31..=60 => "31-60",
+        61..=90 => "61-90",
+        _ => "90+",
+    }
+}
+
+impl From<&engine::Billing> for BillingView {
+    fn from(billing: &engine::Billing) -> BillingView {
+        let latest = billing.statements.last();
+        BillingView {
+            unbilled_principal_minor: billing.unbilled_principal_minor,
+            unbilled_fees_minor: billing.unbilled_fees_minor,
+            current_minor: billing.current_principal_minor + billing.current_fees_minor,
+            past_due_minor: billing.past_due_principal_minor + billing.past_due_fees_minor,
+            penalties_minor: billing.penalties_minor,
+            repaid_since_statement_minor: billing.repaid_since_statement_minor,
+            minimum_due_minor: latest.map_or(0, |statement| statement.minimum_due_minor),
+            due_before_ms: latest.map(|statement| statement.due_before_ms),
+            overdue_minimum_minor: billing.overdue_minimum_minor,
+            days_past_due: billing.days_past_due,
+            delinquency_bucket: delinquency_bucket(billing.days_past_due).into(),
+            worst_days_past_due: billing.worst_days_past_due,
+            statements: billing.statements.len() as u32,
+        }
+    }
+}
+
+/// A statement (账单).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StatementView {
+    /// The user.
+    pub user_id: u64,
+    /// 1 for the first statement.
+    pub number: u32,
+    /// When the cycle closed, ms since the epoch.
+    pub closed_at_ms: u64,
+    /// Pay before this (ms since the epoch) to be on time.
+    pub due_before_ms: u64,
+    /// The product version that billed it.
+    pub product_version: u32,
+    /// Owed and unpaid from before this cycle.
+    pub opening_balance_minor: i64,
+    /// Credit purchases.
+    pub purchases_minor: u64,
+    /// Credit refunds.
+    pub refunds_minor: u64,
+    /// Fees.
+    pub fees_minor: u64,
+    /// Penalties.
+    pub penalties_minor: u64,
+    /// Repayments.
+    pub repayments_minor: u64,
+    /// Everything owed at close (negative: a credit balance).
+    pub closing_balance_minor: i64,
+    /// The least to pay by the due date.
+    pub minimum_due_minor: u64,
+}
+
+impl StatementView {
+    /// Builds the view of a statement.
+    pub fn new(user: UserId, statement: &engine::Statement) -> StatementView {
+        StatementView {
+            user_id: user.0,
+            number: statement.number,
+            closed_at_ms: statement.closed_at_ms,
+            due_before_ms: statement.due_before_ms,
+            product_version: statement.product_version,
+            opening_balance_minor: statement.opening_balance_minor,
+            purchases_minor: statement.activity.purchases_minor,
+            refunds_minor: statement.activity.refunds_minor,
+            fees_minor: statement.activity.fees_minor,
+            penalties_minor: statement.activity.penalties_minor,
+            repayments_minor: statement.activity.repayments_minor,
+            closing_balance_minor: statement.closing_balance_minor,
+            minimum_due_minor: statement.minimum_due_minor,
+        }
+    }
+}
+
+/// An installed product version.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProductVersionView {
+    /// When it takes effect, ms since the epoch.
+    pub effective_at_ms: u64,
+    /// The product's rules (as in the TOML file).
+    #[schema(value_type = Object)]
+    pub product: engine::product::Product,
 }
