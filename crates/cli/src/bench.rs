@@ -43,6 +43,10 @@ pub struct BenchReport {
     pub merchants: u64,
     /// Share of events the engine rejected (insufficient funds and the like are part of the mix).
     pub rejected_share: f64,
+    /// Statements closed under the default product during the run.
+    pub statements: usize,
+    /// Fees and penalties earned, in minor units.
+    pub fee_income_minor: i64,
     /// Median journal append (write + fsync) time per batch, microseconds.
     pub fsync_p50_us: u64,
     /// 99th percentile of the same.
@@ -131,7 +135,8 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
         engine.apply_batch(batch, &mut outcomes, &mut postings);
         (started.elapsed(), count_rejected(&outcomes))
     });
-    let accounts = engine.counts().accounts;
+    let counts = engine.counts();
+    let fee_income_minor: i64 = engine.fee_income().iter().map(|(_, position)| -position).sum();
     let engine_hash = engine.state_hash();
     drop(engine);
 
@@ -166,7 +171,9 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
         durable_events_per_sec: events as f64 / durable_busy.as_secs_f64(),
         batch_size: config.batch_size,
         events,
-        accounts,
+        accounts: counts.accounts,
+        statements: counts.statements,
+        fee_income_minor,
         users: config.population.users,
         merchants: config.population.merchants,
         rejected_share: rejected as f64 / events.max(1) as f64,
@@ -179,5 +186,5 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
 }
 
 fn engine_counts_setup(config: &BenchConfig) -> u64 {
-    config.population.merchants + config.population.users * 3
+    1 + config.population.merchants + config.population.users * 3
 }

@@ -19,8 +19,9 @@ pub struct Population {
 
 /// How many recent payments and holds are remembered as targets for refunds and captures.
 const RECENT_MAX: usize = 4_096;
-/// Virtual time between events.
-const EVENT_GAP_MS: u64 = 5;
+/// Virtual time between events: 4 s, so two million events span about three months of
+/// statements, due dates and penalties under the default product.
+const EVENT_GAP_MS: u64 = 4_000;
 /// A tick every this many events expires lapsed holds.
 const TICK_EVERY: u64 = 10_000;
 
@@ -59,9 +60,14 @@ impl Workload {
         Command { id, time_ms: self.time_ms, kind }
     }
 
-    /// Opens every user and merchant, grants lines and gives each user some balance.
+    /// Installs the default product, opens every user and merchant, grants lines and gives each
+    /// user some balance.
     pub fn setup(&mut self) -> Vec<Command> {
-        let mut commands = Vec::new();
+        let product = server::product_file::parse(include_str!("../../../products/huabei.toml"), "huabei.toml")
+            .expect("the shipped product is valid");
+        let effective_at_ms = self.time_ms;
+        let mut commands =
+            vec![self.command(CommandKind::InstallProduct { product: Box::new(product), effective_at_ms })];
         for merchant in 0..self.population.merchants {
             let category = match merchant % 10 {
                 0 => MerchantCategory::VirtualGoods,

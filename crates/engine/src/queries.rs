@@ -19,6 +19,8 @@ pub struct Counts {
     pub authorizations: usize,
     /// Command ids remembered for idempotent retries.
     pub remembered_ids: usize,
+    /// Statements closed, all users together.
+    pub statements: usize,
 }
 
 impl Engine {
@@ -87,6 +89,7 @@ impl Engine {
             payments: self.payments.len(),
             authorizations: self.authorizations.len(),
             remembered_ids: self.remembered.len(),
+            statements: self.users.iter().map(|user| user.billing.statements.len()).sum(),
         }
     }
 }
