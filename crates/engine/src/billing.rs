@@ -13,6 +13,7 @@
 //! → current principal → unbilled principal. Refunds reduce principal only, oldest first.
 
 use crate::calendar;
+use crate::instalments::InstalmentPlanState;
 use crate::product::{PPM, Product};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,8 @@ pub struct CycleActivity {
     pub penalties_minor: u64,
     /// Repayments received.
     pub repayments_minor: u64,
+    /// Instalment principal billed (one period of each plan).
+    pub instalments_minor: u64,
 }
 
 /// A closed cycle (账单).
@@ -69,6 +72,12 @@ pub struct Billing {
     pub past_due_fees_minor: u64,
     /// Penalties charged and unpaid.
     pub penalties_minor: u64,
+    /// Instalment periods billed on the latest statement, not yet due.
+    pub current_instalments_minor: u64,
+    /// Instalment periods past their due date, unpaid.
+    pub past_due_instalments_minor: u64,
+    /// Live instalment plans (分期), oldest first; their unbilled principal is still owed.
+    pub plans: Vec<InstalmentPlanState>,
     /// The open cycle's activity so far.
     pub activity: CycleActivity,
     /// Statements, oldest first.
@@ -102,15 +111,22 @@ fn take(bucket: &mut u64, want: &mut u64) -> u64 {
 impl Billing {
     /// Everything owed (the credit account's debit balance).
     pub fn owed_minor(&self) -> i64 {
-        self.unbilled_principal_minor + (self.billed_minor() + self.unbilled_fees_minor) as i64
+        self.unbilled_principal_minor + (self.billed_minor() + self.unbilled_fees_minor + self.plans_minor()) as i64
+    }
+
+    /// Instalment principal not yet billed.
+    pub fn plans_minor(&self) -> u64 {
+        self.plans.iter().map(|plan| plan.remaining_principal_minor).sum()
     }
 
     /// Billed and unpaid: current, past due and penalties.
     pub fn billed_minor(&self) -> u64 {
         self.current_principal_minor
             + self.current_fees_minor
+            + self.current_instalments_minor
             + self.past_due_principal_minor
             + self.past_due_fees_minor
+            + self.past_due_instalments_minor
             + self.penalties_minor
     }
 
@@ -125,7 +141,8 @@ impl Billing {
         self.activity.purchases_minor += credit_minor;
     }
 
-    /// Records a credit refund: principal only, oldest first; the rest becomes a credit balance.
+    /// Records a credit refund: principal only, oldest first (past-due, then current, then
+    /// unbilled); the rest becomes a credit balance.
     pub fn refund(&mut self, credit_minor: u64) {
         let mut left = credit_minor;
         take(&mut self.past_due_principal_minor, &mut left);
@@ -141,6 +158,8 @@ impl Billing {
         take(&mut self.past_due_fees_minor, &mut left);
         take(&mut self.current_fees_minor, &mut left);
         take(&mut self.unbilled_fees_minor, &mut left);
+        take(&mut self.past_due_instalments_minor, &mut left);
+        take(&mut self.current_instalments_minor, &mut left);
         take(&mut self.past_due_principal_minor, &mut left);
         take(&mut self.current_principal_minor, &mut left);
         self.unbilled_principal_minor -= left as i64;
@@ -152,14 +171,22 @@ impl Billing {
         }
     }
 
-    /// Closes the open cycle into a statement, if there is anything to state.
-    pub fn close_cycle(&mut self, closed_at_ms: u64, due_before_ms: u64, product: &Product) {
+    /// Closes the open cycle into a statement, if there is anything to state, billing one
+    /// period of each instalment plan. Returns the instalment fees charged, for the caller to
+    /// post (they are already in the buckets).
+    pub fn close_cycle(&mut self, closed_at_ms: u64, due_before_ms: u64, product: &Product) -> u64 {
         let opening = self.billed_minor() as i64;
         if self.activity == CycleActivity::default() && opening == 0 && self.owed_minor() == 0 {
-            return;
+            return 0;
         }
-        self.past_due_principal_minor += self.current_principal_minor;
-        self.past_due_fees_minor += self.current_fees_minor;
+        self.past_due_principal_minor += std::mem::take(&mut self.current_principal_minor);
+        self.past_due_fees_minor += std::mem::take(&mut self.current_fees_minor);
+        self.past_due_instalments_minor += std::mem::take(&mut self.current_instalments_minor);
+        let (principal, fees) = self.bill_instalment_periods();
+        self.activity.instalments_minor += principal;
+        self.activity.fees_minor += fees;
+        self.current_instalments_minor = principal;
+        self.unbilled_fees_minor += fees;
         self.current_principal_minor = self.unbilled_principal_minor.max(0) as u64;
         self.unbilled_principal_minor = self.unbilled_principal_minor.min(0);
         self.current_fees_minor = std::mem::take(&mut self.unbilled_fees_minor);
@@ -179,6 +206,7 @@ impl Billing {
         });
         self.repaid_since_statement_minor = 0;
         self.due_passed = false;
+        fees
     }
 
     /// Runs at the end of a day (`next_day_start_ms` is when the next one starts). Once the
@@ -193,8 +221,9 @@ impl Billing {
             self.overdue_minimum_minor = unpaid_minimum.min(self.billed_minor());
             self.past_due_principal_minor += std::mem::take(&mut self.current_principal_minor);
             self.past_due_fees_minor += std::mem::take(&mut self.current_fees_minor);
+            self.past_due_instalments_minor += std::mem::take(&mut self.current_instalments_minor);
         }
-        let overdue = self.past_due_principal_minor + self.past_due_fees_minor;
+        let overdue = self.past_due_principal_minor + self.past_due_fees_minor + self.past_due_instalments_minor;
         let penalty = apply_ppm(overdue, product.billing.overdue_penalty_ppm_per_day);
         self.penalties_minor += penalty;
         self.activity.penalties_minor += penalty;

@@ -226,6 +226,25 @@ pub enum CommandKind {
         /// When the version starts to apply, milliseconds since the Unix epoch.
         effective_at_ms: u64,
     },
+    /// Converts an unbilled credit purchase into an instalment plan (分期); the command's id
+    /// names the plan.
+    ConvertToInstalments {
+        /// The user who paid.
+        user: UserId,
+        /// The purchase (its payment id).
+        payment: CommandId,
+        /// 3, 6, 9 or 12, as the product offers.
+        periods: u8,
+    },
+    /// Pays an instalment plan's unbilled principal off early; its unbilled fees lapse.
+    PayOffInstalments {
+        /// The user.
+        user: UserId,
+        /// The plan (the id of the command that created it).
+        plan: CommandId,
+        /// Where the money comes from.
+        source: RepaySource,
+    },
 }
 
 impl CommandKind {
@@ -248,6 +267,8 @@ impl CommandKind {
             CommandKind::Repay { .. } => "repay",
             CommandKind::Tick => "tick",
             CommandKind::InstallProduct { .. } => "install_product",
+            CommandKind::ConvertToInstalments { .. } => "convert_to_instalments",
+            CommandKind::PayOffInstalments { .. } => "pay_off_instalments",
         }
     }
 }

@@ -260,10 +260,16 @@ impl Engine {
             CommandKind::InstallProduct { ref product, effective_at_ms } => {
                 self.install_product(product, effective_at_ms)
             }
+            CommandKind::ConvertToInstalments { user, payment, periods } => {
+                self.convert_to_instalments(id, user, payment, periods)
+            }
+            CommandKind::PayOffInstalments { user, plan, source } => {
+                self.pay_off_instalments(user, plan, source, ledger)
+            }
         }
     }
 
-    fn user_slot(&self, user: UserId) -> Result<usize, Rejection> {
+    pub(crate) fn user_slot(&self, user: UserId) -> Result<usize, Rejection> {
         self.user_index.get(&user).map(|slot| *slot as usize).ok_or(Rejection::UnknownUser)
     }
 
@@ -522,7 +528,8 @@ impl Engine {
         let (user, currency) = (account.id, account.currency);
         self.users[user_slot].balance_minor = balance;
         self.users[user_slot].credit_used_minor = used;
-        self.users[user_slot].billing.refund(split.credit_minor);
+        let rest = self.users[user_slot].billing.refund_plan(payment_id, split.credit_minor);
+        self.users[user_slot].billing.refund(rest);
         self.merchants[merchant_slot].settlement_minor = settlement;
         let payment = self.payments.get_mut(&payment_id).expect("payment was found above");
         payment.refunded.credit_minor += split.credit_minor;
@@ -597,13 +604,31 @@ impl Engine {
     fn repay(&mut self, user: UserId, amount: Amount, source: RepaySource, ledger: &mut Postings<'_>) -> Outcome {
         let slot = self.user_slot(user)?;
         let account = &self.users[slot];
-        if amount.signed() > account.credit_used_minor {
+        // Instalment plans are paid period by period, or off early: not by ordinary repayments.
+        if amount.signed() > account.credit_used_minor - account.billing.plans_minor() as i64 {
             return Err(Rejection::Overpayment);
         }
-        let currency = account.currency;
+        self.move_repayment(slot, amount, source, ledger)?;
+        let account = &mut self.users[slot];
+        account.credit_used_minor -= amount.signed();
+        account.billing.repay(amount.minor());
+        ledger.post(AccountKind::UserCredit, user.0, account.currency, -amount.signed());
+        Ok(Accepted::Done)
+    }
+
+    /// Debits the repayment's source — the user's balance, or the platform's bank position for
+    /// money arriving from the user's bank — leaving the credit side to the caller.
+    pub(crate) fn move_repayment(
+        &mut self,
+        slot: usize,
+        amount: Amount,
+        source: RepaySource,
+        ledger: &mut Postings<'_>,
+    ) -> Result<(), Rejection> {
+        let (user, currency) = (self.users[slot].id, self.users[slot].currency);
         match source {
             RepaySource::Balance => {
-                if amount.minor() > account.balance_available_minor() {
+                if amount.minor() > self.users[slot].balance_available_minor() {
                     return Err(Rejection::InsufficientBalance);
                 }
                 self.users[slot].balance_minor -= amount.minor();
@@ -617,10 +642,7 @@ impl Engine {
                 ledger.post(AccountKind::BankClearing, 0, currency, amount.signed());
             }
         }
-        self.users[slot].credit_used_minor -= amount.signed();
-        self.users[slot].billing.repay(amount.minor());
-        ledger.post(AccountKind::UserCredit, user.0, currency, -amount.signed());
-        Ok(Accepted::Done)
+        Ok(())
     }
 }
 

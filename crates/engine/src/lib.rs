@@ -13,6 +13,7 @@ mod billing;
 mod calendar;
 pub mod codec;
 mod command;
+mod instalments;
 mod invariants;
 mod ledger;
 mod money;
@@ -28,6 +29,7 @@ pub use command::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
     RepaySource, UserId,
 };
+pub use instalments::{InstalmentPlanState, ScheduledPeriod};
 pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, IDEMPOTENCY_WINDOW_MS, Merchant, Payment, User};
 pub use money::{Amount, Currency};
 pub use outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};

@@ -54,6 +54,18 @@ pub enum Rejection {
     InvalidProduct,
     /// A product version not above the installed one, or taking effect before it or in the past.
     ProductVersionOrder,
+    /// No credit product is installed yet.
+    NoProduct,
+    /// The product offers no instalment plan with that many periods.
+    InstalmentPlanNotOffered,
+    /// The purchase is already on a statement; only unbilled purchases convert.
+    PaymentAlreadyBilled,
+    /// The purchase is already an instalment plan.
+    AlreadyInstalment,
+    /// No credit-funded amount is left to convert or pay off.
+    NothingToConvert,
+    /// The user has no live instalment plan with this id.
+    UnknownInstalmentPlan,
     /// A sum that would overflow a 64-bit balance.
     AmountOverflow,
 }
@@ -86,6 +98,12 @@ impl Rejection {
             Rejection::InvalidExpiry => "invalid_expiry",
             Rejection::InvalidProduct => "invalid_product",
             Rejection::ProductVersionOrder => "product_version_order",
+            Rejection::NoProduct => "no_product",
+            Rejection::InstalmentPlanNotOffered => "instalment_plan_not_offered",
+            Rejection::PaymentAlreadyBilled => "payment_already_billed",
+            Rejection::AlreadyInstalment => "already_instalment",
+            Rejection::NothingToConvert => "nothing_to_convert",
+            Rejection::UnknownInstalmentPlan => "unknown_instalment_plan",
             Rejection::AmountOverflow => "amount_overflow",
         }
     }
@@ -116,6 +134,14 @@ impl Rejection {
             Rejection::InvalidAmount => "the credit and balance parts must be at most 2^63-1 each and not both zero",
             Rejection::InvalidExpiry => "the authorization must expire after the command's time",
             Rejection::InvalidProduct => "the product breaks a product rule; run `creditline product check` on it",
+            Rejection::NoProduct => "no credit product is installed; install one with POST /v1/products",
+            Rejection::InstalmentPlanNotOffered => "the product offers no instalment plan with that many periods",
+            Rejection::PaymentAlreadyBilled => {
+                "the purchase is already on a statement; only unbilled purchases convert"
+            }
+            Rejection::AlreadyInstalment => "the purchase is already an instalment plan",
+            Rejection::NothingToConvert => "no credit-funded amount is left to convert or pay off",
+            Rejection::UnknownInstalmentPlan => "the user has no live instalment plan with this id",
             Rejection::ProductVersionOrder => {
                 "a new product needs a higher version, taking effect now or later and not before the installed one"
             }

@@ -68,7 +68,8 @@ impl Engine {
                 let due_before_ms = calendar::day_start_ms(billing::due_before_day(day + 2, product), offset);
                 for user in self.users.iter_mut().filter(|user| user.currency == product.currency) {
                     let closed = user.billing.statements.len();
-                    user.billing.close_cycle(next_start_ms, due_before_ms, product);
+                    let fees = user.billing.close_cycle(next_start_ms, due_before_ms, product);
+                    charge(user, fees, &mut self.fee_income[fee_slot].1, ledger);
                     statements += (user.billing.statements.len() - closed) as u32;
                 }
             }
@@ -79,7 +80,7 @@ impl Engine {
     }
 }
 
-/// Runs the end of a day for one user and posts its penalty: Dr the credit line, Cr fee income.
+/// Runs the end of a day for one user and posts its penalty.
 fn charge_penalty(
     user: &mut User,
     next_day_start_ms: u64,
@@ -88,12 +89,17 @@ fn charge_penalty(
     ledger: &mut Postings<'_>,
 ) {
     let penalty = user.billing.end_of_day(next_day_start_ms, product);
-    if penalty == 0 {
+    charge(user, penalty, fee_income, ledger);
+}
+
+/// Posts a fee or penalty the billing buckets already hold: Dr the credit line, Cr fee income.
+fn charge(user: &mut User, amount_minor: u64, fee_income: &mut i64, ledger: &mut Postings<'_>) {
+    if amount_minor == 0 {
         return;
     }
-    // Penalties are a fraction of a balance that fits i64, so they fit too.
-    user.credit_used_minor += penalty as i64;
-    *fee_income -= penalty as i64;
-    ledger.post(AccountKind::UserCredit, user.id.0, user.currency, penalty as i64);
-    ledger.post(AccountKind::FeeIncome, 0, user.currency, -(penalty as i64));
+    // Charges are fractions of balances that fit i64, so they fit too.
+    user.credit_used_minor += amount_minor as i64;
+    *fee_income -= amount_minor as i64;
+    ledger.post(AccountKind::UserCredit, user.id.0, user.currency, amount_minor as i64);
+    ledger.post(AccountKind::FeeIncome, 0, user.currency, -(amount_minor as i64));
 }

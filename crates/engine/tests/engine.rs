@@ -316,12 +316,20 @@ fn command_strategy() -> impl Strategy<Value = (u64, u64, CommandKind)> {
             .prop_map(|(user, minor)| CommandKind::WithdrawToBank { user, amount: amount(minor) }),
         (merchant, small.clone())
             .prop_map(|(merchant, minor)| CommandKind::PayoutMerchant { merchant, amount: amount(minor) }),
-        (user, small, any::<bool>()).prop_map(|(user, minor, bank)| CommandKind::Repay {
+        (user.clone(), small, any::<bool>()).prop_map(|(user, minor, bank)| CommandKind::Repay {
             user,
             amount: amount(minor),
             source: if bank { RepaySource::Bank } else { RepaySource::Balance }
         }),
         Just(CommandKind::Tick),
+        (user.clone(), 0u64..60, prop::sample::select(vec![3u8, 4, 6, 9, 12])).prop_map(|(user, payment, periods)| {
+            CommandKind::ConvertToInstalments { user, payment: CommandId(payment), periods }
+        }),
+        (user, 0u64..60, any::<bool>()).prop_map(|(user, plan, bank)| CommandKind::PayOffInstalments {
+            user,
+            plan: CommandId(plan),
+            source: if bank { RepaySource::Bank } else { RepaySource::Balance }
+        }),
     ];
     (0u64..60, 0u64..2_000, kind)
 }
@@ -569,4 +577,105 @@ proptest! {
             prop_assert_eq!(resumed.state_hash(), live.state_hash());
         }
     }
+}
+
+fn plan_of(ledger: &Ledger) -> Vec<(u64, u64)> {
+    let billing = ledger.billing(ALICE);
+    let plan = billing.plans.first().expect("a live plan");
+    plan.schedule().iter().map(|period| (period.principal_minor, period.fee_minor)).collect()
+}
+
+/// ¥6,000.00 in 6 periods at 4.5 %, two periods paid, then paid off early.
+///
+/// Each period bills 600,000 / 6 = 100,000 fen principal and 4.5 % × 100,000 = 4,500 fen fee:
+/// 104,500 a month (¥1,045.00), 27,000 fees over the plan. Feb 1 and Mar 1 statements bill
+/// periods 1 and 2 (minimum max(10,000, 10,450) = 10,450), both paid in full. Mar 6 pays the
+/// remaining 400,000 off: the four unbilled fees (18,000) lapse; the platform earned 9,000.
+#[test]
+fn a_six_period_instalment_bills_its_schedule_and_pays_off_early() {
+    let mut ledger = Ledger::with_product();
+    let (purchase, _) =
+        ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(600_000, 0) });
+    let (plan, _) = ledger
+        .at(china_2026(1, 6, 10), CommandKind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 6 });
+    assert_eq!(plan_of(&ledger), vec![(100_000, 4_500); 6]);
+    ledger.rejected(
+        CommandKind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 6 },
+        Rejection::AlreadyInstalment,
+    );
+    ledger.rejected(
+        CommandKind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank },
+        Rejection::Overpayment,
+    );
+
+    ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
+    let february = ledger.billing(ALICE).statements[0].clone();
+    assert_eq!(
+        (february.activity.purchases_minor, february.activity.instalments_minor, february.activity.fees_minor),
+        (0, 100_000, 4_500)
+    );
+    assert_eq!((february.minimum_due_minor, february.closing_balance_minor), (10_450, 604_500));
+    ledger.at(
+        china_2026(2, 9, 10),
+        CommandKind::Repay { user: ALICE, amount: amount(104_500), source: RepaySource::Bank },
+    );
+    ledger.at(china_2026(3, 1, 0) + 1_000, CommandKind::Tick);
+    assert_eq!(ledger.billing(ALICE).statements[1].activity.instalments_minor, 100_000);
+    ledger.at(
+        china_2026(3, 5, 10),
+        CommandKind::Repay { user: ALICE, amount: amount(104_500), source: RepaySource::Bank },
+    );
+    assert_eq!(plan_of(&ledger), vec![(100_000, 4_500); 4]);
+
+    ledger.at(china_2026(3, 6, 10), CommandKind::PayOffInstalments { user: ALICE, plan, source: RepaySource::Bank });
+    let billing = ledger.billing(ALICE);
+    assert_eq!((billing.owed_minor(), billing.plans.len()), (0, 0));
+    assert_eq!(ledger.fee_income(), 9_000);
+    ledger.rejected(
+        CommandKind::PayOffInstalments { user: ALICE, plan, source: RepaySource::Bank },
+        Rejection::UnknownInstalmentPlan,
+    );
+}
+
+/// A partial refund of a 3-period instalment purchase unwinds the unbilled schedule.
+///
+/// ¥3,000.00 in 3 periods at 2.3 %: 100,000 + 2,300 fee a month. Feb 1 bills period 1. Feb 5
+/// the merchant refunds ¥1,500.00: it comes off the plan's unbilled 200,000, leaving 50,000 over
+/// the 2 periods left — 25,000 each, fee 2.3 % × 25,000 = 575. Fees over the plan: 2,300 + 2 ×
+/// 575 = 3,450 instead of 6,900. Fees already billed stay.
+#[test]
+fn a_partial_refund_of_an_instalment_purchase_unwinds_its_schedule() {
+    let mut ledger = Ledger::with_product();
+    let (purchase, _) =
+        ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(300_000, 0) });
+    ledger.at(china_2026(1, 5, 11), CommandKind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 3 });
+    ledger.rejected(
+        CommandKind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 4 },
+        Rejection::InstalmentPlanNotOffered,
+    );
+    ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
+    ledger.at(china_2026(2, 5, 10), CommandKind::Refund { payment: purchase, merchant: SHOP, amount: amount(150_000) });
+    assert_eq!(plan_of(&ledger), vec![(25_000, 575); 2]);
+    ledger.at(
+        china_2026(2, 8, 10),
+        CommandKind::Repay { user: ALICE, amount: amount(102_300), source: RepaySource::Bank },
+    );
+    for (month, due) in [(3, 25_575), (4, 25_575)] {
+        ledger.at(china_2026(month, 1, 0) + 1_000, CommandKind::Tick);
+        ledger.at(
+            china_2026(month, 5, 10),
+            CommandKind::Repay { user: ALICE, amount: amount(due), source: RepaySource::Bank },
+        );
+    }
+    let billing = ledger.billing(ALICE);
+    assert_eq!((billing.owed_minor(), billing.plans.len(), billing.worst_days_past_due), (0, 0, 0));
+    assert_eq!(ledger.fee_income(), 3_450);
+    // A purchase already on a statement no longer converts.
+    let (late, _) =
+        ledger.at(china_2026(4, 10, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) });
+    ledger.at(china_2026(5, 1, 0) + 1_000, CommandKind::Tick);
+    ledger.rejected(
+        CommandKind::ConvertToInstalments { user: ALICE, payment: late, periods: 3 },
+        Rejection::PaymentAlreadyBilled,
+    );
 }
