@@ -66,8 +66,10 @@ impl Workload {
         let product = server::product_file::parse(include_str!("../../../products/huabei.toml"), "huabei.toml")
             .expect("the shipped product is valid");
         let effective_at_ms = self.time_ms;
-        let mut commands =
-            vec![self.command(CommandKind::InstallProduct { product: Box::new(product), effective_at_ms })];
+        let mut commands = vec![self.command(CommandKind::InstallProduct {
+            product: Box::new(product),
+            effective_at_ms: Some(effective_at_ms),
+        })];
         for merchant in 0..self.population.merchants {
             let category = match merchant % 10 {
                 0 => MerchantCategory::VirtualGoods,

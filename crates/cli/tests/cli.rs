@@ -702,7 +702,7 @@ fn journal_with_history(data_dir: &Path) {
         server::product_file::parse(include_str!("../../../products/huabei.toml"), "huabei.toml").expect("valid");
     let start = china_midnight_2026(1, 1);
     let kinds = [
-        (start, CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: start }),
+        (start, CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: Some(start) }),
         (start + 1, CommandKind::OpenUser { user: UserId(1), currency: Currency::CNY, identity: IdentityLevel::Full }),
         (
             start + 2,

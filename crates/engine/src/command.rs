@@ -223,8 +223,9 @@ pub enum CommandKind {
     InstallProduct {
         /// The validated product rules.
         product: Box<Product>,
-        /// When the version starts to apply, milliseconds since the Unix epoch.
-        effective_at_ms: u64,
+        /// When the version starts to apply, milliseconds since the Unix epoch; `None` means at
+        /// this command's time.
+        effective_at_ms: Option<u64>,
     },
     /// Converts an unbilled credit purchase into an instalment plan (分期); the command's id
     /// names the plan.

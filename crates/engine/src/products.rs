@@ -9,8 +9,9 @@ use crate::product::Product;
 impl Engine {
     /// Installs a product version: validated, a higher version, effective now or later and not
     /// before the installed one, in the same currency and time zone.
-    pub(crate) fn install_product(&mut self, product: &Product, effective_at_ms: u64) -> Outcome {
+    pub(crate) fn install_product(&mut self, product: &Product, effective_at_ms: Option<u64>) -> Outcome {
         product.validate().map_err(|_| Rejection::InvalidProduct)?;
+        let effective_at_ms = effective_at_ms.unwrap_or(self.now_ms);
         if let Some((last_effective_ms, last)) = self.products.last() {
             let same_calendar = last.currency == product.currency
                 && last.billing.utc_offset_minutes == product.billing.utc_offset_minutes;

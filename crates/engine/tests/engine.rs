@@ -392,7 +392,7 @@ impl Ledger {
         let mut ledger = Ledger::new();
         ledger.time_ms = china_2026(1, 1, 0) - 1_000;
         let effective_at_ms = china_2026(1, 1, 0);
-        ledger.ok(CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms });
+        ledger.ok(CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: Some(effective_at_ms) });
         ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 1_000_000 });
         ledger
     }
@@ -513,29 +513,29 @@ fn product_versions_only_move_forward() {
     let mut ledger = Ledger::with_product();
     let later = ledger.time_ms + 86_400_000;
     ledger.rejected(
-        CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: later },
+        CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: Some(later) },
         Rejection::ProductVersionOrder,
     );
     let mut next = huabei();
     next.version = 2;
     let past = ledger.time_ms - 1;
     ledger.rejected(
-        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: past },
+        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: Some(past) },
         Rejection::ProductVersionOrder,
     );
     next.billing.utc_offset_minutes = 0;
     ledger.rejected(
-        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: later },
+        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: Some(later) },
         Rejection::InvalidProduct,
     );
     next.billing.utc_offset_minutes = 480;
     next.billing.statement_day = 40;
     ledger.rejected(
-        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: later },
+        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: Some(later) },
         Rejection::InvalidProduct,
     );
     next.billing.statement_day = 5;
-    ledger.ok(CommandKind::InstallProduct { product: Box::new(next), effective_at_ms: later });
+    ledger.ok(CommandKind::InstallProduct { product: Box::new(next), effective_at_ms: Some(later) });
     assert_eq!(ledger.engine.product_at(later).map(|product| product.version), Some(2));
     assert_eq!(ledger.engine.product_at(later - 1).map(|product| product.version), Some(1));
 }
@@ -552,7 +552,7 @@ proptest! {
         script in proptest::collection::vec((command_strategy(), 0u64..3 * 86_400_000), 1..250)
     ) {
         let start_ms = china_2026(1, 1, 0);
-        let install = CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: start_ms };
+        let install = CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: Some(start_ms) };
         let mut commands = vec![Command { id: CommandId(1_000_000), time_ms: start_ms, kind: install }];
         let mut time_ms = start_ms;
         for ((id, _, kind), gap_ms) in script {

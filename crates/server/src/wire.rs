@@ -412,8 +412,7 @@ impl CommandRequest {
             CommandRequest::InstallProduct(request) => {
                 let product = crate::product_file::parse(&request.toml, "toml")
                     .map_err(|error| ApiError::invalid("invalid_product", error.to_string()))?;
-                let effective_at_ms = request.effective_at_ms.unwrap_or(now_ms);
-                CommandKind::InstallProduct { product: Box::new(product), effective_at_ms }
+                CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: request.effective_at_ms }
             }
         };
         Ok((id, kind))
