@@ -20,6 +20,7 @@ fn text(statement: &StatementView) -> String {
     out += &line("opening balance", statement.opening_balance_minor);
     out += &line("purchases", statement.purchases_minor as i64);
     out += &line("refunds", -(statement.refunds_minor as i64));
+    out += &line("instalments", statement.instalments_minor as i64);
     out += &line("fees", statement.fees_minor as i64);
     out += &line("penalties", statement.penalties_minor as i64);
     out += &line("repayments", -(statement.repayments_minor as i64));

@@ -778,3 +778,28 @@ fn statements_and_products_over_the_cli_and_the_api() {
     assert_eq!(products.as_array().map(Vec::len), Some(2));
     assert_eq!(products[1]["product"]["version"], 2);
 }
+
+#[test]
+fn instalments_over_the_api() {
+    let fixture = populated();
+    let (server, admin, platform) = (&fixture.server, &fixture.admin, &fixture.platform);
+    let pay = json!({"command_id": 80, "user_id": 1, "merchant_id": 7, "credit_minor": 60_000});
+    assert_eq!(server.post("/v1/payments", platform, pay).0, 200);
+    let convert = json!({"command_id": 81, "user_id": 1, "payment_id": 80, "periods": 6});
+    assert_eq!(server.post("/v1/instalments", platform, convert.clone()).1["code"], "no_product");
+    let toml = include_str!("../../../products/huabei.toml");
+    assert_eq!(server.post("/v1/products", admin, json!({"command_id": 82, "toml": toml})).0, 200);
+    let convert = json!({"command_id": 83, "user_id": 1, "payment_id": 80, "periods": 6});
+    assert_eq!(server.post("/v1/instalments", platform, convert).0, 200);
+    let (status, plans) = server.get("/v1/users/1/instalments", &fixture.analyst);
+    assert_eq!((status, plans[0]["plan_id"].as_u64(), plans[0]["schedule"].as_array().map(Vec::len)), (200, Some(83), Some(6)));
+    assert_eq!((plans[0]["schedule"][0]["principal_minor"].as_u64(), plans[0]["schedule"][0]["fee_minor"].as_u64()), (Some(10_000), Some(450)));
+    let again = json!({"command_id": 84, "user_id": 1, "payment_id": 80, "periods": 3});
+    assert_eq!(server.post("/v1/instalments", platform, again).1["code"], "already_instalment");
+    let odd = json!({"command_id": 85, "user_id": 1, "payment_id": 80, "periods": 5});
+    assert_eq!(server.post("/v1/instalments", platform, odd).1["code"], "instalment_plan_not_offered");
+    let payoff = json!({"command_id": 86, "user_id": 1, "plan_id": 83, "source": "bank"});
+    assert_eq!(server.post("/v1/instalment-payoffs", platform, payoff).0, 200);
+    assert_eq!(server.get("/v1/users/1/instalments", &fixture.analyst).1, json!([]));
+    assert_eq!(user(&fixture, 1)["credit_used_minor"], 0);
+}

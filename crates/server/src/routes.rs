@@ -183,6 +183,20 @@ command_endpoint!(
     "Repay used credit: penalties, fees, then oldest principal."
 );
 command_endpoint!(
+    convert_to_instalments,
+    "/v1/instalments",
+    ConvertToInstalmentsRequest,
+    ConvertToInstalments,
+    "Convert an unbilled credit purchase into 3/6/9/12 instalments."
+);
+command_endpoint!(
+    pay_off_instalments,
+    "/v1/instalment-payoffs",
+    PayOffInstalmentsRequest,
+    PayOffInstalments,
+    "Pay an instalment plan off early; its unbilled fees lapse."
+);
+command_endpoint!(
     install_product,
     "/v1/products",
     InstallProductRequest,
@@ -234,6 +248,25 @@ async fn get_statements(
         })
         .await?;
     statements.map(Json).ok_or_else(|| ApiError::not_found("unknown_user", "no user with this id is open"))
+}
+
+/// A user's live instalment plans with their remaining schedules.
+#[utoipa::path(get, path = "/v1/users/{user_id}/instalments", tag = "reads",
+    params(("user_id" = u64, Path, description = "The user")),
+    responses((status = 200, body = [InstalmentPlanView]), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_instalments(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Vec<InstalmentPlanView>>, ApiError> {
+    require(&principal, READERS)?;
+    let id = UserId(parse_id(&user_id, "user_id")?);
+    let plans = state
+        .writer
+        .read(move |engine| Some(engine.user(id)?.billing.plans.iter().map(InstalmentPlanView::from).collect()))
+        .await?;
+    plans.map(Json).ok_or_else(|| ApiError::not_found("unknown_user", "no user with this id is open"))
 }
 
 /// One statement of a user, by number (1 is the first).
@@ -511,7 +544,7 @@ impl utoipa::Modify for SecurityAddon {
 #[openapi(
     info(title = "creditline", description = "Credit-line ledger API. Amounts are integer minor units (分). Every command carries a client-chosen `command_id`; a retry with the same body returns the first result."),
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
-        transfer, withdraw, payout, repay, install_product, batch, get_products, get_statements, get_statement, get_user, get_merchant, get_payment, get_authorization, get_entries,
+        transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
         healthz, metrics_text),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -586,6 +619,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/repayments", post(repay))
         .route("/v1/products", post(install_product).get(get_products))
         .route("/v1/batch", post(batch))
+        .route("/v1/instalments", post(convert_to_instalments))
+        .route("/v1/instalment-payoffs", post(pay_off_instalments))
+        .route("/v1/users/{user_id}/instalments", get(get_instalments))
         .route("/v1/users/{user_id}/statements", get(get_statements))
         .route("/v1/users/{user_id}/statements/{number}", get(get_statement))
         .route("/v1/users/{user_id}", get(get_user))

@@ -196,6 +196,33 @@ pub struct InstallProductRequest {
     pub toml: String,
 }
 
+/// Converts an unbilled credit purchase into an instalment plan.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct ConvertToInstalmentsRequest {
+    /// Idempotency key; also the plan's id.
+    pub command_id: u64,
+    /// The user who paid.
+    pub user_id: u64,
+    /// The purchase (its payment id).
+    pub payment_id: u64,
+    /// 3, 6, 9 or 12, as the product offers.
+    pub periods: u8,
+}
+
+/// Pays an instalment plan off early (its unbilled fees lapse).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct PayOffInstalmentsRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// The plan (the command id that created it).
+    pub plan_id: u64,
+    /// `balance` or `bank`.
+    #[schema(value_type = String, example = "bank")]
+    pub source: RepaySource,
+}
+
 /// Any command, tagged by `type`, for `POST /v1/batch`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -230,6 +257,10 @@ pub enum CommandRequest {
     Repay(RepayRequest),
     /// See `POST /v1/products`.
     InstallProduct(InstallProductRequest),
+    /// See `POST /v1/instalments`.
+    ConvertToInstalments(ConvertToInstalmentsRequest),
+    /// See `POST /v1/instalment-payoffs`.
+    PayOffInstalments(PayOffInstalmentsRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -283,6 +314,8 @@ impl CommandRequest {
             CommandRequest::PayoutMerchant(request) => request.command_id,
             CommandRequest::Repay(request) => request.command_id,
             CommandRequest::InstallProduct(request) => request.command_id,
+            CommandRequest::ConvertToInstalments(request) => request.command_id,
+            CommandRequest::PayOffInstalments(request) => request.command_id,
         }
     }
 
@@ -414,6 +447,16 @@ impl CommandRequest {
                     .map_err(|error| ApiError::invalid("invalid_product", error.to_string()))?;
                 CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: request.effective_at_ms }
             }
+            CommandRequest::ConvertToInstalments(request) => CommandKind::ConvertToInstalments {
+                user: UserId(request.user_id),
+                payment: CommandId(request.payment_id),
+                periods: request.periods,
+            },
+            CommandRequest::PayOffInstalments(request) => CommandKind::PayOffInstalments {
+                user: UserId(request.user_id),
+                plan: CommandId(request.plan_id),
+                source: request.source,
+            },
         };
         Ok((id, kind))
     }
@@ -741,6 +784,8 @@ pub struct StatementView {
     pub penalties_minor: u64,
     /// Repayments.
     pub repayments_minor: u64,
+    /// Instalment principal billed (one period of each plan).
+    pub instalments_minor: u64,
     /// Everything owed at close (negative: a credit balance).
     pub closing_balance_minor: i64,
     /// The least to pay by the due date.
@@ -762,6 +807,7 @@ impl StatementView {
             fees_minor: statement.activity.fees_minor,
             penalties_minor: statement.activity.penalties_minor,
             repayments_minor: statement.activity.repayments_minor,
+            instalments_minor: statement.activity.instalments_minor,
             closing_balance_minor: statement.closing_balance_minor,
             minimum_due_minor: statement.minimum_due_minor,
         }
@@ -776,4 +822,53 @@ pub struct ProductVersionView {
     /// The product's rules (as in the TOML file).
     #[schema(value_type = Object)]
     pub product: engine::product::Product,
+}
+
+/// One period of an instalment schedule.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PeriodView {
+    /// 1-based period number.
+    pub period: u8,
+    /// Principal billed in the period.
+    pub principal_minor: u64,
+    /// Fee billed in the period.
+    pub fee_minor: u64,
+}
+
+/// A live instalment plan and the periods still to bill.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct InstalmentPlanView {
+    /// The plan (the command id that created it).
+    pub plan_id: u64,
+    /// The purchase converted.
+    pub payment_id: u64,
+    /// Number of periods.
+    pub periods: u8,
+    /// Periods billed so far.
+    pub billed_periods: u8,
+    /// Principal not yet billed (what an early payoff costs).
+    pub remaining_principal_minor: u64,
+    /// The periods still to bill.
+    pub schedule: Vec<PeriodView>,
+}
+
+impl From<&engine::InstalmentPlanState> for InstalmentPlanView {
+    fn from(plan: &engine::InstalmentPlanState) -> InstalmentPlanView {
+        InstalmentPlanView {
+            plan_id: plan.id.0,
+            payment_id: plan.payment.0,
+            periods: plan.periods,
+            billed_periods: plan.billed_periods,
+            remaining_principal_minor: plan.remaining_principal_minor,
+            schedule: plan
+                .schedule()
+                .iter()
+                .map(|period| PeriodView {
+                    period: period.period,
+                    principal_minor: period.principal_minor,
+                    fee_minor: period.fee_minor,
+                })
+                .collect(),
+        }
+    }
 }
