@@ -792,8 +792,14 @@ fn instalments_over_the_api() {
     let convert = json!({"command_id": 83, "user_id": 1, "payment_id": 80, "periods": 6});
     assert_eq!(server.post("/v1/instalments", platform, convert).0, 200);
     let (status, plans) = server.get("/v1/users/1/instalments", &fixture.analyst);
-    assert_eq!((status, plans[0]["plan_id"].as_u64(), plans[0]["schedule"].as_array().map(Vec::len)), (200, Some(83), Some(6)));
-    assert_eq!((plans[0]["schedule"][0]["principal_minor"].as_u64(), plans[0]["schedule"][0]["fee_minor"].as_u64()), (Some(10_000), Some(450)));
+    assert_eq!(
+        (status, plans[0]["plan_id"].as_u64(), plans[0]["schedule"].as_array().map(Vec::len)),
+        (200, Some(83), Some(6))
+    );
+    assert_eq!(
+        (plans[0]["schedule"][0]["principal_minor"].as_u64(), plans[0]["schedule"][0]["fee_minor"].as_u64()),
+        (Some(10_000), Some(450))
+    );
     let again = json!({"command_id": 84, "user_id": 1, "payment_id": 80, "periods": 3});
     assert_eq!(server.post("/v1/instalments", platform, again).1["code"], "already_instalment");
     let odd = json!({"command_id": 85, "user_id": 1, "payment_id": 80, "periods": 5});

@@ -238,16 +238,10 @@ async fn get_statements(
     Extension(principal): Extension<Principal>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Vec<StatementView>>, ApiError> {
-    require(&principal, READERS)?;
-    let id = UserId(parse_id(&user_id, "user_id")?);
-    let statements = state
-        .writer
-        .read(move |engine| {
-            let user = engine.user(id)?;
-            Some(user.billing.statements.iter().map(|statement| StatementView::new(id, statement)).collect())
-        })
-        .await?;
-    statements.map(Json).ok_or_else(|| ApiError::not_found("unknown_user", "no user with this id is open"))
+    read_user(&state, &principal, &user_id, |user| {
+        user.billing.statements.iter().map(|statement| StatementView::new(user.id, statement)).collect()
+    })
+    .await
 }
 
 /// A user's live instalment plans with their remaining schedules.
@@ -260,13 +254,8 @@ async fn get_instalments(
     Extension(principal): Extension<Principal>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Vec<InstalmentPlanView>>, ApiError> {
-    require(&principal, READERS)?;
-    let id = UserId(parse_id(&user_id, "user_id")?);
-    let plans = state
-        .writer
-        .read(move |engine| Some(engine.user(id)?.billing.plans.iter().map(InstalmentPlanView::from).collect()))
-        .await?;
-    plans.map(Json).ok_or_else(|| ApiError::not_found("unknown_user", "no user with this id is open"))
+    read_user(&state, &principal, &user_id, |user| user.billing.plans.iter().map(InstalmentPlanView::from).collect())
+        .await
 }
 
 /// One statement of a user, by number (1 is the first).
@@ -341,10 +330,20 @@ async fn get_user(
     Extension(principal): Extension<Principal>,
     Path(user_id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
-    require(&principal, READERS)?;
-    let id = UserId(parse_id(&user_id, "user_id")?);
-    let view = state.writer.read(move |engine| engine.user(id).map(UserView::from)).await?;
-    view.map(Json).ok_or_else(|| ApiError::not_found("unknown_user", "no user with this id is open"))
+    read_user(&state, &principal, &user_id, |user| UserView::from(user)).await
+}
+
+/// Reads something of one user for a reader key; 404 when the user is not open.
+async fn read_user<T: Send + 'static>(
+    state: &AppState,
+    principal: &Principal,
+    user_id: &str,
+    read: impl FnOnce(&engine::User) -> T + Send + 'static,
+) -> Result<Json<T>, ApiError> {
+    require(principal, READERS)?;
+    let id = UserId(parse_id(user_id, "user_id")?);
+    let value = state.writer.read(move |engine| engine.user(id).map(read)).await?;
+    value.map(Json).ok_or_else(|| ApiError::not_found("unknown_user", "no user with this id is open"))
 }
 
 /// A merchant and its settlement account (a merchant key sees only its own).
