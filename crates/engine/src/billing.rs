@@ -32,6 +32,8 @@ pub struct CycleActivity {
     pub repayments_minor: u64,
     /// Instalment principal billed (one period of each plan).
     pub instalments_minor: u64,
+    /// Official credit withdrawals to the balance.
+    pub withdrawals_minor: u64,
 }
 
 /// A closed cycle (账单).
@@ -93,6 +95,11 @@ pub struct Billing {
     pub days_past_due: u32,
     /// The most days past due ever reached.
     pub worst_days_past_due: u32,
+    /// The worst days past due per calendar month (`year × 12 + month − 1`), the last twelve
+    /// months with any lateness.
+    pub lateness_by_month: Vec<(i64, u32)>,
+    /// Statements whose minimum was paid by the due date.
+    pub on_time_statements: u32,
 }
 
 /// Rounds `amount × ppm / 1,000,000` half up, to the minor unit.
@@ -139,6 +146,14 @@ impl Billing {
     pub fn spend(&mut self, credit_minor: u64) {
         self.unbilled_principal_minor += credit_minor as i64;
         self.activity.purchases_minor += credit_minor;
+    }
+
+    /// Records an official withdrawal: its amount is principal, its fee an unbilled fee.
+    pub fn withdraw(&mut self, amount_minor: u64, fee_minor: u64) {
+        self.unbilled_principal_minor += amount_minor as i64;
+        self.unbilled_fees_minor += fee_minor;
+        self.activity.withdrawals_minor += amount_minor;
+        self.activity.fees_minor += fee_minor;
     }
 
     /// Records a credit refund: principal only, oldest first (past-due, then current, then
@@ -213,12 +228,13 @@ impl Billing {
     /// latest due date has passed, the unpaid current balance becomes past due and any unpaid
     /// minimum becomes overdue; every day, the past-due balance accrues the daily penalty and a
     /// delinquent account counts a day past due. Returns the penalty to post.
-    pub fn end_of_day(&mut self, next_day_start_ms: u64, product: &Product) -> u64 {
+    pub fn end_of_day(&mut self, next_day_start_ms: u64, month: i64, product: &Product) -> u64 {
         let Some(statement) = self.statements.last() else { return 0 };
         if !self.due_passed && next_day_start_ms > statement.due_before_ms {
             self.due_passed = true;
             let unpaid_minimum = statement.minimum_due_minor.saturating_sub(self.repaid_since_statement_minor);
             self.overdue_minimum_minor = unpaid_minimum.min(self.billed_minor());
+            self.on_time_statements += u32::from(self.overdue_minimum_minor == 0);
             self.past_due_principal_minor += std::mem::take(&mut self.current_principal_minor);
             self.past_due_fees_minor += std::mem::take(&mut self.current_fees_minor);
             self.past_due_instalments_minor += std::mem::take(&mut self.current_instalments_minor);
@@ -230,8 +246,26 @@ impl Billing {
         if self.overdue_minimum_minor > 0 {
             self.days_past_due += 1;
             self.worst_days_past_due = self.worst_days_past_due.max(self.days_past_due);
+            self.record_lateness(month);
         }
         penalty
+    }
+}
+
+impl Billing {
+    fn record_lateness(&mut self, month: i64) {
+        match self.lateness_by_month.last_mut() {
+            Some((last, worst)) if *last == month => *worst = (*worst).max(self.days_past_due),
+            _ => self.lateness_by_month.push((month, self.days_past_due)),
+        }
+        let keep_from = self.lateness_by_month.len().saturating_sub(12);
+        self.lateness_by_month.drain(..keep_from);
+    }
+
+    /// The most days past due in the twelve months up to `month`.
+    pub fn worst_days_past_due_last_year(&self, month: i64) -> u32 {
+        let recent = self.lateness_by_month.iter().filter(|(lateness_month, _)| *lateness_month > month - 12);
+        recent.map(|(_, worst)| *worst).max().unwrap_or(0)
     }
 }
 

@@ -30,6 +30,12 @@ pub fn civil(day: i64) -> (i64, u8, u8) {
     (year, month, day_of_month)
 }
 
+/// The month key (`year × 12 + month − 1`) of a local day, for counting calendar months.
+pub fn month_key(day: i64) -> i64 {
+    let (year, month, _) = civil(day);
+    year * 12 + i64::from(month) - 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

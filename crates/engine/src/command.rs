@@ -80,6 +80,24 @@ pub enum RepaySource {
     Bank,
 }
 
+/// The declared purpose of a credit withdrawal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalPurpose {
+    /// Everyday spending.
+    DailyExpenses,
+    /// Education and training.
+    Education,
+    /// Medical costs.
+    Medical,
+    /// Travel.
+    Travel,
+    /// Home and furnishing.
+    Home,
+    /// Anything else.
+    Other,
+}
+
 /// One command: id, time and what to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
@@ -246,6 +264,38 @@ pub enum CommandKind {
         /// Where the money comes from.
         source: RepaySource,
     },
+    /// Requests an official credit withdrawal to the balance; large ones wait for a step-up
+    /// verification (the command's id names the challenge).
+    RequestWithdrawal {
+        /// The user.
+        user: UserId,
+        /// How much lands in the balance (the fee comes on top).
+        amount: Amount,
+        /// The declared purpose.
+        purpose: WithdrawalPurpose,
+    },
+    /// Completes a challenged withdrawal: the user passed the step-up verification.
+    VerifyWithdrawal {
+        /// The user.
+        user: UserId,
+        /// The challenge (the id of the request).
+        withdrawal: CommandId,
+    },
+    /// Moves a user's credit score by `points` (negative lowers it), for risk actions and
+    /// analysts; reversible by an opposite adjustment.
+    AdjustScore {
+        /// The user.
+        user: UserId,
+        /// Points to add; negative to lower.
+        points: i32,
+    },
+    /// Freezes (or unfreezes) automatic rescoring of a user's credit score.
+    SetScoreFrozen {
+        /// The user.
+        user: UserId,
+        /// True to freeze.
+        frozen: bool,
+    },
 }
 
 impl CommandKind {
@@ -270,6 +320,10 @@ impl CommandKind {
             CommandKind::InstallProduct { .. } => "install_product",
             CommandKind::ConvertToInstalments { .. } => "convert_to_instalments",
             CommandKind::PayOffInstalments { .. } => "pay_off_instalments",
+            CommandKind::RequestWithdrawal { .. } => "request_withdrawal",
+            CommandKind::VerifyWithdrawal { .. } => "verify_withdrawal",
+            CommandKind::AdjustScore { .. } => "adjust_score",
+            CommandKind::SetScoreFrozen { .. } => "set_score_frozen",
         }
     }
 }

@@ -60,7 +60,15 @@ impl Engine {
                 return Err(format!("authorization {} has no expiry entry", id.0));
             }
         }
-        if self.expiries.len() != self.authorizations.len() {
+        for (id, challenge) in self.challenges.iter() {
+            let held =
+                holds.get_mut(&challenge.user.0).ok_or_else(|| format!("challenge {} names unknown user", id.0))?;
+            held.0 += challenge.amount_minor + challenge.fee_minor;
+            if !self.expiries.contains(&(challenge.expires_at_ms, *id)) {
+                return Err(format!("challenge {} has no expiry entry", id.0));
+            }
+        }
+        if self.expiries.len() != self.authorizations.len() + self.challenges.len() {
             return Err(format!(
                 "{} expiry entries for {} authorizations",
                 self.expiries.len(),

@@ -11,7 +11,9 @@ use crate::command::{
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 use crate::product::Product;
+use crate::score::CreditScore;
 use crate::table::{ChunkedQueue, ShardedMap};
+use crate::withdrawal::{Challenge, WithdrawalTotals};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -47,6 +49,10 @@ pub struct User {
     pub opened_at_ms: u64,
     /// What is owed by bucket, the open cycle and the statements.
     pub billing: Billing,
+    /// The credit score and its history.
+    pub score: CreditScore,
+    /// Withdrawals completed today and this month, for the caps.
+    pub withdrawals: WithdrawalTotals,
 }
 
 impl User {
@@ -136,6 +142,8 @@ pub struct Engine {
     pub(crate) billed_through_day: Option<i64>,
     pub(crate) payments: FastMap<CommandId, Payment>,
     pub(crate) authorizations: FastMap<CommandId, Authorization>,
+    /// Withdrawals waiting for their step-up verification; they share `expiries`.
+    pub(crate) challenges: FastMap<CommandId, Challenge>,
     pub(crate) expiries: BTreeSet<(u64, CommandId)>,
     pub(crate) remembered: FastMap<CommandId, Remembered>,
     /// Remembered ids with the time they were first seen, oldest first.
@@ -266,6 +274,16 @@ impl Engine {
             CommandKind::PayOffInstalments { user, plan, source } => {
                 self.pay_off_instalments(user, plan, source, ledger)
             }
+            CommandKind::RequestWithdrawal { user, amount, purpose } => {
+                self.request_withdrawal(id, (user, amount, purpose), ledger)
+            }
+            CommandKind::VerifyWithdrawal { user, withdrawal } => self.verify_withdrawal(user, withdrawal, ledger),
+            CommandKind::AdjustScore { user, points } => self.adjust_score(user, points),
+            CommandKind::SetScoreFrozen { user, frozen } => {
+                let slot = self.user_slot(user)?;
+                self.users[slot].score.frozen = frozen;
+                Ok(Accepted::Done)
+            }
         }
     }
 
@@ -298,8 +316,12 @@ impl Engine {
             credit_frozen: false,
             opened_at_ms: self.now_ms,
             billing: Billing::default(),
+            score: CreditScore::default(),
+            withdrawals: WithdrawalTotals::default(),
         });
         self.user_index.insert(id, slot);
+        let month = self.local_month();
+        crate::score::rescore(&mut self.users[slot as usize], self.now_ms, month, true);
         self.bank_slot(currency);
         Ok(Accepted::Done)
     }
@@ -367,8 +389,24 @@ impl Engine {
         Ok((user_slot, merchant_slot, total))
     }
 
-    fn check_new_payment_id(&self, id: CommandId) -> Result<(), Rejection> {
-        match self.payments.contains_key(&id) || self.authorizations.contains_key(&id) {
+    /// The month key of now in the installed product's time zone (UTC before any product).
+    pub(crate) fn local_month(&self) -> i64 {
+        let offset = self.products.first().map_or(0, |(_, product)| product.billing.utc_offset_minutes);
+        crate::calendar::month_key(crate::calendar::local_day(self.now_ms, offset))
+    }
+
+    fn adjust_score(&mut self, user: UserId, points: i32) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let month = self.local_month();
+        let account = &mut self.users[slot];
+        account.score.adjustment = account.score.adjustment.saturating_add(points);
+        crate::score::rescore(account, self.now_ms, month, true);
+        Ok(Accepted::Done)
+    }
+
+    pub(crate) fn check_new_payment_id(&self, id: CommandId) -> Result<(), Rejection> {
+        let taken = self.payments.contains_key(&id) || self.authorizations.contains_key(&id);
+        match taken || self.challenges.contains_key(&id) {
             true => Err(Rejection::PaymentExists),
             false => Ok(()),
         }
@@ -492,7 +530,10 @@ impl Engine {
             if expires_at_ms > self.now_ms {
                 break;
             }
-            self.drop_authorization(id);
+            match self.authorizations.contains_key(&id) {
+                true => self.drop_authorization(id),
+                false => self.drop_challenge(id),
+            }
             released = released.saturating_add(1);
         }
         released

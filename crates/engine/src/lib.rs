@@ -21,13 +21,15 @@ mod outcome;
 pub mod product;
 mod products;
 mod queries;
+pub mod score;
 mod snapshot;
 mod table;
+mod withdrawal;
 
 pub use billing::{Billing, CycleActivity, Statement};
 pub use command::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
-    RepaySource, UserId,
+    RepaySource, UserId, WithdrawalPurpose,
 };
 pub use instalments::{InstalmentPlanState, ScheduledPeriod};
 pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, IDEMPOTENCY_WINDOW_MS, Merchant, Payment, User};
@@ -35,3 +37,4 @@ pub use money::{Amount, Currency};
 pub use outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 pub use queries::Counts;
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
+pub use withdrawal::{Challenge, WithdrawalTotals};

@@ -66,6 +66,30 @@ pub enum Rejection {
     NothingToConvert,
     /// The user has no live instalment plan with this id.
     UnknownInstalmentPlan,
+    /// The product does not offer credit withdrawal.
+    WithdrawalNotOffered,
+    /// The user's identity verification is below the product's minimum for withdrawal.
+    WithdrawalIdentity,
+    /// The account is younger than the product's minimum age for withdrawal.
+    WithdrawalAccountTooNew,
+    /// The user's credit score is below the product's minimum for withdrawal.
+    WithdrawalScoreTooLow,
+    /// The user was past due beyond what the product allows in the last 12 months.
+    WithdrawalPastDue,
+    /// The amount exceeds the product's per-withdrawal cap.
+    WithdrawalTransactionCap,
+    /// The amount would exceed the product's daily withdrawal cap.
+    WithdrawalDailyCap,
+    /// The amount would exceed the product's monthly withdrawal cap.
+    WithdrawalMonthlyCap,
+    /// The month's withdrawals would exceed the product's share of the credit line.
+    WithdrawalShareCap,
+    /// Another withdrawal is waiting for its verification; verify it or let it expire first.
+    WithdrawalPending,
+    /// The user has no withdrawal waiting for verification with this id.
+    UnknownChallenge,
+    /// The verification came after the challenge expired; request the withdrawal again.
+    ChallengeExpired,
     /// A sum that would overflow a 64-bit balance.
     AmountOverflow,
 }
@@ -104,6 +128,18 @@ impl Rejection {
             Rejection::AlreadyInstalment => "already_instalment",
             Rejection::NothingToConvert => "nothing_to_convert",
             Rejection::UnknownInstalmentPlan => "unknown_instalment_plan",
+            Rejection::WithdrawalNotOffered => "withdrawal_not_offered",
+            Rejection::WithdrawalIdentity => "withdrawal_identity",
+            Rejection::WithdrawalAccountTooNew => "withdrawal_account_too_new",
+            Rejection::WithdrawalScoreTooLow => "withdrawal_score_too_low",
+            Rejection::WithdrawalPastDue => "withdrawal_past_due",
+            Rejection::WithdrawalTransactionCap => "withdrawal_cap_transaction",
+            Rejection::WithdrawalDailyCap => "withdrawal_cap_day",
+            Rejection::WithdrawalMonthlyCap => "withdrawal_cap_month",
+            Rejection::WithdrawalShareCap => "withdrawal_cap_share",
+            Rejection::WithdrawalPending => "withdrawal_pending",
+            Rejection::UnknownChallenge => "unknown_challenge",
+            Rejection::ChallengeExpired => "challenge_expired",
             Rejection::AmountOverflow => "amount_overflow",
         }
     }
@@ -142,6 +178,30 @@ impl Rejection {
             Rejection::AlreadyInstalment => "the purchase is already an instalment plan",
             Rejection::NothingToConvert => "no credit-funded amount is left to convert or pay off",
             Rejection::UnknownInstalmentPlan => "the user has no live instalment plan with this id",
+            Rejection::WithdrawalNotOffered => "the product does not offer credit withdrawal",
+            Rejection::WithdrawalIdentity => {
+                "the user's identity verification is below the product's minimum for withdrawal"
+            }
+            Rejection::WithdrawalAccountTooNew => {
+                "the account is younger than the product's minimum age for withdrawal"
+            }
+            Rejection::WithdrawalScoreTooLow => "the user's credit score is below the product's minimum for withdrawal",
+            Rejection::WithdrawalPastDue => {
+                "the user was past due beyond what the product allows in the last 12 months"
+            }
+            Rejection::WithdrawalTransactionCap => "the amount exceeds the product's per-withdrawal cap",
+            Rejection::WithdrawalDailyCap => "the amount would exceed the product's daily withdrawal cap",
+            Rejection::WithdrawalMonthlyCap => "the amount would exceed the product's monthly withdrawal cap",
+            Rejection::WithdrawalShareCap => {
+                "the month's withdrawals would exceed the product's share of the credit line"
+            }
+            Rejection::WithdrawalPending => {
+                "another withdrawal is waiting for its verification; verify it or let it expire first"
+            }
+            Rejection::UnknownChallenge => "the user has no withdrawal waiting for verification with this id",
+            Rejection::ChallengeExpired => {
+                "the verification came after the challenge expired; request the withdrawal again"
+            }
             Rejection::ProductVersionOrder => {
                 "a new product needs a higher version, taking effect now or later and not before the installed one"
             }
@@ -161,6 +221,18 @@ pub enum Accepted {
         credit_minor: u64,
         /// Minor units on the balance.
         balance_minor: u64,
+    },
+    /// A withdrawal waits for its step-up verification until `expires_at_ms`.
+    Challenged {
+        /// When the challenge lapses, ms since the epoch.
+        expires_at_ms: u64,
+    },
+    /// A withdrawal landed in the balance.
+    Withdrawn {
+        /// Minor units credited to the balance.
+        amount_minor: u64,
+        /// The fee charged to the credit line.
+        fee_minor: u64,
     },
     /// What a tick did.
     Ticked {

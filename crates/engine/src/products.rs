@@ -61,8 +61,9 @@ impl Engine {
             let Some(index) = index.checked_sub(1) else { break };
             let product = &self.products[index].1;
             let fee_slot = platform_slot(&mut self.fee_income, product.currency);
+            let month = calendar::month_key(day + 1);
             for user in self.users.iter_mut().filter(|user| user.currency == product.currency) {
-                charge_penalty(user, next_start_ms, product, &mut self.fee_income[fee_slot].1, ledger);
+                charge_penalty(user, (next_start_ms, month), product, &mut self.fee_income[fee_slot].1, ledger);
             }
             let (_, _, day_of_month) = calendar::civil(day + 2);
             if day_of_month == product.billing.statement_day {
@@ -71,7 +72,10 @@ impl Engine {
                     let closed = user.billing.statements.len();
                     let fees = user.billing.close_cycle(next_start_ms, due_before_ms, product);
                     charge(user, fees, &mut self.fee_income[fee_slot].1, ledger);
-                    statements += (user.billing.statements.len() - closed) as u32;
+                    if user.billing.statements.len() > closed {
+                        statements += 1;
+                        crate::score::rescore(user, next_start_ms, month, false);
+                    }
                 }
             }
             day += 1;
@@ -84,12 +88,12 @@ impl Engine {
 /// Runs the end of a day for one user and posts its penalty.
 fn charge_penalty(
     user: &mut User,
-    next_day_start_ms: u64,
+    (next_day_start_ms, month): (u64, i64),
     product: &Product,
     fee_income: &mut i64,
     ledger: &mut Postings<'_>,
 ) {
-    let penalty = user.billing.end_of_day(next_day_start_ms, product);
+    let penalty = user.billing.end_of_day(next_day_start_ms, month, product);
     charge(user, penalty, fee_income, ledger);
 }
 

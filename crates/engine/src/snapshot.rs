@@ -8,10 +8,11 @@ use crate::command::{CommandId, Funding, MerchantId, UserId};
 use crate::ledger::{Authorization, Engine, Merchant, Payment, Remembered, User};
 use crate::money::Currency;
 use crate::product::Product;
+use crate::withdrawal::Challenge;
 use serde::{Deserialize, Serialize};
 
 /// The snapshot format version; bump on any change to the encoded layout.
-pub const SNAPSHOT_VERSION: u32 = 2;
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -26,6 +27,7 @@ struct SnapshotRef<'a> {
     billed_through_day: Option<i64>,
     payments: Vec<(CommandId, &'a Payment)>,
     authorizations: Vec<(CommandId, &'a Authorization)>,
+    challenges: Vec<(CommandId, &'a Challenge)>,
     refunds: Vec<(CommandId, &'a Vec<(CommandId, Funding)>)>,
     remembered: Vec<(u64, CommandId, Remembered)>,
 }
@@ -43,6 +45,7 @@ struct SnapshotOwned {
     billed_through_day: Option<i64>,
     payments: Vec<(CommandId, Payment)>,
     authorizations: Vec<(CommandId, Authorization)>,
+    challenges: Vec<(CommandId, Challenge)>,
     refunds: Vec<(CommandId, Vec<(CommandId, Funding)>)>,
     remembered: Vec<(u64, CommandId, Remembered)>,
 }
@@ -95,6 +98,7 @@ impl Engine {
             billed_through_day: self.billed_through_day,
             payments: sorted(self.payments.iter()),
             authorizations: sorted(self.authorizations.iter()),
+            challenges: sorted(self.challenges.iter()),
             refunds: sorted(self.refunds.iter()),
             remembered,
         };
@@ -131,6 +135,10 @@ impl Engine {
         for (id, authorization) in owned.authorizations {
             engine.expiries.insert((authorization.expires_at_ms, id));
             engine.authorizations.insert(id, authorization);
+        }
+        for (id, challenge) in owned.challenges {
+            engine.expiries.insert((challenge.expires_at_ms, id));
+            engine.challenges.insert(id, challenge);
         }
         engine.refunds.extend(owned.refunds);
         engine.remembered_order = owned.remembered.iter().map(|(time_ms, id, _)| (*time_ms, *id)).collect();

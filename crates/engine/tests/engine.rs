@@ -325,11 +325,15 @@ fn command_strategy() -> impl Strategy<Value = (u64, u64, CommandKind)> {
         (user.clone(), 0u64..60, prop::sample::select(vec![3u8, 4, 6, 9, 12])).prop_map(|(user, payment, periods)| {
             CommandKind::ConvertToInstalments { user, payment: CommandId(payment), periods }
         }),
-        (user, 0u64..60, any::<bool>()).prop_map(|(user, plan, bank)| CommandKind::PayOffInstalments {
+        (user.clone(), 0u64..60, any::<bool>()).prop_map(|(user, plan, bank)| CommandKind::PayOffInstalments {
             user,
             plan: CommandId(plan),
             source: if bank { RepaySource::Bank } else { RepaySource::Balance }
         }),
+        (user.clone(), 1u64..200_000).prop_map(|(user, minor)| withdraw(user, minor)),
+        (user.clone(), 0u64..60)
+            .prop_map(|(user, id)| CommandKind::VerifyWithdrawal { user, withdrawal: CommandId(id) }),
+        (user, -100i32..200).prop_map(|(user, points)| CommandKind::AdjustScore { user, points }),
     ];
     (0u64..60, 0u64..2_000, kind)
 }
@@ -678,4 +682,95 @@ fn a_partial_refund_of_an_instalment_purchase_unwinds_its_schedule() {
         CommandKind::ConvertToInstalments { user: ALICE, payment: late, periods: 3 },
         Rejection::PaymentAlreadyBilled,
     );
+}
+
+fn withdraw(user: UserId, minor: u64) -> CommandKind {
+    CommandKind::RequestWithdrawal { user, amount: amount(minor), purpose: engine::WithdrawalPurpose::DailyExpenses }
+}
+
+/// The official withdrawal under the default product: refused by each rule in turn, then
+/// granted (small at once, large after a step-up verification), and billed like purchases.
+///
+/// Rules: score ≥ 650, identity full, account ≥ 180 days, never late in 12 months; caps ¥5,000 a
+/// withdrawal, ¥10,000 a day, ¥20,000 a month and 30 % of the line a month; fee 1 %; step-up from
+/// ¥1,000; a challenge lives 5 minutes. Alice (opened in 2023) scores 600 at opening and 660
+/// (600 + 60 for tenure) once rescored.
+#[test]
+fn withdrawal_is_refused_by_each_rule_then_granted_and_billed() {
+    let mut ledger = Ledger::with_product();
+    let jan = |day: u32, hour: u64| china_2026(1, day, hour);
+    ledger.time_ms = jan(2, 9);
+    ledger.rejected(withdraw(ALICE, 50_000), Rejection::WithdrawalScoreTooLow);
+    ledger.ok(CommandKind::AdjustScore { user: ALICE, points: 0 });
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.score.score), Some(660));
+    let carol = UserId(3);
+    ledger.ok(CommandKind::OpenUser { user: carol, currency: Currency::CNY, identity: IdentityLevel::Basic });
+    ledger.rejected(withdraw(carol, 50_000), Rejection::WithdrawalIdentity);
+    let dave = UserId(4);
+    ledger.ok(CommandKind::OpenUser { user: dave, currency: Currency::CNY, identity: IdentityLevel::Full });
+    ledger.rejected(withdraw(dave, 50_000), Rejection::WithdrawalAccountTooNew);
+    ledger.ok(CommandKind::SetCreditFrozen { user: ALICE, frozen: true });
+    ledger.rejected(withdraw(ALICE, 50_000), Rejection::CreditFrozen);
+    ledger.ok(CommandKind::SetCreditFrozen { user: ALICE, frozen: false });
+    ledger.rejected(withdraw(ALICE, 500_001), Rejection::WithdrawalTransactionCap);
+    // The line is ¥10,000, so at most ¥3,000 a month may be withdrawn.
+    ledger.rejected(withdraw(ALICE, 300_001), Rejection::WithdrawalShareCap);
+
+    // ¥500 lands at once; the ¥5 fee goes on the line.
+    let (_, small) = ledger.ok(withdraw(ALICE, 50_000));
+    assert_eq!(small, Accepted::Withdrawn { amount_minor: 50_000, fee_minor: 500 });
+    assert_eq!(ledger.position(ALICE), (50_500, 50_000));
+    // ¥2,000 waits for the step-up: ¥2,020 is held meanwhile.
+    let (challenge, held) = ledger.ok(withdraw(ALICE, 200_000));
+    assert_eq!(held, Accepted::Challenged { expires_at_ms: ledger.time_ms + 300_000 });
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_held_minor), Some(202_000));
+    ledger.rejected(withdraw(ALICE, 10_000), Rejection::WithdrawalPending);
+    let (_, verified) = ledger.ok(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: challenge });
+    assert_eq!(verified, Accepted::Withdrawn { amount_minor: 200_000, fee_minor: 2_000 });
+    ledger.rejected(withdraw(ALICE, 60_000), Rejection::WithdrawalShareCap);
+
+    // A challenge nobody verifies lapses and releases its hold.
+    ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 10_000_000 });
+    let (lapsing, _) = ledger.ok(withdraw(ALICE, 100_000));
+    ledger.time_ms += 301_000;
+    ledger.ok(CommandKind::Tick);
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_held_minor), Some(0));
+    ledger.rejected(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: lapsing }, Rejection::UnknownChallenge);
+
+    // Daily cap: ¥2,500 + ¥5,000 today, then ¥3,000 more would pass ¥10,000.
+    let (big, _) = ledger.ok(withdraw(ALICE, 500_000));
+    ledger.ok(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: big });
+    ledger.rejected(withdraw(ALICE, 300_000), Rejection::WithdrawalDailyCap);
+    // Monthly cap: the next day ¥5,000 twice (the day's cap, exactly) reaches ¥17,500 for the
+    // month; the day after, ¥3,000 more would pass ¥20,000.
+    ledger.time_ms = jan(3, 9);
+    for _ in 0..2 {
+        let (next, _) = ledger.ok(withdraw(ALICE, 500_000));
+        ledger.ok(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: next });
+    }
+    ledger.time_ms = jan(4, 9);
+    ledger.rejected(withdraw(ALICE, 300_000), Rejection::WithdrawalMonthlyCap);
+
+    // Feb 1: the statement shows ¥17,500 of withdrawals and ¥175 of fees, repaid like purchases.
+    ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
+    let statement = ledger.billing(ALICE).statements[0].clone();
+    assert_eq!((statement.activity.withdrawals_minor, statement.activity.fees_minor), (1_750_000, 17_500));
+    assert_eq!(statement.closing_balance_minor, 1_767_500);
+    assert_eq!(ledger.fee_income(), 17_500);
+}
+
+/// Lateness in the last twelve months refuses withdrawal, whatever the score.
+#[test]
+fn withdrawal_is_refused_after_lateness() {
+    let mut ledger = Ledger::with_product();
+    ledger.ok(CommandKind::SetCreditLimit { user: BOB, limit_minor: 1_000_000 });
+    ledger.at(china_2026(1, 10, 9), CommandKind::Pay { user: BOB, merchant: SHOP, funding: funding(50_000, 0) });
+    ledger.at(china_2026(2, 13, 0) + 1_000, CommandKind::Tick);
+    ledger
+        .at(china_2026(2, 13, 10), CommandKind::Repay { user: BOB, amount: amount(50_050), source: RepaySource::Bank });
+    ledger.ok(CommandKind::AdjustScore { user: BOB, points: 100 });
+    let bob = ledger.engine.user(BOB).expect("open").clone();
+    assert_eq!((bob.billing.days_past_due, bob.billing.worst_days_past_due), (0, 2));
+    assert!(bob.score.score >= 650, "score {} with reasons {:?}", bob.score.score, bob.score.history.last());
+    ledger.rejected(withdraw(BOB, 10_000), Rejection::WithdrawalPastDue);
 }

@@ -1,0 +1,187 @@
+//! The official credit withdrawal (取现 / 转至余额): eligibility by product policy, caps, a fee,
+//! a declared purpose and a step-up challenge; the funds land in the balance and are billed and
+//! repaid like purchases.
+//!
+//! Every refusal names the rule that refused it. Checks run in a fixed order: offered, risk
+//! flag (a frozen line), identity, account age, score, lateness, the per-transaction, daily,
+//! monthly and share-of-line caps, then available credit.
+
+use crate::billing::apply_ppm;
+use crate::calendar;
+use crate::command::{CommandId, UserId, WithdrawalPurpose};
+use crate::ledger::{Engine, Postings};
+use crate::money::Amount;
+use crate::outcome::{Accepted, AccountKind, Outcome, Rejection};
+use crate::product::{PPM, Product};
+use serde::{Deserialize, Serialize};
+
+/// A withdrawal waiting for its step-up verification; its amount and fee are held on the line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// The user.
+    pub user: UserId,
+    /// The amount to land in the balance.
+    pub amount_minor: u64,
+    /// The fee to charge.
+    pub fee_minor: u64,
+    /// The declared purpose.
+    pub purpose: WithdrawalPurpose,
+    /// When the challenge lapses.
+    pub expires_at_ms: u64,
+}
+
+/// Withdrawals completed in the current local day and month, for the caps.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalTotals {
+    /// The local day of `day_minor`.
+    pub day: i64,
+    /// Withdrawn that day.
+    pub day_minor: u64,
+    /// The month key of `month_minor`.
+    pub month: i64,
+    /// Withdrawn that month.
+    pub month_minor: u64,
+    /// The withdrawal waiting for verification, if any (at most one per user).
+    pub pending: Option<CommandId>,
+}
+
+impl WithdrawalTotals {
+    fn on(&self, day: i64, month: i64) -> (u64, u64) {
+        (if self.day == day { self.day_minor } else { 0 }, if self.month == month { self.month_minor } else { 0 })
+    }
+
+    fn add(&mut self, day: i64, month: i64, amount_minor: u64) {
+        let (day_minor, month_minor) = self.on(day, month);
+        let pending = self.pending;
+        *self = WithdrawalTotals {
+            day,
+            day_minor: day_minor + amount_minor,
+            month,
+            month_minor: month_minor + amount_minor,
+            pending,
+        };
+    }
+}
+
+fn refuse_unless(condition: bool, rejection: Rejection) -> Result<(), Rejection> {
+    if condition { Ok(()) } else { Err(rejection) }
+}
+
+impl Engine {
+    /// Checks every eligibility rule and cap; returns the fee.
+    fn check_withdrawal(
+        &self,
+        slot: usize,
+        amount: Amount,
+        product: &Product,
+        (day, month): (i64, i64),
+    ) -> Result<u64, Rejection> {
+        let policy = &product.withdrawal;
+        let user = &self.users[slot];
+        refuse_unless(policy.enabled, Rejection::WithdrawalNotOffered)?;
+        refuse_unless(!user.credit_frozen, Rejection::CreditFrozen)?;
+        refuse_unless(user.identity >= policy.min_identity, Rejection::WithdrawalIdentity)?;
+        let age_days = self.now_ms.saturating_sub(user.opened_at_ms) / 86_400_000;
+        refuse_unless(age_days >= u64::from(policy.min_account_age_days), Rejection::WithdrawalAccountTooNew)?;
+        refuse_unless(user.score.score >= policy.min_score, Rejection::WithdrawalScoreTooLow)?;
+        let late = user.billing.worst_days_past_due_last_year(month).max(user.billing.days_past_due);
+        refuse_unless(late <= policy.max_days_past_due_last_year, Rejection::WithdrawalPastDue)?;
+        refuse_unless(amount.minor() <= policy.max_per_transaction_minor, Rejection::WithdrawalTransactionCap)?;
+        let (day_minor, month_minor) = user.withdrawals.on(day, month);
+        refuse_unless(day_minor + amount.minor() <= policy.max_per_day_minor, Rejection::WithdrawalDailyCap)?;
+        refuse_unless(month_minor + amount.minor() <= policy.max_per_month_minor, Rejection::WithdrawalMonthlyCap)?;
+        let share_minor =
+            (u128::from(user.limit_minor) * u128::from(policy.max_share_of_limit_ppm) / u128::from(PPM)) as u64;
+        refuse_unless(month_minor + amount.minor() <= share_minor, Rejection::WithdrawalShareCap)?;
+        let fee = apply_ppm(amount.minor(), policy.fee_ppm);
+        refuse_unless(
+            i128::from(amount.minor() + fee) <= user.credit_available_minor(),
+            Rejection::InsufficientCredit,
+        )?;
+        Ok(fee)
+    }
+
+    /// The local day and month of now, in the product's time zone.
+    fn withdrawal_calendar(&self, product: &Product) -> (i64, i64) {
+        let day = calendar::local_day(self.now_ms, product.billing.utc_offset_minutes);
+        (day, calendar::month_key(day))
+    }
+
+    /// Requests a withdrawal: executed at once below the step-up threshold, else held as a
+    /// challenge until verified or expired.
+    pub(crate) fn request_withdrawal(
+        &mut self,
+        id: CommandId,
+        (user, amount, purpose): (UserId, Amount, WithdrawalPurpose),
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        let slot = self.user_slot(user)?;
+        self.check_new_payment_id(id)?;
+        let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?.clone();
+        refuse_unless(self.users[slot].withdrawals.pending.is_none(), Rejection::WithdrawalPending)?;
+        let calendar = self.withdrawal_calendar(&product);
+        let fee = self.check_withdrawal(slot, amount, &product, calendar)?;
+        if amount.minor() < product.withdrawal.step_up_from_minor {
+            return self.complete_withdrawal(slot, amount, fee, calendar, ledger);
+        }
+        let expires_at_ms = self.now_ms + product.withdrawal.challenge_ttl_ms;
+        self.users[slot].credit_held_minor += amount.minor() + fee;
+        self.users[slot].withdrawals.pending = Some(id);
+        self.expiries.insert((expires_at_ms, id));
+        self.challenges
+            .insert(id, Challenge { user, amount_minor: amount.minor(), fee_minor: fee, purpose, expires_at_ms });
+        Ok(Accepted::Challenged { expires_at_ms })
+    }
+
+    /// Completes a challenged withdrawal with its step-up verification.
+    pub(crate) fn verify_withdrawal(&mut self, user: UserId, id: CommandId, ledger: &mut Postings<'_>) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let challenge =
+            self.challenges.get(&id).filter(|challenge| challenge.user == user).ok_or(Rejection::UnknownChallenge)?;
+        refuse_unless(challenge.expires_at_ms > self.now_ms, Rejection::ChallengeExpired)?;
+        let amount = Amount::new(challenge.amount_minor).ok_or(Rejection::UnknownChallenge)?;
+        let fee = challenge.fee_minor;
+        let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?.clone();
+        let calendar = self.withdrawal_calendar(&product);
+        self.drop_challenge(id);
+        self.complete_withdrawal(slot, amount, fee, calendar, ledger)
+    }
+
+    /// Releases a challenge's hold.
+    pub(crate) fn drop_challenge(&mut self, id: CommandId) {
+        let Some(challenge) = self.challenges.remove(&id) else { return };
+        self.expiries.remove(&(challenge.expires_at_ms, id));
+        let slot = self.user_index[&challenge.user] as usize;
+        self.users[slot].credit_held_minor -= challenge.amount_minor + challenge.fee_minor;
+        self.users[slot].withdrawals.pending = None;
+    }
+
+    /// Moves the money: Dr the credit line amount + fee, Cr the balance the amount, Cr fee income the fee.
+    fn complete_withdrawal(
+        &mut self,
+        slot: usize,
+        amount: Amount,
+        fee: u64,
+        (day, month): (i64, i64),
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        let user = &self.users[slot];
+        let balance = user
+            .balance_minor
+            .checked_add(amount.minor())
+            .filter(|sum| *sum <= Amount::MAX)
+            .ok_or(Rejection::AmountOverflow)?;
+        let (id, currency) = (user.id, user.currency);
+        let fee_slot = crate::ledger::platform_slot(&mut self.fee_income, currency);
+        self.fee_income[fee_slot].1 -= fee as i64;
+        let user = &mut self.users[slot];
+        user.balance_minor = balance;
+        user.credit_used_minor += (amount.minor() + fee) as i64;
+        user.billing.withdraw(amount.minor(), fee);
+        user.withdrawals.add(day, month, amount.minor());
+        ledger.post(AccountKind::UserCredit, id.0, currency, (amount.minor() + fee) as i64);
+        ledger.post(AccountKind::UserBalance, id.0, currency, -amount.signed());
+        ledger.post(AccountKind::FeeIncome, 0, currency, -(fee as i64));
+        Ok(Accepted::Withdrawn { amount_minor: amount.minor(), fee_minor: fee })
+    }
+}
