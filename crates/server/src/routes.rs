@@ -197,6 +197,34 @@ command_endpoint!(
     "Pay an instalment plan off early; its unbilled fees lapse."
 );
 command_endpoint!(
+    request_withdrawal,
+    "/v1/credit-withdrawals",
+    RequestWithdrawalRequest,
+    RequestWithdrawal,
+    "Request an official credit withdrawal to the balance; large ones answer `challenged`."
+);
+command_endpoint!(
+    verify_withdrawal,
+    "/v1/credit-withdrawal-verifications",
+    VerifyWithdrawalRequest,
+    VerifyWithdrawal,
+    "Complete a challenged withdrawal after step-up verification."
+);
+command_endpoint!(
+    adjust_score,
+    "/v1/score-adjustments",
+    AdjustScoreRequest,
+    AdjustScore,
+    "Move a user's credit score by some points (admin)."
+);
+command_endpoint!(
+    set_score_frozen,
+    "/v1/score-freezes",
+    SetScoreFrozenRequest,
+    SetScoreFrozen,
+    "Freeze or unfreeze automatic rescoring (admin)."
+);
+command_endpoint!(
     install_product,
     "/v1/products",
     InstallProductRequest,
@@ -256,6 +284,28 @@ async fn get_instalments(
 ) -> Result<Json<Vec<InstalmentPlanView>>, ApiError> {
     read_user(&state, &principal, &user_id, |user| user.billing.plans.iter().map(InstalmentPlanView::from).collect())
         .await
+}
+
+/// A user's credit score with its band and the reasons that moved it.
+#[utoipa::path(get, path = "/v1/users/{user_id}/score", tag = "reads",
+    params(("user_id" = u64, Path, description = "The user")),
+    responses((status = 200, body = ScoreView), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_score(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(user_id): Path<String>,
+) -> Result<Json<ScoreView>, ApiError> {
+    let bands = state.writer.read(|engine| engine.products().last().map(|(_, product)| product.clone())).await?;
+    read_user(&state, &principal, &user_id, move |user| ScoreView {
+        user_id: user.id.0,
+        score: user.score.score,
+        band: bands.map(|product| product.band(user.score.score).name.clone()),
+        frozen: user.score.frozen,
+        adjustment: user.score.adjustment,
+        history: user.score.history.clone(),
+    })
+    .await
 }
 
 /// One statement of a user, by number (1 is the first).
@@ -543,7 +593,8 @@ impl utoipa::Modify for SecurityAddon {
 #[openapi(
     info(title = "creditline", description = "Credit-line ledger API. Amounts are integer minor units (分). Every command carries a client-chosen `command_id`; a retry with the same body returns the first result."),
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
-        transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
+        transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, request_withdrawal, verify_withdrawal,
+        adjust_score, set_score_frozen, get_score, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
         healthz, metrics_text),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -619,6 +670,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/products", post(install_product).get(get_products))
         .route("/v1/batch", post(batch))
         .route("/v1/instalments", post(convert_to_instalments))
+        .route("/v1/credit-withdrawals", post(request_withdrawal))
+        .route("/v1/credit-withdrawal-verifications", post(verify_withdrawal))
+        .route("/v1/score-adjustments", post(adjust_score))
+        .route("/v1/score-freezes", post(set_score_frozen))
+        .route("/v1/users/{user_id}/score", get(get_score))
         .route("/v1/instalment-payoffs", post(pay_off_instalments))
         .route("/v1/users/{user_id}/instalments", get(get_instalments))
         .route("/v1/users/{user_id}/statements", get(get_statements))

@@ -223,6 +223,53 @@ pub struct PayOffInstalmentsRequest {
     pub source: RepaySource,
 }
 
+/// Requests an official credit withdrawal (取现) to the balance.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct RequestWithdrawalRequest {
+    /// Idempotency key; also the challenge id when a step-up is needed.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// Minor units to land in the balance (the fee comes on top, on the credit line).
+    pub amount_minor: u64,
+    /// `daily_expenses`, `education`, `medical`, `travel`, `home` or `other`.
+    #[schema(value_type = String, example = "education")]
+    pub purpose: engine::WithdrawalPurpose,
+}
+
+/// Completes a challenged withdrawal after the user passed step-up verification.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct VerifyWithdrawalRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// The challenged request's command id.
+    pub withdrawal_id: u64,
+}
+
+/// Moves a user's credit score (negative lowers it).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct AdjustScoreRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// Points to add, −950 to 950.
+    pub points: i32,
+}
+
+/// Freezes or unfreezes automatic rescoring.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct SetScoreFrozenRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// True to freeze.
+    pub frozen: bool,
+}
+
 /// Any command, tagged by `type`, for `POST /v1/batch`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -261,6 +308,14 @@ pub enum CommandRequest {
     ConvertToInstalments(ConvertToInstalmentsRequest),
     /// See `POST /v1/instalment-payoffs`.
     PayOffInstalments(PayOffInstalmentsRequest),
+    /// See `POST /v1/credit-withdrawals`.
+    RequestWithdrawal(RequestWithdrawalRequest),
+    /// See `POST /v1/credit-withdrawal-verifications`.
+    VerifyWithdrawal(VerifyWithdrawalRequest),
+    /// See `POST /v1/score-adjustments`.
+    AdjustScore(AdjustScoreRequest),
+    /// See `POST /v1/score-freezes`.
+    SetScoreFrozen(SetScoreFrozenRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -316,6 +371,10 @@ impl CommandRequest {
             CommandRequest::InstallProduct(request) => request.command_id,
             CommandRequest::ConvertToInstalments(request) => request.command_id,
             CommandRequest::PayOffInstalments(request) => request.command_id,
+            CommandRequest::RequestWithdrawal(request) => request.command_id,
+            CommandRequest::VerifyWithdrawal(request) => request.command_id,
+            CommandRequest::AdjustScore(request) => request.command_id,
+            CommandRequest::SetScoreFrozen(request) => request.command_id,
         }
     }
 
@@ -340,6 +399,8 @@ impl CommandRequest {
                 | CommandRequest::SetCreditFrozen(_)
                 | CommandRequest::PayoutMerchant(_)
                 | CommandRequest::InstallProduct(_)
+                | CommandRequest::AdjustScore(_)
+                | CommandRequest::SetScoreFrozen(_)
         );
         let allowed = match principal.role {
             Role::Admin => true,
@@ -457,6 +518,24 @@ impl CommandRequest {
                 plan: CommandId(request.plan_id),
                 source: request.source,
             },
+            CommandRequest::RequestWithdrawal(request) => CommandKind::RequestWithdrawal {
+                user: UserId(request.user_id),
+                amount: amount(request.amount_minor)?,
+                purpose: request.purpose,
+            },
+            CommandRequest::VerifyWithdrawal(request) => CommandKind::VerifyWithdrawal {
+                user: UserId(request.user_id),
+                withdrawal: CommandId(request.withdrawal_id),
+            },
+            CommandRequest::AdjustScore(request) => {
+                if !(-950..=950).contains(&request.points) {
+                    return Err(ApiError::invalid("invalid_points", "points must be -950 to 950"));
+                }
+                CommandKind::AdjustScore { user: UserId(request.user_id), points: request.points }
+            }
+            CommandRequest::SetScoreFrozen(request) => {
+                CommandKind::SetScoreFrozen { user: UserId(request.user_id), frozen: request.frozen }
+            }
         };
         Ok((id, kind))
     }
@@ -471,7 +550,7 @@ pub struct CommandResult {
     pub sequence: u64,
     /// True when this was a retry of an earlier command id: the result is the original one.
     pub replayed: bool,
-    /// `accepted` or `rejected`.
+    /// `accepted`, `challenged` (a withdrawal waiting for step-up verification) or `rejected`.
     pub status: String,
     /// For rejections, the stable code.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -485,6 +564,15 @@ pub struct CommandResult {
     /// For payments, captures and refunds: minor units on the balance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub balance_minor: Option<u64>,
+    /// For credit withdrawals: the amount credited to the balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_minor: Option<u64>,
+    /// For credit withdrawals: the fee charged to the credit line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee_minor: Option<u64>,
+    /// For a challenged withdrawal (`status` = `challenged`): verify before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge_expires_at_ms: Option<u64>,
 }
 
 impl CommandResult {
@@ -499,11 +587,22 @@ impl CommandResult {
             message: None,
             credit_minor: None,
             balance_minor: None,
+            amount_minor: None,
+            fee_minor: None,
+            challenge_expires_at_ms: None,
         };
         match committed.outcome {
             Ok(Accepted::Split { credit_minor, balance_minor }) => {
                 result.credit_minor = Some(credit_minor);
                 result.balance_minor = Some(balance_minor);
+            }
+            Ok(Accepted::Withdrawn { amount_minor, fee_minor }) => {
+                result.amount_minor = Some(amount_minor);
+                result.fee_minor = Some(fee_minor);
+            }
+            Ok(Accepted::Challenged { expires_at_ms }) => {
+                result.status = "challenged".into();
+                result.challenge_expires_at_ms = Some(expires_at_ms);
             }
             Ok(_) => {}
             Err(rejection) => {
@@ -871,4 +970,23 @@ impl From<&engine::InstalmentPlanState> for InstalmentPlanView {
                 .collect(),
         }
     }
+}
+
+/// A user's credit score (信用分) with its band and recent history.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ScoreView {
+    /// The user.
+    pub user_id: u64,
+    /// 0 to 950.
+    pub score: u16,
+    /// The band under the product in force (absent before any product).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub band: Option<String>,
+    /// Whether automatic rescoring is frozen.
+    pub frozen: bool,
+    /// Total points from adjustments.
+    pub adjustment: i32,
+    /// The latest changes, oldest first, each with the points every reason contributed.
+    #[schema(value_type = Object)]
+    pub history: Vec<engine::score::ScoreChange>,
 }
