@@ -3,7 +3,7 @@
 
 use engine::{
     Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
-    MerchantVerification, RepaySource, UserId,
+    MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
 };
 
 /// Shape of the population.
@@ -33,6 +33,7 @@ pub struct Workload {
     time_ms: u64,
     events: u64,
     payments: Vec<(CommandId, MerchantId, u64)>,
+    credit_purchases: Vec<(CommandId, UserId)>,
     holds: Vec<(CommandId, MerchantId, u64)>,
 }
 
@@ -50,6 +51,7 @@ impl Workload {
             time_ms: 1_767_225_600_000,
             events: 0,
             payments: Vec::with_capacity(RECENT_MAX),
+            credit_purchases: Vec::with_capacity(RECENT_MAX),
             holds: Vec::with_capacity(RECENT_MAX),
         }
     }
@@ -119,21 +121,14 @@ impl Workload {
         }
     }
 
-    fn remember(
-        list: &mut Vec<(CommandId, MerchantId, u64)>,
-        rng: &mut fastrand::Rng,
-        entry: (CommandId, MerchantId, u64),
-    ) {
+    fn remember<T>(list: &mut Vec<T>, rng: &mut fastrand::Rng, entry: T) {
         match list.len() < RECENT_MAX {
             true => list.push(entry),
             false => list[rng.usize(..RECENT_MAX)] = entry,
         }
     }
 
-    fn take(
-        list: &mut Vec<(CommandId, MerchantId, u64)>,
-        rng: &mut fastrand::Rng,
-    ) -> Option<(CommandId, MerchantId, u64)> {
+    fn take<T>(list: &mut Vec<T>, rng: &mut fastrand::Rng) -> Option<T> {
         (!list.is_empty()).then(|| list.swap_remove(rng.usize(..list.len())))
     }
 
@@ -146,7 +141,16 @@ impl Workload {
         }
         let roll = self.rng.u8(0..100);
         let kind = match roll {
-            0..=44 => self.purchase(),
+            0..=40 => self.purchase(),
+            41..=42 => self.convert_to_instalments(),
+            43..=44 => {
+                let purpose = WithdrawalPurpose::DailyExpenses;
+                CommandKind::RequestWithdrawal {
+                    user: self.user(),
+                    amount: amount(100 * self.rng.u64(100..2_000)),
+                    purpose,
+                }
+            }
             45..=54 => self.hold(),
             55..=62 => self.settle_hold(),
             63..=68 => self.refund(),
@@ -175,9 +179,21 @@ impl Workload {
         }
     }
 
+    fn convert_to_instalments(&mut self) -> CommandKind {
+        match Self::take(&mut self.credit_purchases, &mut self.rng) {
+            Some((payment, user)) => {
+                CommandKind::ConvertToInstalments { user, payment, periods: [3, 6, 9, 12][self.rng.usize(..4)] }
+            }
+            None => self.purchase(),
+        }
+    }
+
     fn purchase(&mut self) -> CommandKind {
         let (user, merchant, price) = (self.user(), self.merchant(), self.price());
         let funding = self.funding(price);
+        if funding.credit_minor > 0 {
+            Self::remember(&mut self.credit_purchases, &mut self.rng, (CommandId(self.next_id), user));
+        }
         Self::remember(&mut self.payments, &mut self.rng, (CommandId(self.next_id), merchant, price));
         CommandKind::Pay { user, merchant, funding }
     }

@@ -820,18 +820,29 @@ fn credit_withdrawal_and_score_over_the_api() {
     let admin = create_key(&data_dir, "admin", None);
     let platform = create_key(&data_dir, "platform", None);
     let server = Server::start(&data_dir);
-    let request = |id: u64, minor: u64| json!({"command_id": id, "user_id": 2, "amount_minor": minor, "purpose": "education"});
+    let request =
+        |id: u64, minor: u64| json!({"command_id": id, "user_id": 2, "amount_minor": minor, "purpose": "education"});
     // User 2 opened on 2026-01-01 and never borrowed; the score from opening is 600, below 650.
     let (status, reply) = server.post("/v1/credit-withdrawals", &platform, request(200, 50_000));
     assert_eq!((status, reply["code"].as_str()), (422, Some("withdrawal_score_too_low")), "{reply}");
-    assert_eq!(server.post("/v1/score-adjustments", &platform, json!({"command_id": 201, "user_id": 2, "points": 0})).0, 403);
-    assert_eq!(server.post("/v1/score-adjustments", &admin, json!({"command_id": 202, "user_id": 2, "points": 0})).0, 200);
+    assert_eq!(
+        server.post("/v1/score-adjustments", &platform, json!({"command_id": 201, "user_id": 2, "points": 0})).0,
+        403
+    );
+    assert_eq!(
+        server.post("/v1/score-adjustments", &admin, json!({"command_id": 202, "user_id": 2, "points": 0})).0,
+        200
+    );
     let (_, score) = server.get("/v1/users/2/score", &platform);
     assert!(score["score"].as_u64() >= Some(650), "tenure lifts it: {score}");
     assert_eq!(score["band"], "good", "{score}");
 
     let (status, small) = server.post("/v1/credit-withdrawals", &platform, request(203, 50_000));
-    assert_eq!((status, small["status"].as_str(), small["fee_minor"].as_u64()), (200, Some("accepted"), Some(500)), "{small}");
+    assert_eq!(
+        (status, small["status"].as_str(), small["fee_minor"].as_u64()),
+        (200, Some("accepted"), Some(500)),
+        "{small}"
+    );
     let (status, large) = server.post("/v1/credit-withdrawals", &platform, request(204, 200_000));
     assert_eq!((status, large["status"].as_str()), (200, Some("challenged")), "{large}");
     let verify = json!({"command_id": 205, "user_id": 2, "withdrawal_id": 204});
@@ -842,7 +853,10 @@ fn credit_withdrawal_and_score_over_the_api() {
     let (status, reply) = server.post("/v1/credit-withdrawals", &platform, request(206, 500_001));
     assert_eq!((status, reply["code"].as_str()), (422, Some("withdrawal_cap_transaction")));
     // User 1 is months past due: refused for lateness even with a high score.
-    assert_eq!(server.post("/v1/score-adjustments", &admin, json!({"command_id": 207, "user_id": 1, "points": 400})).0, 200);
+    assert_eq!(
+        server.post("/v1/score-adjustments", &admin, json!({"command_id": 207, "user_id": 1, "points": 400})).0,
+        200
+    );
     let late = json!({"command_id": 208, "user_id": 1, "amount_minor": 10_000, "purpose": "other"});
     assert_eq!(server.post("/v1/credit-withdrawals", &platform, late).1["code"], "withdrawal_past_due");
 }

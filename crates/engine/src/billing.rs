@@ -224,6 +224,18 @@ impl Billing {
         fees
     }
 
+    /// Whether every day's end has work: something is past due (it accrues the penalty) or a
+    /// minimum is overdue (days past due count).
+    pub fn has_past_due_work(&self) -> bool {
+        let past_due = self.past_due_principal_minor + self.past_due_fees_minor + self.past_due_instalments_minor;
+        past_due > 0 || self.overdue_minimum_minor > 0
+    }
+
+    /// The latest statement's due date, while it is still ahead.
+    pub fn awaiting_due_before_ms(&self) -> Option<u64> {
+        self.statements.last().filter(|_| !self.due_passed).map(|statement| statement.due_before_ms)
+    }
+
     /// Runs at the end of a day (`next_day_start_ms` is when the next one starts). Once the
     /// latest due date has passed, the unpaid current balance becomes past due and any unpaid
     /// minimum becomes overdue; every day, the past-due balance accrues the daily penalty and a

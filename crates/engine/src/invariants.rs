@@ -44,6 +44,15 @@ impl Engine {
             }
             holds.insert(user.id.0, (0, 0));
         }
+        let (daily, due_dates) = crate::products::billing_work(&self.users);
+        // The daily set may still hold users who settled today (they leave at the day's end),
+        // but must hold every user with past-due work; due dates must match exactly.
+        if let Some(missing) = daily.difference(&self.daily_billing).next() {
+            return Err(format!("user slot {missing} has past-due work but is not billed daily"));
+        }
+        if due_dates != self.due_dates {
+            return Err("the due-date schedule differs from the users' latest statements".into());
+        }
         for merchant in &self.merchants {
             *sums.entry(merchant.currency).or_default() -= merchant.settlement_minor as i128;
         }

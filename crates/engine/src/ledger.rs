@@ -138,6 +138,11 @@ pub struct Engine {
     pub(crate) fee_income: Vec<(Currency, i64)>,
     /// Installed product versions with the time each takes effect, in version order.
     pub(crate) products: Vec<(u64, Product)>,
+    /// Slots of users with past-due work every day (`Billing::has_past_due_work`); users who
+    /// settle leave at the next day's end. Derived from the users, so snapshots rebuild it.
+    pub(crate) daily_billing: BTreeSet<u32>,
+    /// (due date, slot) of every latest statement whose due date is still ahead. Derived too.
+    pub(crate) due_dates: BTreeSet<(u64, u32)>,
     /// The last local day whose end billing has processed (None before any product).
     pub(crate) billed_through_day: Option<i64>,
     pub(crate) payments: FastMap<CommandId, Payment>,

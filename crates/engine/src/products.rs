@@ -5,6 +5,7 @@ use crate::calendar;
 use crate::ledger::{Engine, Postings, User, platform_slot};
 use crate::outcome::{Accepted, AccountKind, Outcome, Rejection};
 use crate::product::Product;
+use std::collections::BTreeSet;
 
 impl Engine {
     /// Installs a product version: validated, a higher version, effective now or later and not
@@ -62,18 +63,36 @@ impl Engine {
             let product = &self.products[index].1;
             let fee_slot = platform_slot(&mut self.fee_income, product.currency);
             let month = calendar::month_key(day + 1);
-            for user in self.users.iter_mut().filter(|user| user.currency == product.currency) {
-                charge_penalty(user, (next_start_ms, month), product, &mut self.fee_income[fee_slot].1, ledger);
+            // Only users whose due date passes today, or with something past due, have work.
+            let mut work: Vec<u32> = self.daily_billing.iter().copied().collect();
+            while let Some(&(due_before_ms, slot)) = self.due_dates.first().filter(|(due, _)| *due < next_start_ms) {
+                self.due_dates.remove(&(due_before_ms, slot));
+                work.push(slot);
+            }
+            work.sort_unstable();
+            work.dedup();
+            for slot in work {
+                let user = &mut self.users[slot as usize];
+                if user.currency == product.currency {
+                    charge_penalty(user, (next_start_ms, month), product, &mut self.fee_income[fee_slot].1, ledger);
+                }
+                match user.billing.has_past_due_work() {
+                    true => self.daily_billing.insert(slot),
+                    false => self.daily_billing.remove(&slot),
+                };
             }
             let (_, _, day_of_month) = calendar::civil(day + 2);
             if day_of_month == product.billing.statement_day {
                 let due_before_ms = calendar::day_start_ms(billing::due_before_day(day + 2, product), offset);
-                for user in self.users.iter_mut().filter(|user| user.currency == product.currency) {
+                for (slot, user) in
+                    self.users.iter_mut().enumerate().filter(|(_, user)| user.currency == product.currency)
+                {
                     let closed = user.billing.statements.len();
                     let fees = user.billing.close_cycle(next_start_ms, due_before_ms, product);
                     charge(user, fees, &mut self.fee_income[fee_slot].1, ledger);
                     if user.billing.statements.len() > closed {
                         statements += 1;
+                        self.due_dates.insert((due_before_ms, slot as u32));
                         crate::score::rescore(user, next_start_ms, month, false);
                     }
                 }
@@ -107,4 +126,16 @@ fn charge(user: &mut User, amount_minor: u64, fee_income: &mut i64, ledger: &mut
     *fee_income -= amount_minor as i64;
     ledger.post(AccountKind::UserCredit, user.id.0, user.currency, amount_minor as i64);
     ledger.post(AccountKind::FeeIncome, 0, user.currency, -(amount_minor as i64));
+}
+
+/// The billing work the users' state implies: who is past due (billed daily) and which latest
+/// statements still await their due date.
+pub(crate) fn billing_work(users: &[User]) -> (BTreeSet<u32>, BTreeSet<(u64, u32)>) {
+    let daily = (0..users.len() as u32).filter(|slot| users[*slot as usize].billing.has_past_due_work()).collect();
+    let due_dates = users
+        .iter()
+        .enumerate()
+        .filter_map(|(slot, user)| user.billing.awaiting_due_before_ms().map(|due| (due, slot as u32)))
+        .collect();
+    (daily, due_dates)
 }

@@ -125,6 +125,7 @@ impl Engine {
         for (slot, merchant) in owned.merchants.iter().enumerate() {
             engine.merchant_index.insert(MerchantId(merchant.id.0), slot as u32);
         }
+        (engine.daily_billing, engine.due_dates) = crate::products::billing_work(&owned.users);
         engine.users = owned.users;
         engine.merchants = owned.merchants;
         engine.bank_clearing = owned.bank_clearing;
