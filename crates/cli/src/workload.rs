@@ -35,7 +35,16 @@ pub struct Workload {
     payments: Vec<(CommandId, MerchantId, u64)>,
     credit_purchases: Vec<(CommandId, UserId)>,
     holds: Vec<(CommandId, MerchantId, u64)>,
+    /// Users whose statement autopay (自动还款) has not run yet this month, next first.
+    autopay: Vec<UserId>,
+    /// The local month whose statements the autopay list covers.
+    autopay_month: i64,
 }
+
+/// The product's time zone (China) for the autopay calendar.
+const UTC_OFFSET_MINUTES: i16 = 480;
+/// Out of 1,000 users, how many skip a month's autopay and run late.
+const SKIP_PER_MILLE: u64 = 50;
 
 fn amount(minor: u64) -> Amount {
     Amount::new(minor.max(1)).expect("workload amounts are small and positive")
@@ -53,6 +62,8 @@ impl Workload {
             payments: Vec::with_capacity(RECENT_MAX),
             credit_purchases: Vec::with_capacity(RECENT_MAX),
             holds: Vec::with_capacity(RECENT_MAX),
+            autopay: Vec::new(),
+            autopay_month: 0,
         }
     }
 
@@ -139,6 +150,9 @@ impl Workload {
         if self.events.is_multiple_of(TICK_EVERY) {
             return self.command(CommandKind::Tick);
         }
+        if let Some(user) = self.autopay_due() {
+            return self.command(CommandKind::RepayStatement { user, source: RepaySource::Bank, in_full: true });
+        }
         let roll = self.rng.u8(0..100);
         let kind = match roll {
             0..=40 => self.purchase(),
@@ -169,6 +183,24 @@ impl Workload {
             }
         };
         self.command(kind)
+    }
+
+    /// Between the 2nd and the 9th of each month most users' autopay pays their statement in
+    /// full; a few skip the month and run late.
+    fn autopay_due(&mut self) -> Option<UserId> {
+        let day = engine::calendar::local_day(self.time_ms, UTC_OFFSET_MINUTES);
+        let (_, _, day_of_month) = engine::calendar::civil(day);
+        let month = engine::calendar::month_key(day);
+        if month != self.autopay_month && day_of_month >= 2 {
+            self.autopay_month = month;
+            let users = self.population.users;
+            let skip = |rng: &mut fastrand::Rng| rng.u64(0..1_000) < SKIP_PER_MILLE;
+            self.autopay = (0..users).rev().map(UserId).filter(|_| !skip(&mut self.rng)).collect();
+        }
+        if !(2..=9).contains(&day_of_month) || self.rng.u8(0..100) >= 60 {
+            return None;
+        }
+        self.autopay.pop()
     }
 
     fn funding(&mut self, price: u64) -> Funding {

@@ -148,6 +148,20 @@ impl Billing {
         self.activity.purchases_minor += credit_minor;
     }
 
+    /// What the bill asks for now: everything billed and unpaid, or the rest of the minimum.
+    pub fn statement_due_minor(&self, in_full: bool) -> u64 {
+        match in_full {
+            true => self.billed_minor(),
+            false => {
+                let minimum = self.statements.last().map_or(0, |statement| statement.minimum_due_minor);
+                minimum
+                    .saturating_sub(self.repaid_since_statement_minor)
+                    .max(self.overdue_minimum_minor)
+                    .min(self.billed_minor())
+            }
+        }
+    }
+
     /// Records an official withdrawal: its amount is principal, its fee an unbilled fee.
     pub fn withdraw(&mut self, amount_minor: u64, fee_minor: u64) {
         self.unbilled_principal_minor += amount_minor as i64;

@@ -296,6 +296,16 @@ pub enum CommandKind {
         /// True to freeze.
         frozen: bool,
     },
+    /// Pays the bill (自动还款 / "pay my statement"): everything billed and unpaid, or only what
+    /// is still missing of the latest minimum payment.
+    RepayStatement {
+        /// The user.
+        user: UserId,
+        /// Where the money comes from.
+        source: RepaySource,
+        /// True for the whole billed balance, false for the rest of the minimum.
+        in_full: bool,
+    },
 }
 
 impl CommandKind {
@@ -324,6 +334,7 @@ impl CommandKind {
             CommandKind::VerifyWithdrawal { .. } => "verify_withdrawal",
             CommandKind::AdjustScore { .. } => "adjust_score",
             CommandKind::SetScoreFrozen { .. } => "set_score_frozen",
+            CommandKind::RepayStatement { .. } => "repay_statement",
         }
     }
 }

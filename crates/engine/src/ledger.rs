@@ -284,6 +284,9 @@ impl Engine {
             }
             CommandKind::VerifyWithdrawal { user, withdrawal } => self.verify_withdrawal(user, withdrawal, ledger),
             CommandKind::AdjustScore { user, points } => self.adjust_score(user, points),
+            CommandKind::RepayStatement { user, source, in_full } => {
+                self.repay_statement(user, source, in_full, ledger)
+            }
             CommandKind::SetScoreFrozen { user, frozen } => {
                 let slot = self.user_slot(user)?;
                 self.users[slot].score.frozen = frozen;
@@ -660,6 +663,21 @@ impl Engine {
         account.billing.repay(amount.minor());
         ledger.post(AccountKind::UserCredit, user.0, account.currency, -amount.signed());
         Ok(Accepted::Done)
+    }
+
+    /// Pays the bill: the whole billed balance or the rest of the minimum.
+    fn repay_statement(
+        &mut self,
+        user: UserId,
+        source: RepaySource,
+        in_full: bool,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let due = self.users[slot].billing.statement_due_minor(in_full);
+        let amount = Amount::new(due).ok_or(Rejection::NothingDue)?;
+        self.repay(user, amount, source, ledger)?;
+        Ok(Accepted::Repaid { amount_minor: due })
     }
 
     /// Debits the repayment's source — the user's balance, or the platform's bank position for

@@ -10,7 +10,7 @@
 #![warn(missing_docs)]
 
 mod billing;
-mod calendar;
+pub mod calendar;
 pub mod codec;
 mod command;
 mod instalments;

@@ -90,6 +90,8 @@ pub enum Rejection {
     UnknownChallenge,
     /// The verification came after the challenge expired; request the withdrawal again.
     ChallengeExpired,
+    /// Nothing is billed and unpaid (or the minimum is already paid).
+    NothingDue,
     /// A sum that would overflow a 64-bit balance.
     AmountOverflow,
 }
@@ -140,6 +142,7 @@ impl Rejection {
             Rejection::WithdrawalPending => "withdrawal_pending",
             Rejection::UnknownChallenge => "unknown_challenge",
             Rejection::ChallengeExpired => "challenge_expired",
+            Rejection::NothingDue => "nothing_due",
             Rejection::AmountOverflow => "amount_overflow",
         }
     }
@@ -202,6 +205,7 @@ impl Rejection {
             Rejection::ChallengeExpired => {
                 "the verification came after the challenge expired; request the withdrawal again"
             }
+            Rejection::NothingDue => "nothing billed is unpaid (or the minimum is already paid)",
             Rejection::ProductVersionOrder => {
                 "a new product needs a higher version, taking effect now or later and not before the installed one"
             }
@@ -226,6 +230,11 @@ pub enum Accepted {
     Challenged {
         /// When the challenge lapses, ms since the epoch.
         expires_at_ms: u64,
+    },
+    /// A bill was paid: this much.
+    Repaid {
+        /// Minor units repaid.
+        amount_minor: u64,
     },
     /// A withdrawal landed in the balance.
     Withdrawn {

@@ -333,7 +333,12 @@ fn command_strategy() -> impl Strategy<Value = (u64, u64, CommandKind)> {
         (user.clone(), 1u64..200_000).prop_map(|(user, minor)| withdraw(user, minor)),
         (user.clone(), 0u64..60)
             .prop_map(|(user, id)| CommandKind::VerifyWithdrawal { user, withdrawal: CommandId(id) }),
-        (user, -100i32..200).prop_map(|(user, points)| CommandKind::AdjustScore { user, points }),
+        (user.clone(), -100i32..200).prop_map(|(user, points)| CommandKind::AdjustScore { user, points }),
+        (user, any::<bool>(), any::<bool>()).prop_map(|(user, in_full, bank)| CommandKind::RepayStatement {
+            user,
+            source: if bank { RepaySource::Bank } else { RepaySource::Balance },
+            in_full
+        }),
     ];
     (0u64..60, 0u64..2_000, kind)
 }
@@ -773,4 +778,36 @@ fn withdrawal_is_refused_after_lateness() {
     assert_eq!((bob.billing.days_past_due, bob.billing.worst_days_past_due), (0, 2));
     assert!(bob.score.score >= 650, "score {} with reasons {:?}", bob.score.score, bob.score.history.last());
     ledger.rejected(withdraw(BOB, 10_000), Rejection::WithdrawalPastDue);
+}
+
+/// Paying the bill: the minimum first, then the rest in full; nothing is left to pay after.
+///
+/// Statement 45,000 (Jan purchases), minimum 10,000. Pay the minimum: 10,000. Pay in full:
+/// the remaining 35,000. Asking again: nothing is due.
+#[test]
+fn repaying_the_statement_pays_the_minimum_or_the_whole_bill() {
+    let mut ledger = Ledger::with_product();
+    ledger.rejected(
+        CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true },
+        Rejection::NothingDue,
+    );
+    ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(45_000, 0) });
+    ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
+    ledger.at(china_2026(2, 2, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(7_000, 0) });
+    let (_, minimum) = ledger.at(
+        china_2026(2, 3, 10),
+        CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: false },
+    );
+    assert_eq!(minimum, Accepted::Repaid { amount_minor: 10_000 });
+    ledger.rejected(
+        CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: false },
+        Rejection::NothingDue,
+    );
+    let (_, rest) = ledger.at(
+        china_2026(2, 4, 10),
+        CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true },
+    );
+    assert_eq!(rest, Accepted::Repaid { amount_minor: 35_000 });
+    let billing = ledger.billing(ALICE);
+    assert_eq!((billing.billed_minor(), billing.owed_minor()), (0, 7_000), "February's purchase is not billed yet");
 }

@@ -270,6 +270,25 @@ pub struct SetScoreFrozenRequest {
     pub frozen: bool,
 }
 
+/// Pays the bill: the whole billed balance, or the rest of the minimum.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct RepayStatementRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// `balance` or `bank`.
+    #[schema(value_type = String, example = "bank")]
+    pub source: RepaySource,
+    /// True (default) for everything billed and unpaid, false for the rest of the minimum.
+    #[serde(default = "default_in_full")]
+    pub in_full: bool,
+}
+
+fn default_in_full() -> bool {
+    true
+}
+
 /// Any command, tagged by `type`, for `POST /v1/batch`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -316,6 +335,8 @@ pub enum CommandRequest {
     AdjustScore(AdjustScoreRequest),
     /// See `POST /v1/score-freezes`.
     SetScoreFrozen(SetScoreFrozenRequest),
+    /// See `POST /v1/statement-repayments`.
+    RepayStatement(RepayStatementRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -375,6 +396,7 @@ impl CommandRequest {
             CommandRequest::VerifyWithdrawal(request) => request.command_id,
             CommandRequest::AdjustScore(request) => request.command_id,
             CommandRequest::SetScoreFrozen(request) => request.command_id,
+            CommandRequest::RepayStatement(request) => request.command_id,
         }
     }
 
@@ -536,6 +558,11 @@ impl CommandRequest {
             CommandRequest::SetScoreFrozen(request) => {
                 CommandKind::SetScoreFrozen { user: UserId(request.user_id), frozen: request.frozen }
             }
+            CommandRequest::RepayStatement(request) => CommandKind::RepayStatement {
+                user: UserId(request.user_id),
+                source: request.source,
+                in_full: request.in_full,
+            },
         };
         Ok((id, kind))
     }
@@ -564,7 +591,8 @@ pub struct CommandResult {
     /// For payments, captures and refunds: minor units on the balance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub balance_minor: Option<u64>,
-    /// For credit withdrawals: the amount credited to the balance.
+    /// For credit withdrawals: the amount credited to the balance; for statement repayments:
+    /// the amount repaid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_minor: Option<u64>,
     /// For credit withdrawals: the fee charged to the credit line.
@@ -600,6 +628,7 @@ impl CommandResult {
                 result.amount_minor = Some(amount_minor);
                 result.fee_minor = Some(fee_minor);
             }
+            Ok(Accepted::Repaid { amount_minor }) => result.amount_minor = Some(amount_minor),
             Ok(Accepted::Challenged { expires_at_ms }) => {
                 result.status = "challenged".into();
                 result.challenge_expires_at_ms = Some(expires_at_ms);
