@@ -10,7 +10,7 @@ use crate::billing::{Billing, apply_ppm};
 use crate::command::{CommandId, RepaySource, UserId};
 use crate::ledger::{Engine, Postings};
 use crate::money::Amount;
-use crate::outcome::{Accepted, AccountKind, Outcome, Rejection};
+use crate::outcome::{Accepted, Outcome, Rejection};
 use serde::{Deserialize, Serialize};
 
 /// A live instalment plan.
@@ -153,15 +153,10 @@ impl Engine {
             account.billing.plans.iter().position(|plan| plan.id == plan_id).ok_or(Rejection::UnknownInstalmentPlan)?;
         let principal = account.billing.plans[index].remaining_principal_minor;
         let amount = Amount::new(principal).ok_or(Rejection::NothingToConvert)?;
-        if source == RepaySource::Balance && principal > account.balance_available_minor() {
-            return Err(Rejection::InsufficientBalance);
-        }
         self.move_repayment(slot, amount, source, ledger)?;
-        let account = &mut self.users[slot];
-        account.credit_used_minor -= amount.signed();
-        account.billing.plans.remove(index);
-        account.billing.activity.repayments_minor += principal;
-        ledger.post(AccountKind::UserCredit, user.0, account.currency, -amount.signed());
+        let billing = &mut self.users[slot].billing;
+        billing.plans.remove(index);
+        billing.activity.repayments_minor += principal;
         Ok(Accepted::Done)
     }
 }

@@ -658,10 +658,7 @@ impl Engine {
             return Err(Rejection::Overpayment);
         }
         self.move_repayment(slot, amount, source, ledger)?;
-        let account = &mut self.users[slot];
-        account.credit_used_minor -= amount.signed();
-        account.billing.repay(amount.minor());
-        ledger.post(AccountKind::UserCredit, user.0, account.currency, -amount.signed());
+        self.users[slot].billing.repay(amount.minor());
         Ok(Accepted::Done)
     }
 
@@ -680,8 +677,9 @@ impl Engine {
         Ok(Accepted::Repaid { amount_minor: due })
     }
 
-    /// Debits the repayment's source — the user's balance, or the platform's bank position for
-    /// money arriving from the user's bank — leaving the credit side to the caller.
+    /// Moves a repayment: debits its source — the user's balance, or the platform's bank position
+    /// for money arriving from the user's bank — and credits the line. Allocating it across the
+    /// billing buckets is the caller's.
     pub(crate) fn move_repayment(
         &mut self,
         slot: usize,
@@ -706,6 +704,8 @@ impl Engine {
                 ledger.post(AccountKind::BankClearing, 0, currency, amount.signed());
             }
         }
+        self.users[slot].credit_used_minor -= amount.signed();
+        ledger.post(AccountKind::UserCredit, user.0, currency, -amount.signed());
         Ok(())
     }
 }
