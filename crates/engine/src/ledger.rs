@@ -10,7 +10,7 @@ use crate::command::{
 };
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
-use crate::product::Product;
+use crate::product::{Overpayment, Product};
 use crate::score::CreditScore;
 use crate::table::{ChunkedQueue, ShardedMap};
 use crate::withdrawal::{Challenge, WithdrawalTotals};
@@ -654,12 +654,29 @@ impl Engine {
         let slot = self.user_slot(user)?;
         let account = &self.users[slot];
         // Instalment plans are paid period by period, or off early: not by ordinary repayments.
-        if amount.signed() > account.credit_used_minor - account.billing.plans_minor() as i64 {
-            return Err(Rejection::Overpayment);
+        let owed = (account.credit_used_minor - account.billing.plans_minor() as i64).max(0) as u64;
+        let rule = self.product_at(self.now_ms).map_or(Overpayment::Refuse, |product| product.billing.overpayment);
+        let applied = match (amount.minor() > owed, rule) {
+            (false, _) | (true, Overpayment::KeepAsCredit) => amount.minor(),
+            (true, Overpayment::Refuse) => return Err(Rejection::Overpayment),
+            (true, Overpayment::ReturnToBalance) => owed,
+        };
+        if source == RepaySource::Balance && amount.minor() > account.balance_available_minor() {
+            return Err(Rejection::InsufficientBalance);
         }
-        self.move_repayment(slot, amount, source, ledger)?;
-        self.users[slot].billing.repay(amount.minor());
-        Ok(Accepted::Done)
+        if source == RepaySource::Bank {
+            // Check the excess's landing before moving anything, so a refusal changes nothing.
+            credit_to(account.balance_minor, amount.minor() - applied)?;
+        }
+        if let Some(applied) = Amount::new(applied) {
+            self.move_repayment(slot, applied, source, ledger)?;
+            self.users[slot].billing.repay(applied.minor());
+        }
+        if let (Some(excess), RepaySource::Bank) = (Amount::new(amount.minor() - applied), source) {
+            // The excess came from the user's bank and lands in the balance, like a top-up.
+            self.top_up(user, excess, ledger)?;
+        }
+        Ok(Accepted::Repaid { amount_minor: applied })
     }
 
     /// Pays the bill: the whole billed balance or the rest of the minimum.

@@ -61,6 +61,8 @@ pub enum Overpayment {
     Refuse,
     /// The excess goes back to the user's balance.
     ReturnToBalance,
+    /// The excess stays on the line as a credit balance that only purchases can use.
+    KeepAsCredit,
 }
 
 /// One instalment (分期) plan.

@@ -558,10 +558,17 @@ proptest! {
     /// replays (whole, or from a snapshot taken midway) to the same state.
     #[test]
     fn a_year_of_billing_keeps_invariants_and_replays(
-        script in proptest::collection::vec((command_strategy(), 0u64..3 * 86_400_000), 1..250)
+        script in proptest::collection::vec((command_strategy(), 0u64..3 * 86_400_000), 1..250),
+        overpayment in prop::sample::select(vec![
+            engine::product::Overpayment::Refuse,
+            engine::product::Overpayment::ReturnToBalance,
+            engine::product::Overpayment::KeepAsCredit,
+        ]),
     ) {
         let start_ms = china_2026(1, 1, 0);
-        let install = CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: Some(start_ms) };
+        let mut product = huabei();
+        product.billing.overpayment = overpayment;
+        let install = CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: Some(start_ms) };
         let mut commands = vec![Command { id: CommandId(1_000_000), time_ms: start_ms, kind: install }];
         let mut time_ms = start_ms;
         for ((id, _, kind), gap_ms) in script {
@@ -810,4 +817,32 @@ fn repaying_the_statement_pays_the_minimum_or_the_whole_bill() {
     assert_eq!(rest, Accepted::Repaid { amount_minor: 35_000 });
     let billing = ledger.billing(ALICE);
     assert_eq!((billing.billed_minor(), billing.owed_minor()), (0, 7_000), "February's purchase is not billed yet");
+}
+
+/// The product decides what a repayment above the debt does: refused, returned to the balance,
+/// or kept on the line as a credit balance.
+#[test]
+fn overpayment_follows_the_product_rule() {
+    for (rule, expected) in [
+        (engine::product::Overpayment::Refuse, None),
+        (engine::product::Overpayment::ReturnToBalance, Some((0, 4_000))),
+        (engine::product::Overpayment::KeepAsCredit, Some((-4_000, 0))),
+    ] {
+        let mut ledger = Ledger::new();
+        let mut product = huabei();
+        product.billing.overpayment = rule;
+        let effective_at_ms = ledger.time_ms + 1_000;
+        ledger.ok(CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: Some(effective_at_ms) });
+        ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(6_000, 0) });
+        let repay = CommandKind::Repay { user: ALICE, amount: amount(10_000), source: RepaySource::Bank };
+        match expected {
+            None => ledger.rejected(repay, Rejection::Overpayment),
+            Some(position) => {
+                let (_, outcome) = ledger.ok(repay);
+                let applied = if rule == engine::product::Overpayment::KeepAsCredit { 10_000 } else { 6_000 };
+                assert_eq!(outcome, Accepted::Repaid { amount_minor: applied });
+                assert_eq!(ledger.position(ALICE), position, "{rule:?}: (credit used, balance)");
+            }
+        }
+    }
 }
