@@ -306,6 +306,14 @@ pub enum CommandKind {
         /// True for the whole billed balance, false for the rest of the minimum.
         in_full: bool,
     },
+    /// Converts the latest statement's billed principal, before its due date, into an instalment
+    /// plan (账单分期); the command's id names the plan.
+    ConvertStatementToInstalments {
+        /// The user.
+        user: UserId,
+        /// 3, 6, 9 or 12, as the product offers.
+        periods: u8,
+    },
 }
 
 impl CommandKind {
@@ -335,6 +343,7 @@ impl CommandKind {
             CommandKind::AdjustScore { .. } => "adjust_score",
             CommandKind::SetScoreFrozen { .. } => "set_score_frozen",
             CommandKind::RepayStatement { .. } => "repay_statement",
+            CommandKind::ConvertStatementToInstalments { .. } => "convert_statement_to_instalments",
         }
     }
 }

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 pub struct InstalmentPlanState {
     /// The command that created the plan (its id names the plan).
     pub id: CommandId,
-    /// The purchase converted.
-    pub payment: CommandId,
+    /// The purchase converted; `None` for a converted statement.
+    pub payment: Option<CommandId>,
     /// Number of periods.
     pub periods: u8,
     /// Periods billed so far.
@@ -84,7 +84,7 @@ impl Billing {
     /// Applies a credit refund of an instalment purchase to its plan's unbilled principal first;
     /// returns what is left for the ordinary refund path. A plan refunded to zero ends.
     pub(crate) fn refund_plan(&mut self, payment: CommandId, credit_minor: u64) -> u64 {
-        let Some(plan) = self.plans.iter_mut().find(|plan| plan.payment == payment) else { return credit_minor };
+        let Some(plan) = self.plans.iter_mut().find(|plan| plan.payment == Some(payment)) else { return credit_minor };
         let taken = plan.remaining_principal_minor.min(credit_minor);
         plan.remaining_principal_minor -= taken;
         self.plans.retain(|plan| plan.remaining_principal_minor > 0);
@@ -103,13 +103,7 @@ impl Engine {
         periods: u8,
     ) -> Outcome {
         let slot = self.user_slot(user)?;
-        let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
-        let plan = product
-            .instalments
-            .iter()
-            .find(|plan| plan.periods == periods)
-            .ok_or(Rejection::InstalmentPlanNotOffered)?;
-        let fee_ppm = plan.total_fee_ppm;
+        let fee_ppm = self.instalment_fee_ppm(periods)?;
         let payment =
             self.payments.get(&payment_id).filter(|payment| payment.user == user).ok_or(Rejection::UnknownPayment)?;
         let credit_minor = payment.captured.credit_minor - payment.refunded.credit_minor;
@@ -118,7 +112,7 @@ impl Engine {
         if payment.captured_at_ms < last_close {
             return Err(Rejection::PaymentAlreadyBilled);
         }
-        if billing.plans.iter().any(|plan| plan.payment == payment_id) {
+        if billing.plans.iter().any(|plan| plan.payment == Some(payment_id)) {
             return Err(Rejection::AlreadyInstalment);
         }
         if credit_minor == 0 || billing.unbilled_principal_minor < credit_minor as i64 {
@@ -129,11 +123,43 @@ impl Engine {
         billing.activity.purchases_minor -= credit_minor.min(billing.activity.purchases_minor);
         let plan = InstalmentPlanState {
             id,
-            payment: payment_id,
+            payment: Some(payment_id),
             periods,
             billed_periods: 0,
             fee_ppm,
             remaining_principal_minor: credit_minor,
+        };
+        billing.plans.push(plan);
+        Ok(Accepted::Done)
+    }
+
+    /// The total fee rate of the product's plan with this many periods.
+    fn instalment_fee_ppm(&self, periods: u8) -> Result<u32, Rejection> {
+        let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
+        let plan = product.instalments.iter().find(|plan| plan.periods == periods);
+        plan.map(|plan| plan.total_fee_ppm).ok_or(Rejection::InstalmentPlanNotOffered)
+    }
+
+    /// Converts the latest statement's billed principal, before its due date, into an
+    /// instalment plan (账单分期); its first period comes on the next statement.
+    pub(crate) fn convert_statement(&mut self, id: CommandId, user: UserId, periods: u8) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let fee_ppm = self.instalment_fee_ppm(periods)?;
+        let billing = &mut self.users[slot].billing;
+        if billing.statements.is_empty() || billing.due_passed {
+            return Err(Rejection::NothingToConvert);
+        }
+        let principal = std::mem::take(&mut billing.current_principal_minor);
+        if principal == 0 {
+            return Err(Rejection::NothingToConvert);
+        }
+        let plan = InstalmentPlanState {
+            id,
+            payment: None,
+            periods,
+            billed_periods: 0,
+            fee_ppm,
+            remaining_principal_minor: principal,
         };
         billing.plans.push(plan);
         Ok(Accepted::Done)

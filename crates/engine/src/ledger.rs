@@ -284,6 +284,7 @@ impl Engine {
             }
             CommandKind::VerifyWithdrawal { user, withdrawal } => self.verify_withdrawal(user, withdrawal, ledger),
             CommandKind::AdjustScore { user, points } => self.adjust_score(user, points),
+            CommandKind::ConvertStatementToInstalments { user, periods } => self.convert_statement(id, user, periods),
             CommandKind::RepayStatement { user, source, in_full } => {
                 self.repay_statement(user, source, in_full, ledger)
             }

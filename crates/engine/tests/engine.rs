@@ -334,6 +334,8 @@ fn command_strategy() -> impl Strategy<Value = (u64, u64, CommandKind)> {
         (user.clone(), 0u64..60)
             .prop_map(|(user, id)| CommandKind::VerifyWithdrawal { user, withdrawal: CommandId(id) }),
         (user.clone(), -100i32..200).prop_map(|(user, points)| CommandKind::AdjustScore { user, points }),
+        (user.clone(), prop::sample::select(vec![3u8, 5, 12]))
+            .prop_map(|(user, periods)| { CommandKind::ConvertStatementToInstalments { user, periods } }),
         (user, any::<bool>(), any::<bool>()).prop_map(|(user, in_full, bank)| CommandKind::RepayStatement {
             user,
             source: if bank { RepaySource::Bank } else { RepaySource::Balance },
@@ -845,4 +847,34 @@ fn overpayment_follows_the_product_rule() {
             }
         }
     }
+}
+
+/// A statement converted into 3 instalments (账单分期) before its due date: nothing is overdue,
+/// and the next statements bill 100,000 + 2.3 % × 100,000 = 102,300 fen each.
+#[test]
+fn a_statement_converted_into_instalments_is_billed_by_period() {
+    let mut ledger = Ledger::with_product();
+    ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(300_000, 0) });
+    ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
+    let (plan, _) =
+        ledger.at(china_2026(2, 3, 10), CommandKind::ConvertStatementToInstalments { user: ALICE, periods: 3 });
+    ledger
+        .rejected(CommandKind::ConvertStatementToInstalments { user: ALICE, periods: 3 }, Rejection::NothingToConvert);
+    ledger.at(china_2026(2, 20, 0) + 1_000, CommandKind::Tick);
+    let billing = ledger.billing(ALICE);
+    assert_eq!((billing.penalties_minor, billing.days_past_due, billing.plans[0].id), (0, 0, plan));
+    for month in [3, 4, 5] {
+        ledger.at(china_2026(month, 1, 0) + 1_000, CommandKind::Tick);
+        let statement = ledger.billing(ALICE).statements.last().cloned().expect("a statement");
+        assert_eq!(
+            (statement.activity.instalments_minor, statement.activity.fees_minor),
+            (100_000, 2_300),
+            "month {month}"
+        );
+        ledger.at(
+            china_2026(month, 5, 10),
+            CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true },
+        );
+    }
+    assert_eq!((ledger.billing(ALICE).owed_minor(), ledger.fee_income()), (0, 6_900));
 }

@@ -209,6 +209,17 @@ pub struct ConvertToInstalmentsRequest {
     pub periods: u8,
 }
 
+/// Converts the latest statement's billed principal into an instalment plan (账单分期).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct ConvertStatementRequest {
+    /// Idempotency key; also the plan's id.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// 3, 6, 9 or 12, as the product offers.
+    pub periods: u8,
+}
+
 /// Pays an instalment plan off early (its unbilled fees lapse).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct PayOffInstalmentsRequest {
@@ -337,6 +348,8 @@ pub enum CommandRequest {
     SetScoreFrozen(SetScoreFrozenRequest),
     /// See `POST /v1/statement-repayments`.
     RepayStatement(RepayStatementRequest),
+    /// See `POST /v1/statement-instalments`.
+    ConvertStatement(ConvertStatementRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -397,6 +410,7 @@ impl CommandRequest {
             CommandRequest::AdjustScore(request) => request.command_id,
             CommandRequest::SetScoreFrozen(request) => request.command_id,
             CommandRequest::RepayStatement(request) => request.command_id,
+            CommandRequest::ConvertStatement(request) => request.command_id,
         }
     }
 
@@ -557,6 +571,9 @@ impl CommandRequest {
             }
             CommandRequest::SetScoreFrozen(request) => {
                 CommandKind::SetScoreFrozen { user: UserId(request.user_id), frozen: request.frozen }
+            }
+            CommandRequest::ConvertStatement(request) => {
+                CommandKind::ConvertStatementToInstalments { user: UserId(request.user_id), periods: request.periods }
             }
             CommandRequest::RepayStatement(request) => CommandKind::RepayStatement {
                 user: UserId(request.user_id),
@@ -968,8 +985,9 @@ pub struct PeriodView {
 pub struct InstalmentPlanView {
     /// The plan (the command id that created it).
     pub plan_id: u64,
-    /// The purchase converted.
-    pub payment_id: u64,
+    /// The purchase converted; absent for a converted statement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<u64>,
     /// Number of periods.
     pub periods: u8,
     /// Periods billed so far.
@@ -984,7 +1002,7 @@ impl From<&engine::InstalmentPlanState> for InstalmentPlanView {
     fn from(plan: &engine::InstalmentPlanState) -> InstalmentPlanView {
         InstalmentPlanView {
             plan_id: plan.id.0,
-            payment_id: plan.payment.0,
+            payment_id: plan.payment.map(|payment| payment.0),
             periods: plan.periods,
             billed_periods: plan.billed_periods,
             remaining_principal_minor: plan.remaining_principal_minor,
