@@ -314,6 +314,12 @@ pub enum CommandKind {
         /// 3, 6, 9 or 12, as the product offers.
         periods: u8,
     },
+    /// Reviews a credit line under the product's line policy: raised when the user's record
+    /// earns it, cut when above the score band's maximum.
+    ReviewCreditLine {
+        /// The user.
+        user: UserId,
+    },
 }
 
 impl CommandKind {
@@ -344,6 +350,7 @@ impl CommandKind {
             CommandKind::SetScoreFrozen { .. } => "set_score_frozen",
             CommandKind::RepayStatement { .. } => "repay_statement",
             CommandKind::ConvertStatementToInstalments { .. } => "convert_statement_to_instalments",
+            CommandKind::ReviewCreditLine { .. } => "review_credit_line",
         }
     }
 }

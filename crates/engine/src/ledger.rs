@@ -285,6 +285,7 @@ impl Engine {
             CommandKind::VerifyWithdrawal { user, withdrawal } => self.verify_withdrawal(user, withdrawal, ledger),
             CommandKind::AdjustScore { user, points } => self.adjust_score(user, points),
             CommandKind::ConvertStatementToInstalments { user, periods } => self.convert_statement(id, user, periods),
+            CommandKind::ReviewCreditLine { user } => self.review_credit_line(user),
             CommandKind::RepayStatement { user, source, in_full } => {
                 self.repay_statement(user, source, in_full, ledger)
             }
@@ -402,6 +403,15 @@ impl Engine {
     pub(crate) fn local_month(&self) -> i64 {
         let offset = self.products.first().map_or(0, |(_, product)| product.billing.utc_offset_minutes);
         crate::calendar::month_key(crate::calendar::local_day(self.now_ms, offset))
+    }
+
+    fn review_credit_line(&mut self, user: UserId) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
+        let month = self.local_month();
+        let to_minor = crate::score::reviewed_limit(&self.users[slot], product, month);
+        let from_minor = std::mem::replace(&mut self.users[slot].limit_minor, to_minor);
+        Ok(Accepted::LineReviewed { from_minor, to_minor })
     }
 
     fn adjust_score(&mut self, user: UserId, points: i32) -> Outcome {

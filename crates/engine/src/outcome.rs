@@ -231,6 +231,13 @@ pub enum Accepted {
         /// When the challenge lapses, ms since the epoch.
         expires_at_ms: u64,
     },
+    /// A line review set the limit (unchanged when `from` equals `to`).
+    LineReviewed {
+        /// The limit before.
+        from_minor: u64,
+        /// The limit after.
+        to_minor: u64,
+    },
     /// A bill was paid: this much.
     Repaid {
         /// Minor units repaid.

@@ -29,6 +29,8 @@ pub struct Product {
     pub withdrawal: WithdrawalPolicy,
     /// Credit score bands, from the lowest.
     pub score_bands: Vec<ScoreBand>,
+    /// How line reviews raise and cut credit lines.
+    pub line_policy: LinePolicy,
 }
 
 /// How a cycle closes and is repaid.
@@ -113,6 +115,22 @@ pub struct ScoreBand {
     pub name: String,
     /// Lowest score in the band.
     pub min_score: u16,
+    /// The largest credit line a line review grants in this band; lines above it are cut to it
+    /// (never below what is used and held).
+    pub max_limit_minor: u64,
+}
+
+/// How line reviews (`ReviewCreditLine`) move a credit line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinePolicy {
+    /// An eligible review raises the line by this share, in ppm (200000 = +20 %), up to the
+    /// band's `max_limit_minor`.
+    pub increase_ppm: u32,
+    /// Statements paid on time needed before any increase.
+    pub min_on_time_statements: u32,
+    /// At most this many days past due in the last 12 months for an increase.
+    pub max_days_past_due_last_year: u32,
 }
 
 /// The highest credit score.
@@ -156,7 +174,13 @@ impl Product {
             })?;
         }
         let last = self.score_bands.last().expect("checked non-empty above");
-        check(last.min_score <= SCORE_MAX, || format!("score_bands: min_score at most {SCORE_MAX}"))
+        check(last.min_score <= SCORE_MAX, || format!("score_bands: min_score at most {SCORE_MAX}"))?;
+        for (index, band) in self.score_bands.iter().enumerate() {
+            check(band.max_limit_minor <= crate::Amount::MAX, || {
+                format!("score_bands[{index}].max_limit_minor is too large")
+            })?;
+        }
+        check_ppm("line_policy.increase_ppm", self.line_policy.increase_ppm, PPM as u32)
     }
 
     /// The band a score falls in.

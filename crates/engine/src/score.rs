@@ -100,3 +100,24 @@ pub fn rescore(user: &mut User, now_ms: u64, month: i64, forced: bool) {
     let keep_from = history.len().saturating_sub(SCORE_HISTORY_MAX);
     history.drain(..keep_from);
 }
+
+/// The limit a line review sets: cut to the band's maximum (never below what is used and held),
+/// or raised by the policy's share up to it when the record earns it.
+pub fn reviewed_limit(user: &User, product: &crate::product::Product, month: i64) -> u64 {
+    let band_max = product.band(user.score.score).max_limit_minor;
+    let committed = (user.credit_used_minor.max(0) as u64
+        - user.billing.charges_minor().min(user.credit_used_minor.max(0) as u64))
+        + user.credit_held_minor;
+    let policy = &product.line_policy;
+    if user.limit_minor > band_max {
+        return band_max.max(committed);
+    }
+    let earned = user.billing.on_time_statements >= policy.min_on_time_statements
+        && user.billing.worst_days_past_due_last_year(month) <= policy.max_days_past_due_last_year
+        && user.billing.days_past_due == 0
+        && !user.credit_frozen;
+    match earned {
+        true => (user.limit_minor + crate::billing::apply_ppm(user.limit_minor, policy.increase_ppm)).min(band_max),
+        false => user.limit_minor,
+    }
+}

@@ -878,3 +878,37 @@ fn a_statement_converted_into_instalments_is_billed_by_period() {
     }
     assert_eq!((ledger.billing(ALICE).owed_minor(), ledger.fee_income()), (0, 6_900));
 }
+
+/// Line reviews: no raise before three on-time statements; then +20 % up to the band's maximum;
+/// a score that falls into a lower band cuts the line to that band's maximum, never below what
+/// is used.
+#[test]
+fn line_reviews_follow_the_score_band_and_the_repayment_record() {
+    let mut ledger = Ledger::with_product();
+    ledger.ok(CommandKind::AdjustScore { user: ALICE, points: 0 });
+    let review = CommandKind::ReviewCreditLine { user: ALICE };
+    assert_eq!(ledger.ok(review.clone()).1, Accepted::LineReviewed { from_minor: 1_000_000, to_minor: 1_000_000 });
+    for month in [1, 2, 3] {
+        ledger.at(
+            china_2026(month, 5, 10),
+            CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) },
+        );
+        ledger.at(china_2026(month + 1, 1, 0) + 1_000, CommandKind::Tick);
+        ledger.at(
+            china_2026(month + 1, 5, 10),
+            CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true },
+        );
+    }
+    ledger.at(china_2026(4, 12, 0) + 1_000, CommandKind::Tick);
+    assert_eq!(ledger.billing(ALICE).on_time_statements, 3);
+    assert_eq!(ledger.ok(review.clone()).1, Accepted::LineReviewed { from_minor: 1_000_000, to_minor: 1_200_000 });
+    // Alice owes ¥800 when her score drops into the "poor" band (at most ¥500): cut to ¥800.
+    ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(80_000, 0) });
+    ledger.ok(CommandKind::AdjustScore { user: ALICE, points: -300 });
+    assert_eq!(ledger.engine.user(ALICE).map(|user| product_band(&user.score)), Some("poor".to_owned()));
+    assert_eq!(ledger.ok(review).1, Accepted::LineReviewed { from_minor: 1_200_000, to_minor: 80_000 });
+}
+
+fn product_band(score: &engine::score::CreditScore) -> String {
+    huabei().band(score.score).name.clone()
+}

@@ -239,6 +239,13 @@ command_endpoint!(
     "Convert the latest statement's billed principal, before its due date, into instalments."
 );
 command_endpoint!(
+    review_credit_line,
+    "/v1/line-reviews",
+    ReviewCreditLineRequest,
+    ReviewCreditLine,
+    "Review a credit line under the product's line policy (admin)."
+);
+command_endpoint!(
     install_product,
     "/v1/products",
     InstallProductRequest,
@@ -608,7 +615,7 @@ impl utoipa::Modify for SecurityAddon {
     info(title = "creditline", description = "Credit-line ledger API. Amounts are integer minor units (分). Every command carries a client-chosen `command_id`; a retry with the same body returns the first result."),
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
         transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, request_withdrawal, verify_withdrawal,
-        adjust_score, set_score_frozen, get_score, repay_statement, convert_statement, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
+        adjust_score, set_score_frozen, get_score, repay_statement, convert_statement, review_credit_line, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
         healthz, metrics_text),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -690,6 +697,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/score-freezes", post(set_score_frozen))
         .route("/v1/statement-repayments", post(repay_statement))
         .route("/v1/statement-instalments", post(convert_statement))
+        .route("/v1/line-reviews", post(review_credit_line))
         .route("/v1/users/{user_id}/score", get(get_score))
         .route("/v1/instalment-payoffs", post(pay_off_instalments))
         .route("/v1/users/{user_id}/instalments", get(get_instalments))

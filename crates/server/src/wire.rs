@@ -220,6 +220,15 @@ pub struct ConvertStatementRequest {
     pub periods: u8,
 }
 
+/// Reviews a credit line under the product's line policy.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct ReviewCreditLineRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+}
+
 /// Pays an instalment plan off early (its unbilled fees lapse).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct PayOffInstalmentsRequest {
@@ -350,6 +359,8 @@ pub enum CommandRequest {
     RepayStatement(RepayStatementRequest),
     /// See `POST /v1/statement-instalments`.
     ConvertStatement(ConvertStatementRequest),
+    /// See `POST /v1/line-reviews`.
+    ReviewCreditLine(ReviewCreditLineRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -411,6 +422,7 @@ impl CommandRequest {
             CommandRequest::SetScoreFrozen(request) => request.command_id,
             CommandRequest::RepayStatement(request) => request.command_id,
             CommandRequest::ConvertStatement(request) => request.command_id,
+            CommandRequest::ReviewCreditLine(request) => request.command_id,
         }
     }
 
@@ -436,6 +448,7 @@ impl CommandRequest {
                 | CommandRequest::PayoutMerchant(_)
                 | CommandRequest::InstallProduct(_)
                 | CommandRequest::AdjustScore(_)
+                | CommandRequest::ReviewCreditLine(_)
                 | CommandRequest::SetScoreFrozen(_)
         );
         let allowed = match principal.role {
@@ -572,6 +585,9 @@ impl CommandRequest {
             CommandRequest::SetScoreFrozen(request) => {
                 CommandKind::SetScoreFrozen { user: UserId(request.user_id), frozen: request.frozen }
             }
+            CommandRequest::ReviewCreditLine(request) => {
+                CommandKind::ReviewCreditLine { user: UserId(request.user_id) }
+            }
             CommandRequest::ConvertStatement(request) => {
                 CommandKind::ConvertStatementToInstalments { user: UserId(request.user_id), periods: request.periods }
             }
@@ -615,6 +631,9 @@ pub struct CommandResult {
     /// For credit withdrawals: the fee charged to the credit line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fee_minor: Option<u64>,
+    /// For line reviews: the limit now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_minor: Option<u64>,
     /// For a challenged withdrawal (`status` = `challenged`): verify before this time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge_expires_at_ms: Option<u64>,
@@ -634,6 +653,7 @@ impl CommandResult {
             balance_minor: None,
             amount_minor: None,
             fee_minor: None,
+            limit_minor: None,
             challenge_expires_at_ms: None,
         };
         match committed.outcome {
@@ -646,6 +666,7 @@ impl CommandResult {
                 result.fee_minor = Some(fee_minor);
             }
             Ok(Accepted::Repaid { amount_minor }) => result.amount_minor = Some(amount_minor),
+            Ok(Accepted::LineReviewed { to_minor, .. }) => result.limit_minor = Some(to_minor),
             Ok(Accepted::Challenged { expires_at_ms }) => {
                 result.status = "challenged".into();
                 result.challenge_expires_at_ms = Some(expires_at_ms);
