@@ -118,6 +118,9 @@ pub struct ScoreBand {
     /// The largest credit line a line review grants in this band; lines above it are cut to it
     /// (never below what is used and held).
     pub max_limit_minor: u64,
+    /// The band's withdrawal caps as a share of the policy's per-withdrawal, daily and monthly
+    /// caps, in ppm (1000000 = the policy's caps, 1500000 = half as much again).
+    pub withdrawal_caps_ppm: u32,
 }
 
 /// How line reviews (`ReviewCreditLine`) move a credit line.

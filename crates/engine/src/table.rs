@@ -12,6 +12,8 @@ use std::hash::{BuildHasher, Hash};
 
 /// Number of tables a [`ShardedMap`] is split into.
 pub const SHARDS: usize = 256;
+/// Tables at or below this capacity never shrink (shrinking them saves nothing).
+const SHRINK_FROM: usize = 64;
 
 type Hasher = foldhash::fast::RandomState;
 
@@ -70,10 +72,17 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     }
 
     /// Removes, returning the value.
+    /// A table that emptied to an eighth of its capacity shrinks, so a burst that grew a map
+    /// (say, a day of remembered command ids) does not leave lookups spread over cold memory.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let (hash, shard) = self.locate(key);
         let (entry, _) = self.shards[shard].find_entry(hash, |(candidate, _)| candidate == key).ok()?.remove();
         self.length -= 1;
+        let table = &mut self.shards[shard];
+        if table.capacity() > SHRINK_FROM && table.len() * 8 < table.capacity() {
+            let hasher = &self.hasher;
+            table.shrink_to(table.len() * 2, |(stored, _)| hasher.hash_one(stored));
+        }
         Some(entry.1)
     }
 

@@ -86,10 +86,16 @@ impl Engine {
         refuse_unless(user.score.score >= policy.min_score, Rejection::WithdrawalScoreTooLow)?;
         let late = user.billing.worst_days_past_due_last_year(month).max(user.billing.days_past_due);
         refuse_unless(late <= policy.max_days_past_due_last_year, Rejection::WithdrawalPastDue)?;
-        refuse_unless(amount.minor() <= policy.max_per_transaction_minor, Rejection::WithdrawalTransactionCap)?;
+        // The score band scales the caps.
+        let band_ppm = product.band(user.score.score).withdrawal_caps_ppm;
+        let cap = |policy_cap: u64| apply_ppm(policy_cap, band_ppm);
+        refuse_unless(amount.minor() <= cap(policy.max_per_transaction_minor), Rejection::WithdrawalTransactionCap)?;
         let (day_minor, month_minor) = user.withdrawals.on(day, month);
-        refuse_unless(day_minor + amount.minor() <= policy.max_per_day_minor, Rejection::WithdrawalDailyCap)?;
-        refuse_unless(month_minor + amount.minor() <= policy.max_per_month_minor, Rejection::WithdrawalMonthlyCap)?;
+        refuse_unless(day_minor + amount.minor() <= cap(policy.max_per_day_minor), Rejection::WithdrawalDailyCap)?;
+        refuse_unless(
+            month_minor + amount.minor() <= cap(policy.max_per_month_minor),
+            Rejection::WithdrawalMonthlyCap,
+        )?;
         let share_minor =
             (u128::from(user.limit_minor) * u128::from(policy.max_share_of_limit_ppm) / u128::from(PPM)) as u64;
         refuse_unless(month_minor + amount.minor() <= share_minor, Rejection::WithdrawalShareCap)?;

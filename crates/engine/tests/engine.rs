@@ -268,8 +268,8 @@ fn snapshot_restores_the_identical_state() {
 }
 
 /// A random command over a small id space, so commands collide, conflict and interact.
-fn command_strategy() -> impl Strategy<Value = (u64, u64, CommandKind)> {
-    let user = (0u64..6).prop_map(UserId);
+fn command_strategy(users: u64) -> impl Strategy<Value = (u64, u64, CommandKind)> {
+    let user = (0u64..users).prop_map(UserId);
     let merchant = (0u64..3).prop_map(MerchantId);
     let small = 1u64..5_000;
     let kind = prop_oneof![
@@ -351,7 +351,7 @@ proptest! {
     /// Random command sequences never break an invariant, and replaying them (whole, or from a
     /// snapshot taken midway) gives the same state hash.
     #[test]
-    fn random_commands_keep_invariants_and_replay_identically(script in proptest::collection::vec(command_strategy(), 1..300)) {
+    fn random_commands_keep_invariants_and_replay_identically(script in proptest::collection::vec(command_strategy(6), 1..300)) {
         let commands: Vec<Command> = script.iter().enumerate().map(|(index, (id, jitter, kind))| Command {
             id: CommandId(*id),
             time_ms: 1_000_000 + index as u64 * 1_000 + jitter,
@@ -560,7 +560,7 @@ proptest! {
     /// replays (whole, or from a snapshot taken midway) to the same state.
     #[test]
     fn a_year_of_billing_keeps_invariants_and_replays(
-        script in proptest::collection::vec((command_strategy(), 0u64..3 * 86_400_000), 1..250),
+        script in proptest::collection::vec((command_strategy(40), 0u64..3 * 86_400_000), 1..400),
         overpayment in prop::sample::select(vec![
             engine::product::Overpayment::Refuse,
             engine::product::Overpayment::ReturnToBalance,
@@ -764,6 +764,12 @@ fn withdrawal_is_refused_by_each_rule_then_granted_and_billed() {
     }
     ledger.time_ms = jan(4, 9);
     ledger.rejected(withdraw(ALICE, 300_000), Rejection::WithdrawalMonthlyCap);
+    // In the "excellent" band the caps are half as much again: ¥7,500 at once.
+    ledger.ok(CommandKind::AdjustScore { user: BOB, points: 200 });
+    ledger.ok(CommandKind::SetCreditLimit { user: BOB, limit_minor: 10_000_000 });
+    ledger.rejected(withdraw(BOB, 750_001), Rejection::WithdrawalTransactionCap);
+    let (_, excellent) = ledger.ok(withdraw(BOB, 750_000));
+    assert_eq!(excellent, Accepted::Challenged { expires_at_ms: ledger.time_ms + 300_000 });
 
     // Feb 1: the statement shows ¥17,500 of withdrawals and ¥175 of fees, repaid like purchases.
     ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
