@@ -21,11 +21,12 @@ impl Engine {
         }
         for user in &self.users {
             *sums.entry(user.currency).or_default() += user.credit_used_minor as i128 - user.balance_minor as i128;
-            let principal = user.credit_used_minor as i128 - user.billing.charges_minor() as i128;
-            if principal + user.credit_held_minor as i128 > user.limit_minor as i128 {
+            if user.credit_committed_minor() > user.limit_minor as i128 {
                 return Err(format!(
-                    "user {}: credit used {} (fees and penalties aside) + held {} exceeds limit {}",
-                    user.id.0, principal, user.credit_held_minor, user.limit_minor
+                    "user {}: credit used (fees and penalties aside) + held = {} exceeds limit {}",
+                    user.id.0,
+                    user.credit_committed_minor(),
+                    user.limit_minor
                 ));
             }
             if user.billing.owed_minor() != user.credit_used_minor {
@@ -70,12 +71,23 @@ impl Engine {
             }
         }
         for (id, challenge) in self.challenges.iter() {
+            let pending = self.user(challenge.user).and_then(|user| user.withdrawals.pending);
+            if pending != Some(*id) {
+                return Err(format!("challenge {} is not its user's pending withdrawal ({pending:?})", id.0));
+            }
             let held =
                 holds.get_mut(&challenge.user.0).ok_or_else(|| format!("challenge {} names unknown user", id.0))?;
             held.0 += challenge.amount_minor + challenge.fee_minor;
             if !self.expiries.contains(&(challenge.expires_at_ms, *id)) {
                 return Err(format!("challenge {} has no expiry entry", id.0));
             }
+        }
+        let pending = self.users.iter().filter(|user| user.withdrawals.pending.is_some()).count();
+        if pending != self.challenges.len() {
+            return Err(format!(
+                "{pending} users have a pending withdrawal, {} challenges exist",
+                self.challenges.len()
+            ));
         }
         if self.expiries.len() != self.authorizations.len() + self.challenges.len() {
             return Err(format!(

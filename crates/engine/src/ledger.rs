@@ -61,6 +61,12 @@ impl User {
         self.limit_minor as i128 - self.credit_used_minor as i128 - self.credit_held_minor as i128
     }
 
+    /// Credit committed against the limit: principal used (fees and penalties aside) plus held.
+    /// A limit may never be below it.
+    pub fn credit_committed_minor(&self) -> i128 {
+        self.credit_used_minor as i128 - self.billing.charges_minor() as i128 + self.credit_held_minor as i128
+    }
+
     /// Balance not held by authorizations.
     pub fn balance_available_minor(&self) -> u64 {
         self.balance_minor - self.balance_held_minor
@@ -206,8 +212,10 @@ impl Engine {
         self.now_ms = self.now_ms.max(command.time_ms);
         self.commands_applied += 1;
         self.forget_expired_ids();
+        let mut ledger = Postings { postings, command_index };
+        // Ticks come from the server's clock, not a client: nothing to retry, nothing to remember.
         if matches!(command.kind, CommandKind::Tick) {
-            return Ok(self.tick(&mut Postings { postings, command_index }));
+            return self.execute(command.id, &command.kind, &mut ledger);
         }
         let fingerprint = fingerprint(&command.kind, &mut self.scratch);
         if let Some(remembered) = self.remembered.get(&command.id) {
@@ -216,7 +224,6 @@ impl Engine {
                 false => Err(Rejection::IdempotencyConflict),
             };
         }
-        let mut ledger = Postings { postings, command_index };
         let outcome = self.execute(command.id, &command.kind, &mut ledger);
         let sequence = self.commands_applied;
         self.remembered.insert(command.id, Remembered { sequence, fingerprint, outcome });
@@ -330,7 +337,7 @@ impl Engine {
             withdrawals: WithdrawalTotals::default(),
         });
         self.user_index.insert(id, slot);
-        let month = self.local_month();
+        let (_, month) = self.local_today();
         crate::score::rescore(&mut self.users[slot as usize], self.now_ms, month, true);
         self.bank_slot(currency);
         Ok(Accepted::Done)
@@ -353,7 +360,7 @@ impl Engine {
             return Err(Rejection::InvalidAmount);
         }
         let account = &mut self.users[slot];
-        if (limit_minor as i128) < account.credit_used_minor as i128 + account.credit_held_minor as i128 {
+        if (limit_minor as i128) < account.credit_committed_minor() {
             return Err(Rejection::LimitBelowUsed);
         }
         account.limit_minor = limit_minor;
@@ -400,15 +407,18 @@ impl Engine {
     }
 
     /// The month key of now in the installed product's time zone (UTC before any product).
-    pub(crate) fn local_month(&self) -> i64 {
+    /// Today's local day and month key in the products' time zone (every version shares it;
+    /// UTC before any product).
+    pub(crate) fn local_today(&self) -> (i64, i64) {
         let offset = self.products.first().map_or(0, |(_, product)| product.billing.utc_offset_minutes);
-        crate::calendar::month_key(crate::calendar::local_day(self.now_ms, offset))
+        let day = crate::calendar::local_day(self.now_ms, offset);
+        (day, crate::calendar::month_key(day))
     }
 
     fn review_credit_line(&mut self, user: UserId) -> Outcome {
         let slot = self.user_slot(user)?;
         let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
-        let month = self.local_month();
+        let (_, month) = self.local_today();
         let to_minor = crate::score::reviewed_limit(&self.users[slot], product, month);
         let from_minor = std::mem::replace(&mut self.users[slot].limit_minor, to_minor);
         Ok(Accepted::LineReviewed { from_minor, to_minor })
@@ -416,7 +426,7 @@ impl Engine {
 
     fn adjust_score(&mut self, user: UserId, points: i32) -> Outcome {
         let slot = self.user_slot(user)?;
-        let month = self.local_month();
+        let (_, month) = self.local_today();
         let account = &mut self.users[slot];
         account.score.adjustment = account.score.adjustment.saturating_add(points);
         crate::score::rescore(account, self.now_ms, month, true);

@@ -167,7 +167,7 @@ impl Rejection {
             Rejection::MerchantMismatch => "the payment or authorization belongs to another merchant",
             Rejection::CreditFrozen => "the user's credit line is frozen",
             Rejection::IdempotencyConflict => "this command id was already used with a different body; use a new id",
-            Rejection::LimitBelowUsed => "the new limit is below the credit used and held",
+            Rejection::LimitBelowUsed => "the new limit is below the credit used (fees and penalties aside) and held",
             Rejection::Overpayment => "the repayment exceeds what is owed on the credit line",
             Rejection::SelfTransfer => "payer and payee are the same user",
             Rejection::InvalidAmount => "the credit and balance parts must be at most 2^63-1 each and not both zero",

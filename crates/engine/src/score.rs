@@ -105,9 +105,7 @@ pub fn rescore(user: &mut User, now_ms: u64, month: i64, forced: bool) {
 /// or raised by the policy's share up to it when the record earns it.
 pub fn reviewed_limit(user: &User, product: &crate::product::Product, month: i64) -> u64 {
     let band_max = product.band(user.score.score).max_limit_minor;
-    let committed = (user.credit_used_minor.max(0) as u64
-        - user.billing.charges_minor().min(user.credit_used_minor.max(0) as u64))
-        + user.credit_held_minor;
+    let committed = user.credit_committed_minor().max(0) as u64;
     let policy = &product.line_policy;
     if user.limit_minor > band_max {
         return band_max.max(committed);

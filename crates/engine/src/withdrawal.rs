@@ -7,12 +7,11 @@
 //! monthly and share-of-line caps, then available credit.
 
 use crate::billing::apply_ppm;
-use crate::calendar;
 use crate::command::{CommandId, UserId, WithdrawalPurpose};
 use crate::ledger::{Engine, Postings};
 use crate::money::Amount;
 use crate::outcome::{Accepted, AccountKind, Outcome, Rejection};
-use crate::product::{PPM, Product};
+use crate::product::Product;
 use serde::{Deserialize, Serialize};
 
 /// A withdrawal waiting for its step-up verification; its amount and fee are held on the line.
@@ -96,8 +95,7 @@ impl Engine {
             month_minor + amount.minor() <= cap(policy.max_per_month_minor),
             Rejection::WithdrawalMonthlyCap,
         )?;
-        let share_minor =
-            (u128::from(user.limit_minor) * u128::from(policy.max_share_of_limit_ppm) / u128::from(PPM)) as u64;
+        let share_minor = apply_ppm(user.limit_minor, policy.max_share_of_limit_ppm);
         refuse_unless(month_minor + amount.minor() <= share_minor, Rejection::WithdrawalShareCap)?;
         let fee = apply_ppm(amount.minor(), policy.fee_ppm);
         refuse_unless(
@@ -105,12 +103,6 @@ impl Engine {
             Rejection::InsufficientCredit,
         )?;
         Ok(fee)
-    }
-
-    /// The local day and month of now, in the product's time zone.
-    fn withdrawal_calendar(&self, product: &Product) -> (i64, i64) {
-        let day = calendar::local_day(self.now_ms, product.billing.utc_offset_minutes);
-        (day, calendar::month_key(day))
     }
 
     /// Requests a withdrawal: executed at once below the step-up threshold, else held as a
@@ -123,14 +115,17 @@ impl Engine {
     ) -> Outcome {
         let slot = self.user_slot(user)?;
         self.check_new_payment_id(id)?;
-        let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?.clone();
         refuse_unless(self.users[slot].withdrawals.pending.is_none(), Rejection::WithdrawalPending)?;
-        let calendar = self.withdrawal_calendar(&product);
-        let fee = self.check_withdrawal(slot, amount, &product, calendar)?;
-        if amount.minor() < product.withdrawal.step_up_from_minor {
+        let calendar = self.local_today();
+        let (fee, step_up_from_minor, challenge_ttl_ms) = {
+            let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
+            let fee = self.check_withdrawal(slot, amount, product, calendar)?;
+            (fee, product.withdrawal.step_up_from_minor, product.withdrawal.challenge_ttl_ms)
+        };
+        if amount.minor() < step_up_from_minor {
             return self.complete_withdrawal(slot, amount, fee, calendar, ledger);
         }
-        let expires_at_ms = self.now_ms + product.withdrawal.challenge_ttl_ms;
+        let expires_at_ms = self.now_ms + challenge_ttl_ms;
         self.users[slot].credit_held_minor += amount.minor() + fee;
         self.users[slot].withdrawals.pending = Some(id);
         self.expiries.insert((expires_at_ms, id));
@@ -147,8 +142,7 @@ impl Engine {
         refuse_unless(challenge.expires_at_ms > self.now_ms, Rejection::ChallengeExpired)?;
         let amount = Amount::new(challenge.amount_minor).ok_or(Rejection::UnknownChallenge)?;
         let fee = challenge.fee_minor;
-        let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?.clone();
-        let calendar = self.withdrawal_calendar(&product);
+        let calendar = self.local_today();
         self.drop_challenge(id);
         self.complete_withdrawal(slot, amount, fee, calendar, ledger)
     }
