@@ -14,8 +14,6 @@ pub const BATCH_APPLY_SECONDS: &str = "creditline_batch_apply_seconds";
 pub const JOURNAL_BYTES: &str = "creditline_journal_bytes";
 /// Commands durable in the journal but not yet in the read model.
 pub const PROJECTOR_LAG_COMMANDS: &str = "creditline_projector_lag_commands";
-/// Commands by kind and result.
-pub const COMMANDS_TOTAL: &str = "creditline_commands_total";
 
 /// Installs the global recorder and returns the handle that renders `/metrics`.
 pub fn install() -> anyhow::Result<PrometheusHandle> {

@@ -287,7 +287,7 @@ async fn get_statements(
     Extension(principal): Extension<Principal>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Vec<StatementView>>, ApiError> {
-    read_user(&state, &principal, &user_id, |user| {
+    read_user(&state, &principal, &user_id, |_, user| {
         user.billing.statements.iter().map(|statement| StatementView::new(user.id, statement)).collect()
     })
     .await
@@ -303,7 +303,7 @@ async fn get_instalments(
     Extension(principal): Extension<Principal>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Vec<InstalmentPlanView>>, ApiError> {
-    read_user(&state, &principal, &user_id, |user| user.billing.plans.iter().map(InstalmentPlanView::from).collect())
+    read_user(&state, &principal, &user_id, |_, user| user.billing.plans.iter().map(InstalmentPlanView::from).collect())
         .await
 }
 
@@ -317,11 +317,10 @@ async fn get_score(
     Extension(principal): Extension<Principal>,
     Path(user_id): Path<String>,
 ) -> Result<Json<ScoreView>, ApiError> {
-    let bands = state.writer.read(|engine| engine.products().last().map(|(_, product)| product.clone())).await?;
-    read_user(&state, &principal, &user_id, move |user| ScoreView {
+    read_user(&state, &principal, &user_id, |engine, user| ScoreView {
         user_id: user.id.0,
         score: user.score.score,
-        band: bands.map(|product| product.band(user.score.score).name.clone()),
+        band: engine.product_at(engine.now_ms()).map(|product| product.band(user.score.score).name.clone()),
         frozen: user.score.frozen,
         adjustment: user.score.adjustment,
         history: user.score.history.clone(),
@@ -401,7 +400,7 @@ async fn get_user(
     Extension(principal): Extension<Principal>,
     Path(user_id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
-    read_user(&state, &principal, &user_id, |user| UserView::from(user)).await
+    read_user(&state, &principal, &user_id, |_, user| UserView::from(user)).await
 }
 
 /// Reads something of one user for a reader key; 404 when the user is not open.
@@ -409,11 +408,11 @@ async fn read_user<T: Send + 'static>(
     state: &AppState,
     principal: &Principal,
     user_id: &str,
-    read: impl FnOnce(&engine::User) -> T + Send + 'static,
+    read: impl FnOnce(&engine::Engine, &engine::User) -> T + Send + 'static,
 ) -> Result<Json<T>, ApiError> {
     require(principal, READERS)?;
     let id = UserId(parse_id(user_id, "user_id")?);
-    let value = state.writer.read(move |engine| engine.user(id).map(read)).await?;
+    let value = state.writer.read(move |engine| engine.user(id).map(|user| read(engine, user))).await?;
     value.map(Json).ok_or_else(|| ApiError::not_found("unknown_user", "no user with this id is open"))
 }
 
