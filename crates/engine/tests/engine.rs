@@ -72,11 +72,13 @@ impl Ledger {
     }
 
     fn rejected(&mut self, kind: CommandKind, expected: Rejection) {
-        let before = self.engine.state_hash();
-        let (_, outcome) = self.run(kind.clone());
+        let (id, outcome) = self.run(kind.clone());
         assert_eq!(outcome, Err(expected), "{kind:?}");
-        let after = self.engine.state_hash();
-        assert_ne!(before, after, "the rejection is remembered for retries");
+        assert_eq!(
+            self.engine.first_sequence(id),
+            Some(self.engine.commands_applied()),
+            "the rejection is remembered for retries"
+        );
     }
 
     /// (credit used, balance) of a user.
@@ -226,13 +228,15 @@ fn retries_return_the_first_outcome_and_a_changed_body_is_refused() {
     let mut ledger = Ledger::new();
     let pay = CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) };
     let (id, first) = ledger.ok(pay.clone());
-    let hash = ledger.engine.state_hash();
+    let sequence = ledger.engine.first_sequence(id);
     assert_eq!(ledger.run_as(id, pay), Ok(first));
     assert_eq!(ledger.position(ALICE), (1_000, 0), "a retry moves no money");
     let changed = CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_001, 0) };
     assert_eq!(ledger.run_as(id, changed), Err(Rejection::IdempotencyConflict));
     assert_eq!(ledger.position(ALICE), (1_000, 0));
-    assert_ne!(ledger.engine.state_hash(), hash, "the conflict is counted, nothing else changes");
+    assert_eq!(ledger.engine.first_sequence(id), sequence, "the conflict leaves the original remembered");
+    let payment = ledger.engine.payment(id).map(|payment| payment.captured.credit_minor);
+    assert_eq!(payment, Some(1_000), "and its payment untouched");
     // A rejected command's retry returns the same rejection even after the cause is gone.
     let (refused, _) = ledger.run(CommandKind::TopUp { user: UserId(77), amount: amount(1) });
     ledger.ok(CommandKind::OpenUser { user: UserId(77), currency: Currency::CNY, identity: IdentityLevel::Basic });
