@@ -97,7 +97,7 @@ pub struct WithdrawalPolicy {
     pub max_per_day_minor: u64,
     /// Most per calendar month.
     pub max_per_month_minor: u64,
-    /// Most outstanding withdrawals as a share of the limit, in ppm.
+    /// A calendar month's withdrawals at most this share of the limit, in ppm.
     pub max_share_of_limit_ppm: u32,
     /// Fee charged on each withdrawal, in ppm of the amount.
     pub fee_ppm: u32,
