@@ -1,0 +1,199 @@
+//! A compiled rule: a typed expression tree over feature slots.
+
+use crate::Value;
+
+/// Where a program reads its features: the engine computes each slot on first use.
+pub trait Features {
+    /// The value of the feature in `slot` (a slot the schema declared).
+    fn value(&mut self, slot: u16) -> Value;
+}
+
+/// Why an evaluation produced no value; a rule that errs does not fire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvalError {
+    /// Integer arithmetic overflowed.
+    Overflow,
+    /// Integer division or remainder by zero.
+    DivisionByZero,
+    /// `int(x)` of a double that is not a finite number in range.
+    Conversion,
+}
+
+/// Arithmetic operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arith {
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Remainder,
+}
+
+/// Comparison operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Compare {
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+/// One node of a compiled expression; types were checked when it was built.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Node {
+    Constant(Value),
+    Feature(u16),
+    Not(Box<Node>),
+    Negate(Box<Node>),
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Conditional(Box<Node>, Box<Node>, Box<Node>),
+    Compare(Compare, Box<Node>, Box<Node>),
+    Arith(Arith, Box<Node>, Box<Node>),
+    In(Box<Node>, Vec<Value>),
+    ToDouble(Box<Node>),
+    ToInt(Box<Node>),
+    Min(Box<Node>, Box<Node>),
+    Max(Box<Node>, Box<Node>),
+}
+
+/// A compiled boolean expression: evaluate it over a [`Features`] source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    pub(crate) root: Node,
+    pub(crate) slots: Vec<u16>,
+}
+
+impl Program {
+    /// Evaluates the expression: `Ok(true)` when the rule fires.
+    pub fn evaluate(&self, features: &mut dyn Features) -> Result<bool, EvalError> {
+        match evaluate(&self.root, features)? {
+            Value::Bool(fired) => Ok(fired),
+            other => unreachable!("the compiler checked the rule is boolean, got {other:?}"),
+        }
+    }
+
+    /// The feature slots the expression reads, sorted and without repeats.
+    pub fn slots(&self) -> &[u16] {
+        &self.slots
+    }
+}
+
+fn boolean(node: &Node, features: &mut dyn Features) -> Result<bool, EvalError> {
+    match evaluate(node, features)? {
+        Value::Bool(value) => Ok(value),
+        other => unreachable!("the compiler checked this operand is boolean, got {other:?}"),
+    }
+}
+
+fn evaluate(node: &Node, features: &mut dyn Features) -> Result<Value, EvalError> {
+    Ok(match node {
+        Node::Constant(value) => *value,
+        Node::Feature(slot) => features.value(*slot),
+        Node::Not(operand) => Value::Bool(!boolean(operand, features)?),
+        Node::Negate(operand) => match evaluate(operand, features)? {
+            Value::Int(value) => Value::Int(value.checked_neg().ok_or(EvalError::Overflow)?),
+            Value::Double(value) => Value::Double(-value),
+            other => unreachable!("negation of a checked numeric operand, got {other:?}"),
+        },
+        // CEL's logical operators absorb an error when the other side decides the result.
+        Node::And(left, right) => match boolean(left, features) {
+            Ok(false) => Value::Bool(false),
+            left => match (left, boolean(right, features)) {
+                (_, Ok(false)) => Value::Bool(false),
+                (Ok(true), Ok(true)) => Value::Bool(true),
+                (Err(error), _) | (_, Err(error)) => return Err(error),
+                (Ok(false), _) => unreachable!("handled above"),
+            },
+        },
+        Node::Or(left, right) => match boolean(left, features) {
+            Ok(true) => Value::Bool(true),
+            left => match (left, boolean(right, features)) {
+                (_, Ok(true)) => Value::Bool(true),
+                (Ok(false), Ok(false)) => Value::Bool(false),
+                (Err(error), _) | (_, Err(error)) => return Err(error),
+                (Ok(true), _) => unreachable!("handled above"),
+            },
+        },
+        Node::Conditional(condition, then, otherwise) => match boolean(condition, features)? {
+            true => evaluate(then, features)?,
+            false => evaluate(otherwise, features)?,
+        },
+        Node::Compare(operator, left, right) => {
+            Value::Bool(compare(*operator, evaluate(left, features)?, evaluate(right, features)?))
+        }
+        Node::Arith(operator, left, right) => arith(*operator, evaluate(left, features)?, evaluate(right, features)?)?,
+        Node::In(operand, list) => {
+            let value = evaluate(operand, features)?;
+            Value::Bool(list.iter().any(|item| compare(Compare::Equal, value, *item)))
+        }
+        Node::ToDouble(operand) => match evaluate(operand, features)? {
+            Value::Int(value) => Value::Double(value as f64),
+            value @ Value::Double(_) => value,
+            other => unreachable!("double() of a checked numeric operand, got {other:?}"),
+        },
+        Node::ToInt(operand) => match evaluate(operand, features)? {
+            value @ Value::Int(_) => value,
+            // `as` saturates; CEL wants an error outside the range instead.
+            Value::Double(value) if value.is_finite() && value.abs() < 9.2e18 => Value::Int(value.trunc() as i64),
+            Value::Double(_) => return Err(EvalError::Conversion),
+            other => unreachable!("int() of a checked numeric operand, got {other:?}"),
+        },
+        Node::Min(left, right) | Node::Max(left, right) => {
+            let (left, right) = (evaluate(left, features)?, evaluate(right, features)?);
+            let left_wins = compare(Compare::LessOrEqual, left, right) == matches!(node, Node::Min(..));
+            if left_wins { left } else { right }
+        }
+    })
+}
+
+/// Compares two values; ints and doubles compare by numeric value, as CEL specifies.
+fn compare(operator: Compare, left: Value, right: Value) -> bool {
+    let ordering = match (left, right) {
+        (Value::Int(left), Value::Int(right)) => left.partial_cmp(&right),
+        (Value::Double(left), Value::Double(right)) => left.partial_cmp(&right),
+        (Value::Int(left), Value::Double(right)) => (left as f64).partial_cmp(&right),
+        (Value::Double(left), Value::Int(right)) => left.partial_cmp(&(right as f64)),
+        (Value::Bool(left), Value::Bool(right)) => left.partial_cmp(&right),
+        (Value::Symbol(left), Value::Symbol(right)) => left.partial_cmp(&right),
+        (left, right) => unreachable!("comparison of checked operands, got {left:?} and {right:?}"),
+    };
+    let Some(ordering) = ordering else {
+        // NaN: only "not equal" holds.
+        return operator == Compare::NotEqual;
+    };
+    match operator {
+        Compare::Equal => ordering.is_eq(),
+        Compare::NotEqual => ordering.is_ne(),
+        Compare::Less => ordering.is_lt(),
+        Compare::LessOrEqual => ordering.is_le(),
+        Compare::Greater => ordering.is_gt(),
+        Compare::GreaterOrEqual => ordering.is_ge(),
+    }
+}
+
+fn arith(operator: Arith, left: Value, right: Value) -> Result<Value, EvalError> {
+    match (left, right) {
+        (Value::Int(left), Value::Int(right)) => {
+            let result = match operator {
+                Arith::Add => left.checked_add(right),
+                Arith::Subtract => left.checked_sub(right),
+                Arith::Multiply => left.checked_mul(right),
+                Arith::Divide | Arith::Remainder if right == 0 => return Err(EvalError::DivisionByZero),
+                Arith::Divide => left.checked_div(right),
+                Arith::Remainder => left.checked_rem(right),
+            };
+            result.map(Value::Int).ok_or(EvalError::Overflow)
+        }
+        (Value::Double(left), Value::Double(right)) => Ok(Value::Double(match operator {
+            Arith::Add => left + right,
+            Arith::Subtract => left - right,
+            Arith::Multiply => left * right,
+            Arith::Divide => left / right,
+            Arith::Remainder => unreachable!("the compiler refuses % on doubles"),
+        })),
+        (left, right) => unreachable!("arithmetic on checked operands, got {left:?} and {right:?}"),
+    }
+}
