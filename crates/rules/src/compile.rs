@@ -310,5 +310,5 @@ fn arithmetic(name: &str) -> Option<Arith> {
 
 /// An operator's internal name (`_[_]`) as the author wrote it (`[]`).
 fn display_name(name: &str) -> String {
-    name.replace('_', "").replace('@', "")
+    name.replace(['_', '@'], "")
 }
