@@ -3,6 +3,7 @@
 
 use crate::money::{Amount, Currency};
 use crate::product::Product;
+use crate::risk::{AccountAction, Evidence, Label, Party, RuleSet, Tie};
 use serde::{Deserialize, Serialize};
 
 /// Identifies a user (a holder of a credit line and a balance).
@@ -320,6 +321,63 @@ pub enum CommandKind {
         /// The user.
         user: UserId,
     },
+    /// Pays a merchant for a beneficiary: an order shipped to someone else, a recharge credited
+    /// to a phone or account. Otherwise exactly `Pay`.
+    PayFor {
+        /// The paying user.
+        user: UserId,
+        /// The merchant paid.
+        merchant: MerchantId,
+        /// The split between credit and balance.
+        funding: Funding,
+        /// Who or what the order is for.
+        beneficiary: Tie,
+    },
+    /// Links a device, phone, identity, bank card or payout account to a user or merchant (a
+    /// login from a device, a binding added or changed); accounts sharing one become tied.
+    LinkTie {
+        /// The user or merchant.
+        party: Party,
+        /// The identifier.
+        tie: Tie,
+    },
+    /// Installs a rules file; it must compile and carry a higher version than the one in force.
+    InstallRules {
+        /// The rules.
+        rules: Box<RuleSet>,
+    },
+    /// Completes a command the risk engine challenged: the user passed the step-up verification.
+    VerifyChallenge {
+        /// The user.
+        user: UserId,
+        /// The challenged command's id.
+        challenge: CommandId,
+    },
+    /// An analyst's verdict on a case: approve (what was held goes through) or reject.
+    DecideCase {
+        /// The case (the id of the command that opened it).
+        case: CommandId,
+        /// True to approve.
+        approve: bool,
+        /// The label the evaluator learns from.
+        label: Label,
+    },
+    /// A user's appeal: evidence and text attached to a case.
+    AppealCase {
+        /// The case.
+        case: CommandId,
+        /// Receipts, refund records and other references.
+        evidence: Vec<Evidence>,
+        /// The user's own words.
+        text: String,
+    },
+    /// Reverses a risk account action (an analyst's command).
+    LiftAction {
+        /// The user.
+        user: UserId,
+        /// The action to lift.
+        action: AccountAction,
+    },
 }
 
 impl CommandKind {
@@ -351,6 +409,13 @@ impl CommandKind {
             CommandKind::RepayStatement { .. } => "repay_statement",
             CommandKind::ConvertStatementToInstalments { .. } => "convert_statement_to_instalments",
             CommandKind::ReviewCreditLine { .. } => "review_credit_line",
+            CommandKind::PayFor { .. } => "pay_for",
+            CommandKind::LinkTie { .. } => "link_tie",
+            CommandKind::InstallRules { .. } => "install_rules",
+            CommandKind::VerifyChallenge { .. } => "verify_challenge",
+            CommandKind::DecideCase { .. } => "decide_case",
+            CommandKind::AppealCase { .. } => "appeal_case",
+            CommandKind::LiftAction { .. } => "lift_action",
         }
     }
 }

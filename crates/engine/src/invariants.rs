@@ -89,7 +89,7 @@ impl Engine {
                 self.challenges.len()
             ));
         }
-        if self.expiries.len() != self.authorizations.len() + self.challenges.len() {
+        if self.expiries.len() != self.authorizations.len() + self.challenges.len() + self.risk.parked.len() {
             return Err(format!(
                 "{} expiry entries for {} authorizations",
                 self.expiries.len(),

@@ -11,6 +11,8 @@ use crate::command::{
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 use crate::product::{Overpayment, Product};
+use crate::risk::features::{MerchantRisk, UserRisk};
+use crate::risk::{Decision, RiskState};
 use crate::score::CreditScore;
 use crate::table::{ChunkedQueue, ShardedMap};
 use crate::withdrawal::{Challenge, WithdrawalTotals};
@@ -53,6 +55,8 @@ pub struct User {
     pub score: CreditScore,
     /// Withdrawals completed today and this month, for the caps.
     pub withdrawals: WithdrawalTotals,
+    /// Risk aggregates and account-action flags.
+    pub risk: UserRisk,
 }
 
 impl User {
@@ -90,6 +94,8 @@ pub struct Merchant {
     pub settlement_minor: u64,
     /// When the merchant was opened.
     pub opened_at_ms: u64,
+    /// Risk aggregates.
+    pub risk: MerchantRisk,
 }
 
 /// A captured payment and what has been refunded of it.
@@ -163,6 +169,8 @@ pub struct Engine {
     pub(crate) scratch: Vec<u8>,
     /// Refunds of each refunded payment: refund command id and split, oldest first.
     pub(crate) refunds: FastMap<CommandId, Vec<(CommandId, Funding)>>,
+    /// Rules, ties, cases and risk challenges.
+    pub(crate) risk: RiskState,
 }
 
 /// Checks a funding split: each part in range, not both zero, total in range.
@@ -242,7 +250,30 @@ impl Engine {
         }
     }
 
+    /// The risk decision on the last applied command, when the rules scored it.
+    pub fn last_decision(&self) -> Option<&Decision> {
+        self.risk.last_decision.as_ref()
+    }
+
+    /// Scores the command, then runs it if the decision lets it through.
     fn execute(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
+        self.risk.last_decision = None;
+        match self.screen(id, kind, ledger) {
+            Some(outcome) => outcome,
+            None => self.run(id, kind, ledger),
+        }
+    }
+
+    /// Runs a command past the risk screen, and updates the online features if it took effect.
+    pub(crate) fn run(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
+        let outcome = self.dispatch(id, kind, ledger);
+        if outcome.is_ok() {
+            self.observe(kind);
+        }
+        outcome
+    }
+
+    fn dispatch(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
         match *kind {
             CommandKind::OpenUser { user, currency, identity } => self.open_user(user, currency, identity),
             CommandKind::OpenMerchant { merchant, currency, category, verification, partner } => {
@@ -254,6 +285,7 @@ impl Engine {
                     partner,
                     settlement_minor: 0,
                     opened_at_ms: self.now_ms,
+                    risk: MerchantRisk::default(),
                 })
             }
             CommandKind::SetCreditLimit { user, limit_minor } => self.set_credit_limit(user, limit_minor),
@@ -263,7 +295,9 @@ impl Engine {
                 Ok(Accepted::Done)
             }
             CommandKind::TopUp { user, amount } => self.top_up(user, amount, ledger),
-            CommandKind::Pay { user, merchant, funding } => self.pay(id, user, merchant, funding, ledger),
+            CommandKind::Pay { user, merchant, funding } | CommandKind::PayFor { user, merchant, funding, .. } => {
+                self.pay(id, user, merchant, funding, ledger)
+            }
             CommandKind::Authorize { user, merchant, funding, expires_at_ms } => {
                 self.authorize(id, Authorization { user, merchant, funding, expires_at_ms })
             }
@@ -301,6 +335,12 @@ impl Engine {
                 self.users[slot].score.frozen = frozen;
                 Ok(Accepted::Done)
             }
+            CommandKind::LinkTie { party, tie } => self.link_tie(party, tie),
+            CommandKind::InstallRules { ref rules } => self.install_rules(rules),
+            CommandKind::VerifyChallenge { user, challenge } => self.verify_challenge(user, challenge, ledger),
+            CommandKind::DecideCase { case, approve, label } => self.decide_case(case, approve, label, ledger),
+            CommandKind::AppealCase { case, ref evidence, ref text } => self.appeal_case(case, evidence, text),
+            CommandKind::LiftAction { user, action } => self.lift_action(user, action),
         }
     }
 
@@ -308,7 +348,7 @@ impl Engine {
         self.user_index.get(&user).map(|slot| *slot as usize).ok_or(Rejection::UnknownUser)
     }
 
-    fn merchant_slot(&self, merchant: MerchantId) -> Result<usize, Rejection> {
+    pub(crate) fn merchant_slot(&self, merchant: MerchantId) -> Result<usize, Rejection> {
         self.merchant_index.get(&merchant).map(|slot| *slot as usize).ok_or(Rejection::UnknownMerchant)
     }
 
@@ -335,6 +375,7 @@ impl Engine {
             billing: Billing::default(),
             score: CreditScore::default(),
             withdrawals: WithdrawalTotals::default(),
+            risk: UserRisk::default(),
         });
         self.user_index.insert(id, slot);
         let (_, month) = self.local_today();
@@ -435,7 +476,7 @@ impl Engine {
 
     pub(crate) fn check_new_payment_id(&self, id: CommandId) -> Result<(), Rejection> {
         let taken = self.payments.contains_key(&id) || self.authorizations.contains_key(&id);
-        match taken || self.challenges.contains_key(&id) {
+        match taken || self.challenges.contains_key(&id) || self.risk.parked.contains_key(&id) {
             true => Err(Rejection::PaymentExists),
             false => Ok(()),
         }
@@ -487,7 +528,7 @@ impl Engine {
         Ok(Accepted::Split { credit_minor: funding.credit_minor, balance_minor: funding.balance_minor })
     }
 
-    fn authorize(&mut self, id: CommandId, authorization: Authorization) -> Outcome {
+    pub(crate) fn authorize(&mut self, id: CommandId, authorization: Authorization) -> Outcome {
         self.check_new_payment_id(id)?;
         let (user_slot, _, _) = self.check_spend(authorization.user, authorization.merchant, authorization.funding)?;
         let lifetime_ms = authorization.expires_at_ms.saturating_sub(self.now_ms);
@@ -538,7 +579,7 @@ impl Engine {
     }
 
     /// Removes an authorization and frees its holds.
-    fn drop_authorization(&mut self, id: CommandId) {
+    pub(crate) fn drop_authorization(&mut self, id: CommandId) {
         let Some(authorization) = self.authorizations.remove(&id) else { return };
         self.expiries.remove(&(authorization.expires_at_ms, id));
         let slot = self.user_index[&authorization.user] as usize;
@@ -559,9 +600,12 @@ impl Engine {
             if expires_at_ms > self.now_ms {
                 break;
             }
-            match self.authorizations.contains_key(&id) {
-                true => self.drop_authorization(id),
-                false => self.drop_challenge(id),
+            if self.authorizations.contains_key(&id) {
+                self.drop_authorization(id);
+            } else if self.challenges.contains_key(&id) {
+                self.drop_challenge(id);
+            } else {
+                self.drop_parked(id);
             }
             released = released.saturating_add(1);
         }

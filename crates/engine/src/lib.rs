@@ -21,6 +21,7 @@ mod outcome;
 pub mod product;
 mod products;
 mod queries;
+pub mod risk;
 pub mod score;
 mod snapshot;
 mod table;

@@ -86,7 +86,7 @@ pub enum Rejection {
     WithdrawalShareCap,
     /// Another withdrawal is waiting for its verification; verify it or let it expire first.
     WithdrawalPending,
-    /// The user has no withdrawal waiting for verification with this id.
+    /// The user has no command waiting for verification with this id.
     UnknownChallenge,
     /// The verification came after the challenge expired; request the withdrawal again.
     ChallengeExpired,
@@ -94,6 +94,20 @@ pub enum Rejection {
     NothingDue,
     /// A sum that would overflow a 64-bit balance.
     AmountOverflow,
+    /// The risk engine denied the command.
+    RiskDenied,
+    /// No case has this id.
+    UnknownCase,
+    /// The case is already decided; an appeal reopens it.
+    CaseClosed,
+    /// An appeal with no text and no evidence, or over the size limits.
+    InvalidAppeal,
+    /// The account action to lift is not in force.
+    ActionNotInForce,
+    /// A rules file that does not compile or breaks a limit.
+    InvalidRules,
+    /// A rules version not above the one in force.
+    RulesVersionOrder,
 }
 
 impl Rejection {
@@ -144,6 +158,13 @@ impl Rejection {
             Rejection::ChallengeExpired => "challenge_expired",
             Rejection::NothingDue => "nothing_due",
             Rejection::AmountOverflow => "amount_overflow",
+            Rejection::RiskDenied => "risk_denied",
+            Rejection::UnknownCase => "unknown_case",
+            Rejection::CaseClosed => "case_closed",
+            Rejection::InvalidAppeal => "invalid_appeal",
+            Rejection::ActionNotInForce => "action_not_in_force",
+            Rejection::InvalidRules => "invalid_rules",
+            Rejection::RulesVersionOrder => "rules_version_order",
         }
     }
 
@@ -201,7 +222,7 @@ impl Rejection {
             Rejection::WithdrawalPending => {
                 "another withdrawal is waiting for its verification; verify it or let it expire first"
             }
-            Rejection::UnknownChallenge => "the user has no withdrawal waiting for verification with this id",
+            Rejection::UnknownChallenge => "the user has no command waiting for verification with this id",
             Rejection::ChallengeExpired => {
                 "the verification came after the challenge expired; request the withdrawal again"
             }
@@ -210,6 +231,15 @@ impl Rejection {
                 "a new product needs a higher version, taking effect now or later and not before the installed one"
             }
             Rejection::AmountOverflow => "the amount would overflow a 64-bit balance",
+            Rejection::RiskDenied => "the risk engine denied this command; the decision lists its reasons",
+            Rejection::UnknownCase => "no case has this id",
+            Rejection::CaseClosed => "the case is already decided; an appeal reopens it",
+            Rejection::InvalidAppeal => {
+                "an appeal needs text or evidence: at most 10 references of 1-200 bytes, 2000 bytes of text, 8 appeals a case"
+            }
+            Rejection::ActionNotInForce => "that account action is not in force for this user",
+            Rejection::InvalidRules => "the rules file does not compile; run `creditline rules check` on it",
+            Rejection::RulesVersionOrder => "a new rules file needs a version above the one in force",
         }
     }
 }
@@ -226,10 +256,16 @@ pub enum Accepted {
         /// Minor units on the balance.
         balance_minor: u64,
     },
-    /// A withdrawal waits for its step-up verification until `expires_at_ms`.
+    /// The command waits for its step-up verification until `expires_at_ms` (a large credit
+    /// withdrawal, or a risk challenge).
     Challenged {
         /// When the challenge lapses, ms since the epoch.
         expires_at_ms: u64,
+    },
+    /// The risk engine held the command for review and opened a case.
+    HeldForReview {
+        /// The case (the command's own id).
+        case: crate::command::CommandId,
     },
     /// A line review set the limit (unchanged when `from` equals `to`).
     LineReviewed {

@@ -8,11 +8,13 @@ use crate::command::{CommandId, Funding, MerchantId, UserId};
 use crate::ledger::{Authorization, Engine, Merchant, Payment, Remembered, User};
 use crate::money::Currency;
 use crate::product::Product;
+use crate::risk::{Case, Parked, Party, RuleSet, Tie};
 use crate::withdrawal::Challenge;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout.
-pub const SNAPSHOT_VERSION: u32 = 3;
+pub const SNAPSHOT_VERSION: u32 = 4;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -30,6 +32,11 @@ struct SnapshotRef<'a> {
     challenges: Vec<(CommandId, &'a Challenge)>,
     refunds: Vec<(CommandId, &'a Vec<(CommandId, Funding)>)>,
     remembered: Vec<(u64, CommandId, Remembered)>,
+    rules: Option<&'a RuleSet>,
+    ties: Vec<(Tie, &'a Vec<Party>)>,
+    groups: &'a [Vec<Party>],
+    cases: &'a BTreeMap<CommandId, Case>,
+    parked: Vec<(CommandId, &'a Parked)>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +55,11 @@ struct SnapshotOwned {
     challenges: Vec<(CommandId, Challenge)>,
     refunds: Vec<(CommandId, Vec<(CommandId, Funding)>)>,
     remembered: Vec<(u64, CommandId, Remembered)>,
+    rules: Option<RuleSet>,
+    ties: Vec<(Tie, Vec<Party>)>,
+    groups: Vec<Vec<Party>>,
+    cases: BTreeMap<CommandId, Case>,
+    parked: Vec<(CommandId, Parked)>,
 }
 
 /// Why a snapshot could not be restored.
@@ -75,8 +87,8 @@ impl std::fmt::Display for SnapshotError {
 
 impl std::error::Error for SnapshotError {}
 
-fn sorted<'a, V>(map: impl Iterator<Item = (&'a CommandId, &'a V)>) -> Vec<(CommandId, &'a V)> {
-    let mut entries: Vec<(CommandId, &V)> = map.map(|(id, value)| (*id, value)).collect();
+fn sorted<'a, K: Ord + Copy + 'a, V>(map: impl Iterator<Item = (&'a K, &'a V)>) -> Vec<(K, &'a V)> {
+    let mut entries: Vec<(K, &V)> = map.map(|(id, value)| (*id, value)).collect();
     entries.sort_unstable_by_key(|(id, _)| *id);
     entries
 }
@@ -101,6 +113,11 @@ impl Engine {
             challenges: sorted(self.challenges.iter()),
             refunds: sorted(self.refunds.iter()),
             remembered,
+            rules: self.risk.rules.as_ref().map(|rules| &rules.source),
+            ties: sorted(self.risk.ties.parties.iter()),
+            groups: &self.risk.ties.groups,
+            cases: &self.risk.cases,
+            parked: sorted(self.risk.parked.iter()),
         };
         // Encoding into a growable vector fails only on allocation failure, which aborts anyway.
         postcard::to_allocvec(&snapshot).expect("encoding to a vector cannot fail")
@@ -142,6 +159,17 @@ impl Engine {
             engine.challenges.insert(id, challenge);
         }
         engine.refunds.extend(owned.refunds);
+        if let Some(rules) = owned.rules {
+            let active = rules.compile().map_err(|error| SnapshotError::Invariant(format!("rules: {error}")))?;
+            engine.risk.rules = Some(Box::new(active));
+        }
+        engine.risk.ties.parties.extend(owned.ties);
+        engine.risk.ties.groups = owned.groups;
+        engine.risk.cases = owned.cases;
+        for (id, parked) in owned.parked {
+            engine.expiries.insert((parked.expires_at_ms, id));
+            engine.risk.parked.insert(id, parked);
+        }
         engine.remembered_order = owned.remembered.iter().map(|(time_ms, id, _)| (*time_ms, *id)).collect();
         engine.remembered.extend(owned.remembered.into_iter().map(|(_, id, remembered)| (id, remembered)));
         engine.check_invariants().map_err(SnapshotError::Invariant)?;

@@ -1,0 +1,397 @@
+//! Scoring a command, the decision ladder, account actions, risk challenges, cases and appeals.
+
+use super::features::{Context, Feature, Purchase, ScoredEvent, ring_like};
+use super::ruleset::RuleSet;
+use super::{
+    AccountAction, Appeal, Case, CaseStatus, Decision, DecisionKind, EventKind, Evidence, FiredRule, Held, Label,
+    Parked, Party, RuleStatus, Tie,
+};
+use crate::command::{CommandId, CommandKind, Funding, UserId};
+use crate::ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, Postings};
+use crate::outcome::{Accepted, Outcome, Rejection};
+
+/// Points a `lower_score` action takes off the credit score (and lifting it gives back).
+pub const SCORE_PENALTY_POINTS: i32 = 50;
+/// How long a payment held for review stays held before it lapses.
+pub const CASE_HOLD_MS: u64 = AUTHORIZATION_MAX_MS;
+/// The most appeals a case takes.
+pub const APPEALS_MAX: usize = 8;
+/// The most evidence references one appeal carries.
+pub const EVIDENCE_MAX: usize = 10;
+/// The longest evidence reference, in bytes.
+pub const REFERENCE_MAX_BYTES: usize = 200;
+/// The longest appeal text, in bytes.
+pub const APPEAL_TEXT_MAX_BYTES: usize = 2000;
+
+impl Engine {
+    /// The event a command is scored as, or `None` for commands the rules do not see (and
+    /// commands naming unknown accounts, which the handler rejects).
+    fn scored_event(&self, kind: &CommandKind) -> Option<ScoredEvent> {
+        let user = |id: UserId| self.user_index.get(&id).map(|slot| *slot as usize);
+        let event = |kind, user, merchant, funding: Funding, beneficiary| ScoredEvent {
+            kind,
+            user,
+            merchant,
+            payee: None,
+            amount_minor: funding.credit_minor.saturating_add(funding.balance_minor),
+            credit_minor: funding.credit_minor,
+            beneficiary,
+        };
+        let merchant = |id| self.merchant_index.get(&id).map(|slot| *slot as usize);
+        Some(match *kind {
+            CommandKind::Pay { user: id, merchant: shop, funding } => {
+                event(EventKind::Pay, Some(user(id)?), Some(merchant(shop)?), funding, None)
+            }
+            CommandKind::PayFor { user: id, merchant: shop, funding, beneficiary } => {
+                event(EventKind::Pay, Some(user(id)?), Some(merchant(shop)?), funding, Some(beneficiary))
+            }
+            CommandKind::Authorize { user: id, merchant: shop, funding, .. } => {
+                event(EventKind::Authorize, Some(user(id)?), Some(merchant(shop)?), funding, None)
+            }
+            CommandKind::Transfer { from, to, amount } => ScoredEvent {
+                payee: Some(user(to)?),
+                ..event(
+                    EventKind::Transfer,
+                    Some(user(from)?),
+                    None,
+                    Funding { credit_minor: 0, balance_minor: amount.minor() },
+                    None,
+                )
+            },
+            CommandKind::WithdrawToBank { user: id, amount } => {
+                let funding = Funding { credit_minor: 0, balance_minor: amount.minor() };
+                event(EventKind::WithdrawToBank, Some(user(id)?), None, funding, None)
+            }
+            CommandKind::RequestWithdrawal { user: id, amount, .. } => {
+                let funding = Funding { credit_minor: amount.minor(), balance_minor: 0 };
+                event(EventKind::RequestWithdrawal, Some(user(id)?), None, funding, None)
+            }
+            CommandKind::PayoutMerchant { merchant: shop, amount } => {
+                let funding = Funding { credit_minor: 0, balance_minor: amount.minor() };
+                event(EventKind::PayoutMerchant, None, Some(merchant(shop)?), funding, None)
+            }
+            _ => return None,
+        })
+    }
+
+    /// Runs the rules for one event: what fired, the score, the decision and the evidence.
+    fn evaluate(&self, event: &ScoredEvent) -> Option<Decision> {
+        let rules = self.risk.rules.as_deref()?;
+        let mut context = Context { engine: self, event, cache: [None; Feature::ALL.len()] };
+        let (mut score, mut forced) = (0i32, DecisionKind::Allow);
+        let (mut fired, mut actions, mut read) = (Vec::new(), Vec::new(), Vec::new());
+        for compiled in &rules.by_kind[event.kind as usize] {
+            // A rule whose evaluation errs (overflow, division by zero) does not fire.
+            if compiled.program.evaluate(&mut context) != Ok(true) {
+                continue;
+            }
+            let rule = &rules.source.rules[compiled.index];
+            let shadow = rule.status == RuleStatus::Shadow;
+            fired.push(FiredRule { rule: rule.id.clone(), reason: rule.reason.clone(), score: rule.score, shadow });
+            read.extend_from_slice(compiled.program.slots());
+            if !shadow {
+                score = score.saturating_add(rule.score);
+                forced = forced.max(rule.action.unwrap_or(DecisionKind::Allow));
+                actions.extend_from_slice(&rule.account_actions);
+            }
+        }
+        let source = &rules.source;
+        let by_score = match score {
+            score if score >= source.deny_at => DecisionKind::Deny,
+            score if score >= source.review_at => DecisionKind::Review,
+            score if score >= source.challenge_at => DecisionKind::Challenge,
+            _ => DecisionKind::Allow,
+        };
+        actions.sort_unstable();
+        actions.dedup();
+        let mut reasons: Vec<String> =
+            fired.iter().filter(|rule| !rule.shadow).map(|rule| rule.reason.clone()).collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        let readings = if fired.is_empty() { Vec::new() } else { context.readings(read.into_iter()) };
+        let kind = forced.max(by_score);
+        Some(Decision { kind, score, rules_version: source.version, reasons, fired, readings, actions })
+    }
+
+    /// Scores a command and acts on the decision: runs it (allow), refuses it (deny), parks it
+    /// for verification (challenge) or holds it and opens a case (review); then takes the
+    /// account actions. `None` when the rules do not score this command. The decision is kept
+    /// for [`Engine::last_decision`].
+    pub(crate) fn screen(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Option<Outcome> {
+        let event = self.scored_event(kind)?;
+        let mut decision = self.evaluate(&event)?;
+        // Only a user can verify; a merchant's challenged command goes to an analyst instead.
+        if decision.kind == DecisionKind::Challenge && event.user.is_none() {
+            decision.kind = DecisionKind::Review;
+        }
+        let party = match event.user {
+            Some(slot) => Party::User(self.users[slot].id),
+            None => Party::Merchant(self.merchants[event.merchant.expect("a scored event has a user or merchant")].id),
+        };
+        let outcome = match decision.kind {
+            DecisionKind::Allow => self.run(id, kind, ledger),
+            DecisionKind::Deny => Err(Rejection::RiskDenied),
+            DecisionKind::Challenge => self.park(id, party, kind, &decision),
+            DecisionKind::Review => self.hold_for_review(id, party, kind, &decision, ledger),
+        };
+        if let Some(slot) = event.user {
+            self.take_actions(slot, &decision.actions);
+            if decision.kind == DecisionKind::Deny && !decision.actions.is_empty() {
+                // The user can appeal the actions: they get a case with nothing held.
+                self.open_case(id, party, decision.clone(), Held::Nothing);
+            }
+        }
+        self.risk.last_decision = Some(decision);
+        Some(outcome)
+    }
+
+    fn park(&mut self, id: CommandId, party: Party, kind: &CommandKind, decision: &Decision) -> Outcome {
+        let Party::User(user) = party else { unreachable!("challenges without a user became reviews") };
+        self.check_new_payment_id(id)?;
+        let ttl_ms = self.risk.rules.as_ref().map_or(0, |rules| rules.source.challenge_ttl_ms);
+        let expires_at_ms = self.now_ms.saturating_add(ttl_ms);
+        debug_assert_eq!(decision.kind, DecisionKind::Challenge);
+        self.expiries.insert((expires_at_ms, id));
+        self.risk.parked.insert(id, Parked { user, kind: kind.clone(), expires_at_ms });
+        Ok(Accepted::Challenged { expires_at_ms })
+    }
+
+    fn hold_for_review(
+        &mut self,
+        id: CommandId,
+        party: Party,
+        kind: &CommandKind,
+        decision: &Decision,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        let held = match *kind {
+            CommandKind::Pay { user, merchant, funding } | CommandKind::PayFor { user, merchant, funding, .. } => {
+                let expires_at_ms = self.now_ms.saturating_add(CASE_HOLD_MS);
+                self.authorize(id, Authorization { user, merchant, funding, expires_at_ms })?;
+                Held::Payment { merchant }
+            }
+            CommandKind::Authorize { merchant, .. } => {
+                self.run(id, kind, ledger)?;
+                Held::Authorization { merchant }
+            }
+            _ => {
+                self.check_new_payment_id(id)?;
+                Held::Parked(Box::new(kind.clone()))
+            }
+        };
+        self.open_case(id, party, decision.clone(), held);
+        Ok(Accepted::HeldForReview { case: id })
+    }
+
+    fn open_case(&mut self, id: CommandId, party: Party, decision: Decision, held: Held) {
+        let case = Case {
+            party,
+            opened_at_ms: self.now_ms,
+            decision,
+            held,
+            status: CaseStatus::Open,
+            label: None,
+            appeals: Vec::new(),
+            decided_at_ms: None,
+        };
+        self.risk.cases.insert(id, case);
+    }
+
+    fn take_actions(&mut self, slot: usize, actions: &[AccountAction]) {
+        let (_, month) = self.local_today();
+        let now_ms = self.now_ms;
+        let user = &mut self.users[slot];
+        for action in actions {
+            match action {
+                AccountAction::FreezeCredit if !user.credit_frozen => {
+                    user.credit_frozen = true;
+                    user.risk.frozen_by_risk = true;
+                }
+                AccountAction::CutLine if user.risk.cut_from_limit_minor.is_none() => {
+                    let committed = user.credit_committed_minor().clamp(0, user.limit_minor as i128) as u64;
+                    user.risk.cut_from_limit_minor = Some(user.limit_minor);
+                    user.limit_minor = committed;
+                }
+                AccountAction::LowerScore if !user.risk.score_lowered => {
+                    user.risk.score_lowered = true;
+                    user.score.adjustment = user.score.adjustment.saturating_sub(SCORE_PENALTY_POINTS);
+                    crate::score::rescore(user, now_ms, month, true);
+                }
+                AccountAction::WatchList => user.risk.watchlisted = true,
+                _ => {}
+            }
+        }
+    }
+
+    /// Reverses an account action in force.
+    pub(crate) fn lift_action(&mut self, user: UserId, action: AccountAction) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let (_, month) = self.local_today();
+        let now_ms = self.now_ms;
+        let user = &mut self.users[slot];
+        match action {
+            AccountAction::FreezeCredit if user.risk.frozen_by_risk => {
+                user.risk.frozen_by_risk = false;
+                user.credit_frozen = false;
+            }
+            AccountAction::CutLine if user.risk.cut_from_limit_minor.is_some() => {
+                let before = user.risk.cut_from_limit_minor.take().expect("checked by the guard");
+                user.limit_minor = user.limit_minor.max(before);
+            }
+            AccountAction::LowerScore if user.risk.score_lowered => {
+                user.risk.score_lowered = false;
+                user.score.adjustment = user.score.adjustment.saturating_add(SCORE_PENALTY_POINTS);
+                crate::score::rescore(user, now_ms, month, true);
+            }
+            AccountAction::WatchList if user.risk.watchlisted => user.risk.watchlisted = false,
+            _ => return Err(Rejection::ActionNotInForce),
+        }
+        Ok(Accepted::Done)
+    }
+
+    /// Runs a challenged command once its user passed the step-up verification.
+    pub(crate) fn verify_challenge(&mut self, user: UserId, id: CommandId, ledger: &mut Postings<'_>) -> Outcome {
+        let parked =
+            self.risk.parked.get(&id).filter(|parked| parked.user == user).ok_or(Rejection::UnknownChallenge)?;
+        if parked.expires_at_ms <= self.now_ms {
+            return Err(Rejection::ChallengeExpired);
+        }
+        let parked = self.risk.parked.remove(&id).expect("found above");
+        self.expiries.remove(&(parked.expires_at_ms, id));
+        self.run(id, &parked.kind, ledger)
+    }
+
+    /// Drops a lapsed challenge (from the expiry queue).
+    pub(crate) fn drop_parked(&mut self, id: CommandId) {
+        if let Some(parked) = self.risk.parked.remove(&id) {
+            self.expiries.remove(&(parked.expires_at_ms, id));
+        }
+    }
+
+    /// An analyst's verdict: approval lets what was held through and lifts the case's account
+    /// actions; rejection releases or drops it. Either way the label is recorded.
+    pub(crate) fn decide_case(
+        &mut self,
+        id: CommandId,
+        approve: bool,
+        label: Label,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        let case = self.risk.cases.get(&id).ok_or(Rejection::UnknownCase)?;
+        if case.status != CaseStatus::Open {
+            return Err(Rejection::CaseClosed);
+        }
+        let (held, party, actions) = (case.held.clone(), case.party, case.decision.actions.clone());
+        let outcome = match (approve, held) {
+            (true, Held::Payment { merchant }) => {
+                let amount = self.authorizations.get(&id).map(|held| held.funding);
+                let amount = amount.ok_or(Rejection::AuthorizationExpired)?;
+                let amount = crate::money::Amount::new(amount.credit_minor + amount.balance_minor)
+                    .ok_or(Rejection::AmountOverflow)?;
+                self.run(id, &CommandKind::Capture { authorization: id, merchant, amount }, ledger)?
+            }
+            (true, Held::Parked(kind)) => self.run(id, &kind, ledger)?,
+            (false, Held::Payment { .. } | Held::Authorization { .. }) => {
+                self.drop_authorization(id);
+                Accepted::Done
+            }
+            _ => Accepted::Done,
+        };
+        if let (true, Party::User(user)) = (approve, party) {
+            for action in actions {
+                // An action already lifted by hand stays lifted.
+                let _ = self.lift_action(user, action);
+            }
+        }
+        let now_ms = self.now_ms;
+        let case = self.risk.cases.get_mut(&id).expect("found above");
+        case.status = if approve { CaseStatus::Approved } else { CaseStatus::Rejected };
+        case.label = Some(label);
+        case.held = Held::Nothing;
+        case.decided_at_ms = Some(now_ms);
+        Ok(outcome)
+    }
+
+    /// A user's appeal: evidence and text attached to the case, which reopens if decided.
+    pub(crate) fn appeal_case(&mut self, id: CommandId, evidence: &[Evidence], text: &str) -> Outcome {
+        let case = self.risk.cases.get(&id).ok_or(Rejection::UnknownCase)?;
+        let sizes_ok = evidence.len() <= EVIDENCE_MAX
+            && evidence.iter().all(|item| !item.reference.is_empty() && item.reference.len() <= REFERENCE_MAX_BYTES)
+            && text.len() <= APPEAL_TEXT_MAX_BYTES
+            && !(evidence.is_empty() && text.trim().is_empty());
+        if !sizes_ok || case.appeals.len() >= APPEALS_MAX {
+            return Err(Rejection::InvalidAppeal);
+        }
+        let at_ms = self.now_ms;
+        let case = self.risk.cases.get_mut(&id).expect("found above");
+        case.appeals.push(Appeal { at_ms, evidence: evidence.to_vec(), text: text.to_owned() });
+        case.status = CaseStatus::Open;
+        Ok(Accepted::Done)
+    }
+
+    /// Installs a rules file: it must compile and carry a higher version than the one in force.
+    pub(crate) fn install_rules(&mut self, rules: &RuleSet) -> Outcome {
+        if self.risk.rules.as_ref().is_some_and(|active| active.source.version >= rules.version) {
+            return Err(Rejection::RulesVersionOrder);
+        }
+        let active = rules.clone().compile().map_err(|_| Rejection::InvalidRules)?;
+        self.risk.rules = Some(Box::new(active));
+        Ok(Accepted::Done)
+    }
+
+    /// Updates the online features after a command took effect.
+    pub(crate) fn observe(&mut self, kind: &CommandKind) {
+        let now_ms = self.now_ms;
+        match *kind {
+            CommandKind::Pay { user, merchant, funding } => self.observe_purchase(user, merchant, funding, None),
+            CommandKind::PayFor { user, merchant, funding, beneficiary } => {
+                self.observe_purchase(user, merchant, funding, Some(beneficiary))
+            }
+            CommandKind::Capture { authorization, .. } => {
+                if let Some(payment) = self.payments.get(&authorization) {
+                    let (user, merchant, funding) = (payment.user, payment.merchant, payment.captured);
+                    self.observe_purchase(user, merchant, funding, None);
+                }
+            }
+            CommandKind::Refund { payment, amount, .. } => {
+                let Some(payment) = self.payments.get(&payment) else { return };
+                let (user, merchant, captured_at_ms) = (payment.user, payment.merchant, payment.captured_at_ms);
+                let user_slot = self.user_index[&user] as usize;
+                self.users[user_slot].risk.on_refund(now_ms, captured_at_ms, amount.minor());
+                let merchant_slot = self.merchant_index[&merchant] as usize;
+                self.merchants[merchant_slot].risk.on_refund(now_ms, amount.minor());
+            }
+            CommandKind::Transfer { from, to, amount } => {
+                let to_slot = self.user_index[&to] as usize;
+                let inflow = super::features::Inflow { time_ms: now_ms, from, amount_minor: amount.minor() };
+                self.users[to_slot].risk.on_inflow(inflow);
+                let from_slot = self.user_index[&from] as usize;
+                self.users[from_slot].risk.on_payee(now_ms, to);
+            }
+            CommandKind::PayoutMerchant { merchant, amount } => {
+                let slot = self.merchant_index[&merchant] as usize;
+                self.merchants[slot].risk.on_payout(now_ms, amount.minor());
+            }
+            _ => {}
+        }
+    }
+
+    fn observe_purchase(
+        &mut self,
+        user: UserId,
+        merchant: crate::command::MerchantId,
+        funding: Funding,
+        beneficiary: Option<Tie>,
+    ) {
+        let for_other = beneficiary.filter(|tie| !self.tie_belongs_to(*tie, Party::User(user))).map(|tie| tie.token);
+        let now_ms = self.now_ms;
+        let user_slot = self.user_index[&user] as usize;
+        let available_before = self.users[user_slot].credit_available_minor() + funding.credit_minor as i128;
+        let total_minor = funding.credit_minor.saturating_add(funding.balance_minor);
+        let purchase = Purchase { time_ms: now_ms, merchant, credit_minor: funding.credit_minor, for_other };
+        self.users[user_slot].risk.on_purchase(purchase);
+        let merchant_slot = self.merchant_index[&merchant] as usize;
+        let ring = funding.credit_minor > 0 && ring_like(total_minor, funding.credit_minor, available_before);
+        self.merchants[merchant_slot].risk.on_sale(now_ms, user, total_minor, funding.credit_minor, ring);
+    }
+}

@@ -1,0 +1,656 @@
+//! Online features: aggregates kept on each user and merchant as events apply, and the feature
+//! catalog rules read.
+//!
+//! Memory is bounded per account: the short windows (1 hour to 7 days) read rings of the latest
+//! [`RECENT_MAX`] purchases, inflows, payees and payers, so a count over a short window saturates
+//! at that many; the 30-day windows read one bucket per UTC day, at most [`DAYS_KEPT`].
+
+use super::{EventKind, Tie, TieKind};
+use crate::command::{IdentityLevel, MerchantCategory, MerchantId, MerchantVerification, UserId};
+use crate::ledger::Engine;
+use rules::{Type, Value};
+use serde::{Deserialize, Serialize};
+
+/// Entries each ring keeps.
+pub const RECENT_MAX: usize = 16;
+/// Day buckets kept: the 30-day windows.
+pub const DAYS_KEPT: u32 = 30;
+/// A refund this soon after its purchase is a fast refund.
+pub const FAST_REFUND_MS: u64 = 24 * HOUR_MS;
+/// An amount that is a multiple of this many minor units is round (100 CNY).
+pub const ROUND_UNIT_MINOR: u64 = 10_000;
+/// A credit payment using at least this share of the available credit is near the limit (ppm).
+pub const NEAR_LIMIT_PPM: u64 = 800_000;
+
+const HOUR_MS: u64 = 60 * 60 * 1000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// The latest entries of a kind, oldest overwritten first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ring<T> {
+    items: Vec<T>,
+    next: u8,
+}
+
+impl<T> Default for Ring<T> {
+    fn default() -> Self {
+        Ring { items: Vec::new(), next: 0 }
+    }
+}
+
+impl<T> Ring<T> {
+    fn push(&mut self, item: T) {
+        if self.items.len() < RECENT_MAX {
+            self.items.push(item);
+        } else {
+            self.items[self.next as usize] = item;
+            self.next = ((self.next as usize + 1) % RECENT_MAX) as u8;
+        }
+    }
+
+    /// The entries, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter()
+    }
+}
+
+/// A credit or balance purchase, as the user's recent-purchase ring keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purchase {
+    /// When it was captured.
+    pub time_ms: u64,
+    /// The merchant paid.
+    pub merchant: MerchantId,
+    /// The credit-funded part.
+    pub credit_minor: u64,
+    /// The beneficiary's token when the order was for someone not tied to the payer.
+    pub for_other: Option<u64>,
+}
+
+/// Money that came in by P2P transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inflow {
+    /// When.
+    pub time_ms: u64,
+    /// From whom.
+    pub from: UserId,
+    /// How much.
+    pub amount_minor: u64,
+}
+
+/// A user's activity on one UTC day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDay {
+    /// Days since the epoch (UTC).
+    pub day: u32,
+    /// Credit-funded purchase amount.
+    pub credit_minor: u64,
+    /// Refunds received.
+    pub refunds: u32,
+    /// Refunds within [`FAST_REFUND_MS`] of their purchase.
+    pub fast_refunds: u32,
+    /// Refunded amount.
+    pub refund_minor: u64,
+}
+
+/// A merchant's activity on one UTC day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantDay {
+    /// Days since the epoch (UTC).
+    pub day: u32,
+    /// Captured sales.
+    pub sales_minor: u64,
+    /// The credit-funded part of the sales.
+    pub credit_minor: u64,
+    /// Refunds paid.
+    pub refund_minor: u64,
+    /// Paid out to the bank.
+    pub payout_minor: u64,
+}
+
+/// Risk aggregates and account-action flags kept on a user.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRisk {
+    /// The user's tie group (0: none).
+    pub group: u32,
+    /// Tie kinds the user has bound, a bit per [`TieKind`].
+    pub bound_kinds: u8,
+    /// When a phone, card, identity or payout account was last added next to an existing one.
+    pub binding_changed_at_ms: Option<u64>,
+    /// When a device was last added next to an existing one.
+    pub new_device_at_ms: Option<u64>,
+    /// The latest device.
+    pub device: Option<u64>,
+    /// The latest purchases.
+    pub purchases: Ring<Purchase>,
+    /// The latest incoming transfers.
+    pub inflows: Ring<Inflow>,
+    /// The latest payees of outgoing transfers, with the time.
+    pub payees: Ring<(u64, UserId)>,
+    /// Day buckets, oldest first, at most [`DAYS_KEPT`].
+    pub days: Vec<UserDay>,
+    /// On the watch-list.
+    pub watchlisted: bool,
+    /// Credit frozen by a risk action (lifted by `LiftAction`).
+    pub frozen_by_risk: bool,
+    /// The limit before a risk cut, restored when the cut is lifted.
+    pub cut_from_limit_minor: Option<u64>,
+    /// The score was lowered by a risk action.
+    pub score_lowered: bool,
+}
+
+/// Risk aggregates kept on a merchant.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantRisk {
+    /// The merchant's tie group (0: none).
+    pub group: u32,
+    /// Day buckets, oldest first, at most [`DAYS_KEPT`].
+    pub days: Vec<MerchantDay>,
+    /// The latest payers, with the time.
+    pub payers: Ring<(u64, UserId)>,
+    /// The latest payers whose credit payment was round and near their available credit.
+    pub ring_payers: Ring<(u64, UserId)>,
+}
+
+/// The bucket for `day`, appended if missing; buckets older than the window are dropped.
+fn day_bucket<T: Default + Copy>(days: &mut Vec<T>, day: u32, day_of: fn(&T) -> u32, new: fn(u32) -> T) -> &mut T {
+    if days.last().is_none_or(|last| day_of(last) != day) {
+        days.retain(|bucket| day_of(bucket) + DAYS_KEPT > day);
+        days.push(new(day));
+    }
+    days.last_mut().expect("a bucket was just ensured")
+}
+
+pub(crate) fn utc_day(time_ms: u64) -> u32 {
+    (time_ms / DAY_MS) as u32
+}
+
+impl UserRisk {
+    fn day(&mut self, day: u32) -> &mut UserDay {
+        day_bucket(&mut self.days, day, |bucket| bucket.day, |day| UserDay { day, ..UserDay::default() })
+    }
+
+    /// Records a captured purchase.
+    pub(crate) fn on_purchase(&mut self, purchase: Purchase) {
+        self.day(utc_day(purchase.time_ms)).credit_minor += purchase.credit_minor;
+        self.purchases.push(purchase);
+    }
+
+    /// Records a refund of a purchase captured at `captured_at_ms`.
+    pub(crate) fn on_refund(&mut self, now_ms: u64, captured_at_ms: u64, amount_minor: u64) {
+        let bucket = self.day(utc_day(now_ms));
+        bucket.refunds += 1;
+        bucket.fast_refunds += u32::from(now_ms.saturating_sub(captured_at_ms) < FAST_REFUND_MS);
+        bucket.refund_minor = bucket.refund_minor.saturating_add(amount_minor);
+    }
+
+    /// Records an incoming transfer.
+    pub(crate) fn on_inflow(&mut self, inflow: Inflow) {
+        self.inflows.push(inflow);
+    }
+
+    /// Records an outgoing transfer's payee.
+    pub(crate) fn on_payee(&mut self, now_ms: u64, payee: UserId) {
+        self.payees.push((now_ms, payee));
+    }
+}
+
+impl MerchantRisk {
+    fn day(&mut self, day: u32) -> &mut MerchantDay {
+        day_bucket(&mut self.days, day, |bucket| bucket.day, |day| MerchantDay { day, ..MerchantDay::default() })
+    }
+
+    /// Records a captured sale; `ring_like` when it was round and near the payer's available credit.
+    pub(crate) fn on_sale(&mut self, now_ms: u64, payer: UserId, total_minor: u64, credit_minor: u64, ring_like: bool) {
+        let bucket = self.day(utc_day(now_ms));
+        bucket.sales_minor = bucket.sales_minor.saturating_add(total_minor);
+        bucket.credit_minor = bucket.credit_minor.saturating_add(credit_minor);
+        self.payers.push((now_ms, payer));
+        if ring_like {
+            self.ring_payers.push((now_ms, payer));
+        }
+    }
+
+    /// Records a refund paid.
+    pub(crate) fn on_refund(&mut self, now_ms: u64, amount_minor: u64) {
+        let bucket = self.day(utc_day(now_ms));
+        bucket.refund_minor = bucket.refund_minor.saturating_add(amount_minor);
+    }
+
+    /// Records a payout to the bank.
+    pub(crate) fn on_payout(&mut self, now_ms: u64, amount_minor: u64) {
+        let bucket = self.day(utc_day(now_ms));
+        bucket.payout_minor = bucket.payout_minor.saturating_add(amount_minor);
+    }
+}
+
+/// Whether a credit payment is round and near the payer's available credit (ring behaviour).
+pub(crate) fn ring_like(total_minor: u64, credit_minor: u64, available_before_minor: i128) -> bool {
+    let round = total_minor.is_multiple_of(ROUND_UNIT_MINOR);
+    let near = available_before_minor > 0
+        && (credit_minor as i128) * 1_000_000 >= available_before_minor * NEAR_LIMIT_PPM as i128;
+    round && near
+}
+
+macro_rules! catalog {
+    ($($variant:ident = $name:literal : $type:expr, $doc:literal;)*) => {
+        /// Every feature a rule can read.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u16)]
+        pub enum Feature {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl Feature {
+            /// Every feature, by slot.
+            pub const ALL: &'static [Feature] = &[$(Feature::$variant,)*];
+
+            /// The name rules use.
+            pub fn name(self) -> &'static str {
+                match self { $(Feature::$variant => $name,)* }
+            }
+
+            /// The type.
+            pub fn ty(self) -> Type {
+                match self { $(Feature::$variant => $type,)* }
+            }
+
+            /// What it measures.
+            pub fn doc(self) -> &'static str {
+                match self { $(Feature::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+/// Names of `event.kind`.
+pub const EVENT_KINDS: &[&str] =
+    &["pay", "authorize", "transfer", "withdraw_to_bank", "request_withdrawal", "payout_merchant"];
+/// Names of `event.beneficiary_kind`.
+pub const BENEFICIARY_KINDS: &[&str] = &["none", "device", "phone", "identity", "bank_card", "payout_account"];
+/// Names of `merchant.category` ("none" when the event has no merchant).
+pub const CATEGORIES: &[&str] =
+    &["none", "physical_goods", "virtual_goods", "recharge", "tuition", "utilities", "subscriptions", "other"];
+/// Names of `user.identity`.
+pub const IDENTITY_LEVELS: &[&str] = &["none", "unverified", "basic", "full"];
+
+catalog! {
+    EventKindName = "event.kind": Type::Symbol(EVENT_KINDS), "The scored command: pay (also pay_for), authorize, transfer, withdraw_to_bank, request_withdrawal, payout_merchant.";
+    EventAmount = "event.amount_minor": Type::Int, "The amount the event moves, in minor units.";
+    EventCredit = "event.credit_minor": Type::Int, "The part drawn on the credit line (a credit withdrawal: all of it).";
+    EventRound = "event.round_amount": Type::Bool, "The amount is a multiple of 10,000 minor units (100 CNY).";
+    EventCreditToAvailable = "event.credit_to_available": Type::Double, "The credit part over the credit available before the event (0 without a credit part).";
+    EventBeneficiaryKind = "event.beneficiary_kind": Type::Symbol(BENEFICIARY_KINDS), "What kind of account the order or recharge is for (none: the payer).";
+    EventBeneficiaryTied = "event.beneficiary_tied_to_payer": Type::Bool, "The beneficiary belongs to the payer or an account tied to the payer.";
+    EventCounterpartyTied = "event.counterparty_tied_to_payer": Type::Bool, "The merchant paid, or the payee of a transfer, is tied to the payer.";
+    EventCounterpartyFirstSeen = "event.counterparty_first_seen": Type::Bool, "The merchant (or payee) is not among the payer's latest 16 purchases (or payees).";
+    EventLoopback = "event.loopback_minor": Type::Int, "Money flowing back: for a transfer, credit the payee (or accounts tied to it) spent in 7 days at merchants tied to the payer; for a payout, credit that accounts tied to the merchant spent there in 7 days.";
+    UserAgeDays = "user.age_days": Type::Int, "Days since the user opened.";
+    UserIdentity = "user.identity": Type::Symbol(IDENTITY_LEVELS), "Identity verification level.";
+    UserScore = "user.score": Type::Int, "Credit score.";
+    UserWatchlisted = "user.watchlisted": Type::Bool, "The user is on the watch-list.";
+    UserTiedAccounts = "user.tied_accounts": Type::Int, "Other accounts in the user's tie group.";
+    UserSinceBindingChange = "user.ms_since_binding_change": Type::Int, "Milliseconds since a phone, card, identity or payout account was added next to an existing one (2^63-1 if never).";
+    UserSinceNewDevice = "user.ms_since_new_device": Type::Int, "Milliseconds since a device was added next to an existing one (2^63-1 if never).";
+    UserPayments1h = "user.payments_1h": Type::Int, "Purchases in the last hour (of the latest 16).";
+    UserCreditSpend24h = "user.credit_spend_24h_minor": Type::Int, "Credit-funded purchases in the last 24 hours (of the latest 16).";
+    UserCreditSpend30d = "user.credit_spend_30d_minor": Type::Int, "Credit-funded purchases in the last 30 days.";
+    UserRefunds30d = "user.refunds_30d": Type::Int, "Refunds received in the last 30 days.";
+    UserFastRefunds30d = "user.fast_refunds_30d": Type::Int, "Refunds within 24 hours of their purchase, last 30 days.";
+    UserRefundRatio30d = "user.refund_ratio_30d": Type::Double, "Refunded over credit spent, last 30 days (0 when nothing spent).";
+    UserBeneficiaries7d = "user.beneficiaries_7d": Type::Int, "Distinct beneficiaries not tied to the user that the user's purchases were for, last 7 days.";
+    UserCreditForOthers7d = "user.credit_for_others_7d_minor": Type::Int, "Credit spent on orders for others (not tied to the user), last 7 days.";
+    UserInflow7d = "user.inflow_7d_minor": Type::Int, "P2P money received in the last 7 days (of the latest 16 transfers).";
+    UserInflowSenders7d = "user.inflow_senders_7d": Type::Int, "Distinct senders of that money.";
+    UserInflowToCreditForOthers7d = "user.inflow_to_credit_for_others_7d": Type::Double, "Money received from beneficiaries over credit spent for others, last 7 days (0 when none spent).";
+    UserLimit = "user.credit_limit_minor": Type::Int, "The credit limit.";
+    MerchantCategoryName = "merchant.category": Type::Symbol(CATEGORIES), "What the merchant sells.";
+    MerchantCertified = "merchant.certified": Type::Bool, "The merchant passed verification.";
+    MerchantPartner = "merchant.partner": Type::Bool, "The merchant is a platform partner.";
+    MerchantAgeDays = "merchant.age_days": Type::Int, "Days since the merchant opened.";
+    MerchantTiedAccounts = "merchant.tied_accounts": Type::Int, "Other accounts in the merchant's tie group.";
+    MerchantSales30d = "merchant.sales_30d_minor": Type::Int, "Captured sales, last 30 days.";
+    MerchantCreditShare30d = "merchant.credit_share_30d": Type::Double, "Share of those sales paid with credit.";
+    MerchantRefundRatio30d = "merchant.refund_ratio_30d": Type::Double, "Refunds over sales, last 30 days.";
+    MerchantPayers24h = "merchant.payers_24h": Type::Int, "Distinct payers in the last 24 hours (of the latest 16).";
+    MerchantRingPayers7d = "merchant.ring_payers_7d": Type::Int, "Distinct payers whose credit payment was round and used 80% or more of their available credit, last 7 days (of the latest 16).";
+    MerchantPayout24h = "merchant.payout_24h_minor": Type::Int, "Paid out to the bank today and yesterday (UTC).";
+    PairPurchases = "pair.purchases_recent": Type::Int, "The user's purchases at this merchant among their latest 16.";
+    DeviceAccounts = "device.accounts": Type::Int, "Accounts sharing the user's latest device.";
+}
+
+/// The feature catalog as a rules schema.
+pub struct Catalog;
+
+/// The schema rules compile against.
+pub const CATALOG: Catalog = Catalog;
+
+impl rules::Schema for Catalog {
+    fn feature(&self, name: &str) -> Option<(u16, Type)> {
+        Feature::ALL
+            .iter()
+            .position(|feature| feature.name() == name)
+            .map(|slot| (slot as u16, Feature::ALL[slot].ty()))
+    }
+}
+
+/// The event being scored, resolved to slots.
+pub(crate) struct ScoredEvent {
+    pub(crate) kind: EventKind,
+    pub(crate) user: Option<usize>,
+    pub(crate) merchant: Option<usize>,
+    pub(crate) payee: Option<usize>,
+    pub(crate) amount_minor: u64,
+    pub(crate) credit_minor: u64,
+    pub(crate) beneficiary: Option<Tie>,
+}
+
+/// Lazily computed feature values for one event.
+pub(crate) struct Context<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) event: &'a ScoredEvent,
+    pub(crate) cache: [Option<Value>; Feature::ALL.len()],
+}
+
+fn ratio(numerator: u64, denominator: u64) -> Value {
+    Value::Double(if denominator == 0 { 0.0 } else { numerator as f64 / denominator as f64 })
+}
+
+fn int(value: u64) -> Value {
+    Value::Int(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+fn since(now_ms: u64, at_ms: Option<u64>) -> Value {
+    at_ms.map_or(Value::Int(i64::MAX), |at_ms| int(now_ms.saturating_sub(at_ms)))
+}
+
+fn distinct<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> u64 {
+    let mut seen: Vec<T> = Vec::with_capacity(RECENT_MAX);
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen.len() as u64
+}
+
+impl rules::Features for Context<'_> {
+    fn value(&mut self, slot: u16) -> Value {
+        if let Some(value) = self.cache[slot as usize] {
+            return value;
+        }
+        let value = self.compute(Feature::ALL[slot as usize]);
+        self.cache[slot as usize] = Some(value);
+        value
+    }
+}
+
+impl Context<'_> {
+    fn compute(&self, feature: Feature) -> Value {
+        if let Some(value) = self.event_feature(feature) {
+            return value;
+        }
+        if let Some(value) = self.merchant_feature(feature) {
+            return value;
+        }
+        self.user_feature(feature)
+    }
+
+    fn event_feature(&self, feature: Feature) -> Option<Value> {
+        let (engine, event) = (self.engine, self.event);
+        let user = event.user.map(|slot| &engine.users[slot]);
+        Some(match feature {
+            Feature::EventKindName => Value::Symbol(event.kind as u16),
+            Feature::EventAmount => int(event.amount_minor),
+            Feature::EventCredit => int(event.credit_minor),
+            Feature::EventRound => Value::Bool(event.amount_minor.is_multiple_of(ROUND_UNIT_MINOR)),
+            Feature::EventCreditToAvailable => match user {
+                Some(user) if event.credit_minor > 0 => {
+                    let available = user.credit_available_minor().max(0) as u64;
+                    if available == 0 { Value::Double(f64::INFINITY) } else { ratio(event.credit_minor, available) }
+                }
+                _ => Value::Double(0.0),
+            },
+            Feature::EventBeneficiaryKind => Value::Symbol(event.beneficiary.map_or(0, |tie| tie.kind as u16 + 1)),
+            Feature::EventBeneficiaryTied => Value::Bool(match (event.beneficiary, user) {
+                (Some(tie), Some(user)) => engine.tie_belongs_to(tie, super::Party::User(user.id)),
+                _ => false,
+            }),
+            Feature::EventCounterpartyTied => Value::Bool(match (user, self.counterparty()) {
+                (Some(user), Some(other)) => engine.tied(super::Party::User(user.id), other),
+                _ => false,
+            }),
+            Feature::EventCounterpartyFirstSeen => Value::Bool(match (user, event.merchant, event.payee) {
+                (Some(user), Some(merchant), _) => {
+                    let id = engine.merchants[merchant].id;
+                    !user.risk.purchases.iter().any(|purchase| purchase.merchant == id)
+                }
+                (Some(user), None, Some(payee)) => {
+                    let id = engine.users[payee].id;
+                    !user.risk.payees.iter().any(|(_, seen)| *seen == id)
+                }
+                _ => false,
+            }),
+            Feature::EventLoopback => int(self.loopback_minor()),
+            Feature::PairPurchases => match (user, event.merchant) {
+                (Some(user), Some(merchant)) => {
+                    let id = engine.merchants[merchant].id;
+                    int(user.risk.purchases.iter().filter(|purchase| purchase.merchant == id).count() as u64)
+                }
+                _ => Value::Int(0),
+            },
+            Feature::DeviceAccounts => match user.and_then(|user| user.risk.device) {
+                Some(token) => int(engine.tie_parties(Tie { kind: TieKind::Device, token }) as u64),
+                None => Value::Int(0),
+            },
+            _ => return None,
+        })
+    }
+
+    fn counterparty(&self) -> Option<super::Party> {
+        let engine = self.engine;
+        match (self.event.merchant, self.event.payee) {
+            (Some(merchant), _) => Some(super::Party::Merchant(engine.merchants[merchant].id)),
+            (None, Some(payee)) => Some(super::Party::User(engine.users[payee].id)),
+            _ => None,
+        }
+    }
+
+    /// See [`Feature::EventLoopback`].
+    fn loopback_minor(&self) -> u64 {
+        let (engine, event) = (self.engine, self.event);
+        let horizon = engine.now_ms.saturating_sub(7 * DAY_MS);
+        let recent_credit_at = |user: UserId, merchant: &dyn Fn(MerchantId) -> bool| -> u64 {
+            let Some(slot) = engine.user_index.get(&user) else { return 0 };
+            let purchases = engine.users[*slot as usize].risk.purchases.iter();
+            purchases
+                .filter(|purchase| purchase.time_ms >= horizon && merchant(purchase.merchant))
+                .map(|purchase| purchase.credit_minor)
+                .sum()
+        };
+        let group_users = |party: super::Party| -> Vec<UserId> {
+            let members = engine.tied_parties(party);
+            let mut users: Vec<UserId> = members
+                .iter()
+                .filter_map(|member| match member {
+                    super::Party::User(user) => Some(*user),
+                    super::Party::Merchant(_) => None,
+                })
+                .collect();
+            if let super::Party::User(user) = party
+                && users.is_empty()
+            {
+                users.push(user);
+            }
+            users
+        };
+        match (event.kind, event.user, event.payee, event.merchant) {
+            (EventKind::Transfer, Some(sender), Some(payee), _) => {
+                let sender = super::Party::User(engine.users[sender].id);
+                let tied_to_sender = |merchant: MerchantId| engine.tied(sender, super::Party::Merchant(merchant));
+                group_users(super::Party::User(engine.users[payee].id))
+                    .into_iter()
+                    .map(|user| recent_credit_at(user, &tied_to_sender))
+                    .sum()
+            }
+            (EventKind::PayoutMerchant, _, _, Some(merchant)) => {
+                let id = engine.merchants[merchant].id;
+                group_users(super::Party::Merchant(id))
+                    .into_iter()
+                    .map(|user| recent_credit_at(user, &|paid| paid == id))
+                    .sum()
+            }
+            _ => 0,
+        }
+    }
+
+    fn merchant_feature(&self, feature: Feature) -> Option<Value> {
+        let engine = self.engine;
+        let Some(merchant) = self.event.merchant.map(|slot| &engine.merchants[slot]) else {
+            return match feature {
+                Feature::MerchantCategoryName => Some(Value::Symbol(0)),
+                Feature::MerchantCertified | Feature::MerchantPartner => Some(Value::Bool(false)),
+                Feature::MerchantCreditShare30d | Feature::MerchantRefundRatio30d => Some(Value::Double(0.0)),
+                Feature::MerchantAgeDays
+                | Feature::MerchantTiedAccounts
+                | Feature::MerchantSales30d
+                | Feature::MerchantPayers24h
+                | Feature::MerchantRingPayers7d
+                | Feature::MerchantPayout24h => Some(Value::Int(0)),
+                _ => None,
+            };
+        };
+        let now_ms = engine.now_ms;
+        let today = utc_day(now_ms);
+        let window = |days: u32| merchant.risk.days.iter().filter(move |bucket| bucket.day + days > today);
+        let payers_since = |ring: &Ring<(u64, UserId)>, window_ms: u64| {
+            let horizon = now_ms.saturating_sub(window_ms);
+            int(distinct(ring.iter().filter(|(time_ms, _)| *time_ms >= horizon).map(|(_, payer)| *payer)))
+        };
+        Some(match feature {
+            Feature::MerchantCategoryName => Value::Symbol(category_symbol(merchant.category)),
+            Feature::MerchantCertified => Value::Bool(merchant.verification == MerchantVerification::Certified),
+            Feature::MerchantPartner => Value::Bool(merchant.partner),
+            Feature::MerchantAgeDays => int(now_ms.saturating_sub(merchant.opened_at_ms) / DAY_MS),
+            Feature::MerchantTiedAccounts => {
+                int(engine.tied_parties(super::Party::Merchant(merchant.id)).len().saturating_sub(1) as u64)
+            }
+            Feature::MerchantSales30d => int(window(DAYS_KEPT).map(|bucket| bucket.sales_minor).sum()),
+            Feature::MerchantCreditShare30d => {
+                let (credit, sales) = window(DAYS_KEPT).fold((0u64, 0u64), |(credit, sales), bucket| {
+                    (credit.saturating_add(bucket.credit_minor), sales.saturating_add(bucket.sales_minor))
+                });
+                ratio(credit, sales)
+            }
+            Feature::MerchantRefundRatio30d => {
+                let (refunds, sales) = window(DAYS_KEPT).fold((0u64, 0u64), |(refunds, sales), bucket| {
+                    (refunds.saturating_add(bucket.refund_minor), sales.saturating_add(bucket.sales_minor))
+                });
+                ratio(refunds, sales)
+            }
+            Feature::MerchantPayers24h => payers_since(&merchant.risk.payers, DAY_MS),
+            Feature::MerchantRingPayers7d => payers_since(&merchant.risk.ring_payers, 7 * DAY_MS),
+            Feature::MerchantPayout24h => int(window(2).map(|bucket| bucket.payout_minor).sum()),
+            _ => return None,
+        })
+    }
+
+    fn user_feature(&self, feature: Feature) -> Value {
+        let engine = self.engine;
+        let Some(user) = self.event.user.map(|slot| &engine.users[slot]) else {
+            return match feature.ty() {
+                Type::Bool => Value::Bool(false),
+                Type::Double => Value::Double(0.0),
+                Type::Symbol(_) => Value::Symbol(0),
+                Type::Int => Value::Int(0),
+            };
+        };
+        let now_ms = engine.now_ms;
+        let today = utc_day(now_ms);
+        let risk = &user.risk;
+        let month = || risk.days.iter().filter(move |bucket| bucket.day + DAYS_KEPT > today);
+        let week_horizon = now_ms.saturating_sub(7 * DAY_MS);
+        let for_others = || {
+            risk.purchases
+                .iter()
+                .filter(move |purchase| purchase.time_ms >= week_horizon && purchase.for_other.is_some())
+        };
+        let inflows = || risk.inflows.iter().filter(move |inflow| inflow.time_ms >= week_horizon);
+        match feature {
+            Feature::UserAgeDays => int(now_ms.saturating_sub(user.opened_at_ms) / DAY_MS),
+            Feature::UserIdentity => Value::Symbol(match user.identity {
+                IdentityLevel::Unverified => 1,
+                IdentityLevel::Basic => 2,
+                IdentityLevel::Full => 3,
+            }),
+            Feature::UserScore => Value::Int(i64::from(user.score.score)),
+            Feature::UserWatchlisted => Value::Bool(risk.watchlisted),
+            Feature::UserTiedAccounts => {
+                int(engine.tied_parties(super::Party::User(user.id)).len().saturating_sub(1) as u64)
+            }
+            Feature::UserSinceBindingChange => since(now_ms, risk.binding_changed_at_ms),
+            Feature::UserSinceNewDevice => since(now_ms, risk.new_device_at_ms),
+            Feature::UserPayments1h => {
+                int(risk.purchases.iter().filter(|purchase| purchase.time_ms + HOUR_MS > now_ms).count() as u64)
+            }
+            Feature::UserCreditSpend24h => int(risk
+                .purchases
+                .iter()
+                .filter(|purchase| purchase.time_ms + DAY_MS > now_ms)
+                .map(|p| p.credit_minor)
+                .sum()),
+            Feature::UserCreditSpend30d => int(month().map(|bucket| bucket.credit_minor).sum()),
+            Feature::UserRefunds30d => int(month().map(|bucket| u64::from(bucket.refunds)).sum()),
+            Feature::UserFastRefunds30d => int(month().map(|bucket| u64::from(bucket.fast_refunds)).sum()),
+            Feature::UserRefundRatio30d => {
+                let (refunds, spent) = month().fold((0u64, 0u64), |(refunds, spent), bucket| {
+                    (refunds.saturating_add(bucket.refund_minor), spent.saturating_add(bucket.credit_minor))
+                });
+                ratio(refunds, spent)
+            }
+            Feature::UserBeneficiaries7d => int(distinct(for_others().filter_map(|purchase| purchase.for_other))),
+            Feature::UserCreditForOthers7d => int(for_others().map(|purchase| purchase.credit_minor).sum()),
+            Feature::UserInflow7d => int(inflows().map(|inflow| inflow.amount_minor).sum()),
+            Feature::UserInflowSenders7d => int(distinct(inflows().map(|inflow| inflow.from))),
+            Feature::UserInflowToCreditForOthers7d => {
+                ratio(inflows().map(|inflow| inflow.amount_minor).sum(), for_others().map(|p| p.credit_minor).sum())
+            }
+            Feature::UserLimit => int(user.limit_minor),
+            other => unreachable!("{} is an event or merchant feature", other.name()),
+        }
+    }
+
+    /// The fired rules' readings as evidence.
+    pub(crate) fn readings(&self, slots: impl Iterator<Item = u16>) -> Vec<super::Reading> {
+        let mut slots: Vec<u16> = slots.collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
+            .into_iter()
+            .map(|slot| {
+                let feature = Feature::ALL[slot as usize];
+                let value = match (self.cache[slot as usize], feature.ty()) {
+                    (Some(Value::Bool(value)), _) => value.to_string(),
+                    (Some(Value::Int(value)), _) => value.to_string(),
+                    (Some(Value::Double(value)), _) => value.to_string(),
+                    (Some(Value::Symbol(index)), Type::Symbol(names)) => names[index as usize].to_owned(),
+                    // A rule that fired without reading a feature it names (short-circuited).
+                    _ => "not read".to_owned(),
+                };
+                super::Reading { feature: feature.name().to_owned(), value }
+            })
+            .collect()
+    }
+}
+
+fn category_symbol(category: MerchantCategory) -> u16 {
+    match category {
+        MerchantCategory::PhysicalGoods => 1,
+        MerchantCategory::VirtualGoods => 2,
+        MerchantCategory::Recharge => 3,
+        MerchantCategory::Tuition => 4,
+        MerchantCategory::Utilities => 5,
+        MerchantCategory::Subscriptions => 6,
+        MerchantCategory::Other => 7,
+    }
+}

@@ -1,0 +1,339 @@
+//! The risk engine inside the ledger: every scored command gets a [`Decision`] before it posts.
+//!
+//! - [`features`]: online aggregates kept on each user and merchant as events apply (velocity
+//!   windows, refunds, inflows, ring payers), and the feature catalog rules read from them.
+//! - [`ties`]: devices, phones, identities, bank cards and payout accounts that tie accounts into
+//!   linked groups, so "accounts tied to X" is one lookup.
+//! - [`ruleset`]: the versioned rules file (CEL expressions) as journaled, and its compiled form.
+//! - [`decide`]: scoring, the decision ladder, account actions, risk challenges, cases and appeals.
+//!
+//! A decision and the money movement it allows are one step of [`crate::Engine::apply`], so the
+//! same journal replays to the same decisions bit for bit.
+
+pub(crate) mod decide;
+pub mod features;
+pub(crate) mod ruleset;
+pub(crate) mod ties;
+
+use crate::command::{CommandId, CommandKind, MerchantId, UserId};
+use crate::table::ShardedMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use ruleset::{RuleSet, RuleSource, RuleStatus, RulesError};
+
+/// What a tie is: an identifier two accounts can share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TieKind {
+    /// A device fingerprint.
+    Device,
+    /// A phone number.
+    Phone,
+    /// A national identity.
+    Identity,
+    /// A bank card.
+    BankCard,
+    /// A payout or stored-value account (a wallet, a game or merchant account, where money lands).
+    PayoutAccount,
+}
+
+impl TieKind {
+    /// Every kind, in declaration order; [`TieKind::name`] of each is a rule symbol.
+    pub const ALL: [TieKind; 5] =
+        [TieKind::Device, TieKind::Phone, TieKind::Identity, TieKind::BankCard, TieKind::PayoutAccount];
+
+    /// The stable snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TieKind::Device => "device",
+            TieKind::Phone => "phone",
+            TieKind::Identity => "identity",
+            TieKind::BankCard => "bank_card",
+            TieKind::PayoutAccount => "payout_account",
+        }
+    }
+}
+
+/// An identifier accounts can share: its kind and an opaque token (a keyed hash of the number,
+/// never the number itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Tie {
+    /// What kind of identifier.
+    pub kind: TieKind,
+    /// The identifier's token.
+    pub token: u64,
+}
+
+/// A user or a merchant: either side of a tie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// A user.
+    User(UserId),
+    /// A merchant.
+    Merchant(MerchantId),
+}
+
+/// The decision ladder, mildest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    /// The command proceeds.
+    Allow,
+    /// The command waits for a step-up verification (`VerifyChallenge`) or expires.
+    Challenge,
+    /// Funds are held (or the command parked) and a case opened for an analyst.
+    Review,
+    /// The command is refused.
+    Deny,
+}
+
+impl DecisionKind {
+    /// The stable snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DecisionKind::Allow => "allow",
+            DecisionKind::Challenge => "challenge",
+            DecisionKind::Review => "review",
+            DecisionKind::Deny => "deny",
+        }
+    }
+}
+
+/// An action on the account beyond the one command; each is reversible by `LiftAction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountAction {
+    /// Freezes the use of the credit line.
+    FreezeCredit,
+    /// Cuts the credit limit down to what is committed, so no new credit can be drawn.
+    CutLine,
+    /// Lowers the credit score by [`decide::SCORE_PENALTY_POINTS`].
+    LowerScore,
+    /// Puts the user on the watch-list (`user.watchlisted` for rules, flagged for analysts).
+    WatchList,
+}
+
+/// The kinds of command the risk engine scores; each name is a rule symbol (`event.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// `Pay` or `PayFor`.
+    Pay,
+    /// `Authorize`.
+    Authorize,
+    /// A P2P `Transfer`.
+    Transfer,
+    /// `WithdrawToBank`.
+    WithdrawToBank,
+    /// An official credit withdrawal request.
+    RequestWithdrawal,
+    /// `PayoutMerchant`.
+    PayoutMerchant,
+}
+
+impl EventKind {
+    /// Every scored kind, in declaration order.
+    pub const ALL: [EventKind; 6] = [
+        EventKind::Pay,
+        EventKind::Authorize,
+        EventKind::Transfer,
+        EventKind::WithdrawToBank,
+        EventKind::RequestWithdrawal,
+        EventKind::PayoutMerchant,
+    ];
+
+    /// The stable snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Pay => "pay",
+            EventKind::Authorize => "authorize",
+            EventKind::Transfer => "transfer",
+            EventKind::WithdrawToBank => "withdraw_to_bank",
+            EventKind::RequestWithdrawal => "request_withdrawal",
+            EventKind::PayoutMerchant => "payout_merchant",
+        }
+    }
+}
+
+/// The cash-out typologies (PRODUCT.md 10 a–f), for rules' documentation and case labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Typology {
+    /// a. Buy-then-refund cycling.
+    RefundCycling,
+    /// b. A colluding merchant sends the money back.
+    ColludingMerchant,
+    /// c. Proxy purchase (代买) for strangers who pay back.
+    ProxyPurchase,
+    /// d. Self-settling recharge.
+    SelfRecharge,
+    /// e. Account takeover by instant cash-out tools.
+    AccountTakeover,
+    /// f. A ring of users and a small merchant.
+    Ring,
+    /// Fraud of another kind.
+    Other,
+}
+
+/// An analyst's verdict on a case: the label the evaluator reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    /// The event was honest.
+    NotFraud,
+    /// The event was fraud of this typology.
+    Fraud(Typology),
+}
+
+/// What a piece of appeal evidence is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// A receipt or invoice.
+    Receipt,
+    /// A refund record.
+    Refund,
+    /// Anything else.
+    Other,
+}
+
+/// One reference a user attaches to an appeal.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Evidence {
+    /// What it is.
+    pub kind: EvidenceKind,
+    /// Where it is: a receipt number, a refund command id, a document reference.
+    pub reference: String,
+}
+
+/// A feature value a decision read, kept as evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    /// The feature's name (`user.refund_ratio_30d`).
+    pub feature: String,
+    /// Its value, as text (`0.75`, `3`, `true`, `virtual_goods`).
+    pub value: String,
+}
+
+/// A rule that fired on an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiredRule {
+    /// The rule's id.
+    pub rule: String,
+    /// Its reason code.
+    pub reason: String,
+    /// The score it added (shadow rules add nothing, but their score is recorded).
+    pub score: i32,
+    /// True for a shadow rule: recorded, never enforced.
+    pub shadow: bool,
+}
+
+/// The decision on one scored event and the evidence for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// What was decided.
+    pub kind: DecisionKind,
+    /// The sum of the active fired rules' scores.
+    pub score: i32,
+    /// The rules version in force.
+    pub rules_version: u32,
+    /// Reason codes of the active rules that fired, sorted, without repeats.
+    pub reasons: Vec<String>,
+    /// Every rule that fired, active and shadow, in file order.
+    pub fired: Vec<FiredRule>,
+    /// The features the fired rules read, with their values.
+    pub readings: Vec<Reading>,
+    /// Account actions taken.
+    pub actions: Vec<AccountAction>,
+}
+
+/// One appeal on a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appeal {
+    /// When it was filed.
+    pub at_ms: u64,
+    /// References to receipts, refunds and other evidence.
+    pub evidence: Vec<Evidence>,
+    /// The user's own words.
+    pub text: String,
+}
+
+/// What a case keeps of the command it stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Held {
+    /// A payment turned into an authorization: captured on approval, released on rejection.
+    Payment {
+        /// The merchant paid.
+        merchant: MerchantId,
+    },
+    /// An authorization the command asked for: released on rejection.
+    Authorization {
+        /// The merchant.
+        merchant: MerchantId,
+    },
+    /// A command that moves no held funds: executed on approval, dropped on rejection.
+    Parked(Box<CommandKind>),
+    /// Nothing held (a denial with account actions, or a case already decided).
+    Nothing,
+}
+
+/// Where a case stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Waiting for an analyst.
+    Open,
+    /// Approved: what was held went through.
+    Approved,
+    /// Rejected: what was held was released or dropped.
+    Rejected,
+}
+
+/// A case: a decision an analyst must work, its evidence, appeals and outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// The user (or, for a payout, the merchant) concerned.
+    pub party: Party,
+    /// When it was opened.
+    pub opened_at_ms: u64,
+    /// The decision that opened it, with its evidence.
+    pub decision: Decision,
+    /// What is held.
+    pub held: Held,
+    /// Where it stands.
+    pub status: CaseStatus,
+    /// The analyst's label, once decided.
+    pub label: Option<Label>,
+    /// Appeals, oldest first.
+    pub appeals: Vec<Appeal>,
+    /// When it was last decided.
+    pub decided_at_ms: Option<u64>,
+}
+
+/// A command waiting for its step-up verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parked {
+    /// The user who must verify.
+    pub user: UserId,
+    /// The command to run once verified.
+    pub kind: CommandKind,
+    /// When the challenge lapses.
+    pub expires_at_ms: u64,
+}
+
+/// The engine's risk state beyond what lives on users and merchants.
+#[derive(Default)]
+pub(crate) struct RiskState {
+    /// The rules in force, compiled.
+    pub(crate) rules: Option<Box<ruleset::ActiveRules>>,
+    /// The tie graph.
+    pub(crate) ties: ties::Ties,
+    /// Cases by the id of the command that opened them.
+    pub(crate) cases: BTreeMap<CommandId, Case>,
+    /// Commands waiting for step-up verification; they share the engine's `expiries`.
+    pub(crate) parked: ShardedMap<CommandId, Parked>,
+    /// The decision on the last applied command, if it was scored; not part of the state.
+    pub(crate) last_decision: Option<Decision>,
+}

@@ -1,0 +1,156 @@
+//! Ties between accounts: a shared device, phone, identity, bank card or payout account links
+//! users and merchants into a group, so "accounts tied to X" is the members of X's group.
+//!
+//! Groups merge as ties are linked (the smaller into the larger) and never split: a tie, once
+//! seen, is history. Both lists are bounded: a tie remembers at most [`TIE_PARTIES_MAX`] parties
+//! and a group holds at most [`GROUP_MAX`] members (a tie shared that widely — a public device —
+//! stops merging groups but still counts towards `device.accounts`).
+
+use super::{Party, Tie, TieKind};
+use crate::command::UserId;
+use crate::ledger::Engine;
+use crate::outcome::{Accepted, Outcome};
+use crate::table::ShardedMap;
+
+/// The most parties one tie remembers.
+pub const TIE_PARTIES_MAX: usize = 64;
+/// The most members one group holds.
+pub const GROUP_MAX: usize = 64;
+
+/// The tie graph.
+#[derive(Default)]
+pub(crate) struct Ties {
+    /// Parties by tie, in the order they linked.
+    pub(crate) parties: ShardedMap<Tie, Vec<Party>>,
+    /// Members by group id − 1; a group merged into another is left empty.
+    pub(crate) groups: Vec<Vec<Party>>,
+}
+
+impl Engine {
+    /// The group of a party: 0 when it is in none (or unknown).
+    pub(crate) fn group_of(&self, party: Party) -> u32 {
+        match party {
+            Party::User(user) => self.user_index.get(&user).map_or(0, |slot| self.users[*slot as usize].risk.group),
+            Party::Merchant(merchant) => {
+                self.merchant_index.get(&merchant).map_or(0, |slot| self.merchants[*slot as usize].risk.group)
+            }
+        }
+    }
+
+    fn set_group(&mut self, party: Party, group: u32) {
+        match party {
+            Party::User(user) => {
+                let slot = self.user_index[&user] as usize;
+                self.users[slot].risk.group = group;
+            }
+            Party::Merchant(merchant) => {
+                let slot = self.merchant_index[&merchant] as usize;
+                self.merchants[slot].risk.group = group;
+            }
+        }
+    }
+
+    /// Members of the party's group, or just the party when it has none.
+    pub(crate) fn tied_parties(&self, party: Party) -> &[Party] {
+        match self.group_of(party) {
+            0 => &[],
+            group => &self.risk.ties.groups[group as usize - 1],
+        }
+    }
+
+    /// Whether two parties are the same or tied.
+    pub(crate) fn tied(&self, left: Party, right: Party) -> bool {
+        let group = self.group_of(left);
+        left == right || (group != 0 && group == self.group_of(right))
+    }
+
+    /// Links a tie to a user or merchant; a user's new device or changed binding is recorded
+    /// for the takeover features.
+    pub(crate) fn link_tie(&mut self, party: Party, tie: Tie) -> Outcome {
+        match party {
+            Party::User(user) => drop(self.user_slot(user)?),
+            Party::Merchant(merchant) => drop(self.merchant_slot(merchant)?),
+        }
+        let known = self.risk.ties.parties.get(&tie).is_some_and(|parties| parties.contains(&party));
+        if known {
+            return Ok(Accepted::Done);
+        }
+        if let Party::User(user) = party {
+            self.note_binding(user, tie);
+        }
+        let parties = self.risk.ties.parties.get_or_default(tie);
+        let first = parties.first().copied();
+        if parties.len() < TIE_PARTIES_MAX {
+            parties.push(party);
+        }
+        if let Some(other) = first {
+            self.join(party, other);
+        }
+        Ok(Accepted::Done)
+    }
+
+    fn note_binding(&mut self, user: UserId, tie: Tie) {
+        let now_ms = self.now_ms;
+        let slot = self.user_index[&user] as usize;
+        let risk = &mut self.users[slot].risk;
+        let bit = 1u8 << (tie.kind as u8);
+        if risk.bound_kinds & bit != 0 {
+            match tie.kind {
+                TieKind::Device => risk.new_device_at_ms = Some(now_ms),
+                _ => risk.binding_changed_at_ms = Some(now_ms),
+            }
+        }
+        risk.bound_kinds |= bit;
+        if tie.kind == TieKind::Device {
+            risk.device = Some(tie.token);
+        }
+    }
+
+    /// Puts two parties in one group, unless that would exceed [`GROUP_MAX`].
+    fn join(&mut self, left: Party, right: Party) {
+        let (left_group, right_group) = (self.group_of(left), self.group_of(right));
+        match (left_group, right_group) {
+            (0, 0) => {
+                self.risk.ties.groups.push(vec![left, right]);
+                let group = self.risk.ties.groups.len() as u32;
+                self.set_group(left, group);
+                self.set_group(right, group);
+            }
+            (0, group) | (group, 0) => {
+                let members = &mut self.risk.ties.groups[group as usize - 1];
+                if members.len() < GROUP_MAX {
+                    members.push(if left_group == 0 { left } else { right });
+                    self.set_group(if left_group == 0 { left } else { right }, group);
+                }
+            }
+            (left_group, right_group) if left_group != right_group => {
+                let size = |group: u32| self.risk.ties.groups[group as usize - 1].len();
+                if size(left_group) + size(right_group) > GROUP_MAX {
+                    return;
+                }
+                let (into, from) = if size(left_group) >= size(right_group) {
+                    (left_group, right_group)
+                } else {
+                    (right_group, left_group)
+                };
+                let moved = std::mem::take(&mut self.risk.ties.groups[from as usize - 1]);
+                for member in &moved {
+                    self.set_group(*member, into);
+                }
+                self.risk.ties.groups[into as usize - 1].extend(moved);
+            }
+            _ => {}
+        }
+    }
+
+    /// How many parties share a tie.
+    pub(crate) fn tie_parties(&self, tie: Tie) -> usize {
+        self.risk.ties.parties.get(&tie).map_or(0, Vec::len)
+    }
+
+    /// Whether a tie belongs to the party or to an account tied to it.
+    pub(crate) fn tie_belongs_to(&self, tie: Tie, party: Party) -> bool {
+        let Some(parties) = self.risk.ties.parties.get(&tie) else { return false };
+        parties.iter().any(|owner| self.tied(party, *owner))
+    }
+}
