@@ -92,4 +92,24 @@ impl Engine {
             statements: self.users.iter().map(|user| user.billing.statements.len()).sum(),
         }
     }
+
+    /// A case by the id of the command that opened it.
+    pub fn case(&self, id: CommandId) -> Option<&crate::risk::Case> {
+        self.risk.cases.get(&id)
+    }
+
+    /// Every case, by id.
+    pub fn cases(&self) -> impl Iterator<Item = (CommandId, &crate::risk::Case)> {
+        self.risk.cases.iter().map(|(id, case)| (*id, case))
+    }
+
+    /// The rules file in force, if any.
+    pub fn rules(&self) -> Option<&crate::risk::RuleSet> {
+        self.risk.rules.as_ref().map(|rules| &rules.source)
+    }
+
+    /// A command waiting for step-up verification.
+    pub fn parked(&self, id: CommandId) -> Option<&crate::risk::Parked> {
+        self.risk.parked.get(&id)
+    }
 }

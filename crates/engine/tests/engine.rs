@@ -7,6 +7,8 @@ use engine::{
 };
 use proptest::prelude::*;
 
+mod risk;
+
 const ALICE: UserId = UserId(1);
 const BOB: UserId = UserId(2);
 const SHOP: MerchantId = MerchantId(10);
@@ -17,6 +19,8 @@ struct Ledger {
     engine: Engine,
     next_id: u64,
     time_ms: u64,
+    /// Every command applied, in order.
+    log: Vec<Command>,
 }
 
 fn amount(minor: u64) -> Amount {
@@ -30,7 +34,7 @@ fn funding(credit_minor: u64, balance_minor: u64) -> Funding {
 impl Ledger {
     /// Alice and Bob (CNY, limit 10,000 for Alice), and two merchants.
     fn new() -> Ledger {
-        let mut ledger = Ledger { engine: Engine::default(), next_id: 1, time_ms: 1_700_000_000_000 };
+        let mut ledger = Ledger { engine: Engine::default(), next_id: 1, time_ms: 1_700_000_000_000, log: Vec::new() };
         for user in [ALICE, BOB] {
             ledger.ok(CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full });
         }
@@ -56,7 +60,9 @@ impl Ledger {
 
     fn run_as(&mut self, id: CommandId, kind: CommandKind) -> Outcome {
         let mut postings = Vec::new();
-        let outcome = self.engine.apply(&Command { id, time_ms: self.time_ms, kind: kind.clone() }, 0, &mut postings);
+        let command = Command { id, time_ms: self.time_ms, kind: kind.clone() };
+        let outcome = self.engine.apply(&command, 0, &mut postings);
+        self.log.push(command);
         let sum: i64 = postings.iter().map(|posting| posting.amount_minor).sum();
         assert_eq!(sum, 0, "postings of {kind:?} must balance: {postings:?}");
         if outcome.is_err() {

@@ -95,11 +95,11 @@ impl Engine {
                 actions.extend_from_slice(&rule.account_actions);
             }
         }
-        let source = &rules.source;
+        let (thresholds, version) = (&rules.source.decision, rules.source.version);
         let by_score = match score {
-            score if score >= source.deny_at => DecisionKind::Deny,
-            score if score >= source.review_at => DecisionKind::Review,
-            score if score >= source.challenge_at => DecisionKind::Challenge,
+            score if score >= thresholds.deny_at => DecisionKind::Deny,
+            score if score >= thresholds.review_at => DecisionKind::Review,
+            score if score >= thresholds.challenge_at => DecisionKind::Challenge,
             _ => DecisionKind::Allow,
         };
         actions.sort_unstable();
@@ -110,7 +110,7 @@ impl Engine {
         reasons.dedup();
         let readings = if fired.is_empty() { Vec::new() } else { context.readings(read.into_iter()) };
         let kind = forced.max(by_score);
-        Some(Decision { kind, score, rules_version: source.version, reasons, fired, readings, actions })
+        Some(Decision { kind, score, rules_version: version, reasons, fired, readings, actions })
     }
 
     /// Scores a command and acts on the decision: runs it (allow), refuses it (deny), parks it
@@ -148,7 +148,7 @@ impl Engine {
     fn park(&mut self, id: CommandId, party: Party, kind: &CommandKind, decision: &Decision) -> Outcome {
         let Party::User(user) = party else { unreachable!("challenges without a user became reviews") };
         self.check_new_payment_id(id)?;
-        let ttl_ms = self.risk.rules.as_ref().map_or(0, |rules| rules.source.challenge_ttl_ms);
+        let ttl_ms = self.risk.rules.as_ref().map_or(0, |rules| rules.source.decision.challenge_ttl_ms);
         let expires_at_ms = self.now_ms.saturating_add(ttl_ms);
         debug_assert_eq!(decision.kind, DecisionKind::Challenge);
         self.expiries.insert((expires_at_ms, id));

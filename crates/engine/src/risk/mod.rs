@@ -20,7 +20,7 @@ use crate::table::ShardedMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use ruleset::{RuleSet, RuleSource, RuleStatus, RulesError};
+pub use ruleset::{RuleSet, RuleSource, RuleStatus, RulesError, Thresholds};
 
 /// What a tie is: an identifier two accounts can share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -16,8 +16,9 @@ pub enum RuleStatus {
     Off,
 }
 
-/// One rule as written in the rules file.
+/// One rule as written in the rules file (`[[rules]]`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RuleSource {
     /// A stable id (`a1_refund_cycling_virtual`).
     pub id: String,
@@ -28,10 +29,13 @@ pub struct RuleSource {
     /// The event kinds it scores.
     pub applies_to: Vec<EventKind>,
     /// Points added to the event's score when it fires.
+    #[serde(default)]
     pub score: i32,
     /// A decision it forces at least, whatever the score.
+    #[serde(default)]
     pub action: Option<DecisionKind>,
     /// Account actions it takes when it fires.
+    #[serde(default)]
     pub account_actions: Vec<AccountAction>,
     /// The reason code it reports.
     pub reason: String,
@@ -39,11 +43,10 @@ pub struct RuleSource {
     pub status: RuleStatus,
 }
 
-/// A versioned rules file: thresholds and rules.
+/// The decision ladder's score thresholds (`[decision]`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RuleSet {
-    /// The version; each installed file needs a higher one.
-    pub version: u32,
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
     /// A score at or above this challenges.
     pub challenge_at: i32,
     /// A score at or above this holds for review.
@@ -52,6 +55,16 @@ pub struct RuleSet {
     pub deny_at: i32,
     /// How long a challenged command waits for its verification.
     pub challenge_ttl_ms: u64,
+}
+
+/// A versioned rules file: thresholds and rules. Its serde shape is the TOML file's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSet {
+    /// The version; each installed file needs a higher one.
+    pub version: u32,
+    /// The score thresholds.
+    pub decision: Thresholds,
     /// The rules, evaluated in order.
     pub rules: Vec<RuleSource>,
 }
@@ -99,13 +112,25 @@ fn refuse(rule: Option<usize>, message: String) -> RulesError {
 }
 
 impl RuleSet {
+    /// Checks the thresholds, ids, sizes and every expression, as installing would.
+    pub fn validate(&self) -> Result<(), RulesError> {
+        self.clone().compile().map(drop)
+    }
+
     /// Checks the thresholds, ids, sizes and every expression; returns the compiled rules.
     pub(crate) fn compile(self) -> Result<ActiveRules, RulesError> {
-        if !(0 < self.challenge_at && self.challenge_at <= self.review_at && self.review_at <= self.deny_at) {
-            return Err(refuse(None, "thresholds must satisfy 0 < challenge_at <= review_at <= deny_at".into()));
+        let decision = &self.decision;
+        if !(0 < decision.challenge_at
+            && decision.challenge_at <= decision.review_at
+            && decision.review_at <= decision.deny_at)
+        {
+            return Err(refuse(
+                None,
+                "decision: thresholds must satisfy 0 < challenge_at <= review_at <= deny_at".into(),
+            ));
         }
-        if self.challenge_ttl_ms == 0 || self.challenge_ttl_ms > CHALLENGE_TTL_MAX_MS {
-            return Err(refuse(None, format!("challenge_ttl_ms must be 1..={CHALLENGE_TTL_MAX_MS}")));
+        if decision.challenge_ttl_ms == 0 || decision.challenge_ttl_ms > CHALLENGE_TTL_MAX_MS {
+            return Err(refuse(None, format!("decision.challenge_ttl_ms must be 1..={CHALLENGE_TTL_MAX_MS}")));
         }
         if self.rules.len() > RULES_MAX {
             return Err(refuse(None, format!("at most {RULES_MAX} rules, this file has {}", self.rules.len())));

@@ -1,0 +1,475 @@
+//! The risk engine through the public API: per typology, a scripted abuse sequence that must be
+//! stopped (with its decision and reason code) next to an honest look-alike that must pass;
+//! challenges, cases, appeals and account actions; rule reloads, shadow rules and replay.
+
+use super::{ALICE, BOB, Ledger, SHOP, amount, funding};
+use engine::risk::{
+    AccountAction, CaseStatus, DecisionKind, Evidence, EvidenceKind, Label, Party, RuleSet, RuleStatus, Tie, TieKind,
+    Typology,
+};
+use engine::{
+    Accepted, Command, CommandId, CommandKind, Currency, Engine, IdentityLevel, MerchantCategory, MerchantId,
+    MerchantVerification, Outcome, Rejection, UserId,
+};
+
+const DEFAULT_RULES: &str = include_str!("../../../../rules/default.toml");
+const GIFT_CARDS: MerchantId = MerchantId(20);
+const RECHARGE: MerchantId = MerchantId(21);
+const SMALL_SHOP: MerchantId = MerchantId(22);
+const SCHOOL: MerchantId = MerchantId(23);
+const HOUR_MS: u64 = 60 * 60 * 1000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+fn default_rules() -> RuleSet {
+    toml::from_str(DEFAULT_RULES).expect("the default rule pack parses")
+}
+
+fn tie(kind: TieKind, token: u64) -> Tie {
+    Tie { kind, token }
+}
+
+impl Ledger {
+    /// The base ledger with the default rules, limits of ¥10,000 and risk-relevant merchants.
+    fn with_rules() -> Ledger {
+        let mut ledger = Ledger::new();
+        ledger.ok(CommandKind::InstallRules { rules: Box::new(default_rules()) });
+        for user in [ALICE, BOB] {
+            ledger.ok(CommandKind::SetCreditLimit { user, limit_minor: 1_000_000 });
+            ledger.link(Party::User(user), tie(TieKind::Device, 1_000 + user.0));
+        }
+        for (merchant, category, verification) in [
+            (GIFT_CARDS, MerchantCategory::VirtualGoods, MerchantVerification::Certified),
+            (RECHARGE, MerchantCategory::Recharge, MerchantVerification::Certified),
+            (SMALL_SHOP, MerchantCategory::Other, MerchantVerification::Uncertified),
+            (SCHOOL, MerchantCategory::Tuition, MerchantVerification::Certified),
+        ] {
+            ledger.open_merchant(merchant, category, verification);
+        }
+        ledger
+    }
+
+    fn open_merchant(&mut self, merchant: MerchantId, category: MerchantCategory, verification: MerchantVerification) {
+        let currency = Currency::CNY;
+        self.ok(CommandKind::OpenMerchant { merchant, currency, category, verification, partner: false });
+    }
+
+    /// Opens a user with a credit limit and a balance.
+    fn open_user(&mut self, user: UserId, limit_minor: u64, balance_minor: u64) {
+        self.ok(CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full });
+        self.ok(CommandKind::SetCreditLimit { user, limit_minor });
+        if balance_minor > 0 {
+            self.ok(CommandKind::TopUp { user, amount: amount(balance_minor) });
+        }
+    }
+
+    fn link(&mut self, party: Party, tie: Tie) {
+        self.ok(CommandKind::LinkTie { party, tie });
+    }
+
+    fn pay(&mut self, user: UserId, merchant: MerchantId, credit_minor: u64) -> (CommandId, Outcome) {
+        self.run(CommandKind::Pay { user, merchant, funding: funding(credit_minor, 0) })
+    }
+
+    fn wait(&mut self, ms: u64) {
+        self.time_ms += ms;
+    }
+
+    /// The decision on the last command, which must have been scored.
+    fn decision(&self) -> (DecisionKind, Vec<String>) {
+        let decision = self.engine.last_decision().expect("the last command was scored");
+        (decision.kind, decision.reasons.clone())
+    }
+
+    #[track_caller]
+    fn expect_decision(&self, kind: DecisionKind, reason: &str) {
+        let (decided, reasons) = self.decision();
+        assert_eq!(decided, kind, "reasons {reasons:?}");
+        match reason {
+            "" => assert!(reasons.is_empty(), "no reason expected, got {reasons:?}"),
+            reason => assert!(reasons.iter().any(|given| given == reason), "{reason} not in {reasons:?}"),
+        }
+    }
+}
+
+// a. Buy-then-refund cycling.
+
+fn buy_and_refund_fast(ledger: &mut Ledger, user: UserId, merchant: MerchantId, credit_minor: u64) {
+    let (payment, outcome) = ledger.pay(user, merchant, credit_minor);
+    assert!(outcome.is_ok(), "{outcome:?}");
+    ledger.wait(HOUR_MS);
+    ledger.ok(CommandKind::Refund { payment, merchant, amount: amount(credit_minor) });
+}
+
+#[test]
+fn refund_cycling_is_held_then_denied() {
+    let mut ledger = Ledger::with_rules();
+    buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
+    buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
+    let (case, outcome) = ledger.pay(ALICE, GIFT_CARDS, 200_000);
+    assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
+    ledger.expect_decision(DecisionKind::Review, "refund_cycling");
+    let readings = &ledger.engine.last_decision().unwrap().readings;
+    assert!(readings.iter().any(|reading| reading.feature == "user.fast_refunds_30d" && reading.value == "2"));
+    assert!(ledger.engine.user(ALICE).unwrap().risk.watchlisted);
+    assert_eq!(ledger.engine.user(ALICE).unwrap().credit_held_minor, 200_000, "the payment is held, not taken");
+    // The analyst rejects it as cycling: the hold is released and the label kept.
+    ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::RefundCycling) });
+    assert_eq!(ledger.engine.user(ALICE).unwrap().credit_held_minor, 0);
+    buy_and_refund_fast(&mut ledger, ALICE, SHOP, 100_000);
+    let score_before = ledger.engine.user(ALICE).unwrap().score.score;
+    let (_, outcome) = ledger.pay(ALICE, GIFT_CARDS, 100_000);
+    assert_eq!(outcome, Err(Rejection::RiskDenied));
+    ledger.expect_decision(DecisionKind::Deny, "refund_cycling");
+    assert!(ledger.engine.user(ALICE).unwrap().score.score < score_before, "the score was lowered");
+}
+
+#[test]
+fn a_genuine_refund_does_not_look_like_cycling() {
+    let mut ledger = Ledger::with_rules();
+    // A slow refund of physical goods, then one quick refund of a wrong gift card.
+    let (payment, _) = ledger.pay(ALICE, SHOP, 300_000);
+    ledger.wait(3 * DAY_MS);
+    ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(300_000) });
+    buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 50_000);
+    let (_, outcome) = ledger.pay(ALICE, GIFT_CARDS, 50_000);
+    assert!(matches!(outcome, Ok(Accepted::Split { .. })), "{outcome:?}");
+    ledger.expect_decision(DecisionKind::Allow, "");
+}
+
+// b. Colluding merchant.
+
+const COLLUDER: MerchantId = MerchantId(30);
+const CARL: UserId = UserId(30);
+
+#[test]
+fn money_back_from_a_colluding_merchant_is_denied() {
+    let mut ledger = Ledger::with_rules();
+    ledger.open_merchant(COLLUDER, MerchantCategory::PhysicalGoods, MerchantVerification::Uncertified);
+    ledger.open_user(CARL, 0, 1_000_000);
+    // Carl owns the shop: the shop's payout account is Carl's bank card.
+    ledger.link(Party::User(CARL), tie(TieKind::BankCard, 77));
+    ledger.link(Party::Merchant(COLLUDER), tie(TieKind::BankCard, 77));
+    let (_, outcome) = ledger.pay(ALICE, COLLUDER, 300_000);
+    assert!(outcome.is_ok(), "nothing ties Alice to the shop yet: {outcome:?}");
+    ledger.wait(DAY_MS);
+    let (_, outcome) = ledger.run(CommandKind::Transfer { from: CARL, to: ALICE, amount: amount(280_000) });
+    assert_eq!(outcome, Err(Rejection::RiskDenied));
+    ledger.expect_decision(DecisionKind::Deny, "merchant_money_back");
+    assert_eq!(ledger.engine.user(ALICE).unwrap().balance_minor, 0, "no cash reached the payer");
+}
+
+#[test]
+fn credit_paid_to_a_merchant_tied_to_the_payer_is_held() {
+    let mut ledger = Ledger::with_rules();
+    ledger.open_merchant(COLLUDER, MerchantCategory::PhysicalGoods, MerchantVerification::Uncertified);
+    ledger.link(Party::User(ALICE), tie(TieKind::Phone, 5));
+    ledger.link(Party::Merchant(COLLUDER), tie(TieKind::Phone, 5));
+    let (case, outcome) = ledger.pay(ALICE, COLLUDER, 300_000);
+    assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
+    ledger.expect_decision(DecisionKind::Review, "merchant_tied_to_payer");
+    // Reviewed and found honest (the owner's own staff purchase): approval captures it.
+    let (_, approved) = ledger.ok(CommandKind::DecideCase { case, approve: true, label: Label::NotFraud });
+    assert_eq!(approved, Accepted::Split { credit_minor: 300_000, balance_minor: 0 });
+    assert_eq!(ledger.settlement(COLLUDER), 300_000);
+    assert_eq!(ledger.engine.case(case).unwrap().status, CaseStatus::Approved);
+}
+
+#[test]
+fn a_merchant_paying_a_supplier_and_a_friend_paying_back_dinner_pass() {
+    let mut ledger = Ledger::with_rules();
+    ledger.open_merchant(COLLUDER, MerchantCategory::PhysicalGoods, MerchantVerification::Uncertified);
+    ledger.open_user(CARL, 0, 1_000_000);
+    ledger.link(Party::User(CARL), tie(TieKind::BankCard, 77));
+    ledger.link(Party::Merchant(COLLUDER), tie(TieKind::BankCard, 77));
+    ledger.pay(BOB, COLLUDER, 300_000).1.unwrap();
+    // The shop's owner pays a supplier, who never bought from the shop.
+    ledger.run(CommandKind::Transfer { from: CARL, to: ALICE, amount: amount(280_000) }).1.unwrap();
+    ledger.expect_decision(DecisionKind::Allow, "");
+    // Alice paid dinner with credit; Bob pays his half back.
+    ledger.pay(ALICE, SHOP, 20_000).1.unwrap();
+    ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(10_000) });
+    ledger.run(CommandKind::Transfer { from: BOB, to: ALICE, amount: amount(10_000) }).1.unwrap();
+    ledger.expect_decision(DecisionKind::Allow, "");
+}
+
+// c. Proxy purchase.
+
+fn buy_for_others(ledger: &mut Ledger, payback_ppm: u64) {
+    for stranger in 1..=3u64 {
+        let user = UserId(100 + stranger);
+        ledger.open_user(user, 0, 1_000_000);
+        let beneficiary = tie(TieKind::Phone, 9_000 + stranger);
+        ledger.link(Party::User(user), beneficiary);
+        let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary };
+        ledger.run(kind).1.unwrap();
+        ledger.wait(HOUR_MS);
+        let payback = amount(100_000 * payback_ppm / 1_000_000);
+        ledger.run(CommandKind::Transfer { from: user, to: ALICE, amount: payback }).1.unwrap();
+    }
+}
+
+#[test]
+fn proxy_purchases_paid_back_at_a_discount_are_held() {
+    let mut ledger = Ledger::with_rules();
+    buy_for_others(&mut ledger, 930_000);
+    ledger.open_user(UserId(104), 0, 0);
+    let beneficiary = tie(TieKind::Phone, 9_004);
+    ledger.link(Party::User(UserId(104)), beneficiary);
+    let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary };
+    let (case, outcome) = ledger.run(kind);
+    assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
+    ledger.expect_decision(DecisionKind::Review, "proxy_purchase");
+    let (case, outcome) = ledger.run(CommandKind::WithdrawToBank { user: ALICE, amount: amount(279_000) });
+    assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
+    ledger.expect_decision(DecisionKind::Review, "proxy_purchase");
+    assert_eq!(ledger.engine.user(ALICE).unwrap().balance_minor, 279_000, "the cash-out waits for the analyst");
+    ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::ProxyPurchase) });
+    assert_eq!(ledger.engine.user(ALICE).unwrap().balance_minor, 279_000, "a rejected withdrawal moves nothing");
+}
+
+#[test]
+fn tickets_for_friends_paid_back_in_full_pass() {
+    let mut ledger = Ledger::with_rules();
+    buy_for_others(&mut ledger, 1_000_000);
+    let beneficiary = tie(TieKind::Phone, 9_004);
+    let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary };
+    ledger.run(kind).1.unwrap();
+    ledger.expect_decision(DecisionKind::Allow, "");
+    ledger.run(CommandKind::WithdrawToBank { user: ALICE, amount: amount(300_000) }).1.unwrap();
+    ledger.expect_decision(DecisionKind::Allow, "");
+}
+
+// d. Self-settling recharge.
+
+#[test]
+fn a_recharge_into_the_payers_own_wallet_is_denied_but_their_phone_is_fine() {
+    let mut ledger = Ledger::with_rules();
+    let wallet = tie(TieKind::PayoutAccount, 4_242);
+    let phone = tie(TieKind::Phone, 4_343);
+    // The wallet belongs to Alice's second account, tied to her by identity.
+    ledger.open_user(UserId(40), 0, 0);
+    ledger.link(Party::User(ALICE), tie(TieKind::Identity, 1));
+    ledger.link(Party::User(UserId(40)), tie(TieKind::Identity, 1));
+    ledger.link(Party::User(UserId(40)), wallet);
+    ledger.link(Party::User(ALICE), phone);
+    let recharge = |beneficiary| CommandKind::PayFor {
+        user: ALICE,
+        merchant: RECHARGE,
+        funding: funding(200_000, 0),
+        beneficiary,
+    };
+    assert_eq!(ledger.run(recharge(wallet)).1, Err(Rejection::RiskDenied));
+    ledger.expect_decision(DecisionKind::Deny, "self_recharge");
+    ledger.run(recharge(phone)).1.unwrap();
+    ledger.expect_decision(DecisionKind::Allow, "");
+}
+
+// e. Account takeover.
+
+#[test]
+fn a_takeover_spend_and_cash_out_are_held_and_the_line_frozen() {
+    let mut ledger = Ledger::with_rules();
+    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(200_000) });
+    ledger.wait(30 * DAY_MS);
+    // The tool logs in from a new device and spends nearly the whole line on gift cards.
+    ledger.link(Party::User(ALICE), tie(TieKind::Device, 666));
+    let (case, outcome) = ledger.pay(ALICE, GIFT_CARDS, 950_000);
+    assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
+    ledger.expect_decision(DecisionKind::Review, "account_takeover");
+    assert!(ledger.engine.user(ALICE).unwrap().credit_frozen, "credit use is frozen");
+    let (_, outcome) = ledger.run(CommandKind::Transfer { from: ALICE, to: UserId(2), amount: amount(150_000) });
+    assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?}");
+    ledger.expect_decision(DecisionKind::Review, "account_takeover");
+    // The real owner appeals: the analyst confirms the takeover; the freeze stays until lifted.
+    let evidence = vec![Evidence { kind: EvidenceKind::Other, reference: "police-report-17".into() }];
+    ledger.ok(CommandKind::AppealCase { case, evidence, text: "my phone was stolen".into() });
+    ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::AccountTakeover) });
+    assert_eq!(ledger.engine.case(case).unwrap().appeals.len(), 1);
+    ledger.ok(CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit });
+    assert!(!ledger.engine.user(ALICE).unwrap().credit_frozen);
+    ledger.rejected(
+        CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit },
+        Rejection::ActionNotInForce,
+    );
+}
+
+#[test]
+fn a_new_phone_then_groceries_and_a_small_transfer_pass() {
+    let mut ledger = Ledger::with_rules();
+    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(200_000) });
+    ledger.link(Party::User(ALICE), tie(TieKind::Device, 667));
+    ledger.pay(ALICE, SHOP, 20_000).1.unwrap();
+    ledger.expect_decision(DecisionKind::Allow, "");
+    ledger.run(CommandKind::Transfer { from: ALICE, to: BOB, amount: amount(10_000) }).1.unwrap();
+    ledger.expect_decision(DecisionKind::Allow, "");
+}
+
+// f. Rings.
+
+#[test]
+fn a_ring_at_a_small_merchant_is_held_but_parents_paying_school_fees_pass() {
+    let mut ledger = Ledger::with_rules();
+    for member in 0..4u64 {
+        let user = UserId(50 + member);
+        ledger.open_user(user, 500_000, 0);
+        let (case, outcome) = ledger.pay(user, SMALL_SHOP, 500_000);
+        match member {
+            0 | 1 => assert!(matches!(outcome, Ok(Accepted::Split { .. })), "{outcome:?}"),
+            _ => {
+                assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
+                ledger.expect_decision(DecisionKind::Review, "ring");
+            }
+        }
+    }
+    let (_, outcome) = ledger.run(CommandKind::PayoutMerchant { merchant: SMALL_SHOP, amount: amount(1_000_000) });
+    assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?}");
+    ledger.expect_decision(DecisionKind::Review, "ring");
+    for parent in 0..4u64 {
+        let user = UserId(60 + parent);
+        ledger.open_user(user, 500_000, 0);
+        ledger.pay(user, SCHOOL, 500_000).1.unwrap();
+        ledger.expect_decision(DecisionKind::Allow, "");
+    }
+}
+
+// Challenges, reloads, shadow rules, replay.
+
+#[test]
+fn a_challenge_waits_for_verification_or_expires() {
+    let mut ledger = Ledger::with_rules();
+    let mut rules = default_rules();
+    rules.version = 2;
+    for rule in &mut rules.rules {
+        rule.status = RuleStatus::Off;
+    }
+    rules.rules[0].status = RuleStatus::Active;
+    rules.rules[0].expression = "event.amount_minor >= 500000".into();
+    rules.rules[0].score = 40;
+    rules.rules[0].account_actions.clear();
+    ledger.ok(CommandKind::InstallRules { rules: Box::new(rules) });
+    let (challenge, outcome) = ledger.pay(ALICE, GIFT_CARDS, 600_000);
+    assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
+    assert_eq!(ledger.engine.user(ALICE).unwrap().credit_used_minor, 0, "nothing moves before verification");
+    ledger.rejected(CommandKind::VerifyChallenge { user: BOB, challenge }, Rejection::UnknownChallenge);
+    let (_, verified) = ledger.ok(CommandKind::VerifyChallenge { user: ALICE, challenge });
+    assert_eq!(verified, Accepted::Split { credit_minor: 600_000, balance_minor: 0 });
+    let (challenge, _) = ledger.pay(ALICE, GIFT_CARDS, 500_000);
+    ledger.wait(11 * 60 * 1000);
+    ledger.ok(CommandKind::Tick);
+    ledger.rejected(CommandKind::VerifyChallenge { user: ALICE, challenge }, Rejection::UnknownChallenge);
+    assert!(ledger.engine.parked(challenge).is_none());
+}
+
+#[test]
+fn a_bad_rules_file_is_refused_and_the_old_rules_keep_running() {
+    let mut ledger = Ledger::with_rules();
+    let mut broken = default_rules();
+    broken.version = 2;
+    broken.rules[3].expression = "event.loopback_minor > \"a lot\"".into();
+    let error = broken.validate().expect_err("a string is not a number");
+    assert_eq!(error.rule, Some(3));
+    assert!(error.message.contains("b_money_back_to_payer"), "{}", error.message);
+    ledger.rejected(CommandKind::InstallRules { rules: Box::new(broken) }, Rejection::InvalidRules);
+    ledger.rejected(CommandKind::InstallRules { rules: Box::new(default_rules()) }, Rejection::RulesVersionOrder);
+    assert_eq!(ledger.engine.rules().unwrap().version, 1);
+    ledger.pay(ALICE, SHOP, 1_000).1.unwrap();
+    assert_eq!(ledger.engine.last_decision().unwrap().rules_version, 1);
+}
+
+/// A command log per typology script, each from a fresh engine.
+fn scenario_logs() -> Vec<Vec<Command>> {
+    let tests: [fn() -> Ledger; 4] = [
+        || {
+            let mut ledger = Ledger::with_rules();
+            buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
+            buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
+            let _held = ledger.pay(ALICE, GIFT_CARDS, 200_000);
+            ledger
+        },
+        || {
+            let mut ledger = Ledger::with_rules();
+            buy_for_others(&mut ledger, 930_000);
+            let _held = ledger.run(CommandKind::WithdrawToBank { user: ALICE, amount: amount(279_000) });
+            ledger
+        },
+        || {
+            let mut ledger = Ledger::with_rules();
+            ledger.link(Party::User(ALICE), tie(TieKind::Device, 666));
+            let _held = ledger.pay(ALICE, GIFT_CARDS, 950_000);
+            ledger
+        },
+        || {
+            let mut ledger = Ledger::with_rules();
+            for member in 0..4u64 {
+                ledger.open_user(UserId(50 + member), 500_000, 0);
+                let _maybe_held = ledger.pay(UserId(50 + member), SMALL_SHOP, 500_000);
+            }
+            let _held = ledger.run(CommandKind::PayoutMerchant { merchant: SMALL_SHOP, amount: amount(1_000_000) });
+            ledger
+        },
+    ];
+    tests.iter().map(|script| script().log).collect()
+}
+
+/// Replays a log: outcomes, decisions (as debug text) and the final state hash.
+fn replay(log: &[Command], change: impl Fn(&CommandKind) -> CommandKind) -> (Vec<Outcome>, Vec<String>, Engine) {
+    let mut engine = Engine::default();
+    let (mut outcomes, mut decisions) = (Vec::new(), Vec::new());
+    for command in log {
+        let command = Command { kind: change(&command.kind), ..command.clone() };
+        outcomes.push(engine.apply(&command, 0, &mut Vec::new()));
+        decisions.push(format!("{:?}", engine.last_decision()));
+    }
+    (outcomes, decisions, engine)
+}
+
+#[test]
+fn the_same_log_and_rules_replay_to_the_same_decisions_bit_for_bit() {
+    for log in scenario_logs() {
+        let (outcomes, decisions, engine) = replay(&log, Clone::clone);
+        assert!(decisions.iter().any(|decision| decision.contains("Review")), "the log exercises decisions");
+        let (again_outcomes, again_decisions, again) = replay(&log, Clone::clone);
+        assert_eq!((outcomes, decisions), (again_outcomes, again_decisions));
+        assert_eq!(engine.state_hash(), again.state_hash());
+        let restored = Engine::restore(&engine.snapshot()).expect("the snapshot restores");
+        assert_eq!(restored.state_hash(), engine.state_hash());
+    }
+}
+
+#[test]
+fn shadow_rules_are_recorded_but_never_change_an_outcome() {
+    let without_rules = |kind: &CommandKind| match kind {
+        CommandKind::InstallRules { .. } => CommandKind::Tick,
+        other => other.clone(),
+    };
+    let all_shadow = |kind: &CommandKind| match kind {
+        CommandKind::InstallRules { rules } => {
+            let mut rules = rules.clone();
+            rules.rules.iter_mut().for_each(|rule| rule.status = RuleStatus::Shadow);
+            CommandKind::InstallRules { rules }
+        }
+        other => other.clone(),
+    };
+    for log in scenario_logs() {
+        let (plain, _, plain_engine) = replay(&log, without_rules);
+        let (shadow, decisions, shadow_engine) = replay(&log, all_shadow);
+        for (index, (plain, shadow)) in plain.iter().zip(&shadow).enumerate() {
+            if !matches!(log[index].kind, CommandKind::InstallRules { .. }) {
+                assert_eq!(plain, shadow, "command {index}: {:?}", log[index].kind);
+            }
+        }
+        assert!(
+            decisions.iter().any(|decision| decision.contains("shadow: true")),
+            "shadow rules fired and were recorded"
+        );
+        assert!(!decisions.iter().any(|decision| decision.contains("kind: Review")), "and decided nothing");
+        // The plain run replaced each rules install by a tick, which leaves no idempotency record.
+        let counts = |engine: &Engine| engine::Counts { remembered_ids: 0, ..engine.counts() };
+        assert_eq!(counts(&plain_engine), counts(&shadow_engine));
+        for user in [ALICE, BOB] {
+            let (plain, shadow) = (plain_engine.user(user).unwrap(), shadow_engine.user(user).unwrap());
+            let position = |user: &engine::User| (user.credit_used_minor, user.balance_minor, user.credit_frozen);
+            assert_eq!(position(plain), position(shadow));
+        }
+    }
+}
