@@ -208,9 +208,24 @@ fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
 impl Engine {
     /// Applies a batch in order, appending one outcome per command and the postings made.
     pub fn apply_batch(&mut self, commands: &[Command], outcomes: &mut Vec<Outcome>, postings: &mut Vec<Posting>) {
+        self.apply_batch_decided(commands, outcomes, postings, &mut Vec::new());
+    }
+
+    /// [`Engine::apply_batch`], also appending (command index, decision) for every notable risk
+    /// decision: one where a rule fired (active or shadow) or the command was not simply allowed.
+    pub fn apply_batch_decided(
+        &mut self,
+        commands: &[Command],
+        outcomes: &mut Vec<Outcome>,
+        postings: &mut Vec<Posting>,
+        decisions: &mut Vec<(u32, Decision)>,
+    ) {
         for (index, command) in commands.iter().enumerate() {
             let index = u32::try_from(index).expect("batches are far smaller than 2^32 commands");
             outcomes.push(self.apply(command, index, postings));
+            if let Some(decision) = self.risk.last_decision.take_if(|decision| decision.is_notable()) {
+                decisions.push((index, decision));
+            }
         }
     }
 

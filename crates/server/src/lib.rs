@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod product_file;
 pub mod projector;
 pub mod routes;
+pub mod rules_file;
 pub mod store;
 pub mod wire;
 pub mod writer;

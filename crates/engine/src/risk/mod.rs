@@ -249,6 +249,13 @@ pub struct Decision {
     pub actions: Vec<AccountAction>,
 }
 
+impl Decision {
+    /// Whether the decision is worth recording: a rule fired or the command was not allowed.
+    pub fn is_notable(&self) -> bool {
+        self.kind != DecisionKind::Allow || !self.fired.is_empty()
+    }
+}
+
 /// One appeal on a case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Appeal {
