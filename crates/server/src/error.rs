@@ -63,11 +63,13 @@ pub fn rejection_status(rejection: Rejection) -> StatusCode {
         Rejection::UnknownUser
         | Rejection::UnknownMerchant
         | Rejection::UnknownPayment
-        | Rejection::UnknownAuthorization => StatusCode::NOT_FOUND,
+        | Rejection::UnknownAuthorization
+        | Rejection::UnknownCase => StatusCode::NOT_FOUND,
         Rejection::UserExists
         | Rejection::MerchantExists
         | Rejection::PaymentExists
-        | Rejection::IdempotencyConflict => StatusCode::CONFLICT,
+        | Rejection::IdempotencyConflict
+        | Rejection::CaseClosed => StatusCode::CONFLICT,
         Rejection::MerchantMismatch => StatusCode::FORBIDDEN,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }

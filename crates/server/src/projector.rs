@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS postings (
 CREATE INDEX IF NOT EXISTS postings_by_account ON postings (account, time_ms, id);
 CREATE TABLE IF NOT EXISTS balances (
     account TEXT PRIMARY KEY, currency TEXT NOT NULL, balance_minor INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (
+    sequence INTEGER PRIMARY KEY, command_id INTEGER NOT NULL, kind TEXT NOT NULL, time_ms INTEGER NOT NULL,
+    decision TEXT NOT NULL, score INTEGER NOT NULL, rules_version INTEGER NOT NULL, evidence TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (time_ms, sequence);
 ";
 
 /// Records projected per SQLite transaction, at most.
@@ -85,6 +89,25 @@ fn write_batch(transaction: &rusqlite::Transaction<'_>, batch: &ReplayedBatch<'_
         "INSERT INTO balances (account, currency, balance_minor) VALUES (?1, ?2, ?3)
          ON CONFLICT (account) DO UPDATE SET balance_minor = balance_minor + excluded.balance_minor",
     )?;
+    let mut insert_decision = transaction.prepare_cached(
+        "INSERT INTO decisions (sequence, command_id, kind, time_ms, decision, score, rules_version, evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for (index, decision) in batch.decisions {
+        let command = &batch.commands[*index as usize];
+        let sequence = (batch.first_sequence + u64::from(*index)) as i64;
+        let evidence = serde_json::to_string(decision).expect("decisions serialize to JSON");
+        insert_decision.execute(params![
+            sequence,
+            command.id.0 as i64,
+            command.kind.name(),
+            command.time_ms as i64,
+            decision.kind.name(),
+            decision.score,
+            decision.rules_version,
+            evidence
+        ])?;
+    }
     for posting in batch.postings {
         let index = posting.command_index as usize;
         let sequence = (batch.first_sequence + index as u64) as i64;

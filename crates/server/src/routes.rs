@@ -106,10 +106,15 @@ async fn submit_one(
     let command_id = request.command_id();
     let draft = request.into_draft(wall_clock_ms())?;
     let committed = state.writer.submit(vec![draft]).await?;
-    let committed = *committed.first().expect("one result per submitted command");
-    match committed.outcome {
-        Err(rejection) => Err(ApiError::rejected(rejection, committed.sequence)),
-        Ok(_) => Ok(Json(CommandResult::new(command_id, committed))),
+    let committed = committed.first().expect("one result per submitted command");
+    match (committed.outcome, &committed.decision) {
+        (Err(rejection @ engine::Rejection::RiskDenied), Some(decision)) => {
+            let mut error = ApiError::rejected(rejection, committed.sequence);
+            error.body.message = format!("{}: {}", error.body.message, decision.reasons.join(", "));
+            Err(error)
+        }
+        (Err(rejection), _) => Err(ApiError::rejected(rejection, committed.sequence)),
+        (Ok(_), _) => Ok(Json(CommandResult::new(command_id, committed))),
     }
 }
 
@@ -253,6 +258,131 @@ command_endpoint!(
     "Install a credit product version from its TOML (admin)."
 );
 
+command_endpoint!(
+    link_tie,
+    "/v1/ties",
+    LinkTieRequest,
+    LinkTie,
+    "Link a device (a login), phone, identity, bank card or payout account to a user or merchant."
+);
+command_endpoint!(
+    install_rules,
+    "/v1/rules",
+    InstallRulesRequest,
+    InstallRules,
+    "Install a risk rules file from its TOML (admin); a bad file is refused and the rules in force keep running."
+);
+command_endpoint!(
+    verify_challenge,
+    "/v1/challenge-verifications",
+    VerifyChallengeRequest,
+    VerifyChallenge,
+    "Complete a command the risk engine challenged, after step-up verification."
+);
+command_endpoint!(
+    decide_case,
+    "/v1/case-decisions",
+    DecideCaseRequest,
+    DecideCase,
+    "Decide a case (analyst): approve lets the held funds through, reject releases them; labels it."
+);
+command_endpoint!(
+    appeal_case,
+    "/v1/appeals",
+    AppealCaseRequest,
+    AppealCase,
+    "Attach a user's appeal (evidence and text) to a case; a decided case reopens."
+);
+command_endpoint!(
+    lift_action,
+    "/v1/risk-action-lifts",
+    LiftActionRequest,
+    LiftAction,
+    "Lift a risk account action: unfreeze, restore the line, restore the score, leave the watch-list (analyst)."
+);
+
+/// Roles that may read cases and rules (a merchant key may not).
+const RISK_READERS: &[Role] = &[Role::Admin, Role::Platform, Role::Analyst];
+
+/// The rules file in force.
+#[utoipa::path(get, path = "/v1/rules", tag = "reads",
+    responses((status = 200, body = RulesView), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_rules(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Json<RulesView>, ApiError> {
+    require(&principal, RISK_READERS)?;
+    let rules = state.writer.read(|engine| engine.rules().cloned()).await?;
+    let rules = rules.ok_or_else(|| ApiError::not_found("no_rules", "no rules file is installed; POST /v1/rules"))?;
+    Ok(Json(RulesView { version: rules.version, rules }))
+}
+
+/// Filters for the case queue.
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+pub struct CasesParams {
+    /// `open`, `approved` or `rejected` (default: all).
+    pub status: Option<String>,
+    /// Cases after this case id (paging), ascending.
+    pub after_id: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// The case queue, by case id.
+#[utoipa::path(get, path = "/v1/cases", tag = "reads", params(CasesParams),
+    responses((status = 200, body = [CaseView]), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_cases(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<CasesParams>,
+) -> Result<Json<Vec<CaseView>>, ApiError> {
+    require(&principal, RISK_READERS)?;
+    let status = match params.status.as_deref() {
+        None => None,
+        Some(status @ ("open" | "approved" | "rejected")) => Some(status.to_owned()),
+        Some(other) => {
+            let message = format!("status must be open, approved or rejected, got {other:?}");
+            return Err(ApiError::invalid("invalid_status", message));
+        }
+    };
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("invalid_limit", "limit must be 1 to 1000"));
+    }
+    let after = params.after_id.unwrap_or(0);
+    let cases = state
+        .writer
+        .read(move |engine| {
+            engine
+                .cases()
+                .filter(|(id, _)| id.0 > after)
+                .map(|(id, case)| CaseView::new(id, case))
+                .filter(|view| status.as_ref().is_none_or(|status| *status == view.status))
+                .take(limit as usize)
+                .collect()
+        })
+        .await?;
+    Ok(Json(cases))
+}
+
+/// One case with its evidence and appeals.
+#[utoipa::path(get, path = "/v1/cases/{case_id}", tag = "reads",
+    params(("case_id" = u64, Path, description = "The case (the id of the command it stopped)")),
+    responses((status = 200, body = CaseView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_case(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(case_id): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    require(&principal, RISK_READERS)?;
+    let id = CommandId(parse_id(&case_id, "case_id")?);
+    let view = state.writer.read(move |engine| engine.case(id).map(|case| CaseView::new(id, case))).await?;
+    view.map(Json).ok_or_else(|| ApiError::not_found("unknown_case", "no case has this id"))
+}
+
 /// Installed credit product versions, oldest first.
 #[utoipa::path(get, path = "/v1/products", tag = "reads",
     responses((status = 200, body = [ProductVersionView])),
@@ -386,7 +516,7 @@ async fn batch(
         drafts.push(request.into_draft(now_ms).map_err(at)?);
     }
     let committed = state.writer.submit(drafts).await?;
-    let results = ids.into_iter().zip(committed).map(|(id, committed)| CommandResult::new(id, committed)).collect();
+    let results = ids.into_iter().zip(committed).map(|(id, committed)| CommandResult::new(id, &committed)).collect();
     Ok(Json(BatchResult { results }))
 }
 
@@ -615,6 +745,7 @@ impl utoipa::Modify for SecurityAddon {
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
         transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, request_withdrawal, verify_withdrawal,
         adjust_score, set_score_frozen, get_score, repay_statement, convert_statement, review_credit_line, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
+        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, get_cases, get_case,
         healthz, metrics_text),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -698,6 +829,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/statement-instalments", post(convert_statement))
         .route("/v1/line-reviews", post(review_credit_line))
         .route("/v1/users/{user_id}/score", get(get_score))
+        .route("/v1/ties", post(link_tie))
+        .route("/v1/rules", post(install_rules).get(get_rules))
+        .route("/v1/challenge-verifications", post(verify_challenge))
+        .route("/v1/case-decisions", post(decide_case))
+        .route("/v1/appeals", post(appeal_case))
+        .route("/v1/risk-action-lifts", post(lift_action))
+        .route("/v1/cases", get(get_cases))
+        .route("/v1/cases/{case_id}", get(get_case))
         .route("/v1/instalment-payoffs", post(pay_off_instalments))
         .route("/v1/users/{user_id}/instalments", get(get_instalments))
         .route("/v1/users/{user_id}/statements", get(get_statements))

@@ -6,6 +6,7 @@
 //! - `read.sqlite` the read model (derived; can be deleted and rebuilt);
 //! - `keys.json`  API keys (hashed).
 
+use engine::risk::Decision;
 use engine::{Command, Engine, Outcome, Posting, SnapshotError, codec};
 use journal::{Journal, JournalError, JournalOptions, Record, RecordReader, SnapshotStore};
 use std::path::{Path, PathBuf};
@@ -105,6 +106,8 @@ pub struct ReplayedBatch<'a> {
     pub outcomes: &'a [Outcome],
     /// Postings, indexed by command position in the batch.
     pub postings: &'a [Posting],
+    /// Notable risk decisions, by command position in the batch.
+    pub decisions: &'a [(u32, Decision)],
 }
 
 /// Decodes a record and applies the commands at or after the engine's position.
@@ -122,10 +125,10 @@ pub fn apply_record(
     let position = engine.commands_applied() + 1;
     let skip = position.saturating_sub(record.first_sequence) as usize;
     let Some(commands) = commands.get(skip..).filter(|rest| !rest.is_empty()) else { return Ok(()) };
-    let (mut outcomes, mut postings) = (Vec::with_capacity(commands.len()), Vec::new());
-    engine.apply_batch(commands, &mut outcomes, &mut postings);
+    let (mut outcomes, mut postings, mut decisions) = (Vec::with_capacity(commands.len()), Vec::new(), Vec::new());
+    engine.apply_batch_decided(commands, &mut outcomes, &mut postings, &mut decisions);
     let first_sequence = record.first_sequence + skip as u64;
-    visit(ReplayedBatch { first_sequence, commands, outcomes: &outcomes, postings: &postings });
+    visit(ReplayedBatch { first_sequence, commands, outcomes: &outcomes, postings: &postings, decisions: &decisions });
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::writer::{Committed, Draft};
+use engine::risk::{AccountAction, Case, Evidence, Held, Label, Party, RuleSet, Tie, TieKind};
 use engine::{
     Accepted, Amount, Authorization, CommandId, CommandKind, Currency, Funding, IdentityLevel, Merchant,
     MerchantCategory, MerchantId, MerchantVerification, Payment, RepaySource, User, UserId,
@@ -93,6 +94,106 @@ pub struct PayRequest {
     /// Minor units from the balance.
     #[serde(default)]
     pub balance_minor: u64,
+    /// Payments only: who the order is for when not the payer (a gift shipped to a phone, a
+    /// recharge credited to an account). Risk rules read it; it moves no money.
+    #[serde(default)]
+    pub beneficiary: Option<TieBody>,
+}
+
+/// An identifier accounts can share: a device, phone, identity, bank card or payout account,
+/// as an opaque token (hash the number with a platform secret; never send the number).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+pub struct TieBody {
+    /// `device`, `phone`, `identity`, `bank_card` or `payout_account`.
+    #[schema(value_type = String, example = "phone")]
+    pub kind: TieKind,
+    /// The identifier's token.
+    pub token: u64,
+}
+
+impl From<TieBody> for Tie {
+    fn from(body: TieBody) -> Tie {
+        Tie { kind: body.kind, token: body.token }
+    }
+}
+
+/// Links a device (a login), phone, identity, bank card or payout account to a user or merchant.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct LinkTieRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user (give exactly one of `user_id` and `merchant_id`).
+    #[serde(default)]
+    pub user_id: Option<u64>,
+    /// The merchant.
+    #[serde(default)]
+    pub merchant_id: Option<u64>,
+    /// The identifier.
+    pub tie: TieBody,
+}
+
+/// Installs a rules file (CEL rules in TOML, see docs/rules.md).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct InstallRulesRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The rules file's text, e.g. the contents of rules/default.toml.
+    pub toml: String,
+}
+
+/// Completes a command the risk engine challenged, after the user passed step-up verification.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct VerifyChallengeRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// The challenged command's id.
+    pub challenge_id: u64,
+}
+
+/// An analyst's verdict on a case.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct DecideCaseRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The case (the id of the command that opened it).
+    pub case_id: u64,
+    /// True: what was held goes through and the case's account actions are lifted. False: it is
+    /// released or dropped.
+    pub approve: bool,
+    /// `"not_fraud"`, or `{"fraud": T}` with T one of `refund_cycling`, `colluding_merchant`,
+    /// `proxy_purchase`, `self_recharge`, `account_takeover`, `ring`, `other`.
+    #[schema(value_type = Object, example = json!({"fraud": "ring"}))]
+    pub label: Label,
+}
+
+/// A user's appeal on a case, sent by the platform on the user's behalf.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct AppealCaseRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The case.
+    pub case_id: u64,
+    /// Up to 10 references: `{"kind": "receipt" | "refund" | "other", "reference": "..."}`.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub evidence: Vec<Evidence>,
+    /// The user's own words, up to 2000 bytes.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// Lifts a risk account action (analyst).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct LiftActionRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// `freeze_credit`, `cut_line`, `lower_score` or `watch_list`.
+    #[schema(value_type = String, example = "freeze_credit")]
+    pub action: AccountAction,
 }
 
 /// Holds funds for a merchant until captured, released or expired.
@@ -361,6 +462,18 @@ pub enum CommandRequest {
     ConvertStatement(ConvertStatementRequest),
     /// See `POST /v1/line-reviews`.
     ReviewCreditLine(ReviewCreditLineRequest),
+    /// See `POST /v1/ties`.
+    LinkTie(LinkTieRequest),
+    /// See `POST /v1/rules`.
+    InstallRules(InstallRulesRequest),
+    /// See `POST /v1/challenge-verifications`.
+    VerifyChallenge(VerifyChallengeRequest),
+    /// See `POST /v1/case-decisions`.
+    DecideCase(DecideCaseRequest),
+    /// See `POST /v1/appeals`.
+    AppealCase(AppealCaseRequest),
+    /// See `POST /v1/risk-action-lifts`.
+    LiftAction(LiftActionRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -423,6 +536,12 @@ impl CommandRequest {
             CommandRequest::RepayStatement(request) => request.command_id,
             CommandRequest::ConvertStatement(request) => request.command_id,
             CommandRequest::ReviewCreditLine(request) => request.command_id,
+            CommandRequest::LinkTie(request) => request.command_id,
+            CommandRequest::InstallRules(request) => request.command_id,
+            CommandRequest::VerifyChallenge(request) => request.command_id,
+            CommandRequest::DecideCase(request) => request.command_id,
+            CommandRequest::AppealCase(request) => request.command_id,
+            CommandRequest::LiftAction(request) => request.command_id,
         }
     }
 
@@ -450,15 +569,17 @@ impl CommandRequest {
                 | CommandRequest::AdjustScore(_)
                 | CommandRequest::ReviewCreditLine(_)
                 | CommandRequest::SetScoreFrozen(_)
+                | CommandRequest::InstallRules(_)
         );
+        let analyst_work = matches!(self, CommandRequest::DecideCase(_) | CommandRequest::LiftAction(_));
         let allowed = match principal.role {
             Role::Admin => true,
-            Role::Platform => !admin_only,
+            Role::Platform => !admin_only && !analyst_work,
             Role::Merchant => {
                 self.merchant_scope().is_some()
                     && self.merchant_scope() == principal.merchant.map(|merchant| merchant.0)
             }
-            Role::Analyst => false,
+            Role::Analyst => analyst_work,
         };
         match allowed {
             true => Ok(()),
@@ -504,12 +625,21 @@ impl CommandRequest {
             CommandRequest::TopUp(request) => {
                 CommandKind::TopUp { user: UserId(request.user_id), amount: amount(request.amount_minor)? }
             }
-            CommandRequest::Pay(request) => CommandKind::Pay {
-                user: UserId(request.user_id),
-                merchant: MerchantId(request.merchant_id),
-                funding: funding(&request)?,
-            },
+            CommandRequest::Pay(request) => {
+                let (user, merchant, funding) =
+                    (UserId(request.user_id), MerchantId(request.merchant_id), funding(&request)?);
+                match request.beneficiary {
+                    Some(beneficiary) => {
+                        CommandKind::PayFor { user, merchant, funding, beneficiary: beneficiary.into() }
+                    }
+                    None => CommandKind::Pay { user, merchant, funding },
+                }
+            }
             CommandRequest::Authorize(request) => {
+                if request.payment.beneficiary.is_some() {
+                    let message = "beneficiary is taken on payments only, not authorizations";
+                    return Err(ApiError::invalid("invalid_beneficiary", message));
+                }
                 if request.hold_ms == 0 || request.hold_ms > engine::AUTHORIZATION_MAX_MS {
                     let message = format!("hold_ms must be between 1 and {}", engine::AUTHORIZATION_MAX_MS);
                     return Err(ApiError::invalid("invalid_hold", message));
@@ -596,6 +726,36 @@ impl CommandRequest {
                 source: request.source,
                 in_full: request.in_full,
             },
+            CommandRequest::LinkTie(request) => {
+                let party = match (request.user_id, request.merchant_id) {
+                    (Some(user), None) => Party::User(UserId(user)),
+                    (None, Some(merchant)) => Party::Merchant(MerchantId(merchant)),
+                    _ => return Err(ApiError::invalid("invalid_party", "give exactly one of user_id and merchant_id")),
+                };
+                CommandKind::LinkTie { party, tie: request.tie.into() }
+            }
+            CommandRequest::InstallRules(request) => {
+                let rules = crate::rules_file::parse(&request.toml, "toml")
+                    .map_err(|error| ApiError::invalid("invalid_rules", error.to_string()))?;
+                CommandKind::InstallRules { rules: Box::new(rules) }
+            }
+            CommandRequest::VerifyChallenge(request) => CommandKind::VerifyChallenge {
+                user: UserId(request.user_id),
+                challenge: CommandId(request.challenge_id),
+            },
+            CommandRequest::DecideCase(request) => CommandKind::DecideCase {
+                case: CommandId(request.case_id),
+                approve: request.approve,
+                label: request.label,
+            },
+            CommandRequest::AppealCase(request) => CommandKind::AppealCase {
+                case: CommandId(request.case_id),
+                evidence: request.evidence,
+                text: request.text,
+            },
+            CommandRequest::LiftAction(request) => {
+                CommandKind::LiftAction { user: UserId(request.user_id), action: request.action }
+            }
         };
         Ok((id, kind))
     }
@@ -610,7 +770,8 @@ pub struct CommandResult {
     pub sequence: u64,
     /// True when this was a retry of an earlier command id: the result is the original one.
     pub replayed: bool,
-    /// `accepted`, `challenged` (a withdrawal waiting for step-up verification) or `rejected`.
+    /// `accepted`, `challenged` (waiting for step-up verification), `held_for_review` (funds
+    /// held, a case opened) or `rejected`.
     pub status: String,
     /// For rejections, the stable code.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -634,14 +795,23 @@ pub struct CommandResult {
     /// For line reviews: the limit now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_minor: Option<u64>,
-    /// For a challenged withdrawal (`status` = `challenged`): verify before this time.
+    /// For a challenged command (`status` = `challenged`): verify before this time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge_expires_at_ms: Option<u64>,
+    /// For a command held for review (`status` = `held_for_review`): the case opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<u64>,
+    /// The risk decision (`allow`, `challenge`, `review`, `deny`) when a rule fired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// The reason codes of the active rules that fired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<String>>,
 }
 
 impl CommandResult {
     /// Builds the result of a committed command.
-    pub fn new(command_id: u64, committed: Committed) -> CommandResult {
+    pub fn new(command_id: u64, committed: &Committed) -> CommandResult {
         let mut result = CommandResult {
             command_id,
             sequence: committed.sequence,
@@ -655,6 +825,9 @@ impl CommandResult {
             fee_minor: None,
             limit_minor: None,
             challenge_expires_at_ms: None,
+            case_id: None,
+            decision: committed.decision.as_ref().map(|decision| decision.kind.name().to_owned()),
+            reasons: committed.decision.as_ref().map(|decision| decision.reasons.clone()),
         };
         match committed.outcome {
             Ok(Accepted::Split { credit_minor, balance_minor }) => {
@@ -670,6 +843,10 @@ impl CommandResult {
             Ok(Accepted::Challenged { expires_at_ms }) => {
                 result.status = "challenged".into();
                 result.challenge_expires_at_ms = Some(expires_at_ms);
+            }
+            Ok(Accepted::HeldForReview { case }) => {
+                result.status = "held_for_review".into();
+                result.case_id = Some(case.0);
             }
             Ok(_) => {}
             Err(rejection) => {
@@ -1057,4 +1234,73 @@ pub struct ScoreView {
     /// The latest changes, oldest first, each with the points every reason contributed.
     #[schema(value_type = Object)]
     pub history: Vec<engine::score::ScoreChange>,
+}
+
+/// The rules file in force.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RulesView {
+    /// Its version.
+    pub version: u32,
+    /// The whole file, as installed.
+    #[schema(value_type = Object)]
+    pub rules: RuleSet,
+}
+
+/// A case: the decision that opened it with its evidence, what is held, appeals and outcome.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    /// The case id (the id of the command it stopped).
+    pub case_id: u64,
+    /// The user concerned (absent for a merchant's payout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<u64>,
+    /// The merchant concerned, for a payout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<u64>,
+    /// When it opened.
+    pub opened_at_ms: u64,
+    /// `open`, `approved` or `rejected`.
+    pub status: String,
+    /// `payment` (held as an authorization), `authorization`, `parked` (runs on approval) or `nothing`.
+    pub held: String,
+    /// The decision: kind, score, rules version, reasons, fired rules, feature readings, actions.
+    #[schema(value_type = Object)]
+    pub decision: engine::risk::Decision,
+    /// The analyst's label, once decided.
+    #[schema(value_type = Object)]
+    pub label: Option<Label>,
+    /// Appeals, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub appeals: Vec<engine::risk::Appeal>,
+    /// When it was last decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at_ms: Option<u64>,
+}
+
+impl CaseView {
+    /// The view of a case.
+    pub fn new(id: CommandId, case: &Case) -> CaseView {
+        let (user_id, merchant_id) = match case.party {
+            Party::User(user) => (Some(user.0), None),
+            Party::Merchant(merchant) => (None, Some(merchant.0)),
+        };
+        let held = match case.held {
+            Held::Payment { .. } => "payment",
+            Held::Authorization { .. } => "authorization",
+            Held::Parked(_) => "parked",
+            Held::Nothing => "nothing",
+        };
+        CaseView {
+            case_id: id.0,
+            user_id,
+            merchant_id,
+            opened_at_ms: case.opened_at_ms,
+            status: format!("{:?}", case.status).to_lowercase(),
+            held: held.into(),
+            decision: case.decision.clone(),
+            label: case.label,
+            appeals: case.appeals.clone(),
+            decided_at_ms: case.decided_at_ms,
+        }
+    }
 }

@@ -6,6 +6,7 @@
 
 use crate::metrics as names;
 use crate::store::{self, Recovered};
+use engine::risk::Decision;
 use engine::{Command, CommandId, CommandKind, Engine, Outcome, codec};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -31,8 +32,8 @@ impl Default for WriterConfig {
 /// A command as a client sent it: the writer stamps the time.
 pub type Draft = (CommandId, CommandKind);
 
-/// A command's durable result: its journal sequence and outcome.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A command's durable result: its journal sequence, outcome and notable risk decision.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Committed {
     /// Journal sequence of the command's first application (for a retry: the original's).
     pub sequence: u64,
@@ -40,6 +41,8 @@ pub struct Committed {
     pub replayed: bool,
     /// What the engine decided.
     pub outcome: Outcome,
+    /// The risk decision, when a rule fired or the command was not simply allowed.
+    pub decision: Option<Box<Decision>>,
 }
 
 /// Why a request got no outcome. None of these acknowledges anything.
@@ -190,8 +193,9 @@ impl Writer {
             command.time_ms = self.now_ms;
         }
         let (mut outcomes, mut postings) = (Vec::with_capacity(batch.commands.len()), Vec::new());
+        let mut decisions = Vec::new();
         let applying = Instant::now();
-        engine.apply_batch(&batch.commands, &mut outcomes, &mut postings);
+        engine.apply_batch_decided(&batch.commands, &mut outcomes, &mut postings, &mut decisions);
         metrics::histogram!(names::BATCH_APPLY_SECONDS).record(applying.elapsed().as_secs_f64());
         let mut payload = Vec::with_capacity(batch.commands.len() * 32);
         codec::encode_batch(&batch.commands, &mut payload);
@@ -212,9 +216,16 @@ impl Writer {
         let _ = self.durable.send(end);
         let waiting = std::mem::take(&mut batch.waiting);
         let ends: Vec<usize> = waiting.iter().skip(1).map(|(start, _)| *start).chain([waited]).collect();
+        let mut decisions = decisions.into_iter().peekable();
         for ((start, reply), stop) in waiting.into_iter().zip(ends) {
             let committed = (start..stop)
-                .map(|index| self.committed(&batch.commands[index], first_sequence + index as u64, outcomes[index]))
+                .map(|index| {
+                    let decision = decisions.next_if(|(at, _)| *at as usize == index).map(|(_, decision)| decision);
+                    let mut committed =
+                        self.committed(&batch.commands[index], first_sequence + index as u64, outcomes[index]);
+                    committed.decision = decision.map(Box::new);
+                    committed
+                })
                 .collect();
             let _ = reply.send(committed);
         }
@@ -228,6 +239,6 @@ impl Writer {
             _ => self.recovered.engine.first_sequence(command.id),
         };
         let first = original.unwrap_or(sequence);
-        Committed { sequence: first, replayed: first != sequence, outcome }
+        Committed { sequence: first, replayed: first != sequence, outcome, decision: None }
     }
 }
