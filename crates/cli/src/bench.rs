@@ -1,8 +1,9 @@
 //! `creditline bench`: the engine alone, then engine + journal with one fsync per batch, over
-//! the same seeded workload, in one process.
+//! the same seeded workload, in one process — each with the default risk rules on and off — and
+//! the engine-side latency of single scored events.
 
 use crate::workload::{Population, Workload};
-use engine::{Command, Engine, codec};
+use engine::{Command, CommandKind, Engine, codec};
 use indicatif::{ProgressBar, ProgressStyle};
 use journal::{Journal, JournalOptions};
 use serde::Serialize;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 /// Bench settings.
 #[derive(Clone, Copy, Debug)]
 pub struct BenchConfig {
-    /// The population and seed.
+    /// The population and seed (its `rules` flag is set per pass).
     pub population: Population,
     /// Mixed events to run after set-up.
     pub events: u64,
@@ -25,12 +26,25 @@ pub struct BenchConfig {
 /// The figures, printed as one JSON object.
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
-    /// Events per second through the engine alone, in memory.
+    /// Events per second through the engine alone, in memory, with the default risk rules.
     pub engine_events_per_sec: f64,
+    /// The same without rules (features are still maintained).
+    pub engine_risk_off_events_per_sec: f64,
+    /// Risk on over risk off.
+    pub risk_on_over_off: f64,
     /// The same, on the first pass of the process, while its memory comes fresh from the OS.
     pub engine_cold_events_per_sec: f64,
-    /// Events per second through engine + journal with one fsync per batch.
+    /// Events per second through engine + journal with one fsync per batch, rules on.
     pub durable_events_per_sec: f64,
+    /// The same without rules.
+    pub durable_risk_off_events_per_sec: f64,
+    /// Median engine-side time to apply one scored event (payment, hold, transfer, withdrawal,
+    /// payout) with the default rules, microseconds.
+    pub decision_p50_us: f64,
+    /// 99th percentile of the same.
+    pub decision_p99_us: f64,
+    /// Share of scored events the rules did not simply allow, by decision.
+    pub decisions: Decisions,
     /// Commands per batch.
     pub batch_size: usize,
     /// Mixed events measured (set-up commands excluded).
@@ -41,7 +55,7 @@ pub struct BenchReport {
     pub users: u64,
     /// Merchants.
     pub merchants: u64,
-    /// Share of events the engine rejected (insufficient funds and the like are part of the mix).
+    /// Share of events the engine rejected with rules on (insufficient funds and the like are part of the mix).
     pub rejected_share: f64,
     /// Statements closed under the default product during the run.
     pub statements: usize,
@@ -59,12 +73,25 @@ pub struct BenchReport {
     pub seed: u64,
 }
 
+/// Counts of notable decisions in the rules-on run.
+#[derive(Debug, Default, Serialize)]
+pub struct Decisions {
+    /// Events scored.
+    pub scored: u64,
+    /// Challenged.
+    pub challenge: u64,
+    /// Held for review.
+    pub review: u64,
+    /// Denied.
+    pub deny: u64,
+}
+
 fn bar(config: &BenchConfig, label: &'static str) -> ProgressBar {
     if !config.progress {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(config.events);
-    let style = ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {per_sec}")
+    let style = ProgressStyle::with_template("{prefix:>12} [{bar:40}] {pos}/{len} {per_sec}")
         .expect("the template is valid")
         .progress_chars("=> ");
     bar.set_style(style);
@@ -75,10 +102,11 @@ fn bar(config: &BenchConfig, label: &'static str) -> ProgressBar {
 /// Runs `apply` over the workload in batches; returns the time spent inside `apply` and the rejections.
 fn drive(
     config: &BenchConfig,
+    rules: bool,
     label: &'static str,
     mut apply: impl FnMut(&[Command]) -> (Duration, u64),
 ) -> (Duration, u64) {
-    let mut workload = Workload::new(config.population);
+    let mut workload = Workload::new(Population { rules, ..config.population });
     let setup = workload.setup();
     for chunk in setup.chunks(config.batch_size) {
         apply(chunk);
@@ -106,46 +134,85 @@ fn peak_rss_bytes() -> u64 {
     line.split_whitespace().nth(1).and_then(|kilobytes| kilobytes.parse::<u64>().ok()).unwrap_or(0) * 1024
 }
 
-fn percentile(sorted: &[Duration], share: f64) -> u64 {
+fn percentile<T: Copy + Default>(sorted: &[T], share: f64) -> T {
     let index = ((sorted.len() as f64 * share) as usize).min(sorted.len().saturating_sub(1));
-    sorted.get(index).map_or(0, |duration| duration.as_micros() as u64)
+    sorted.get(index).copied().unwrap_or_default()
 }
 
-/// Runs a cold pass of the engine (its memory comes fresh from the OS), then the two measured
-/// phases over the same workload; `journal_dir` receives the durable run's journal. The cold
-/// pass is reported on its own: it is what a process pays once, while its state first grows.
-pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchReport> {
+/// An in-memory pass: the time inside `apply_batch`, the rejections and the final engine.
+fn engine_pass(config: &BenchConfig, rules: bool, label: &'static str) -> (Duration, u64, Engine) {
     let (mut outcomes, mut postings) = (Vec::with_capacity(config.batch_size), Vec::new());
-    let mut cold = Engine::default();
-    let (cold_busy, _) = drive(config, "cold", |batch| {
-        outcomes.clear();
-        postings.clear();
-        let started = Instant::now();
-        cold.apply_batch(batch, &mut outcomes, &mut postings);
-        (started.elapsed(), 0)
-    });
-    drop(cold);
     let mut engine = Engine::default();
-    let count_rejected =
-        |outcomes: &[engine::Outcome]| outcomes.iter().filter(|outcome| outcome.is_err()).count() as u64;
-    let (engine_busy, rejected) = drive(config, "engine", |batch| {
+    let (busy, rejected) = drive(config, rules, label, |batch| {
         outcomes.clear();
         postings.clear();
         let started = Instant::now();
         engine.apply_batch(batch, &mut outcomes, &mut postings);
-        (started.elapsed(), count_rejected(&outcomes))
+        (started.elapsed(), outcomes.iter().filter(|outcome| outcome.is_err()).count() as u64)
     });
-    let counts = engine.counts();
-    let fee_income_minor: i64 = engine.fee_income().iter().map(|(_, position)| -position).sum();
-    let engine_hash = engine.state_hash();
-    drop(engine);
+    (busy, rejected, engine)
+}
 
+/// Whether the rules score this command.
+fn scored(kind: &CommandKind) -> bool {
+    matches!(
+        kind,
+        CommandKind::Pay { .. }
+            | CommandKind::PayFor { .. }
+            | CommandKind::Authorize { .. }
+            | CommandKind::Transfer { .. }
+            | CommandKind::WithdrawToBank { .. }
+            | CommandKind::RequestWithdrawal { .. }
+            | CommandKind::PayoutMerchant { .. }
+    )
+}
+
+/// Applies every event on its own, timing each scored one; also counts the decisions.
+fn latency_pass(config: &BenchConfig) -> (Vec<Duration>, Decisions) {
+    let mut engine = Engine::default();
+    let mut postings = Vec::new();
+    let mut latencies = Vec::with_capacity(config.events as usize);
+    let mut decisions = Decisions::default();
+    drive(config, true, "latency", |batch| {
+        for (index, command) in batch.iter().enumerate() {
+            postings.clear();
+            let started = Instant::now();
+            let _outcome = engine.apply(command, index as u32, &mut postings);
+            let elapsed = started.elapsed();
+            if !scored(&command.kind) {
+                continue;
+            }
+            latencies.push(elapsed);
+            decisions.scored += 1;
+            match engine.last_decision().map(|decision| decision.kind) {
+                Some(engine::risk::DecisionKind::Challenge) => decisions.challenge += 1,
+                Some(engine::risk::DecisionKind::Review) => decisions.review += 1,
+                Some(engine::risk::DecisionKind::Deny) => decisions.deny += 1,
+                _ => {}
+            }
+        }
+        (Duration::ZERO, 0)
+    });
+    latencies.sort_unstable();
+    (latencies, decisions)
+}
+
+/// What a durable pass measured.
+struct Durable {
+    busy: Duration,
+    appends: Vec<Duration>,
+    bytes_per_event: f64,
+    hash: u64,
+}
+
+/// Engine + journal with one fsync per batch, into `journal_dir`.
+fn durable_pass(config: &BenchConfig, rules: bool, label: &'static str, journal_dir: &Path) -> anyhow::Result<Durable> {
     let (mut journal, _) = Journal::open(journal_dir, JournalOptions::default())?;
     let mut engine = Engine::default();
-    let mut payload = Vec::new();
+    let (mut outcomes, mut postings, mut payload) = (Vec::new(), Vec::new(), Vec::new());
     let mut appends = Vec::new();
     let mut failure = None;
-    let (durable_busy, _) = drive(config, "durable", |batch| {
+    let (busy, _) = drive(config, rules, label, |batch| {
         outcomes.clear();
         postings.clear();
         payload.clear();
@@ -162,13 +229,46 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
     if let Some(error) = failure {
         return Err(error.into());
     }
-    anyhow::ensure!(engine.state_hash() == engine_hash, "the durable run diverged from the in-memory run");
     appends.sort_unstable();
+    // Every command written, set-up included, is one journal sequence.
+    let bytes_per_event = journal.size_bytes() as f64 / (journal.next_sequence() - 1) as f64;
+    Ok(Durable { busy, appends, bytes_per_event, hash: engine.state_hash() })
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_nanos() as f64 / 1_000.0
+}
+
+/// Runs a cold pass of the engine (its memory comes fresh from the OS), then the measured
+/// phases over the same workload, rules off and on; `journal_dir` receives the durable runs'
+/// journals. The cold pass is reported on its own: it is what a process pays once, while its
+/// state first grows.
+pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchReport> {
+    let (cold_busy, _, cold) = engine_pass(config, true, "cold");
+    drop(cold);
+    let (off_busy, _, off) = engine_pass(config, false, "engine off");
+    drop(off);
+    let (on_busy, rejected, engine) = engine_pass(config, true, "engine on");
+    let counts = engine.counts();
+    let fee_income_minor: i64 = engine.fee_income().iter().map(|(_, position)| -position).sum();
+    let engine_hash = engine.state_hash();
+    drop(engine);
+    let (latencies, decisions) = latency_pass(config);
+    let durable = durable_pass(config, true, "durable on", &journal_dir.join("risk-on"))?;
+    anyhow::ensure!(durable.hash == engine_hash, "the durable run diverged from the in-memory run");
+    let durable_off = durable_pass(config, false, "durable off", &journal_dir.join("risk-off"))?;
     let events = config.events;
+    let per_sec = |busy: Duration| events as f64 / busy.as_secs_f64();
     Ok(BenchReport {
-        engine_events_per_sec: events as f64 / engine_busy.as_secs_f64(),
-        engine_cold_events_per_sec: events as f64 / cold_busy.as_secs_f64(),
-        durable_events_per_sec: events as f64 / durable_busy.as_secs_f64(),
+        engine_events_per_sec: per_sec(on_busy),
+        engine_risk_off_events_per_sec: per_sec(off_busy),
+        risk_on_over_off: off_busy.as_secs_f64() / on_busy.as_secs_f64(),
+        engine_cold_events_per_sec: per_sec(cold_busy),
+        durable_events_per_sec: per_sec(durable.busy),
+        durable_risk_off_events_per_sec: per_sec(durable_off.busy),
+        decision_p50_us: micros(percentile(&latencies, 0.50)),
+        decision_p99_us: micros(percentile(&latencies, 0.99)),
+        decisions,
         batch_size: config.batch_size,
         events,
         accounts: counts.accounts,
@@ -177,10 +277,9 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
         users: config.population.users,
         merchants: config.population.merchants,
         rejected_share: rejected as f64 / events.max(1) as f64,
-        fsync_p50_us: percentile(&appends, 0.50),
-        fsync_p99_us: percentile(&appends, 0.99),
-        // Every command written, set-up included, is one journal sequence.
-        journal_bytes_per_event: journal.size_bytes() as f64 / (journal.next_sequence() - 1) as f64,
+        fsync_p50_us: percentile(&durable.appends, 0.50).as_micros() as u64,
+        fsync_p99_us: percentile(&durable.appends, 0.99).as_micros() as u64,
+        journal_bytes_per_event: durable.bytes_per_event,
         peak_rss_bytes: peak_rss_bytes(),
         seed: config.population.seed,
     })

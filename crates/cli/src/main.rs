@@ -190,7 +190,7 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         Commands::Bench { users, merchants, events, batch_size, seed, dir, json } => {
             anyhow::ensure!(users > 0 && merchants > 0, "--users and --merchants must be at least 1");
             anyhow::ensure!((1..=65_536).contains(&batch_size), "--batch-size must be 1 to 65536");
-            let population = workload::Population { users, merchants, seed };
+            let population = workload::Population { users, merchants, seed, rules: true };
             let config = bench::BenchConfig { population, events, batch_size, progress: !json };
             let (journal_dir, remove) = match dir {
                 Some(dir) => (dir, false),

@@ -1,6 +1,7 @@
 //! A seeded, deterministic mix of ledger commands for the bench: many users and merchants,
 //! a realistic share of purchases, holds, refunds, transfers, top-ups and repayments.
 
+use engine::risk::{Party, Tie, TieKind};
 use engine::{
     Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
@@ -15,6 +16,8 @@ pub struct Population {
     pub merchants: u64,
     /// The seed.
     pub seed: u64,
+    /// Whether set-up installs the default risk rules (rules/default.toml).
+    pub rules: bool,
 }
 
 /// How many recent payments and holds are remembered as targets for refunds and captures.
@@ -73,8 +76,9 @@ impl Workload {
         Command { id, time_ms: self.time_ms, kind }
     }
 
-    /// Installs the default product, opens every user and merchant, grants lines and gives each
-    /// user some balance.
+    /// Installs the default product (and, if asked, the default rules), opens every user and
+    /// merchant, grants lines, gives each user some balance and a device (one in fifty shared
+    /// with another user, as in a household).
     pub fn setup(&mut self) -> Vec<Command> {
         let product = server::product_file::parse(include_str!("../../../products/huabei.toml"), "huabei.toml")
             .expect("the shipped product is valid");
@@ -109,6 +113,14 @@ impl Workload {
             commands.push(self.command(CommandKind::SetCreditLimit { user, limit_minor }));
             let amount = amount(100 * self.rng.u64(100..=5_000));
             commands.push(self.command(CommandKind::TopUp { user, amount }));
+            let token = if user.0 % 50 == 1 { user.0 - 1 } else { user.0 };
+            let tie = Tie { kind: TieKind::Device, token };
+            commands.push(self.command(CommandKind::LinkTie { party: Party::User(user), tie }));
+        }
+        if self.population.rules {
+            let rules = server::rules_file::parse(include_str!("../../../rules/default.toml"), "default.toml")
+                .expect("the shipped rules are valid");
+            commands.push(self.command(CommandKind::InstallRules { rules: Box::new(rules) }));
         }
         commands
     }

@@ -11,8 +11,8 @@ use crate::command::{
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 use crate::product::{Overpayment, Product};
-use crate::risk::features::{MerchantRisk, UserRisk};
-use crate::risk::{Decision, RiskState};
+use crate::risk::features::{Inflow, MerchantRisk, Purchase, UserRisk, ring_like};
+use crate::risk::{Decision, Party, RiskState, Tie};
 use crate::score::CreditScore;
 use crate::table::{ChunkedQueue, ShardedMap};
 use crate::withdrawal::{Challenge, WithdrawalTotals};
@@ -279,16 +279,9 @@ impl Engine {
         }
     }
 
-    /// Runs a command past the risk screen, and updates the online features if it took effect.
+    /// Runs a command past the risk screen. Handlers update the online risk features of the
+    /// accounts they touch as they post.
     pub(crate) fn run(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
-        let outcome = self.dispatch(id, kind, ledger);
-        if outcome.is_ok() {
-            self.observe(kind);
-        }
-        outcome
-    }
-
-    fn dispatch(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
         match *kind {
             CommandKind::OpenUser { user, currency, identity } => self.open_user(user, currency, identity),
             CommandKind::OpenMerchant { merchant, currency, category, verification, partner } => {
@@ -310,8 +303,9 @@ impl Engine {
                 Ok(Accepted::Done)
             }
             CommandKind::TopUp { user, amount } => self.top_up(user, amount, ledger),
-            CommandKind::Pay { user, merchant, funding } | CommandKind::PayFor { user, merchant, funding, .. } => {
-                self.pay(id, user, merchant, funding, ledger)
+            CommandKind::Pay { user, merchant, funding } => self.pay(id, (user, merchant, funding), None, ledger),
+            CommandKind::PayFor { user, merchant, funding, beneficiary } => {
+                self.pay(id, (user, merchant, funding), Some(beneficiary), ledger)
             }
             CommandKind::Authorize { user, merchant, funding, expires_at_ms } => {
                 self.authorize(id, Authorization { user, merchant, funding, expires_at_ms })
@@ -500,28 +494,37 @@ impl Engine {
     fn pay(
         &mut self,
         id: CommandId,
-        user: UserId,
-        merchant: MerchantId,
-        funding: Funding,
+        (user, merchant, funding): (UserId, MerchantId, Funding),
+        beneficiary: Option<Tie>,
         ledger: &mut Postings<'_>,
     ) -> Outcome {
         self.check_new_payment_id(id)?;
         let (user_slot, merchant_slot, total) = self.check_spend(user, merchant, funding)?;
-        self.post_capture(id, user_slot, merchant_slot, funding, total, ledger)
+        // An order for someone the payer is not tied to counts towards proxy-purchase features.
+        let for_other = beneficiary.filter(|tie| !self.tie_belongs_to(*tie, Party::User(user))).map(|tie| tie.token);
+        self.post_capture(id, (user_slot, merchant_slot), funding, total, for_other, ledger)
     }
 
-    /// Moves captured money from the user to the merchant and records the payment.
+    /// Moves captured money from the user to the merchant, records the payment and the purchase's
+    /// risk features (`for_other`: the beneficiary's token when the order is for someone else).
     fn post_capture(
         &mut self,
         id: CommandId,
-        user_slot: usize,
-        merchant_slot: usize,
+        (user_slot, merchant_slot): (usize, usize),
         funding: Funding,
         total: u64,
+        for_other: Option<u64>,
         ledger: &mut Postings<'_>,
     ) -> Outcome {
         let settlement = credit_to(self.merchants[merchant_slot].settlement_minor, total)?;
+        let now_ms = self.now_ms;
         let account = &mut self.users[user_slot];
+        let available_before = account.credit_available_minor();
+        let merchant_id = self.merchants[merchant_slot].id;
+        let purchase = Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor, for_other };
+        account.risk.on_purchase(purchase);
+        let ring = funding.credit_minor > 0 && ring_like(total, funding.credit_minor, available_before);
+        self.merchants[merchant_slot].risk.on_sale(now_ms, account.id, total, funding.credit_minor, ring);
         // Both parts were checked against what is available, which bounds them by i64::MAX.
         account.credit_used_minor += funding.credit_minor as i64;
         account.billing.spend(funding.credit_minor);
@@ -584,7 +587,7 @@ impl Engine {
         let merchant_slot = self.merchant_slot(merchant)?;
         credit_to(self.merchants[merchant_slot].settlement_minor, amount.minor())?;
         self.drop_authorization(id);
-        self.post_capture(id, user_slot, merchant_slot, captured, amount.minor(), ledger)
+        self.post_capture(id, (user_slot, merchant_slot), captured, amount.minor(), None, ledger)
     }
 
     fn release(&mut self, id: CommandId, merchant: MerchantId) -> Outcome {
@@ -663,7 +666,10 @@ impl Engine {
         let payment = self.payments.get_mut(&payment_id).expect("payment was found above");
         payment.refunded.credit_minor += split.credit_minor;
         payment.refunded.balance_minor += split.balance_minor;
+        let captured_at_ms = payment.captured_at_ms;
         self.refunds.get_or_default(payment_id).push((id, split));
+        self.users[user_slot].risk.on_refund(self.now_ms, captured_at_ms, amount.minor());
+        self.merchants[merchant_slot].risk.on_refund(self.now_ms, amount.minor());
         ledger.post(AccountKind::MerchantSettlement, merchant.0, currency, amount.signed());
         ledger.post(AccountKind::UserCredit, user.0, currency, -(split.credit_minor as i64));
         ledger.post(AccountKind::UserBalance, user.0, currency, -(split.balance_minor as i64));
@@ -686,6 +692,9 @@ impl Engine {
         let to_balance = credit_to(self.users[to_slot].balance_minor, amount.minor())?;
         self.users[from_slot].balance_minor -= amount.minor();
         self.users[to_slot].balance_minor = to_balance;
+        let now_ms = self.now_ms;
+        self.users[to_slot].risk.on_inflow(Inflow { time_ms: now_ms, from, amount_minor: amount.minor() });
+        self.users[from_slot].risk.on_payee(now_ms, to);
         ledger.post(AccountKind::UserBalance, from.0, currency, amount.signed());
         ledger.post(AccountKind::UserBalance, to.0, currency, -amount.signed());
         Ok(Accepted::Done)
@@ -727,6 +736,7 @@ impl Engine {
         let currency = self.merchants[slot].currency;
         self.post_to_bank(AccountKind::MerchantSettlement, merchant.0, currency, amount, ledger)?;
         self.merchants[slot].settlement_minor -= amount.minor();
+        self.merchants[slot].risk.on_payout(self.now_ms, amount.minor());
         Ok(Accepted::Done)
     }
 

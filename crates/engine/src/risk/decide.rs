@@ -1,10 +1,10 @@
 //! Scoring a command, the decision ladder, account actions, risk challenges, cases and appeals.
 
-use super::features::{Context, Feature, Purchase, ScoredEvent, ring_like};
+use super::features::{Context, Feature, ScoredEvent};
 use super::ruleset::RuleSet;
 use super::{
     AccountAction, Appeal, Case, CaseStatus, Decision, DecisionKind, EventKind, Evidence, FiredRule, Held, Label,
-    Parked, Party, RuleStatus, Tie,
+    Parked, Party, RuleStatus,
 };
 use crate::command::{CommandId, CommandKind, Funding, UserId};
 use crate::ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, Postings};
@@ -337,61 +337,5 @@ impl Engine {
         let active = rules.clone().compile().map_err(|_| Rejection::InvalidRules)?;
         self.risk.rules = Some(Box::new(active));
         Ok(Accepted::Done)
-    }
-
-    /// Updates the online features after a command took effect.
-    pub(crate) fn observe(&mut self, kind: &CommandKind) {
-        let now_ms = self.now_ms;
-        match *kind {
-            CommandKind::Pay { user, merchant, funding } => self.observe_purchase(user, merchant, funding, None),
-            CommandKind::PayFor { user, merchant, funding, beneficiary } => {
-                self.observe_purchase(user, merchant, funding, Some(beneficiary))
-            }
-            CommandKind::Capture { authorization, .. } => {
-                if let Some(payment) = self.payments.get(&authorization) {
-                    let (user, merchant, funding) = (payment.user, payment.merchant, payment.captured);
-                    self.observe_purchase(user, merchant, funding, None);
-                }
-            }
-            CommandKind::Refund { payment, amount, .. } => {
-                let Some(payment) = self.payments.get(&payment) else { return };
-                let (user, merchant, captured_at_ms) = (payment.user, payment.merchant, payment.captured_at_ms);
-                let user_slot = self.user_index[&user] as usize;
-                self.users[user_slot].risk.on_refund(now_ms, captured_at_ms, amount.minor());
-                let merchant_slot = self.merchant_index[&merchant] as usize;
-                self.merchants[merchant_slot].risk.on_refund(now_ms, amount.minor());
-            }
-            CommandKind::Transfer { from, to, amount } => {
-                let to_slot = self.user_index[&to] as usize;
-                let inflow = super::features::Inflow { time_ms: now_ms, from, amount_minor: amount.minor() };
-                self.users[to_slot].risk.on_inflow(inflow);
-                let from_slot = self.user_index[&from] as usize;
-                self.users[from_slot].risk.on_payee(now_ms, to);
-            }
-            CommandKind::PayoutMerchant { merchant, amount } => {
-                let slot = self.merchant_index[&merchant] as usize;
-                self.merchants[slot].risk.on_payout(now_ms, amount.minor());
-            }
-            _ => {}
-        }
-    }
-
-    fn observe_purchase(
-        &mut self,
-        user: UserId,
-        merchant: crate::command::MerchantId,
-        funding: Funding,
-        beneficiary: Option<Tie>,
-    ) {
-        let for_other = beneficiary.filter(|tie| !self.tie_belongs_to(*tie, Party::User(user))).map(|tie| tie.token);
-        let now_ms = self.now_ms;
-        let user_slot = self.user_index[&user] as usize;
-        let available_before = self.users[user_slot].credit_available_minor() + funding.credit_minor as i128;
-        let total_minor = funding.credit_minor.saturating_add(funding.balance_minor);
-        let purchase = Purchase { time_ms: now_ms, merchant, credit_minor: funding.credit_minor, for_other };
-        self.users[user_slot].risk.on_purchase(purchase);
-        let merchant_slot = self.merchant_index[&merchant] as usize;
-        let ring = funding.credit_minor > 0 && ring_like(total_minor, funding.credit_minor, available_before);
-        self.merchants[merchant_slot].risk.on_sale(now_ms, user, total_minor, funding.credit_minor, ring);
     }
 }

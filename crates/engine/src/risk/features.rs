@@ -5,7 +5,7 @@
 //! [`RECENT_MAX`] purchases, inflows, payees and payers, so a count over a short window saturates
 //! at that many; the 30-day windows read one bucket per UTC day, at most [`DAYS_KEPT`].
 
-use super::{EventKind, Tie, TieKind};
+use super::{EventKind, Tie};
 use crate::command::{IdentityLevel, MerchantCategory, MerchantId, MerchantVerification, UserId};
 use crate::ledger::Engine;
 use rules::{Type, Value};
@@ -121,6 +121,10 @@ pub struct UserRisk {
     pub new_device_at_ms: Option<u64>,
     /// The latest device.
     pub device: Option<u64>,
+    /// Accounts sharing the latest device (kept current as others link it).
+    pub device_accounts: u16,
+    /// When the latest fast refund came.
+    pub fast_refund_at_ms: Option<u64>,
     /// The latest purchases.
     pub purchases: Ring<Purchase>,
     /// The latest incoming transfers.
@@ -180,8 +184,12 @@ impl UserRisk {
     pub(crate) fn on_refund(&mut self, now_ms: u64, captured_at_ms: u64, amount_minor: u64) {
         let bucket = self.day(utc_day(now_ms));
         bucket.refunds += 1;
-        bucket.fast_refunds += u32::from(now_ms.saturating_sub(captured_at_ms) < FAST_REFUND_MS);
+        let fast = now_ms.saturating_sub(captured_at_ms) < FAST_REFUND_MS;
+        bucket.fast_refunds += u32::from(fast);
         bucket.refund_minor = bucket.refund_minor.saturating_add(amount_minor);
+        if fast {
+            self.fast_refund_at_ms = Some(now_ms);
+        }
     }
 
     /// Records an incoming transfer.
@@ -297,6 +305,7 @@ catalog! {
     UserCreditSpend30d = "user.credit_spend_30d_minor": Type::Int, "Credit-funded purchases in the last 30 days.";
     UserRefunds30d = "user.refunds_30d": Type::Int, "Refunds received in the last 30 days.";
     UserFastRefunds30d = "user.fast_refunds_30d": Type::Int, "Refunds within 24 hours of their purchase, last 30 days.";
+    UserSinceFastRefund = "user.ms_since_fast_refund": Type::Int, "Milliseconds since the latest such refund (2^63-1 if never): a cheap first test before the 30-day counts.";
     UserRefundRatio30d = "user.refund_ratio_30d": Type::Double, "Refunded over credit spent, last 30 days (0 when nothing spent).";
     UserBeneficiaries7d = "user.beneficiaries_7d": Type::Int, "Distinct beneficiaries not tied to the user that the user's purchases were for, last 7 days.";
     UserCreditForOthers7d = "user.credit_for_others_7d_minor": Type::Int, "Credit spent on orders for others (not tied to the user), last 7 days.";
@@ -416,10 +425,14 @@ impl Context<'_> {
                 (Some(tie), Some(user)) => engine.tie_belongs_to(tie, super::Party::User(user.id)),
                 _ => false,
             }),
-            Feature::EventCounterpartyTied => Value::Bool(match (user, self.counterparty()) {
-                (Some(user), Some(other)) => engine.tied(super::Party::User(user.id), other),
-                _ => false,
-            }),
+            Feature::EventCounterpartyTied => {
+                let other_group = match (event.merchant, event.payee) {
+                    (Some(merchant), _) => engine.merchants[merchant].risk.group,
+                    (None, Some(payee)) => engine.users[payee].risk.group,
+                    _ => 0,
+                };
+                Value::Bool(user.is_some_and(|user| user.risk.group != 0 && user.risk.group == other_group))
+            }
             Feature::EventCounterpartyFirstSeen => Value::Bool(match (user, event.merchant, event.payee) {
                 (Some(user), Some(merchant), _) => {
                     let id = engine.merchants[merchant].id;
@@ -439,26 +452,24 @@ impl Context<'_> {
                 }
                 _ => Value::Int(0),
             },
-            Feature::DeviceAccounts => match user.and_then(|user| user.risk.device) {
-                Some(token) => int(engine.tie_parties(Tie { kind: TieKind::Device, token }) as u64),
-                None => Value::Int(0),
-            },
+            Feature::DeviceAccounts => Value::Int(user.map_or(0, |user| i64::from(user.risk.device_accounts))),
             _ => return None,
         })
     }
 
-    fn counterparty(&self) -> Option<super::Party> {
-        let engine = self.engine;
-        match (self.event.merchant, self.event.payee) {
-            (Some(merchant), _) => Some(super::Party::Merchant(engine.merchants[merchant].id)),
-            (None, Some(payee)) => Some(super::Party::User(engine.users[payee].id)),
-            _ => None,
-        }
-    }
-
-    /// See [`Feature::EventLoopback`].
+    /// See [`Feature::EventLoopback`]. Money can only loop back through a tie group holding a
+    /// merchant, so accounts outside one (nearly all) answer 0 at once.
     fn loopback_minor(&self) -> u64 {
         let (engine, event) = (self.engine, self.event);
+        let group = match (event.kind, event.user, event.merchant) {
+            (EventKind::Transfer, Some(sender), _) => engine.users[sender].risk.group,
+            (EventKind::PayoutMerchant, _, Some(merchant)) => engine.merchants[merchant].risk.group,
+            _ => 0,
+        };
+        let members = if group == 0 { &[][..] } else { &engine.risk.ties.groups[group as usize - 1][..] };
+        if !members.iter().any(|member| matches!(member, super::Party::Merchant(_))) {
+            return 0;
+        }
         let horizon = engine.now_ms.saturating_sub(7 * DAY_MS);
         let recent_credit_at = |user: UserId, merchant: &dyn Fn(MerchantId) -> bool| -> u64 {
             let Some(slot) = engine.user_index.get(&user) else { return 0 };
@@ -602,6 +613,7 @@ impl Context<'_> {
             Feature::UserCreditSpend30d => int(month().map(|bucket| bucket.credit_minor).sum()),
             Feature::UserRefunds30d => int(month().map(|bucket| u64::from(bucket.refunds)).sum()),
             Feature::UserFastRefunds30d => int(month().map(|bucket| u64::from(bucket.fast_refunds)).sum()),
+            Feature::UserSinceFastRefund => since(now_ms, risk.fast_refund_at_ms),
             Feature::UserRefundRatio30d => {
                 let (refunds, spent) = month().fold((0u64, 0u64), |(refunds, spent), bucket| {
                     (refunds.saturating_add(bucket.refund_minor), spent.saturating_add(bucket.credit_minor))

@@ -83,6 +83,9 @@ impl Engine {
         if parties.len() < TIE_PARTIES_MAX {
             parties.push(party);
         }
+        if tie.kind == TieKind::Device {
+            self.count_device_accounts(tie);
+        }
         if let Some(other) = first {
             self.join(party, other);
         }
@@ -103,6 +106,22 @@ impl Engine {
         risk.bound_kinds |= bit;
         if tie.kind == TieKind::Device {
             risk.device = Some(tie.token);
+        }
+    }
+
+    /// Tells every user whose latest device is `tie` how many accounts share it.
+    fn count_device_accounts(&mut self, tie: Tie) {
+        let Some(parties) = self.risk.ties.parties.get(&tie) else { return };
+        let accounts = parties.len() as u16;
+        for party in parties {
+            if let Party::User(user) = party
+                && let Some(slot) = self.user_index.get(user)
+            {
+                let risk = &mut self.users[*slot as usize].risk;
+                if risk.device == Some(tie.token) {
+                    risk.device_accounts = accounts;
+                }
+            }
         }
     }
 
@@ -141,11 +160,6 @@ impl Engine {
             }
             _ => {}
         }
-    }
-
-    /// How many parties share a tie.
-    pub(crate) fn tie_parties(&self, tie: Tie) -> usize {
-        self.risk.ties.parties.get(&tie).map_or(0, Vec::len)
     }
 
     /// Whether a tie belongs to the party or to an account tied to it.
