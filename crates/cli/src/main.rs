@@ -4,6 +4,8 @@
 
 mod bench;
 mod check;
+mod replay;
+mod rules;
 mod statement;
 mod workload;
 
@@ -115,6 +117,53 @@ enum Commands {
         #[command(subcommand)]
         action: ProductAction,
     },
+    /// Work with risk rules files (CEL rules in TOML; see docs/rules.md).
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+    /// Backtest: replay a data directory's journal with another rules file and print how the
+    /// decisions change (counts by decision and rule, the events that changed). Read-only.
+    Replay {
+        /// Data directory whose journal to replay.
+        #[arg(long, env = "CREDITLINE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The candidate rules file.
+        #[arg(long)]
+        rules: PathBuf,
+        /// Most changed events to list.
+        #[arg(long, default_value_t = 20)]
+        changes_max: usize,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// Validate a rules file: syntax, unknown features, type errors, with the line (exit 2 if bad).
+    Check {
+        /// The rules file, e.g. rules/default.toml.
+        file: PathBuf,
+    },
+    /// Install a rules file on a running server (POST /v1/rules with an admin key); a bad file is
+    /// refused and the rules in force keep running.
+    Install {
+        /// The rules file.
+        file: PathBuf,
+        /// The server's base URL.
+        #[arg(long, env = "CREDITLINE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin API key.
+        #[arg(long, env = "CREDITLINE_KEY")]
+        key: String,
+        /// The command id (idempotency key) of the install.
+        #[arg(long)]
+        command_id: u64,
+    },
+    /// Print the features rules can read, as a Markdown table.
+    Features,
 }
 
 #[derive(Subcommand)]
@@ -211,6 +260,23 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             let product = server::product_file::load(&file)?;
             println!("{}", serde_json::to_string_pretty(&product)?);
             eprintln!("ok: {} version {} is valid", product.name, product.version);
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Rules { action: RulesAction::Check { file } } => rules::check(&file),
+        Commands::Rules { action: RulesAction::Install { file, url, key, command_id } } => {
+            rules::install(&file, &url, &key, command_id)
+        }
+        Commands::Rules { action: RulesAction::Features } => {
+            print!("{}", rules::features_table());
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Replay { data_dir, rules, changes_max, json } => {
+            let candidate = server::rules_file::load(&rules)?;
+            let report = replay::run(&DataDir::new(data_dir), candidate, changes_max, !json)?;
+            match json {
+                true => println!("{}", serde_json::to_string(&report)?),
+                false => println!("{}", serde_json::to_string_pretty(&report)?),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Commands::Statement { data_dir, user, cycle, json } => {

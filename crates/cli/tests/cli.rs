@@ -860,3 +860,126 @@ fn credit_withdrawal_and_score_over_the_api() {
     let late = json!({"command_id": 208, "user_id": 1, "amount_minor": 10_000, "purpose": "other"});
     assert_eq!(server.post("/v1/credit-withdrawals", &platform, late).1["code"], "withdrawal_past_due");
 }
+
+const DEFAULT_RULES: &str = include_str!("../../../rules/default.toml");
+
+/// Rules over HTTP and the CLI, a held payment, its case, an appeal and the analyst's decision,
+/// a denial with its reasons, and who may do what.
+#[test]
+fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
+    let fixture = populated();
+    let (server, platform, admin, analyst) = (&fixture.server, &fixture.platform, &fixture.admin, &fixture.analyst);
+    let install =
+        |id: u64, toml: &str, key: &str| server.post("/v1/rules", key, json!({"command_id": id, "toml": toml}));
+    assert_eq!(install(30, DEFAULT_RULES, platform).0, 403, "only admins install rules");
+    assert_eq!(install(31, DEFAULT_RULES, admin).0, 200);
+    // A bad file is refused with its line and reason; version 1 keeps running.
+    let broken = DEFAULT_RULES.replacen("version = 1", "version = 2", 1).replacen(
+        "event.counterparty_tied_to_payer\"",
+        "event.counterparty_tied_to_payer && user.score\"",
+        1,
+    );
+    let (status, refused) = install(32, &broken, admin);
+    assert_eq!((status, refused["code"].as_str()), (422, Some("invalid_rules")), "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("b_merchant_tied_to_payer") && message.contains("expected bool, found int"), "{message}");
+    assert!(message.starts_with("toml:"), "names the line: {message}");
+    assert_eq!(server.get("/v1/rules", analyst).1["version"], 1);
+    assert_eq!(server.get("/v1/rules", &fixture.merchant7).0, 403);
+
+    // User 1 and merchant 8 share a phone: a credit payment there is held for review.
+    for (id, body) in [
+        (33, json!({"user_id": 1, "tie": {"kind": "phone", "token": 555}})),
+        (34, json!({"merchant_id": 8, "tie": {"kind": "phone", "token": 555}})),
+    ] {
+        let mut body = body;
+        body["command_id"] = json!(id);
+        assert_eq!(server.post("/v1/ties", platform, body).0, 200);
+    }
+    let (status, held) = server.post(
+        "/v1/payments",
+        platform,
+        json!({"command_id": 35, "user_id": 1, "merchant_id": 8, "credit_minor": 50_000}),
+    );
+    assert_eq!((status, held["status"].as_str(), held["case_id"].as_u64()), (200, Some("held_for_review"), Some(35)));
+    assert_eq!(held["decision"], "review");
+    assert_eq!(held["reasons"], json!(["merchant_tied_to_payer"]));
+    assert_eq!(user(&fixture, 1)["credit_held_minor"], 50_000);
+
+    assert_eq!(server.get("/v1/cases", &fixture.merchant7).0, 403, "a merchant key cannot read cases");
+    assert_eq!(server.get("/v1/cases/35", &fixture.merchant7).0, 403);
+    let (status, queue) = server.get("/v1/cases?status=open", analyst);
+    assert_eq!((status, queue.as_array().map(Vec::len)), (200, Some(1)));
+    let case = &queue[0];
+    assert_eq!(
+        (case["case_id"].as_u64(), case["user_id"].as_u64(), case["held"].as_str()),
+        (Some(35), Some(1), Some("payment"))
+    );
+    let readings = case["decision"]["readings"].as_array().unwrap();
+    assert!(
+        readings
+            .iter()
+            .any(|reading| reading["feature"] == "event.counterparty_tied_to_payer" && reading["value"] == "true")
+    );
+    assert_eq!(server.get("/v1/cases?status=maybe", analyst).0, 422);
+
+    let appeal = json!({"command_id": 36, "case_id": 35, "evidence": [{"kind": "receipt", "reference": "INV-2026-11-24"}], "text": "I bought stock for my own shop"});
+    assert_eq!(server.post("/v1/appeals", platform, appeal).0, 200);
+    let empty_appeal = json!({"command_id": 37, "case_id": 35});
+    assert_eq!(server.post("/v1/appeals", platform, empty_appeal).1["code"], "invalid_appeal");
+    let decide = json!({"command_id": 38, "case_id": 35, "approve": true, "label": "not_fraud"});
+    assert_eq!(server.post("/v1/case-decisions", platform, decide.clone()).0, 403, "platform keys do not decide cases");
+    let (status, approved) = server.post("/v1/case-decisions", analyst, decide);
+    assert_eq!((status, approved["credit_minor"].as_u64()), (200, Some(50_000)), "{approved}");
+    assert_eq!(user(&fixture, 1)["credit_used_minor"], 50_000);
+    let (_, case) = server.get("/v1/cases/35", analyst);
+    assert_eq!((case["status"].as_str(), case["label"].as_str()), (Some("approved"), Some("not_fraud")));
+    assert_eq!(case["appeals"][0]["evidence"][0]["reference"], "INV-2026-11-24");
+    let again = json!({"command_id": 39, "case_id": 35, "approve": false, "label": {"fraud": "colluding_merchant"}});
+    assert_eq!(server.post("/v1/case-decisions", analyst, again).1["code"], "case_closed");
+    assert_eq!(server.get("/v1/cases/999", analyst).0, 404);
+
+    // Money sent back to the payer from the merchant's side is denied, with the reason.
+    assert_eq!(
+        server.post("/v1/top-ups", platform, json!({"command_id": 40, "user_id": 2, "amount_minor": 60_000})).0,
+        200
+    );
+    assert_eq!(
+        server
+            .post("/v1/ties", platform, json!({"command_id": 41, "user_id": 2, "tie": {"kind": "phone", "token": 555}}))
+            .0,
+        200
+    );
+    let back = json!({"command_id": 42, "from_user_id": 2, "to_user_id": 1, "amount_minor": 45_000});
+    let (status, denied) = server.post("/v1/transfers", platform, back);
+    assert_eq!((status, denied["code"].as_str()), (422, Some("risk_denied")), "{denied}");
+    assert!(denied["message"].as_str().unwrap().ends_with("merchant_money_back"), "{denied}");
+    let lift = json!({"command_id": 43, "user_id": 2, "action": "watch_list"});
+    assert_eq!(server.post("/v1/risk-action-lifts", platform, lift.clone()).0, 403);
+    assert_eq!(server.post("/v1/risk-action-lifts", analyst, lift).0, 200);
+
+    // The read model keeps every notable decision with its evidence.
+    server.wait_projected();
+    let (status, page) = server.get("/v1/decisions?decision=review", analyst);
+    assert_eq!(status, 200, "{page}");
+    let reviews = page["decisions"].as_array().unwrap();
+    assert_eq!(reviews.len(), 1, "{page}");
+    assert_eq!((reviews[0]["command_id"].as_u64(), reviews[0]["rules_version"].as_u64()), (Some(35), Some(1)));
+    assert_eq!(reviews[0]["evidence"]["fired"][0]["rule"], "b_merchant_tied_to_payer");
+    assert_eq!(server.get("/v1/decisions", &fixture.merchant7).0, 403);
+
+    // The backtest reads the live data directory: with every rule in shadow nothing is held or denied.
+    let rules = fixture.data_dir.parent().unwrap().join("all-shadow.toml");
+    std::fs::write(&rules, DEFAULT_RULES.replace("status = \"active\"", "status = \"shadow\"")).unwrap();
+    let (status, stdout, stderr) =
+        creditline(&["replay", "--json", "--rules", rules.to_str().unwrap()], &fixture.data_dir);
+    assert!(status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (report["journaled"]["decisions"]["review"].as_u64(), report["journaled"]["decisions"]["deny"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(report["candidate"]["decisions"]["review"], Value::Null, "{report}");
+    assert_eq!(report["changed"].as_u64(), Some(2), "{report}");
+    assert_eq!(report["changes"][0]["command_id"].as_u64(), Some(35));
+}

@@ -521,7 +521,8 @@ impl Engine {
         let account = &mut self.users[user_slot];
         let available_before = account.credit_available_minor();
         let merchant_id = self.merchants[merchant_slot].id;
-        let purchase = Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor, for_other };
+        let purchase =
+            Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor, for_other };
         account.risk.on_purchase(purchase);
         let ring = funding.credit_minor > 0 && ring_like(total, funding.credit_minor, available_before);
         self.merchants[merchant_slot].risk.on_sale(now_ms, account.id, total, funding.credit_minor, ring);

@@ -280,4 +280,68 @@ impl ReadModel {
         )?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+
+    /// One page of notable risk decisions, oldest first.
+    pub fn decisions(&self, query: &DecisionQuery) -> Result<Vec<DecisionEntry>, ReadModelError> {
+        let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut statement = connection.prepare_cached(
+            "SELECT sequence, command_id, kind, time_ms, decision, score, rules_version, evidence FROM decisions
+             WHERE time_ms >= ?1 AND time_ms < ?2 AND sequence > ?3 AND (?4 IS NULL OR decision = ?4)
+             ORDER BY sequence LIMIT ?5",
+        )?;
+        let rows = statement.query_map(
+            params![query.from_ms, query.to_ms, query.after_sequence, query.decision, query.limit],
+            |row| {
+                let evidence: String = row.get(7)?;
+                Ok(DecisionEntry {
+                    sequence: row.get(0)?,
+                    command_id: row.get::<_, i64>(1)? as u64,
+                    kind: row.get(2)?,
+                    time_ms: row.get(3)?,
+                    decision: row.get(4)?,
+                    score: row.get(5)?,
+                    rules_version: row.get(6)?,
+                    evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::String(evidence)),
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// A query for notable risk decisions.
+#[derive(Clone, Debug)]
+pub struct DecisionQuery {
+    /// Inclusive lower time bound, ms.
+    pub from_ms: i64,
+    /// Exclusive upper time bound, ms.
+    pub to_ms: i64,
+    /// Only decisions with a larger journal sequence.
+    pub after_sequence: i64,
+    /// Only this decision (`allow`, `challenge`, `review`, `deny`).
+    pub decision: Option<String>,
+    /// Page size.
+    pub limit: u32,
+}
+
+/// A notable risk decision from the read model.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DecisionEntry {
+    /// Journal sequence of the scored command.
+    pub sequence: i64,
+    /// Its command id.
+    pub command_id: u64,
+    /// Its kind (`pay`, `transfer`, ...).
+    pub kind: String,
+    /// When it was applied, ms since the epoch.
+    pub time_ms: i64,
+    /// `allow`, `challenge`, `review` or `deny`.
+    pub decision: String,
+    /// Score of the active rules that fired.
+    pub score: i64,
+    /// Rules version in force.
+    pub rules_version: i64,
+    /// The whole decision: reasons, fired rules (active and shadow), feature readings, actions.
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Value,
 }

@@ -347,10 +347,7 @@ async fn get_cases(
             return Err(ApiError::invalid("invalid_status", message));
         }
     };
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("invalid_limit", "limit must be 1 to 1000"));
-    }
+    let limit = page_limit(params.limit)?;
     let after = params.after_id.unwrap_or(0);
     let cases = state
         .writer
@@ -660,10 +657,7 @@ async fn get_entries(
     if own_account.as_deref() != Some(account.as_str()) {
         require(&principal, READERS)?;
     }
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("invalid_query", format!("limit must be 1 to 1000, got {limit}")));
-    }
+    let limit = page_limit(params.limit)?;
     let query = EntryQuery {
         account: account.clone(),
         from_ms: params.from_ms.unwrap_or(0),
@@ -671,18 +665,93 @@ async fn get_entries(
         after_id: params.after_id.unwrap_or(0),
         limit,
     };
+    let entries = query_read_model(&state, move |read_model| read_model.entries(&query)).await?;
+    let next_after_id = (entries.len() == limit as usize).then(|| entries.last().map(|entry| entry.id)).flatten();
+    Ok(Json(EntriesPage { account, entries, next_after_id, lag_commands: lag_commands(&state) }))
+}
+
+/// A page size from a query: 1 to 1000, default 100.
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(100);
+    match (1..=1000).contains(&limit) {
+        true => Ok(limit),
+        false => Err(ApiError::invalid("invalid_query", format!("limit must be 1 to 1000, got {limit}"))),
+    }
+}
+
+/// Runs a read-model query off the async workers.
+async fn query_read_model<T: Send + 'static>(
+    state: &AppState,
+    query: impl FnOnce(&ReadModel) -> Result<T, crate::projector::ReadModelError> + Send + 'static,
+) -> Result<T, ApiError> {
     let read_model = state.read_model.clone();
-    let entries = tokio::task::spawn_blocking(move || read_model.entries(&query))
+    tokio::task::spawn_blocking(move || query(&read_model))
         .await
         .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))?
-        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "read_model", error.to_string()))?;
-    let next_after_id = (entries.len() == limit as usize).then(|| entries.last().map(|entry| entry.id)).flatten();
-    let lag_commands = state
-        .progress
-        .durable_end
-        .load(Ordering::Acquire)
-        .saturating_sub(state.progress.projected_end.load(Ordering::Acquire));
-    Ok(Json(EntriesPage { account, entries, next_after_id, lag_commands }))
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "read_model", error.to_string()))
+}
+
+/// Commands durable but not yet in the read model.
+fn lag_commands(state: &AppState) -> u64 {
+    let durable_end = state.progress.durable_end.load(Ordering::Acquire);
+    durable_end.saturating_sub(state.progress.projected_end.load(Ordering::Acquire))
+}
+
+/// Paging and filters for the decision history.
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+pub struct DecisionsParams {
+    /// Inclusive lower bound, ms since the epoch (default 0).
+    pub from_ms: Option<i64>,
+    /// Exclusive upper bound (default: no bound).
+    pub to_ms: Option<i64>,
+    /// Decisions after this journal sequence (the last `sequence` of the previous page).
+    pub after_sequence: Option<i64>,
+    /// Only `allow` (a shadow or score-only firing), `challenge`, `review` or `deny`.
+    pub decision: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+/// A page of the decision history.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct DecisionsPage {
+    /// Decisions, oldest first.
+    pub decisions: Vec<crate::projector::DecisionEntry>,
+    /// Pass as `after_sequence` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after_sequence: Option<i64>,
+    /// Commands durable but not yet in the read model.
+    pub lag_commands: u64,
+}
+
+/// Notable risk decisions (a rule fired, or the command was not simply allowed) with their
+/// evidence, from the read model.
+#[utoipa::path(get, path = "/v1/decisions", tag = "reads", params(DecisionsParams),
+    responses((status = 200, body = DecisionsPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn get_decisions(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(params): ApiQuery<DecisionsParams>,
+) -> Result<Json<DecisionsPage>, ApiError> {
+    require(&principal, RISK_READERS)?;
+    let limit = page_limit(params.limit)?;
+    if let Some(decision) = params.decision.as_deref().filter(|d| !["allow", "challenge", "review", "deny"].contains(d))
+    {
+        let message = format!("decision must be allow, challenge, review or deny, got {decision:?}");
+        return Err(ApiError::invalid("invalid_query", message));
+    }
+    let query = crate::projector::DecisionQuery {
+        from_ms: params.from_ms.unwrap_or(0),
+        to_ms: params.to_ms.unwrap_or(i64::MAX),
+        after_sequence: params.after_sequence.unwrap_or(0),
+        decision: params.decision,
+        limit,
+    };
+    let decisions = query_read_model(&state, move |read_model| read_model.decisions(&query)).await?;
+    let next_after_sequence =
+        (decisions.len() == limit as usize).then(|| decisions.last().map(|d| d.sequence)).flatten();
+    Ok(Json(DecisionsPage { decisions, next_after_sequence, lag_commands: lag_commands(&state) }))
 }
 
 /// Liveness and journal positions.
@@ -745,7 +814,7 @@ impl utoipa::Modify for SecurityAddon {
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
         transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, request_withdrawal, verify_withdrawal,
         adjust_score, set_score_frozen, get_score, repay_statement, convert_statement, review_credit_line, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
-        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, get_cases, get_case,
+        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, get_cases, get_case, get_decisions,
         healthz, metrics_text),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -836,6 +905,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/appeals", post(appeal_case))
         .route("/v1/risk-action-lifts", post(lift_action))
         .route("/v1/cases", get(get_cases))
+        .route("/v1/decisions", get(get_decisions))
         .route("/v1/cases/{case_id}", get(get_case))
         .route("/v1/instalment-payoffs", post(pay_off_instalments))
         .route("/v1/users/{user_id}/instalments", get(get_instalments))
