@@ -3,6 +3,7 @@
 //! the engine-side latency of single scored events.
 
 use crate::workload::{Population, Workload};
+use engine::risk::RuleSet;
 use engine::{Command, CommandKind, Engine, codec};
 use indicatif::{ProgressBar, ProgressStyle};
 use journal::{Journal, JournalOptions};
@@ -11,10 +12,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Bench settings.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct BenchConfig {
-    /// The population and seed (its `rules` flag is set per pass).
+    /// The population and seed.
     pub population: Population,
+    /// The rules of the rules-on passes.
+    pub rules: RuleSet,
     /// Mixed events to run after set-up.
     pub events: u64,
     /// Commands per batch (per fsync in the durable run).
@@ -26,7 +29,8 @@ pub struct BenchConfig {
 /// The figures, printed as one JSON object.
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
-    /// Events per second through the engine alone, in memory, with the default risk rules.
+    /// Events per second through the engine alone, in memory, with the risk rules (`--rules`,
+    /// default rules/default.toml).
     pub engine_events_per_sec: f64,
     /// The same without rules (features are still maintained).
     pub engine_risk_off_events_per_sec: f64,
@@ -106,7 +110,7 @@ fn drive(
     label: &'static str,
     mut apply: impl FnMut(&[Command]) -> (Duration, u64),
 ) -> (Duration, u64) {
-    let mut workload = Workload::new(Population { rules, ..config.population });
+    let mut workload = Workload::new(config.population, rules.then(|| config.rules.clone()));
     let setup = workload.setup();
     for chunk in setup.chunks(config.batch_size) {
         apply(chunk);

@@ -18,6 +18,9 @@ use std::process::ExitCode;
 
 /// mimalloc rather than the system allocator: the engine's tables grow by doubling, and mimalloc
 /// reuses the freed halves with fewer trips to the OS (docs/adr/0003-allocator.md).
+/// The shipped default rule pack.
+const DEFAULT_RULES: &str = include_str!("../../../rules/default.toml");
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -92,6 +95,9 @@ enum Commands {
         /// Directory for the durable run's journal (default: a fresh one under the temp dir, removed after).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// The rules of the rules-on passes (default: the shipped rules/default.toml).
+        #[arg(long)]
+        rules: Option<PathBuf>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -236,11 +242,15 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         }
         Commands::Keys { data_dir, action } => keys(&DataDir::new(data_dir), action),
         Commands::Check { data_dir, thorough, json } => check::run(&DataDir::new(data_dir), thorough, json),
-        Commands::Bench { users, merchants, events, batch_size, seed, dir, json } => {
+        Commands::Bench { users, merchants, events, batch_size, seed, dir, rules, json } => {
             anyhow::ensure!(users > 0 && merchants > 0, "--users and --merchants must be at least 1");
             anyhow::ensure!((1..=65_536).contains(&batch_size), "--batch-size must be 1 to 65536");
-            let population = workload::Population { users, merchants, seed, rules: true };
-            let config = bench::BenchConfig { population, events, batch_size, progress: !json };
+            let population = workload::Population { users, merchants, seed };
+            let rules = match rules {
+                Some(file) => server::rules_file::load(&file)?,
+                None => server::rules_file::parse(DEFAULT_RULES, "rules/default.toml")?,
+            };
+            let config = bench::BenchConfig { population, rules, events, batch_size, progress: !json };
             let (journal_dir, remove) = match dir {
                 Some(dir) => (dir, false),
                 None => (std::env::temp_dir().join(format!("creditline-bench-{}", std::process::id())), true),

@@ -1,7 +1,7 @@
 //! A seeded, deterministic mix of ledger commands for the bench: many users and merchants,
 //! a realistic share of purchases, holds, refunds, transfers, top-ups and repayments.
 
-use engine::risk::{Party, Tie, TieKind};
+use engine::risk::{Party, RuleSet, Tie, TieKind};
 use engine::{
     Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
@@ -16,8 +16,6 @@ pub struct Population {
     pub merchants: u64,
     /// The seed.
     pub seed: u64,
-    /// Whether set-up installs the default risk rules (rules/default.toml).
-    pub rules: bool,
 }
 
 /// How many recent payments and holds are remembered as targets for refunds and captures.
@@ -42,6 +40,8 @@ pub struct Workload {
     autopay: Vec<UserId>,
     /// The local month whose statements the autopay list covers.
     autopay_month: i64,
+    /// Risk rules set-up installs, if any.
+    rules: Option<RuleSet>,
 }
 
 /// The product's time zone (China) for the autopay calendar.
@@ -54,8 +54,8 @@ fn amount(minor: u64) -> Amount {
 }
 
 impl Workload {
-    /// A workload over `population`.
-    pub fn new(population: Population) -> Workload {
+    /// A workload over `population`, with `rules` installed at set-up if given.
+    pub fn new(population: Population, rules: Option<RuleSet>) -> Workload {
         Workload {
             population,
             rng: fastrand::Rng::with_seed(population.seed),
@@ -67,6 +67,7 @@ impl Workload {
             holds: Vec::with_capacity(RECENT_MAX),
             autopay: Vec::new(),
             autopay_month: 0,
+            rules,
         }
     }
 
@@ -76,7 +77,7 @@ impl Workload {
         Command { id, time_ms: self.time_ms, kind }
     }
 
-    /// Installs the default product (and, if asked, the default rules), opens every user and
+    /// Installs the default product (and the rules, if any), opens every user and
     /// merchant, grants lines, gives each user some balance and a device (one in fifty shared
     /// with another user, as in a household).
     pub fn setup(&mut self) -> Vec<Command> {
@@ -117,9 +118,7 @@ impl Workload {
             let tie = Tie { kind: TieKind::Device, token };
             commands.push(self.command(CommandKind::LinkTie { party: Party::User(user), tie }));
         }
-        if self.population.rules {
-            let rules = server::rules_file::parse(include_str!("../../../rules/default.toml"), "default.toml")
-                .expect("the shipped rules are valid");
+        if let Some(rules) = self.rules.clone() {
             commands.push(self.command(CommandKind::InstallRules { rules: Box::new(rules) }));
         }
         commands

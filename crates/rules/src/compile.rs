@@ -123,13 +123,8 @@ impl Compiler<'_> {
         match (call.func_name.as_str(), args.len()) {
             (operators::LOGICAL_NOT, 1) => Ok((Node::Not(Box::new(self.expect(&args[0], Type::Bool)?)), Type::Bool)),
             (operators::LOGICAL_AND, 2) | (operators::LOGICAL_OR, 2) => {
-                let left = Box::new(self.expect(&args[0], Type::Bool)?);
-                let right = Box::new(self.expect(&args[1], Type::Bool)?);
-                let node = match call.func_name.as_str() {
-                    operators::LOGICAL_AND => Node::And(left, right),
-                    _ => Node::Or(left, right),
-                };
-                Ok((node, Type::Bool))
+                let (left, right) = (self.expect(&args[0], Type::Bool)?, self.expect(&args[1], Type::Bool)?);
+                Ok((logical(call.func_name == operators::LOGICAL_AND, left, right), Type::Bool))
             }
             (operators::CONDITIONAL, 3) => {
                 let condition = self.expect(&args[0], Type::Bool)?;
@@ -214,7 +209,7 @@ impl Compiler<'_> {
                 if ordering {
                     return Err(self.error(at, "names compare with == and != only".to_owned()));
                 }
-                return Ok((Node::Compare(operator, Box::new(node), Box::new(Node::Constant(symbol))), Type::Bool));
+                return Ok((comparison_node(operator, node, Node::Constant(symbol)), Type::Bool));
             }
         }
         let (left, left_type) = self.node(&args[0])?;
@@ -226,7 +221,7 @@ impl Compiler<'_> {
             let message = format!("cannot compare {} with {}", left_type.name(), right_type.name());
             return Err(self.error(at, message));
         }
-        Ok((Node::Compare(operator, Box::new(left), Box::new(right)), Type::Bool))
+        Ok((comparison_node(operator, left, right), Type::Bool))
     }
 
     fn membership(&mut self, args: &[IdedExpr]) -> Result<Typed, CompileError> {
@@ -263,6 +258,38 @@ impl Compiler<'_> {
             Some(index) => Ok(Value::Symbol(index as u16)),
             None => Err(self.error(at, format!("unknown name \"{text}\"; expected one of {}", names.join(", ")))),
         }
+    }
+}
+
+/// `left && right` (or `||`), flattening nested terms of the same operator into one list.
+fn logical(all: bool, left: Node, right: Node) -> Node {
+    let mut terms = Vec::new();
+    for node in [left, right] {
+        match (all, node) {
+            (true, Node::All(inner)) | (false, Node::Any(inner)) => terms.extend(inner),
+            (_, node) => terms.push(node),
+        }
+    }
+    if all { Node::All(terms) } else { Node::Any(terms) }
+}
+
+/// A comparison, as one `CompareFeature` step when it sets a feature against a constant.
+fn comparison_node(operator: Compare, left: Node, right: Node) -> Node {
+    match (left, right) {
+        (Node::Feature(slot), Node::Constant(constant)) => Node::CompareFeature(operator, slot, constant),
+        (Node::Constant(constant), Node::Feature(slot)) => Node::CompareFeature(mirrored(operator), slot, constant),
+        (left, right) => Node::Compare(operator, Box::new(left), Box::new(right)),
+    }
+}
+
+/// The operator that gives the same result with its operands swapped.
+fn mirrored(operator: Compare) -> Compare {
+    match operator {
+        Compare::Less => Compare::Greater,
+        Compare::LessOrEqual => Compare::GreaterOrEqual,
+        Compare::Greater => Compare::Less,
+        Compare::GreaterOrEqual => Compare::LessOrEqual,
+        symmetric => symmetric,
     }
 }
 

@@ -47,10 +47,14 @@ pub(crate) enum Node {
     Feature(u16),
     Not(Box<Node>),
     Negate(Box<Node>),
-    And(Box<Node>, Box<Node>),
-    Or(Box<Node>, Box<Node>),
+    /// `a && b && …`, flattened.
+    All(Vec<Node>),
+    /// `a || b || …`, flattened.
+    Any(Vec<Node>),
     Conditional(Box<Node>, Box<Node>, Box<Node>),
     Compare(Compare, Box<Node>, Box<Node>),
+    /// A feature compared with a constant, the commonest leaf, in one step.
+    CompareFeature(Compare, u16, Value),
     Arith(Arith, Box<Node>, Box<Node>),
     In(Box<Node>, Vec<Value>),
     ToDouble(Box<Node>),
@@ -68,7 +72,7 @@ pub struct Program {
 
 impl Program {
     /// Evaluates the expression: `Ok(true)` when the rule fires.
-    pub fn evaluate(&self, features: &mut dyn Features) -> Result<bool, EvalError> {
+    pub fn evaluate<F: Features + ?Sized>(&self, features: &mut F) -> Result<bool, EvalError> {
         match evaluate(&self.root, features)? {
             Value::Bool(fired) => Ok(fired),
             other => unreachable!("the compiler checked the rule is boolean, got {other:?}"),
@@ -81,14 +85,14 @@ impl Program {
     }
 }
 
-fn boolean(node: &Node, features: &mut dyn Features) -> Result<bool, EvalError> {
+fn boolean<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<bool, EvalError> {
     match evaluate(node, features)? {
         Value::Bool(value) => Ok(value),
         other => unreachable!("the compiler checked this operand is boolean, got {other:?}"),
     }
 }
 
-fn evaluate(node: &Node, features: &mut dyn Features) -> Result<Value, EvalError> {
+fn evaluate<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<Value, EvalError> {
     Ok(match node {
         Node::Constant(value) => *value,
         Node::Feature(slot) => features.value(*slot),
@@ -98,25 +102,12 @@ fn evaluate(node: &Node, features: &mut dyn Features) -> Result<Value, EvalError
             Value::Double(value) => Value::Double(-value),
             other => unreachable!("negation of a checked numeric operand, got {other:?}"),
         },
-        // CEL's logical operators absorb an error when the other side decides the result.
-        Node::And(left, right) => match boolean(left, features) {
-            Ok(false) => Value::Bool(false),
-            left => match (left, boolean(right, features)) {
-                (_, Ok(false)) => Value::Bool(false),
-                (Ok(true), Ok(true)) => Value::Bool(true),
-                (Err(error), _) | (_, Err(error)) => return Err(error),
-                (Ok(false), _) => unreachable!("handled above"),
-            },
-        },
-        Node::Or(left, right) => match boolean(left, features) {
-            Ok(true) => Value::Bool(true),
-            left => match (left, boolean(right, features)) {
-                (_, Ok(true)) => Value::Bool(true),
-                (Ok(false), Ok(false)) => Value::Bool(false),
-                (Err(error), _) | (_, Err(error)) => return Err(error),
-                (Ok(true), _) => unreachable!("handled above"),
-            },
-        },
+        // CEL's logical operators absorb an error when another term decides the result.
+        Node::All(terms) => Value::Bool(decide(terms, false, features)?),
+        Node::Any(terms) => Value::Bool(decide(terms, true, features)?),
+        Node::CompareFeature(operator, slot, constant) => {
+            Value::Bool(compare(*operator, features.value(*slot), *constant))
+        }
         Node::Conditional(condition, then, otherwise) => match boolean(condition, features)? {
             true => evaluate(then, features)?,
             false => evaluate(otherwise, features)?,
@@ -147,6 +138,22 @@ fn evaluate(node: &Node, features: &mut dyn Features) -> Result<Value, EvalError
             if left_wins { left } else { right }
         }
     })
+}
+
+/// `&&` (`decisive` false) or `||` (`decisive` true) over terms, left to right: the first term
+/// equal to `decisive` decides; otherwise an error met on the way, otherwise `!decisive`.
+fn decide<F: Features + ?Sized>(terms: &[Node], decisive: bool, features: &mut F) -> Result<bool, EvalError> {
+    let mut error = None;
+    for term in terms {
+        match boolean(term, features) {
+            Ok(value) if value == decisive => return Ok(decisive),
+            Ok(_) => {}
+            Err(failure) => {
+                error.get_or_insert(failure);
+            }
+        }
+    }
+    error.map_or(Ok(!decisive), Err)
 }
 
 /// Compares two values; ints and doubles compare by numeric value, as CEL specifies.
