@@ -101,7 +101,7 @@ mod tests {
                 "user.fast_refunds_30d >= 2",
                 "user.fast_refund_30d >= 2",
                 line("user.fast_refunds_30d >= 2"),
-                "rule `a_refund_cycling`: expression 2:6: unknown feature `user.fast_refund_30d`",
+                "rule `a_refund_cycling`: expression 3:6: unknown feature `user.fast_refund_30d`",
             ),
             (
                 "expression = \"event.loopback_minor > 0\"",
