@@ -983,3 +983,13 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
     assert_eq!(report["changed"].as_u64(), Some(2), "{report}");
     assert_eq!(report["changes"][0]["command_id"].as_u64(), Some(35));
 }
+
+/// docs/rules.md lists every feature exactly as the catalog defines it.
+#[test]
+fn the_rules_reference_lists_every_feature() {
+    let output = Command::new(BINARY).args(["rules", "features"]).output().expect("the binary runs");
+    assert!(output.status.success());
+    let table = String::from_utf8(output.stdout).expect("utf-8");
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/rules.md")).expect("docs");
+    assert!(docs.contains(&table), "regenerate the table in docs/rules.md with `creditline rules features`");
+}
