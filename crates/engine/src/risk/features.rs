@@ -113,7 +113,7 @@ pub struct MerchantDay {
 pub struct UserRisk {
     /// The user's tie group (0: none).
     pub group: u32,
-    /// Tie kinds the user has bound, a bit per [`TieKind`].
+    /// Tie kinds the user has bound, a bit per `TieKind`.
     pub bound_kinds: u8,
     /// When a phone, card, identity or payout account was last added next to an existing one.
     pub binding_changed_at_ms: Option<u64>,

@@ -2,10 +2,10 @@
 //!
 //! - [`features`]: online aggregates kept on each user and merchant as events apply (velocity
 //!   windows, refunds, inflows, ring payers), and the feature catalog rules read from them.
-//! - [`ties`]: devices, phones, identities, bank cards and payout accounts that tie accounts into
+//! - `ties`: devices, phones, identities, bank cards and payout accounts that tie accounts into
 //!   linked groups, so "accounts tied to X" is one lookup.
-//! - [`ruleset`]: the versioned rules file (CEL expressions) as journaled, and its compiled form.
-//! - [`decide`]: scoring, the decision ladder, account actions, risk challenges, cases and appeals.
+//! - `ruleset`: the versioned rules file (CEL expressions) as journaled, and its compiled form.
+//! - `decide`: scoring, the decision ladder, account actions, risk challenges, cases and appeals.
 //!
 //! A decision and the money movement it allows are one step of [`crate::Engine::apply`], so the
 //! same journal replays to the same decisions bit for bit.
@@ -109,7 +109,7 @@ pub enum AccountAction {
     FreezeCredit,
     /// Cuts the credit limit down to what is committed, so no new credit can be drawn.
     CutLine,
-    /// Lowers the credit score by [`decide::SCORE_PENALTY_POINTS`].
+    /// Lowers the credit score by 50 points (`SCORE_PENALTY_POINTS`).
     LowerScore,
     /// Puts the user on the watch-list (`user.watchlisted` for rules, flagged for analysts).
     WatchList,
