@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod replay;
 mod rules;
+mod simulate;
 mod statement;
 mod workload;
 
@@ -118,6 +119,47 @@ enum Commands {
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Simulate a labelled population (honest users, merchants, abusers of every cash-out
+    /// typology) in virtual time: write the events (`--out`), send them to a server
+    /// (`--target`), or run them in process and score the decisions (default, or `--evaluate`).
+    Simulate {
+        /// Users, abusers included.
+        #[arg(long, default_value_t = 10_000)]
+        users: u64,
+        /// Ordinary merchants.
+        #[arg(long, default_value_t = 500)]
+        merchants: u64,
+        /// Days of virtual time.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// The seed: same seed, same events.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Share of users per scheme, e.g. `ring=0.02,proxy_purchase=0.01` (others keep the default).
+        #[arg(long, default_value = "")]
+        abuse_mix: String,
+        /// Write the events to this file (JSON Lines, docs/events.md).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Send the events to a running server (`/v1/batch`) instead.
+        #[arg(long)]
+        target: Option<String>,
+        /// API key for `--target` (admin: the population includes merchants and limits).
+        #[arg(long, env = "CREDITLINE_KEY")]
+        key: Option<String>,
+        /// Also evaluate in process (with `--out`); the default when there is no `--out` or `--target`.
+        #[arg(long)]
+        evaluate: bool,
+        /// The rules to evaluate with (default: rules/default.toml).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Write an HTML report (index.html) into this directory.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with credit product files (TOML; see docs/products.md).
     Product {
         #[command(subcommand)]
@@ -128,15 +170,22 @@ enum Commands {
         #[command(subcommand)]
         action: RulesAction,
     },
-    /// Backtest: replay a data directory's journal with another rules file and print how the
-    /// decisions change (counts by decision and rule, the events that changed). Read-only.
+    /// Replay an event file (docs/events.md) through a fresh engine and score the decisions
+    /// against its labels (`--input`); or backtest a data directory's journal with another rules
+    /// file and print how the decisions change (without `--input`). Both only read their input.
     Replay {
-        /// Data directory whose journal to replay.
+        /// An event file (JSON Lines) to evaluate.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Data directory whose journal to backtest (without `--input`).
         #[arg(long, env = "CREDITLINE_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
-        /// The candidate rules file.
+        /// The rules file (default with `--input`: the shipped rules/default.toml; required for a backtest).
         #[arg(long)]
-        rules: PathBuf,
+        rules: Option<PathBuf>,
+        /// With `--input`: write an HTML report (index.html) into this directory.
+        #[arg(long)]
+        report: Option<PathBuf>,
         /// Most changed events to list.
         #[arg(long, default_value_t = 20)]
         changes_max: usize,
@@ -280,7 +329,15 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             print!("{}", rules::features_table());
             Ok(ExitCode::SUCCESS)
         }
-        Commands::Replay { data_dir, rules, changes_max, json } => {
+        Commands::Replay { input: Some(input), rules, report, json, .. } => {
+            let rules = load_rules(rules.as_deref())?;
+            let evaluation = simulate::replay_file(&input, rules, !json)?;
+            simulate::print(&evaluation, json, report.as_deref(), &format!("replay {}", input.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Replay { input: None, data_dir, rules, changes_max, json, .. } => {
+            let rules = rules
+                .ok_or_else(|| anyhow::anyhow!("a backtest needs --rules CANDIDATE.toml (or give --input FILE)"))?;
             let candidate = server::rules_file::load(&rules)?;
             let report = replay::run(&DataDir::new(data_dir), candidate, changes_max, !json)?;
             match json {
@@ -292,12 +349,57 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         Commands::Statement { data_dir, user, cycle, json } => {
             statement::print(&DataDir::new(data_dir), user, cycle, json)
         }
+        Commands::Simulate {
+            users,
+            merchants,
+            days,
+            seed,
+            abuse_mix,
+            out,
+            target,
+            key,
+            evaluate,
+            rules,
+            report,
+            json,
+        } => {
+            anyhow::ensure!(users >= 20 && merchants >= 10, "--users must be at least 20 and --merchants at least 10");
+            anyhow::ensure!((1..=3_650).contains(&days), "--days must be 1 to 3650");
+            let mix =
+                sim::population::Mix::parse(&abuse_mix).map_err(|error| anyhow::anyhow!("--abuse-mix: {error}"))?;
+            let config = sim::population::Config { users, merchants, days, seed, mix };
+            let title = format!("simulate --users {users} --merchants {merchants} --days {days} --seed {seed}");
+            if let Some(url) = target {
+                let key = key.ok_or_else(|| anyhow::anyhow!("--target needs --key (or CREDITLINE_KEY)"))?;
+                let (sent, rejected) = simulate::drive(config, &url, &key, 2_000, !json)?;
+                println!("{}", serde_json::json!({"sent": sent, "rejected": rejected}));
+                return Ok(ExitCode::SUCCESS);
+            }
+            if let Some(path) = &out {
+                let count = simulate::write(config, path, !json)?;
+                eprintln!("wrote {count} events to {}", path.display());
+                if !evaluate {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            let evaluation = simulate::simulate_and_evaluate(config, load_rules(rules.as_deref())?, !json)?;
+            simulate::print(&evaluation, json, report.as_deref(), &title)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Commands::Openapi => {
             use utoipa::OpenApi;
             println!("{}", server::routes::ApiDoc::openapi().to_pretty_json()?);
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The rules file given, or the shipped default.
+fn load_rules(file: Option<&std::path::Path>) -> anyhow::Result<engine::risk::RuleSet> {
+    Ok(match file {
+        Some(file) => server::rules_file::load(file)?,
+        None => server::rules_file::parse(DEFAULT_RULES, "rules/default.toml")?,
+    })
 }
 
 fn keys(data_dir: &DataDir, action: KeyAction) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,228 @@
+//! `creditline simulate` and `creditline replay --input`: the population simulator and the
+//! evaluator, with a progress bar, an optional HTML report, and a driver for a running server.
+
+use engine::risk::RuleSet;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use sim::evaluate::{self, Evaluation};
+use sim::events::{self, Body, Event};
+use sim::population::{Config, Simulator};
+use std::io::{BufReader, BufWriter, Write};
+use std::path::Path;
+
+/// The default product, installed by the evaluator before the first event.
+pub fn default_product() -> anyhow::Result<engine::product::Product> {
+    Ok(server::product_file::parse(include_str!("../../../products/huabei.toml"), "products/huabei.toml")?)
+}
+
+fn spinner(enabled: bool, what: &'static str) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{prefix} {pos} events {per_sec} {elapsed}").expect("valid template"));
+    bar.set_prefix(what);
+    bar
+}
+
+/// Writes the simulated events to `path`; returns how many.
+pub fn write(config: Config, path: &Path, progress: bool) -> anyhow::Result<u64> {
+    let file =
+        std::fs::File::create(path).map_err(|error| anyhow::anyhow!("cannot create {}: {error}", path.display()))?;
+    let mut out = BufWriter::new(file);
+    events::write_header(&mut out)?;
+    let bar = spinner(progress, "simulate");
+    let (mut count, mut failure) = (0u64, None);
+    Simulator::new(config).run(&mut |event| {
+        if failure.is_none() {
+            failure = events::write_event(&mut out, event).err();
+        }
+        count += 1;
+        if count.is_multiple_of(65_536) {
+            bar.set_position(count);
+        }
+    });
+    bar.finish_and_clear();
+    if let Some(error) = failure {
+        return Err(error.into());
+    }
+    out.flush()?;
+    Ok(count)
+}
+
+/// Simulates and evaluates in process.
+pub fn simulate_and_evaluate(config: Config, rules: RuleSet, progress: bool) -> anyhow::Result<Evaluation> {
+    let mut buffered = Vec::new();
+    Simulator::new(config).run(&mut |event| buffered.push(event.clone()));
+    let bar = spinner(progress, "evaluate");
+    let events = buffered.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
+    let evaluation = evaluate::evaluate(events, default_product()?, rules, &mut |done| bar.set_position(done))?;
+    bar.finish_and_clear();
+    Ok(evaluation)
+}
+
+/// Evaluates an event file.
+pub fn replay_file(input: &Path, rules: RuleSet, progress: bool) -> anyhow::Result<Evaluation> {
+    let file =
+        std::fs::File::open(input).map_err(|error| anyhow::anyhow!("cannot open {}: {error}", input.display()))?;
+    let bar = spinner(progress, "replay");
+    let origin = input.display().to_string();
+    let events = events::read(BufReader::with_capacity(1 << 20, file));
+    let evaluation = evaluate::evaluate(events, default_product()?, rules, &mut |done| bar.set_position(done))
+        .map_err(|error| anyhow::anyhow!("{origin}: {error}"))?;
+    bar.finish_and_clear();
+    Ok(evaluation)
+}
+
+/// Prints the evaluation (JSON or text) and writes the HTML report if asked.
+pub fn print(evaluation: &Evaluation, json: bool, report: Option<&Path>, title: &str) -> anyhow::Result<()> {
+    if let Some(directory) = report {
+        std::fs::create_dir_all(directory)?;
+        let path = directory.join("index.html");
+        std::fs::write(&path, sim::report::html(evaluation, title))?;
+        eprintln!("report: {}", path.display());
+    }
+    let summary = json!({
+        "events": evaluation.events,
+        "events_per_sec": evaluation.events_per_sec,
+        "decisions": evaluation.decisions,
+        "overall": evaluation.overall,
+        "honest_friction_share": evaluation.honest_friction_share,
+        "labels": evaluation.labels,
+        "caught_minor": evaluation.caught_minor,
+        "positive_minor": evaluation.positive_minor,
+        "rules": evaluation.rules,
+    });
+    match json {
+        true => println!("{summary}"),
+        false => println!("{}", serde_json::to_string_pretty(&summary)?),
+    }
+    Ok(())
+}
+
+/// The API request (a `/v1/batch` command) for an event; ticks have none (the server ticks).
+fn request(event: &Event) -> Vec<Value> {
+    let id = event.id;
+    let mut requests = match &event.body {
+        Body::OpenUser { user, currency, identity, ties } => {
+            let mut requests =
+                vec![json!({"type": "open_user", "user_id": user, "currency": currency, "identity": identity})];
+            for (index, tie) in ties.iter().enumerate() {
+                let command_id = events::tie_command_id(id, index);
+                requests.push(json!({"type": "link_tie", "command_id": command_id, "user_id": user, "tie": tie}));
+            }
+            requests
+        }
+        Body::OpenMerchant { merchant, currency, category, verification, partner, ties } => {
+            let mut requests = vec![json!({"type": "open_merchant", "merchant_id": merchant, "currency": currency,
+                "category": category, "verification": verification, "partner": partner})];
+            for (index, tie) in ties.iter().enumerate() {
+                let command_id = events::tie_command_id(id, index);
+                requests
+                    .push(json!({"type": "link_tie", "command_id": command_id, "merchant_id": merchant, "tie": tie}));
+            }
+            requests
+        }
+        Body::SetCreditLimit { user, limit_minor } => {
+            vec![json!({"type": "set_credit_limit", "user_id": user, "limit_minor": limit_minor})]
+        }
+        Body::TopUp { user, amount_minor } => {
+            vec![json!({"type": "top_up", "user_id": user, "amount_minor": amount_minor})]
+        }
+        Body::Pay { user, merchant, credit_minor, balance_minor, beneficiary } => vec![json!({"type": "pay",
+            "user_id": user, "merchant_id": merchant, "credit_minor": credit_minor, "balance_minor": balance_minor,
+            "beneficiary": beneficiary})],
+        Body::Authorize { user, merchant, credit_minor, balance_minor, hold_ms } => vec![json!({"type": "authorize",
+            "user_id": user, "merchant_id": merchant, "credit_minor": credit_minor, "balance_minor": balance_minor,
+            "hold_ms": hold_ms})],
+        Body::Capture { authorization, merchant, amount_minor } => vec![json!({"type": "capture",
+            "authorization_id": authorization, "merchant_id": merchant, "amount_minor": amount_minor})],
+        Body::Release { authorization, merchant } => {
+            vec![json!({"type": "release", "authorization_id": authorization, "merchant_id": merchant})]
+        }
+        Body::Refund { payment, merchant, amount_minor } => vec![json!({"type": "refund", "payment_id": payment,
+            "merchant_id": merchant, "amount_minor": amount_minor})],
+        Body::Transfer { from, to, amount_minor } => vec![json!({"type": "transfer", "from_user_id": from,
+            "to_user_id": to, "amount_minor": amount_minor})],
+        Body::CashOut { user, amount_minor } => {
+            vec![json!({"type": "withdraw_to_bank", "user_id": user, "amount_minor": amount_minor})]
+        }
+        Body::Payout { merchant, amount_minor } => {
+            vec![json!({"type": "payout_merchant", "merchant_id": merchant, "amount_minor": amount_minor})]
+        }
+        Body::CreditWithdrawal { user, amount_minor, purpose } => vec![json!({"type": "request_withdrawal",
+            "user_id": user, "amount_minor": amount_minor, "purpose": purpose})],
+        Body::Verify { user, challenge } => {
+            vec![json!({"type": "verify_challenge", "user_id": user, "challenge_id": challenge})]
+        }
+        Body::Repay { user, amount_minor, source } => {
+            vec![json!({"type": "repay", "user_id": user, "amount_minor": amount_minor, "source": source})]
+        }
+        Body::RepayStatement { user, source, in_full } => {
+            vec![json!({"type": "repay_statement", "user_id": user, "source": source, "in_full": in_full})]
+        }
+        Body::Login { user, device } => vec![json!({"type": "link_tie", "user_id": user,
+            "tie": {"kind": "device", "token": device}})],
+        Body::Bind { user, merchant, tie } => {
+            let mut request = json!({"type": "link_tie", "tie": tie});
+            match (user, merchant) {
+                (Some(user), _) => request["user_id"] = json!(user),
+                (_, Some(merchant)) => request["merchant_id"] = json!(merchant),
+                _ => {}
+            }
+            vec![request]
+        }
+        Body::Tick => Vec::new(),
+    };
+    if let Some(first) = requests.first_mut()
+        && first.get("command_id").is_none()
+    {
+        first["command_id"] = json!(id);
+    }
+    requests
+}
+
+/// Sends the simulated events to a running server through `/v1/batch`, in order, `batch` at a
+/// time. The server stamps its own clock: virtual days pass in seconds, so time windows shrink.
+pub fn drive(config: Config, url: &str, key: &str, batch: usize, progress: bool) -> anyhow::Result<(u64, u64)> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let endpoint = format!("{}/v1/batch", url.trim_end_matches('/'));
+    let bar = spinner(progress, "simulate →");
+    let (mut sent, mut rejected, mut pending, mut failure) = (0u64, 0u64, Vec::new(), None::<anyhow::Error>);
+    let flush = |pending: &mut Vec<Value>, sent: &mut u64, rejected: &mut u64| -> anyhow::Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let body = json!({"commands": pending}).to_string();
+        let mut response = agent
+            .post(&endpoint)
+            .header("authorization", &format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .send(body.as_str())?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string()?;
+        anyhow::ensure!(status == 200, "the server answered {status}: {text}");
+        let reply: Value = serde_json::from_str(&text)?;
+        let results = reply["results"].as_array().map_or(&[][..], Vec::as_slice);
+        *rejected += results.iter().filter(|result| result["status"] == "rejected").count() as u64;
+        *sent += pending.len() as u64;
+        pending.clear();
+        Ok(())
+    };
+    Simulator::new(config).run(&mut |event| {
+        if failure.is_some() {
+            return;
+        }
+        pending.extend(request(event));
+        if pending.len() >= batch {
+            failure = flush(&mut pending, &mut sent, &mut rejected).err();
+            bar.set_position(sent);
+        }
+    });
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    flush(&mut pending, &mut sent, &mut rejected)?;
+    bar.finish_and_clear();
+    Ok((sent, rejected))
+}

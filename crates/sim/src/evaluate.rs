@@ -1,0 +1,237 @@
+//! The evaluator: feeds labelled events through a fresh engine and scores its decisions.
+//!
+//! An event counts as **caught** when its decision is challenge, review or deny, or when an
+//! account action taken earlier stopped it (credit frozen or the line cut by a risk rule). Events
+//! labelled with a typology are positives, events labelled `honest` negatives; unlabelled events
+//! (an abuser's ordinary spending, set-up) are applied but not scored.
+
+use crate::events::{Event, EventError};
+use engine::product::Product;
+use engine::risk::{DecisionKind, RuleSet};
+use engine::{Command, CommandId, CommandKind, Engine, Rejection};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+/// Counts and rates for one label or overall.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Score {
+    /// Positives caught.
+    pub tp: u64,
+    /// Honest events caught (for a typology: by a rule of that typology).
+    pub fp: u64,
+    /// Positives missed.
+    #[serde(rename = "fn")]
+    pub fn_: u64,
+    /// tp / (tp + fp); 1 when nothing was caught.
+    pub precision: f64,
+    /// tp / (tp + fn); 1 when there were no positives.
+    pub recall: f64,
+    /// The harmonic mean of the two.
+    pub f1: f64,
+}
+
+impl Score {
+    fn finish(&mut self) {
+        let ratio = |part: u64, whole: u64| if whole == 0 { 1.0 } else { part as f64 / whole as f64 };
+        self.precision = ratio(self.tp, self.tp + self.fp);
+        self.recall = ratio(self.tp, self.tp + self.fn_);
+        let sum = self.precision + self.recall;
+        self.f1 = if sum == 0.0 { 0.0 } else { 2.0 * self.precision * self.recall / sum };
+    }
+}
+
+/// Decisions of one day, for the report's chart.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Day {
+    /// Days since the first event.
+    pub day: u64,
+    /// Challenged.
+    pub challenge: u64,
+    /// Held for review.
+    pub review: u64,
+    /// Denied.
+    pub deny: u64,
+}
+
+/// A rule's firings, and how many of them were on honest events.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RuleHits {
+    /// The rule id.
+    pub rule: String,
+    /// Events it fired on (active or shadow).
+    pub hits: u64,
+    /// Of those, events labelled honest.
+    pub false_positives: u64,
+}
+
+/// The evaluation report (`--json` prints it).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Events read.
+    pub events: u64,
+    /// Events per second through parsing and the engine.
+    pub events_per_sec: f64,
+    /// Scored events by decision.
+    pub decisions: BTreeMap<String, u64>,
+    /// Over all labelled events.
+    pub overall: Score,
+    /// Share of honest users (actors of honest events) who saw any friction.
+    pub honest_friction_share: f64,
+    /// Per typology label.
+    pub labels: BTreeMap<String, Score>,
+    /// Money the caught positive events would have moved, minor units.
+    pub caught_minor: u64,
+    /// Money all positive events would have moved, minor units.
+    pub positive_minor: u64,
+    /// Decisions by day.
+    pub days: Vec<Day>,
+    /// Rules by firings, most first.
+    pub rules: Vec<RuleHits>,
+    /// Honest users seen.
+    pub honest_users: u64,
+    /// Honest users who saw friction.
+    pub honest_users_with_friction: u64,
+}
+
+/// The typology a reason code stands for, to charge a false positive to a typology.
+pub fn typology_of_reason(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "refund_cycling" => "refund_cycling",
+        "merchant_tied_to_payer" | "merchant_money_back" => "colluding_merchant",
+        "proxy_purchase" => "proxy_purchase",
+        "self_recharge" => "self_recharge",
+        "account_takeover" => "account_takeover",
+        "ring" => "ring",
+        _ => return None,
+    })
+}
+
+/// Runs events through a fresh engine with `product` and `rules` installed before the first
+/// event, and scores the decisions against the labels. `progress` is called with the number of
+/// events done, now and then.
+pub fn evaluate(
+    events: impl Iterator<Item = Result<(usize, Event), EventError>>,
+    product: Product,
+    rules: RuleSet,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Evaluation, EventError> {
+    let started = Instant::now();
+    let mut engine = Engine::default();
+    let mut report = Evaluation::default();
+    let mut rules_seen: BTreeMap<String, RuleHits> = BTreeMap::new();
+    let (mut honest_users, mut bothered) = (BTreeSet::new(), BTreeSet::new());
+    let mut first_time = None;
+    let mut postings = Vec::new();
+    for item in events {
+        let (line, event) = item?;
+        let start = *first_time.get_or_insert_with(|| {
+            install(&mut engine, event.time_ms, product.clone(), rules.clone());
+            event.time_ms
+        });
+        let commands = event.commands(line)?;
+        let mut outcome = Ok(engine::Accepted::Done);
+        let mut decision = None;
+        for (index, command) in commands.iter().enumerate() {
+            postings.clear();
+            let result = engine.apply(command, 0, &mut postings);
+            if index == 0 {
+                outcome = result;
+                decision = engine.last_decision().cloned();
+            }
+        }
+        report.events += 1;
+        if report.events.is_multiple_of(65_536) {
+            progress(report.events);
+        }
+        let kind = decision.as_ref().map(|decision| decision.kind);
+        if let Some(kind) = kind {
+            *report.decisions.entry(kind.name().to_owned()).or_default() += 1;
+        }
+        let stopped_by_action = matches!(outcome, Err(Rejection::CreditFrozen | Rejection::InsufficientCredit))
+            && event
+                .actor()
+                .and_then(|user| engine.user(engine::UserId(user)))
+                .is_some_and(|user| user.risk.frozen_by_risk || user.risk.cut_from_limit_minor.is_some());
+        let caught = matches!(kind, Some(DecisionKind::Challenge | DecisionKind::Review | DecisionKind::Deny))
+            || outcome == Err(Rejection::RiskDenied)
+            || stopped_by_action;
+        let day = (event.time_ms.saturating_sub(start) / 86_400_000) as usize;
+        if report.days.len() <= day {
+            report.days.resize_with(day + 1, Day::default);
+            report.days[day].day = day as u64;
+        }
+        match kind {
+            Some(DecisionKind::Challenge) => report.days[day].challenge += 1,
+            Some(DecisionKind::Review) => report.days[day].review += 1,
+            Some(DecisionKind::Deny) => report.days[day].deny += 1,
+            _ => {}
+        }
+        let honest = event.label.as_deref() == Some("honest");
+        for fired in decision.iter().flat_map(|decision| &decision.fired) {
+            let entry = rules_seen.entry(fired.rule.clone()).or_default();
+            entry.hits += 1;
+            entry.false_positives += u64::from(honest);
+        }
+        score_event(&mut report, &event, caught, decision.as_ref());
+        if honest && let Some(actor) = event.actor() {
+            honest_users.insert(actor);
+            if caught {
+                bothered.insert(actor);
+            }
+        }
+    }
+    report.overall.finish();
+    report.labels.values_mut().for_each(Score::finish);
+    report.honest_users = honest_users.len() as u64;
+    report.honest_users_with_friction = bothered.len() as u64;
+    report.honest_friction_share = bothered.len() as f64 / honest_users.len().max(1) as f64;
+    let mut rules: Vec<RuleHits> = rules_seen.into_iter().map(|(rule, hits)| RuleHits { rule, ..hits }).collect();
+    rules.sort_by(|left, right| right.hits.cmp(&left.hits).then(left.rule.cmp(&right.rule)));
+    report.rules = rules;
+    report.events_per_sec = report.events as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    Ok(report)
+}
+
+fn install(engine: &mut Engine, time_ms: u64, product: Product, rules: RuleSet) {
+    // Ids far above any event id: they cannot collide with the file's.
+    let setup = [
+        CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: None },
+        CommandKind::InstallRules { rules: Box::new(rules) },
+    ];
+    for (index, kind) in setup.into_iter().enumerate() {
+        let command = Command { id: CommandId(u64::MAX - index as u64), time_ms, kind };
+        let outcome = engine.apply(&command, 0, &mut Vec::new());
+        assert!(outcome.is_ok(), "the product and rules were validated before: {outcome:?}");
+    }
+}
+
+fn score_event(report: &mut Evaluation, event: &Event, caught: bool, decision: Option<&engine::risk::Decision>) {
+    match event.label.as_deref() {
+        None => {}
+        Some("honest") if caught => {
+            report.overall.fp += 1;
+            let typologies: BTreeSet<&str> = decision
+                .iter()
+                .flat_map(|decision| decision.reasons.iter())
+                .filter_map(|reason| typology_of_reason(reason))
+                .collect();
+            for typology in typologies {
+                report.labels.entry(typology.to_owned()).or_default().fp += 1;
+            }
+        }
+        Some("honest") => {}
+        Some(typology) => {
+            let score = report.labels.entry(typology.to_owned()).or_default();
+            report.positive_minor += event.amount_minor();
+            if caught {
+                score.tp += 1;
+                report.overall.tp += 1;
+                report.caught_minor += event.amount_minor();
+            } else {
+                score.fn_ += 1;
+                report.overall.fn_ += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! The event format, version 1: JSON Lines, one event per line, a header line first.
+//!
+//! ```text
+//! {"format":"creditline-events","version":1}
+//! {"id":1,"time_ms":1767225600000,"type":"open_user","user":1,"currency":"CNY","identity":"full"}
+//! {"id":2,"time_ms":1767225601000,"type":"pay","user":1,"merchant":7,"credit_minor":1500,"label":"honest"}
+//! ```
+//!
+//! Every event has an `id` (unique, the engine's idempotency key), a `time_ms`, a `type` and the
+//! type's fields; `label` (ground truth: `honest` or a typology name) is optional and never
+//! reaches the engine. docs/events.md documents every type.
+
+use engine::risk::{Party, Tie, TieKind};
+use engine::{
+    Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
+    MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
+};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+
+/// The format name in the header line.
+pub const FORMAT: &str = "creditline-events";
+/// The format version this build reads and writes.
+pub const VERSION: u32 = 1;
+
+/// The first line of an event file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The format version.
+    pub version: u32,
+}
+
+/// An identifier an account is tied by, as a token (a keyed hash; never the number itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TieRef {
+    /// `device`, `phone`, `identity`, `bank_card` or `payout_account`.
+    pub kind: TieKind,
+    /// The token.
+    pub token: u64,
+}
+
+impl From<TieRef> for Tie {
+    fn from(tie: TieRef) -> Tie {
+        Tie { kind: tie.kind, token: tie.token }
+    }
+}
+
+/// One event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique id (the engine's idempotency key; the id of a payment or hold it creates).
+    pub id: u64,
+    /// When it happened, ms since the Unix epoch; events come in time order.
+    pub time_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: Body,
+    /// Ground truth: `honest` or a typology (`refund_cycling`, `colluding_merchant`,
+    /// `proxy_purchase`, `self_recharge`, `account_takeover`, `ring`). Never read by the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+fn default_currency() -> String {
+    "CNY".to_owned()
+}
+
+/// What an event does, by `type`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Body {
+    /// A user opens (credit line and balance at zero), with the identifiers it is tied by.
+    OpenUser {
+        /// The user.
+        user: u64,
+        /// Currency code (default CNY).
+        #[serde(default = "default_currency")]
+        currency: String,
+        /// `unverified`, `basic` or `full`.
+        identity: IdentityLevel,
+        /// Device, phone, identity, bank card, payout account.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ties: Vec<TieRef>,
+    },
+    /// A merchant opens.
+    OpenMerchant {
+        /// The merchant.
+        merchant: u64,
+        /// Currency code (default CNY).
+        #[serde(default = "default_currency")]
+        currency: String,
+        /// What it sells.
+        category: MerchantCategory,
+        /// `certified` or `uncertified`.
+        verification: MerchantVerification,
+        /// A platform partner.
+        #[serde(default)]
+        partner: bool,
+        /// Its payout account, owner's phone and identity, ….
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ties: Vec<TieRef>,
+    },
+    /// A credit line is granted or changed.
+    SetCreditLimit {
+        /// The user.
+        user: u64,
+        /// The new limit, minor units.
+        limit_minor: u64,
+    },
+    /// Money arrives in the balance: a top-up from the bank, or cash-in at an agent.
+    TopUp {
+        /// The user.
+        user: u64,
+        /// Minor units.
+        amount_minor: u64,
+    },
+    /// A purchase from credit, balance or both; `beneficiary` when it is for someone else.
+    Pay {
+        /// The payer.
+        user: u64,
+        /// The merchant.
+        merchant: u64,
+        /// From the credit line.
+        #[serde(default)]
+        credit_minor: u64,
+        /// From the balance.
+        #[serde(default)]
+        balance_minor: u64,
+        /// Who the order or recharge is for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        beneficiary: Option<TieRef>,
+    },
+    /// Funds held for a merchant.
+    Authorize {
+        /// The payer.
+        user: u64,
+        /// The merchant.
+        merchant: u64,
+        /// From the credit line.
+        #[serde(default)]
+        credit_minor: u64,
+        /// From the balance.
+        #[serde(default)]
+        balance_minor: u64,
+        /// How long the hold lasts.
+        hold_ms: u64,
+    },
+    /// A hold captured.
+    Capture {
+        /// The hold (the id of the authorize event).
+        authorization: u64,
+        /// Its merchant.
+        merchant: u64,
+        /// Minor units captured.
+        amount_minor: u64,
+    },
+    /// A hold released.
+    Release {
+        /// The hold.
+        authorization: u64,
+        /// Its merchant.
+        merchant: u64,
+    },
+    /// A refund of a payment (credit part first, back to the line).
+    Refund {
+        /// The payment (the id of the pay or authorize event).
+        payment: u64,
+        /// Its merchant.
+        merchant: u64,
+        /// Minor units.
+        amount_minor: u64,
+    },
+    /// Balance moved between users (P2P).
+    Transfer {
+        /// The payer.
+        from: u64,
+        /// The payee.
+        to: u64,
+        /// Minor units.
+        amount_minor: u64,
+    },
+    /// Balance leaving the platform: withdrawal to a bank, or cash-out at an agent or merchant.
+    CashOut {
+        /// The user.
+        user: u64,
+        /// Minor units.
+        amount_minor: u64,
+    },
+    /// A merchant's settlement paid out to its bank.
+    Payout {
+        /// The merchant.
+        merchant: u64,
+        /// Minor units.
+        amount_minor: u64,
+    },
+    /// An official credit withdrawal request (取现) to the balance.
+    CreditWithdrawal {
+        /// The user.
+        user: u64,
+        /// Minor units landing in the balance.
+        amount_minor: u64,
+        /// The declared purpose.
+        purpose: WithdrawalPurpose,
+    },
+    /// A step-up verification passed: completes a challenged withdrawal or risk challenge.
+    Verify {
+        /// The user.
+        user: u64,
+        /// The challenged event's id.
+        challenge: u64,
+    },
+    /// A repayment of used credit.
+    Repay {
+        /// The user.
+        user: u64,
+        /// Minor units.
+        amount_minor: u64,
+        /// `balance` or `bank`.
+        source: RepaySource,
+    },
+    /// The bill paid: all billed (`in_full`) or the rest of the minimum.
+    RepayStatement {
+        /// The user.
+        user: u64,
+        /// `balance` or `bank`.
+        source: RepaySource,
+        /// Everything billed, or the minimum.
+        in_full: bool,
+    },
+    /// A login from a device (a new one is a binding change).
+    Login {
+        /// The user.
+        user: u64,
+        /// The device token.
+        device: u64,
+    },
+    /// A binding added or changed: phone, identity, bank card, payout account, device.
+    Bind {
+        /// The user (or give `merchant`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<u64>,
+        /// The merchant.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        merchant: Option<u64>,
+        /// The identifier.
+        tie: TieRef,
+    },
+    /// Time passes: holds lapse, statements close, penalties accrue.
+    Tick,
+}
+
+/// Why an event line was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("line {line}: {message}")]
+pub struct EventError {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn amount(minor: u64, line: usize) -> Result<Amount, EventError> {
+    Amount::new(minor)
+        .ok_or_else(|| EventError { line, message: format!("amount_minor must be 1 to {}, got {minor}", Amount::MAX) })
+}
+
+fn currency(code: &str, line: usize) -> Result<Currency, EventError> {
+    Currency::parse(code)
+        .ok_or_else(|| EventError { line, message: format!("currency must be three capital letters, got {code:?}") })
+}
+
+impl Event {
+    /// The engine commands this event becomes (an opening with ties is several), in order.
+    /// `line` places errors.
+    pub fn commands(&self, line: usize) -> Result<Vec<Command>, EventError> {
+        let command = |kind| Command { id: CommandId(self.id), time_ms: self.time_ms, kind };
+        let funding = |credit_minor: u64, balance_minor: u64| {
+            let total = credit_minor.checked_add(balance_minor).filter(|total| (1..=Amount::MAX).contains(total));
+            match total {
+                Some(_) => Ok(Funding { credit_minor, balance_minor }),
+                None => Err(EventError { line, message: "credit_minor + balance_minor must be 1 to 2^63-1".into() }),
+            }
+        };
+        // Ties of an opening become their own commands, with ids derived from the event's.
+        let tied = |party: Party, ties: &[TieRef], opening: CommandKind| {
+            let mut commands = vec![command(opening)];
+            for (index, tie) in ties.iter().enumerate() {
+                let id = CommandId(tie_command_id(self.id, index));
+                commands.push(Command {
+                    id,
+                    time_ms: self.time_ms,
+                    kind: CommandKind::LinkTie { party, tie: (*tie).into() },
+                });
+            }
+            commands
+        };
+        let kind = match &self.body {
+            Body::OpenUser { user, currency: code, identity, ties } => {
+                let opening =
+                    CommandKind::OpenUser { user: UserId(*user), currency: currency(code, line)?, identity: *identity };
+                return Ok(tied(Party::User(UserId(*user)), ties, opening));
+            }
+            Body::OpenMerchant { merchant, currency: code, category, verification, partner, ties } => {
+                let opening = CommandKind::OpenMerchant {
+                    merchant: MerchantId(*merchant),
+                    currency: currency(code, line)?,
+                    category: *category,
+                    verification: *verification,
+                    partner: *partner,
+                };
+                return Ok(tied(Party::Merchant(MerchantId(*merchant)), ties, opening));
+            }
+            Body::SetCreditLimit { user, limit_minor } => {
+                CommandKind::SetCreditLimit { user: UserId(*user), limit_minor: *limit_minor }
+            }
+            Body::TopUp { user, amount_minor } => {
+                CommandKind::TopUp { user: UserId(*user), amount: amount(*amount_minor, line)? }
+            }
+            Body::Pay { user, merchant, credit_minor, balance_minor, beneficiary } => {
+                let (user, merchant, funding) =
+                    (UserId(*user), MerchantId(*merchant), funding(*credit_minor, *balance_minor)?);
+                match beneficiary {
+                    Some(tie) => CommandKind::PayFor { user, merchant, funding, beneficiary: (*tie).into() },
+                    None => CommandKind::Pay { user, merchant, funding },
+                }
+            }
+            Body::Authorize { user, merchant, credit_minor, balance_minor, hold_ms } => CommandKind::Authorize {
+                user: UserId(*user),
+                merchant: MerchantId(*merchant),
+                funding: funding(*credit_minor, *balance_minor)?,
+                expires_at_ms: self.time_ms.saturating_add(*hold_ms),
+            },
+            Body::Capture { authorization, merchant, amount_minor } => CommandKind::Capture {
+                authorization: CommandId(*authorization),
+                merchant: MerchantId(*merchant),
+                amount: amount(*amount_minor, line)?,
+            },
+            Body::Release { authorization, merchant } => {
+                CommandKind::Release { authorization: CommandId(*authorization), merchant: MerchantId(*merchant) }
+            }
+            Body::Refund { payment, merchant, amount_minor } => CommandKind::Refund {
+                payment: CommandId(*payment),
+                merchant: MerchantId(*merchant),
+                amount: amount(*amount_minor, line)?,
+            },
+            Body::Transfer { from, to, amount_minor } => {
+                CommandKind::Transfer { from: UserId(*from), to: UserId(*to), amount: amount(*amount_minor, line)? }
+            }
+            Body::CashOut { user, amount_minor } => {
+                CommandKind::WithdrawToBank { user: UserId(*user), amount: amount(*amount_minor, line)? }
+            }
+            Body::Payout { merchant, amount_minor } => {
+                CommandKind::PayoutMerchant { merchant: MerchantId(*merchant), amount: amount(*amount_minor, line)? }
+            }
+            Body::CreditWithdrawal { user, amount_minor, purpose } => CommandKind::RequestWithdrawal {
+                user: UserId(*user),
+                amount: amount(*amount_minor, line)?,
+                purpose: *purpose,
+            },
+            Body::Verify { user, challenge } => {
+                CommandKind::VerifyChallenge { user: UserId(*user), challenge: CommandId(*challenge) }
+            }
+            Body::Repay { user, amount_minor, source } => {
+                CommandKind::Repay { user: UserId(*user), amount: amount(*amount_minor, line)?, source: *source }
+            }
+            Body::RepayStatement { user, source, in_full } => {
+                CommandKind::RepayStatement { user: UserId(*user), source: *source, in_full: *in_full }
+            }
+            Body::Login { user, device } => CommandKind::LinkTie {
+                party: Party::User(UserId(*user)),
+                tie: Tie { kind: TieKind::Device, token: *device },
+            },
+            Body::Bind { user, merchant, tie } => {
+                let party = match (user, merchant) {
+                    (Some(user), None) => Party::User(UserId(*user)),
+                    (None, Some(merchant)) => Party::Merchant(MerchantId(*merchant)),
+                    _ => {
+                        return Err(EventError { line, message: "bind needs exactly one of user and merchant".into() });
+                    }
+                };
+                CommandKind::LinkTie { party, tie: (*tie).into() }
+            }
+            Body::Tick => CommandKind::Tick,
+        };
+        Ok(vec![command(kind)])
+    }
+
+    /// The user whose behaviour this event is (the payer, the sender), if any.
+    pub fn actor(&self) -> Option<u64> {
+        match &self.body {
+            Body::OpenUser { user, .. }
+            | Body::SetCreditLimit { user, .. }
+            | Body::TopUp { user, .. }
+            | Body::Pay { user, .. }
+            | Body::Authorize { user, .. }
+            | Body::CashOut { user, .. }
+            | Body::CreditWithdrawal { user, .. }
+            | Body::Verify { user, .. }
+            | Body::Repay { user, .. }
+            | Body::RepayStatement { user, .. }
+            | Body::Login { user, .. } => Some(*user),
+            Body::Transfer { from, .. } => Some(*from),
+            Body::Bind { user, .. } => *user,
+            _ => None,
+        }
+    }
+
+    /// The money the event would move, in minor units (0 for events that move none).
+    pub fn amount_minor(&self) -> u64 {
+        match &self.body {
+            Body::Pay { credit_minor, balance_minor, .. } | Body::Authorize { credit_minor, balance_minor, .. } => {
+                credit_minor.saturating_add(*balance_minor)
+            }
+            Body::TopUp { amount_minor, .. }
+            | Body::Capture { amount_minor, .. }
+            | Body::Refund { amount_minor, .. }
+            | Body::Transfer { amount_minor, .. }
+            | Body::CashOut { amount_minor, .. }
+            | Body::Payout { amount_minor, .. }
+            | Body::CreditWithdrawal { amount_minor, .. }
+            | Body::Repay { amount_minor, .. } => *amount_minor,
+            _ => 0,
+        }
+    }
+}
+
+/// The command id of an opening's `index`-th tie: the event id with the top bit set and the index
+/// in the bits above 48, so it collides with no event id below 2^48.
+pub fn tie_command_id(event_id: u64, index: usize) -> u64 {
+    (1 << 63) | ((index as u64 & 0x7fff) << 48) | (event_id & 0xffff_ffff_ffff)
+}
+
+/// Writes the header line.
+pub fn write_header(out: &mut impl Write) -> std::io::Result<()> {
+    let header = Header { format: FORMAT.into(), version: VERSION };
+    serde_json::to_writer(&mut *out, &header)?;
+    out.write_all(b"\n")
+}
+
+/// Writes one event as a line.
+pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, event)?;
+    out.write_all(b"\n")
+}
+
+/// Reads an event file: the header, then one event per line (blank lines skipped). Each item is
+/// the event with its line number, or the error of that line.
+pub fn read(input: impl BufRead) -> impl Iterator<Item = Result<(usize, Event), EventError>> {
+    let mut header_seen = false;
+    input.lines().enumerate().filter_map(move |(index, line)| {
+        let number = index + 1;
+        let line = match line {
+            Ok(line) => line,
+            Err(error) => return Some(Err(EventError { line: number, message: error.to_string() })),
+        };
+        if line.trim().is_empty() {
+            return None;
+        }
+        if !header_seen {
+            header_seen = true;
+            return match serde_json::from_str::<Header>(&line) {
+                Ok(header) if header.format == FORMAT && header.version == VERSION => None,
+                Ok(header) => Some(Err(EventError {
+                    line: number,
+                    message: format!(
+                        "format {} version {} is not {FORMAT} version {VERSION}",
+                        header.format, header.version
+                    ),
+                })),
+                Err(_) => Some(Err(EventError {
+                    line: number,
+                    message: format!("the first line must be {{\"format\":\"{FORMAT}\",\"version\":{VERSION}}}"),
+                })),
+            };
+        }
+        Some(
+            serde_json::from_str::<Event>(&line)
+                .map(|event| (number, event))
+                .map_err(|error| EventError { line: number, message: error.to_string() }),
+        )
+    })
+}
