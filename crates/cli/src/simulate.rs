@@ -172,6 +172,9 @@ fn request(event: &Event) -> Vec<Value> {
             }
             vec![request]
         }
+        Body::LiftAction { user, action } => {
+            vec![json!({"type": "lift_action", "user_id": user, "action": action})]
+        }
         Body::Tick => Vec::new(),
     };
     if let Some(first) = requests.first_mut()

@@ -523,7 +523,7 @@ impl Engine {
         let merchant_id = self.merchants[merchant_slot].id;
         let purchase =
             Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor, for_other };
-        account.risk.on_purchase(purchase);
+        account.risk.on_purchase(purchase, total);
         let ring = funding.credit_minor > 0 && ring_like(total, funding.credit_minor, available_before);
         self.merchants[merchant_slot].risk.on_sale(now_ms, account.id, total, funding.credit_minor, ring);
         // Both parts were checked against what is available, which bounds them by i64::MAX.

@@ -1,7 +1,9 @@
 //! The evaluator: feeds labelled events through a fresh engine and scores its decisions.
 //!
-//! An event counts as **caught** when its decision is challenge, review or deny, or when an
-//! account action taken earlier stopped it (credit frozen or the line cut by a risk rule). Events
+//! An event counts as **caught** when its decision is challenge, review or deny, or when a risk
+//! decision taken earlier stopped it: the ledger refused it (credit frozen or the line cut by a
+//! risk rule, or — since the simulator's schemes run open-loop — no credit, balance, settlement
+//! or payment left to move after an earlier event of the same account was caught). Events
 //! labelled with a typology are positives, events labelled `honest` negatives; unlabelled events
 //! (an abuser's ordinary spending, set-up) are applied but not scored.
 
@@ -121,6 +123,8 @@ pub fn evaluate(
     let mut report = Evaluation::default();
     let mut rules_seen: BTreeMap<String, RuleHits> = BTreeMap::new();
     let (mut honest_users, mut bothered) = (BTreeSet::new(), BTreeSet::new());
+    // Accounts with a caught event: the ledger refusing their later events is the risk engine's doing.
+    let mut stopped = BTreeSet::new();
     let mut first_time = None;
     let mut postings = Vec::new();
     for item in events {
@@ -153,9 +157,23 @@ pub fn evaluate(
                 .actor()
                 .and_then(|user| engine.user(engine::UserId(user)))
                 .is_some_and(|user| user.risk.frozen_by_risk || user.risk.cut_from_limit_minor.is_some());
+        let party = event.party();
+        let starved = matches!(
+            outcome,
+            Err(Rejection::InsufficientCredit
+                | Rejection::InsufficientBalance
+                | Rejection::InsufficientMerchantFunds
+                | Rejection::UnknownPayment
+                | Rejection::UnknownAuthorization)
+        );
+        let stopped_earlier = starved && party.is_some_and(|party| stopped.contains(&party));
         let caught = matches!(kind, Some(DecisionKind::Challenge | DecisionKind::Review | DecisionKind::Deny))
             || outcome == Err(Rejection::RiskDenied)
-            || stopped_by_action;
+            || stopped_by_action
+            || stopped_earlier;
+        if caught && let Some(party) = party {
+            stopped.insert(party);
+        }
         let day = (event.time_ms.saturating_sub(start) / 86_400_000) as usize;
         if report.days.len() <= day {
             report.days.resize_with(day + 1, Day::default);

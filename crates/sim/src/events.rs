@@ -10,7 +10,7 @@
 //! type's fields; `label` (ground truth: `honest` or a typology name) is optional and never
 //! reaches the engine. docs/events.md documents every type.
 
-use engine::risk::{Party, Tie, TieKind};
+use engine::risk::{AccountAction, Party, Tie, TieKind};
 use engine::{
     Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
@@ -247,6 +247,13 @@ pub enum Body {
         /// The identifier.
         tie: TieRef,
     },
+    /// The platform lifts a risk action (support confirmed the owner, an appeal succeeded).
+    LiftAction {
+        /// The user.
+        user: u64,
+        /// `freeze_credit`, `cut_line`, `lower_score` or `watch_list`.
+        action: AccountAction,
+    },
     /// Time passes: holds lapse, statements close, penalties accrue.
     Tick,
 }
@@ -382,6 +389,7 @@ impl Event {
                 };
                 CommandKind::LinkTie { party, tie: (*tie).into() }
             }
+            Body::LiftAction { user, action } => CommandKind::LiftAction { user: UserId(*user), action: *action },
             Body::Tick => CommandKind::Tick,
         };
         Ok(vec![command(kind)])
@@ -404,6 +412,18 @@ impl Event {
             Body::Transfer { from, .. } => Some(*from),
             Body::Bind { user, .. } => *user,
             _ => None,
+        }
+    }
+
+    /// The account that acts: the user of [`Event::actor`], or the merchant of a payout, capture,
+    /// release or refund.
+    pub fn party(&self) -> Option<Party> {
+        match &self.body {
+            Body::Payout { merchant, .. }
+            | Body::Capture { merchant, .. }
+            | Body::Release { merchant, .. }
+            | Body::Refund { merchant, .. } => Some(Party::Merchant(MerchantId(*merchant))),
+            _ => self.actor().map(|user| Party::User(UserId(user))),
         }
     }
 

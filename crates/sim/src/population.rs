@@ -12,7 +12,7 @@
 //! everything and events are ordered by (time, id).
 
 use crate::events::{Body, Event, TieRef};
-use engine::risk::TieKind;
+use engine::risk::{AccountAction, TieKind};
 use engine::{IdentityLevel, MerchantCategory, MerchantVerification, RepaySource, WithdrawalPurpose};
 use std::collections::BTreeMap;
 
@@ -318,7 +318,10 @@ impl Simulator {
         let event = self.event(time_ms, body, None);
         sink(&event);
         self.shops.push(id);
-        self.by_category.entry(category).or_default().push(id);
+        // Abusers' front shops (opened once roles are cast) get no ordinary customers.
+        if self.users.iter().all(|user| user.role == Role::Honest) {
+            self.by_category.entry(category).or_default().push(id);
+        }
     }
 
     /// Picks abusers (and owners) among the users and opens the abusers' shops.
@@ -417,11 +420,15 @@ impl Simulator {
 
     /// One user's day.
     fn act(&mut self, slot: usize, day: u32) {
+        // A takeover victim is an honest customer; ring members are recruited to max out their
+        // line and do nothing else.
         let label = match self.users[slot].role {
-            Role::Honest | Role::Owner => label("honest"),
+            Role::Honest | Role::Owner | Role::TakeoverVictim { .. } => label("honest"),
             _ => None,
         };
-        self.live_ordinary_day(slot, day, label);
+        if !matches!(self.users[slot].role, Role::RingMember { .. }) {
+            self.live_ordinary_day(slot, day, label);
+        }
         match self.users[slot].role {
             Role::RefundCycler => self.refund_cycle(slot, day),
             Role::Colluder { shop, accomplice } => self.collude(slot, day, shop, accomplice),
@@ -503,7 +510,7 @@ impl Simulator {
 
     fn label_of(&self, user: u64) -> Option<String> {
         match self.users[(user - 1) as usize].role {
-            Role::Honest | Role::Owner => label("honest"),
+            Role::Honest | Role::Owner | Role::TakeoverVictim { .. } => label("honest"),
             _ => None,
         }
     }
@@ -556,9 +563,11 @@ impl Simulator {
         let time = self.daytime(day);
         let body = Body::Pay { user, merchant, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
         let payment = self.at(day, time, body, label("refund_cycling"));
+        // The refund is part of the scheme but not a decision point: no rule can stop money going
+        // back to the line, so it carries no label.
         let refund = Body::Refund { payment, merchant, amount_minor };
         let refund_time = time + HOUR_MS * self.rng.u64(1..6);
-        self.at(day, refund_time, refund, label("refund_cycling"));
+        self.at(day, refund_time, refund, None);
     }
 
     /// b. Weekly credit payments to the accomplice's shop; the accomplice sends 90 % back.
@@ -602,8 +611,9 @@ impl Simulator {
         self.at(day, time, body, label("proxy_purchase"));
         let share = self.rng.u64(90..=95);
         let back = Body::Transfer { from: client, to: user, amount_minor: amount_minor * share / 100 };
+        // The client's payback is the client's act, not the cash-out's: unlabelled.
         let back_time = time + HOUR_MS * self.rng.u64(1..8);
-        self.at(day, back_time, back, label("proxy_purchase"));
+        self.at(day, back_time, back, None);
         if day % 7 == 6 {
             let cash = Body::CashOut { user, amount_minor: amount_minor * 2 };
             let evening = Self::day_start(day) + 23 * HOUR_MS;
@@ -636,7 +646,8 @@ impl Simulator {
         let (user, limit) = (self.users[slot].id, self.users[slot].limit_minor);
         let device = 7_000_000 + user;
         let time = self.daytime(day);
-        self.at(day, time, Body::Login { user, device }, label("account_takeover"));
+        // The login moves no money; the spend, transfer and withdrawal after it are the takeover.
+        self.at(day, time, Body::Login { user, device }, None);
         let merchant = self.shop_in(MerchantCategory::VirtualGoods);
         let spend = limit * 9 / 10 / YUAN * YUAN;
         let body = Body::Pay { user, merchant, credit_minor: spend, balance_minor: 0, beneficiary: None };
@@ -645,12 +656,15 @@ impl Simulator {
         self.at(day, time + MINUTE_MS * 5, transfer, label("account_takeover"));
         let withdrawal = Body::CreditWithdrawal { user, amount_minor: limit / 10, purpose: WithdrawalPurpose::Other };
         self.at(day, time + MINUTE_MS * 7, withdrawal, label("account_takeover"));
+        // The owner calls support the next morning and gets the line unfrozen.
+        let morning = Self::day_start(day + 1) + 9 * HOUR_MS;
+        self.at(day + 1, morning, Body::LiftAction { user, action: AccountAction::FreezeCredit }, None);
     }
 
     /// f. Ring members pay the ring's shop a round, near-limit amount; the shop pays out at once.
     fn ring_pay(&mut self, slot: usize, day: u32, shop: u64) {
         let (user, limit) = (self.users[slot].id, self.users[slot].limit_minor);
-        let amount_minor = limit * 95 / 100 / (100 * YUAN) * (100 * YUAN);
+        let amount_minor = limit * 9 / 10 / (100 * YUAN) * (100 * YUAN);
         let time = self.daytime(day);
         let body = Body::Pay { user, merchant: shop, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
         self.at(day, time, body, label("ring"));

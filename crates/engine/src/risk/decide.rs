@@ -1,6 +1,6 @@
 //! Scoring a command, the decision ladder, account actions, risk challenges, cases and appeals.
 
-use super::features::{Context, Feature, ScoredEvent};
+use super::features::{Context, Feature, ScoredEvent, ring_like};
 use super::ruleset::RuleSet;
 use super::{
     AccountAction, Appeal, Case, CaseStatus, Decision, DecisionKind, EventKind, Evidence, FiredRule, Held, Label,
@@ -80,6 +80,7 @@ impl Engine {
         let mut context = Context { engine: self, event, cache: [None; Feature::ALL.len()] };
         let (mut score, mut forced) = (0i32, DecisionKind::Allow);
         let (mut fired, mut actions, mut read) = (Vec::new(), Vec::new(), Vec::new());
+        let mut counterparty_actions = Vec::new();
         for compiled in &rules.by_kind[event.kind as usize] {
             // A rule whose evaluation errs (overflow, division by zero) does not fire.
             if compiled.program.evaluate(&mut context) != Ok(true) {
@@ -93,6 +94,7 @@ impl Engine {
                 score = score.saturating_add(rule.score);
                 forced = forced.max(rule.action.unwrap_or(DecisionKind::Allow));
                 actions.extend_from_slice(&rule.account_actions);
+                counterparty_actions.extend_from_slice(&rule.counterparty_actions);
             }
         }
         let (thresholds, version) = (&rules.source.decision, rules.source.version);
@@ -102,15 +104,17 @@ impl Engine {
             score if score >= thresholds.challenge_at => DecisionKind::Challenge,
             _ => DecisionKind::Allow,
         };
-        actions.sort_unstable();
-        actions.dedup();
+        for list in [&mut actions, &mut counterparty_actions] {
+            list.sort_unstable();
+            list.dedup();
+        }
         let mut reasons: Vec<String> =
             fired.iter().filter(|rule| !rule.shadow).map(|rule| rule.reason.clone()).collect();
         reasons.sort_unstable();
         reasons.dedup();
         let readings = if fired.is_empty() { Vec::new() } else { context.readings(read.into_iter()) };
         let kind = forced.max(by_score);
-        Some(Decision { kind, score, rules_version: version, reasons, fired, readings, actions })
+        Some(Decision { kind, score, rules_version: version, reasons, fired, readings, actions, counterparty_actions })
     }
 
     /// Scores a command and acts on the decision: runs it (allow), refuses it (deny), parks it
@@ -128,12 +132,16 @@ impl Engine {
             Some(slot) => Party::User(self.users[slot].id),
             None => Party::Merchant(self.merchants[event.merchant.expect("a scored event has a user or merchant")].id),
         };
+        self.note_ring_like_attempt(&event);
         let outcome = match decision.kind {
             DecisionKind::Allow => self.run(id, kind, ledger),
             DecisionKind::Deny => Err(Rejection::RiskDenied),
             DecisionKind::Challenge => self.park(id, party, kind, &decision),
             DecisionKind::Review => self.hold_for_review(id, party, kind, &decision, ledger),
         };
+        if let Some(payee) = event.payee {
+            self.take_actions(payee, &decision.counterparty_actions);
+        }
         if let Some(slot) = event.user {
             self.take_actions(slot, &decision.actions);
             if decision.kind == DecisionKind::Deny && !decision.actions.is_empty() {
@@ -143,6 +151,21 @@ impl Engine {
         }
         self.risk.last_decision = Some(decision);
         Some(outcome)
+    }
+
+    /// A round, near-limit credit payment counts towards the merchant's ring-like payers when it
+    /// is attempted, whatever the decision: a ring stopped at its first payments is still a ring.
+    fn note_ring_like_attempt(&mut self, event: &ScoredEvent) {
+        let (EventKind::Pay | EventKind::Authorize, Some(user), Some(merchant)) =
+            (event.kind, event.user, event.merchant)
+        else {
+            return;
+        };
+        let available = self.users[user].credit_available_minor();
+        if event.credit_minor > 0 && ring_like(event.amount_minor, event.credit_minor, available) {
+            let payer = self.users[user].id;
+            self.merchants[merchant].risk.note_ring_payer(self.now_ms, payer);
+        }
     }
 
     fn park(&mut self, id: CommandId, party: Party, kind: &CommandKind, decision: &Decision) -> Outcome {

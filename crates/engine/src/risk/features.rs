@@ -85,6 +85,8 @@ pub struct UserDay {
     pub day: u32,
     /// Credit-funded purchase amount.
     pub credit_minor: u64,
+    /// Purchase amount, credit and balance.
+    pub spend_minor: u64,
     /// Refunds received.
     pub refunds: u32,
     /// Refunds within [`FAST_REFUND_MS`] of their purchase.
@@ -175,8 +177,10 @@ impl UserRisk {
     }
 
     /// Records a captured purchase.
-    pub(crate) fn on_purchase(&mut self, purchase: Purchase) {
-        self.day(utc_day(purchase.time_ms)).credit_minor += purchase.credit_minor;
+    pub(crate) fn on_purchase(&mut self, purchase: Purchase, total_minor: u64) {
+        let bucket = self.day(utc_day(purchase.time_ms));
+        bucket.credit_minor = bucket.credit_minor.saturating_add(purchase.credit_minor);
+        bucket.spend_minor = bucket.spend_minor.saturating_add(total_minor);
         self.purchases.push(purchase);
     }
 
@@ -215,8 +219,13 @@ impl MerchantRisk {
         bucket.credit_minor = bucket.credit_minor.saturating_add(credit_minor);
         self.payers.push((now_ms, payer));
         if ring_like {
-            self.ring_payers.push((now_ms, payer));
+            self.note_ring_payer(now_ms, payer);
         }
+    }
+
+    /// Records a payer whose credit payment (made or attempted) was round and near their limit.
+    pub(crate) fn note_ring_payer(&mut self, now_ms: u64, payer: UserId) {
+        self.ring_payers.push((now_ms, payer));
     }
 
     /// Records a refund paid.
@@ -306,7 +315,7 @@ catalog! {
     UserRefunds30d = "user.refunds_30d": Type::Int, "Refunds received in the last 30 days.";
     UserFastRefunds30d = "user.fast_refunds_30d": Type::Int, "Refunds within 24 hours of their purchase, last 30 days.";
     UserSinceFastRefund = "user.ms_since_fast_refund": Type::Int, "Milliseconds since the latest such refund (2^63-1 if never): a cheap first test before the 30-day counts.";
-    UserRefundRatio30d = "user.refund_ratio_30d": Type::Double, "Refunded over credit spent, last 30 days (0 when nothing spent).";
+    UserRefundRatio30d = "user.refund_ratio_30d": Type::Double, "Refunded over spent (credit and balance), last 30 days (0 when nothing spent).";
     UserBeneficiaries7d = "user.beneficiaries_7d": Type::Int, "Distinct beneficiaries not tied to the user that the user's purchases were for, last 7 days.";
     UserCreditForOthers7d = "user.credit_for_others_7d_minor": Type::Int, "Credit spent on orders for others (not tied to the user), last 7 days.";
     UserInflow7d = "user.inflow_7d_minor": Type::Int, "P2P money received in the last 7 days (of the latest 16 transfers).";
@@ -322,7 +331,8 @@ catalog! {
     MerchantCreditShare30d = "merchant.credit_share_30d": Type::Double, "Share of those sales paid with credit.";
     MerchantRefundRatio30d = "merchant.refund_ratio_30d": Type::Double, "Refunds over sales, last 30 days.";
     MerchantPayers24h = "merchant.payers_24h": Type::Int, "Distinct payers in the last 24 hours (of the latest 16).";
-    MerchantRingPayers7d = "merchant.ring_payers_7d": Type::Int, "Distinct payers whose credit payment was round and used 80% or more of their available credit, last 7 days (of the latest 16).";
+    MerchantDistinctPayersRecent = "merchant.distinct_payers_recent": Type::Int, "Distinct payers among the merchant's latest 16 payments (1: one customer pays for everything).";
+    MerchantRingPayers7d = "merchant.ring_payers_7d": Type::Int, "Distinct payers whose credit payment, made or attempted, was round and used 80% or more of their available credit, last 7 days (of the latest 16).";
     MerchantPayout24h = "merchant.payout_24h_minor": Type::Int, "Paid out to the bank today and yesterday (UTC).";
     PairPurchases = "pair.purchases_recent": Type::Int, "The user's purchases at this merchant among their latest 16.";
     DeviceAccounts = "device.accounts": Type::Int, "Accounts sharing the user's latest device.";
@@ -523,6 +533,7 @@ impl Context<'_> {
                 Feature::MerchantCertified | Feature::MerchantPartner => Some(Value::Bool(false)),
                 Feature::MerchantCreditShare30d | Feature::MerchantRefundRatio30d => Some(Value::Double(0.0)),
                 Feature::MerchantAgeDays
+                | Feature::MerchantDistinctPayersRecent
                 | Feature::MerchantTiedAccounts
                 | Feature::MerchantSales30d
                 | Feature::MerchantPayers24h
@@ -560,6 +571,7 @@ impl Context<'_> {
                 ratio(refunds, sales)
             }
             Feature::MerchantPayers24h => payers_since(&merchant.risk.payers, DAY_MS),
+            Feature::MerchantDistinctPayersRecent => payers_since(&merchant.risk.payers, u64::MAX),
             Feature::MerchantRingPayers7d => payers_since(&merchant.risk.ring_payers, 7 * DAY_MS),
             Feature::MerchantPayout24h => int(window(2).map(|bucket| bucket.payout_minor).sum()),
             _ => return None,
@@ -616,7 +628,7 @@ impl Context<'_> {
             Feature::UserSinceFastRefund => since(now_ms, risk.fast_refund_at_ms),
             Feature::UserRefundRatio30d => {
                 let (refunds, spent) = month().fold((0u64, 0u64), |(refunds, spent), bucket| {
-                    (refunds.saturating_add(bucket.refund_minor), spent.saturating_add(bucket.credit_minor))
+                    (refunds.saturating_add(bucket.refund_minor), spent.saturating_add(bucket.spend_minor))
                 });
                 ratio(refunds, spent)
             }

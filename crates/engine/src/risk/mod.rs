@@ -245,8 +245,10 @@ pub struct Decision {
     pub fired: Vec<FiredRule>,
     /// The features the fired rules read, with their values.
     pub readings: Vec<Reading>,
-    /// Account actions taken.
+    /// Account actions taken on the event's user.
     pub actions: Vec<AccountAction>,
+    /// Account actions taken on the payee of a transfer.
+    pub counterparty_actions: Vec<AccountAction>,
 }
 
 impl Decision {

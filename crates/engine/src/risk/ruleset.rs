@@ -34,9 +34,13 @@ pub struct RuleSource {
     /// A decision it forces at least, whatever the score.
     #[serde(default)]
     pub action: Option<DecisionKind>,
-    /// Account actions it takes when it fires.
+    /// Account actions it takes on the event's user when it fires.
     #[serde(default)]
     pub account_actions: Vec<AccountAction>,
+    /// Account actions it takes on the payee of a transfer (money sent back to a cash-out's
+    /// beneficiary freezes the beneficiary, not only the sender).
+    #[serde(default)]
+    pub counterparty_actions: Vec<AccountAction>,
     /// The reason code it reports.
     pub reason: String,
     /// Active, shadow or off.
