@@ -119,6 +119,15 @@ enum Commands {
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Convert a mobile-money transaction log (CSV: step,type,amount,nameOrig,oldbalanceOrg,
+    /// newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud) into an event file.
+    Convert {
+        /// The log.
+        input: PathBuf,
+        /// The event file to write (docs/events.md).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Simulate a labelled population (honest users, merchants, abusers of every cash-out
     /// typology) in virtual time: write the events (`--out`), send them to a server
     /// (`--target`), or run them in process and score the decisions (default, or `--evaluate`).
@@ -384,6 +393,20 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             }
             let evaluation = simulate::simulate_and_evaluate(config, load_rules(rules.as_deref())?, !json)?;
             simulate::print(&evaluation, json, report.as_deref(), &title)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Convert { input, out } => {
+            let log = std::fs::File::open(&input)
+                .map_err(|error| anyhow::anyhow!("cannot open {}: {error}", input.display()))?;
+            let events = sim::convert::wallet_csv(std::io::BufReader::new(log))
+                .map_err(|error| anyhow::anyhow!("{}: {error}", input.display()))?;
+            let mut writer = std::io::BufWriter::new(std::fs::File::create(&out)?);
+            sim::events::write_header(&mut writer)?;
+            for event in &events {
+                sim::events::write_event(&mut writer, event)?;
+            }
+            std::io::Write::flush(&mut writer)?;
+            eprintln!("wrote {} events to {}", events.len(), out.display());
             Ok(ExitCode::SUCCESS)
         }
         Commands::Openapi => {

@@ -9,11 +9,14 @@
 //! - [`evaluate`]: feeds events through a fresh engine and scores its decisions against the
 //!   labels: precision, recall and F1 per typology, honest friction, money stopped.
 //! - [`report`]: the evaluation as a self-contained HTML page with charts.
+//! - [`convert`]: a generic mobile-money log (cash-in, cash-out, debit, payment, transfer rows
+//!   with opening balances) converted into events.
 //!
 //! The engine never reads a label: labels stay in this crate.
 
 #![warn(missing_docs)]
 
+pub mod convert;
 pub mod evaluate;
 pub mod events;
 pub mod population;

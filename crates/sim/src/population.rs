@@ -187,8 +187,11 @@ impl Simulator {
         Event { id, time_ms, body, label }
     }
 
-    /// Schedules an event; `day` is its day of simulation.
+    /// Schedules an event at `time_ms` (on or after `day`, the day the scheduling agent acts);
+    /// it is emitted with the events of the day its time falls on.
     fn at(&mut self, day: u32, time_ms: u64, body: Body, label: Option<String>) -> u64 {
+        debug_assert!(time_ms >= Self::day_start(day), "events are scheduled forward in time");
+        let day = ((time_ms - START_MS) / DAY_MS) as u32;
         let event = self.event(time_ms, body, label);
         let id = event.id;
         self.pending.entry(day).or_default().push(event);
@@ -242,14 +245,18 @@ impl Simulator {
         for index in 0..self.config.merchants.max(10) {
             let id = 1 + index;
             let mut roll = self.rng.u32(0..100);
-            let category = categories
-                .iter()
-                .find(|(_, weight)| {
-                    let hit = roll < *weight;
-                    roll = roll.saturating_sub(*weight);
-                    hit
-                })
-                .map_or(MerchantCategory::Other, |(category, _)| *category);
+            // Every category has a merchant; then they come by weight.
+            let category = match categories.get(index as usize) {
+                Some((category, _)) => *category,
+                None => categories
+                    .iter()
+                    .find(|(_, weight)| {
+                        let hit = roll < *weight;
+                        roll = roll.saturating_sub(*weight);
+                        hit
+                    })
+                    .map_or(MerchantCategory::Other, |(category, _)| *category),
+            };
             let verification = if self.rng.u8(0..100) < 85 {
                 MerchantVerification::Certified
             } else {
@@ -504,7 +511,7 @@ impl Simulator {
             );
             let friend_label = self.label_of(friend);
             let later = time + DAY_MS / 2;
-            self.at(day + 1, later, Body::Transfer { from: friend, to: user, amount_minor: total / 2 }, friend_label);
+            self.at(day, later, Body::Transfer { from: friend, to: user, amount_minor: total / 2 }, friend_label);
         }
     }
 

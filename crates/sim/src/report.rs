@@ -77,15 +77,17 @@ const labels = Object.entries(data.labels).map(([name, score]) => ({name, ...sco
 bars('per-typology', labels, ['precision', 'recall'], ['#2b7bb9', '#e07b39'], 1);
 const body = document.querySelector('#labels tbody');
 for (const row of [...labels, {name: 'overall', ...data.overall}]) {
-  const tr = el('tr', {}, body);
+  const tr = document.createElement('tr');
+  body.appendChild(tr);
   for (const value of [row.name, row.tp, row.fp, row.fn, pct(row.precision), pct(row.recall), row.f1.toFixed(3)]) {
     const td = document.createElement('td'); td.textContent = value; tr.appendChild(td);
   }
 }
 bars('over-time', data.days, ['challenge', 'review', 'deny'], ['#f2c14e', '#e07b39', '#c0392b']);
-const top = key => [...data.rules].sort((a, b) => b[key] - a[key]).slice(0, 12).map(rule => ({name: rule.rule, value: rule[key]}));
-bars('rules-hits', top('hits'), ['value'], ['#2b7bb9']);
-bars('rules-fp', top('false_positives'), ['value'], ['#c0392b']);
+// `top` is taken in a browser (window.top): the helper needs its own name.
+const topRules = key => [...data.rules].sort((a, b) => b[key] - a[key]).slice(0, 12).map(rule => ({name: rule.rule, value: rule[key]}));
+bars('rules-hits', topRules('hits'), ['value'], ['#2b7bb9']);
+bars('rules-fp', topRules('false_positives'), ['value'], ['#c0392b']);
 document.body.setAttribute('data-rendered', document.querySelectorAll('rect.bar').length);
 </script></body></html>
 "##;

@@ -1,0 +1,186 @@
+//! Converting a generic mobile-money log into the event format.
+//!
+//! The input is the common shape of such logs (as in the PaySim data set): CSV with a header
+//! `step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud`,
+//! one row per transaction, `step` in hours, amounts in major units with up to two decimals,
+//! customers named `C…` and merchants `M…`. Row types: `CASH_IN` (cash handed to an agent lands in
+//! the balance), `CASH_OUT` (balance paid out in cash by an agent), `DEBIT` (balance to a bank
+//! account), `PAYMENT` (balance to a merchant), `TRANSFER` (balance to another customer).
+//! Each account opens at its first appearance with its stated opening balance as a top-up, so the
+//! replayed balances are the ones the log states. `isFraud` becomes the label
+//! (`account_takeover`, the log's fraud model, or `honest`).
+
+use crate::events::{Body, Event};
+use crate::population::START_MS;
+use engine::{IdentityLevel, MerchantCategory, MerchantVerification};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+/// Why a log row was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("line {line}: {message}")]
+pub struct ConvertError {
+    /// 1-based line in the log.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+const COLUMNS: [&str; 10] = [
+    "step",
+    "type",
+    "amount",
+    "nameOrig",
+    "oldbalanceOrg",
+    "newbalanceOrig",
+    "nameDest",
+    "oldbalanceDest",
+    "newbalanceDest",
+    "isFraud",
+];
+
+/// Major units with up to two decimals (`181.00`, `9839.64`, `5`) to minor units.
+fn minor(text: &str, line: usize) -> Result<u64, ConvertError> {
+    let bad = || ConvertError { line, message: format!("not an amount with at most two decimals: {text:?}") };
+    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    if fraction.len() > 2 || whole.is_empty() || !whole.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let cents: u64 = if fraction.is_empty() { 0 } else { format!("{fraction:0<2}").parse().map_err(|_| bad())? };
+    whole.checked_mul(100).and_then(|value| value.checked_add(cents)).ok_or_else(bad)
+}
+
+/// Accounts opened so far: names to ids.
+#[derive(Default)]
+struct Accounts {
+    users: BTreeMap<String, u64>,
+    merchants: BTreeMap<String, u64>,
+}
+
+/// Converts a log; events come out in the log's order, ids from 1.
+pub fn wallet_csv(input: impl BufRead) -> Result<Vec<Event>, ConvertError> {
+    let mut lines = input.lines().enumerate();
+    let header = match lines.next() {
+        Some((_, Ok(header))) => header,
+        _ => return Err(ConvertError { line: 1, message: "empty log: expected a header".into() }),
+    };
+    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    if names != COLUMNS {
+        return Err(ConvertError { line: 1, message: format!("the header must be {}", COLUMNS.join(",")) });
+    }
+    let (mut events, mut accounts) = (Vec::new(), Accounts::default());
+    for (index, row) in lines {
+        let line = index + 1;
+        let row = row.map_err(|error| ConvertError { line, message: error.to_string() })?;
+        if row.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = row.split(',').map(str::trim).collect();
+        if fields.len() != COLUMNS.len() {
+            return Err(ConvertError {
+                line,
+                message: format!("expected {} fields, got {}", COLUMNS.len(), fields.len()),
+            });
+        }
+        convert_row(&fields, line, &mut accounts, &mut events)?;
+    }
+    Ok(events)
+}
+
+fn convert_row(
+    fields: &[&str],
+    line: usize,
+    accounts: &mut Accounts,
+    events: &mut Vec<Event>,
+) -> Result<(), ConvertError> {
+    let step: u64 =
+        fields[0].parse().map_err(|_| ConvertError { line, message: format!("bad step {:?}", fields[0]) })?;
+    let time_ms = START_MS + step * 3_600_000 + line as u64;
+    let amount_minor = minor(fields[2], line)?;
+    let label = Some(if fields[9] == "1" { "account_takeover" } else { "honest" }.to_owned());
+    let push = |events: &mut Vec<Event>, body, label| {
+        let id = events.len() as u64 + 1;
+        events.push(Event { id, time_ms, body, label });
+    };
+    let origin = open_user(accounts, events, fields[3], minor(fields[4], line)?, time_ms, line)?;
+    let body = match fields[1] {
+        "CASH_IN" => Body::TopUp { user: origin, amount_minor },
+        "CASH_OUT" | "DEBIT" => Body::CashOut { user: origin, amount_minor },
+        "PAYMENT" => {
+            let merchant = open_merchant(accounts, events, fields[6], time_ms);
+            Body::Pay { user: origin, merchant, credit_minor: 0, balance_minor: amount_minor, beneficiary: None }
+        }
+        "TRANSFER" => {
+            let to = open_user(accounts, events, fields[6], minor(fields[7], line)?, time_ms, line)?;
+            Body::Transfer { from: origin, to, amount_minor }
+        }
+        other => return Err(ConvertError { line, message: format!("unknown type {other:?}") }),
+    };
+    push(events, body, label);
+    Ok(())
+}
+
+fn open_user(
+    accounts: &mut Accounts,
+    events: &mut Vec<Event>,
+    name: &str,
+    opening_minor: u64,
+    time_ms: u64,
+    line: usize,
+) -> Result<u64, ConvertError> {
+    if !name.starts_with('C') {
+        return Err(ConvertError { line, message: format!("a customer's name starts with C, got {name:?}") });
+    }
+    if let Some(id) = accounts.users.get(name) {
+        return Ok(*id);
+    }
+    let user = accounts.users.len() as u64 + 1;
+    accounts.users.insert(name.to_owned(), user);
+    let mut push = |body| {
+        let id = events.len() as u64 + 1;
+        events.push(Event { id, time_ms, body, label: None });
+    };
+    push(Body::OpenUser { user, currency: "CNY".into(), identity: IdentityLevel::Basic, ties: Vec::new() });
+    if opening_minor > 0 {
+        push(Body::TopUp { user, amount_minor: opening_minor });
+    }
+    Ok(user)
+}
+
+fn open_merchant(accounts: &mut Accounts, events: &mut Vec<Event>, name: &str, time_ms: u64) -> u64 {
+    if let Some(id) = accounts.merchants.get(name) {
+        return *id;
+    }
+    let merchant = accounts.merchants.len() as u64 + 1;
+    accounts.merchants.insert(name.to_owned(), merchant);
+    let body = Body::OpenMerchant {
+        merchant,
+        currency: "CNY".into(),
+        category: MerchantCategory::Other,
+        verification: MerchantVerification::Uncertified,
+        partner: false,
+        ties: Vec::new(),
+    };
+    events.push(Event { id: events.len() as u64 + 1, time_ms, body, label: None });
+    merchant
+}
+
+/// The balances the log states at its end: each customer's last stated new balance (as payer,
+/// or as payee of a transfer), by name.
+pub fn stated_balances(input: impl BufRead) -> Result<BTreeMap<String, u64>, ConvertError> {
+    let mut balances = BTreeMap::new();
+    for (index, row) in input.lines().enumerate().skip(1) {
+        let line = index + 1;
+        let row = row.map_err(|error| ConvertError { line, message: error.to_string() })?;
+        let fields: Vec<&str> = row.split(',').map(str::trim).collect();
+        if fields.len() != COLUMNS.len() {
+            continue;
+        }
+        balances.insert(fields[3].to_owned(), minor(fields[5], line)?);
+        if fields[1] == "TRANSFER" {
+            balances.insert(fields[6].to_owned(), minor(fields[8], line)?);
+        }
+    }
+    Ok(balances)
+}

@@ -1,0 +1,127 @@
+//! The simulator, the event format, the converter and the evaluator, through their public API.
+
+use engine::{Engine, UserId};
+use sim::events::{self, Body, Event};
+use sim::population::{Config, Mix, Simulator};
+
+fn small(seed: u64) -> Config {
+    Config { users: 600, merchants: 40, days: 20, seed, mix: Mix::default() }
+}
+
+fn file(config: Config) -> Vec<u8> {
+    let mut out = Vec::new();
+    events::write_header(&mut out).unwrap();
+    Simulator::new(config).run(&mut |event| events::write_event(&mut out, event).unwrap());
+    out
+}
+
+#[test]
+fn the_same_seed_writes_the_same_file_and_another_seed_another() {
+    let (first, again, other) = (file(small(7)), file(small(7)), file(small(8)));
+    assert!(first.len() > 50_000, "a real population: {} bytes", first.len());
+    assert_eq!(xxhash(&first), xxhash(&again), "same seed, same bytes");
+    assert_ne!(xxhash(&first), xxhash(&other));
+}
+
+fn xxhash(bytes: &[u8]) -> u64 {
+    // FNV-1a: enough to compare two files here.
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x100_0000_01b3))
+}
+
+#[test]
+fn every_simulated_event_parses_back_and_maps_onto_commands() {
+    let bytes = file(small(3));
+    let mut count = 0;
+    let mut labels = std::collections::BTreeSet::new();
+    let mut last_time = 0;
+    for item in events::read(&bytes[..]) {
+        let (line, event) = item.unwrap_or_else(|error| panic!("{error}"));
+        assert!(!event.commands(line).expect("maps onto commands").is_empty());
+        assert!(event.time_ms >= last_time, "events come in time order: line {line} {event:?} after {last_time}");
+        last_time = event.time_ms;
+        labels.extend(event.label);
+        count += 1;
+    }
+    assert_eq!(count, bytes.iter().filter(|byte| **byte == b'\n').count() - 1, "every line but the header");
+    for typology in [
+        "honest",
+        "refund_cycling",
+        "colluding_merchant",
+        "proxy_purchase",
+        "self_recharge",
+        "account_takeover",
+        "ring",
+    ] {
+        assert!(labels.contains(typology), "{typology} is simulated: {labels:?}");
+    }
+}
+
+#[test]
+fn bad_lines_are_refused_with_their_number() {
+    let text = "{\"format\":\"creditline-events\",\"version\":1}\n{\"id\":1,\"time_ms\":5,\"type\":\"tick\"}\n{\"id\":2,\"time_ms\":6,\"type\":\"pay\",\"user\":1}\n";
+    let results: Vec<_> = events::read(text.as_bytes()).collect();
+    assert!(results[0].is_ok());
+    let error = results[1].as_ref().expect_err("a pay without a merchant");
+    assert_eq!(error.line, 3);
+    assert!(error.message.contains("merchant"), "{error}");
+    let wrong = events::read("{\"format\":\"other\",\"version\":9}\n".as_bytes()).next().unwrap();
+    assert!(wrong.expect_err("another format").message.contains("creditline-events version 1"));
+    let zero = Event { id: 1, time_ms: 1, body: Body::TopUp { user: 1, amount_minor: 0 }, label: None };
+    assert!(zero.commands(4).expect_err("zero amount").to_string().starts_with("line 4: amount_minor"));
+}
+
+#[test]
+fn a_converted_wallet_log_replays_with_the_balances_it_states() {
+    let log = include_str!("fixtures/wallet.csv");
+    let converted = sim::convert::wallet_csv(log.as_bytes()).expect("the fixture converts");
+    let mut engine = Engine::default();
+    let mut names = std::collections::BTreeMap::new();
+    for (index, event) in converted.iter().enumerate() {
+        for command in event.commands(index + 1).unwrap() {
+            let outcome = engine.apply(&command, 0, &mut Vec::new());
+            assert!(outcome.is_ok(), "{event:?}: {outcome:?}");
+        }
+    }
+    // Users are numbered in order of first appearance, as the converter opens them.
+    for line in log.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        for name in [fields[3]].into_iter().chain((fields[1] == "TRANSFER").then_some(fields[6])) {
+            let next = names.len() as u64 + 1;
+            names.entry(name.to_owned()).or_insert(next);
+        }
+    }
+    let stated = sim::convert::stated_balances(log.as_bytes()).unwrap();
+    assert_eq!(stated.len(), 5, "C1231006815, C1666544295, C1305486145, C553264065, C712410124");
+    for (name, balance_minor) in stated {
+        let user = engine.user(UserId(names[&name])).expect("opened");
+        assert_eq!(user.balance_minor, balance_minor, "{name}");
+    }
+    engine.check_invariants().unwrap();
+    let bad = "step,type\n1,PAYMENT\n";
+    assert_eq!(sim::convert::wallet_csv(bad.as_bytes()).unwrap_err().line, 1);
+    let header = log.lines().next().unwrap();
+    let unknown = format!("{header}\n1,REFUND,1.00,C1,5.00,4.00,M1,0,0,0\n");
+    assert!(sim::convert::wallet_csv(unknown.as_bytes()).unwrap_err().message.contains("unknown type"));
+}
+
+#[test]
+fn the_evaluation_scores_labels_and_is_reproducible() {
+    let rules = toml::from_str(include_str!("../../../rules/default.toml")).unwrap();
+    let product = toml::from_str(include_str!("../../../products/huabei.toml")).unwrap();
+    let run = || {
+        let mut collected = Vec::new();
+        Simulator::new(small(5)).run(&mut |event| collected.push(event.clone()));
+        let items = collected.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
+        sim::evaluate::evaluate(items, Clone::clone(&product), Clone::clone(&rules), &mut |_| {}).unwrap()
+    };
+    let (first, second) = (run(), run());
+    assert_eq!((first.overall.clone(), first.labels.clone()), (second.overall.clone(), second.labels.clone()));
+    assert!(first.overall.tp > 0 && first.honest_users > 400);
+    for (label, score) in &first.labels {
+        assert!(score.tp + score.fn_ > 0, "{label} has positives");
+        assert!((0.0..=1.0).contains(&score.recall) && (0.0..=1.0).contains(&score.precision));
+    }
+    let html = sim::report::html(&first, "test <run>");
+    assert!(html.contains("test &lt;run>") && html.contains("\"overall\""));
+    assert_eq!(html.matches("</script>").count(), 2, "the data cannot close its script early");
+}
