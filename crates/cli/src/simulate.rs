@@ -175,6 +175,9 @@ fn request(event: &Event) -> Vec<Value> {
         Body::LiftAction { user, action } => {
             vec![json!({"type": "lift_action", "user_id": user, "action": action})]
         }
+        Body::DecideCase { case, approve, verdict } => {
+            vec![json!({"type": "decide_case", "case_id": case, "approve": approve, "label": verdict.label()})]
+        }
         Body::Tick => Vec::new(),
     };
     if let Some(first) = requests.first_mut()

@@ -669,7 +669,11 @@ impl Engine {
         payment.refunded.balance_minor += split.balance_minor;
         let captured_at_ms = payment.captured_at_ms;
         self.refunds.get_or_default(payment_id).push((id, split));
-        self.users[user_slot].risk.on_refund(self.now_ms, captured_at_ms, amount.minor());
+        let liquid = matches!(
+            self.merchants[merchant_slot].category,
+            MerchantCategory::VirtualGoods | MerchantCategory::Recharge
+        );
+        self.users[user_slot].risk.on_refund(self.now_ms, captured_at_ms, amount.minor(), liquid);
         self.merchants[merchant_slot].risk.on_refund(self.now_ms, amount.minor());
         ledger.post(AccountKind::MerchantSettlement, merchant.0, currency, amount.signed());
         ledger.post(AccountKind::UserCredit, user.0, currency, -(split.credit_minor as i64));

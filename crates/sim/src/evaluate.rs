@@ -1,16 +1,17 @@
 //! The evaluator: feeds labelled events through a fresh engine and scores its decisions.
 //!
 //! An event counts as **caught** when its decision is challenge, review or deny, or when a risk
-//! decision taken earlier stopped it: the ledger refused it (credit frozen or the line cut by a
-//! risk rule, or — since the simulator's schemes run open-loop — no credit, balance, settlement
-//! or payment left to move after an earlier event of the same account was caught). Events
+//! decision taken earlier stopped it: the ledger refused it because a risk rule froze the credit
+//! or cut the line, or for lack of exactly what an earlier decision took away — credit a review
+//! holds, or money that never arrived because the payment or transfer sending it was stopped
+//! (the simulator's schemes run open-loop, so their later steps still try). Events
 //! labelled with a typology are positives, events labelled `honest` negatives; unlabelled events
 //! (an abuser's ordinary spending, set-up) are applied but not scored.
 
-use crate::events::{Event, EventError};
+use crate::events::{Body, Event, EventError};
 use engine::product::Product;
-use engine::risk::{DecisionKind, RuleSet};
-use engine::{Command, CommandId, CommandKind, Engine, Rejection};
+use engine::risk::{DecisionKind, Party, RuleSet};
+use engine::{Command, CommandId, CommandKind, Engine, MerchantId, Rejection, UserId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -123,8 +124,7 @@ pub fn evaluate(
     let mut report = Evaluation::default();
     let mut rules_seen: BTreeMap<String, RuleHits> = BTreeMap::new();
     let (mut honest_users, mut bothered) = (BTreeSet::new(), BTreeSet::new());
-    // Accounts with a caught event: the ledger refusing their later events is the risk engine's doing.
-    let mut stopped = BTreeSet::new();
+    let mut starved = Starved::default();
     let mut first_time = None;
     let mut postings = Vec::new();
     for item in events {
@@ -157,22 +157,11 @@ pub fn evaluate(
                 .actor()
                 .and_then(|user| engine.user(engine::UserId(user)))
                 .is_some_and(|user| user.risk.frozen_by_risk || user.risk.cut_from_limit_minor.is_some());
-        let party = event.party();
-        let starved = matches!(
-            outcome,
-            Err(Rejection::InsufficientCredit
-                | Rejection::InsufficientBalance
-                | Rejection::InsufficientMerchantFunds
-                | Rejection::UnknownPayment
-                | Rejection::UnknownAuthorization)
-        );
-        let stopped_earlier = starved && party.is_some_and(|party| stopped.contains(&party));
-        let caught = matches!(kind, Some(DecisionKind::Challenge | DecisionKind::Review | DecisionKind::Deny))
-            || outcome == Err(Rejection::RiskDenied)
-            || stopped_by_action
-            || stopped_earlier;
-        if caught && let Some(party) = party {
-            stopped.insert(party);
+        let stopped_earlier = starved.explains(&event, outcome);
+        let decided = matches!(kind, Some(DecisionKind::Challenge | DecisionKind::Review | DecisionKind::Deny));
+        let caught = decided || outcome == Err(Rejection::RiskDenied) || stopped_by_action || stopped_earlier;
+        if caught {
+            starved.note(&event, kind == Some(DecisionKind::Review));
         }
         let day = (event.time_ms.saturating_sub(start) / 86_400_000) as usize;
         if report.days.len() <= day {
@@ -209,6 +198,52 @@ pub fn evaluate(
     report.rules = rules;
     report.events_per_sec = report.events as f64 / started.elapsed().as_secs_f64().max(1e-9);
     Ok(report)
+}
+
+/// What earlier risk decisions took away: credit held by a review, and money that never arrived
+/// because the event sending it was stopped. A later refusal for lack of exactly that is the
+/// risk engine's doing, not the ledger's.
+#[derive(Default)]
+struct Starved {
+    /// Users whose credit a review holds, until when.
+    credit_held_until: BTreeMap<u64, u64>,
+    /// Accounts whose incoming payment or transfer was stopped, until when.
+    inflow_stopped_until: BTreeMap<Party, u64>,
+}
+
+/// A review holds funds this long at most (`engine::risk::decide::CASE_HOLD_MS`).
+const HOLD_MS: u64 = 30 * 86_400_000;
+/// A stopped inflow explains a lack of funds for a week.
+const INFLOW_MS: u64 = 7 * 86_400_000;
+
+impl Starved {
+    /// Records what a stopped event takes away.
+    fn note(&mut self, event: &Event, held: bool) {
+        match &event.body {
+            Body::Pay { user, merchant, .. } | Body::Authorize { user, merchant, .. } => {
+                if held {
+                    self.credit_held_until.insert(*user, event.time_ms + HOLD_MS);
+                }
+                self.inflow_stopped_until.insert(Party::Merchant(MerchantId(*merchant)), event.time_ms + INFLOW_MS);
+            }
+            Body::Transfer { to, .. } => {
+                self.inflow_stopped_until.insert(Party::User(UserId(*to)), event.time_ms + INFLOW_MS);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the event's refusal is for lack of what an earlier risk decision took away.
+    fn explains(&self, event: &Event, outcome: engine::Outcome) -> bool {
+        let live = |until: Option<&u64>| until.is_some_and(|until| event.time_ms < *until);
+        match (outcome, event.party()) {
+            (Err(Rejection::InsufficientCredit), Some(Party::User(user))) => live(self.credit_held_until.get(&user.0)),
+            (Err(Rejection::InsufficientBalance | Rejection::InsufficientMerchantFunds), Some(party)) => {
+                live(self.inflow_stopped_until.get(&party))
+            }
+            _ => false,
+        }
+    }
 }
 
 fn install(engine: &mut Engine, time_ms: u64, product: Product, rules: RuleSet) {

@@ -10,7 +10,7 @@
 //! type's fields; `label` (ground truth: `honest` or a typology name) is optional and never
 //! reaches the engine. docs/events.md documents every type.
 
-use engine::risk::{AccountAction, Party, Tie, TieKind};
+use engine::risk::{AccountAction, Label, Party, Tie, TieKind, Typology};
 use engine::{
     Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
@@ -44,6 +44,44 @@ pub struct TieRef {
 impl From<TieRef> for Tie {
     fn from(tie: TieRef) -> Tie {
         Tie { kind: tie.kind, token: tie.token }
+    }
+}
+
+/// An analyst's verdict, as one name (the engine's [`Label`] in a file-friendly shape).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Honest.
+    NotFraud,
+    /// a. Buy-then-refund cycling.
+    RefundCycling,
+    /// b. A colluding merchant.
+    ColludingMerchant,
+    /// c. Proxy purchase.
+    ProxyPurchase,
+    /// d. Self-settling recharge.
+    SelfRecharge,
+    /// e. Account takeover.
+    AccountTakeover,
+    /// f. A ring.
+    Ring,
+    /// Fraud of another kind.
+    OtherFraud,
+}
+
+impl Verdict {
+    /// The engine's label.
+    pub fn label(self) -> Label {
+        Label::Fraud(match self {
+            Verdict::NotFraud => return Label::NotFraud,
+            Verdict::RefundCycling => Typology::RefundCycling,
+            Verdict::ColludingMerchant => Typology::ColludingMerchant,
+            Verdict::ProxyPurchase => Typology::ProxyPurchase,
+            Verdict::SelfRecharge => Typology::SelfRecharge,
+            Verdict::AccountTakeover => Typology::AccountTakeover,
+            Verdict::Ring => Typology::Ring,
+            Verdict::OtherFraud => Typology::Other,
+        })
     }
 }
 
@@ -247,6 +285,15 @@ pub enum Body {
         /// The identifier.
         tie: TieRef,
     },
+    /// An analyst decides a case: approve lets the held funds through, reject releases them.
+    DecideCase {
+        /// The case (the id of the event that was held).
+        case: u64,
+        /// True to approve.
+        approve: bool,
+        /// `not_fraud`, or the typology of the fraud.
+        verdict: Verdict,
+    },
     /// The platform lifts a risk action (support confirmed the owner, an appeal succeeded).
     LiftAction {
         /// The user.
@@ -390,6 +437,9 @@ impl Event {
                 CommandKind::LinkTie { party, tie: (*tie).into() }
             }
             Body::LiftAction { user, action } => CommandKind::LiftAction { user: UserId(*user), action: *action },
+            Body::DecideCase { case, approve, verdict } => {
+                CommandKind::DecideCase { case: CommandId(*case), approve: *approve, label: verdict.label() }
+            }
             Body::Tick => CommandKind::Tick,
         };
         Ok(vec![command(kind)])

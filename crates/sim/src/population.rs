@@ -11,7 +11,7 @@
 //! Same configuration and seed, same events, byte for byte: one `fastrand` generator drives
 //! everything and events are ordered by (time, id).
 
-use crate::events::{Body, Event, TieRef};
+use crate::events::{Body, Event, TieRef, Verdict};
 use engine::risk::{AccountAction, TieKind};
 use engine::{IdentityLevel, MerchantCategory, MerchantVerification, RepaySource, WithdrawalPurpose};
 use std::collections::BTreeMap;
@@ -658,14 +658,19 @@ impl Simulator {
         let merchant = self.shop_in(MerchantCategory::VirtualGoods);
         let spend = limit * 9 / 10 / YUAN * YUAN;
         let body = Body::Pay { user, merchant, credit_minor: spend, balance_minor: 0, beneficiary: None };
-        self.at(day, time + MINUTE_MS * 3, body, label("account_takeover"));
+        let spent = self.at(day, time + MINUTE_MS * 3, body, label("account_takeover"));
         let transfer = Body::Transfer { from: user, to: mule, amount_minor: YUAN * 100 * self.rng.u64(10..30) };
-        self.at(day, time + MINUTE_MS * 5, transfer, label("account_takeover"));
+        let sent = self.at(day, time + MINUTE_MS * 5, transfer, label("account_takeover"));
         let withdrawal = Body::CreditWithdrawal { user, amount_minor: limit / 10, purpose: WithdrawalPurpose::Other };
         self.at(day, time + MINUTE_MS * 7, withdrawal, label("account_takeover"));
-        // The owner calls support the next morning and gets the line unfrozen.
+        // The owner calls support the next morning: the analyst rejects what the tool tried (the
+        // holds are released; a case that was never opened is simply refused) and unfreezes the line.
         let morning = Self::day_start(day + 1) + 9 * HOUR_MS;
-        self.at(day + 1, morning, Body::LiftAction { user, action: AccountAction::FreezeCredit }, None);
+        for case in [spent, sent] {
+            let verdict = Verdict::AccountTakeover;
+            self.at(day + 1, morning, Body::DecideCase { case, approve: false, verdict }, None);
+        }
+        self.at(day + 1, morning + MINUTE_MS, Body::LiftAction { user, action: AccountAction::FreezeCredit }, None);
     }
 
     /// f. Ring members pay the ring's shop a round, near-limit amount; the shop pays out at once.

@@ -91,6 +91,8 @@ pub struct UserDay {
     pub refunds: u32,
     /// Refunds within [`FAST_REFUND_MS`] of their purchase.
     pub fast_refunds: u32,
+    /// Of those, refunds of virtual goods or recharges (gift cards and top-ups: cash-like).
+    pub fast_liquid_refunds: u32,
     /// Refunded amount.
     pub refund_minor: u64,
 }
@@ -184,12 +186,14 @@ impl UserRisk {
         self.purchases.push(purchase);
     }
 
-    /// Records a refund of a purchase captured at `captured_at_ms`.
-    pub(crate) fn on_refund(&mut self, now_ms: u64, captured_at_ms: u64, amount_minor: u64) {
+    /// Records a refund of a purchase captured at `captured_at_ms`; `liquid` when the merchant
+    /// sells virtual goods or recharges.
+    pub(crate) fn on_refund(&mut self, now_ms: u64, captured_at_ms: u64, amount_minor: u64, liquid: bool) {
         let bucket = self.day(utc_day(now_ms));
         bucket.refunds += 1;
         let fast = now_ms.saturating_sub(captured_at_ms) < FAST_REFUND_MS;
         bucket.fast_refunds += u32::from(fast);
+        bucket.fast_liquid_refunds += u32::from(fast && liquid);
         bucket.refund_minor = bucket.refund_minor.saturating_add(amount_minor);
         if fast {
             self.fast_refund_at_ms = Some(now_ms);
@@ -314,6 +318,7 @@ catalog! {
     UserCreditSpend30d = "user.credit_spend_30d_minor": Type::Int, "Credit-funded purchases in the last 30 days.";
     UserRefunds30d = "user.refunds_30d": Type::Int, "Refunds received in the last 30 days.";
     UserFastRefunds30d = "user.fast_refunds_30d": Type::Int, "Refunds within 24 hours of their purchase, last 30 days.";
+    UserFastLiquidRefunds30d = "user.fast_liquid_refunds_30d": Type::Int, "Of those, refunds of virtual goods or recharges (cash-like goods), last 30 days.";
     UserSinceFastRefund = "user.ms_since_fast_refund": Type::Int, "Milliseconds since the latest such refund (2^63-1 if never): a cheap first test before the 30-day counts.";
     UserRefundRatio30d = "user.refund_ratio_30d": Type::Double, "Refunded over spent (credit and balance), last 30 days (0 when nothing spent).";
     UserBeneficiaries7d = "user.beneficiaries_7d": Type::Int, "Distinct beneficiaries not tied to the user that the user's purchases were for, last 7 days.";
@@ -626,6 +631,7 @@ impl Context<'_> {
             Feature::UserRefunds30d => int(month().map(|bucket| u64::from(bucket.refunds)).sum()),
             Feature::UserFastRefunds30d => int(month().map(|bucket| u64::from(bucket.fast_refunds)).sum()),
             Feature::UserSinceFastRefund => since(now_ms, risk.fast_refund_at_ms),
+            Feature::UserFastLiquidRefunds30d => int(month().map(|bucket| u64::from(bucket.fast_liquid_refunds)).sum()),
             Feature::UserRefundRatio30d => {
                 let (refunds, spent) = month().fold((0u64, 0u64), |(refunds, spent), bucket| {
                     (refunds.saturating_add(bucket.refund_minor), spent.saturating_add(bucket.spend_minor))
