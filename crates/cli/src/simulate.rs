@@ -100,9 +100,15 @@ pub fn print(evaluation: &Evaluation, json: bool, report: Option<&Path>, title: 
     Ok(())
 }
 
+/// Command ids sent to a server are the event ids plus this, so a simulation does not collide
+/// with the few ids an operator used by hand (a product, a rules file) on the same server.
+const HTTP_ID_BASE: u64 = 1 << 40;
+
 /// The API request (a `/v1/batch` command) for an event; ticks have none (the server ticks).
+/// Event ids, and references to them, are moved up by [`HTTP_ID_BASE`].
 fn request(event: &Event) -> Vec<Value> {
-    let id = event.id;
+    let id = HTTP_ID_BASE + event.id;
+    let reference = |event_id: &u64| HTTP_ID_BASE + *event_id;
     let mut requests = match &event.body {
         Body::OpenUser { user, currency, identity, ties } => {
             let mut requests =
@@ -136,12 +142,14 @@ fn request(event: &Event) -> Vec<Value> {
             "user_id": user, "merchant_id": merchant, "credit_minor": credit_minor, "balance_minor": balance_minor,
             "hold_ms": hold_ms})],
         Body::Capture { authorization, merchant, amount_minor } => vec![json!({"type": "capture",
-            "authorization_id": authorization, "merchant_id": merchant, "amount_minor": amount_minor})],
+            "authorization_id": reference(authorization), "merchant_id": merchant, "amount_minor": amount_minor})],
         Body::Release { authorization, merchant } => {
-            vec![json!({"type": "release", "authorization_id": authorization, "merchant_id": merchant})]
+            vec![json!({"type": "release", "authorization_id": reference(authorization), "merchant_id": merchant})]
         }
-        Body::Refund { payment, merchant, amount_minor } => vec![json!({"type": "refund", "payment_id": payment,
-            "merchant_id": merchant, "amount_minor": amount_minor})],
+        Body::Refund { payment, merchant, amount_minor } => {
+            vec![json!({"type": "refund", "payment_id": reference(payment),
+            "merchant_id": merchant, "amount_minor": amount_minor})]
+        }
         Body::Transfer { from, to, amount_minor } => vec![json!({"type": "transfer", "from_user_id": from,
             "to_user_id": to, "amount_minor": amount_minor})],
         Body::CashOut { user, amount_minor } => {
@@ -153,7 +161,7 @@ fn request(event: &Event) -> Vec<Value> {
         Body::CreditWithdrawal { user, amount_minor, purpose } => vec![json!({"type": "request_withdrawal",
             "user_id": user, "amount_minor": amount_minor, "purpose": purpose})],
         Body::Verify { user, challenge } => {
-            vec![json!({"type": "verify_challenge", "user_id": user, "challenge_id": challenge})]
+            vec![json!({"type": "verify_challenge", "user_id": user, "challenge_id": reference(challenge)})]
         }
         Body::Repay { user, amount_minor, source } => {
             vec![json!({"type": "repay", "user_id": user, "amount_minor": amount_minor, "source": source})]
@@ -176,7 +184,9 @@ fn request(event: &Event) -> Vec<Value> {
             vec![json!({"type": "lift_action", "user_id": user, "action": action})]
         }
         Body::DecideCase { case, approve, verdict } => {
-            vec![json!({"type": "decide_case", "case_id": case, "approve": approve, "label": verdict.label()})]
+            vec![
+                json!({"type": "decide_case", "case_id": reference(case), "approve": approve, "label": verdict.label()}),
+            ]
         }
         Body::Tick => Vec::new(),
     };

@@ -993,3 +993,35 @@ fn the_rules_reference_lists_every_feature() {
     let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/rules.md")).expect("docs");
     assert!(docs.contains(&table), "regenerate the table in docs/rules.md with `creditline rules features`");
 }
+
+/// `simulate --target` drives a running server through `/v1/batch`: the population opens, pays,
+/// and the server's rules hold or refuse what they should.
+#[test]
+fn simulate_drives_a_running_server() {
+    let fixture = fixture();
+    let (server, admin) = (&fixture.server, &fixture.admin);
+    assert_eq!(server.post("/v1/rules", admin, json!({"command_id": 1, "toml": DEFAULT_RULES})).0, 200);
+    let output = Command::new(BINARY)
+        .args([
+            "simulate",
+            "--users",
+            "200",
+            "--merchants",
+            "20",
+            "--days",
+            "5",
+            "--json",
+            "--target",
+            &server.base,
+            "--key",
+            admin,
+        ])
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let (sent, rejected) = (report["sent"].as_u64().unwrap(), report["rejected"].as_u64().unwrap());
+    assert!(sent > 1_000 && rejected < sent / 4, "{report}");
+    let (status, user) = server.get("/v1/users/200", admin);
+    assert_eq!((status, user["user_id"].as_u64()), (200, Some(200)), "the last simulated user is open");
+}
