@@ -528,7 +528,15 @@ impl Simulator {
             (user.id, user.phone, user.friends[1])
         };
         let category = self.honest_category();
-        let merchant = self.shop_in(category);
+        let mut merchant = self.shop_in(category);
+        // An honest owner does not put their own shop's sales on their consumer credit line: a
+        // credit payment to one's own merchant account is the textbook cash-out (b).
+        if self.owned_shops.iter().any(|(owner, shop)| *owner == user && *shop == merchant) {
+            merchant = self.shop_in(MerchantCategory::PhysicalGoods);
+            if self.owned_shops.iter().any(|(owner, shop)| *owner == user && *shop == merchant) {
+                return;
+            }
+        }
         let price = self.price(category);
         let (credit_minor, balance_minor) = match self.rng.u8(0..10) {
             0..=5 => (price, 0),
