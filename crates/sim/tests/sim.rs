@@ -31,6 +31,10 @@ fn xxhash(bytes: &[u8]) -> u64 {
 #[test]
 fn every_simulated_event_parses_back_and_maps_onto_commands() {
     let bytes = file(small(3));
+    let mut simulated = Vec::new();
+    Simulator::new(small(3)).run(&mut |event| simulated.push(event.clone()));
+    let read: Vec<Event> = events::read(&bytes[..]).map(|item| item.expect("parses").1).collect();
+    assert!(read == simulated, "every event reads back equal to what was written");
     let mut count = 0;
     let mut labels = std::collections::BTreeSet::new();
     let mut last_time = 0;
