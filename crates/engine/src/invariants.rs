@@ -13,6 +13,7 @@ impl Engine {
     /// - Each user's holds equal the sum of their live authorizations, and every authorization has
     ///   exactly one expiry entry.
     /// - No payment has more refunded than captured, per funding source.
+    /// - Tie groups and the accounts' group fields agree; groups stay within their bound.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
         let mut holds: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
@@ -116,6 +117,25 @@ impl Engine {
                 ));
             }
         }
-        Ok(())
+        self.check_tie_groups()
+    }
+
+    /// Each tie group lists exactly the accounts whose group field names it, within its bound.
+    fn check_tie_groups(&self) -> Result<(), String> {
+        for (index, members) in self.risk.ties.groups.iter().enumerate() {
+            let group = index as u32 + 1;
+            if members.len() > crate::risk::ties::GROUP_MAX {
+                return Err(format!("tie group {group} has {} members", members.len()));
+            }
+            if let Some(member) = members.iter().find(|member| self.group_of(**member) != group) {
+                return Err(format!("tie group {group} lists {member:?}, whose group is {}", self.group_of(*member)));
+            }
+        }
+        let grouped = self.users.iter().map(|user| user.risk.group).chain(self.merchants.iter().map(|m| m.risk.group));
+        let listed: usize = self.risk.ties.groups.iter().map(Vec::len).sum();
+        match grouped.filter(|group| *group != 0).count() == listed {
+            true => Ok(()),
+            false => Err(format!("{listed} accounts listed in tie groups, a different number carry a group")),
+        }
     }
 }

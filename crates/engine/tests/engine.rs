@@ -346,13 +346,53 @@ fn command_strategy(users: u64) -> impl Strategy<Value = (u64, u64, CommandKind)
         (user.clone(), -100i32..200).prop_map(|(user, points)| CommandKind::AdjustScore { user, points }),
         (user.clone(), prop::sample::select(vec![3u8, 5, 12]))
             .prop_map(|(user, periods)| { CommandKind::ConvertStatementToInstalments { user, periods } }),
-        (user, any::<bool>(), any::<bool>()).prop_map(|(user, in_full, bank)| CommandKind::RepayStatement {
+        (user.clone(), any::<bool>(), any::<bool>()).prop_map(|(user, in_full, bank)| CommandKind::RepayStatement {
             user,
             source: if bank { RepaySource::Bank } else { RepaySource::Balance },
             in_full
         }),
+        risk_command_strategy(users),
     ];
     (0u64..60, 0u64..2_000, kind)
+}
+
+/// Risk commands: the default rules, ties over a few tokens (so groups form and merge), orders
+/// for others, challenges verified, cases decided and appealed, actions lifted.
+fn risk_command_strategy(users: u64) -> impl Strategy<Value = CommandKind> {
+    use engine::risk::{AccountAction, EvidenceKind, Label, Party, Tie, TieKind, Typology};
+    let user = (0u64..users).prop_map(UserId);
+    let tie = (prop::sample::select(TieKind::ALL.to_vec()), 0u64..4).prop_map(|(kind, token)| Tie { kind, token });
+    let party = prop_oneof![
+        (0u64..users).prop_map(|id| Party::User(UserId(id))),
+        (0u64..3).prop_map(|id| Party::Merchant(MerchantId(id)))
+    ];
+    let action = prop::sample::select(vec![
+        AccountAction::FreezeCredit,
+        AccountAction::CutLine,
+        AccountAction::LowerScore,
+        AccountAction::WatchList,
+    ]);
+    let rules: engine::risk::RuleSet =
+        toml::from_str(include_str!("../../../rules/default.toml")).expect("the default rules parse");
+    prop_oneof![
+        Just(CommandKind::InstallRules { rules: Box::new(rules) }),
+        (party, tie.clone()).prop_map(|(party, tie)| CommandKind::LinkTie { party, tie }),
+        (user.clone(), 0u64..3, 0u64..4_000, tie).prop_map(|(user, merchant, credit, beneficiary)| {
+            CommandKind::PayFor { user, merchant: MerchantId(merchant), funding: funding(credit, 1), beneficiary }
+        }),
+        (user.clone(), 0u64..60).prop_map(|(user, id)| CommandKind::VerifyChallenge { user, challenge: CommandId(id) }),
+        (0u64..60, any::<bool>()).prop_map(|(id, approve)| CommandKind::DecideCase {
+            case: CommandId(id),
+            approve,
+            label: if approve { Label::NotFraud } else { Label::Fraud(Typology::Ring) }
+        }),
+        (0u64..60).prop_map(|id| CommandKind::AppealCase {
+            case: CommandId(id),
+            evidence: vec![engine::risk::Evidence { kind: EvidenceKind::Receipt, reference: "r-1".into() }],
+            text: String::new()
+        }),
+        (user, action).prop_map(|(user, action)| CommandKind::LiftAction { user, action }),
+    ]
 }
 
 proptest! {
