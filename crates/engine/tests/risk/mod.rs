@@ -438,7 +438,10 @@ fn replay(log: &[Command], change: impl Fn(&CommandKind) -> CommandKind) -> (Vec
 fn the_same_log_and_rules_replay_to_the_same_decisions_bit_for_bit() {
     for log in scenario_logs() {
         let (outcomes, decisions, engine) = replay(&log, Clone::clone);
-        assert!(decisions.iter().any(|decision| decision.contains("Review")), "the log exercises decisions");
+        let stopped = |decision: &String| {
+            ["kind: Challenge", "kind: Review", "kind: Deny"].iter().any(|kind| decision.contains(kind))
+        };
+        assert!(decisions.iter().any(stopped), "the log exercises decisions");
         let (again_outcomes, again_decisions, again) = replay(&log, Clone::clone);
         assert_eq!((outcomes, decisions), (again_outcomes, again_decisions));
         assert_eq!(engine.state_hash(), again.state_hash());
