@@ -122,6 +122,8 @@ impl Engine {
     /// account actions. `None` when the rules do not score this command. The decision is kept
     /// for [`Engine::last_decision`].
     pub(crate) fn screen(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Option<Outcome> {
+        // Without rules nothing is scored: skip resolving the event's accounts.
+        self.risk.rules.as_ref()?;
         let event = self.scored_event(kind)?;
         let mut decision = self.evaluate(&event)?;
         // Only a user can verify; a merchant's challenged command goes to an analyst instead.
@@ -136,7 +138,7 @@ impl Engine {
         let outcome = match decision.kind {
             DecisionKind::Allow => self.run(id, kind, ledger),
             DecisionKind::Deny => Err(Rejection::RiskDenied),
-            DecisionKind::Challenge => self.park(id, party, kind, &decision),
+            DecisionKind::Challenge => self.park(id, party, kind),
             DecisionKind::Review => self.hold_for_review(id, party, kind, &decision, ledger),
         };
         if let Some(payee) = event.payee {
@@ -168,12 +170,11 @@ impl Engine {
         }
     }
 
-    fn park(&mut self, id: CommandId, party: Party, kind: &CommandKind, decision: &Decision) -> Outcome {
+    fn park(&mut self, id: CommandId, party: Party, kind: &CommandKind) -> Outcome {
         let Party::User(user) = party else { unreachable!("challenges without a user became reviews") };
         self.check_new_payment_id(id)?;
         let ttl_ms = self.risk.rules.as_ref().map_or(0, |rules| rules.source.decision.challenge_ttl_ms);
         let expires_at_ms = self.now_ms.saturating_add(ttl_ms);
-        debug_assert_eq!(decision.kind, DecisionKind::Challenge);
         self.expiries.insert((expires_at_ms, id));
         self.risk.parked.insert(id, Parked { user, kind: kind.clone(), expires_at_ms });
         Ok(Accepted::Challenged { expires_at_ms })

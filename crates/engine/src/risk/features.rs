@@ -52,6 +52,14 @@ impl<T> Ring<T> {
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.items.iter()
     }
+
+    /// The entry pushed last.
+    fn last(&self) -> Option<&T> {
+        match self.items.len() < RECENT_MAX {
+            true => self.items.last(),
+            false => self.items.get((self.next as usize + RECENT_MAX - 1) % RECENT_MAX),
+        }
+    }
 }
 
 /// A credit or balance purchase, as the user's recent-purchase ring keeps it.
@@ -228,8 +236,12 @@ impl MerchantRisk {
     }
 
     /// Records a payer whose credit payment (made or attempted) was round and near their limit.
+    /// A payment the rules saw as an attempt and that then posts, in the same command, is one
+    /// entry, not two.
     pub(crate) fn note_ring_payer(&mut self, now_ms: u64, payer: UserId) {
-        self.ring_payers.push((now_ms, payer));
+        if self.ring_payers.last() != Some(&(now_ms, payer)) {
+            self.ring_payers.push((now_ms, payer));
+        }
     }
 
     /// Records a refund paid.
@@ -682,5 +694,33 @@ fn category_symbol(category: MerchantCategory) -> u16 {
         MerchantCategory::Utilities => 5,
         MerchantCategory::Subscriptions => 6,
         MerchantCategory::Other => 7,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ring_keeps_the_latest_entries_and_knows_the_last() {
+        let mut ring = Ring::default();
+        assert_eq!(ring.last(), None);
+        for value in 0..(RECENT_MAX as u32 * 2 + 3) {
+            ring.push(value);
+            assert_eq!(ring.last(), Some(&value));
+        }
+        let mut kept: Vec<u32> = ring.iter().copied().collect();
+        kept.sort_unstable();
+        let first = RECENT_MAX as u32 + 3;
+        assert_eq!(kept, (first..first + RECENT_MAX as u32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_payment_seen_by_the_rules_and_then_posted_is_one_ring_payer() {
+        let mut merchant = MerchantRisk::default();
+        merchant.note_ring_payer(5, UserId(1));
+        merchant.on_sale(5, UserId(1), 100_000, 100_000, true);
+        merchant.note_ring_payer(6, UserId(1));
+        assert_eq!(merchant.ring_payers.iter().count(), 2);
     }
 }
