@@ -4,7 +4,7 @@
 use engine::risk::RuleSet;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use sim::evaluate::{self, Evaluation};
+use sim::evaluate::{self, Evaluation, Evaluator};
 use sim::events::{self, Body, Event};
 use sim::population::{Config, Simulator};
 use std::io::{BufReader, BufWriter, Write};
@@ -50,15 +50,26 @@ pub fn write(config: Config, path: &Path, progress: bool) -> anyhow::Result<u64>
     Ok(count)
 }
 
-/// Simulates and evaluates in process.
+/// Simulates and evaluates in process, each event scored as the simulator emits it.
 pub fn simulate_and_evaluate(config: Config, rules: RuleSet, progress: bool) -> anyhow::Result<Evaluation> {
-    let mut buffered = Vec::new();
-    Simulator::new(config).run(&mut |event| buffered.push(event.clone()));
     let bar = spinner(progress, "evaluate");
-    let events = buffered.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
-    let evaluation = evaluate::evaluate(events, default_product()?, rules, &mut |done| bar.set_position(done))?;
+    let mut evaluator = Evaluator::new(default_product()?, rules);
+    let mut failure = None;
+    Simulator::new(config).run(&mut |event| {
+        // Line numbers as in the written file: the header is line 1.
+        let line = evaluator.events() as usize + 2;
+        if failure.is_none() {
+            failure = evaluator.feed(line, event).err();
+        }
+        if evaluator.events().is_multiple_of(65_536) {
+            bar.set_position(evaluator.events());
+        }
+    });
     bar.finish_and_clear();
-    Ok(evaluation)
+    match failure {
+        Some(error) => Err(error.into()),
+        None => Ok(evaluator.finish()),
+    }
 }
 
 /// Evaluates an event file.
@@ -184,9 +195,7 @@ fn request(event: &Event) -> Vec<Value> {
             vec![json!({"type": "lift_action", "user_id": user, "action": action})]
         }
         Body::DecideCase { case, approve, verdict } => {
-            vec![
-                json!({"type": "decide_case", "case_id": reference(case), "approve": approve, "label": verdict.label()}),
-            ]
+            vec![json!({"type": "decide_case", "case_id": reference(case), "approve": approve, "label": verdict})]
         }
         Body::Tick => Vec::new(),
     };

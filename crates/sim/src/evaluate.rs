@@ -10,7 +10,7 @@
 
 use crate::events::{Body, Event, EventError};
 use engine::product::Product;
-use engine::risk::{DecisionKind, Party, RuleSet};
+use engine::risk::{CASE_HOLD_MS, DecisionKind, Party, RuleSet};
 use engine::{Command, CommandId, CommandKind, Engine, MerchantId, Rejection, UserId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -110,60 +110,81 @@ pub fn typology_of_reason(reason: &str) -> Option<&'static str> {
     })
 }
 
-/// Runs events through a fresh engine with `product` and `rules` installed before the first
-/// event, and scores the decisions against the labels. `progress` is called with the number of
-/// events done, now and then.
-pub fn evaluate(
-    events: impl Iterator<Item = Result<(usize, Event), EventError>>,
-    product: Product,
-    rules: RuleSet,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Evaluation, EventError> {
-    let started = Instant::now();
-    let mut engine = Engine::default();
-    let mut report = Evaluation::default();
-    let mut rules_seen: BTreeMap<String, RuleHits> = BTreeMap::new();
-    let (mut honest_users, mut bothered) = (BTreeSet::new(), BTreeSet::new());
-    let mut starved = Starved::default();
-    let mut first_time = None;
-    let mut postings = Vec::new();
-    for item in events {
-        let (line, event) = item?;
-        let start = *first_time.get_or_insert_with(|| {
-            install(&mut engine, event.time_ms, product.clone(), rules.clone());
-            event.time_ms
-        });
+/// Scores events one at a time, as they come (from a file or straight from the simulator),
+/// through a fresh engine with a product and rules installed before the first event.
+pub struct Evaluator {
+    engine: Engine,
+    setup: Option<(Product, RuleSet)>,
+    report: Evaluation,
+    rules_seen: BTreeMap<String, RuleHits>,
+    honest_users: BTreeSet<u64>,
+    bothered: BTreeSet<u64>,
+    starved: Starved,
+    start_ms: u64,
+    postings: Vec<engine::Posting>,
+    started: Instant,
+}
+
+impl Evaluator {
+    /// An evaluator that installs `product` and `rules` at the first event's time.
+    pub fn new(product: Product, rules: RuleSet) -> Evaluator {
+        Evaluator {
+            engine: Engine::default(),
+            setup: Some((product, rules)),
+            report: Evaluation::default(),
+            rules_seen: BTreeMap::new(),
+            honest_users: BTreeSet::new(),
+            bothered: BTreeSet::new(),
+            starved: Starved::default(),
+            start_ms: 0,
+            postings: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Events scored so far.
+    pub fn events(&self) -> u64 {
+        self.report.events
+    }
+
+    /// Applies one event (read from `line`) and scores its decision against its label.
+    pub fn feed(&mut self, line: usize, event: &Event) -> Result<(), EventError> {
+        if let Some((product, rules)) = self.setup.take() {
+            install(&mut self.engine, event.time_ms, product, rules);
+            self.start_ms = event.time_ms;
+        }
         let commands = event.commands(line)?;
-        let mut outcome = Ok(engine::Accepted::Done);
-        let mut decision = None;
-        for (index, command) in commands.iter().enumerate() {
-            postings.clear();
-            let result = engine.apply(command, 0, &mut postings);
-            if index == 0 {
-                outcome = result;
-                decision = engine.last_decision().cloned();
-            }
+        self.postings.clear();
+        let outcome = self.engine.apply(&commands[0], 0, &mut self.postings);
+        self.score(event, outcome);
+        // An opening's ties come after it; they are never scored.
+        for command in &commands[1..] {
+            self.postings.clear();
+            let _tie_outcome = self.engine.apply(command, 0, &mut self.postings);
         }
+        Ok(())
+    }
+
+    fn score(&mut self, event: &Event, outcome: engine::Outcome) {
+        let report = &mut self.report;
         report.events += 1;
-        if report.events.is_multiple_of(65_536) {
-            progress(report.events);
-        }
-        let kind = decision.as_ref().map(|decision| decision.kind);
+        let decision = self.engine.last_decision();
+        let kind = decision.map(|decision| decision.kind);
         if let Some(kind) = kind {
             *report.decisions.entry(kind.name().to_owned()).or_default() += 1;
         }
         let stopped_by_action = matches!(outcome, Err(Rejection::CreditFrozen | Rejection::InsufficientCredit))
             && event
                 .actor()
-                .and_then(|user| engine.user(engine::UserId(user)))
+                .and_then(|user| self.engine.user(UserId(user)))
                 .is_some_and(|user| user.risk.frozen_by_risk || user.risk.cut_from_limit_minor.is_some());
-        let stopped_earlier = starved.explains(&event, outcome);
+        let stopped_earlier = self.starved.explains(event, outcome);
         let decided = matches!(kind, Some(DecisionKind::Challenge | DecisionKind::Review | DecisionKind::Deny));
         let caught = decided || outcome == Err(Rejection::RiskDenied) || stopped_by_action || stopped_earlier;
         if caught {
-            starved.note(&event, kind == Some(DecisionKind::Review));
+            self.starved.note(event, kind == Some(DecisionKind::Review));
         }
-        let day = (event.time_ms.saturating_sub(start) / 86_400_000) as usize;
+        let day = (event.time_ms.saturating_sub(self.start_ms) / 86_400_000) as usize;
         if report.days.len() <= day {
             report.days.resize_with(day + 1, Day::default);
             report.days[day].day = day as u64;
@@ -176,28 +197,53 @@ pub fn evaluate(
         }
         let honest = event.label.as_deref() == Some("honest");
         for fired in decision.iter().flat_map(|decision| &decision.fired) {
-            let entry = rules_seen.entry(fired.rule.clone()).or_default();
+            let entry = self.rules_seen.entry(fired.rule.clone()).or_default();
             entry.hits += 1;
             entry.false_positives += u64::from(honest);
         }
-        score_event(&mut report, &event, caught, decision.as_ref());
+        score_event(report, event, caught, decision);
         if honest && let Some(actor) = event.actor() {
-            honest_users.insert(actor);
+            self.honest_users.insert(actor);
             if caught {
-                bothered.insert(actor);
+                self.bothered.insert(actor);
             }
         }
     }
-    report.overall.finish();
-    report.labels.values_mut().for_each(Score::finish);
-    report.honest_users = honest_users.len() as u64;
-    report.honest_users_with_friction = bothered.len() as u64;
-    report.honest_friction_share = bothered.len() as f64 / honest_users.len().max(1) as f64;
-    let mut rules: Vec<RuleHits> = rules_seen.into_iter().map(|(rule, hits)| RuleHits { rule, ..hits }).collect();
-    rules.sort_by(|left, right| right.hits.cmp(&left.hits).then(left.rule.cmp(&right.rule)));
-    report.rules = rules;
-    report.events_per_sec = report.events as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    Ok(report)
+
+    /// The evaluation of everything fed.
+    pub fn finish(self) -> Evaluation {
+        let mut report = self.report;
+        report.overall.finish();
+        report.labels.values_mut().for_each(Score::finish);
+        report.honest_users = self.honest_users.len() as u64;
+        report.honest_users_with_friction = self.bothered.len() as u64;
+        report.honest_friction_share = self.bothered.len() as f64 / self.honest_users.len().max(1) as f64;
+        let mut rules: Vec<RuleHits> =
+            self.rules_seen.into_iter().map(|(rule, hits)| RuleHits { rule, ..hits }).collect();
+        rules.sort_by(|left, right| right.hits.cmp(&left.hits).then(left.rule.cmp(&right.rule)));
+        report.rules = rules;
+        report.events_per_sec = report.events as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        report
+    }
+}
+
+/// Runs events through an [`Evaluator`]; `progress` is called with the number of events done,
+/// now and then.
+pub fn evaluate(
+    events: impl Iterator<Item = Result<(usize, Event), EventError>>,
+    product: Product,
+    rules: RuleSet,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Evaluation, EventError> {
+    let mut evaluator = Evaluator::new(product, rules);
+    for item in events {
+        let (line, event) = item?;
+        evaluator.feed(line, &event)?;
+        if evaluator.events().is_multiple_of(65_536) {
+            progress(evaluator.events());
+        }
+    }
+    Ok(evaluator.finish())
 }
 
 /// What earlier risk decisions took away: credit held by a review, and money that never arrived
@@ -211,8 +257,6 @@ struct Starved {
     inflow_stopped_until: BTreeMap<Party, u64>,
 }
 
-/// A review holds funds this long at most (`engine::risk::decide::CASE_HOLD_MS`).
-const HOLD_MS: u64 = 30 * 86_400_000;
 /// A stopped inflow explains a lack of funds for a week.
 const INFLOW_MS: u64 = 7 * 86_400_000;
 
@@ -222,7 +266,7 @@ impl Starved {
         match &event.body {
             Body::Pay { user, merchant, .. } | Body::Authorize { user, merchant, .. } => {
                 if held {
-                    self.credit_held_until.insert(*user, event.time_ms + HOLD_MS);
+                    self.credit_held_until.insert(*user, event.time_ms + CASE_HOLD_MS);
                 }
                 self.inflow_stopped_until.insert(Party::Merchant(MerchantId(*merchant)), event.time_ms + INFLOW_MS);
             }

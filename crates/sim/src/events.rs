@@ -10,7 +10,7 @@
 //! type's fields; `label` (ground truth: `honest` or a typology name) is optional and never
 //! reaches the engine. docs/events.md documents every type.
 
-use engine::risk::{AccountAction, Label, Party, Tie, TieKind, Typology};
+use engine::risk::{AccountAction, Label, Party, Tie, TieKind};
 use engine::{
     Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
@@ -44,44 +44,6 @@ pub struct TieRef {
 impl From<TieRef> for Tie {
     fn from(tie: TieRef) -> Tie {
         Tie { kind: tie.kind, token: tie.token }
-    }
-}
-
-/// An analyst's verdict, as one name (the engine's [`Label`] in a file-friendly shape).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Honest.
-    NotFraud,
-    /// a. Buy-then-refund cycling.
-    RefundCycling,
-    /// b. A colluding merchant.
-    ColludingMerchant,
-    /// c. Proxy purchase.
-    ProxyPurchase,
-    /// d. Self-settling recharge.
-    SelfRecharge,
-    /// e. Account takeover.
-    AccountTakeover,
-    /// f. A ring.
-    Ring,
-    /// Fraud of another kind.
-    OtherFraud,
-}
-
-impl Verdict {
-    /// The engine's label.
-    pub fn label(self) -> Label {
-        Label::Fraud(match self {
-            Verdict::NotFraud => return Label::NotFraud,
-            Verdict::RefundCycling => Typology::RefundCycling,
-            Verdict::ColludingMerchant => Typology::ColludingMerchant,
-            Verdict::ProxyPurchase => Typology::ProxyPurchase,
-            Verdict::SelfRecharge => Typology::SelfRecharge,
-            Verdict::AccountTakeover => Typology::AccountTakeover,
-            Verdict::Ring => Typology::Ring,
-            Verdict::OtherFraud => Typology::Other,
-        })
     }
 }
 
@@ -291,8 +253,9 @@ pub enum Body {
         case: u64,
         /// True to approve.
         approve: bool,
-        /// `not_fraud`, or the typology of the fraud.
-        verdict: Verdict,
+        /// `"not_fraud"` or `{"fraud": typology}` (named so as not to clash with the event's
+        /// ground-truth `label`).
+        verdict: Label,
     },
     /// The platform lifts a risk action (support confirmed the owner, an appeal succeeded).
     LiftAction {
@@ -438,7 +401,7 @@ impl Event {
             }
             Body::LiftAction { user, action } => CommandKind::LiftAction { user: UserId(*user), action: *action },
             Body::DecideCase { case, approve, verdict } => {
-                CommandKind::DecideCase { case: CommandId(*case), approve: *approve, label: verdict.label() }
+                CommandKind::DecideCase { case: CommandId(*case), approve: *approve, label: *verdict }
             }
             Body::Tick => CommandKind::Tick,
         };
@@ -587,7 +550,7 @@ struct Raw {
     action: Option<AccountAction>,
     case: Option<u64>,
     approve: Option<bool>,
-    verdict: Option<Verdict>,
+    verdict: Option<Label>,
 }
 
 /// A required field of the line's type.

@@ -11,8 +11,8 @@
 //! Same configuration and seed, same events, byte for byte: one `fastrand` generator drives
 //! everything and events are ordered by (time, id).
 
-use crate::events::{Body, Event, TieRef, Verdict};
-use engine::risk::{AccountAction, TieKind};
+use crate::events::{Body, Event, TieRef};
+use engine::risk::{AccountAction, Label, TieKind, Typology};
 use engine::{IdentityLevel, MerchantCategory, MerchantVerification, RepaySource, WithdrawalPurpose};
 use std::collections::BTreeMap;
 
@@ -157,6 +157,8 @@ pub struct Simulator {
     proxy_clients: Vec<u64>,
     /// (owner, shop): the shop pays out to its owner's bank card.
     owned_shops: Vec<(u64, u64)>,
+    /// Users who own a shop (with or without one of the ordinary shops tied to them).
+    owners: Vec<u64>,
 }
 
 fn label(text: &str) -> Option<String> {
@@ -178,6 +180,7 @@ impl Simulator {
             pending: BTreeMap::new(),
             proxy_clients: Vec::new(),
             owned_shops: Vec::new(),
+            owners: Vec::new(),
         }
     }
 
@@ -263,6 +266,8 @@ impl Simulator {
                 MerchantVerification::Uncertified
             };
             self.open_shop(sink, opening, id, category, verification, Vec::new());
+            // Ordinary shops take ordinary customers; abusers' front shops (opened later) do not.
+            self.by_category.entry(category).or_default().push(id);
         }
         self.recharge_shop = self.by_category[&MerchantCategory::Recharge][0];
         self.gift_shop = self.by_category[&MerchantCategory::VirtualGoods][0];
@@ -325,10 +330,6 @@ impl Simulator {
         let event = self.event(time_ms, body, None);
         sink(&event);
         self.shops.push(id);
-        // Abusers' front shops (opened once roles are cast) get no ordinary customers.
-        if self.users.iter().all(|user| user.role == Role::Honest) {
-            self.by_category.entry(category).or_default().push(id);
-        }
     }
 
     /// Picks abusers (and owners) among the users and opens the abusers' shops.
@@ -342,6 +343,7 @@ impl Simulator {
         let ordinary_shops = self.shops.clone();
         for (index, slot) in take(users / 50).into_iter().enumerate() {
             self.users[slot].role = Role::Owner;
+            self.owners.push(self.users[slot].id);
             if let Some(shop) = ordinary_shops.get(index) {
                 self.owned_shops.push((self.users[slot].id, *shop));
             }
@@ -675,7 +677,7 @@ impl Simulator {
         // holds are released; a case that was never opened is simply refused) and unfreezes the line.
         let morning = Self::day_start(day + 1) + 9 * HOUR_MS;
         for case in [spent, sent] {
-            let verdict = Verdict::AccountTakeover;
+            let verdict = Label::Fraud(Typology::AccountTakeover);
             self.at(day + 1, morning, Body::DecideCase { case, approve: false, verdict }, None);
         }
         self.at(day + 1, morning + MINUTE_MS, Body::LiftAction { user, action: AccountAction::FreezeCredit }, None);
@@ -694,12 +696,12 @@ impl Simulator {
 
     /// Shop owners pay a supplier (another owner) now and then.
     fn owners_pay_suppliers(&mut self, day: u32) {
-        let owners: Vec<u64> = self.users.iter().filter(|user| user.role == Role::Owner).map(|user| user.id).collect();
-        if owners.len() < 2 {
+        let count = self.owners.len();
+        if count < 2 {
             return;
         }
-        for _ in 0..owners.len() / 10 {
-            let (from, to) = (owners[self.rng.usize(..owners.len())], owners[self.rng.usize(..owners.len())]);
+        for _ in 0..count / 10 {
+            let (from, to) = (self.owners[self.rng.usize(..count)], self.owners[self.rng.usize(..count)]);
             if from != to {
                 let time = self.daytime(day);
                 let amount_minor = YUAN * self.rng.u64(200..2_000);

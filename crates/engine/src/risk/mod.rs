@@ -20,6 +20,7 @@ use crate::table::ShardedMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use decide::{CASE_HOLD_MS, SCORE_PENALTY_POINTS};
 pub use ruleset::{RuleSet, RuleSource, RuleStatus, RulesError, Thresholds};
 
 /// What a tie is: an identifier two accounts can share.
@@ -109,7 +110,7 @@ pub enum AccountAction {
     FreezeCredit,
     /// Cuts the credit limit down to what is committed, so no new credit can be drawn.
     CutLine,
-    /// Lowers the credit score by 50 points (`SCORE_PENALTY_POINTS`).
+    /// Lowers the credit score by [`SCORE_PENALTY_POINTS`].
     LowerScore,
     /// Puts the user on the watch-list (`user.watchlisted` for rules, flagged for analysts).
     WatchList,
