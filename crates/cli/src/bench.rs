@@ -4,7 +4,7 @@
 
 use crate::workload::{Population, Workload};
 use engine::risk::RuleSet;
-use engine::{Command, CommandKind, Engine, codec};
+use engine::{Command, Engine, codec};
 use indicatif::{ProgressBar, ProgressStyle};
 use journal::{Journal, JournalOptions};
 use serde::Serialize;
@@ -47,7 +47,7 @@ pub struct BenchReport {
     pub decision_p50_us: f64,
     /// 99th percentile of the same.
     pub decision_p99_us: f64,
-    /// Share of scored events the rules did not simply allow, by decision.
+    /// Scored events, and how many the rules did not simply allow, by decision.
     pub decisions: Decisions,
     /// Commands per batch.
     pub batch_size: usize,
@@ -157,20 +157,6 @@ fn engine_pass(config: &BenchConfig, rules: bool, label: &'static str) -> (Durat
     (busy, rejected, engine)
 }
 
-/// Whether the rules score this command.
-fn scored(kind: &CommandKind) -> bool {
-    matches!(
-        kind,
-        CommandKind::Pay { .. }
-            | CommandKind::PayFor { .. }
-            | CommandKind::Authorize { .. }
-            | CommandKind::Transfer { .. }
-            | CommandKind::WithdrawToBank { .. }
-            | CommandKind::RequestWithdrawal { .. }
-            | CommandKind::PayoutMerchant { .. }
-    )
-}
-
 /// Applies every event on its own, timing each scored one; also counts the decisions.
 fn latency_pass(config: &BenchConfig) -> (Vec<Duration>, Decisions) {
     let mut engine = Engine::default();
@@ -183,16 +169,15 @@ fn latency_pass(config: &BenchConfig) -> (Vec<Duration>, Decisions) {
             let started = Instant::now();
             let _outcome = engine.apply(command, index as u32, &mut postings);
             let elapsed = started.elapsed();
-            if !scored(&command.kind) {
-                continue;
-            }
+            // The engine says which commands its rules scored: those with a decision.
+            let Some(decision) = engine.last_decision() else { continue };
             latencies.push(elapsed);
             decisions.scored += 1;
-            match engine.last_decision().map(|decision| decision.kind) {
-                Some(engine::risk::DecisionKind::Challenge) => decisions.challenge += 1,
-                Some(engine::risk::DecisionKind::Review) => decisions.review += 1,
-                Some(engine::risk::DecisionKind::Deny) => decisions.deny += 1,
-                _ => {}
+            match decision.kind {
+                engine::risk::DecisionKind::Challenge => decisions.challenge += 1,
+                engine::risk::DecisionKind::Review => decisions.review += 1,
+                engine::risk::DecisionKind::Deny => decisions.deny += 1,
+                engine::risk::DecisionKind::Allow => {}
             }
         }
         (Duration::ZERO, 0)

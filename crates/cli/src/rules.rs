@@ -31,8 +31,9 @@ pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
 
 /// Installs a rules file on a running server through `POST /v1/rules` (an admin key).
 pub fn install(file: &Path, url: &str, key: &str, command_id: u64) -> anyhow::Result<ExitCode> {
-    let rules = rules_file::load(file)?;
-    let text = std::fs::read_to_string(file)?;
+    let origin = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|error| anyhow::anyhow!("cannot read {origin}: {error}"))?;
+    let rules = rules_file::parse(&text, &origin)?;
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let body = serde_json::json!({ "command_id": command_id, "toml": text }).to_string();
     let mut response = agent

@@ -922,6 +922,9 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
             .any(|reading| reading["feature"] == "event.counterparty_tied_to_payer" && reading["value"] == "true")
     );
     assert_eq!(server.get("/v1/cases?status=maybe", analyst).0, 422);
+    assert_eq!(server.get("/v1/cases?after_id=34", analyst).1.as_array().map(Vec::len), Some(1));
+    assert_eq!(server.get("/v1/cases?after_id=35", analyst).1.as_array().map(Vec::len), Some(0), "paged past it");
+    assert_eq!(server.get("/v1/cases?status=approved", analyst).1.as_array().map(Vec::len), Some(0));
 
     let appeal = json!({"command_id": 36, "case_id": 35, "evidence": [{"kind": "receipt", "reference": "INV-2026-11-24"}], "text": "I bought stock for my own shop"});
     assert_eq!(server.post("/v1/appeals", platform, appeal).0, 200);

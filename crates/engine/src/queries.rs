@@ -98,9 +98,10 @@ impl Engine {
         self.risk.cases.get(&id)
     }
 
-    /// Every case, by id.
-    pub fn cases(&self) -> impl Iterator<Item = (CommandId, &crate::risk::Case)> {
-        self.risk.cases.iter().map(|(id, case)| (*id, case))
+    /// Cases with an id above `after`, by id.
+    pub fn cases_after(&self, after: CommandId) -> impl Iterator<Item = (CommandId, &crate::risk::Case)> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        self.risk.cases.range((Excluded(after), Unbounded)).map(|(id, case)| (*id, case))
     }
 
     /// The rules file in force, if any.

@@ -339,25 +339,31 @@ async fn get_cases(
     ApiQuery(params): ApiQuery<CasesParams>,
 ) -> Result<Json<Vec<CaseView>>, ApiError> {
     require(&principal, RISK_READERS)?;
+    use engine::risk::CaseStatus;
     let status = match params.status.as_deref() {
         None => None,
-        Some(status @ ("open" | "approved" | "rejected")) => Some(status.to_owned()),
-        Some(other) => {
-            let message = format!("status must be open, approved or rejected, got {other:?}");
-            return Err(ApiError::invalid("invalid_status", message));
-        }
+        Some(name) => match [CaseStatus::Open, CaseStatus::Approved, CaseStatus::Rejected]
+            .into_iter()
+            .find(|status| status.name() == name)
+        {
+            Some(status) => Some(status),
+            None => {
+                let message = format!("status must be open, approved or rejected, got {name:?}");
+                return Err(ApiError::invalid("invalid_status", message));
+            }
+        },
     };
     let limit = page_limit(params.limit)?;
     let after = params.after_id.unwrap_or(0);
     let cases = state
         .writer
         .read(move |engine| {
+            // Reads run on the writer thread: start at the cursor, and build views of the page only.
             engine
-                .cases()
-                .filter(|(id, _)| id.0 > after)
-                .map(|(id, case)| CaseView::new(id, case))
-                .filter(|view| status.as_ref().is_none_or(|status| *status == view.status))
+                .cases_after(CommandId(after))
+                .filter(|(_, case)| status.is_none_or(|status| case.status == status))
                 .take(limit as usize)
+                .map(|(id, case)| CaseView::new(id, case))
                 .collect()
         })
         .await?;

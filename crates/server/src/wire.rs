@@ -1295,7 +1295,7 @@ impl CaseView {
             user_id,
             merchant_id,
             opened_at_ms: case.opened_at_ms,
-            status: format!("{:?}", case.status).to_lowercase(),
+            status: case.status.name().to_owned(),
             held: held.into(),
             decision: case.decision.clone(),
             label: case.label,

@@ -301,6 +301,17 @@ pub enum CaseStatus {
     Rejected,
 }
 
+impl CaseStatus {
+    /// The stable snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CaseStatus::Open => "open",
+            CaseStatus::Approved => "approved",
+            CaseStatus::Rejected => "rejected",
+        }
+    }
+}
+
 /// A case: a decision an analyst must work, its evidence, appeals and outcome.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Case {
