@@ -89,7 +89,7 @@ fn short_circuits_and_lists_the_features_it_reads() {
 
 #[test]
 fn refuses_with_position_and_reason() {
-    refused("event.amount_minor >", 1, 21, "");
+    refused("event.amount_minor >", 1, 21, "Syntax error: mismatched input");
     refused("user.refund_ratio > 0.5", 1, 1, "unknown feature `user.refund_ratio`");
     refused("event.amount_minor + 1.5 > 2.0", 1, 20, "int and double do not mix");
     refused("merchant.category == \"gift_cards\"", 1, 22, "unknown name \"gift_cards\"; expected one of");
