@@ -348,6 +348,8 @@ impl Simulator {
                 self.owned_shops.push((self.users[slot].id, *shop));
             }
         }
+        // Suppliers are drawn from the owners in id order.
+        self.owners.sort_unstable();
         for slot in take(count(mix.refund_cycling)) {
             self.users[slot].role = Role::RefundCycler;
         }
