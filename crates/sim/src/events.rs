@@ -32,21 +32,6 @@ pub struct Header {
     pub version: u32,
 }
 
-/// An identifier an account is tied by, as a token (a keyed hash; never the number itself).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TieRef {
-    /// `device`, `phone`, `identity`, `bank_card` or `payout_account`.
-    pub kind: TieKind,
-    /// The token.
-    pub token: u64,
-}
-
-impl From<TieRef> for Tie {
-    fn from(tie: TieRef) -> Tie {
-        Tie { kind: tie.kind, token: tie.token }
-    }
-}
-
 /// One event. It is written with serde; it is read by [`read`] (see `Raw`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Event {
@@ -82,7 +67,7 @@ pub enum Body {
         identity: IdentityLevel,
         /// Device, phone, identity, bank card, payout account.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        ties: Vec<TieRef>,
+        ties: Vec<Tie>,
     },
     /// A merchant opens.
     OpenMerchant {
@@ -100,7 +85,7 @@ pub enum Body {
         partner: bool,
         /// Its payout account, owner's phone and identity, ….
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        ties: Vec<TieRef>,
+        ties: Vec<Tie>,
     },
     /// A credit line is granted or changed.
     SetCreditLimit {
@@ -130,7 +115,7 @@ pub enum Body {
         balance_minor: u64,
         /// Who the order or recharge is for.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        beneficiary: Option<TieRef>,
+        beneficiary: Option<Tie>,
     },
     /// Funds held for a merchant.
     Authorize {
@@ -245,7 +230,7 @@ pub enum Body {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         merchant: Option<u64>,
         /// The identifier.
-        tie: TieRef,
+        tie: Tie,
     },
     /// An analyst decides a case: approve lets the held funds through, reject releases them.
     DecideCase {
@@ -301,15 +286,11 @@ impl Event {
             }
         };
         // Ties of an opening become their own commands, with ids derived from the event's.
-        let tied = |party: Party, ties: &[TieRef], opening: CommandKind| {
+        let tied = |party: Party, ties: &[Tie], opening: CommandKind| {
             let mut commands = vec![command(opening)];
             for (index, tie) in ties.iter().enumerate() {
                 let id = CommandId(tie_command_id(self.id, index));
-                commands.push(Command {
-                    id,
-                    time_ms: self.time_ms,
-                    kind: CommandKind::LinkTie { party, tie: (*tie).into() },
-                });
+                commands.push(Command { id, time_ms: self.time_ms, kind: CommandKind::LinkTie { party, tie: *tie } });
             }
             commands
         };
@@ -339,7 +320,7 @@ impl Event {
                 let (user, merchant, funding) =
                     (UserId(*user), MerchantId(*merchant), funding(*credit_minor, *balance_minor)?);
                 match beneficiary {
-                    Some(tie) => CommandKind::PayFor { user, merchant, funding, beneficiary: (*tie).into() },
+                    Some(tie) => CommandKind::PayFor { user, merchant, funding, beneficiary: *tie },
                     None => CommandKind::Pay { user, merchant, funding },
                 }
             }
@@ -397,7 +378,7 @@ impl Event {
                         return Err(EventError { line, message: "bind needs exactly one of user and merchant".into() });
                     }
                 };
-                CommandKind::LinkTie { party, tie: (*tie).into() }
+                CommandKind::LinkTie { party, tie: *tie }
             }
             Body::LiftAction { user, action } => CommandKind::LiftAction { user: UserId(*user), action: *action },
             Body::DecideCase { case, approve, verdict } => {
@@ -527,7 +508,7 @@ struct Raw {
     merchant: Option<u64>,
     currency: Option<String>,
     identity: Option<IdentityLevel>,
-    ties: Option<Vec<TieRef>>,
+    ties: Option<Vec<Tie>>,
     category: Option<MerchantCategory>,
     verification: Option<MerchantVerification>,
     partner: Option<bool>,
@@ -535,7 +516,7 @@ struct Raw {
     amount_minor: Option<u64>,
     credit_minor: Option<u64>,
     balance_minor: Option<u64>,
-    beneficiary: Option<TieRef>,
+    beneficiary: Option<Tie>,
     hold_ms: Option<u64>,
     authorization: Option<u64>,
     payment: Option<u64>,
@@ -546,7 +527,7 @@ struct Raw {
     source: Option<RepaySource>,
     in_full: Option<bool>,
     device: Option<u64>,
-    tie: Option<TieRef>,
+    tie: Option<Tie>,
     action: Option<AccountAction>,
     case: Option<u64>,
     approve: Option<bool>,

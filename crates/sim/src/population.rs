@@ -11,8 +11,8 @@
 //! Same configuration and seed, same events, byte for byte: one `fastrand` generator drives
 //! everything and events are ordered by (time, id).
 
-use crate::events::{Body, Event, TieRef};
-use engine::risk::{AccountAction, Label, TieKind, Typology};
+use crate::events::{Body, Event};
+use engine::risk::{AccountAction, Label, Tie, TieKind, Typology};
 use engine::{IdentityLevel, MerchantCategory, MerchantVerification, RepaySource, WithdrawalPurpose};
 use std::collections::BTreeMap;
 
@@ -228,9 +228,9 @@ impl Simulator {
         }
     }
 
-    fn tie(kind: TieKind, owner: u64, salt: u64) -> TieRef {
+    fn tie(kind: TieKind, owner: u64, salt: u64) -> Tie {
         // Tokens stand in for keyed hashes of the numbers: distinct per kind, owner and salt.
-        TieRef { kind, token: (salt << 40) ^ (owner << 4) ^ kind as u64 }
+        Tie { kind, token: (salt << 40) ^ (owner << 4) ^ kind as u64 }
     }
 
     /// Merchants and users, with ties, limits and opening balances, before day 0.
@@ -323,7 +323,7 @@ impl Simulator {
         id: u64,
         category: MerchantCategory,
         verification: MerchantVerification,
-        ties: Vec<TieRef>,
+        ties: Vec<Tie>,
     ) {
         let body =
             Body::OpenMerchant { merchant: id, currency: "CNY".into(), category, verification, partner: false, ties };
