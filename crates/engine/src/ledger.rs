@@ -8,21 +8,20 @@ use crate::command::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
     RepaySource, UserId,
 };
+use crate::idempotency::{Remembered, RememberedIds};
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 use crate::product::{Overpayment, Product};
 use crate::risk::features::{Inflow, MerchantRisk, Purchase, UserRisk, ring_like};
 use crate::risk::{Decision, Party, RiskState, Tie};
 use crate::score::CreditScore;
-use crate::table::{ChunkedQueue, ShardedMap};
+use crate::table::ShardedMap;
 use crate::withdrawal::{Challenge, WithdrawalTotals};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 type FastMap<K, V> = ShardedMap<K, V>;
 
-/// How long a command id is remembered for idempotent retries, in command time.
-pub const IDEMPOTENCY_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
 /// The longest an authorization may hold funds.
 pub const AUTHORIZATION_MAX_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
@@ -126,15 +125,6 @@ pub struct Authorization {
     pub expires_at_ms: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Remembered {
-    /// The journal sequence of the first application (the engine applies every journaled
-    /// command in order, so this is `commands_applied` at that time).
-    pub(crate) sequence: u64,
-    pub(crate) fingerprint: u64,
-    pub(crate) outcome: Outcome,
-}
-
 /// The ledger state machine. Create with [`Engine::default`], feed with [`Engine::apply`].
 #[derive(Default)]
 pub struct Engine {
@@ -162,9 +152,7 @@ pub struct Engine {
     /// Withdrawals waiting for their step-up verification; they share `expiries`.
     pub(crate) challenges: FastMap<CommandId, Challenge>,
     pub(crate) expiries: BTreeSet<(u64, CommandId)>,
-    pub(crate) remembered: FastMap<CommandId, Remembered>,
-    /// Remembered ids with the time they were first seen, oldest first.
-    pub(crate) remembered_order: ChunkedQueue<(u64, CommandId)>,
+    pub(crate) remembered: RememberedIds,
     /// Reused buffer for fingerprints; not part of the state.
     pub(crate) scratch: Vec<u8>,
     /// Refunds of each refunded payment: refund command id and split, oldest first.
@@ -234,7 +222,7 @@ impl Engine {
     pub fn apply(&mut self, command: &Command, command_index: u32, postings: &mut Vec<Posting>) -> Outcome {
         self.now_ms = self.now_ms.max(command.time_ms);
         self.commands_applied += 1;
-        self.forget_expired_ids();
+        self.remembered.advance(self.now_ms);
         let mut ledger = Postings { postings, command_index };
         // Ticks come from the server's clock, not a client: nothing to retry, nothing to remember.
         if matches!(command.kind, CommandKind::Tick) {
@@ -250,19 +238,7 @@ impl Engine {
         let outcome = self.execute(command.id, &command.kind, &mut ledger);
         let sequence = self.commands_applied;
         self.remembered.insert(command.id, Remembered { sequence, fingerprint, outcome });
-        self.remembered_order.push_back((self.now_ms, command.id));
         outcome
-    }
-
-    fn forget_expired_ids(&mut self) {
-        let horizon = self.now_ms.saturating_sub(IDEMPOTENCY_WINDOW_MS);
-        while let Some(&(time_ms, id)) = self.remembered_order.front() {
-            if time_ms >= horizon {
-                break;
-            }
-            self.remembered.remove(&id);
-            self.remembered_order.pop_front();
-        }
     }
 
     /// The risk decision on the last applied command, when the rules scored it.

@@ -13,6 +13,7 @@ mod billing;
 pub mod calendar;
 pub mod codec;
 mod command;
+mod idempotency;
 mod instalments;
 mod invariants;
 mod ledger;
@@ -32,8 +33,9 @@ pub use command::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
     RepaySource, UserId, WithdrawalPurpose,
 };
+pub use idempotency::IDEMPOTENCY_WINDOW_MS;
 pub use instalments::{InstalmentPlanState, ScheduledPeriod};
-pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, IDEMPOTENCY_WINDOW_MS, Merchant, Payment, User};
+pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, Merchant, Payment, User};
 pub use money::{Amount, Currency};
 pub use outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 pub use queries::Counts;

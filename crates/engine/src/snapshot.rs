@@ -5,7 +5,8 @@
 //! and [`Engine::state_hash`] compares states bit for bit.
 
 use crate::command::{CommandId, Funding, MerchantId, UserId};
-use crate::ledger::{Authorization, Engine, Merchant, Payment, Remembered, User};
+use crate::idempotency::{RememberedIds, RememberedSnapshot};
+use crate::ledger::{Authorization, Engine, Merchant, Payment, User};
 use crate::money::Currency;
 use crate::product::Product;
 use crate::risk::{Case, Parked, Party, RuleSet, Tie};
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout.
-pub const SNAPSHOT_VERSION: u32 = 4;
+pub const SNAPSHOT_VERSION: u32 = 5;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
@@ -31,7 +32,7 @@ struct SnapshotRef<'a> {
     authorizations: Vec<(CommandId, &'a Authorization)>,
     challenges: Vec<(CommandId, &'a Challenge)>,
     refunds: Vec<(CommandId, &'a Vec<(CommandId, Funding)>)>,
-    remembered: Vec<(u64, CommandId, Remembered)>,
+    remembered: RememberedSnapshot,
     rules: Option<&'a RuleSet>,
     ties: Vec<(Tie, &'a Vec<Party>)>,
     groups: &'a [Vec<Party>],
@@ -54,7 +55,7 @@ struct SnapshotOwned {
     authorizations: Vec<(CommandId, Authorization)>,
     challenges: Vec<(CommandId, Challenge)>,
     refunds: Vec<(CommandId, Vec<(CommandId, Funding)>)>,
-    remembered: Vec<(u64, CommandId, Remembered)>,
+    remembered: RememberedSnapshot,
     rules: Option<RuleSet>,
     ties: Vec<(Tie, Vec<Party>)>,
     groups: Vec<Vec<Party>>,
@@ -96,8 +97,6 @@ fn sorted<'a, K: Ord + Copy + 'a, V>(map: impl Iterator<Item = (&'a K, &'a V)>) 
 impl Engine {
     /// Encodes the whole state canonically.
     pub fn snapshot(&self) -> Vec<u8> {
-        let remembered =
-            self.remembered_order.iter().map(|(time_ms, id)| (*time_ms, *id, self.remembered[id])).collect();
         let snapshot = SnapshotRef {
             version: SNAPSHOT_VERSION,
             now_ms: self.now_ms,
@@ -112,7 +111,7 @@ impl Engine {
             authorizations: sorted(self.authorizations.iter()),
             challenges: sorted(self.challenges.iter()),
             refunds: sorted(self.refunds.iter()),
-            remembered,
+            remembered: self.remembered.to_snapshot(),
             rules: self.risk.rules.as_ref().map(|rules| &rules.source),
             ties: sorted(self.risk.ties.parties.iter()),
             groups: &self.risk.ties.groups,
@@ -170,8 +169,7 @@ impl Engine {
             engine.expiries.insert((parked.expires_at_ms, id));
             engine.risk.parked.insert(id, parked);
         }
-        engine.remembered_order = owned.remembered.iter().map(|(time_ms, id, _)| (*time_ms, *id)).collect();
-        engine.remembered.extend(owned.remembered.into_iter().map(|(_, id, remembered)| (id, remembered)));
+        engine.remembered = RememberedIds::from_snapshot(owned.remembered);
         engine.check_invariants().map_err(SnapshotError::Invariant)?;
         Ok(engine)
     }

@@ -2,12 +2,10 @@
 //!
 //! A single hash table doubles by rehashing every entry at once: with millions of remembered
 //! command ids that stalls the writer for hundreds of milliseconds. [`ShardedMap`] splits a map
-//! into [`SHARDS`] tables chosen by hash, so each doubling moves 1/256 of the entries, and
-//! [`ChunkedQueue`] grows by whole chunks instead of copying itself.
+//! into [`SHARDS`] tables chosen by hash, so each doubling moves 1/256 of the entries.
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
-use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hash};
 
 /// Number of tables a [`ShardedMap`] is split into.
@@ -73,7 +71,7 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
 
     /// Removes, returning the value.
     /// A table that emptied to an eighth of its capacity shrinks, so a burst that grew a map
-    /// (say, a day of remembered command ids) does not leave lookups spread over cold memory.
+    /// (say, holds that then settle) does not leave lookups spread over cold memory.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let (hash, shard) = self.locate(key);
         let (entry, _) = self.shards[shard].find_entry(hash, |(candidate, _)| candidate == key).ok()?.remove();
@@ -140,59 +138,6 @@ impl<K: Hash + Eq, V> Extend<(K, V)> for ShardedMap<K, V> {
     }
 }
 
-/// Entries per chunk of a [`ChunkedQueue`].
-const CHUNK: usize = 4_096;
-
-/// A FIFO queue stored as fixed-size chunks: pushing never copies more than one chunk's worth.
-#[derive(Clone, Debug)]
-pub struct ChunkedQueue<T> {
-    chunks: VecDeque<VecDeque<T>>,
-}
-
-impl<T> Default for ChunkedQueue<T> {
-    fn default() -> Self {
-        ChunkedQueue { chunks: VecDeque::new() }
-    }
-}
-
-impl<T> ChunkedQueue<T> {
-    /// Appends at the back.
-    pub fn push_back(&mut self, value: T) {
-        if self.chunks.back().is_none_or(|chunk| chunk.len() == CHUNK) {
-            self.chunks.push_back(VecDeque::with_capacity(CHUNK));
-        }
-        self.chunks.back_mut().expect("a chunk with room exists").push_back(value);
-    }
-
-    /// The front value.
-    pub fn front(&self) -> Option<&T> {
-        self.chunks.front().and_then(VecDeque::front)
-    }
-
-    /// Removes the front value.
-    pub fn pop_front(&mut self) -> Option<T> {
-        let chunk = self.chunks.front_mut()?;
-        let value = chunk.pop_front();
-        if chunk.is_empty() {
-            self.chunks.pop_front();
-        }
-        value
-    }
-
-    /// Values from front to back.
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flatten()
-    }
-}
-
-impl<T> FromIterator<T> for ChunkedQueue<T> {
-    fn from_iter<I: IntoIterator<Item = T>>(values: I) -> Self {
-        let mut queue = ChunkedQueue::default();
-        values.into_iter().for_each(|value| queue.push_back(value));
-        queue
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,19 +156,5 @@ mod tests {
         *map.get_or_default(20_000) += 5;
         assert_eq!((map.len(), map.get(&20_000)), (10_000, Some(&10)));
         assert_eq!(map.iter().count(), map.len());
-    }
-
-    #[test]
-    fn chunked_queue_is_fifo_across_chunks() {
-        let mut queue: ChunkedQueue<usize> = (0..CHUNK * 2 + 5).collect();
-        assert_eq!(queue.iter().count(), CHUNK * 2 + 5);
-        for expected in 0..CHUNK + 3 {
-            assert_eq!(queue.pop_front(), Some(expected));
-        }
-        queue.push_back(99);
-        assert_eq!(queue.iter().copied().last(), Some(99));
-        assert_eq!(queue.front(), Some(&(CHUNK + 3)));
-        while queue.pop_front().is_some() {}
-        assert_eq!(queue.front(), None);
     }
 }
