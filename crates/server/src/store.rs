@@ -143,7 +143,19 @@ pub fn rebuild(
 ) -> Result<(Engine, RecordReader, Option<u64>), StoreError> {
     let snapshots = SnapshotStore::open(&data_dir.snapshots())?;
     let (mut engine, snapshot_sequence) = match snapshots.load_latest(at_most)? {
-        Some(snapshot) => (Engine::restore(&snapshot.payload)?, Some(snapshot.sequence)),
+        Some(snapshot) => match Engine::restore(&snapshot.payload) {
+            Ok(engine) => (engine, Some(snapshot.sequence)),
+            // Another build's layout (an upgrade): the journal keeps every command, so replay it all.
+            Err(SnapshotError::Version(version)) => {
+                tracing::warn!(
+                    version,
+                    sequence = snapshot.sequence,
+                    "snapshot of another format version; replaying the whole journal"
+                );
+                (Engine::default(), None)
+            }
+            Err(error) => return Err(error.into()),
+        },
         None => (Engine::default(), None),
     };
     let mut reader = Journal::read_from(&data_dir.journal(), engine.commands_applied() + 1)?;
