@@ -73,10 +73,7 @@ pub struct Program {
 impl Program {
     /// Evaluates the expression: `Ok(true)` when the rule fires.
     pub fn evaluate<F: Features + ?Sized>(&self, features: &mut F) -> Result<bool, EvalError> {
-        match evaluate(&self.root, features)? {
-            Value::Bool(fired) => Ok(fired),
-            other => unreachable!("the compiler checked the rule is boolean, got {other:?}"),
-        }
+        test(&self.root, features)
     }
 
     /// The feature slots the expression reads, sorted and without repeats.
@@ -85,41 +82,50 @@ impl Program {
     }
 }
 
-fn boolean<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<bool, EvalError> {
-    match evaluate(node, features)? {
-        Value::Bool(value) => Ok(value),
-        other => unreachable!("the compiler checked this operand is boolean, got {other:?}"),
-    }
+/// Evaluates a boolean node (the compiler checked its type) without wrapping the result in a
+/// [`Value`]: rules are mostly `&&` chains of comparisons, so this is the evaluator's hot path.
+fn test<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<bool, EvalError> {
+    Ok(match node {
+        Node::CompareFeature(operator, slot, constant) => compare(*operator, features.value(*slot), *constant),
+        // CEL's logical operators absorb an error when another term decides the result.
+        Node::All(terms) => decide(terms, false, features)?,
+        Node::Any(terms) => decide(terms, true, features)?,
+        Node::Not(operand) => !test(operand, features)?,
+        Node::Compare(operator, left, right) => {
+            compare(*operator, evaluate(left, features)?, evaluate(right, features)?)
+        }
+        Node::In(operand, list) => {
+            let value = evaluate(operand, features)?;
+            list.iter().any(|item| compare(Compare::Equal, value, *item))
+        }
+        Node::Conditional(condition, then, otherwise) => match test(condition, features)? {
+            true => test(then, features)?,
+            false => test(otherwise, features)?,
+        },
+        other => match evaluate(other, features)? {
+            Value::Bool(value) => value,
+            other => unreachable!("the compiler checked this operand is boolean, got {other:?}"),
+        },
+    })
 }
 
 fn evaluate<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<Value, EvalError> {
     Ok(match node {
         Node::Constant(value) => *value,
         Node::Feature(slot) => features.value(*slot),
-        Node::Not(operand) => Value::Bool(!boolean(operand, features)?),
+        Node::Not(..) | Node::All(..) | Node::Any(..) | Node::CompareFeature(..) | Node::Compare(..) | Node::In(..) => {
+            Value::Bool(test(node, features)?)
+        }
         Node::Negate(operand) => match evaluate(operand, features)? {
             Value::Int(value) => Value::Int(value.checked_neg().ok_or(EvalError::Overflow)?),
             Value::Double(value) => Value::Double(-value),
             other => unreachable!("negation of a checked numeric operand, got {other:?}"),
         },
-        // CEL's logical operators absorb an error when another term decides the result.
-        Node::All(terms) => Value::Bool(decide(terms, false, features)?),
-        Node::Any(terms) => Value::Bool(decide(terms, true, features)?),
-        Node::CompareFeature(operator, slot, constant) => {
-            Value::Bool(compare(*operator, features.value(*slot), *constant))
-        }
-        Node::Conditional(condition, then, otherwise) => match boolean(condition, features)? {
+        Node::Conditional(condition, then, otherwise) => match test(condition, features)? {
             true => evaluate(then, features)?,
             false => evaluate(otherwise, features)?,
         },
-        Node::Compare(operator, left, right) => {
-            Value::Bool(compare(*operator, evaluate(left, features)?, evaluate(right, features)?))
-        }
         Node::Arith(operator, left, right) => arith(*operator, evaluate(left, features)?, evaluate(right, features)?)?,
-        Node::In(operand, list) => {
-            let value = evaluate(operand, features)?;
-            Value::Bool(list.iter().any(|item| compare(Compare::Equal, value, *item)))
-        }
         Node::ToDouble(operand) => match evaluate(operand, features)? {
             Value::Int(value) => Value::Double(value as f64),
             value @ Value::Double(_) => value,
@@ -145,7 +151,7 @@ fn evaluate<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<Value
 fn decide<F: Features + ?Sized>(terms: &[Node], decisive: bool, features: &mut F) -> Result<bool, EvalError> {
     let mut error = None;
     for term in terms {
-        match boolean(term, features) {
+        match test(term, features) {
             Ok(value) if value == decisive => return Ok(decisive),
             Ok(_) => {}
             Err(failure) => {

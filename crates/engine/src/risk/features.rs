@@ -411,17 +411,24 @@ fn distinct<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> u64 {
 }
 
 impl rules::Features for Context<'_> {
+    /// A cached value inline; computing one is out of line (most reads after the first hit).
+    #[inline]
     fn value(&mut self, slot: u16) -> Value {
-        if let Some(value) = self.cache[slot as usize] {
-            return value;
+        match self.cache[slot as usize] {
+            Some(value) => value,
+            None => self.fill(slot),
         }
-        let value = self.compute(Feature::ALL[slot as usize]);
-        self.cache[slot as usize] = Some(value);
-        value
     }
 }
 
 impl Context<'_> {
+    #[inline(never)]
+    fn fill(&mut self, slot: u16) -> Value {
+        let value = self.compute(Feature::ALL[slot as usize]);
+        self.cache[slot as usize] = Some(value);
+        value
+    }
+
     fn compute(&self, feature: Feature) -> Value {
         if let Some(value) = self.event_feature(feature) {
             return value;
