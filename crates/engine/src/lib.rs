@@ -19,6 +19,7 @@ mod invariants;
 mod ledger;
 mod money;
 mod outcome;
+mod prefetch;
 pub mod product;
 mod products;
 mod queries;

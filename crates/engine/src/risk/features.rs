@@ -53,6 +53,11 @@ impl<T> Ring<T> {
         self.items.iter()
     }
 
+    /// Asks the CPU for the entries (see [`crate::prefetch`]).
+    fn prefetch(&self) {
+        crate::prefetch::slice(&self.items);
+    }
+
     /// The entry pushed last.
     fn last(&self) -> Option<&T> {
         match self.items.len() < RECENT_MAX {
@@ -182,6 +187,14 @@ pub(crate) fn utc_day(time_ms: u64) -> u32 {
 }
 
 impl UserRisk {
+    /// Asks the CPU for the aggregates on the heap (see [`crate::prefetch`]).
+    pub(crate) fn prefetch(&self) {
+        self.purchases.prefetch();
+        self.inflows.prefetch();
+        self.payees.prefetch();
+        crate::prefetch::slice(&self.days);
+    }
+
     fn day(&mut self, day: u32) -> &mut UserDay {
         day_bucket(&mut self.days, day, |bucket| bucket.day, |day| UserDay { day, ..UserDay::default() })
     }
@@ -220,6 +233,13 @@ impl UserRisk {
 }
 
 impl MerchantRisk {
+    /// Asks the CPU for the aggregates on the heap (see [`crate::prefetch`]).
+    pub(crate) fn prefetch(&self) {
+        self.payers.prefetch();
+        self.ring_payers.prefetch();
+        crate::prefetch::slice(&self.days);
+    }
+
     fn day(&mut self, day: u32) -> &mut MerchantDay {
         day_bucket(&mut self.days, day, |bucket| bucket.day, |day| MerchantDay { day, ..MerchantDay::default() })
     }
