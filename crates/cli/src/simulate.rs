@@ -59,7 +59,7 @@ pub fn simulate_and_evaluate(config: Config, rules: RuleSet, progress: bool) -> 
         // Line numbers as in the written file: the header is line 1.
         let line = evaluator.events() as usize + 2;
         if failure.is_none() {
-            failure = evaluator.feed(line, event).err();
+            failure = evaluator.feed(line, event.clone()).err();
         }
         if evaluator.events().is_multiple_of(65_536) {
             bar.set_position(evaluator.events());
@@ -68,7 +68,7 @@ pub fn simulate_and_evaluate(config: Config, rules: RuleSet, progress: bool) -> 
     bar.finish_and_clear();
     match failure {
         Some(error) => Err(error.into()),
-        None => Ok(evaluator.finish()),
+        None => Ok(evaluator.finish()?),
     }
 }
 

@@ -46,11 +46,13 @@ impl RememberedIds {
         if window == self.window {
             return;
         }
+        // A window sees about as many ids as the one before: size the new generation for them.
+        let expected = self.current.len();
         self.previous = match window == self.window + 1 {
             true => std::mem::take(&mut self.current),
             false => ShardedMap::default(),
         };
-        self.current = ShardedMap::default();
+        self.current = ShardedMap::with_capacity(expected);
         self.window = window;
     }
 

@@ -11,7 +11,7 @@ use crate::command::{
 use crate::idempotency::{Remembered, RememberedIds};
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
-use crate::prefetch::{DISTANCE, Stage};
+use crate::prefetch::Lookahead;
 use crate::product::{Overpayment, Product};
 use crate::risk::features::{Inflow, MerchantRisk, Purchase, UserRisk, ring_like};
 use crate::risk::{Decision, Party, RiskState, Tie};
@@ -209,13 +209,9 @@ impl Engine {
         postings: &mut Vec<Posting>,
         decisions: &mut Vec<(u32, Decision)>,
     ) {
+        let mut lookahead = Lookahead::default();
         for (index, command) in commands.iter().enumerate() {
-            if let Some(ahead) = commands.get(index + DISTANCE) {
-                self.prefetch(&ahead.kind, Stage::Records);
-            }
-            if let Some(ahead) = commands.get(index + DISTANCE / 2) {
-                self.prefetch(&ahead.kind, Stage::Aggregates);
-            }
+            self.look_ahead(commands, index, &mut lookahead);
             let index = u32::try_from(index).expect("batches are far smaller than 2^32 commands");
             outcomes.push(self.apply(command, index, postings));
             if let Some(decision) = self.risk.last_decision.take_if(|decision| decision.is_notable()) {

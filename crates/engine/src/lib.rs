@@ -39,6 +39,7 @@ pub use instalments::{InstalmentPlanState, ScheduledPeriod};
 pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, Merchant, Payment, User};
 pub use money::{Amount, Currency};
 pub use outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
+pub use prefetch::Lookahead;
 pub use queries::Counts;
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
 pub use withdrawal::{Challenge, WithdrawalTotals};

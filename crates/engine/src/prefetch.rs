@@ -2,16 +2,23 @@
 //!
 //! Once the users outgrow the CPU caches the engine is bound by memory latency: each command's
 //! user and merchant records are misses, and the ledger and the risk features wait on them one
-//! after another. [`Engine::apply_batch_decided`] asks for the records of the command
-//! [`DISTANCE`] places ahead, so those misses overlap with the work on the current one, and half
-//! as far ahead (when the records have arrived) the risk aggregates they point to. A prefetch is
-//! only a hint: it changes no state and no outcome.
+//! after another. [`Engine::apply_batch_decided`] runs a [`Lookahead`] (and a caller that applies
+//! commands one at a time, to look at each outcome, can run one too with [`Engine::look_ahead`]):
+//! - every [`CHUNK`] commands it resolves the account slots of the next chunk in one tight loop,
+//!   so the index lookups' own misses overlap one another instead of each stalling the engine;
+//! - it asks for the records of the command [`DISTANCE`] places ahead, and, half as far ahead
+//!   (when the records have arrived), for the risk aggregates they point to.
+//!
+//! The slots are hints for the cache only, never read as state: a prefetch changes no state and no
+//! outcome, so a hint gone stale (an account opened within the chunk) costs nothing but a miss.
 
-use crate::command::{CommandKind, MerchantId, UserId};
+use crate::command::{Command, CommandKind, MerchantId, UserId};
 use crate::ledger::Engine;
 
 /// How many commands ahead records are asked for.
-pub(crate) const DISTANCE: usize = 6;
+const DISTANCE: usize = 6;
+/// How many commands' slots are resolved at a time.
+const CHUNK: usize = 32;
 
 /// The user and merchant records a command reads, as far as its body names them.
 fn parties(kind: &CommandKind) -> ([Option<UserId>; 2], Option<MerchantId>) {
@@ -34,38 +41,60 @@ fn parties(kind: &CommandKind) -> ([Option<UserId>; 2], Option<MerchantId>) {
     }
 }
 
-impl Engine {
-    /// Asks the CPU for the records `kind` will read: the user and merchant records themselves
-    /// (`stage` [`Stage::Records`]), or what they point to, once they are cached
-    /// ([`Stage::Aggregates`]).
-    pub(crate) fn prefetch(&self, kind: &CommandKind, stage: Stage) {
-        let (users, merchant) = parties(kind);
-        for user in users.into_iter().flatten() {
-            if let Some(slot) = self.user_index.get(&user) {
-                let user = &self.users[*slot as usize];
-                match stage {
-                    Stage::Records => record(user),
-                    Stage::Aggregates => user.risk.prefetch(),
-                }
-            }
-        }
-        if let Some(slot) = merchant.and_then(|merchant| self.merchant_index.get(&merchant)) {
-            let merchant = &self.merchants[*slot as usize];
-            match stage {
-                Stage::Records => record(merchant),
-                Stage::Aggregates => merchant.risk.prefetch(),
-            }
-        }
+/// The slots of one command's user and merchant records, resolved ahead of time.
+#[derive(Clone, Copy, Default)]
+struct Hint {
+    users: [Option<u32>; 2],
+    merchant: Option<u32>,
+}
+
+/// Slots resolved for the current and the next chunk of a slice of commands (a ring of two
+/// chunks), for [`Engine::look_ahead`].
+pub struct Lookahead {
+    hints: [Hint; 2 * CHUNK],
+}
+
+impl Default for Lookahead {
+    fn default() -> Self {
+        Lookahead { hints: [Hint::default(); 2 * CHUNK] }
     }
 }
 
-/// What [`Engine::prefetch`] asks for.
-#[derive(Clone, Copy)]
-pub(crate) enum Stage {
-    /// The user and merchant records.
-    Records,
-    /// The risk aggregates on the heap the records point to.
-    Aggregates,
+impl Engine {
+    /// Call before applying command `index` of `commands` (in order, from 0, with one
+    /// [`Lookahead`] per slice): resolves slots a chunk ahead and asks the CPU for the records
+    /// and aggregates of the commands ahead. A hint only: it changes no state.
+    pub fn look_ahead(&self, commands: &[Command], index: usize, ahead: &mut Lookahead) {
+        if index.is_multiple_of(CHUNK) {
+            let from = if index == 0 { 0 } else { index + CHUNK };
+            for (at, command) in commands.iter().enumerate().take(index + 2 * CHUNK).skip(from) {
+                ahead.hints[at % (2 * CHUNK)] = self.hint(&command.kind);
+            }
+        }
+        if index + DISTANCE < commands.len() {
+            let hint = ahead.hints[(index + DISTANCE) % (2 * CHUNK)];
+            self.prefetch(hint, record, record);
+        }
+        if index + DISTANCE / 2 < commands.len() {
+            let hint = ahead.hints[(index + DISTANCE / 2) % (2 * CHUNK)];
+            self.prefetch(hint, |user| user.risk.prefetch(), |merchant| merchant.risk.prefetch());
+        }
+    }
+
+    fn hint(&self, kind: &CommandKind) -> Hint {
+        let (users, merchant) = parties(kind);
+        Hint {
+            users: users.map(|user| user.and_then(|user| self.user_index.get(&user).copied())),
+            merchant: merchant.and_then(|merchant| self.merchant_index.get(&merchant).copied()),
+        }
+    }
+
+    fn prefetch(&self, hint: Hint, user: impl Fn(&crate::ledger::User), merchant: impl Fn(&crate::ledger::Merchant)) {
+        hint.users.into_iter().flatten().filter_map(|slot| self.users.get(slot as usize)).for_each(user);
+        if let Some(record) = hint.merchant.and_then(|slot| self.merchants.get(slot as usize)) {
+            merchant(record);
+        }
+    }
 }
 
 /// Every cache line of a record.

@@ -33,6 +33,13 @@ impl<K, V> Default for ShardedMap<K, V> {
 }
 
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
+    /// An empty map with room for about `entries` without growing.
+    pub fn with_capacity(entries: usize) -> Self {
+        let per_shard = entries.div_ceil(SHARDS);
+        let shards = (0..SHARDS).map(|_| HashTable::with_capacity(per_shard)).collect();
+        ShardedMap { hasher: Hasher::default(), shards, length: 0 }
+    }
+
     /// The key's hash and its table.
     fn locate(&self, key: &K) -> (u64, usize) {
         let hash = self.hasher.hash_one(key);

@@ -11,7 +11,7 @@
 use crate::events::{Body, Event, EventError};
 use engine::product::Product;
 use engine::risk::{CASE_HOLD_MS, DecisionKind, Party, RuleSet};
-use engine::{Command, CommandId, CommandKind, Engine, MerchantId, Rejection, UserId};
+use engine::{Command, CommandId, CommandKind, Engine, Lookahead, MerchantId, Rejection, UserId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -110,8 +110,13 @@ pub fn typology_of_reason(reason: &str) -> Option<&'static str> {
     })
 }
 
-/// Scores events one at a time, as they come (from a file or straight from the simulator),
-/// through a fresh engine with a product and rules installed before the first event.
+/// Events an [`Evaluator`] gathers before applying them, so the engine can look ahead.
+const PENDING_MAX: usize = 256;
+
+/// Scores events as they come (from a file or straight from the simulator), through a fresh
+/// engine with a product and rules installed before the first event. Events are applied one at a
+/// time, each outcome scored before the next runs, in gathers of [`PENDING_MAX`] so that the
+/// engine can fetch the records of the events ahead ([`Engine::look_ahead`]).
 pub struct Evaluator {
     engine: Engine,
     setup: Option<(Product, RuleSet)>,
@@ -122,6 +127,11 @@ pub struct Evaluator {
     starved: Starved,
     start_ms: u64,
     postings: Vec<engine::Posting>,
+    /// Events fed and not yet applied, with their line.
+    pending: Vec<(usize, Event)>,
+    /// The pending events' commands, and where each event's start.
+    commands: Vec<Command>,
+    starts: Vec<usize>,
     started: Instant,
 }
 
@@ -138,30 +148,59 @@ impl Evaluator {
             starved: Starved::default(),
             start_ms: 0,
             postings: Vec::new(),
+            pending: Vec::with_capacity(PENDING_MAX),
+            commands: Vec::new(),
+            starts: Vec::new(),
             started: Instant::now(),
         }
     }
 
-    /// Events scored so far.
+    /// Events fed so far.
     pub fn events(&self) -> u64 {
-        self.report.events
+        self.report.events + self.pending.len() as u64
     }
 
-    /// Applies one event (read from `line`) and scores its decision against its label.
-    pub fn feed(&mut self, line: usize, event: &Event) -> Result<(), EventError> {
+    /// Takes one event (read from `line`): it is applied and its decision scored against its
+    /// label once [`PENDING_MAX`] events are gathered, or at [`Evaluator::finish`]. An event
+    /// that does not map onto commands is refused with its line, before any event gathered with
+    /// it is applied.
+    pub fn feed(&mut self, line: usize, event: Event) -> Result<(), EventError> {
+        self.pending.push((line, event));
+        match self.pending.len() < PENDING_MAX {
+            true => Ok(()),
+            false => self.apply_pending(),
+        }
+    }
+
+    fn apply_pending(&mut self) -> Result<(), EventError> {
+        let Some((_, first)) = self.pending.first() else { return Ok(()) };
         if let Some((product, rules)) = self.setup.take() {
-            install(&mut self.engine, event.time_ms, product, rules);
-            self.start_ms = event.time_ms;
+            install(&mut self.engine, first.time_ms, product, rules);
+            self.start_ms = first.time_ms;
         }
-        let commands = event.commands(line)?;
-        self.postings.clear();
-        let outcome = self.engine.apply(&commands[0], 0, &mut self.postings);
-        self.score(event, outcome);
-        // An opening's ties come after it; they are never scored.
-        for command in &commands[1..] {
+        self.commands.clear();
+        self.starts.clear();
+        for (line, event) in &self.pending {
+            self.starts.push(self.commands.len());
+            self.commands.extend(event.commands(*line)?);
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let commands = std::mem::take(&mut self.commands);
+        let mut lookahead = Lookahead::default();
+        let mut next_event = 0;
+        for (index, command) in commands.iter().enumerate() {
+            self.engine.look_ahead(&commands, index, &mut lookahead);
             self.postings.clear();
-            let _tie_outcome = self.engine.apply(command, 0, &mut self.postings);
+            let outcome = self.engine.apply(command, 0, &mut self.postings);
+            // An event's first command is the event; an opening's ties come after it, unscored.
+            if self.starts.get(next_event) == Some(&index) {
+                self.score(&pending[next_event].1, outcome);
+                next_event += 1;
+            }
         }
+        self.pending = pending;
+        self.pending.clear();
+        self.commands = commands;
         Ok(())
     }
 
@@ -210,8 +249,9 @@ impl Evaluator {
         }
     }
 
-    /// The evaluation of everything fed.
-    pub fn finish(self) -> Evaluation {
+    /// Applies what is still gathered and returns the evaluation of everything fed.
+    pub fn finish(mut self) -> Result<Evaluation, EventError> {
+        self.apply_pending()?;
         let mut report = self.report;
         report.overall.finish();
         report.labels.values_mut().for_each(Score::finish);
@@ -223,7 +263,7 @@ impl Evaluator {
         rules.sort_by(|left, right| right.hits.cmp(&left.hits).then(left.rule.cmp(&right.rule)));
         report.rules = rules;
         report.events_per_sec = report.events as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-        report
+        Ok(report)
     }
 }
 
@@ -238,12 +278,12 @@ pub fn evaluate(
     let mut evaluator = Evaluator::new(product, rules);
     for item in events {
         let (line, event) = item?;
-        evaluator.feed(line, &event)?;
+        evaluator.feed(line, event)?;
         if evaluator.events().is_multiple_of(65_536) {
             progress(evaluator.events());
         }
     }
-    Ok(evaluator.finish())
+    evaluator.finish()
 }
 
 /// What earlier risk decisions took away: credit held by a review, and money that never arrived
