@@ -247,7 +247,11 @@ impl Compiler<'_> {
             };
             values.push(value);
         }
-        Ok((Node::In(Box::new(operand), values), Type::Bool))
+        let node = match operand {
+            Node::Feature(slot) => Node::FeatureIn(slot, values),
+            operand => Node::In(Box::new(operand), values),
+        };
+        Ok((node, Type::Bool))
     }
 
     fn symbol(&self, at: &IdedExpr, ty: Type, text: &str) -> Result<Value, CompileError> {

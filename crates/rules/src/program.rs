@@ -57,6 +57,8 @@ pub(crate) enum Node {
     CompareFeature(Compare, u16, Value),
     Arith(Arith, Box<Node>, Box<Node>),
     In(Box<Node>, Vec<Value>),
+    /// A feature in a list of constants, in one step.
+    FeatureIn(u16, Vec<Value>),
     ToDouble(Box<Node>),
     ToInt(Box<Node>),
     Min(Box<Node>, Box<Node>),
@@ -87,6 +89,14 @@ impl Program {
 fn test<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<bool, EvalError> {
     Ok(match node {
         Node::CompareFeature(operator, slot, constant) => compare(*operator, features.value(*slot), *constant),
+        Node::Feature(slot) => match features.value(*slot) {
+            Value::Bool(value) => value,
+            other => unreachable!("the compiler checked this feature is boolean, got {other:?}"),
+        },
+        Node::FeatureIn(slot, list) => {
+            let value = features.value(*slot);
+            list.iter().any(|item| compare(Compare::Equal, value, *item))
+        }
         // CEL's logical operators absorb an error when another term decides the result.
         Node::All(terms) => decide(terms, false, features)?,
         Node::Any(terms) => decide(terms, true, features)?,
@@ -113,9 +123,13 @@ fn evaluate<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<Value
     Ok(match node {
         Node::Constant(value) => *value,
         Node::Feature(slot) => features.value(*slot),
-        Node::Not(..) | Node::All(..) | Node::Any(..) | Node::CompareFeature(..) | Node::Compare(..) | Node::In(..) => {
-            Value::Bool(test(node, features)?)
-        }
+        Node::Not(..)
+        | Node::All(..)
+        | Node::Any(..)
+        | Node::CompareFeature(..)
+        | Node::Compare(..)
+        | Node::In(..)
+        | Node::FeatureIn(..) => Value::Bool(test(node, features)?),
         Node::Negate(operand) => match evaluate(operand, features)? {
             Value::Int(value) => Value::Int(value.checked_neg().ok_or(EvalError::Overflow)?),
             Value::Double(value) => Value::Double(-value),

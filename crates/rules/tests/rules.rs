@@ -60,6 +60,10 @@ fn evaluates_the_supported_language() {
     check("\"recharge\" != merchant.category", Ok(true));
     check("merchant.category in [\"recharge\", \"physical_goods\"]", Ok(false));
     check("user.refunds_30d in [1, 2, 3]", Ok(true));
+    check("merchant.category in [\"virtual_goods\"]", Ok(true));
+    check("event.amount_minor % 10000 in [0, 5]", Ok(true));
+    check("user.watchlisted", Ok(false));
+    check("user.watchlisted || merchant.category in [\"virtual_goods\"]", Ok(true));
     check("!user.watchlisted || event.amount_minor < 0", Ok(true));
     check("double(event.amount_minor) / 100.0 > 499.5", Ok(true));
     check("event.amount_minor % 10000 == 0", Ok(true));
