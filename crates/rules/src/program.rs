@@ -87,16 +87,10 @@ impl Program {
 /// Evaluates a boolean node (the compiler checked its type) without wrapping the result in a
 /// [`Value`]: rules are mostly `&&` chains of comparisons, so this is the evaluator's hot path.
 fn test<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<bool, EvalError> {
+    if let Some(value) = leaf(node, features) {
+        return Ok(value);
+    }
     Ok(match node {
-        Node::CompareFeature(operator, slot, constant) => compare(*operator, features.value(*slot), *constant),
-        Node::Feature(slot) => match features.value(*slot) {
-            Value::Bool(value) => value,
-            other => unreachable!("the compiler checked this feature is boolean, got {other:?}"),
-        },
-        Node::FeatureIn(slot, list) => {
-            let value = features.value(*slot);
-            list.iter().any(|item| compare(Compare::Equal, value, *item))
-        }
         // CEL's logical operators absorb an error when another term decides the result.
         Node::All(terms) => decide(terms, false, features)?,
         Node::Any(terms) => decide(terms, true, features)?,
@@ -116,6 +110,24 @@ fn test<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<bool, Eva
             Value::Bool(value) => value,
             other => unreachable!("the compiler checked this operand is boolean, got {other:?}"),
         },
+    })
+}
+
+/// A leaf test (a feature against constants), evaluated in place: most terms of a rule are
+/// leaves, and this spares them a call. `None` for any other node.
+#[inline(always)]
+fn leaf<F: Features + ?Sized>(node: &Node, features: &mut F) -> Option<bool> {
+    Some(match node {
+        Node::CompareFeature(operator, slot, constant) => compare(*operator, features.value(*slot), *constant),
+        Node::Feature(slot) => match features.value(*slot) {
+            Value::Bool(value) => value,
+            other => unreachable!("the compiler checked this feature is boolean, got {other:?}"),
+        },
+        Node::FeatureIn(slot, list) => {
+            let value = features.value(*slot);
+            list.iter().any(|item| compare(Compare::Equal, value, *item))
+        }
+        _ => return None,
     })
 }
 
@@ -165,7 +177,11 @@ fn evaluate<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<Value
 fn decide<F: Features + ?Sized>(terms: &[Node], decisive: bool, features: &mut F) -> Result<bool, EvalError> {
     let mut error = None;
     for term in terms {
-        match test(term, features) {
+        let result = match leaf(term, features) {
+            Some(value) => Ok(value),
+            None => test(term, features),
+        };
+        match result {
             Ok(value) if value == decisive => return Ok(decisive),
             Ok(_) => {}
             Err(failure) => {
@@ -177,6 +193,7 @@ fn decide<F: Features + ?Sized>(terms: &[Node], decisive: bool, features: &mut F
 }
 
 /// Compares two values; ints and doubles compare by numeric value, as CEL specifies.
+#[inline(always)]
 fn compare(operator: Compare, left: Value, right: Value) -> bool {
     let ordering = match (left, right) {
         (Value::Int(left), Value::Int(right)) => left.partial_cmp(&right),

@@ -222,6 +222,9 @@ impl Engine {
     }
 
     fn take_actions(&mut self, slot: usize, actions: &[AccountAction]) {
+        if actions.is_empty() {
+            return;
+        }
         let (_, month) = self.local_today();
         let now_ms = self.now_ms;
         let user = &mut self.users[slot];
