@@ -100,11 +100,32 @@ fn buy_and_refund_fast(ledger: &mut Ledger, user: UserId, merchant: MerchantId, 
     ledger.ok(CommandKind::Refund { payment, merchant, amount: amount(credit_minor) });
 }
 
+/// Two rounds of gift-card cycling by a user who also returned a parcel the slow way (so the
+/// early step-up, which wants every refund fast and cash-like, stays silent).
+fn cycle_twice_among_returns(ledger: &mut Ledger) {
+    let (parcel, _) = ledger.pay(ALICE, SHOP, 100_000);
+    ledger.wait(3 * DAY_MS);
+    ledger.ok(CommandKind::Refund { payment: parcel, merchant: SHOP, amount: amount(100_000) });
+    buy_and_refund_fast(ledger, ALICE, GIFT_CARDS, 200_000);
+    buy_and_refund_fast(ledger, ALICE, GIFT_CARDS, 200_000);
+}
+
+#[test]
+fn a_second_round_of_cycling_is_stepped_up() {
+    let mut ledger = Ledger::with_rules();
+    buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
+    // Every refund so far was a gift card returned within the hour, and it is all they spent.
+    let (challenge, outcome) = ledger.pay(ALICE, GIFT_CARDS, 200_000);
+    assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
+    ledger.expect_decision(DecisionKind::Challenge, "refund_cycling");
+    assert!(ledger.engine.user(ALICE).unwrap().risk.watchlisted);
+    assert!(ledger.engine.parked(challenge).is_some(), "the purchase waits for step-up verification");
+}
+
 #[test]
 fn refund_cycling_is_held_then_denied() {
     let mut ledger = Ledger::with_rules();
-    buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
-    buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
+    cycle_twice_among_returns(&mut ledger);
     let (case, outcome) = ledger.pay(ALICE, GIFT_CARDS, 200_000);
     assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
     ledger.expect_decision(DecisionKind::Review, "refund_cycling");
@@ -348,7 +369,7 @@ fn a_ring_at_a_small_merchant_is_stopped_but_parents_paying_school_fees_pass() {
 fn a_challenge_waits_for_verification_or_expires() {
     let mut ledger = Ledger::with_rules();
     let mut rules = default_rules();
-    rules.version = 2;
+    rules.version += 1;
     for rule in &mut rules.rules {
         rule.status = RuleStatus::Off;
     }
@@ -374,7 +395,8 @@ fn a_challenge_waits_for_verification_or_expires() {
 fn a_bad_rules_file_is_refused_and_the_old_rules_keep_running() {
     let mut ledger = Ledger::with_rules();
     let mut broken = default_rules();
-    broken.version = 2;
+    let in_force = broken.version;
+    broken.version = in_force + 1;
     let index = broken.rules.iter().position(|rule| rule.id == "b_money_back_to_payer").unwrap();
     broken.rules[index].expression = "event.loopback_minor > \"a lot\"".into();
     let error = broken.validate().expect_err("a string is not a number");
@@ -382,9 +404,9 @@ fn a_bad_rules_file_is_refused_and_the_old_rules_keep_running() {
     assert!(error.message.contains("b_money_back_to_payer"), "{}", error.message);
     ledger.rejected(CommandKind::InstallRules { rules: Box::new(broken) }, Rejection::InvalidRules);
     ledger.rejected(CommandKind::InstallRules { rules: Box::new(default_rules()) }, Rejection::RulesVersionOrder);
-    assert_eq!(ledger.engine.rules().unwrap().version, 1);
+    assert_eq!(ledger.engine.rules().unwrap().version, in_force);
     ledger.pay(ALICE, SHOP, 1_000).1.unwrap();
-    assert_eq!(ledger.engine.last_decision().unwrap().rules_version, 1);
+    assert_eq!(ledger.engine.last_decision().unwrap().rules_version, in_force);
 }
 
 /// A command log per typology script, each from a fresh engine.
@@ -392,8 +414,7 @@ fn scenario_logs() -> Vec<Vec<Command>> {
     let tests: [fn() -> Ledger; 4] = [
         || {
             let mut ledger = Ledger::with_rules();
-            buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
-            buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
+            cycle_twice_among_returns(&mut ledger);
             let _held = ledger.pay(ALICE, GIFT_CARDS, 200_000);
             ledger
         },
