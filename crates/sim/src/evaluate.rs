@@ -13,7 +13,7 @@ use engine::product::Product;
 use engine::risk::{CASE_HOLD_MS, DecisionKind, Party, RuleSet};
 use engine::{Command, CommandId, CommandKind, Engine, Lookahead, MerchantId, Rejection, UserId};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Instant;
 
 /// Counts and rates for one label or overall.
@@ -122,8 +122,10 @@ pub struct Evaluator {
     setup: Option<(Product, RuleSet)>,
     report: Evaluation,
     rules_seen: BTreeMap<String, RuleHits>,
-    honest_users: BTreeSet<u64>,
-    bothered: BTreeSet<u64>,
+    /// Decisions by kind, counted as they come (names are filled in at the end).
+    decisions: BTreeMap<DecisionKind, u64>,
+    honest_users: HashSet<u64>,
+    bothered: HashSet<u64>,
     starved: Starved,
     start_ms: u64,
     postings: Vec<engine::Posting>,
@@ -143,8 +145,9 @@ impl Evaluator {
             setup: Some((product, rules)),
             report: Evaluation::default(),
             rules_seen: BTreeMap::new(),
-            honest_users: BTreeSet::new(),
-            bothered: BTreeSet::new(),
+            decisions: BTreeMap::new(),
+            honest_users: HashSet::new(),
+            bothered: HashSet::new(),
             starved: Starved::default(),
             start_ms: 0,
             postings: Vec::new(),
@@ -210,7 +213,7 @@ impl Evaluator {
         let decision = self.engine.last_decision();
         let kind = decision.map(|decision| decision.kind);
         if let Some(kind) = kind {
-            *report.decisions.entry(kind.name().to_owned()).or_default() += 1;
+            *self.decisions.entry(kind).or_default() += 1;
         }
         let stopped_by_action = matches!(outcome, Err(Rejection::CreditFrozen | Rejection::InsufficientCredit))
             && event
@@ -255,6 +258,7 @@ impl Evaluator {
         let mut report = self.report;
         report.overall.finish();
         report.labels.values_mut().for_each(Score::finish);
+        report.decisions = self.decisions.into_iter().map(|(kind, count)| (kind.name().to_owned(), count)).collect();
         report.honest_users = self.honest_users.len() as u64;
         report.honest_users_with_friction = self.bothered.len() as u64;
         report.honest_friction_share = self.bothered.len() as f64 / self.honest_users.len().max(1) as f64;
