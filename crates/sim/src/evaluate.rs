@@ -110,6 +110,9 @@ pub fn typology_of_reason(reason: &str) -> Option<&'static str> {
     })
 }
 
+/// A set of account ids, hashed fast (only its size is ever read).
+type IdSet = HashSet<u64, foldhash::fast::FixedState>;
+
 /// Events an [`Evaluator`] gathers before applying them, so the engine can look ahead.
 const PENDING_MAX: usize = 256;
 
@@ -124,8 +127,8 @@ pub struct Evaluator {
     rules_seen: BTreeMap<String, RuleHits>,
     /// Decisions by kind, counted as they come (names are filled in at the end).
     decisions: BTreeMap<DecisionKind, u64>,
-    honest_users: HashSet<u64>,
-    bothered: HashSet<u64>,
+    honest_users: IdSet,
+    bothered: IdSet,
     starved: Starved,
     start_ms: u64,
     postings: Vec<engine::Posting>,
@@ -146,8 +149,8 @@ impl Evaluator {
             report: Evaluation::default(),
             rules_seen: BTreeMap::new(),
             decisions: BTreeMap::new(),
-            honest_users: HashSet::new(),
-            bothered: HashSet::new(),
+            honest_users: IdSet::default(),
+            bothered: IdSet::default(),
             starved: Starved::default(),
             start_ms: 0,
             postings: Vec::new(),
