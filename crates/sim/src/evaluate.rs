@@ -114,7 +114,7 @@ pub fn typology_of_reason(reason: &str) -> Option<&'static str> {
 type IdSet = HashSet<u64, foldhash::fast::FixedState>;
 
 /// Events an [`Evaluator`] gathers before applying them, so the engine can look ahead.
-const PENDING_MAX: usize = 256;
+pub const PENDING_MAX: usize = 256;
 
 /// Scores events as they come (from a file or straight from the simulator), through a fresh
 /// engine with a product and rules installed before the first event. Events are applied one at a
