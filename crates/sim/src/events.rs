@@ -460,37 +460,46 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
 }
 
 /// Reads an event file: the header, then one event per line (blank lines skipped). Each item is
-/// the event with its line number, or the error of that line.
-pub fn read(input: impl BufRead) -> impl Iterator<Item = Result<(usize, Event), EventError>> {
-    let mut header_seen = false;
-    input.lines().enumerate().filter_map(move |(index, line)| {
-        let number = index + 1;
-        let line = match line {
-            Ok(line) => line,
-            Err(error) => return Some(Err(EventError { line: number, message: error.to_string() })),
-        };
-        if line.trim().is_empty() {
-            return None;
+/// the event with its line number, or the error of that line. Lines are read into one reused
+/// buffer (a million-line file is a million allocations otherwise).
+pub fn read(mut input: impl BufRead) -> impl Iterator<Item = Result<(usize, Event), EventError>> {
+    let (mut buffer, mut number, mut header_seen) = (String::new(), 0, false);
+    std::iter::from_fn(move || {
+        loop {
+            buffer.clear();
+            number += 1;
+            match input.read_line(&mut buffer) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(error) => return Some(Err(EventError { line: number, message: error.to_string() })),
+            }
+            let line =
+                buffer.strip_suffix('\n').map_or(buffer.as_str(), |line| line.strip_suffix('\r').unwrap_or(line));
+            if line.trim().is_empty() {
+                continue;
+            }
+            if !header_seen {
+                header_seen = true;
+                match check_header(line) {
+                    Ok(()) => continue,
+                    Err(message) => return Some(Err(EventError { line: number, message })),
+                }
+            }
+            let event = parse_line(line).map_err(|message| EventError { line: number, message });
+            return Some(event.map(|event| (number, event)));
         }
-        if !header_seen {
-            header_seen = true;
-            return match serde_json::from_str::<Header>(&line) {
-                Ok(header) if header.format == FORMAT && header.version == VERSION => None,
-                Ok(header) => Some(Err(EventError {
-                    line: number,
-                    message: format!(
-                        "format {} version {} is not {FORMAT} version {VERSION}",
-                        header.format, header.version
-                    ),
-                })),
-                Err(_) => Some(Err(EventError {
-                    line: number,
-                    message: format!("the first line must be {{\"format\":\"{FORMAT}\",\"version\":{VERSION}}}"),
-                })),
-            };
-        }
-        Some(parse_line(&line).map(|event| (number, event)).map_err(|message| EventError { line: number, message }))
     })
+}
+
+/// Checks the header line names this format and version.
+fn check_header(line: &str) -> Result<(), String> {
+    match serde_json::from_str::<Header>(line) {
+        Ok(header) if header.format == FORMAT && header.version == VERSION => Ok(()),
+        Ok(header) => {
+            Err(format!("format {} version {} is not {FORMAT} version {VERSION}", header.format, header.version))
+        }
+        Err(_) => Err(format!("the first line must be {{\"format\":\"{FORMAT}\",\"version\":{VERSION}}}")),
+    }
 }
 
 /// An event line as read: every field any type has, each optional. Reading into this flat shape

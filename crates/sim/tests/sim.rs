@@ -68,6 +68,11 @@ fn bad_lines_are_refused_with_their_number() {
     let error = results[1].as_ref().expect_err("a pay without a merchant");
     assert_eq!(error.line, 3);
     assert!(error.message.contains("merchant"), "{error}");
+    // Windows line ends and blank lines are read the same; numbers count every line.
+    let crlf = text.replace('\n', "\r\n\r\n");
+    let results: Vec<_> = events::read(crlf.as_bytes()).collect();
+    assert!(results[0].is_ok(), "{:?}", results[0]);
+    assert_eq!(results[1].as_ref().expect_err("the same bad pay").line, 5);
     let wrong = events::read("{\"format\":\"other\",\"version\":9}\n".as_bytes()).next().unwrap();
     assert!(wrong.expect_err("another format").message.contains("creditline-events version 1"));
     let zero = Event { id: 1, time_ms: 1, body: Body::TopUp { user: 1, amount_minor: 0 }, label: None };
