@@ -10,8 +10,9 @@
 //! replayed balances are the ones the log states. `isFraud` becomes the label
 //! (`account_takeover`, the log's fraud model, or `honest`).
 
-use crate::events::{Body, Event};
+use crate::events::{Body, Event, HONEST};
 use crate::population::START_MS;
+use engine::risk::Typology;
 use engine::{IdentityLevel, MerchantCategory, MerchantVerification};
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -98,7 +99,7 @@ fn convert_row(
         fields[0].parse().map_err(|_| ConvertError { line, message: format!("bad step {:?}", fields[0]) })?;
     let time_ms = START_MS + step * 3_600_000 + line as u64;
     let amount_minor = minor(fields[2], line)?;
-    let label = Some(if fields[9] == "1" { "account_takeover" } else { "honest" }.to_owned());
+    let label = Some(if fields[9] == "1" { Typology::AccountTakeover.name() } else { HONEST }.to_owned());
     let push = |events: &mut Vec<Event>, body, label| {
         let id = events.len() as u64 + 1;
         events.push(Event { id, time_ms, body, label });

@@ -8,9 +8,9 @@
 //! labelled with a typology are positives, events labelled `honest` negatives; unlabelled events
 //! (an abuser's ordinary spending, set-up) are applied but not scored.
 
-use crate::events::{Body, Event, EventError};
+use crate::events::{Body, Event, EventError, HONEST};
 use engine::product::Product;
-use engine::risk::{CASE_HOLD_MS, DecisionKind, Party, RuleSet};
+use engine::risk::{CASE_HOLD_MS, DecisionKind, Party, RuleSet, Typology};
 use engine::{Command, CommandId, CommandKind, Engine, Lookahead, MerchantId, Rejection, UserId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -98,16 +98,12 @@ pub struct Evaluation {
 }
 
 /// The typology a reason code stands for, to charge a false positive to a typology.
-pub fn typology_of_reason(reason: &str) -> Option<&'static str> {
-    Some(match reason {
-        "refund_cycling" => "refund_cycling",
-        "merchant_tied_to_payer" | "merchant_money_back" => "colluding_merchant",
-        "proxy_purchase" => "proxy_purchase",
-        "self_recharge" => "self_recharge",
-        "account_takeover" => "account_takeover",
-        "ring" => "ring",
-        _ => return None,
-    })
+/// The default pack's reason codes are the typologies' names, but for the colluding merchant's.
+pub fn typology_of_reason(reason: &str) -> Option<Typology> {
+    match reason {
+        "merchant_tied_to_payer" | "merchant_money_back" => Some(Typology::ColludingMerchant),
+        reason => Typology::SCHEMES.into_iter().find(|typology| typology.name() == reason),
+    }
 }
 
 /// A set of account ids, hashed fast (only its size is ever read).
@@ -240,7 +236,7 @@ impl Evaluator {
             Some(DecisionKind::Deny) => report.days[day].deny += 1,
             _ => {}
         }
-        let honest = event.label.as_deref() == Some("honest");
+        let honest = event.label.as_deref() == Some(HONEST);
         for fired in decision.iter().flat_map(|decision| &decision.fired) {
             let entry = self.rules_seen.entry(fired.rule.clone()).or_default();
             entry.hits += 1;
@@ -353,18 +349,18 @@ fn install(engine: &mut Engine, time_ms: u64, product: Product, rules: RuleSet) 
 fn score_event(report: &mut Evaluation, event: &Event, caught: bool, decision: Option<&engine::risk::Decision>) {
     match event.label.as_deref() {
         None => {}
-        Some("honest") if caught => {
+        Some(HONEST) if caught => {
             report.overall.fp += 1;
-            let typologies: BTreeSet<&str> = decision
+            let typologies: BTreeSet<Typology> = decision
                 .iter()
                 .flat_map(|decision| decision.reasons.iter())
                 .filter_map(|reason| typology_of_reason(reason))
                 .collect();
             for typology in typologies {
-                report.labels.entry(typology.to_owned()).or_default().fp += 1;
+                report.labels.entry(typology.name().to_owned()).or_default().fp += 1;
             }
         }
-        Some("honest") => {}
+        Some(HONEST) => {}
         Some(typology) => {
             let score = report.labels.entry(typology.to_owned()).or_default();
             report.positive_minor += event.amount_minor();

@@ -22,6 +22,8 @@ use std::io::{BufRead, Write};
 pub const FORMAT: &str = "creditline-events";
 /// The format version this build reads and writes.
 pub const VERSION: u32 = 1;
+/// The label of an honest user's event; fraud events carry a [`engine::risk::Typology`]'s name.
+pub const HONEST: &str = "honest";
 
 /// The first line of an event file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,14 +11,10 @@
 //! Same configuration and seed, same events, byte for byte: one `fastrand` generator drives
 //! everything and events are ordered by (time, id).
 
-use crate::events::{Body, Event};
+use crate::events::{Body, Event, HONEST};
 use engine::risk::{AccountAction, Label, Tie, TieKind, Typology};
 use engine::{IdentityLevel, MerchantCategory, MerchantVerification, RepaySource, WithdrawalPurpose};
 use std::collections::BTreeMap;
-
-/// The typologies the simulator plays, with their label names.
-pub const TYPOLOGIES: [&str; 7] =
-    ["refund_cycling", "colluding_merchant", "proxy_purchase", "self_recharge", "account_takeover", "ring", "honest"];
 
 /// Share of users running each scheme.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -51,7 +47,7 @@ impl Default for Mix {
 }
 
 impl Mix {
-    /// Parses `name=share,...` (names as in [`TYPOLOGIES`]); unnamed typologies keep the default.
+    /// Parses `name=share,...` (names as [`Typology::name`]); unnamed typologies keep the default.
     pub fn parse(text: &str) -> Result<Mix, String> {
         let mut mix = Mix::default();
         for part in text.split(',').filter(|part| !part.trim().is_empty()) {
@@ -61,16 +57,18 @@ impl Mix {
             if !(0.0..=0.2).contains(&share) {
                 return Err(format!("{name}: share must be 0 to 0.2, got {share}"));
             }
-            let slot = match name.trim() {
-                "refund_cycling" => &mut mix.refund_cycling,
-                "colluding_merchant" => &mut mix.colluding_merchant,
-                "proxy_purchase" => &mut mix.proxy_purchase,
-                "self_recharge" => &mut mix.self_recharge,
-                "account_takeover" => &mut mix.account_takeover,
-                "ring" => &mut mix.ring,
-                other => {
-                    return Err(format!("unknown typology {other:?}; expected one of {}", TYPOLOGIES[..6].join(", ")));
-                }
+            let Some(typology) = Typology::SCHEMES.into_iter().find(|typology| typology.name() == name.trim()) else {
+                let names: Vec<&str> = Typology::SCHEMES.iter().map(|typology| typology.name()).collect();
+                return Err(format!("unknown typology {:?}; expected one of {}", name.trim(), names.join(", ")));
+            };
+            let slot = match typology {
+                Typology::RefundCycling => &mut mix.refund_cycling,
+                Typology::ColludingMerchant => &mut mix.colluding_merchant,
+                Typology::ProxyPurchase => &mut mix.proxy_purchase,
+                Typology::SelfRecharge => &mut mix.self_recharge,
+                Typology::AccountTakeover => &mut mix.account_takeover,
+                Typology::Ring => &mut mix.ring,
+                Typology::Other => unreachable!("SCHEMES holds no Other"),
             };
             *slot = share;
         }
@@ -161,8 +159,14 @@ pub struct Simulator {
     owners: Vec<u64>,
 }
 
-fn label(text: &str) -> Option<String> {
-    Some(text.to_owned())
+/// The label of a scheme's event.
+fn label(typology: Typology) -> Option<String> {
+    Some(typology.name().to_owned())
+}
+
+/// The label of an honest user's event.
+fn honest() -> Option<String> {
+    Some(HONEST.to_owned())
 }
 
 impl Simulator {
@@ -434,7 +438,7 @@ impl Simulator {
         // A takeover victim is an honest customer; ring members are recruited to max out their
         // line and do nothing else.
         let label = match self.users[slot].role {
-            Role::Honest | Role::Owner | Role::TakeoverVictim { .. } => label("honest"),
+            Role::Honest | Role::Owner | Role::TakeoverVictim { .. } => honest(),
             _ => None,
         };
         if !matches!(self.users[slot].role, Role::RingMember { .. }) {
@@ -521,7 +525,7 @@ impl Simulator {
 
     fn label_of(&self, user: u64) -> Option<String> {
         match self.users[(user - 1) as usize].role {
-            Role::Honest | Role::Owner | Role::TakeoverVictim { .. } => label("honest"),
+            Role::Honest | Role::Owner | Role::TakeoverVictim { .. } => honest(),
             _ => None,
         }
     }
@@ -581,7 +585,7 @@ impl Simulator {
         let amount_minor = YUAN * 100 * self.rng.u64(3..20);
         let time = self.daytime(day);
         let body = Body::Pay { user, merchant, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
-        let payment = self.at(day, time, body, label("refund_cycling"));
+        let payment = self.at(day, time, body, label(Typology::RefundCycling));
         // The refund is part of the scheme but not a decision point: no rule can stop money going
         // back to the line, so it carries no label.
         let refund = Body::Refund { payment, merchant, amount_minor };
@@ -599,17 +603,17 @@ impl Simulator {
         let amount_minor = (limit / 3 / YUAN).max(10) * YUAN;
         let time = self.daytime(day);
         let body = Body::Pay { user, merchant: shop, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
-        self.at(day, time, body, label("colluding_merchant"));
+        self.at(day, time, body, label(Typology::ColludingMerchant));
         let back = Body::Transfer { from: accomplice, to: user, amount_minor: amount_minor * 9 / 10 };
         let later = day + 1 + self.rng.u32(0..2);
         let later_time = self.daytime(later);
         self.at(later, later_time, Body::TopUp { user: accomplice, amount_minor }, None);
-        self.at(later, later_time + MINUTE_MS, back, label("colluding_merchant"));
+        self.at(later, later_time + MINUTE_MS, back, label(Typology::ColludingMerchant));
         self.at(
             later,
             later_time + HOUR_MS,
             Body::Payout { merchant: shop, amount_minor },
-            label("colluding_merchant"),
+            label(Typology::ColludingMerchant),
         );
     }
 
@@ -627,7 +631,7 @@ impl Simulator {
         let time = self.daytime(day);
         let beneficiary = Some(Self::tie(TieKind::Phone, client_phone, 2));
         let body = Body::Pay { user, merchant, credit_minor: amount_minor, balance_minor: 0, beneficiary };
-        self.at(day, time, body, label("proxy_purchase"));
+        self.at(day, time, body, label(Typology::ProxyPurchase));
         let share = self.rng.u64(90..=95);
         let back = Body::Transfer { from: client, to: user, amount_minor: amount_minor * share / 100 };
         // The client's payback is the client's act, not the cash-out's: unlabelled.
@@ -636,7 +640,7 @@ impl Simulator {
         if day % 7 == 6 {
             let cash = Body::CashOut { user, amount_minor: amount_minor * 2 };
             let evening = Self::day_start(day) + 23 * HOUR_MS;
-            self.at(day, evening, cash, label("proxy_purchase"));
+            self.at(day, evening, cash, label(Typology::ProxyPurchase));
         }
     }
 
@@ -657,7 +661,7 @@ impl Simulator {
         let beneficiary = Some(Self::tie(TieKind::PayoutAccount, wallet, 5));
         let merchant = if self.rng.bool() { self.recharge_shop } else { self.shop_in(MerchantCategory::Recharge) };
         let body = Body::Pay { user, merchant, credit_minor: amount_minor, balance_minor: 0, beneficiary };
-        self.at(day, time, body, label("self_recharge"));
+        self.at(day, time, body, label(Typology::SelfRecharge));
     }
 
     /// e. A cash-out tool takes the account over: new device, near-limit spend, balance out.
@@ -670,11 +674,11 @@ impl Simulator {
         let merchant = self.shop_in(MerchantCategory::VirtualGoods);
         let spend = limit * 9 / 10 / YUAN * YUAN;
         let body = Body::Pay { user, merchant, credit_minor: spend, balance_minor: 0, beneficiary: None };
-        let spent = self.at(day, time + MINUTE_MS * 3, body, label("account_takeover"));
+        let spent = self.at(day, time + MINUTE_MS * 3, body, label(Typology::AccountTakeover));
         let transfer = Body::Transfer { from: user, to: mule, amount_minor: YUAN * 100 * self.rng.u64(10..30) };
-        let sent = self.at(day, time + MINUTE_MS * 5, transfer, label("account_takeover"));
+        let sent = self.at(day, time + MINUTE_MS * 5, transfer, label(Typology::AccountTakeover));
         let withdrawal = Body::CreditWithdrawal { user, amount_minor: limit / 10, purpose: WithdrawalPurpose::Other };
-        self.at(day, time + MINUTE_MS * 7, withdrawal, label("account_takeover"));
+        self.at(day, time + MINUTE_MS * 7, withdrawal, label(Typology::AccountTakeover));
         // The owner calls support the next morning: the analyst rejects what the tool tried (the
         // holds are released; a case that was never opened is simply refused) and unfreezes the line.
         let morning = Self::day_start(day + 1) + 9 * HOUR_MS;
@@ -691,9 +695,9 @@ impl Simulator {
         let amount_minor = limit * 9 / 10 / (100 * YUAN) * (100 * YUAN);
         let time = self.daytime(day);
         let body = Body::Pay { user, merchant: shop, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
-        self.at(day, time, body, label("ring"));
+        self.at(day, time, body, label(Typology::Ring));
         let payout = Body::Payout { merchant: shop, amount_minor };
-        self.at(day, time + HOUR_MS, payout, label("ring"));
+        self.at(day, time + HOUR_MS, payout, label(Typology::Ring));
     }
 
     /// Shop owners pay a supplier (another owner) now and then.
@@ -707,7 +711,7 @@ impl Simulator {
             if from != to {
                 let time = self.daytime(day);
                 let amount_minor = YUAN * self.rng.u64(200..2_000);
-                self.at(day, time, Body::Transfer { from, to, amount_minor }, label("honest"));
+                self.at(day, time, Body::Transfer { from, to, amount_minor }, honest());
             }
         }
     }

@@ -134,3 +134,16 @@ fn the_evaluation_scores_labels_and_is_reproducible() {
     assert!(html.contains("test &lt;run>") && html.contains("\"overall\""));
     assert_eq!(html.matches("</script>").count(), 2, "the data cannot close its script early");
 }
+
+/// Labels, reports and `--abuse-mix` use `Typology::name`; case labels are serde's spelling of
+/// the same enum: the two agree, and a mix naming no scheme is refused with the names.
+#[test]
+fn typology_names_agree_with_their_json_spelling() {
+    use engine::risk::Typology;
+    for typology in Typology::SCHEMES.into_iter().chain([Typology::Other]) {
+        assert_eq!(serde_json::to_value(typology).unwrap(), typology.name());
+    }
+    assert_eq!(Mix::parse("ring=0.02").unwrap().ring, 0.02);
+    let refused = Mix::parse("rings=0.02").expect_err("not a scheme");
+    assert!(refused.contains("expected one of refund_cycling, colluding_merchant"), "{refused}");
+}

@@ -178,6 +178,31 @@ pub enum Typology {
     Other,
 }
 
+impl Typology {
+    /// The six cash-out schemes (every typology but [`Typology::Other`]), in PRODUCT.md order.
+    pub const SCHEMES: [Typology; 6] = [
+        Typology::RefundCycling,
+        Typology::ColludingMerchant,
+        Typology::ProxyPurchase,
+        Typology::SelfRecharge,
+        Typology::AccountTakeover,
+        Typology::Ring,
+    ];
+
+    /// The name used in labels, event files, reports and JSON (`refund_cycling`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Typology::RefundCycling => "refund_cycling",
+            Typology::ColludingMerchant => "colluding_merchant",
+            Typology::ProxyPurchase => "proxy_purchase",
+            Typology::SelfRecharge => "self_recharge",
+            Typology::AccountTakeover => "account_takeover",
+            Typology::Ring => "ring",
+            Typology::Other => "other",
+        }
+    }
+}
+
 /// An analyst's verdict on a case: the label the evaluator reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
