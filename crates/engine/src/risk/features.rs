@@ -420,14 +420,18 @@ fn since(now_ms: u64, at_ms: Option<u64>) -> Value {
     at_ms.map_or(Value::Int(i64::MAX), |at_ms| int(now_ms.saturating_sub(at_ms)))
 }
 
+/// Distinct items among a ring's entries (at most [`RECENT_MAX`]), counted on the stack: this
+/// runs while a command is scored, where a heap allocation per feature read is not wanted.
 fn distinct<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> u64 {
-    let mut seen: Vec<T> = Vec::with_capacity(RECENT_MAX);
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
+    let mut seen = [None; RECENT_MAX];
+    let mut count = 0;
+    for item in items.take(RECENT_MAX) {
+        if !seen[..count].contains(&Some(item)) {
+            seen[count] = Some(item);
+            count += 1;
         }
     }
-    seen.len() as u64
+    count as u64
 }
 
 impl rules::Features for Context<'_> {
@@ -727,6 +731,14 @@ fn category_symbol(category: MerchantCategory) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_counts_each_value_once() {
+        assert_eq!(distinct([3, 1, 3, 2, 1].into_iter()), 3);
+        assert_eq!(distinct(std::iter::empty::<u64>()), 0);
+        let full: Vec<u64> = (0..RECENT_MAX as u64).rev().collect();
+        assert_eq!(distinct(full.iter().copied()), RECENT_MAX as u64, "a full ring of distinct entries");
+    }
 
     #[test]
     fn a_ring_keeps_the_latest_entries_and_knows_the_last() {
