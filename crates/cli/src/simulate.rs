@@ -35,7 +35,7 @@ pub fn write(config: Config, path: &Path, progress: bool) -> anyhow::Result<u64>
     let (mut count, mut failure) = (0u64, None);
     Simulator::new(config).run(&mut |event| {
         if failure.is_none() {
-            failure = events::write_event(&mut out, event).err();
+            failure = events::write_event(&mut out, &event).err();
         }
         count += 1;
         if count.is_multiple_of(65_536) {
@@ -59,7 +59,7 @@ pub fn simulate_and_evaluate(config: Config, rules: RuleSet, progress: bool) -> 
         // Line numbers as in the written file: the header is line 1.
         let line = evaluator.events() as usize + 2;
         if failure.is_none() {
-            failure = evaluator.feed(line, event.clone()).err();
+            failure = evaluator.feed(line, event).err();
         }
         if evaluator.events().is_multiple_of(65_536) {
             bar.set_position(evaluator.events());
@@ -238,7 +238,7 @@ pub fn drive(config: Config, url: &str, key: &str, batch: usize, progress: bool)
         if failure.is_some() {
             return;
         }
-        pending.extend(request(event));
+        pending.extend(request(&event));
         if pending.len() >= batch {
             failure = flush(&mut pending, &mut sent, &mut rejected).err();
             bar.set_position(sent);

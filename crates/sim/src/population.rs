@@ -215,7 +215,7 @@ impl Simulator {
     }
 
     /// Runs the whole simulation, handing events to `sink` in time order.
-    pub fn run(mut self, sink: &mut dyn FnMut(&Event)) {
+    pub fn run(mut self, sink: &mut dyn FnMut(Event)) {
         self.open_world(sink);
         for day in 0..self.config.days {
             for user in 0..self.users.len() {
@@ -226,7 +226,7 @@ impl Simulator {
             self.at(day, tick_time, Body::Tick, None);
             let mut events = self.pending.remove(&day).unwrap_or_default();
             events.sort_by_key(|event| (event.time_ms, event.id));
-            for event in &events {
+            for event in events {
                 sink(event);
             }
         }
@@ -238,7 +238,7 @@ impl Simulator {
     }
 
     /// Merchants and users, with ties, limits and opening balances, before day 0.
-    fn open_world(&mut self, sink: &mut dyn FnMut(&Event)) {
+    fn open_world(&mut self, sink: &mut dyn FnMut(Event)) {
         let opening = START_MS - DAY_MS;
         let categories = [
             (MerchantCategory::PhysicalGoods, 50),
@@ -307,22 +307,22 @@ impl Simulator {
             ];
             let identity = IdentityLevel::Full;
             let open = self.event(opening, Body::OpenUser { user: id, currency: "CNY".into(), identity, ties }, None);
-            sink(&open);
+            sink(open);
             let limit = self.event(opening, Body::SetCreditLimit { user: id, limit_minor }, None);
-            sink(&limit);
+            sink(limit);
             let top_up = self.event(opening, Body::TopUp { user: id, amount_minor: income_minor / 2 }, None);
-            sink(&top_up);
+            sink(top_up);
         }
         for (owner, shop) in self.owned_shops.clone() {
             let tie = Self::tie(TieKind::BankCard, owner, 4);
             let bind = self.event(opening, Body::Bind { user: None, merchant: Some(shop), tie }, None);
-            sink(&bind);
+            sink(bind);
         }
     }
 
     fn open_shop(
         &mut self,
-        sink: &mut dyn FnMut(&Event),
+        sink: &mut dyn FnMut(Event),
         time_ms: u64,
         id: u64,
         category: MerchantCategory,
@@ -332,12 +332,12 @@ impl Simulator {
         let body =
             Body::OpenMerchant { merchant: id, currency: "CNY".into(), category, verification, partner: false, ties };
         let event = self.event(time_ms, body, None);
-        sink(&event);
+        sink(event);
         self.shops.push(id);
     }
 
     /// Picks abusers (and owners) among the users and opens the abusers' shops.
-    fn cast_roles(&mut self, sink: &mut dyn FnMut(&Event), opening: u64) {
+    fn cast_roles(&mut self, sink: &mut dyn FnMut(Event), opening: u64) {
         let users = self.users.len();
         let count = |share: f64| ((users as f64) * share).round() as usize;
         let mix = self.config.mix;

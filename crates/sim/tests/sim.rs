@@ -11,7 +11,7 @@ fn small(seed: u64) -> Config {
 fn file(config: Config) -> Vec<u8> {
     let mut out = Vec::new();
     events::write_header(&mut out).unwrap();
-    Simulator::new(config).run(&mut |event| events::write_event(&mut out, event).unwrap());
+    Simulator::new(config).run(&mut |event| events::write_event(&mut out, &event).unwrap());
     out
 }
 
@@ -32,7 +32,7 @@ fn xxhash(bytes: &[u8]) -> u64 {
 fn every_simulated_event_parses_back_and_maps_onto_commands() {
     let bytes = file(small(3));
     let mut simulated = Vec::new();
-    Simulator::new(small(3)).run(&mut |event| simulated.push(event.clone()));
+    Simulator::new(small(3)).run(&mut |event| simulated.push(event));
     let read: Vec<Event> = events::read(&bytes[..]).map(|item| item.expect("parses").1).collect();
     assert!(read == simulated, "every event reads back equal to what was written");
     let mut count = 0;
@@ -119,7 +119,7 @@ fn the_evaluation_scores_labels_and_is_reproducible() {
     let product = toml::from_str(include_str!("../../../products/huabei.toml")).unwrap();
     let run = || {
         let mut collected = Vec::new();
-        Simulator::new(small(5)).run(&mut |event| collected.push(event.clone()));
+        Simulator::new(small(5)).run(&mut |event| collected.push(event));
         let items = collected.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
         sim::evaluate::evaluate(items, Clone::clone(&product), Clone::clone(&rules), &mut |_| {}).unwrap()
     };
