@@ -164,14 +164,18 @@ fn a_genuine_refund_does_not_look_like_cycling() {
 const COLLUDER: MerchantId = MerchantId(30);
 const CARL: UserId = UserId(30);
 
+/// Carl owns an uncertified shop: its payout account is Carl's bank card.
+fn carl_owns_the_colluder(ledger: &mut Ledger) {
+    ledger.open_merchant(COLLUDER, MerchantCategory::PhysicalGoods, MerchantVerification::Uncertified);
+    ledger.open_user(CARL, 0, 1_000_000);
+    ledger.link(Party::User(CARL), tie(TieKind::BankCard, 77));
+    ledger.link(Party::Merchant(COLLUDER), tie(TieKind::BankCard, 77));
+}
+
 #[test]
 fn money_back_from_a_colluding_merchant_is_denied() {
     let mut ledger = Ledger::with_rules();
-    ledger.open_merchant(COLLUDER, MerchantCategory::PhysicalGoods, MerchantVerification::Uncertified);
-    ledger.open_user(CARL, 0, 1_000_000);
-    // Carl owns the shop: the shop's payout account is Carl's bank card.
-    ledger.link(Party::User(CARL), tie(TieKind::BankCard, 77));
-    ledger.link(Party::Merchant(COLLUDER), tie(TieKind::BankCard, 77));
+    carl_owns_the_colluder(&mut ledger);
     let (_, outcome) = ledger.pay(ALICE, COLLUDER, 300_000);
     assert!(outcome.is_ok(), "nothing ties Alice to the shop yet: {outcome:?}");
     ledger.wait(DAY_MS);
@@ -200,10 +204,7 @@ fn credit_paid_to_a_merchant_tied_to_the_payer_is_held() {
 #[test]
 fn a_merchant_paying_a_supplier_and_a_friend_paying_back_dinner_pass() {
     let mut ledger = Ledger::with_rules();
-    ledger.open_merchant(COLLUDER, MerchantCategory::PhysicalGoods, MerchantVerification::Uncertified);
-    ledger.open_user(CARL, 0, 1_000_000);
-    ledger.link(Party::User(CARL), tie(TieKind::BankCard, 77));
-    ledger.link(Party::Merchant(COLLUDER), tie(TieKind::BankCard, 77));
+    carl_owns_the_colluder(&mut ledger);
     ledger.pay(BOB, COLLUDER, 300_000).1.unwrap();
     // The shop's owner pays a supplier, who never bought from the shop.
     ledger.run(CommandKind::Transfer { from: CARL, to: ALICE, amount: amount(280_000) }).1.unwrap();
