@@ -408,6 +408,17 @@ pub(crate) struct Context<'a> {
     pub(crate) cache: [Option<Value>; Feature::ALL.len()],
 }
 
+/// A feature of a side the event does not have (a transfer's merchant, a payout's user): 0,
+/// false or the first name (`"none"`), as docs/rules.md says.
+fn absent(feature: Feature) -> Value {
+    match feature.ty() {
+        Type::Bool => Value::Bool(false),
+        Type::Double => Value::Double(0.0),
+        Type::Symbol(_) => Value::Symbol(0),
+        Type::Int => Value::Int(0),
+    }
+}
+
 fn ratio(numerator: u64, denominator: u64) -> Value {
     Value::Double(if denominator == 0 { 0.0 } else { numerator as f64 / denominator as f64 })
 }
@@ -576,19 +587,7 @@ impl Context<'_> {
     fn merchant_feature(&self, feature: Feature) -> Option<Value> {
         let engine = self.engine;
         let Some(merchant) = self.event.merchant.map(|slot| &engine.merchants[slot]) else {
-            return match feature {
-                Feature::MerchantCategoryName => Some(Value::Symbol(0)),
-                Feature::MerchantCertified | Feature::MerchantPartner => Some(Value::Bool(false)),
-                Feature::MerchantCreditShare30d | Feature::MerchantRefundRatio30d => Some(Value::Double(0.0)),
-                Feature::MerchantAgeDays
-                | Feature::MerchantDistinctPayersRecent
-                | Feature::MerchantTiedAccounts
-                | Feature::MerchantSales30d
-                | Feature::MerchantPayers24h
-                | Feature::MerchantRingPayers7d
-                | Feature::MerchantPayout24h => Some(Value::Int(0)),
-                _ => None,
-            };
+            return feature.name().starts_with("merchant.").then(|| absent(feature));
         };
         let now_ms = engine.now_ms;
         let today = utc_day(now_ms);
@@ -628,14 +627,7 @@ impl Context<'_> {
 
     fn user_feature(&self, feature: Feature) -> Value {
         let engine = self.engine;
-        let Some(user) = self.event.user.map(|slot| &engine.users[slot]) else {
-            return match feature.ty() {
-                Type::Bool => Value::Bool(false),
-                Type::Double => Value::Double(0.0),
-                Type::Symbol(_) => Value::Symbol(0),
-                Type::Int => Value::Int(0),
-            };
-        };
+        let Some(user) = self.event.user.map(|slot| &engine.users[slot]) else { return absent(feature) };
         let now_ms = engine.now_ms;
         let today = utc_day(now_ms);
         let risk = &user.risk;

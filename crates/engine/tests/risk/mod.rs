@@ -4,8 +4,8 @@
 
 use super::{ALICE, BOB, Ledger, SHOP, amount, funding};
 use engine::risk::{
-    AccountAction, CaseStatus, DecisionKind, Evidence, EvidenceKind, Label, Party, RuleSet, RuleStatus, Tie, TieKind,
-    Typology,
+    AccountAction, CaseStatus, DecisionKind, EventKind, Evidence, EvidenceKind, Label, Party, RuleSet, RuleStatus, Tie,
+    TieKind, Typology,
 };
 use engine::{
     Accepted, Command, CommandId, CommandKind, Currency, Engine, IdentityLevel, MerchantCategory, MerchantId,
@@ -366,18 +366,37 @@ fn a_ring_at_a_small_merchant_is_stopped_but_parents_paying_school_fees_pass() {
 
 // Challenges, reloads, shadow rules, replay.
 
+/// The default pack's next version with one rule only: its first, now reading `expression` on
+/// the events of `kind`, scoring `score`, with no account actions.
+fn one_rule(expression: &str, kind: EventKind, score: i32) -> RuleSet {
+    let mut rules = default_rules();
+    rules.version += 1;
+    rules.rules.truncate(1);
+    let rule = &mut rules.rules[0];
+    (rule.expression, rule.applies_to, rule.score) = (expression.into(), vec![kind], score);
+    rule.account_actions.clear();
+    rules
+}
+
+/// A transfer has no merchant: its merchant features read as 0, false and `"none"`, as
+/// docs/rules.md says, while the sender's are computed.
+#[test]
+fn an_absent_side_reads_as_zero_false_or_none() {
+    let mut ledger = Ledger::with_rules();
+    let expression = "merchant.category == \"none\" && !merchant.certified && merchant.sales_30d_minor == 0 \
+                      && merchant.credit_share_30d == 0.0 && user.credit_limit_minor > 0";
+    ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(expression, EventKind::Transfer, 100)) });
+    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(5_000) });
+    let (_, outcome) = ledger.run(CommandKind::Transfer { from: ALICE, to: BOB, amount: amount(1_000) });
+    assert_eq!(outcome, Err(Rejection::RiskDenied));
+    let fired = &ledger.engine.last_decision().unwrap().fired;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+}
+
 #[test]
 fn a_challenge_waits_for_verification_or_expires() {
     let mut ledger = Ledger::with_rules();
-    let mut rules = default_rules();
-    rules.version += 1;
-    for rule in &mut rules.rules {
-        rule.status = RuleStatus::Off;
-    }
-    rules.rules[0].status = RuleStatus::Active;
-    rules.rules[0].expression = "event.amount_minor >= 500000".into();
-    rules.rules[0].score = 40;
-    rules.rules[0].account_actions.clear();
+    let rules = one_rule("event.amount_minor >= 500000", EventKind::Pay, 40);
     ledger.ok(CommandKind::InstallRules { rules: Box::new(rules) });
     let (challenge, outcome) = ledger.pay(ALICE, GIFT_CARDS, 600_000);
     assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
