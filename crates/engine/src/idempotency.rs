@@ -46,13 +46,15 @@ impl RememberedIds {
         if window == self.window {
             return;
         }
-        // A window sees about as many ids as the one before: size the new generation for them.
-        let expected = self.current.len();
-        self.previous = match window == self.window + 1 {
-            true => std::mem::take(&mut self.current),
-            false => ShardedMap::default(),
-        };
-        self.current = ShardedMap::with_capacity(expected);
+        // The generation dropped is cleared and reused for the new window, which sees about as
+        // many ids: its tables keep their memory, so no window allocates, frees or faults in
+        // memory again.
+        self.previous.clear();
+        if window == self.window + 1 {
+            std::mem::swap(&mut self.previous, &mut self.current);
+        } else {
+            self.current.clear();
+        }
         self.window = window;
     }
 

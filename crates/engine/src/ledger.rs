@@ -16,7 +16,7 @@ use crate::product::{Overpayment, Product};
 use crate::risk::features::{Inflow, MerchantRisk, Purchase, UserRisk, ring_like};
 use crate::risk::{Decision, Party, RiskState, Tie};
 use crate::score::CreditScore;
-use crate::table::ShardedMap;
+use crate::table::{RecordMap, ShardedMap};
 use crate::withdrawal::{Challenge, WithdrawalTotals};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -148,7 +148,7 @@ pub struct Engine {
     pub(crate) due_dates: BTreeSet<(u64, u32)>,
     /// The last local day whose end billing has processed (None before any product).
     pub(crate) billed_through_day: Option<i64>,
-    pub(crate) payments: FastMap<CommandId, Payment>,
+    pub(crate) payments: RecordMap<CommandId, Payment>,
     pub(crate) authorizations: FastMap<CommandId, Authorization>,
     /// Withdrawals waiting for their step-up verification; they share `expiries`.
     pub(crate) challenges: FastMap<CommandId, Challenge>,

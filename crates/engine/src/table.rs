@@ -33,13 +33,6 @@ impl<K, V> Default for ShardedMap<K, V> {
 }
 
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
-    /// An empty map with room for about `entries` without growing.
-    pub fn with_capacity(entries: usize) -> Self {
-        let per_shard = entries.div_ceil(SHARDS);
-        let shards = (0..SHARDS).map(|_| HashTable::with_capacity(per_shard)).collect();
-        ShardedMap { hasher: Hasher::default(), shards, length: 0 }
-    }
-
     /// The key's hash and its table.
     fn locate(&self, key: &K) -> (u64, usize) {
         let hash = self.hasher.hash_one(key);
@@ -50,12 +43,6 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     pub fn get(&self, key: &K) -> Option<&V> {
         let (hash, shard) = self.locate(key);
         self.shards[shard].find(hash, |(candidate, _)| candidate == key).map(|(_, value)| value)
-    }
-
-    /// The value for `key`, mutably.
-    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        let (hash, shard) = self.locate(key);
-        self.shards[shard].find_mut(hash, |(candidate, _)| candidate == key).map(|(_, value)| value)
     }
 
     /// Whether `key` is present.
@@ -105,6 +92,12 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         }
     }
 
+    /// Removes every entry, keeping the tables' memory for the entries to come.
+    pub fn clear(&mut self) {
+        self.shards.iter_mut().for_each(HashTable::clear);
+        self.length = 0;
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.length
@@ -113,6 +106,85 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     /// All entries, in unspecified order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.shards.iter().flat_map(HashTable::iter).map(|(key, value)| (key, value))
+    }
+}
+
+/// Records per chunk of a [`RecordMap`]: 4,096 (a chunk of 56-byte payments is 224 KiB).
+const CHUNK: usize = 4_096;
+
+/// A map that only grows, for many large records (payments): the records are written once, in
+/// order, into fixed chunks that are never moved or freed, and a [`ShardedMap`] maps each key to
+/// its record's position. When the index grows it moves 16-byte entries, not the records, so
+/// growth copies a fraction of the bytes and leaves far less freed memory behind for the
+/// allocator to return to the OS and fault in again (zeroed) a moment later.
+#[derive(Clone, Debug)]
+pub struct RecordMap<K, V> {
+    index: ShardedMap<K, usize>,
+    chunks: Vec<Vec<V>>,
+}
+
+impl<K, V> Default for RecordMap<K, V> {
+    fn default() -> Self {
+        RecordMap { index: ShardedMap::default(), chunks: Vec::new() }
+    }
+}
+
+impl<K: Hash + Eq, V> RecordMap<K, V> {
+    fn record(&self, position: usize) -> &V {
+        &self.chunks[position / CHUNK][position % CHUNK]
+    }
+
+    /// The value for `key`.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.index.get(key).map(|position| self.record(*position))
+    }
+
+    /// The value for `key`, mutably.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let position = *self.index.get(key)?;
+        Some(&mut self.chunks[position / CHUNK][position % CHUNK])
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.index.contains_key(key)
+    }
+
+    /// Inserts; a key already present has its value replaced in place.
+    pub fn insert(&mut self, key: K, value: V) {
+        let ShardedMap { hasher, shards, length } = &mut self.index;
+        match entry(shards, hasher, key) {
+            (Entry::Occupied(occupied), _) => {
+                let position = occupied.get().1;
+                self.chunks[position / CHUNK][position % CHUNK] = value;
+            }
+            (Entry::Vacant(vacant), key) => {
+                vacant.insert((key, *length));
+                *length += 1;
+                if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
+                    self.chunks.push(Vec::with_capacity(CHUNK));
+                }
+                self.chunks.last_mut().expect("a chunk with room was just ensured").push(value);
+            }
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// All entries, in unspecified order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.index.iter().map(|(key, position)| (key, self.record(*position)))
+    }
+}
+
+impl<K: Hash + Eq, V> Extend<(K, V)> for RecordMap<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
+        for (key, value) in entries {
+            self.insert(key, value);
+        }
     }
 }
 
@@ -163,5 +235,36 @@ mod tests {
         *map.get_or_default(20_000) += 5;
         assert_eq!((map.len(), map.get(&20_000)), (10_000, Some(&10)));
         assert_eq!(map.iter().count(), map.len());
+    }
+
+    #[test]
+    fn record_map_keeps_every_record_across_chunks() {
+        let mut map = RecordMap::default();
+        let count = 3 * CHUNK as u64 + 5;
+        for key in 0..count {
+            map.insert(key, key * 3);
+        }
+        map.insert(7, 1);
+        *map.get_mut(&8).expect("present") += 1;
+        assert_eq!((map.len(), map.chunks.len()), (count as usize, 4), "a replaced key takes no new record");
+        assert_eq!((map.get(&7), map.get(&8), map.get(&count)), (Some(&1), Some(&25), None));
+        assert!(map.contains_key(&(count - 1)) && !map.contains_key(&count));
+        let mut entries: Vec<(u64, u64)> = map.iter().map(|(key, value)| (*key, *value)).collect();
+        entries.sort_unstable();
+        let expected: Vec<(u64, u64)> = (0..count)
+            .map(|key| {
+                (
+                    key,
+                    if key == 7 {
+                        1
+                    } else if key == 8 {
+                        25
+                    } else {
+                        key * 3
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(entries, expected);
     }
 }
