@@ -104,9 +104,11 @@ fn record<T>(value: &T) {
 
 /// Every cache line of a slice.
 pub(crate) fn slice<T>(values: &[T]) {
-    let start = values.as_ptr().cast::<u8>();
-    for offset in (0..size_of_val(values)).step_by(64) {
+    let (start, size) = (values.as_ptr().cast::<u8>(), size_of_val(values));
+    let mut offset = 0;
+    while offset < size {
         line(start.wrapping_add(offset));
+        offset += 64;
     }
 }
 
