@@ -184,7 +184,7 @@ impl Evaluator {
         self.starts.clear();
         for (line, event) in &self.pending {
             self.starts.push(self.commands.len());
-            self.commands.extend(event.commands(*line)?);
+            event.append_commands(*line, &mut self.commands)?;
         }
         let pending = std::mem::take(&mut self.pending);
         let commands = std::mem::take(&mut self.commands);

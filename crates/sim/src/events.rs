@@ -16,6 +16,7 @@ use engine::{
     MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
 };
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::io::{BufRead, Write};
 
 /// The format name in the header line.
@@ -276,9 +277,9 @@ fn currency(code: &str, line: usize) -> Result<Currency, EventError> {
 }
 
 impl Event {
-    /// The engine commands this event becomes (an opening with ties is several), in order.
-    /// `line` places errors.
-    pub fn commands(&self, line: usize) -> Result<Vec<Command>, EventError> {
+    /// Appends the engine commands this event becomes (an opening with ties is several), in
+    /// order, to `out`; on an error nothing is appended. `line` places errors.
+    pub fn append_commands(&self, line: usize, out: &mut Vec<Command>) -> Result<(), EventError> {
         let command = |kind| Command { id: CommandId(self.id), time_ms: self.time_ms, kind };
         let funding = |credit_minor: u64, balance_minor: u64| {
             let total = credit_minor.checked_add(balance_minor).filter(|total| (1..=Amount::MAX).contains(total));
@@ -288,19 +289,19 @@ impl Event {
             }
         };
         // Ties of an opening become their own commands, with ids derived from the event's.
-        let tied = |party: Party, ties: &[Tie], opening: CommandKind| {
-            let mut commands = vec![command(opening)];
+        let tied = |party: Party, ties: &[Tie], opening: CommandKind, out: &mut Vec<Command>| {
+            out.push(command(opening));
             for (index, tie) in ties.iter().enumerate() {
                 let id = CommandId(tie_command_id(self.id, index));
-                commands.push(Command { id, time_ms: self.time_ms, kind: CommandKind::LinkTie { party, tie: *tie } });
+                out.push(Command { id, time_ms: self.time_ms, kind: CommandKind::LinkTie { party, tie: *tie } });
             }
-            commands
         };
         let kind = match &self.body {
             Body::OpenUser { user, currency: code, identity, ties } => {
                 let opening =
                     CommandKind::OpenUser { user: UserId(*user), currency: currency(code, line)?, identity: *identity };
-                return Ok(tied(Party::User(UserId(*user)), ties, opening));
+                tied(Party::User(UserId(*user)), ties, opening, out);
+                return Ok(());
             }
             Body::OpenMerchant { merchant, currency: code, category, verification, partner, ties } => {
                 let opening = CommandKind::OpenMerchant {
@@ -310,7 +311,8 @@ impl Event {
                     verification: *verification,
                     partner: *partner,
                 };
-                return Ok(tied(Party::Merchant(MerchantId(*merchant)), ties, opening));
+                tied(Party::Merchant(MerchantId(*merchant)), ties, opening, out);
+                return Ok(());
             }
             Body::SetCreditLimit { user, limit_minor } => {
                 CommandKind::SetCreditLimit { user: UserId(*user), limit_minor: *limit_minor }
@@ -388,7 +390,8 @@ impl Event {
             }
             Body::Tick => CommandKind::Tick,
         };
-        Ok(vec![command(kind)])
+        out.push(command(kind));
+        Ok(())
     }
 
     /// The user whose behaviour this event is (the payer, the sender), if any.
@@ -509,11 +512,12 @@ fn check_header(line: &str) -> Result<(), String> {
 /// [`Raw::into_event`] then checks the type's fields are there.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
+struct Raw<'a> {
     id: u64,
     time_ms: u64,
-    #[serde(rename = "type")]
-    kind: String,
+    /// Borrowed from the line unless it has escapes: no allocation per event for its type.
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
     label: Option<String>,
     user: Option<u64>,
     merchant: Option<u64>,
@@ -550,9 +554,9 @@ fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
     value.ok_or_else(|| format!("a `{kind}` event needs `{field}`"))
 }
 
-impl Raw {
+impl Raw<'_> {
     fn into_event(self) -> Result<Event, String> {
-        let kind = self.kind.as_str();
+        let kind = &*self.kind;
         let user = |value| need(value, kind, "user");
         let merchant = |value| need(value, kind, "merchant");
         let amount = |value| need(value, kind, "amount_minor");
