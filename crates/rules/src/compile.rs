@@ -55,7 +55,7 @@ pub fn compile(source: &str, schema: &dyn Schema) -> Result<Program, CompileErro
     let mut slots = compiler.slots;
     slots.sort_unstable();
     slots.dedup();
-    Ok(Program { root, slots })
+    Ok(Program::new(root, slots))
 }
 
 struct Compiler<'a> {

@@ -68,14 +68,88 @@ pub(crate) enum Node {
 /// A compiled boolean expression: evaluate it over a [`Features`] source.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {
-    pub(crate) root: Node,
-    pub(crate) slots: Vec<u16>,
+    root: Node,
+    slots: Vec<u16>,
+    /// The same expression as jumps between leaf tests, when it is only leaves joined by `&&`,
+    /// `||` and `!` (nearly every rule).
+    jumps: Option<Jumps>,
+}
+
+/// A step's target past the last step: the expression is true.
+const TRUE: u16 = u16::MAX;
+/// The expression is false.
+const FALSE: u16 = u16::MAX - 1;
+
+/// An expression of leaves joined by `&&`, `||` and `!`, as steps that each test one leaf and
+/// go on to another step or to the result, by the outcome. Evaluated in a loop, without the
+/// recursion, the `Result`s and the error bookkeeping of the tree: leaves cannot fail, so the
+/// order of the tests cannot change the result, and a step list gives exactly the tree's answer.
+#[derive(Clone, Debug, PartialEq)]
+struct Jumps {
+    steps: Vec<Step>,
+    entry: u16,
+}
+
+/// One leaf test of [`Jumps`] and where each outcome leads.
+#[derive(Clone, Debug, PartialEq)]
+struct Step {
+    leaf: Node,
+    on_true: u16,
+    on_false: u16,
+}
+
+impl Jumps {
+    /// The steps for `node`, or `None` when it holds anything but leaves, `&&`, `||` and `!`.
+    fn compile(node: &Node) -> Option<Jumps> {
+        let mut steps = Vec::new();
+        let entry = Jumps::emit(node, TRUE, FALSE, &mut steps)?;
+        Some(Jumps { steps, entry })
+    }
+
+    /// Emits the steps of `node` given where its outcomes lead, the last term first so each
+    /// term's targets exist when it is emitted; returns the step to start at.
+    fn emit(node: &Node, on_true: u16, on_false: u16, steps: &mut Vec<Step>) -> Option<u16> {
+        match node {
+            Node::CompareFeature(..) | Node::Feature(_) | Node::FeatureIn(..) => {
+                let index = u16::try_from(steps.len()).ok().filter(|index| *index < FALSE)?;
+                steps.push(Step { leaf: node.clone(), on_true, on_false });
+                Some(index)
+            }
+            Node::Not(operand) => Jumps::emit(operand, on_false, on_true, steps),
+            Node::All(terms) => {
+                terms.iter().rev().try_fold(on_true, |next, term| Jumps::emit(term, next, on_false, steps))
+            }
+            Node::Any(terms) => {
+                terms.iter().rev().try_fold(on_false, |next, term| Jumps::emit(term, on_true, next, steps))
+            }
+            _ => None,
+        }
+    }
+
+    fn run<F: Features + ?Sized>(&self, features: &mut F) -> bool {
+        let mut at = self.entry;
+        while at < FALSE {
+            let step = &self.steps[at as usize];
+            let Some(outcome) = leaf(&step.leaf, features) else { unreachable!("steps hold leaves only") };
+            at = if outcome { step.on_true } else { step.on_false };
+        }
+        at == TRUE
+    }
 }
 
 impl Program {
+    /// A program for `root`, which reads `slots` (sorted, without repeats).
+    pub(crate) fn new(root: Node, slots: Vec<u16>) -> Program {
+        let jumps = Jumps::compile(&root);
+        Program { root, slots, jumps }
+    }
+
     /// Evaluates the expression: `Ok(true)` when the rule fires.
     pub fn evaluate<F: Features + ?Sized>(&self, features: &mut F) -> Result<bool, EvalError> {
-        test(&self.root, features)
+        match &self.jumps {
+            Some(jumps) => Ok(jumps.run(features)),
+            None => test(&self.root, features),
+        }
     }
 
     /// The feature slots the expression reads, sorted and without repeats.

@@ -104,3 +104,72 @@ fn refuses_with_position_and_reason() {
     refused("user.refund_ratio_30d % 2.0 == 0.0", 1, 23, "`%` needs int operands");
     refused("[1, 2] == [1, 2]", 1, 1, "a list may only follow `in`");
 }
+
+/// A leaf of the test schema with its source text: a feature against constants.
+fn leaf_source() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let operator = prop::sample::select(vec!["==", "!=", "<", "<=", ">", ">="]);
+    prop_oneof![
+        (operator.clone(), -2i64..6).prop_map(|(operator, constant)| format!("user.refunds_30d {operator} {constant}")),
+        (operator.clone(), 0i64..4)
+            .prop_map(|(operator, tenths)| format!("event.amount_minor {operator} {}", tenths * 25_000)),
+        (operator, 0u8..5)
+            .prop_map(|(operator, quarter)| format!("user.refund_ratio_30d {operator} {}.0 / 4.0", quarter)),
+        prop::sample::select(CATEGORIES.to_vec()).prop_map(|name| format!("merchant.category == \"{name}\"")),
+        prop::sample::subsequence(CATEGORIES.to_vec(), 1..=2)
+            .prop_map(|names| format!("merchant.category in [\"{}\"]", names.join("\", \""))),
+        Just("user.watchlisted".to_owned()),
+    ]
+}
+
+/// Leaves joined by `&&`, `||` and `!`, parenthesised.
+fn formula() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    leaf_source().prop_recursive(4, 24, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(left, right)| format!("({left} && {right})")),
+            (inner.clone(), inner.clone()).prop_map(|(left, right)| format!("({left} || {right})")),
+            inner.prop_map(|operand| format!("!({operand})")),
+        ]
+    })
+}
+
+proptest::proptest! {
+    /// Every formula of leaves, `&&`, `||` and `!` evaluates as the `cel` crate's own interpreter
+    /// evaluates it, over random feature values.
+    #[test]
+    fn agrees_with_the_reference_interpreter(
+        source in formula(),
+        amount in 0i64..4,
+        ratio in 0u8..5,
+        category in 0u16..3,
+        watchlisted: bool,
+        refunds in -1i64..5,
+    ) {
+        let mut features = Event {
+            values: [
+                Value::Int(amount * 25_000),
+                Value::Double(f64::from(ratio) / 4.0),
+                Value::Symbol(category),
+                Value::Bool(watchlisted),
+                Value::Int(refunds),
+            ],
+            reads: 0,
+        };
+        let ours = compile(&source, &TestSchema).expect("compiles").evaluate(&mut features);
+        let side = |entries: Vec<(&str, cel::Value)>| -> cel::Value {
+            entries.into_iter().map(|(key, value)| (key.to_owned(), value)).collect::<std::collections::HashMap<_, _>>().into()
+        };
+        let mut context = cel::Context::default();
+        context.add_variable_from_value("event", side(vec![("amount_minor", cel::Value::Int(amount * 25_000))]));
+        context.add_variable_from_value("user", side(vec![
+            ("refund_ratio_30d", cel::Value::Float(f64::from(ratio) / 4.0)),
+            ("watchlisted", cel::Value::Bool(watchlisted)),
+            ("refunds_30d", cel::Value::Int(refunds)),
+        ]));
+        let name = CATEGORIES[category as usize].to_owned();
+        context.add_variable_from_value("merchant", side(vec![("category", cel::Value::String(name.into()))]));
+        let reference = cel::Program::compile(&source).expect("parses").execute(&context).expect("evaluates");
+        proptest::prop_assert_eq!(cel::Value::Bool(ours.expect("leaves cannot fail")), reference, "{}", source);
+    }
+}
