@@ -70,8 +70,8 @@ pub(crate) enum Node {
 pub struct Program {
     root: Node,
     slots: Vec<u16>,
-    /// The same expression as jumps between leaf tests, when it is only leaves joined by `&&`,
-    /// `||` and `!` (nearly every rule).
+    /// The same expression as jumps between tests that cannot fail, when it is only such tests
+    /// joined by `&&`, `||` and `!` (nearly every rule).
     jumps: Option<Jumps>,
 }
 
@@ -80,26 +80,41 @@ const TRUE: u16 = u16::MAX;
 /// The expression is false.
 const FALSE: u16 = u16::MAX - 1;
 
-/// An expression of leaves joined by `&&`, `||` and `!`, as steps that each test one leaf and
-/// go on to another step or to the result, by the outcome. Evaluated in a loop, without the
-/// recursion, the `Result`s and the error bookkeeping of the tree: leaves cannot fail, so the
-/// order of the tests cannot change the result, and a step list gives exactly the tree's answer.
+/// An expression of tests that cannot fail (leaves, and comparisons without integer arithmetic)
+/// joined by `&&`, `||` and `!`, as steps that each make one test and go on to another step or to
+/// the result, by the outcome. Evaluated in a loop, without the recursion, the `Result`s and the
+/// error bookkeeping of the tree: no test can fail, so the order of the tests cannot change the
+/// result, and a step list gives exactly the tree's answer.
 #[derive(Clone, Debug, PartialEq)]
 struct Jumps {
     steps: Vec<Step>,
     entry: u16,
 }
 
-/// One leaf test of [`Jumps`] and where each outcome leads.
+/// One test of [`Jumps`] and where each outcome leads.
 #[derive(Clone, Debug, PartialEq)]
 struct Step {
-    leaf: Node,
+    test: Node,
     on_true: u16,
     on_false: u16,
 }
 
+/// Whether evaluating `node` can fail: only integer arithmetic, negation and `int()` can.
+fn fallible(node: &Node) -> bool {
+    match node {
+        Node::Arith(..) | Node::Negate(_) | Node::ToInt(_) => true,
+        Node::Constant(_) | Node::Feature(_) | Node::CompareFeature(..) | Node::FeatureIn(..) => false,
+        Node::Not(operand) | Node::ToDouble(operand) | Node::In(operand, _) => fallible(operand),
+        Node::All(terms) | Node::Any(terms) => terms.iter().any(fallible),
+        Node::Compare(_, left, right) | Node::Min(left, right) | Node::Max(left, right) => {
+            fallible(left) || fallible(right)
+        }
+        Node::Conditional(condition, then, otherwise) => fallible(condition) || fallible(then) || fallible(otherwise),
+    }
+}
+
 impl Jumps {
-    /// The steps for `node`, or `None` when it holds anything but leaves, `&&`, `||` and `!`.
+    /// The steps for `node`, or `None` when a test in it can fail.
     fn compile(node: &Node) -> Option<Jumps> {
         let mut steps = Vec::new();
         let entry = Jumps::emit(node, TRUE, FALSE, &mut steps)?;
@@ -110,11 +125,6 @@ impl Jumps {
     /// term's targets exist when it is emitted; returns the step to start at.
     fn emit(node: &Node, on_true: u16, on_false: u16, steps: &mut Vec<Step>) -> Option<u16> {
         match node {
-            Node::CompareFeature(..) | Node::Feature(_) | Node::FeatureIn(..) => {
-                let index = u16::try_from(steps.len()).ok().filter(|index| *index < FALSE)?;
-                steps.push(Step { leaf: node.clone(), on_true, on_false });
-                Some(index)
-            }
             Node::Not(operand) => Jumps::emit(operand, on_false, on_true, steps),
             Node::All(terms) => {
                 terms.iter().rev().try_fold(on_true, |next, term| Jumps::emit(term, next, on_false, steps))
@@ -122,7 +132,12 @@ impl Jumps {
             Node::Any(terms) => {
                 terms.iter().rev().try_fold(on_false, |next, term| Jumps::emit(term, on_true, next, steps))
             }
-            _ => None,
+            _ if fallible(node) => None,
+            _ => {
+                let index = u16::try_from(steps.len()).ok().filter(|index| *index < FALSE)?;
+                steps.push(Step { test: node.clone(), on_true, on_false });
+                Some(index)
+            }
         }
     }
 
@@ -130,7 +145,10 @@ impl Jumps {
         let mut at = self.entry;
         while at < FALSE {
             let step = &self.steps[at as usize];
-            let Some(outcome) = leaf(&step.leaf, features) else { unreachable!("steps hold leaves only") };
+            let outcome = match leaf(&step.test, features) {
+                Some(outcome) => outcome,
+                None => test(&step.test, features).unwrap_or_else(|_| unreachable!("steps cannot fail")),
+            };
             at = if outcome { step.on_true } else { step.on_false };
         }
         at == TRUE

@@ -105,7 +105,7 @@ fn refuses_with_position_and_reason() {
     refused("[1, 2] == [1, 2]", 1, 1, "a list may only follow `in`");
 }
 
-/// A leaf of the test schema with its source text: a feature against constants.
+/// A test of features of the test schema, as source text.
 fn leaf_source() -> impl proptest::strategy::Strategy<Value = String> {
     use proptest::prelude::*;
     let operator = prop::sample::select(vec!["==", "!=", "<", "<=", ">", ">="]);
@@ -113,12 +113,19 @@ fn leaf_source() -> impl proptest::strategy::Strategy<Value = String> {
         (operator.clone(), -2i64..6).prop_map(|(operator, constant)| format!("user.refunds_30d {operator} {constant}")),
         (operator.clone(), 0i64..4)
             .prop_map(|(operator, tenths)| format!("event.amount_minor {operator} {}", tenths * 25_000)),
-        (operator, 0u8..5)
+        (operator.clone(), 0u8..5)
             .prop_map(|(operator, quarter)| format!("user.refund_ratio_30d {operator} {}.0 / 4.0", quarter)),
         prop::sample::select(CATEGORIES.to_vec()).prop_map(|name| format!("merchant.category == \"{name}\"")),
         prop::sample::subsequence(CATEGORIES.to_vec(), 1..=2)
             .prop_map(|names| format!("merchant.category in [\"{}\"]", names.join("\", \""))),
         Just("user.watchlisted".to_owned()),
+        // Tests that are not one leaf: two features, `min`, and arithmetic (which can fail, so
+        // its rule takes the tree's path).
+        operator.clone().prop_map(|operator| format!("user.refunds_30d {operator} event.amount_minor / 25000")),
+        (operator.clone(), -1i64..4).prop_map(|(operator, constant)| format!(
+            "min(user.refunds_30d, event.amount_minor / 25000) {operator} {constant}"
+        )),
+        operator.prop_map(|operator| format!("user.refund_ratio_30d * 4.0 {operator} double(user.refunds_30d)")),
     ]
 }
 
@@ -135,8 +142,8 @@ fn formula() -> impl proptest::strategy::Strategy<Value = String> {
 }
 
 proptest::proptest! {
-    /// Every formula of leaves, `&&`, `||` and `!` evaluates as the `cel` crate's own interpreter
-    /// evaluates it, over random feature values.
+    /// Every formula of feature tests joined by `&&`, `||` and `!` evaluates as the `cel` crate's
+    /// own interpreter evaluates it, over random feature values.
     #[test]
     fn agrees_with_the_reference_interpreter(
         source in formula(),
@@ -161,6 +168,7 @@ proptest::proptest! {
             entries.into_iter().map(|(key, value)| (key.to_owned(), value)).collect::<std::collections::HashMap<_, _>>().into()
         };
         let mut context = cel::Context::default();
+        context.add_function("min", cel::functions::min).expect("a new name");
         context.add_variable_from_value("event", side(vec![("amount_minor", cel::Value::Int(amount * 25_000))]));
         context.add_variable_from_value("user", side(vec![
             ("refund_ratio_30d", cel::Value::Float(f64::from(ratio) / 4.0)),
@@ -170,6 +178,6 @@ proptest::proptest! {
         let name = CATEGORIES[category as usize].to_owned();
         context.add_variable_from_value("merchant", side(vec![("category", cel::Value::String(name.into()))]));
         let reference = cel::Program::compile(&source).expect("parses").execute(&context).expect("evaluates");
-        proptest::prop_assert_eq!(cel::Value::Bool(ours.expect("leaves cannot fail")), reference, "{}", source);
+        proptest::prop_assert_eq!(cel::Value::Bool(ours.expect("these tests cannot fail")), reference, "{}", source);
     }
 }
