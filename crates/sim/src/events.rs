@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::io::{BufRead, Write};
 
+mod flat;
+
 /// The format name in the header line.
 pub const FORMAT: &str = "creditline-events";
 /// The format version this build reads and writes.
@@ -510,7 +512,7 @@ fn check_header(line: &str) -> Result<(), String> {
 /// An event line as read: every field any type has, each optional. Reading into this flat shape
 /// is direct (an internally tagged, flattened enum buffers each line first, at twice the cost);
 /// [`Raw::into_event`] then checks the type's fields are there.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw<'a> {
     id: u64,
@@ -649,5 +651,8 @@ impl Raw<'_> {
 
 /// Parses one event line (the fast path [`read`] uses).
 pub fn parse_line(line: &str) -> Result<Event, String> {
-    serde_json::from_str::<Raw>(line).map_err(|error| error.to_string())?.into_event()
+    match flat::read(line) {
+        Some(raw) => raw.into_event(),
+        None => serde_json::from_str::<Raw>(line).map_err(|error| error.to_string())?.into_event(),
+    }
 }
