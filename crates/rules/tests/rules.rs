@@ -115,6 +115,18 @@ fn leaf_source() -> impl proptest::strategy::Strategy<Value = String> {
             .prop_map(|(operator, tenths)| format!("event.amount_minor {operator} {}", tenths * 25_000)),
         (operator.clone(), 0u8..5)
             .prop_map(|(operator, quarter)| format!("user.refund_ratio_30d {operator} {}.0 / 4.0", quarter)),
+        // A double feature against double and int literals, and bounds at the ends of int.
+        (operator.clone(), prop::sample::select(vec!["0.0", "0.25", "0.5", "0.75", "1.0", "0", "1"]))
+            .prop_map(|(operator, constant)| format!("user.refund_ratio_30d {operator} {constant}")),
+        (operator.clone(), prop::sample::select(vec!["9223372036854775807", "0", "3"]))
+            .prop_map(|(operator, constant)| format!("user.refunds_30d {operator} {constant}")),
+        (prop::sample::select(vec!["==", "!="]), any::<bool>())
+            .prop_map(|(operator, constant)| format!("user.watchlisted {operator} {constant}")),
+        prop::sample::select(CATEGORIES.to_vec()).prop_map(|name| format!("merchant.category != \"{name}\"")),
+        prop::sample::subsequence(CATEGORIES.to_vec(), 0..=3).prop_map(|names| {
+            let quoted: Vec<String> = names.iter().chain(names.first()).map(|name| format!("\"{name}\"")).collect();
+            format!("merchant.category in [{}]", quoted.join(", "))
+        }),
         prop::sample::select(CATEGORIES.to_vec()).prop_map(|name| format!("merchant.category == \"{name}\"")),
         prop::sample::subsequence(CATEGORIES.to_vec(), 1..=2)
             .prop_map(|names| format!("merchant.category in [\"{}\"]", names.join("\", \""))),
