@@ -8,7 +8,7 @@ use crate::command::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
     RepaySource, UserId,
 };
-use crate::idempotency::{Remembered, RememberedIds};
+use crate::idempotency::{Remembered, RememberedIds, fingerprint};
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 use crate::prefetch::Lookahead;
@@ -185,13 +185,6 @@ pub(crate) fn platform_slot(accounts: &mut Vec<(Currency, i64)>, currency: Curre
 /// Adds to an unsigned balance, keeping it within `Amount::MAX`.
 fn credit_to(balance: u64, amount: u64) -> Result<u64, Rejection> {
     balance.checked_add(amount).filter(|sum| *sum <= Amount::MAX).ok_or(Rejection::AmountOverflow)
-}
-
-/// The fingerprint of a command body (id and time excluded): a hash of its canonical encoding.
-fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
-    scratch.clear();
-    crate::codec::encode_into(kind, scratch);
-    xxhash_rust::xxh3::xxh3_64(scratch)
 }
 
 impl Engine {

@@ -277,6 +277,28 @@ fn snapshot_restores_the_identical_state() {
     assert!(Engine::restore(&[1, 2, 3]).is_err());
 }
 
+proptest! {
+    /// A command id applied again is answered from memory when the body is the same, and refused
+    /// as a conflict when any part of it differs (the fingerprint tells them apart).
+    #[test]
+    fn a_reused_id_is_a_retry_exactly_when_the_body_is_the_same(
+        (_, _, first) in command_strategy(3),
+        (_, _, second) in command_strategy(3),
+        same in any::<bool>(),
+    ) {
+        prop_assume!(!matches!(first, CommandKind::Tick) && !matches!(second, CommandKind::Tick));
+        let second = if same { first.clone() } else { second };
+        let mut engine = Engine::default();
+        let id = CommandId(7);
+        let outcome = engine.apply(&Command { id, time_ms: 1_000, kind: first.clone() }, 0, &mut Vec::new());
+        let again = engine.apply(&Command { id, time_ms: 2_000, kind: second.clone() }, 0, &mut Vec::new());
+        match first == second {
+            true => prop_assert_eq!(again, outcome),
+            false => prop_assert_eq!(again, Err(Rejection::IdempotencyConflict)),
+        }
+    }
+}
+
 /// A random command over a small id space, so commands collide, conflict and interact.
 fn command_strategy(users: u64) -> impl Strategy<Value = (u64, u64, CommandKind)> {
     let user = (0u64..users).prop_map(UserId);

@@ -141,6 +141,7 @@ impl Jumps {
         }
     }
 
+    #[inline(always)]
     fn run<F: Features + ?Sized>(&self, features: &mut F) -> bool {
         let mut at = self.entry;
         while at < FALSE {
@@ -162,7 +163,10 @@ impl Program {
         Program { root, slots, jumps }
     }
 
-    /// Evaluates the expression: `Ok(true)` when the rule fires.
+    /// Evaluates the expression: `Ok(true)` when the rule fires. Always inlined, so a caller's
+    /// scoring loop runs the jump steps in place (the compiler's own choice flipped with
+    /// unrelated changes elsewhere in the engine, at ~20 % of the rules' instructions).
+    #[inline(always)]
     pub fn evaluate<F: Features + ?Sized>(&self, features: &mut F) -> Result<bool, EvalError> {
         match &self.jumps {
             Some(jumps) => Ok(jumps.run(features)),
