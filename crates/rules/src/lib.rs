@@ -16,9 +16,11 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 mod compile;
 mod program;
 
+pub use batch::{BATCH_MAX, Batch, Fired, has_fired};
 pub use compile::{CompileError, Schema, compile};
 pub use program::{EvalError, Features, Program};
 

@@ -178,6 +178,46 @@ impl Program {
     pub fn slots(&self) -> &[u16] {
         &self.slots
     }
+
+    /// The expression as `first && rest` when its first `&&` term cannot fail (`true && rest` is
+    /// `rest`, errors included, and a false `first` decides), else `None`.
+    pub(crate) fn split_first(&self) -> Option<(Node, Program)> {
+        let Node::All(terms) = &self.root else { return None };
+        let (first, rest) = terms.split_first()?;
+        if fallible(first) || rest.is_empty() {
+            return None;
+        }
+        let rest = match rest {
+            [only] => only.clone(),
+            more => Node::All(more.to_vec()),
+        };
+        Some((first.clone(), Program::new(rest, self.slots.clone())))
+    }
+}
+
+/// A test that cannot fail, evaluated on its own (a guard of [`crate::Batch`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Guard {
+    node: Node,
+    jumps: Jumps,
+}
+
+impl Guard {
+    /// The guard for `node`, which the caller checked cannot fail.
+    pub(crate) fn new(node: Node) -> Guard {
+        let jumps = Jumps::compile(&node).expect("a test that cannot fail compiles to jumps");
+        Guard { node, jumps }
+    }
+
+    /// Whether it is the guard for `node`.
+    pub(crate) fn is(&self, node: &Node) -> bool {
+        self.node == *node
+    }
+
+    #[inline(always)]
+    pub(crate) fn holds<F: Features + ?Sized>(&self, features: &mut F) -> bool {
+        self.jumps.run(features)
+    }
 }
 
 /// Evaluates a boolean node (the compiler checked its type) without wrapping the result in a

@@ -154,6 +154,40 @@ fn formula() -> impl proptest::strategy::Strategy<Value = String> {
 }
 
 proptest::proptest! {
+    /// Rules evaluated together in a batch fire exactly as each evaluated on its own, whether
+    /// they share a first test or not, and whatever that test's outcome.
+    #[test]
+    fn a_batch_fires_as_its_programs_do(
+        rules in proptest::collection::vec((formula(), 0u8..3), 1..8),
+        amount in 0i64..4,
+        ratio in 0u8..5,
+        category in 0u16..3,
+        watchlisted: bool,
+        refunds in -1i64..5,
+    ) {
+        let shared = ["user.refunds_30d > 0", "merchant.category == \"recharge\""];
+        let programs: Vec<rules::Program> = rules
+            .iter()
+            .map(|(source, prefix)| match shared.get(usize::from(*prefix)) {
+                Some(first) => format!("{first} && ({source})"),
+                None => source.clone(),
+            })
+            .map(|source| compile(&source, &TestSchema).expect("compiles"))
+            .collect();
+        let values = [
+            Value::Int(amount * 25_000),
+            Value::Double(f64::from(ratio) / 4.0),
+            Value::Symbol(category),
+            Value::Bool(watchlisted),
+            Value::Int(refunds),
+        ];
+        let fired = rules::Batch::new(&programs).fired(&mut Event { values, reads: 0 });
+        for (index, program) in programs.iter().enumerate() {
+            let alone = program.evaluate(&mut Event { values, reads: 0 }) == Ok(true);
+            proptest::prop_assert_eq!(rules::has_fired(&fired, index), alone, "{:?}", rules[index]);
+        }
+    }
+
     /// Every formula of feature tests joined by `&&`, `||` and `!` evaluates as the `cel` crate's
     /// own interpreter evaluates it, over random feature values.
     #[test]

@@ -81,9 +81,10 @@ impl Engine {
         let (mut score, mut forced) = (0i32, DecisionKind::Allow);
         let (mut fired, mut actions, mut read) = (Vec::new(), Vec::new(), Vec::new());
         let mut counterparty_actions = Vec::new();
-        for compiled in &rules.by_kind[event.kind as usize] {
-            // A rule whose evaluation errs (overflow, division by zero) does not fire.
-            if compiled.program.evaluate(&mut context) != Ok(true) {
+        // A rule whose evaluation errs (overflow, division by zero) does not fire.
+        let fired_rules = rules.batches[event.kind as usize].fired(&mut context);
+        for (position, compiled) in rules.by_kind[event.kind as usize].iter().enumerate() {
+            if !rules::has_fired(&fired_rules, position) {
                 continue;
             }
             let rule = &rules.source.rules[compiled.index];

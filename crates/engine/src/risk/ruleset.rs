@@ -75,6 +75,8 @@ pub struct RuleSet {
 
 /// The most rules a file may hold.
 pub const RULES_MAX: usize = 256;
+// Every rule of a file fits one batch (`ActiveRules::batches`).
+const _: () = assert!(RULES_MAX <= rules::BATCH_MAX);
 /// The longest rule expression, in bytes.
 pub const EXPRESSION_MAX_BYTES: usize = 4096;
 /// The longest challenge a rules file may set: one day.
@@ -109,6 +111,8 @@ pub(crate) struct CompiledRule {
 pub(crate) struct ActiveRules {
     pub(crate) source: RuleSet,
     pub(crate) by_kind: [Vec<CompiledRule>; EventKind::ALL.len()],
+    /// The same programs per event kind, evaluated together (shared first tests once).
+    pub(crate) batches: [rules::Batch; EventKind::ALL.len()],
 }
 
 fn refuse(rule: Option<usize>, message: String) -> RulesError {
@@ -177,6 +181,7 @@ impl RuleSet {
                 by_kind[*kind as usize].push(CompiledRule { index, program: program.clone() });
             }
         }
-        Ok(ActiveRules { source: self, by_kind })
+        let batches = by_kind.each_ref().map(|list| rules::Batch::new(list.iter().map(|rule| &rule.program)));
+        Ok(ActiveRules { source: self, by_kind, batches })
     }
 }
