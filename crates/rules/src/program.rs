@@ -198,20 +198,13 @@ impl Program {
 /// A test that cannot fail, evaluated on its own (a guard of [`crate::Batch`]).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Guard {
-    node: Node,
     jumps: Jumps,
 }
 
 impl Guard {
     /// The guard for `node`, which the caller checked cannot fail.
     pub(crate) fn new(node: Node) -> Guard {
-        let jumps = Jumps::compile(&node).expect("a test that cannot fail compiles to jumps");
-        Guard { node, jumps }
-    }
-
-    /// Whether it is the guard for `node`.
-    pub(crate) fn is(&self, node: &Node) -> bool {
-        self.node == *node
+        Guard { jumps: Jumps::compile(&node).expect("a test that cannot fail compiles to jumps") }
     }
 
     #[inline(always)]

@@ -155,17 +155,22 @@ fn formula() -> impl proptest::strategy::Strategy<Value = String> {
 
 proptest::proptest! {
     /// Rules evaluated together in a batch fire exactly as each evaluated on its own, whether
-    /// they share a first test or not, and whatever that test's outcome.
+    /// they share a first test, a longer prefix or nothing, and whatever those tests' outcome.
     #[test]
     fn a_batch_fires_as_its_programs_do(
-        rules in proptest::collection::vec((formula(), 0u8..3), 1..8),
+        rules in proptest::collection::vec((formula(), 0u8..5), 1..8),
         amount in 0i64..4,
         ratio in 0u8..5,
         category in 0u16..3,
         watchlisted: bool,
         refunds in -1i64..5,
     ) {
-        let shared = ["user.refunds_30d > 0", "merchant.category == \"recharge\""];
+        let shared = [
+            "user.refunds_30d > 0",
+            "user.refunds_30d > 0 && merchant.category == \"recharge\"",
+            "user.refunds_30d > 0 && merchant.category == \"recharge\" && !user.watchlisted",
+            "merchant.category == \"recharge\"",
+        ];
         let programs: Vec<rules::Program> = rules
             .iter()
             .map(|(source, prefix)| match shared.get(usize::from(*prefix)) {
