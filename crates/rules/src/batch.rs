@@ -37,10 +37,13 @@ enum Members {
     Many(Vec<Group>),
 }
 
+/// A program with its index in the batch.
+type Numbered = (usize, Program);
+
 /// Groups `programs` by first test, in order of first appearance, and the remaining terms of
 /// each group's programs again.
-fn group(programs: Vec<(usize, Program)>) -> Vec<Group> {
-    let mut buckets: Vec<(Option<Node>, Vec<(usize, Program)>)> = Vec::new();
+fn group(programs: Vec<Numbered>) -> Vec<Group> {
+    let mut buckets: Vec<(Option<Node>, Vec<Numbered>)> = Vec::new();
     for (index, program) in programs {
         let Some((first, rest)) = program.split_first() else {
             buckets.push((None, vec![(index, program)]));
