@@ -14,7 +14,8 @@ use crate::withdrawal::Challenge;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The snapshot format version; bump on any change to the encoded layout.
+/// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
+/// stored value (version 6: command fingerprints of a new definition).
 pub const SNAPSHOT_VERSION: u32 = 6;
 
 #[derive(Serialize)]
