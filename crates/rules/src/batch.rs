@@ -7,7 +7,7 @@
 //! effects and cannot fail, so grouping changes no result.
 
 use crate::program::{Guard, Node};
-use crate::{EvalError, Features, Program};
+use crate::{Features, Program};
 
 /// The most programs a batch holds (one bit each in [`Fired`]).
 pub const BATCH_MAX: usize = 256;
@@ -77,7 +77,7 @@ fn fire<F: Features + ?Sized>(groups: &[Group], features: &mut F, fired: &mut Fi
         }
         match &group.members {
             Members::One(index, program) => {
-                if program.evaluate(features) == Ok::<bool, EvalError>(true) {
+                if matches!(program.evaluate(features), Ok(true)) {
                     fired[index / 64] |= 1 << (index % 64);
                 }
             }

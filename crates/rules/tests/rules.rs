@@ -153,17 +153,38 @@ fn formula() -> impl proptest::strategy::Strategy<Value = String> {
     })
 }
 
+/// Random values for the test schema's five features, by slot: amount, ratio, category,
+/// watch-list, refunds.
+fn feature_values() -> impl proptest::strategy::Strategy<Value = [Value; 5]> {
+    use proptest::prelude::*;
+    (0i64..4, 0u8..5, 0u16..3, any::<bool>(), -1i64..5).prop_map(|(amount, ratio, category, watchlisted, refunds)| {
+        [
+            Value::Int(amount * 25_000),
+            Value::Double(f64::from(ratio) / 4.0),
+            Value::Symbol(category),
+            Value::Bool(watchlisted),
+            Value::Int(refunds),
+        ]
+    })
+}
+
+/// A feature value as the `cel` crate holds it (a name as its string).
+fn cel_value(value: Value) -> cel::Value {
+    match value {
+        Value::Bool(value) => cel::Value::Bool(value),
+        Value::Int(value) => cel::Value::Int(value),
+        Value::Double(value) => cel::Value::Float(value),
+        Value::Symbol(symbol) => cel::Value::String(CATEGORIES[usize::from(symbol)].to_owned().into()),
+    }
+}
+
 proptest::proptest! {
     /// Rules evaluated together in a batch fire exactly as each evaluated on its own, whether
     /// they share a first test, a longer prefix or nothing, and whatever those tests' outcome.
     #[test]
     fn a_batch_fires_as_its_programs_do(
         rules in proptest::collection::vec((formula(), 0u8..5), 1..8),
-        amount in 0i64..4,
-        ratio in 0u8..5,
-        category in 0u16..3,
-        watchlisted: bool,
-        refunds in -1i64..5,
+        values in feature_values(),
     ) {
         let shared = [
             "user.refunds_30d > 0",
@@ -179,13 +200,6 @@ proptest::proptest! {
             })
             .map(|source| compile(&source, &TestSchema).expect("compiles"))
             .collect();
-        let values = [
-            Value::Int(amount * 25_000),
-            Value::Double(f64::from(ratio) / 4.0),
-            Value::Symbol(category),
-            Value::Bool(watchlisted),
-            Value::Int(refunds),
-        ];
         let fired = rules::Batch::new(&programs).fired(&mut Event { values, reads: 0 });
         for (index, program) in programs.iter().enumerate() {
             let alone = program.evaluate(&mut Event { values, reads: 0 }) == Ok(true);
@@ -196,38 +210,21 @@ proptest::proptest! {
     /// Every formula of feature tests joined by `&&`, `||` and `!` evaluates as the `cel` crate's
     /// own interpreter evaluates it, over random feature values.
     #[test]
-    fn agrees_with_the_reference_interpreter(
-        source in formula(),
-        amount in 0i64..4,
-        ratio in 0u8..5,
-        category in 0u16..3,
-        watchlisted: bool,
-        refunds in -1i64..5,
-    ) {
-        let mut features = Event {
-            values: [
-                Value::Int(amount * 25_000),
-                Value::Double(f64::from(ratio) / 4.0),
-                Value::Symbol(category),
-                Value::Bool(watchlisted),
-                Value::Int(refunds),
-            ],
-            reads: 0,
+    fn agrees_with_the_reference_interpreter(source in formula(), values in feature_values()) {
+        let ours = compile(&source, &TestSchema).expect("compiles").evaluate(&mut Event { values, reads: 0 });
+        let side = |entries: &[(&str, Value)]| -> cel::Value {
+            let entries = entries.iter().map(|(key, value)| ((*key).to_owned(), cel_value(*value)));
+            entries.collect::<std::collections::HashMap<_, _>>().into()
         };
-        let ours = compile(&source, &TestSchema).expect("compiles").evaluate(&mut features);
-        let side = |entries: Vec<(&str, cel::Value)>| -> cel::Value {
-            entries.into_iter().map(|(key, value)| (key.to_owned(), value)).collect::<std::collections::HashMap<_, _>>().into()
-        };
+        let [amount, ratio, category, watchlisted, refunds] = values;
         let mut context = cel::Context::default();
         context.add_function("min", cel::functions::min).expect("a new name");
-        context.add_variable_from_value("event", side(vec![("amount_minor", cel::Value::Int(amount * 25_000))]));
-        context.add_variable_from_value("user", side(vec![
-            ("refund_ratio_30d", cel::Value::Float(f64::from(ratio) / 4.0)),
-            ("watchlisted", cel::Value::Bool(watchlisted)),
-            ("refunds_30d", cel::Value::Int(refunds)),
-        ]));
-        let name = CATEGORIES[category as usize].to_owned();
-        context.add_variable_from_value("merchant", side(vec![("category", cel::Value::String(name.into()))]));
+        context.add_variable_from_value("event", side(&[("amount_minor", amount)]));
+        context.add_variable_from_value(
+            "user",
+            side(&[("refund_ratio_30d", ratio), ("watchlisted", watchlisted), ("refunds_30d", refunds)]),
+        );
+        context.add_variable_from_value("merchant", side(&[("category", category)]));
         let reference = cel::Program::compile(&source).expect("parses").execute(&context).expect("evaluates");
         proptest::prop_assert_eq!(cel::Value::Bool(ours.expect("these tests cannot fail")), reference, "{}", source);
     }
