@@ -285,8 +285,19 @@ pub(crate) fn ring_like(total_minor: u64, credit_minor: u64, available_before_mi
     round && near
 }
 
+/// Whose state a feature reads, which says where it is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The event itself, or the event's user and counterparty together.
+    Event,
+    /// The event's user (a default value when the event has none).
+    User,
+    /// The event's merchant (a default value when the event has none).
+    Merchant,
+}
+
 macro_rules! catalog {
-    ($($variant:ident = $name:literal : $type:expr, $doc:literal;)*) => {
+    ($($variant:ident = $side:ident $name:literal : $type:expr, $doc:literal;)*) => {
         /// Every feature a rule can read.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         #[repr(u16)]
@@ -301,6 +312,11 @@ macro_rules! catalog {
             /// The name rules use.
             pub fn name(self) -> &'static str {
                 match self { $(Feature::$variant => $name,)* }
+            }
+
+            /// Whose state it reads.
+            pub fn side(self) -> Side {
+                match self { $(Feature::$variant => Side::$side,)* }
             }
 
             /// The type.
@@ -328,51 +344,51 @@ pub const CATEGORIES: &[&str] =
 pub const IDENTITY_LEVELS: &[&str] = &["none", "unverified", "basic", "full"];
 
 catalog! {
-    EventKindName = "event.kind": Type::Symbol(EVENT_KINDS), "The scored command: pay (also pay_for), authorize, transfer, withdraw_to_bank, request_withdrawal, payout_merchant.";
-    EventAmount = "event.amount_minor": Type::Int, "The amount the event moves, in minor units.";
-    EventCredit = "event.credit_minor": Type::Int, "The part drawn on the credit line (a credit withdrawal: all of it).";
-    EventRound = "event.round_amount": Type::Bool, "The amount is a multiple of 10,000 minor units (100 CNY).";
-    EventCreditToAvailable = "event.credit_to_available": Type::Double, "The credit part over the credit available before the event (0 without a credit part).";
-    EventBeneficiaryKind = "event.beneficiary_kind": Type::Symbol(BENEFICIARY_KINDS), "What kind of account the order or recharge is for (none: the payer).";
-    EventBeneficiaryTied = "event.beneficiary_tied_to_payer": Type::Bool, "The beneficiary belongs to the payer or an account tied to the payer.";
-    EventCounterpartyTied = "event.counterparty_tied_to_payer": Type::Bool, "The merchant paid, or the payee of a transfer, is tied to the payer.";
-    EventCounterpartyFirstSeen = "event.counterparty_first_seen": Type::Bool, "The merchant (or payee) is not among the payer's latest 16 purchases (or payees).";
-    EventLoopback = "event.loopback_minor": Type::Int, "Money flowing back: for a transfer, credit the payee (or accounts tied to it) spent in 7 days at merchants tied to the payer; for a payout, credit that accounts tied to the merchant spent there in 7 days.";
-    UserAgeDays = "user.age_days": Type::Int, "Days since the user opened.";
-    UserIdentity = "user.identity": Type::Symbol(IDENTITY_LEVELS), "Identity verification level.";
-    UserScore = "user.score": Type::Int, "Credit score.";
-    UserWatchlisted = "user.watchlisted": Type::Bool, "The user is on the watch-list.";
-    UserTiedAccounts = "user.tied_accounts": Type::Int, "Other accounts in the user's tie group.";
-    UserSinceBindingChange = "user.ms_since_binding_change": Type::Int, "Milliseconds since a phone, card, identity or payout account was added next to an existing one (2^63-1 if never).";
-    UserSinceNewDevice = "user.ms_since_new_device": Type::Int, "Milliseconds since a device was added next to an existing one (2^63-1 if never).";
-    UserPayments1h = "user.payments_1h": Type::Int, "Purchases in the last hour (of the latest 16).";
-    UserCreditSpend24h = "user.credit_spend_24h_minor": Type::Int, "Credit-funded purchases in the last 24 hours (of the latest 16).";
-    UserCreditSpend30d = "user.credit_spend_30d_minor": Type::Int, "Credit-funded purchases in the last 30 days.";
-    UserRefunds30d = "user.refunds_30d": Type::Int, "Refunds received in the last 30 days.";
-    UserFastRefunds30d = "user.fast_refunds_30d": Type::Int, "Refunds within 24 hours of their purchase, last 30 days.";
-    UserFastLiquidRefunds30d = "user.fast_liquid_refunds_30d": Type::Int, "Of those, refunds of virtual goods or recharges (cash-like goods), last 30 days.";
-    UserSinceFastRefund = "user.ms_since_fast_refund": Type::Int, "Milliseconds since the latest such refund (2^63-1 if never): a cheap first test before the 30-day counts.";
-    UserRefundRatio30d = "user.refund_ratio_30d": Type::Double, "Refunded over spent (credit and balance), last 30 days (0 when nothing spent).";
-    UserBeneficiaries7d = "user.beneficiaries_7d": Type::Int, "Distinct beneficiaries not tied to the user that the user's purchases were for, last 7 days.";
-    UserCreditForOthers7d = "user.credit_for_others_7d_minor": Type::Int, "Credit spent on orders for others (not tied to the user), last 7 days.";
-    UserInflow7d = "user.inflow_7d_minor": Type::Int, "P2P money received in the last 7 days (of the latest 16 transfers).";
-    UserInflowSenders7d = "user.inflow_senders_7d": Type::Int, "Distinct senders of that money.";
-    UserInflowToCreditForOthers7d = "user.inflow_to_credit_for_others_7d": Type::Double, "Money received from beneficiaries over credit spent for others, last 7 days (0 when none spent).";
-    UserLimit = "user.credit_limit_minor": Type::Int, "The credit limit.";
-    MerchantCategoryName = "merchant.category": Type::Symbol(CATEGORIES), "What the merchant sells.";
-    MerchantCertified = "merchant.certified": Type::Bool, "The merchant passed verification.";
-    MerchantPartner = "merchant.partner": Type::Bool, "The merchant is a platform partner.";
-    MerchantAgeDays = "merchant.age_days": Type::Int, "Days since the merchant opened.";
-    MerchantTiedAccounts = "merchant.tied_accounts": Type::Int, "Other accounts in the merchant's tie group.";
-    MerchantSales30d = "merchant.sales_30d_minor": Type::Int, "Captured sales, last 30 days.";
-    MerchantCreditShare30d = "merchant.credit_share_30d": Type::Double, "Share of those sales paid with credit.";
-    MerchantRefundRatio30d = "merchant.refund_ratio_30d": Type::Double, "Refunds over sales, last 30 days.";
-    MerchantPayers24h = "merchant.payers_24h": Type::Int, "Distinct payers in the last 24 hours (of the latest 16).";
-    MerchantDistinctPayersRecent = "merchant.distinct_payers_recent": Type::Int, "Distinct payers among the merchant's latest 16 payments (1: one customer pays for everything).";
-    MerchantRingPayers7d = "merchant.ring_payers_7d": Type::Int, "Distinct payers whose credit payment, made or attempted, was round and used 80% or more of their available credit, last 7 days (of the latest 16).";
-    MerchantPayout24h = "merchant.payout_24h_minor": Type::Int, "Paid out to the bank today and yesterday (UTC).";
-    PairPurchases = "pair.purchases_recent": Type::Int, "The user's purchases at this merchant among their latest 16.";
-    DeviceAccounts = "device.accounts": Type::Int, "Accounts sharing the user's latest device.";
+    EventKindName = Event "event.kind": Type::Symbol(EVENT_KINDS), "The scored command: pay (also pay_for), authorize, transfer, withdraw_to_bank, request_withdrawal, payout_merchant.";
+    EventAmount = Event "event.amount_minor": Type::Int, "The amount the event moves, in minor units.";
+    EventCredit = Event "event.credit_minor": Type::Int, "The part drawn on the credit line (a credit withdrawal: all of it).";
+    EventRound = Event "event.round_amount": Type::Bool, "The amount is a multiple of 10,000 minor units (100 CNY).";
+    EventCreditToAvailable = Event "event.credit_to_available": Type::Double, "The credit part over the credit available before the event (0 without a credit part).";
+    EventBeneficiaryKind = Event "event.beneficiary_kind": Type::Symbol(BENEFICIARY_KINDS), "What kind of account the order or recharge is for (none: the payer).";
+    EventBeneficiaryTied = Event "event.beneficiary_tied_to_payer": Type::Bool, "The beneficiary belongs to the payer or an account tied to the payer.";
+    EventCounterpartyTied = Event "event.counterparty_tied_to_payer": Type::Bool, "The merchant paid, or the payee of a transfer, is tied to the payer.";
+    EventCounterpartyFirstSeen = Event "event.counterparty_first_seen": Type::Bool, "The merchant (or payee) is not among the payer's latest 16 purchases (or payees).";
+    EventLoopback = Event "event.loopback_minor": Type::Int, "Money flowing back: for a transfer, credit the payee (or accounts tied to it) spent in 7 days at merchants tied to the payer; for a payout, credit that accounts tied to the merchant spent there in 7 days.";
+    UserAgeDays = User "user.age_days": Type::Int, "Days since the user opened.";
+    UserIdentity = User "user.identity": Type::Symbol(IDENTITY_LEVELS), "Identity verification level.";
+    UserScore = User "user.score": Type::Int, "Credit score.";
+    UserWatchlisted = User "user.watchlisted": Type::Bool, "The user is on the watch-list.";
+    UserTiedAccounts = User "user.tied_accounts": Type::Int, "Other accounts in the user's tie group.";
+    UserSinceBindingChange = User "user.ms_since_binding_change": Type::Int, "Milliseconds since a phone, card, identity or payout account was added next to an existing one (2^63-1 if never).";
+    UserSinceNewDevice = User "user.ms_since_new_device": Type::Int, "Milliseconds since a device was added next to an existing one (2^63-1 if never).";
+    UserPayments1h = User "user.payments_1h": Type::Int, "Purchases in the last hour (of the latest 16).";
+    UserCreditSpend24h = User "user.credit_spend_24h_minor": Type::Int, "Credit-funded purchases in the last 24 hours (of the latest 16).";
+    UserCreditSpend30d = User "user.credit_spend_30d_minor": Type::Int, "Credit-funded purchases in the last 30 days.";
+    UserRefunds30d = User "user.refunds_30d": Type::Int, "Refunds received in the last 30 days.";
+    UserFastRefunds30d = User "user.fast_refunds_30d": Type::Int, "Refunds within 24 hours of their purchase, last 30 days.";
+    UserFastLiquidRefunds30d = User "user.fast_liquid_refunds_30d": Type::Int, "Of those, refunds of virtual goods or recharges (cash-like goods), last 30 days.";
+    UserSinceFastRefund = User "user.ms_since_fast_refund": Type::Int, "Milliseconds since the latest such refund (2^63-1 if never): a cheap first test before the 30-day counts.";
+    UserRefundRatio30d = User "user.refund_ratio_30d": Type::Double, "Refunded over spent (credit and balance), last 30 days (0 when nothing spent).";
+    UserBeneficiaries7d = User "user.beneficiaries_7d": Type::Int, "Distinct beneficiaries not tied to the user that the user's purchases were for, last 7 days.";
+    UserCreditForOthers7d = User "user.credit_for_others_7d_minor": Type::Int, "Credit spent on orders for others (not tied to the user), last 7 days.";
+    UserInflow7d = User "user.inflow_7d_minor": Type::Int, "P2P money received in the last 7 days (of the latest 16 transfers).";
+    UserInflowSenders7d = User "user.inflow_senders_7d": Type::Int, "Distinct senders of that money.";
+    UserInflowToCreditForOthers7d = User "user.inflow_to_credit_for_others_7d": Type::Double, "Money received from beneficiaries over credit spent for others, last 7 days (0 when none spent).";
+    UserLimit = User "user.credit_limit_minor": Type::Int, "The credit limit.";
+    MerchantCategoryName = Merchant "merchant.category": Type::Symbol(CATEGORIES), "What the merchant sells.";
+    MerchantCertified = Merchant "merchant.certified": Type::Bool, "The merchant passed verification.";
+    MerchantPartner = Merchant "merchant.partner": Type::Bool, "The merchant is a platform partner.";
+    MerchantAgeDays = Merchant "merchant.age_days": Type::Int, "Days since the merchant opened.";
+    MerchantTiedAccounts = Merchant "merchant.tied_accounts": Type::Int, "Other accounts in the merchant's tie group.";
+    MerchantSales30d = Merchant "merchant.sales_30d_minor": Type::Int, "Captured sales, last 30 days.";
+    MerchantCreditShare30d = Merchant "merchant.credit_share_30d": Type::Double, "Share of those sales paid with credit.";
+    MerchantRefundRatio30d = Merchant "merchant.refund_ratio_30d": Type::Double, "Refunds over sales, last 30 days.";
+    MerchantPayers24h = Merchant "merchant.payers_24h": Type::Int, "Distinct payers in the last 24 hours (of the latest 16).";
+    MerchantDistinctPayersRecent = Merchant "merchant.distinct_payers_recent": Type::Int, "Distinct payers among the merchant's latest 16 payments (1: one customer pays for everything).";
+    MerchantRingPayers7d = Merchant "merchant.ring_payers_7d": Type::Int, "Distinct payers whose credit payment, made or attempted, was round and used 80% or more of their available credit, last 7 days (of the latest 16).";
+    MerchantPayout24h = Merchant "merchant.payout_24h_minor": Type::Int, "Paid out to the bank today and yesterday (UTC).";
+    PairPurchases = Event "pair.purchases_recent": Type::Int, "The user's purchases at this merchant among their latest 16.";
+    DeviceAccounts = Event "device.accounts": Type::Int, "Accounts sharing the user's latest device.";
 }
 
 /// The feature catalog as a rules schema.
@@ -465,19 +481,17 @@ impl Context<'_> {
     }
 
     fn compute(&self, feature: Feature) -> Value {
-        if let Some(value) = self.event_feature(feature) {
-            return value;
+        match feature.side() {
+            Side::Event => self.event_feature(feature),
+            Side::User => self.user_feature(feature),
+            Side::Merchant => self.merchant_feature(feature),
         }
-        if let Some(value) = self.merchant_feature(feature) {
-            return value;
-        }
-        self.user_feature(feature)
     }
 
-    fn event_feature(&self, feature: Feature) -> Option<Value> {
+    fn event_feature(&self, feature: Feature) -> Value {
         let (engine, event) = (self.engine, self.event);
         let user = event.user.map(|slot| &engine.users[slot]);
-        Some(match feature {
+        match feature {
             Feature::EventKindName => Value::Symbol(event.kind as u16),
             Feature::EventAmount => int(event.amount_minor),
             Feature::EventCredit => int(event.credit_minor),
@@ -522,8 +536,8 @@ impl Context<'_> {
                 _ => Value::Int(0),
             },
             Feature::DeviceAccounts => Value::Int(user.map_or(0, |user| i64::from(user.risk.device_accounts))),
-            _ => return None,
-        })
+            other => unreachable!("{} is not an event feature", other.name()),
+        }
     }
 
     /// See [`Feature::EventLoopback`]. Money can only loop back through a tie group holding a
@@ -584,11 +598,9 @@ impl Context<'_> {
         }
     }
 
-    fn merchant_feature(&self, feature: Feature) -> Option<Value> {
+    fn merchant_feature(&self, feature: Feature) -> Value {
         let engine = self.engine;
-        let Some(merchant) = self.event.merchant.map(|slot| &engine.merchants[slot]) else {
-            return feature.name().starts_with("merchant.").then(|| absent(feature));
-        };
+        let Some(merchant) = self.event.merchant.map(|slot| &engine.merchants[slot]) else { return absent(feature) };
         let now_ms = engine.now_ms;
         let today = utc_day(now_ms);
         let window = |days: u32| merchant.risk.days.iter().filter(move |bucket| bucket.day + days > today);
@@ -596,7 +608,7 @@ impl Context<'_> {
             let horizon = now_ms.saturating_sub(window_ms);
             int(distinct(ring.iter().filter(|(time_ms, _)| *time_ms >= horizon).map(|(_, payer)| *payer)))
         };
-        Some(match feature {
+        match feature {
             Feature::MerchantCategoryName => Value::Symbol(category_symbol(merchant.category)),
             Feature::MerchantCertified => Value::Bool(merchant.verification == MerchantVerification::Certified),
             Feature::MerchantPartner => Value::Bool(merchant.partner),
@@ -621,8 +633,8 @@ impl Context<'_> {
             Feature::MerchantDistinctPayersRecent => payers_since(&merchant.risk.payers, u64::MAX),
             Feature::MerchantRingPayers7d => payers_since(&merchant.risk.ring_payers, 7 * DAY_MS),
             Feature::MerchantPayout24h => int(window(2).map(|bucket| bucket.payout_minor).sum()),
-            _ => return None,
-        })
+            other => unreachable!("{} is not a merchant feature", other.name()),
+        }
     }
 
     fn user_feature(&self, feature: Feature) -> Value {
@@ -681,7 +693,7 @@ impl Context<'_> {
                 ratio(inflows().map(|inflow| inflow.amount_minor).sum(), for_others().map(|p| p.credit_minor).sum())
             }
             Feature::UserLimit => int(user.limit_minor),
-            other => unreachable!("{} is an event or merchant feature", other.name()),
+            other => unreachable!("{} is not a user feature", other.name()),
         }
     }
 

@@ -393,6 +393,37 @@ fn an_absent_side_reads_as_zero_false_or_none() {
     assert_eq!(fired.len(), 1, "{fired:?}");
 }
 
+/// Every feature of the catalog reads on every kind of event, with or without a merchant or a
+/// user: one rule that holds whatever the values (each feature tested against both sides of a
+/// constant, all joined by `&&`) fires and records a reading of each.
+#[test]
+fn every_feature_reads_on_every_kind_of_event() {
+    use engine::risk::features::Feature;
+    use rules::Type;
+    let tautology = |feature: Feature| match feature.ty() {
+        Type::Bool => format!("({0} || !{0})", feature.name()),
+        Type::Int => format!("({0} >= 0 || {0} < 0)", feature.name()),
+        Type::Double => format!("({0} >= 0.0 || {0} < 0.0)", feature.name()),
+        Type::Symbol(names) => format!("({0} == \"{1}\" || {0} != \"{1}\")", feature.name(), names[0]),
+    };
+    let expression = Feature::ALL.iter().map(|feature| tautology(*feature)).collect::<Vec<_>>().join(" && ");
+    let events = [
+        (EventKind::Pay, CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) }),
+        (EventKind::Transfer, CommandKind::Transfer { from: ALICE, to: BOB, amount: amount(1_000) }),
+        (EventKind::WithdrawToBank, CommandKind::WithdrawToBank { user: ALICE, amount: amount(1_000) }),
+        (EventKind::PayoutMerchant, CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(1_000) }),
+    ];
+    for (kind, command) in events {
+        let mut ledger = Ledger::with_rules();
+        ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(&expression, kind, 100)) });
+        let (_, outcome) = ledger.run(command);
+        assert_eq!(outcome, Err(Rejection::RiskDenied), "{kind:?}");
+        let decision = ledger.engine.last_decision().unwrap();
+        assert_eq!(decision.fired.len(), 1, "{kind:?}");
+        assert_eq!(decision.readings.len(), Feature::ALL.len(), "{kind:?}");
+    }
+}
+
 #[test]
 fn a_challenge_waits_for_verification_or_expires() {
     let mut ledger = Ledger::with_rules();
