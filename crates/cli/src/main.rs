@@ -2,6 +2,7 @@
 //! manages API keys; `check` verifies a data directory; `bench` measures the engine and journal;
 //! `openapi` prints the API document.
 
+mod allocator;
 mod bench;
 mod check;
 mod replay;
@@ -17,13 +18,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// mimalloc rather than the system allocator: the engine's tables grow by doubling, and mimalloc
-/// reuses the freed halves with fewer trips to the OS (docs/adr/0003-allocator.md).
 /// The shipped default rule pack.
 const DEFAULT_RULES: &str = include_str!("../../../rules/default.toml");
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "creditline", version, about = "A consumer credit-line ledger with its risk engine inside")]
@@ -273,6 +269,7 @@ fn init_logging(json: bool) {
 }
 
 fn main() -> ExitCode {
+    allocator::configure();
     let cli = Cli::parse();
     init_logging(cli.log_json);
     match run(cli.command) {
