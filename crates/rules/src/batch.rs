@@ -101,7 +101,17 @@ impl Batch {
     }
 }
 
-/// Whether program `index` fired.
-pub fn has_fired(fired: &Fired, index: usize) -> bool {
-    fired.get(index / 64).is_some_and(|word| word & (1 << (index % 64)) != 0)
+/// The indices of the programs that fired, in ascending order (none at all costs a look at each
+/// word, not one per program).
+pub fn fired_indices(fired: &Fired) -> impl Iterator<Item = usize> + '_ {
+    fired.iter().enumerate().flat_map(|(word_index, word)| {
+        let mut bits = *word;
+        std::iter::from_fn(move || {
+            let bit = bits.trailing_zeros();
+            (bits != 0).then(|| {
+                bits &= bits - 1;
+                word_index * 64 + bit as usize
+            })
+        })
+    })
 }

@@ -20,7 +20,7 @@ mod batch;
 mod compile;
 mod program;
 
-pub use batch::{BATCH_MAX, Batch, Fired, has_fired};
+pub use batch::{BATCH_MAX, Batch, Fired, fired_indices};
 pub use compile::{CompileError, Schema, compile};
 pub use program::{EvalError, Features, Program};
 

@@ -105,6 +105,17 @@ fn refuses_with_position_and_reason() {
     refused("[1, 2] == [1, 2]", 1, 1, "a list may only follow `in`");
 }
 
+#[test]
+fn lists_fired_programs_in_order_across_words() {
+    let set = [0, 5, 63, 64, 130, 255];
+    let mut fired: rules::Fired = [0; rules::BATCH_MAX / 64];
+    for index in set {
+        fired[index / 64] |= 1 << (index % 64);
+    }
+    assert_eq!(rules::fired_indices(&fired).collect::<Vec<_>>(), set);
+    assert_eq!(rules::fired_indices(&[0; rules::BATCH_MAX / 64]).count(), 0);
+}
+
 /// A test of features of the test schema, as source text.
 fn leaf_source() -> impl proptest::strategy::Strategy<Value = String> {
     use proptest::prelude::*;
@@ -201,10 +212,10 @@ proptest::proptest! {
             .map(|source| compile(&source, &TestSchema).expect("compiles"))
             .collect();
         let fired = rules::Batch::new(&programs).fired(&mut Event { values, reads: 0 });
-        for (index, program) in programs.iter().enumerate() {
-            let alone = program.evaluate(&mut Event { values, reads: 0 }) == Ok(true);
-            proptest::prop_assert_eq!(rules::has_fired(&fired, index), alone, "{:?}", rules[index]);
-        }
+        let alone: Vec<usize> = (0..programs.len())
+            .filter(|index| programs[*index].evaluate(&mut Event { values, reads: 0 }) == Ok(true))
+            .collect();
+        proptest::prop_assert_eq!(rules::fired_indices(&fired).collect::<Vec<_>>(), alone, "{:?}", rules);
     }
 
     /// Every formula of feature tests joined by `&&`, `||` and `!` evaluates as the `cel` crate's

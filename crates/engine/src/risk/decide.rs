@@ -83,10 +83,8 @@ impl Engine {
         let mut counterparty_actions = Vec::new();
         // A rule whose evaluation errs (overflow, division by zero) does not fire.
         let fired_rules = rules.batches[event.kind as usize].fired(&mut context);
-        for (position, compiled) in rules.by_kind[event.kind as usize].iter().enumerate() {
-            if !rules::has_fired(&fired_rules, position) {
-                continue;
-            }
+        for position in rules::fired_indices(&fired_rules) {
+            let compiled = &rules.by_kind[event.kind as usize][position];
             let rule = &rules.source.rules[compiled.index];
             let shadow = rule.status == RuleStatus::Shadow;
             fired.push(FiredRule { rule: rule.id.clone(), reason: rule.reason.clone(), score: rule.score, shadow });
