@@ -81,16 +81,23 @@ impl Engine {
         }
     }
 
+    // Both functions spell out their two user slots: written as `array::map` and an iterator
+    // chain, the compiler at times left them as calls (~80 instructions a command).
     fn hint(&self, kind: &CommandKind) -> Hint {
-        let (users, merchant) = parties(kind);
+        let ([first, second], merchant) = parties(kind);
+        let user = |user: Option<UserId>| user.and_then(|user| self.user_index.get(&user).copied());
         Hint {
-            users: users.map(|user| user.and_then(|user| self.user_index.get(&user).copied())),
+            users: [user(first), user(second)],
             merchant: merchant.and_then(|merchant| self.merchant_index.get(&merchant).copied()),
         }
     }
 
     fn prefetch(&self, hint: Hint, user: impl Fn(&crate::ledger::User), merchant: impl Fn(&crate::ledger::Merchant)) {
-        hint.users.into_iter().flatten().filter_map(|slot| self.users.get(slot as usize)).for_each(user);
+        for slot in hint.users.iter().flatten() {
+            if let Some(record) = self.users.get(*slot as usize) {
+                user(record);
+            }
+        }
         if let Some(record) = hint.merchant.and_then(|slot| self.merchants.get(slot as usize)) {
             merchant(record);
         }
