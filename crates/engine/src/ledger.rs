@@ -11,7 +11,7 @@ use crate::command::{
 use crate::idempotency::{Remembered, RememberedIds, fingerprint};
 use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
-use crate::prefetch::Lookahead;
+use crate::prefetch::{Hint, Lookahead};
 use crate::product::{Overpayment, Product};
 use crate::risk::features::{Inflow, MerchantRisk, Purchase, UserRisk, ring_like};
 use crate::risk::{Decision, Party, RiskState, Tie};
@@ -154,6 +154,9 @@ pub struct Engine {
     pub(crate) challenges: FastMap<CommandId, Challenge>,
     pub(crate) expiries: BTreeSet<(u64, CommandId)>,
     pub(crate) remembered: RememberedIds,
+    /// The look-ahead's account slots for the command being applied (see `prefetch`): checked
+    /// against the records before use, not part of the state.
+    pub(crate) hint: Hint,
     /// Reused buffer for fingerprints; not part of the state.
     pub(crate) scratch: Vec<u8>,
     /// Refunds of each refunded payment: refund command id and split, oldest first.
@@ -326,11 +329,11 @@ impl Engine {
     }
 
     pub(crate) fn user_slot(&self, user: UserId) -> Result<usize, Rejection> {
-        self.user_index.get(&user).map(|slot| *slot as usize).ok_or(Rejection::UnknownUser)
+        self.find_user(user).ok_or(Rejection::UnknownUser)
     }
 
     pub(crate) fn merchant_slot(&self, merchant: MerchantId) -> Result<usize, Rejection> {
-        self.merchant_index.get(&merchant).map(|slot| *slot as usize).ok_or(Rejection::UnknownMerchant)
+        self.find_merchant(merchant).ok_or(Rejection::UnknownMerchant)
     }
 
     fn bank_slot(&mut self, currency: Currency) -> usize {

@@ -9,8 +9,10 @@
 //! - it asks for the records of the command [`DISTANCE`] places ahead, and, half as far ahead
 //!   (when the records have arrived), for the risk aggregates they point to.
 //!
-//! The slots are hints for the cache only, never read as state: a prefetch changes no state and no
-//! outcome, so a hint gone stale (an account opened within the chunk) costs nothing but a miss.
+//! The slots are hints: a prefetch changes no state and no outcome, so a hint gone stale (an
+//! account opened within the chunk) costs nothing but a miss. The hint of the command about to be
+//! applied also spares its account lookups ([`Engine::find_user`]), once checked against the
+//! record it points to.
 
 use crate::command::{Command, CommandKind, MerchantId, UserId};
 use crate::ledger::Engine;
@@ -43,7 +45,7 @@ fn parties(kind: &CommandKind) -> ([Option<UserId>; 2], Option<MerchantId>) {
 
 /// The slots of one command's user and merchant records, resolved ahead of time.
 #[derive(Clone, Copy, Default)]
-struct Hint {
+pub(crate) struct Hint {
     users: [Option<u32>; 2],
     merchant: Option<u32>,
 }
@@ -63,14 +65,16 @@ impl Default for Lookahead {
 impl Engine {
     /// Call before applying command `index` of `commands` (in order, from 0, with one
     /// [`Lookahead`] per slice): resolves slots a chunk ahead and asks the CPU for the records
-    /// and aggregates of the commands ahead. A hint only: it changes no state.
-    pub fn look_ahead(&self, commands: &[Command], index: usize, ahead: &mut Lookahead) {
+    /// and aggregates of the commands ahead; keeps command `index`'s slots for its lookups. A
+    /// hint only: it changes no state and no outcome.
+    pub fn look_ahead(&mut self, commands: &[Command], index: usize, ahead: &mut Lookahead) {
         if index.is_multiple_of(CHUNK) {
             let from = if index == 0 { 0 } else { index + CHUNK };
             for (at, command) in commands.iter().enumerate().take(index + 2 * CHUNK).skip(from) {
                 ahead.hints[at % (2 * CHUNK)] = self.hint(&command.kind);
             }
         }
+        self.hint = ahead.hints[index % (2 * CHUNK)];
         if index + DISTANCE < commands.len() {
             let hint = ahead.hints[(index + DISTANCE) % (2 * CHUNK)];
             self.prefetch(hint, record, record);
@@ -79,6 +83,26 @@ impl Engine {
             let hint = ahead.hints[(index + DISTANCE / 2) % (2 * CHUNK)];
             self.prefetch(hint, |user| user.risk.prefetch(), |merchant| merchant.risk.prefetch());
         }
+    }
+
+    /// The slot of `user`: the look-ahead's slot for the command being applied when it holds
+    /// that user's record, else the index's. The hint is checked against the record, so one gone
+    /// stale (or left from an earlier command) costs only the index lookup it would have saved.
+    pub(crate) fn find_user(&self, user: UserId) -> Option<usize> {
+        let holds = |slot: Option<u32>| {
+            slot.map(|slot| slot as usize).filter(|slot| self.users.get(*slot).is_some_and(|record| record.id == user))
+        };
+        holds(self.hint.users[0])
+            .or_else(|| holds(self.hint.users[1]))
+            .or_else(|| self.user_index.get(&user).map(|slot| *slot as usize))
+    }
+
+    /// The slot of `merchant`, as [`Engine::find_user`] finds a user's.
+    pub(crate) fn find_merchant(&self, merchant: MerchantId) -> Option<usize> {
+        let hinted = self.hint.merchant.map(|slot| slot as usize);
+        hinted
+            .filter(|slot| self.merchants.get(*slot).is_some_and(|record| record.id == merchant))
+            .or_else(|| self.merchant_index.get(&merchant).map(|slot| *slot as usize))
     }
 
     // Both functions spell out their two user slots: written as `array::map` and an iterator

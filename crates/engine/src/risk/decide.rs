@@ -27,7 +27,7 @@ impl Engine {
     /// The event a command is scored as, or `None` for commands the rules do not see (and
     /// commands naming unknown accounts, which the handler rejects).
     fn scored_event(&self, kind: &CommandKind) -> Option<ScoredEvent> {
-        let user = |id: UserId| self.user_index.get(&id).map(|slot| *slot as usize);
+        let user = |id: UserId| self.find_user(id);
         let event = |kind, user, merchant, funding: Funding, beneficiary| ScoredEvent {
             kind,
             user,
@@ -37,7 +37,7 @@ impl Engine {
             credit_minor: funding.credit_minor,
             beneficiary,
         };
-        let merchant = |id| self.merchant_index.get(&id).map(|slot| *slot as usize);
+        let merchant = |id| self.find_merchant(id);
         Some(match *kind {
             CommandKind::Pay { user: id, merchant: shop, funding } => {
                 event(EventKind::Pay, Some(user(id)?), Some(merchant(shop)?), funding, None)
