@@ -84,8 +84,8 @@ const PURGE_DELAY: mi_option_t = 15;
 
 /// How long freed memory is kept for reuse before it goes back to the OS. mimalloc's own default,
 /// 10 ms, returned memory the engine's growing tables asked for again a moment later, zeroed by
-/// the kernel each time (replay 0.89–0.99 M events/s with it, 1.15–1.19 M with this).
-pub const PURGE_DELAY_MS: c_long = 1_000;
+/// the kernel each time; 1 s still did so in 2 of 5 replays (ADR 0003).
+pub const PURGE_DELAY_MS: c_long = 10_000;
 
 /// Applies [`PURGE_DELAY_MS`] unless `MIMALLOC_PURGE_DELAY` sets the delay. Call first thing in
 /// `main`, before any other thread exists: mimalloc's option setters are not thread safe.
