@@ -111,7 +111,7 @@ impl RememberedIds {
 
     /// Remembers a first application of `id` (the caller has checked it is not remembered).
     pub(crate) fn insert(&mut self, id: CommandId, remembered: Remembered) {
-        self.current.insert(id, remembered);
+        self.current.insert_new(id, remembered);
     }
 
     /// Number of ids remembered.

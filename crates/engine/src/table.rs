@@ -63,6 +63,16 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         }
     }
 
+    /// Inserts a key the caller has just found absent, without looking for it again (a key
+    /// already present would be kept twice; debug builds check).
+    pub fn insert_new(&mut self, key: K, value: V) {
+        debug_assert!(!self.contains_key(&key), "insert_new of a key already present");
+        let ShardedMap { hasher, shards, length } = self;
+        let hash = hasher.hash_one(&key);
+        shards[shard_of(hash)].insert_unique(hash, (key, value), |(stored, _)| hasher.hash_one(stored));
+        *length += 1;
+    }
+
     /// Removes, returning the value.
     /// A table that emptied to an eighth of its capacity shrinks, so a burst that grew a map
     /// (say, holds that then settle) does not leave lookups spread over cold memory.
@@ -239,6 +249,8 @@ mod tests {
         *map.get_or_default(20_000) += 5;
         *map.get_or_default(20_000) += 5;
         assert_eq!((map.len(), map.get(&20_000)), (10_000, Some(&10)));
+        map.insert_new(30_000, 1);
+        assert_eq!((map.get(&30_000), map.len()), (Some(&1), 10_001));
         assert_eq!(map.iter().count(), map.len());
     }
 
