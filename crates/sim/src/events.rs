@@ -467,35 +467,75 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
 }
 
 /// Reads an event file: the header, then one event per line (blank lines skipped). Each item is
-/// the event with its line number, or the error of that line. Lines are read into one reused
-/// buffer (a million-line file is a million allocations otherwise).
+/// the event with its line number, or the error of that line. A line is read in place from the
+/// reader's buffer; one that spans two fills of it is gathered in one reused buffer.
 pub fn read(mut input: impl BufRead) -> impl Iterator<Item = Result<(usize, Event), EventError>> {
-    let (mut buffer, mut number, mut header_seen) = (String::new(), 0, false);
+    let (mut spanning, mut number, mut header_seen) = (Vec::new(), 0, false);
     std::iter::from_fn(move || {
         loop {
-            buffer.clear();
             number += 1;
-            match input.read_line(&mut buffer) {
-                Ok(0) => return None,
-                Ok(_) => {}
+            let read = with_next_line(&mut input, &mut spanning, |bytes| -> Option<Result<Event, String>> {
+                let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+                let line = match std::str::from_utf8(bytes) {
+                    Ok(line) => line,
+                    Err(error) => return Some(Err(format!("the line is not UTF-8 text ({error})"))),
+                };
+                if line.trim().is_empty() {
+                    return None;
+                }
+                if !header_seen {
+                    header_seen = true;
+                    return check_header(line).err().map(Err);
+                }
+                Some(parse_line(line))
+            });
+            match read {
+                Ok(None) => return None,
+                Ok(Some(None)) => continue,
+                Ok(Some(Some(parsed))) => {
+                    return Some(
+                        parsed.map(|event| (number, event)).map_err(|message| EventError { line: number, message }),
+                    );
+                }
                 Err(error) => return Some(Err(EventError { line: number, message: error.to_string() })),
             }
-            let line =
-                buffer.strip_suffix('\n').map_or(buffer.as_str(), |line| line.strip_suffix('\r').unwrap_or(line));
-            if line.trim().is_empty() {
-                continue;
-            }
-            if !header_seen {
-                header_seen = true;
-                match check_header(line) {
-                    Ok(()) => continue,
-                    Err(message) => return Some(Err(EventError { line: number, message })),
-                }
-            }
-            let event = parse_line(line).map_err(|message| EventError { line: number, message });
-            return Some(event.map(|event| (number, event)));
         }
     })
+}
+
+/// Calls `each` with the next line of `input`, without its `\n`: in place in the reader's buffer,
+/// or gathered in `spanning` when it spans two fills. `None` at the end of the input.
+fn with_next_line<T>(
+    input: &mut impl BufRead,
+    spanning: &mut Vec<u8>,
+    each: impl FnOnce(&[u8]) -> T,
+) -> std::io::Result<Option<T>> {
+    spanning.clear();
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok((!spanning.is_empty()).then(|| each(spanning)));
+        }
+        let Some(end) = memchr::memchr(b'\n', available) else {
+            spanning.extend_from_slice(available);
+            let length = available.len();
+            input.consume(length);
+            continue;
+        };
+        let value = match spanning.is_empty() {
+            true => each(&available[..end]),
+            false => {
+                spanning.extend_from_slice(&available[..end]);
+                each(spanning)
+            }
+        };
+        input.consume(end + 1);
+        return Ok(Some(value));
+    }
 }
 
 /// Checks the header line names this format and version.

@@ -62,6 +62,26 @@ fn every_simulated_event_parses_back_and_maps_onto_commands() {
     }
 }
 
+/// Lines read in place from the reader's buffer and lines that span two fills of it read alike,
+/// whatever the buffer's size; a last line without its end is read; a line that is not UTF-8 is
+/// refused with its number.
+#[test]
+fn lines_read_alike_in_place_or_spanning_the_buffer() {
+    let bytes = file(small(5));
+    let in_place: Vec<_> = events::read(&bytes[..]).map(|item| item.expect("parses")).collect();
+    for capacity in [1, 7, 64, 150, 4_096] {
+        let small_buffer = std::io::BufReader::with_capacity(capacity, &bytes[..]);
+        let spanning: Vec<_> = events::read(small_buffer).map(|item| item.expect("parses")).collect();
+        assert!(spanning == in_place, "a {capacity}-byte buffer reads the same events");
+    }
+    let unterminated = &bytes[..bytes.len() - 1];
+    assert_eq!(events::read(unterminated).count(), in_place.len(), "the last line needs no end");
+    let mut broken = b"{\"format\":\"creditline-events\",\"version\":1}\n".to_vec();
+    broken.extend_from_slice(b"{\"id\":1,\"time_ms\":5,\"type\":\"t\xffck\"}\n");
+    let error = events::read(&broken[..]).next().expect("a line").expect_err("not UTF-8");
+    assert!(error.line == 2 && error.message.contains("UTF-8"), "{error}");
+}
+
 #[test]
 fn bad_lines_are_refused_with_their_number() {
     let text = "{\"format\":\"creditline-events\",\"version\":1}\n{\"id\":1,\"time_ms\":5,\"type\":\"tick\"}\n{\"id\":2,\"time_ms\":6,\"type\":\"pay\",\"user\":1}\n";
