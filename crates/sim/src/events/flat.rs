@@ -21,41 +21,40 @@ pub(super) fn read(line: &str) -> Option<Raw<'_>> {
     let mut raw = Raw::default();
     cursor.byte(b'{')?;
     loop {
-        let key = cursor.string()?;
-        cursor.byte(b':')?;
-        // The keys of a payment first: each arm costs a comparison.
-        match key {
-            "id" => set(&mut id, cursor.number()?)?,
-            "time_ms" => set(&mut time_ms, cursor.number()?)?,
-            "type" => set(&mut kind, cursor.string()?)?,
-            "user" => set(&mut raw.user, cursor.number()?)?,
-            "merchant" => set(&mut raw.merchant, cursor.number()?)?,
-            "credit_minor" => set(&mut raw.credit_minor, cursor.number()?)?,
-            "balance_minor" => set(&mut raw.balance_minor, cursor.number()?)?,
-            "beneficiary" => set(&mut raw.beneficiary, cursor.tie()?)?,
-            "label" => set(&mut raw.label, cursor.string()?.to_owned())?,
-            "amount_minor" => set(&mut raw.amount_minor, cursor.number()?)?,
-            "payment" => set(&mut raw.payment, cursor.number()?)?,
-            "from" => set(&mut raw.from, cursor.number()?)?,
-            "to" => set(&mut raw.to, cursor.number()?)?,
-            "source" => set(&mut raw.source, cursor.name()?)?,
-            "in_full" => set(&mut raw.in_full, cursor.boolean()?)?,
-            "currency" => set(&mut raw.currency, cursor.string()?.to_owned())?,
-            "limit_minor" => set(&mut raw.limit_minor, cursor.number()?)?,
-            "hold_ms" => set(&mut raw.hold_ms, cursor.number()?)?,
-            "authorization" => set(&mut raw.authorization, cursor.number()?)?,
-            "challenge" => set(&mut raw.challenge, cursor.number()?)?,
-            "device" => set(&mut raw.device, cursor.number()?)?,
-            "tie" => set(&mut raw.tie, cursor.tie()?)?,
-            "case" => set(&mut raw.case, cursor.number()?)?,
-            "partner" => set(&mut raw.partner, cursor.boolean()?)?,
-            "approve" => set(&mut raw.approve, cursor.boolean()?)?,
-            "identity" => set(&mut raw.identity, cursor.name()?)?,
-            "category" => set(&mut raw.category, cursor.name()?)?,
-            "verification" => set(&mut raw.verification, cursor.name()?)?,
-            "purpose" => set(&mut raw.purpose, cursor.name()?)?,
-            "action" => set(&mut raw.action, cursor.name()?)?,
-            "verdict" => set(&mut raw.verdict, cursor.name()?)?,
+        // A jump on the key's first letter, then each candidate compared with its quotes and
+        // colon in place: no scan for the closing quote, no chain of string comparisons.
+        match cursor.key_letter()? {
+            b'i' if cursor.key(b"id") => set(&mut id, cursor.number()?)?,
+            b't' if cursor.key(b"time_ms") => set(&mut time_ms, cursor.number()?)?,
+            b't' if cursor.key(b"type") => set(&mut kind, cursor.string()?)?,
+            b'u' if cursor.key(b"user") => set(&mut raw.user, cursor.number()?)?,
+            b'm' if cursor.key(b"merchant") => set(&mut raw.merchant, cursor.number()?)?,
+            b'c' if cursor.key(b"credit_minor") => set(&mut raw.credit_minor, cursor.number()?)?,
+            b'b' if cursor.key(b"balance_minor") => set(&mut raw.balance_minor, cursor.number()?)?,
+            b'b' if cursor.key(b"beneficiary") => set(&mut raw.beneficiary, cursor.tie()?)?,
+            b'l' if cursor.key(b"label") => set(&mut raw.label, cursor.string()?.to_owned())?,
+            b'a' if cursor.key(b"amount_minor") => set(&mut raw.amount_minor, cursor.number()?)?,
+            b'p' if cursor.key(b"payment") => set(&mut raw.payment, cursor.number()?)?,
+            b'f' if cursor.key(b"from") => set(&mut raw.from, cursor.number()?)?,
+            b't' if cursor.key(b"to") => set(&mut raw.to, cursor.number()?)?,
+            b's' if cursor.key(b"source") => set(&mut raw.source, cursor.name()?)?,
+            b'i' if cursor.key(b"in_full") => set(&mut raw.in_full, cursor.boolean()?)?,
+            b'c' if cursor.key(b"currency") => set(&mut raw.currency, cursor.string()?.to_owned())?,
+            b'l' if cursor.key(b"limit_minor") => set(&mut raw.limit_minor, cursor.number()?)?,
+            b'h' if cursor.key(b"hold_ms") => set(&mut raw.hold_ms, cursor.number()?)?,
+            b'a' if cursor.key(b"authorization") => set(&mut raw.authorization, cursor.number()?)?,
+            b'c' if cursor.key(b"challenge") => set(&mut raw.challenge, cursor.number()?)?,
+            b'd' if cursor.key(b"device") => set(&mut raw.device, cursor.number()?)?,
+            b't' if cursor.key(b"tie") => set(&mut raw.tie, cursor.tie()?)?,
+            b'c' if cursor.key(b"case") => set(&mut raw.case, cursor.number()?)?,
+            b'p' if cursor.key(b"partner") => set(&mut raw.partner, cursor.boolean()?)?,
+            b'a' if cursor.key(b"approve") => set(&mut raw.approve, cursor.boolean()?)?,
+            b'i' if cursor.key(b"identity") => set(&mut raw.identity, cursor.name()?)?,
+            b'c' if cursor.key(b"category") => set(&mut raw.category, cursor.name()?)?,
+            b'v' if cursor.key(b"verification") => set(&mut raw.verification, cursor.name()?)?,
+            b'p' if cursor.key(b"purpose") => set(&mut raw.purpose, cursor.name()?)?,
+            b'a' if cursor.key(b"action") => set(&mut raw.action, cursor.name()?)?,
+            b'v' if cursor.key(b"verdict") => set(&mut raw.verdict, cursor.name()?)?,
             _ => return None,
         }
         match cursor.next()? {
@@ -96,6 +95,24 @@ impl<'a> Cursor<'a> {
 
     fn byte(&mut self, expected: u8) -> Option<()> {
         (self.next()? == expected).then_some(())
+    }
+
+    /// The first letter of the key at the cursor (the byte after its opening quote).
+    fn key_letter(&self) -> Option<u8> {
+        self.line.as_bytes().get(self.at + 1).copied()
+    }
+
+    /// Whether the key at the cursor is `name`, written `"name":`; if so, moves past it.
+    fn key(&mut self, name: &[u8]) -> bool {
+        let rest = &self.line.as_bytes()[self.at..];
+        let found = rest.len() > name.len() + 2
+            && rest[0] == b'"'
+            && &rest[1..=name.len()] == name
+            && rest[name.len() + 1..name.len() + 3] == *b"\":";
+        if found {
+            self.at += name.len() + 3;
+        }
+        found
     }
 
     /// A string without escapes or control characters.
@@ -140,19 +157,13 @@ impl<'a> Cursor<'a> {
     /// A tie as `simulate` writes it, `{"kind":NAME,"token":N}`: its two keys in that order.
     fn tie(&mut self) -> Option<Tie> {
         self.byte(b'{')?;
-        self.key("kind")?;
+        self.key(b"kind").then_some(())?;
         let kind = self.name()?;
         self.byte(b',')?;
-        self.key("token")?;
+        self.key(b"token").then_some(())?;
         let token = self.number()?;
         self.byte(b'}')?;
         Some(Tie { kind, token })
-    }
-
-    /// The key `expected` and its colon.
-    fn key(&mut self, expected: &str) -> Option<()> {
-        (self.string()? == expected).then_some(())?;
-        self.byte(b':')
     }
 
     /// A name of a unit variant, as serde spells it.
@@ -210,6 +221,9 @@ mod tests {
             r#"{"id":18446744073709551616,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":3}"#,
             r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300,"label":null}"#,
             r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300,"colour":"red"}"#,
+            r#"{"id":5,"time_ms":9,"type":"pay","user_id":1,"merchant":2,"credit_minor":300}"#,
+            r#"{"id":5,"time_ms":9,"type":"pay","u":1,"merchant":2,"credit_minor":300}"#,
+            r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300,"":1}"#,
             r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":3,"beneficiary":{"token":7,"kind":"phone"}}"#,
             r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":3,"beneficiary":{"kind":"phone"}}"#,
             r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":3,"beneficiary":{"kind":"fax","token":7}}"#,
