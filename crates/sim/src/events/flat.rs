@@ -177,6 +177,27 @@ impl<'a> Cursor<'a> {
 mod tests {
     use super::super::{Raw, parse_general as general, parse_line, write_event};
     use crate::population::{Config, Mix, Simulator};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A number reads as the digits that open the text say, whatever its length and what
+        /// follows it: `None` for no digits, a leading zero or more than 19 digits.
+        #[test]
+        fn numbers_read_as_their_digits(digits in "[0-9]{0,22}", after in "[,}\"a-z0-9:]{0,12}") {
+            let line = format!("{digits}{after}");
+            let mut cursor = super::Cursor { line: &line, at: 0 };
+            let run = line.bytes().take_while(u8::is_ascii_digit).count();
+            let expected = match run {
+                0 | 20.. => None,
+                _ if run > 1 && line.starts_with('0') => None,
+                _ => Some(line[..run].parse::<u64>().expect("19 digits fit")),
+            };
+            prop_assert_eq!(cursor.number(), expected);
+            if expected.is_some() {
+                prop_assert_eq!(cursor.at, run);
+            }
+        }
+    }
 
     #[test]
     fn reads_every_simulated_line_as_the_general_parser_does() {
