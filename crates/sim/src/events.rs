@@ -480,7 +480,8 @@ pub fn read(mut input: impl BufRead) -> impl Iterator<Item = Result<(usize, Even
                     Ok(line) => line,
                     Err(error) => return Some(Err(format!("the line is not UTF-8 text ({error})"))),
                 };
-                if line.trim().is_empty() {
+                // An event line opens with its brace: only other lines are looked at for blanks.
+                if !line.starts_with('{') && line.trim().is_empty() {
                     return None;
                 }
                 if !header_seen {
