@@ -474,6 +474,7 @@ pub fn read(mut input: impl BufRead) -> impl Iterator<Item = Result<(usize, Even
     std::iter::from_fn(move || {
         loop {
             number += 1;
+            // The line's event or error, or `None` for a line that holds none (a blank, the header).
             let read = with_next_line(&mut input, &mut spanning, |bytes| -> Option<Result<Event, String>> {
                 let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
                 let line = match std::str::from_utf8(bytes) {
@@ -490,15 +491,15 @@ pub fn read(mut input: impl BufRead) -> impl Iterator<Item = Result<(usize, Even
                 }
                 Some(parse_line(line))
             });
-            match read {
+            let parsed = match read {
                 Ok(None) => return None,
-                Ok(Some(None)) => continue,
-                Ok(Some(Some(parsed))) => {
-                    return Some(
-                        parsed.map(|event| (number, event)).map_err(|message| EventError { line: number, message }),
-                    );
-                }
-                Err(error) => return Some(Err(EventError { line: number, message: error.to_string() })),
+                Ok(Some(parsed)) => parsed,
+                Err(error) => Some(Err(error.to_string())),
+            };
+            if let Some(parsed) = parsed {
+                return Some(
+                    parsed.map(|event| (number, event)).map_err(|message| EventError { line: number, message }),
+                );
             }
         }
     })
