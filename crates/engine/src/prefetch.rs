@@ -89,9 +89,7 @@ impl Engine {
     /// that user's record, else the index's. The hint is checked against the record, so one gone
     /// stale (or left from an earlier command) costs only the index lookup it would have saved.
     pub(crate) fn find_user(&self, user: UserId) -> Option<usize> {
-        let holds = |slot: Option<u32>| {
-            slot.map(|slot| slot as usize).filter(|slot| self.users.get(*slot).is_some_and(|record| record.id == user))
-        };
+        let holds = |slot| hinted(&self.users, slot, |record| record.id == user);
         holds(self.hint.users[0])
             .or_else(|| holds(self.hint.users[1]))
             .or_else(|| self.user_index.get(&user).map(|slot| *slot as usize))
@@ -99,9 +97,7 @@ impl Engine {
 
     /// The slot of `merchant`, as [`Engine::find_user`] finds a user's.
     pub(crate) fn find_merchant(&self, merchant: MerchantId) -> Option<usize> {
-        let hinted = self.hint.merchant.map(|slot| slot as usize);
-        hinted
-            .filter(|slot| self.merchants.get(*slot).is_some_and(|record| record.id == merchant))
+        hinted(&self.merchants, self.hint.merchant, |record| record.id == merchant)
             .or_else(|| self.merchant_index.get(&merchant).map(|slot| *slot as usize))
     }
 
@@ -126,6 +122,11 @@ impl Engine {
             merchant(record);
         }
     }
+}
+
+/// A hinted slot whose record `is` the one looked for.
+fn hinted<R>(records: &[R], slot: Option<u32>, is: impl Fn(&R) -> bool) -> Option<usize> {
+    slot.map(|slot| slot as usize).filter(|slot| records.get(*slot).is_some_and(&is))
 }
 
 /// Every cache line of a record.
