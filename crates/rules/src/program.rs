@@ -180,7 +180,8 @@ impl Program {
     }
 
     /// The expression as `first && rest` when its first `&&` term cannot fail (`true && rest` is
-    /// `rest`, errors included, and a false `first` decides), else `None`.
+    /// `rest`, errors included, and a false `first` decides), else `None`. `rest` keeps the whole
+    /// expression's slots: a batch evaluates it, and evidence is read from the whole program.
     pub(crate) fn split_first(&self) -> Option<(Node, Program)> {
         let Node::All(terms) = &self.root else { return None };
         let (first, rest) = terms.split_first()?;
