@@ -71,6 +71,16 @@ pub struct Funding {
     pub balance_minor: u64,
 }
 
+impl Funding {
+    /// The sum of `parts` per source (refunds of one payment: never more than it captured).
+    pub fn total(parts: impl IntoIterator<Item = Funding>) -> Funding {
+        parts.into_iter().fold(Funding { credit_minor: 0, balance_minor: 0 }, |sum, part| Funding {
+            credit_minor: sum.credit_minor.checked_add(part.credit_minor).expect("refunds stay within a payment"),
+            balance_minor: sum.balance_minor.checked_add(part.balance_minor).expect("refunds stay within a payment"),
+        })
+    }
+}
+
 /// Where a repayment of credit comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -106,7 +106,7 @@ impl Engine {
         let fee_ppm = self.instalment_fee_ppm(periods)?;
         let payment =
             self.payments.get(&payment_id).filter(|payment| payment.user == user).ok_or(Rejection::UnknownPayment)?;
-        let credit_minor = payment.captured.credit_minor - payment.refunded.credit_minor;
+        let credit_minor = payment.captured.credit_minor - self.refunded(payment_id).credit_minor;
         let billing = &self.users[slot].billing;
         let last_close = billing.statements.last().map_or(0, |statement| statement.closed_at_ms);
         if payment.captured_at_ms < last_close {

@@ -108,13 +108,11 @@ impl Engine {
             }
         }
         for (id, payment) in self.payments.iter() {
-            if payment.refunded.credit_minor > payment.captured.credit_minor
-                || payment.refunded.balance_minor > payment.captured.balance_minor
+            let refunded = self.refunded(*id);
+            if refunded.credit_minor > payment.captured.credit_minor
+                || refunded.balance_minor > payment.captured.balance_minor
             {
-                return Err(format!(
-                    "payment {}: refunded {:?} exceeds captured {:?}",
-                    id.0, payment.refunded, payment.captured
-                ));
+                return Err(format!("payment {}: refunded {refunded:?} exceeds captured {:?}", id.0, payment.captured));
             }
         }
         self.check_tie_groups()

@@ -98,7 +98,8 @@ pub struct Merchant {
     pub risk: MerchantRisk,
 }
 
-/// A captured payment and what has been refunded of it.
+/// A captured payment, never changed once captured: its refunds are records of their own
+/// ([`Engine::refunds`], summed by [`Engine::refunded`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     /// The paying user.
@@ -109,8 +110,6 @@ pub struct Payment {
     pub captured_at_ms: u64,
     /// What was captured, by funding source.
     pub captured: Funding,
-    /// What has been refunded so far, by funding source (each refund: [`Engine::refunds`]).
-    pub refunded: Funding,
 }
 
 /// A live hold of funds for a merchant.
@@ -511,13 +510,7 @@ impl Engine {
         ledger.post(AccountKind::UserCredit, user.0, currency, funding.credit_minor as i64);
         ledger.post(AccountKind::UserBalance, user.0, currency, funding.balance_minor as i64);
         ledger.post(AccountKind::MerchantSettlement, merchant.id.0, currency, -(total as i64));
-        let payment = Payment {
-            user,
-            merchant: merchant.id,
-            captured_at_ms: self.now_ms,
-            captured: funding,
-            refunded: Funding { credit_minor: 0, balance_minor: 0 },
-        };
+        let payment = Payment { user, merchant: merchant.id, captured_at_ms: self.now_ms, captured: funding };
         self.payments.insert(id, payment);
         Ok(Accepted::Split { credit_minor: funding.credit_minor, balance_minor: funding.balance_minor })
     }
@@ -618,8 +611,9 @@ impl Engine {
         if payment.merchant != merchant {
             return Err(Rejection::MerchantMismatch);
         }
-        let credit_left = payment.captured.credit_minor - payment.refunded.credit_minor;
-        let balance_left = payment.captured.balance_minor - payment.refunded.balance_minor;
+        let refunded = self.refunded(payment_id);
+        let credit_left = payment.captured.credit_minor - refunded.credit_minor;
+        let balance_left = payment.captured.balance_minor - refunded.balance_minor;
         if amount.minor() > credit_left + balance_left {
             return Err(Rejection::RefundExceedsCapture);
         }
@@ -639,9 +633,6 @@ impl Engine {
         let rest = self.users[user_slot].billing.refund_plan(payment_id, split.credit_minor);
         self.users[user_slot].billing.refund(rest);
         self.merchants[merchant_slot].settlement_minor = settlement;
-        let payment = self.payments.get_mut(&payment_id).expect("payment was found above");
-        payment.refunded.credit_minor += split.credit_minor;
-        payment.refunded.balance_minor += split.balance_minor;
         let captured_at_ms = payment.captured_at_ms;
         self.refunds.get_or_default(payment_id).push((id, split));
         let liquid = matches!(

@@ -44,6 +44,11 @@ impl Engine {
         self.refunds.get(&payment).map_or(&[], Vec::as_slice)
     }
 
+    /// What has been refunded of a payment so far, by funding source.
+    pub fn refunded(&self, payment: CommandId) -> Funding {
+        Funding::total(self.refunds(payment).iter().map(|(_, split)| *split))
+    }
+
     /// A live authorization.
     pub fn authorization(&self, id: CommandId) -> Option<&Authorization> {
         self.authorizations.get(&id)

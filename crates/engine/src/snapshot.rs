@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
-/// stored value (version 6: command fingerprints of a new definition).
-pub const SNAPSHOT_VERSION: u32 = 6;
+/// stored value (version 7: a payment no longer stores what was refunded of it).
+pub const SNAPSHOT_VERSION: u32 = 7;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {

@@ -987,6 +987,7 @@ pub struct PaymentView {
 impl PaymentView {
     /// Builds the view of a payment.
     pub fn new(id: CommandId, payment: &Payment, refunds: &[(CommandId, Funding)]) -> PaymentView {
+        let refunded = Funding::total(refunds.iter().map(|(_, split)| *split));
         PaymentView {
             payment_id: id.0,
             user_id: payment.user.0,
@@ -994,8 +995,8 @@ impl PaymentView {
             captured_at_ms: payment.captured_at_ms,
             captured_credit_minor: payment.captured.credit_minor,
             captured_balance_minor: payment.captured.balance_minor,
-            refunded_credit_minor: payment.refunded.credit_minor,
-            refunded_balance_minor: payment.refunded.balance_minor,
+            refunded_credit_minor: refunded.credit_minor,
+            refunded_balance_minor: refunded.balance_minor,
             refunds: refunds
                 .iter()
                 .map(|(id, split)| RefundView {
