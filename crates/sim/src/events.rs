@@ -477,19 +477,15 @@ pub fn read(mut input: impl BufRead) -> impl Iterator<Item = Result<(usize, Even
             // The line's event or error, or `None` for a line that holds none (a blank, the header).
             let read = with_next_line(&mut input, &mut spanning, |bytes| -> Option<Result<Event, String>> {
                 let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-                let line = match std::str::from_utf8(bytes) {
-                    Ok(line) => line,
-                    Err(error) => return Some(Err(format!("the line is not UTF-8 text ({error})"))),
-                };
                 // An event line opens with its brace: only other lines are looked at for blanks.
-                if !line.starts_with('{') && line.trim().is_empty() {
+                if bytes.first() != Some(&b'{') && utf8(bytes).is_ok_and(|line| line.trim().is_empty()) {
                     return None;
                 }
                 if !header_seen {
                     header_seen = true;
-                    return check_header(line).err().map(Err);
+                    return utf8(bytes).and_then(check_header).err().map(Err);
                 }
-                Some(parse_line(line))
+                Some(parse_bytes(bytes))
             });
             let parsed = match read {
                 Ok(None) => return None,
@@ -694,10 +690,21 @@ impl Raw<'_> {
 /// Parses one event line, as [`read`] does: by the flat reader when the line has the common
 /// shape (ADR 0006), else by `serde_json`.
 pub fn parse_line(line: &str) -> Result<Event, String> {
+    parse_bytes(line.as_bytes())
+}
+
+/// Parses one event line from its bytes: the flat reader checks the UTF-8 of the strings it
+/// reads, so only a line left to `serde_json` is checked whole first.
+fn parse_bytes(line: &[u8]) -> Result<Event, String> {
     match flat::read(line) {
         Some(raw) => raw.into_event(),
-        None => parse_general(line),
+        None => parse_general(utf8(line)?),
     }
+}
+
+/// The line as text, or the error that says it is not.
+fn utf8(line: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(line).map_err(|error| format!("the line is not UTF-8 text ({error})"))
 }
 
 /// Parses one event line with `serde_json`, whatever its shape.

@@ -1,10 +1,11 @@
 //! A reader for the common shape of an event line, as `creditline simulate` writes it: one
-//! object of integers, booleans, plain strings with no spaces and ties (`{"kind":…,"token":…}`).
-//! `serde_json` spends ~4,300 instructions on such a line (44 % of a replay; `simd-json` was no
-//! faster on lines this short), so this reads it in one pass. Anything else — spaces, escapes,
-//! `null`, lists, a tie with its keys in another order, a repeated or unknown key, a number with
-//! a sign, a fraction, an exponent, a leading zero or more than 19 digits, a name no variant has —
-//! is left to `serde_json`, which reads it to the same event or refuses it with its precise error.
+//! object of integers, booleans, plain ASCII strings with no spaces and ties
+//! (`{"kind":…,"token":…}`). `serde_json` spends ~4,300 instructions on such a line (44 % of a
+//! replay; `simd-json` was no faster on lines this short), so this reads it in one pass. Anything
+//! else — spaces, escapes, text other than ASCII, `null`, lists, a tie with its keys in another
+//! order, a repeated or unknown key, a number with a sign, a fraction, an exponent, a leading zero
+//! or more than 19 digits, a name no variant has — is left to `serde_json`, which reads it to the
+//! same event or refuses it with its precise error.
 //! ADR 0006 says why.
 
 use super::Raw;
@@ -14,8 +15,9 @@ use serde::de::IntoDeserializer;
 use serde::de::value::Error as ValueError;
 use std::borrow::Cow;
 
-/// The line as a [`Raw`] event, or `None` to leave it to `serde_json`.
-pub(super) fn read(line: &str) -> Option<Raw<'_>> {
+/// The line as a [`Raw`] event, or `None` to leave it to `serde_json`. The reader takes only
+/// ASCII (its strings included), so a line it reads is UTF-8 with no check of its own.
+pub(super) fn read(line: &[u8]) -> Option<Raw<'_>> {
     let mut cursor = Cursor { line, at: 0 };
     let (mut id, mut time_ms, mut kind) = (None, None, None);
     let mut raw = Raw::default();
@@ -82,13 +84,13 @@ fn set<T>(field: &mut Option<T>, value: T) -> Option<()> {
 
 /// A position in the line.
 struct Cursor<'a> {
-    line: &'a str,
+    line: &'a [u8],
     at: usize,
 }
 
 impl<'a> Cursor<'a> {
     fn next(&mut self) -> Option<u8> {
-        let byte = *self.line.as_bytes().get(self.at)?;
+        let byte = *self.line.get(self.at)?;
         self.at += 1;
         Some(byte)
     }
@@ -99,12 +101,12 @@ impl<'a> Cursor<'a> {
 
     /// The first letter of the key at the cursor (the byte after its opening quote).
     fn key_letter(&self) -> Option<u8> {
-        self.line.as_bytes().get(self.at + 1).copied()
+        self.line.get(self.at + 1).copied()
     }
 
     /// Whether the key at the cursor is `name`, written `"name":`; if so, moves past it.
     fn key(&mut self, name: &[u8]) -> bool {
-        let rest = &self.line.as_bytes()[self.at..];
+        let rest = &self.line[self.at..];
         let found = rest.len() > name.len() + 2
             && rest[0] == b'"'
             && &rest[1..=name.len()] == name
@@ -115,39 +117,41 @@ impl<'a> Cursor<'a> {
         found
     }
 
-    /// A string without escapes or control characters.
+    /// An ASCII string without escapes or control characters (any other is left to `serde_json`).
     fn string(&mut self) -> Option<&'a str> {
         self.byte(b'"')?;
-        let rest = &self.line.as_bytes()[self.at..];
-        let length = rest.iter().position(|byte| matches!(byte, b'"' | b'\\' | 0..0x20))?;
+        let rest = &self.line[self.at..];
+        let length = rest.iter().position(|byte| matches!(byte, b'"' | b'\\' | 0..0x20 | 0x80..))?;
         if rest[length] != b'"' {
             return None;
         }
-        let text = &self.line[self.at..self.at + length];
+        // SAFETY: every byte before `length` is below 0x80: ASCII, so UTF-8.
+        let text = unsafe { std::str::from_utf8_unchecked(&rest[..length]) };
         self.at += length + 1;
         Some(text)
     }
 
     /// An unsigned integer of at most 19 digits (so it cannot overflow), without a leading zero.
     fn number(&mut self) -> Option<u64> {
-        let rest = &self.line.as_bytes()[self.at..];
+        let rest = &self.line[self.at..];
         let (mut value, mut digits) = (0u64, 0);
-        while let Some(digit) = rest.get(digits).filter(|byte| byte.is_ascii_digit()) {
-            if digits == 19 {
-                return None;
-            }
-            value = value * 10 + u64::from(digit - b'0');
+        // Wrapping: more than 19 digits are refused below, whatever the value came to.
+        while let Some(digit) = rest.get(digits).map(|byte| byte.wrapping_sub(b'0')).filter(|digit| *digit < 10) {
+            value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
             digits += 1;
         }
+        if digits == 0 || digits > 19 || (digits > 1 && rest[0] == b'0') {
+            return None;
+        }
         self.at += digits;
-        (digits > 0 && (digits == 1 || rest[0] != b'0')).then_some(value)
+        Some(value)
     }
 
     fn boolean(&mut self) -> Option<bool> {
         let rest = &self.line[self.at..];
         let (value, length) = match () {
-            _ if rest.starts_with("true") => (true, 4),
-            _ if rest.starts_with("false") => (false, 5),
+            _ if rest.starts_with(b"true") => (true, 4),
+            _ if rest.starts_with(b"false") => (false, 5),
             _ => return None,
         };
         self.at += length;
@@ -185,7 +189,7 @@ mod tests {
         #[test]
         fn numbers_read_as_their_digits(digits in "[0-9]{0,22}", after in "[,}\"a-z0-9:]{0,12}") {
             let line = format!("{digits}{after}");
-            let mut cursor = super::Cursor { line: &line, at: 0 };
+            let mut cursor = super::Cursor { line: line.as_bytes(), at: 0 };
             let run = line.bytes().take_while(u8::is_ascii_digit).count();
             let expected = match run {
                 0 | 20.. => None,
@@ -212,7 +216,7 @@ mod tests {
             // Flat but for ties (the ties of an opening are a list; a verdict may be an object).
             let ties = line.matches(r#"{"kind":"#).count();
             flat_lines += usize::from(!line.contains('[') && line.matches('{').count() == 1 + ties);
-            if let Some(raw) = super::read(line) {
+            if let Some(raw) = super::read(line.as_bytes()) {
                 fast += 1;
                 for_others += usize::from(raw.beneficiary.is_some());
                 assert_eq!(raw.into_event().as_ref(), Ok(&expected), "{line}");
@@ -226,10 +230,10 @@ mod tests {
     #[test]
     fn leaves_every_other_shape_to_the_general_parser() {
         let pay = r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300,"label":"honest"}"#;
-        assert_eq!(super::read(pay).map(Raw::into_event), Some(general(pay)));
+        assert_eq!(super::read(pay.as_bytes()).map(Raw::into_event), Some(general(pay)));
         // Flat, so read flat, though the event is refused later (a payment of nothing).
         let nothing = r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2}"#;
-        assert_eq!(super::read(nothing).map(Raw::into_event), Some(general(nothing)));
+        assert_eq!(super::read(nothing.as_bytes()).map(Raw::into_event), Some(general(nothing)));
         for line in [
             r#"{"id":5, "time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300}"#,
             r#"{"id":5,"time_ms":9,"type":"p\u0061y","user":1,"merchant":2,"credit_minor":300}"#,
@@ -255,18 +259,21 @@ mod tests {
             r#"{"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300}"#,
             r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300"#,
             r#"{}"#,
+            r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300,"label":"诚实"}"#,
         ] {
-            assert!(super::read(line).is_none(), "the flat reader must leave this line alone: {line}");
+            assert!(super::read(line.as_bytes()).is_none(), "the flat reader must leave this line alone: {line}");
         }
         // The general parser reads what is valid (a 20-digit id, a `null` label) and refuses the
         // rest with its own error.
+        let chinese = parse_line(r#"{"id":5,"time_ms":9,"type":"tick","label":"诚实"}"#);
+        assert_eq!(chinese.expect("UTF-8 text is read").label.as_deref(), Some("诚实"));
         let twenty_digits = r#"{"id":18446744073709551615,"time_ms":9,"type":"tick"}"#;
         assert_eq!(parse_line(twenty_digits).map(|event| event.id), Ok(u64::MAX));
         let order = |tie| {
             format!(r#"{{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":3,"beneficiary":{tie}}}"#)
         };
         let usual = order(r#"{"kind":"phone","token":7}"#);
-        let flat = super::read(&usual).expect("a tie in its usual order reads flat");
+        let flat = super::read(usual.as_bytes()).expect("a tie in its usual order reads flat");
         assert_eq!(parse_line(&order(r#"{"token":7,"kind":"phone"}"#)), flat.into_event());
         let duplicate = parse_line(r#"{"id":5,"id":6,"time_ms":9,"type":"tick"}"#);
         assert!(duplicate.expect_err("a repeated key").contains("duplicate field"));
