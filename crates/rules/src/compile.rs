@@ -209,7 +209,7 @@ impl Compiler<'_> {
                 if ordering {
                     return Err(self.error(at, "names compare with == and != only".to_owned()));
                 }
-                return Ok((comparison_node(operator, node, Node::Constant(symbol)), Type::Bool));
+                return Ok((comparison_node(operator, (node, ty), (Node::Constant(symbol), ty)), Type::Bool));
             }
         }
         let (left, left_type) = self.node(&args[0])?;
@@ -221,7 +221,7 @@ impl Compiler<'_> {
             let message = format!("cannot compare {} with {}", left_type.name(), right_type.name());
             return Err(self.error(at, message));
         }
-        Ok((comparison_node(operator, left, right), Type::Bool))
+        Ok((comparison_node(operator, (left, left_type), (right, right_type)), Type::Bool))
     }
 
     fn membership(&mut self, args: &[IdedExpr]) -> Result<Typed, CompileError> {
@@ -247,9 +247,16 @@ impl Compiler<'_> {
             };
             values.push(value);
         }
-        let node = match operand {
-            Node::Feature(slot) => Node::FeatureIn(slot, values),
-            operand => Node::In(Box::new(operand), values),
+        let node = match (operand, ty) {
+            (Node::Feature(slot), Type::Symbol(names)) if names.len() <= 64 => {
+                let bit = |value: &Value| match value {
+                    Value::Symbol(symbol) => 1u64 << symbol,
+                    other => unreachable!("a name's list holds names, got {other:?}"),
+                };
+                Node::SymbolSet { slot, names: values.iter().map(bit).fold(0, |set, bit| set | bit) }
+            }
+            (Node::Feature(slot), _) => Node::FeatureIn(slot, values),
+            (operand, _) => Node::In(Box::new(operand), values),
         };
         Ok((node, Type::Bool))
     }
@@ -277,12 +284,57 @@ fn logical(all: bool, left: Node, right: Node) -> Node {
     if all { Node::All(terms) } else { Node::Any(terms) }
 }
 
-/// A comparison, as one `CompareFeature` step when it sets a feature against a constant.
-fn comparison_node(operator: Compare, left: Node, right: Node) -> Node {
+/// A comparison of typed operands: a feature against a constant in one step (a range of ints or
+/// doubles, a set of names when it can, else `CompareFeature`), anything else as a tree.
+fn comparison_node(operator: Compare, left: (Node, Type), right: (Node, Type)) -> Node {
     match (left, right) {
-        (Node::Feature(slot), Node::Constant(constant)) => Node::CompareFeature(operator, slot, constant),
-        (Node::Constant(constant), Node::Feature(slot)) => Node::CompareFeature(mirrored(operator), slot, constant),
-        (left, right) => Node::Compare(operator, Box::new(left), Box::new(right)),
+        ((Node::Feature(slot), ty), (Node::Constant(constant), _)) => feature_test(operator, slot, ty, constant),
+        ((Node::Constant(constant), _), (Node::Feature(slot), ty)) => {
+            feature_test(mirrored(operator), slot, ty, constant)
+        }
+        ((left, _), (right, _)) => Node::Compare(operator, Box::new(left), Box::new(right)),
+    }
+}
+
+/// `feature operator constant` for a feature of type `ty`, as [`comparison_node`] says.
+fn feature_test(operator: Compare, slot: u16, ty: Type, constant: Value) -> Node {
+    let outside = operator == Compare::NotEqual;
+    match (ty, constant) {
+        (Type::Int, Value::Int(constant)) => {
+            // `<` and `>` as the outside of `>=` and `<=`: no bound to step past.
+            let (lo, hi, outside) = match operator {
+                Compare::Equal | Compare::NotEqual => (constant, constant, outside),
+                Compare::Less => (constant, i64::MAX, true),
+                Compare::LessOrEqual => (i64::MIN, constant, false),
+                Compare::Greater => (i64::MIN, constant, true),
+                Compare::GreaterOrEqual => (constant, i64::MAX, false),
+            };
+            Node::IntRange { slot, lo, hi, outside }
+        }
+        (Type::Int | Type::Double, Value::Int(_) | Value::Double(_)) => {
+            let constant = match constant {
+                Value::Int(constant) => constant as f64,
+                Value::Double(constant) => constant,
+                _ => unreachable!("matched as a number"),
+            };
+            if !constant.is_finite() {
+                return Node::CompareFeature(operator, slot, Value::Double(constant));
+            }
+            // Strict bounds step to the next double, so NaN, in no range, compares false.
+            let (lo, hi) = match operator {
+                Compare::Equal | Compare::NotEqual => (constant, constant),
+                Compare::Less => (f64::NEG_INFINITY, constant.next_down()),
+                Compare::LessOrEqual => (f64::NEG_INFINITY, constant),
+                Compare::Greater => (constant.next_up(), f64::INFINITY),
+                Compare::GreaterOrEqual => (constant, f64::INFINITY),
+            };
+            Node::DoubleRange { slot, lo, hi, outside }
+        }
+        (Type::Symbol(names), Value::Symbol(symbol)) if names.len() <= 64 => {
+            let bit = 1u64 << symbol;
+            Node::SymbolSet { slot, names: if outside { !bit } else { bit } }
+        }
+        _ => Node::CompareFeature(operator, slot, constant),
     }
 }
 

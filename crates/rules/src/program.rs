@@ -55,6 +55,27 @@ pub(crate) enum Node {
     Compare(Compare, Box<Node>, Box<Node>),
     /// A feature compared with a constant, the commonest leaf, in one step.
     CompareFeature(Compare, u16, Value),
+    /// An int feature compared with an int constant, as a range: the feature is in
+    /// `lo..=hi`, or (`outside`) is not.
+    IntRange {
+        slot: u16,
+        lo: i64,
+        hi: i64,
+        outside: bool,
+    },
+    /// A number feature compared with a finite number, as a range of doubles (an int feature
+    /// taken as a double, as CEL compares an int with a double); NaN is in no range.
+    DoubleRange {
+        slot: u16,
+        lo: f64,
+        hi: f64,
+        outside: bool,
+    },
+    /// A name feature among a set of names: bit `i` for the type's `i`-th name (of at most 64).
+    SymbolSet {
+        slot: u16,
+        names: u64,
+    },
     Arith(Arith, Box<Node>, Box<Node>),
     In(Box<Node>, Vec<Value>),
     /// A feature in a list of constants, in one step.
@@ -103,7 +124,13 @@ struct Step {
 fn fallible(node: &Node) -> bool {
     match node {
         Node::Arith(..) | Node::Negate(_) | Node::ToInt(_) => true,
-        Node::Constant(_) | Node::Feature(_) | Node::CompareFeature(..) | Node::FeatureIn(..) => false,
+        Node::Constant(_)
+        | Node::Feature(_)
+        | Node::CompareFeature(..)
+        | Node::IntRange { .. }
+        | Node::DoubleRange { .. }
+        | Node::SymbolSet { .. }
+        | Node::FeatureIn(..) => false,
         Node::Not(operand) | Node::ToDouble(operand) | Node::In(operand, _) => fallible(operand),
         Node::All(terms) | Node::Any(terms) => terms.iter().any(fallible),
         Node::Compare(_, left, right) | Node::Min(left, right) | Node::Max(left, right) => {
@@ -249,6 +276,22 @@ fn test<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<bool, Eva
 fn leaf<F: Features + ?Sized>(node: &Node, features: &mut F) -> Option<bool> {
     Some(match node {
         Node::CompareFeature(operator, slot, constant) => compare(*operator, features.value(*slot), *constant),
+        Node::IntRange { slot, lo, hi, outside } => match features.value(*slot) {
+            Value::Int(value) => (*lo <= value && value <= *hi) != *outside,
+            other => unreachable!("the compiler checked this feature is an int, got {other:?}"),
+        },
+        Node::DoubleRange { slot, lo, hi, outside } => {
+            let value = match features.value(*slot) {
+                Value::Double(value) => value,
+                Value::Int(value) => value as f64,
+                other => unreachable!("the compiler checked this feature is a number, got {other:?}"),
+            };
+            (*lo <= value && value <= *hi) != *outside
+        }
+        Node::SymbolSet { slot, names } => match features.value(*slot) {
+            Value::Symbol(symbol) => names.checked_shr(u32::from(symbol)).is_some_and(|set| set & 1 == 1),
+            other => unreachable!("the compiler checked this feature is a name, got {other:?}"),
+        },
         Node::Feature(slot) => match features.value(*slot) {
             Value::Bool(value) => value,
             other => unreachable!("the compiler checked this feature is boolean, got {other:?}"),
@@ -269,6 +312,9 @@ fn evaluate<F: Features + ?Sized>(node: &Node, features: &mut F) -> Result<Value
         | Node::All(..)
         | Node::Any(..)
         | Node::CompareFeature(..)
+        | Node::IntRange { .. }
+        | Node::DoubleRange { .. }
+        | Node::SymbolSet { .. }
         | Node::Compare(..)
         | Node::In(..)
         | Node::FeatureIn(..) => Value::Bool(test(node, features)?),
