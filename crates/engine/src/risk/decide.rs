@@ -1,6 +1,6 @@
 //! Scoring a command, the decision ladder, account actions, risk challenges, cases and appeals.
 
-use super::features::{Context, Feature, ScoredEvent, ring_like};
+use super::features::{Context, ScoredEvent, ring_like};
 use super::ruleset::RuleSet;
 use super::{
     AccountAction, Appeal, Case, CaseStatus, Decision, DecisionKind, EventKind, Evidence, FiredRule, Held, Label,
@@ -77,7 +77,7 @@ impl Engine {
     /// Runs the rules for one event: what fired, the score, the decision and the evidence.
     fn evaluate(&self, event: &ScoredEvent) -> Option<Decision> {
         let rules = self.risk.rules.as_deref()?;
-        let mut context = Context { engine: self, event, cache: [None; Feature::ALL.len()] };
+        let mut context = Context::new(self, event);
         let (mut score, mut forced) = (0i32, DecisionKind::Allow);
         let (mut fired, mut actions, mut read) = (Vec::new(), Vec::new(), Vec::new());
         let mut counterparty_actions = Vec::new();
