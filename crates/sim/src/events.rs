@@ -696,8 +696,9 @@ pub fn parse_line(line: &str) -> Result<Event, String> {
 /// Parses one event line from its bytes: the flat reader checks the UTF-8 of the strings it
 /// reads, so only a line left to `serde_json` is checked whole first.
 fn parse_bytes(line: &[u8]) -> Result<Event, String> {
-    match flat::read(line) {
-        Some(raw) => raw.into_event(),
+    let mut raw = Raw::default();
+    match flat::read(line, &mut raw) {
+        Some(()) => raw.into_event(),
         None => parse_general(utf8(line)?),
     }
 }

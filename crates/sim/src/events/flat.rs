@@ -15,12 +15,13 @@ use serde::de::IntoDeserializer;
 use serde::de::value::Error as ValueError;
 use std::borrow::Cow;
 
-/// The line as a [`Raw`] event, or `None` to leave it to `serde_json`. The reader takes only
-/// ASCII (its strings included), so a line it reads is UTF-8 with no check of its own.
-pub(super) fn read(line: &[u8]) -> Option<Raw<'_>> {
+/// Reads the line into `raw` (a default one), or `None` to leave it to `serde_json`, `raw` then
+/// half-filled. The reader takes only ASCII (its strings included), so a line it reads is UTF-8
+/// with no check of its own. It fills the caller's `raw` in place: returned, the large struct
+/// was copied once more per line.
+pub(super) fn read<'a>(line: &'a [u8], raw: &mut Raw<'a>) -> Option<()> {
     let mut cursor = Cursor { line, at: 0 };
     let (mut id, mut time_ms, mut kind) = (None, None, None);
-    let mut raw = Raw::default();
     cursor.byte(b'{')?;
     loop {
         // A jump on the key's first letter, then each candidate compared with its quotes and
@@ -68,7 +69,8 @@ pub(super) fn read(line: &[u8]) -> Option<Raw<'_>> {
     if cursor.at != line.len() {
         return None;
     }
-    Some(Raw { id: id?, time_ms: time_ms?, kind: Cow::Borrowed(kind?), ..raw })
+    (raw.id, raw.time_ms, raw.kind) = (id?, time_ms?, Cow::Borrowed(kind?));
+    Some(())
 }
 
 /// Sets a field read for the first time; `None` (leave the line to `serde_json`) on a repeat.
@@ -183,6 +185,12 @@ mod tests {
     use crate::population::{Config, Mix, Simulator};
     use proptest::prelude::*;
 
+    /// The line as the flat reader reads it.
+    fn flat(line: &str) -> Option<Raw<'_>> {
+        let mut raw = Raw::default();
+        super::read(line.as_bytes(), &mut raw).map(|()| raw)
+    }
+
     proptest! {
         /// A number reads as the digits that open the text say, whatever its length and what
         /// follows it: `None` for no digits, a leading zero or more than 19 digits.
@@ -216,7 +224,7 @@ mod tests {
             // Flat but for ties (the ties of an opening are a list; a verdict may be an object).
             let ties = line.matches(r#"{"kind":"#).count();
             flat_lines += usize::from(!line.contains('[') && line.matches('{').count() == 1 + ties);
-            if let Some(raw) = super::read(line.as_bytes()) {
+            if let Some(raw) = flat(line) {
                 fast += 1;
                 for_others += usize::from(raw.beneficiary.is_some());
                 assert_eq!(raw.into_event().as_ref(), Ok(&expected), "{line}");
@@ -230,10 +238,10 @@ mod tests {
     #[test]
     fn leaves_every_other_shape_to_the_general_parser() {
         let pay = r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300,"label":"honest"}"#;
-        assert_eq!(super::read(pay.as_bytes()).map(Raw::into_event), Some(general(pay)));
+        assert_eq!(flat(pay).map(Raw::into_event), Some(general(pay)));
         // Flat, so read flat, though the event is refused later (a payment of nothing).
         let nothing = r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2}"#;
-        assert_eq!(super::read(nothing.as_bytes()).map(Raw::into_event), Some(general(nothing)));
+        assert_eq!(flat(nothing).map(Raw::into_event), Some(general(nothing)));
         for line in [
             r#"{"id":5, "time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300}"#,
             r#"{"id":5,"time_ms":9,"type":"p\u0061y","user":1,"merchant":2,"credit_minor":300}"#,
@@ -261,7 +269,7 @@ mod tests {
             r#"{}"#,
             r#"{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":300,"label":"诚实"}"#,
         ] {
-            assert!(super::read(line.as_bytes()).is_none(), "the flat reader must leave this line alone: {line}");
+            assert!(flat(line).is_none(), "the flat reader must leave this line alone: {line}");
         }
         // The general parser reads what is valid (a 20-digit id, a `null` label) and refuses the
         // rest with its own error.
@@ -273,7 +281,7 @@ mod tests {
             format!(r#"{{"id":5,"time_ms":9,"type":"pay","user":1,"merchant":2,"credit_minor":3,"beneficiary":{tie}}}"#)
         };
         let usual = order(r#"{"kind":"phone","token":7}"#);
-        let flat = super::read(usual.as_bytes()).expect("a tie in its usual order reads flat");
+        let flat = flat(&usual).expect("a tie in its usual order reads flat");
         assert_eq!(parse_line(&order(r#"{"token":7,"kind":"phone"}"#)), flat.into_event());
         let duplicate = parse_line(r#"{"id":5,"id":6,"time_ms":9,"type":"tick"}"#);
         assert!(duplicate.expect_err("a repeated key").contains("duplicate field"));
