@@ -693,8 +693,8 @@ pub fn parse_line(line: &str) -> Result<Event, String> {
     parse_bytes(line.as_bytes())
 }
 
-/// Parses one event line from its bytes: the flat reader checks the UTF-8 of the strings it
-/// reads, so only a line left to `serde_json` is checked whole first.
+/// Parses one event line from its bytes: the flat reader takes only ASCII, so only a line left
+/// to `serde_json` is checked to be UTF-8 first.
 fn parse_bytes(line: &[u8]) -> Result<Event, String> {
     let mut raw = Raw::default();
     match flat::read(line, &mut raw) {
