@@ -725,7 +725,9 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The fired rules' readings as evidence.
+    /// The values of the features the fired rules name, as evidence: as read, or computed now
+    /// for one a rule short-circuited past (features have no effects, so the value is the one
+    /// the rule would have read).
     pub(crate) fn readings(&self, slots: impl Iterator<Item = u16>) -> Vec<super::Reading> {
         let mut slots: Vec<u16> = slots.collect();
         slots.sort_unstable();
@@ -734,13 +736,12 @@ impl<'a> Context<'a> {
             .into_iter()
             .map(|slot| {
                 let feature = Feature::ALL[slot as usize];
-                let value = match (self.cache[slot as usize], feature.ty()) {
-                    (Some(Value::Bool(value)), _) => value.to_string(),
-                    (Some(Value::Int(value)), _) => value.to_string(),
-                    (Some(Value::Double(value)), _) => value.to_string(),
-                    (Some(Value::Symbol(index)), Type::Symbol(names)) => names[index as usize].to_owned(),
-                    // A rule that fired without reading a feature it names (short-circuited).
-                    _ => "not read".to_owned(),
+                let value = match (self.cache[slot as usize].unwrap_or_else(|| self.compute(feature)), feature.ty()) {
+                    (Value::Bool(value), _) => value.to_string(),
+                    (Value::Int(value), _) => value.to_string(),
+                    (Value::Double(value), _) => value.to_string(),
+                    (Value::Symbol(index), Type::Symbol(names)) => names[index as usize].to_owned(),
+                    (value, ty) => unreachable!("{} is {ty:?}, computed as {value:?}", feature.name()),
                 };
                 super::Reading { feature: feature.name().to_owned(), value }
             })

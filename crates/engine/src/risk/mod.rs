@@ -269,7 +269,7 @@ pub struct Decision {
     pub reasons: Vec<String>,
     /// Every rule that fired, active and shadow, in file order.
     pub fired: Vec<FiredRule>,
-    /// The features the fired rules read, with their values.
+    /// The features the fired rules name, with their values when the event was scored.
     pub readings: Vec<Reading>,
     /// Account actions taken on the event's user.
     pub actions: Vec<AccountAction>,

@@ -424,6 +424,25 @@ fn every_feature_reads_on_every_kind_of_event() {
     }
 }
 
+/// The evidence holds the value of every feature a fired rule names, also one the rule never read
+/// because its first term decided: the value it would have read.
+#[test]
+fn evidence_holds_every_named_feature_read_or_not() {
+    let value_of = |expression: &str| {
+        let mut ledger = Ledger::with_rules();
+        ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(expression, EventKind::Pay, 100)) });
+        let (_, outcome) = ledger.run(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) });
+        assert_eq!(outcome, Err(Rejection::RiskDenied), "{expression}");
+        let readings = &ledger.engine.last_decision().unwrap().readings;
+        let reading = readings.iter().find(|reading| reading.feature == "user.credit_limit_minor");
+        reading.map(|reading| reading.value.clone()).expect("the named feature has a reading")
+    };
+    let read = value_of("user.credit_limit_minor >= 0 && event.amount_minor > 0");
+    let passed_over = value_of("event.amount_minor > 0 || user.credit_limit_minor < 0");
+    assert_eq!(passed_over, read);
+    assert_ne!(read, "0", "the fixture gives Alice a credit line");
+}
+
 #[test]
 fn a_challenge_waits_for_verification_or_expires() {
     let mut ledger = Ledger::with_rules();
