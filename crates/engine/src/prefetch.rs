@@ -142,7 +142,7 @@ fn hinted<R>(records: &[R], slot: Option<u32>, is: impl Fn(&R) -> bool) -> Optio
 }
 
 /// Every cache line of a record.
-fn record<T>(value: &T) {
+pub(crate) fn record<T>(value: &T) {
     slice(std::slice::from_ref(value));
 }
 

@@ -144,12 +144,6 @@ impl<K: Hash + Eq, V> RecordMap<K, V> {
         &self.chunks[position / CHUNK][position % CHUNK]
     }
 
-    /// The record at `position`, mutably (a function of the chunks alone, so it can be called
-    /// while the index is borrowed).
-    fn record_mut(chunks: &mut [Vec<V>], position: usize) -> &mut V {
-        &mut chunks[position / CHUNK][position % CHUNK]
-    }
-
     /// The value for `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.index.get(key).map(|position| self.record(*position))
@@ -165,7 +159,8 @@ impl<K: Hash + Eq, V> RecordMap<K, V> {
         let ShardedMap { hasher, shards, length } = &mut self.index;
         match entry(shards, hasher, key) {
             (Entry::Occupied(occupied), _) => {
-                *Self::record_mut(&mut self.chunks, occupied.get().1) = value;
+                let position = occupied.get().1;
+                self.chunks[position / CHUNK][position % CHUNK] = value;
             }
             (Entry::Vacant(vacant), key) => {
                 vacant.insert((key, *length));

@@ -311,31 +311,31 @@ fn feature_test(operator: Compare, slot: u16, ty: Type, constant: Value) -> Node
             };
             Node::IntRange { slot, lo, hi, outside }
         }
-        (Type::Int | Type::Double, Value::Int(_) | Value::Double(_)) => {
-            let constant = match constant {
-                Value::Int(constant) => constant as f64,
-                Value::Double(constant) => constant,
-                _ => unreachable!("matched as a number"),
-            };
-            if !constant.is_finite() {
-                return Node::CompareFeature(operator, slot, Value::Double(constant));
-            }
-            // Strict bounds step to the next double, so NaN, in no range, compares false.
-            let (lo, hi) = match operator {
-                Compare::Equal | Compare::NotEqual => (constant, constant),
-                Compare::Less => (f64::NEG_INFINITY, constant.next_down()),
-                Compare::LessOrEqual => (f64::NEG_INFINITY, constant),
-                Compare::Greater => (constant.next_up(), f64::INFINITY),
-                Compare::GreaterOrEqual => (constant, f64::INFINITY),
-            };
-            Node::DoubleRange { slot, lo, hi, outside }
-        }
+        (Type::Double, Value::Int(constant)) => double_range(operator, slot, constant as f64),
+        (Type::Int | Type::Double, Value::Double(constant)) => double_range(operator, slot, constant),
         (Type::Symbol(names), Value::Symbol(symbol)) if names.len() <= 64 => {
             let bit = 1u64 << symbol;
             Node::SymbolSet { slot, names: if outside { !bit } else { bit } }
         }
         _ => Node::CompareFeature(operator, slot, constant),
     }
+}
+
+/// `number feature operator constant` as a range of doubles; a constant that is not finite keeps
+/// the general comparison.
+fn double_range(operator: Compare, slot: u16, constant: f64) -> Node {
+    if !constant.is_finite() {
+        return Node::CompareFeature(operator, slot, Value::Double(constant));
+    }
+    // Strict bounds step to the next double, so NaN, in no range, compares false.
+    let (lo, hi) = match operator {
+        Compare::Equal | Compare::NotEqual => (constant, constant),
+        Compare::Less => (f64::NEG_INFINITY, constant.next_down()),
+        Compare::LessOrEqual => (f64::NEG_INFINITY, constant),
+        Compare::Greater => (constant.next_up(), f64::INFINITY),
+        Compare::GreaterOrEqual => (constant, f64::INFINITY),
+    };
+    Node::DoubleRange { slot, lo, hi, outside: operator == Compare::NotEqual }
 }
 
 /// The operator that gives the same result with its operands swapped.

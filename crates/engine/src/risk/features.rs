@@ -194,7 +194,9 @@ impl UserRisk {
         self.purchases.prefetch();
         self.inflows.prefetch();
         self.payees.prefetch();
-        crate::prefetch::slice(&self.days[self.days.len().saturating_sub(1)..]);
+        if let Some(latest) = self.days.last() {
+            crate::prefetch::record(latest);
+        }
     }
 
     fn day(&mut self, day: u32) -> &mut UserDay {
@@ -235,13 +237,13 @@ impl UserRisk {
 }
 
 impl MerchantRisk {
-    /// Asks the CPU for the aggregates on the heap (see [`crate::prefetch`]): the rings, and of
-    /// the day buckets only the latest, which the ledger writes (asking for all 30 cost more
-    /// instructions than the rarer 30-day reads saved waiting).
+    /// Asks the CPU for the aggregates on the heap, as [`UserRisk::prefetch`] does.
     pub(crate) fn prefetch(&self) {
         self.payers.prefetch();
         self.ring_payers.prefetch();
-        crate::prefetch::slice(&self.days[self.days.len().saturating_sub(1)..]);
+        if let Some(latest) = self.days.last() {
+            crate::prefetch::record(latest);
+        }
     }
 
     fn day(&mut self, day: u32) -> &mut MerchantDay {
@@ -421,7 +423,8 @@ pub(crate) struct ScoredEvent {
     pub(crate) beneficiary: Option<Tie>,
 }
 
-/// Lazily computed feature values for one event.
+/// Feature values for one event: a few filled in when it is made, the rest computed on first
+/// read.
 pub(crate) struct Context<'a> {
     engine: &'a Engine,
     event: &'a ScoredEvent,
