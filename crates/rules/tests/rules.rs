@@ -131,6 +131,9 @@ fn leaf_source() -> impl proptest::strategy::Strategy<Value = String> {
             .prop_map(|(operator, constant)| format!("user.refund_ratio_30d {operator} {constant}")),
         (operator.clone(), prop::sample::select(vec!["9223372036854775807", "0", "3"]))
             .prop_map(|(operator, constant)| format!("user.refunds_30d {operator} {constant}")),
+        // An int feature against double literals, between and on its values.
+        (operator.clone(), prop::sample::select(vec!["-1.5", "0.0", "2.5", "3.0"]))
+            .prop_map(|(operator, constant)| format!("user.refunds_30d {operator} {constant}")),
         (prop::sample::select(vec!["==", "!="]), any::<bool>())
             .prop_map(|(operator, constant)| format!("user.watchlisted {operator} {constant}")),
         prop::sample::select(CATEGORIES.to_vec()).prop_map(|name| format!("merchant.category != \"{name}\"")),

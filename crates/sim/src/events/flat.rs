@@ -271,8 +271,10 @@ mod tests {
         ] {
             assert!(flat(line).is_none(), "the flat reader must leave this line alone: {line}");
         }
-        // The general parser reads what is valid (a 20-digit id, a `null` label) and refuses the
-        // rest with its own error.
+        // The general parser reads what is valid (a `null` label, text other than ASCII, a
+        // 20-digit id) and refuses the rest with its own error.
+        let null_label = parse_line(r#"{"id":5,"time_ms":9,"type":"tick","label":null}"#);
+        assert_eq!(null_label.expect("a null label is read").label, None);
         let chinese = parse_line(r#"{"id":5,"time_ms":9,"type":"tick","label":"诚实"}"#);
         assert_eq!(chinese.expect("UTF-8 text is read").label.as_deref(), Some("诚实"));
         let twenty_digits = r#"{"id":18446744073709551615,"time_ms":9,"type":"tick"}"#;
