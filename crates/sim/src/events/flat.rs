@@ -5,8 +5,7 @@
 //! else — spaces, escapes, text other than ASCII, `null`, lists, a tie with its keys in another
 //! order, a repeated or unknown key, a number with a sign, a fraction, an exponent, a leading zero
 //! or more than 19 digits, a name no variant has — is left to `serde_json`, which reads it to the
-//! same event or refuses it with its precise error.
-//! ADR 0006 says why.
+//! same event or refuses it with its precise error. ADR 0006 says why.
 
 use super::Raw;
 use engine::risk::Tie;
