@@ -91,14 +91,16 @@ impl RememberedIds {
         if window == self.window {
             return;
         }
-        // The generation dropped is cleared and reused for the new window, which sees about as
-        // many ids: its tables keep their memory, so no window allocates, frees or faults in
-        // memory again.
-        self.previous.clear();
+        // The generation dropped is cleared and reused for the new window, sized for as many
+        // ids as the window just ended saw: in steady state its tables keep their memory, so no
+        // window allocates, frees or faults in memory again; after a burst they shrink, so the
+        // lookups of quieter windows stay within cache-sized tables.
+        let expected = self.current.len();
+        self.previous.clear_for(expected);
         if window == self.window + 1 {
             std::mem::swap(&mut self.previous, &mut self.current);
         } else {
-            self.current.clear();
+            self.current.clear_for(expected);
         }
         self.window = window;
     }

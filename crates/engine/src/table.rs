@@ -102,9 +102,19 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         }
     }
 
-    /// Removes every entry, keeping the tables' memory for the entries to come.
-    pub fn clear(&mut self) {
-        self.shards.iter_mut().for_each(HashTable::clear);
+    /// Removes every entry and sizes the tables for about `entries` to come. A table keeps its
+    /// memory unless it is over four times what they need, and then shrinks to half again what
+    /// they need, so a burst (a bulk import, a busy day) does not leave every later lookup spread
+    /// over cold memory, while counts that merely vary never reallocate.
+    pub fn clear_for(&mut self, entries: usize) {
+        let per_shard = entries.div_ceil(SHARDS);
+        let hasher = &self.hasher;
+        for table in &mut self.shards {
+            table.clear();
+            if table.capacity() > SHRINK_FROM && table.capacity() > 4 * per_shard {
+                table.shrink_to(per_shard + per_shard / 2, |(stored, _)| hasher.hash_one(stored));
+            }
+        }
         self.length = 0;
     }
 
@@ -241,6 +251,22 @@ mod tests {
         map.insert_new(30_000, 1);
         assert_eq!((map.get(&30_000), map.len()), (Some(&1), 10_001));
         assert_eq!(map.iter().count(), map.len());
+    }
+
+    #[test]
+    fn clear_for_shrinks_the_tables_after_a_burst_and_keeps_fitting_ones() {
+        let capacity = |map: &ShardedMap<u64, u64>| map.shards.iter().map(HashTable::capacity).sum::<usize>();
+        let mut map = ShardedMap::default();
+        map.extend((0..200_000u64).map(|key| (key, key)));
+        let burst = capacity(&map);
+        map.clear_for(10_000);
+        let quiet = capacity(&map);
+        assert_eq!((map.len(), map.get(&5)), (0, None));
+        assert!(quiet >= 10_000 && quiet * 4 < burst, "{quiet} slots after a burst of {burst}");
+        map.extend((0..10_000u64).map(|key| (key, key)));
+        assert_eq!(capacity(&map), quiet, "the entries expected fit without growing");
+        map.clear_for(12_000);
+        assert_eq!(capacity(&map), quiet, "a table that fits keeps its memory");
     }
 
     #[test]
