@@ -2,10 +2,11 @@
 //!
 //! Ids are kept in two generations, one per window of command time: the current window's and the
 //! previous one's. When command time enters a new window the previous generation is emptied whole
-//! (its tables kept for the new window's ids) and the current one takes its place, so no id is
-//! ever removed one by one. Removing ids one at a time, a day after they were stored, missed the
-//! cache on every command (11 % of the bench's engine time). An id is therefore remembered until
-//! the end of the window after its own: at least [`IDEMPOTENCY_WINDOW_MS`], at most twice that.
+//! (its tables kept for the new window's ids, or shrunk to the size the window just ended needed
+//! when they are far larger) and the current one takes its place, so no id is ever removed one by
+//! one. Removing ids one at a time, a day after they were stored, missed the cache on every
+//! command (11 % of the bench's engine time). An id is therefore remembered until the end of the
+//! window after its own: at least [`IDEMPOTENCY_WINDOW_MS`], at most twice that.
 
 use crate::command::{CommandId, CommandKind};
 use crate::outcome::Outcome;
