@@ -78,11 +78,22 @@ impl Engine {
     fn evaluate(&self, event: &ScoredEvent) -> Option<Decision> {
         let rules = self.risk.rules.as_deref()?;
         let mut context = Context::new(self, event);
+        let (thresholds, version) = (&rules.source.decision, rules.source.version);
+        let by_score = |score: i32| match score {
+            score if score >= thresholds.deny_at => DecisionKind::Deny,
+            score if score >= thresholds.review_at => DecisionKind::Review,
+            score if score >= thresholds.challenge_at => DecisionKind::Challenge,
+            _ => DecisionKind::Allow,
+        };
+        // A rule whose evaluation errs (overflow, division by zero) does not fire.
+        let fired_rules = rules.batches[event.kind as usize].fired(&mut context);
+        if fired_rules.iter().all(|word| *word == 0) {
+            // Most events: no rule fired, no evidence to gather.
+            return Some(Decision::unfired(by_score(0), version));
+        }
         let (mut score, mut forced) = (0i32, DecisionKind::Allow);
         let (mut fired, mut actions, mut read) = (Vec::new(), Vec::new(), Vec::new());
         let mut counterparty_actions = Vec::new();
-        // A rule whose evaluation errs (overflow, division by zero) does not fire.
-        let fired_rules = rules.batches[event.kind as usize].fired(&mut context);
         for position in rules::fired_indices(&fired_rules) {
             let compiled = &rules.by_kind[event.kind as usize][position];
             let rule = &rules.source.rules[compiled.index];
@@ -96,13 +107,6 @@ impl Engine {
                 counterparty_actions.extend_from_slice(&rule.counterparty_actions);
             }
         }
-        let (thresholds, version) = (&rules.source.decision, rules.source.version);
-        let by_score = match score {
-            score if score >= thresholds.deny_at => DecisionKind::Deny,
-            score if score >= thresholds.review_at => DecisionKind::Review,
-            score if score >= thresholds.challenge_at => DecisionKind::Challenge,
-            _ => DecisionKind::Allow,
-        };
         for list in [&mut actions, &mut counterparty_actions] {
             list.sort_unstable();
             list.dedup();
@@ -111,8 +115,8 @@ impl Engine {
             fired.iter().filter(|rule| !rule.shadow).map(|rule| rule.reason.clone()).collect();
         reasons.sort_unstable();
         reasons.dedup();
-        let readings = if fired.is_empty() { Vec::new() } else { context.readings(read.into_iter()) };
-        let kind = forced.max(by_score);
+        let readings = context.readings(read.into_iter());
+        let kind = forced.max(by_score(score));
         Some(Decision { kind, score, rules_version: version, reasons, fired, readings, actions, counterparty_actions })
     }
 

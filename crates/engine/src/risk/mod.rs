@@ -278,6 +278,20 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The decision on an event no rule fired on: `kind` as the thresholds give for a score of 0.
+    pub(crate) fn unfired(kind: DecisionKind, rules_version: u32) -> Decision {
+        Decision {
+            kind,
+            score: 0,
+            rules_version,
+            reasons: Vec::new(),
+            fired: Vec::new(),
+            readings: Vec::new(),
+            actions: Vec::new(),
+            counterparty_actions: Vec::new(),
+        }
+    }
+
     /// Whether the decision is worth recording: a rule fired or the command was not allowed.
     pub fn is_notable(&self) -> bool {
         self.kind != DecisionKind::Allow || !self.fired.is_empty()
