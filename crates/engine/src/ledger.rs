@@ -16,7 +16,7 @@ use crate::product::{Overpayment, Product};
 use crate::risk::features::{Inflow, MerchantRisk, Purchase, UserRisk, ring_like};
 use crate::risk::{Decision, Party, RiskState, Tie};
 use crate::score::CreditScore;
-use crate::table::{RecordMap, ShardedMap};
+use crate::table::{RecordMap, ShardedMap, SlotIndex};
 use crate::withdrawal::{Challenge, WithdrawalTotals};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -131,9 +131,9 @@ pub struct Engine {
     pub(crate) now_ms: u64,
     pub(crate) commands_applied: u64,
     pub(crate) users: Vec<User>,
-    pub(crate) user_index: FastMap<UserId, u32>,
+    pub(crate) user_index: SlotIndex<UserId>,
     pub(crate) merchants: Vec<Merchant>,
-    pub(crate) merchant_index: FastMap<MerchantId, u32>,
+    pub(crate) merchant_index: SlotIndex<MerchantId>,
     /// The platform's bank clearing position per currency (debit positive), sorted by currency.
     pub(crate) bank_clearing: Vec<(Currency, i64)>,
     /// The platform's fee income per currency (debit positive, so negative), sorted by currency.

@@ -3,6 +3,8 @@
 //! A single hash table doubles by rehashing every entry at once: with millions of remembered
 //! command ids that stalls the writer for hundreds of milliseconds. [`ShardedMap`] splits a map
 //! into [`SHARDS`] tables chosen by hash, so each doubling moves 1/256 of the entries.
+//! [`RecordMap`] keeps large records in chunks that never move; [`SlotIndex`] finds an account's
+//! record slot from its id, directly for ids that are small numbers.
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -126,6 +128,93 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     /// All entries, in unspecified order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.shards.iter().flat_map(HashTable::iter).map(|(key, value)| (key, value))
+    }
+}
+
+/// A key that is a number, for [`SlotIndex`].
+pub trait Numbered: Copy + Hash + Eq {
+    /// The number.
+    fn number(self) -> u64;
+}
+
+impl Numbered for crate::command::UserId {
+    fn number(self) -> u64 {
+        self.0
+    }
+}
+
+impl Numbered for crate::command::MerchantId {
+    fn number(self) -> u64 {
+        self.0
+    }
+}
+
+/// No slot, in a [`SlotIndex`]'s array.
+const NO_SLOT: u32 = u32::MAX;
+/// Slots per chunk of a [`SlotIndex`]'s array: 16,384 (64 KiB).
+const SLOT_CHUNK: usize = 16_384;
+
+/// Maps account ids to their record slots. Ids that are small numbers (as most platforms number
+/// accounts, from a sequence) sit in an array indexed by the id: two loads, no hashing, 4 bytes
+/// an id. Any other id goes to a [`ShardedMap`]. The array grows by whole chunks that never move
+/// (no pause to copy it), and only while it stays within twice the number of ids plus a chunk,
+/// so sparse ids never make it large.
+#[derive(Clone, Debug)]
+pub struct SlotIndex<K> {
+    chunks: Vec<Box<[u32]>>,
+    map: ShardedMap<K, u32>,
+    length: usize,
+}
+
+impl<K> Default for SlotIndex<K> {
+    fn default() -> Self {
+        SlotIndex { chunks: Vec::new(), map: ShardedMap::default(), length: 0 }
+    }
+}
+
+impl<K: Numbered> SlotIndex<K> {
+    /// The array's slot for `key`, if the array reaches that far.
+    fn array_slot(&self, key: &K) -> Option<&u32> {
+        let number = usize::try_from(key.number()).ok()?;
+        self.chunks.get(number / SLOT_CHUNK).map(|chunk| &chunk[number % SLOT_CHUNK])
+    }
+
+    /// The slot of `key`.
+    #[inline]
+    pub fn get(&self, key: &K) -> Option<&u32> {
+        match self.array_slot(key) {
+            Some(slot) if *slot != NO_SLOT => Some(slot),
+            _ => self.map.get(key),
+        }
+    }
+
+    /// Whether `key` has a slot.
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Gives `key` (not yet present) its slot.
+    pub fn insert(&mut self, key: K, slot: u32) {
+        debug_assert!(!self.contains_key(&key) && slot != NO_SLOT);
+        self.length += 1;
+        let chunk = usize::try_from(key.number()).map_or(usize::MAX, |number| number / SLOT_CHUNK);
+        let chunks_allowed = (2 * self.length + SLOT_CHUNK) / SLOT_CHUNK;
+        if chunk < self.chunks.len().max(chunks_allowed) {
+            while self.chunks.len() <= chunk {
+                self.chunks.push(vec![NO_SLOT; SLOT_CHUNK].into_boxed_slice());
+            }
+            self.chunks[chunk][key.number() as usize % SLOT_CHUNK] = slot;
+        } else {
+            self.map.insert(key, slot);
+        }
+    }
+}
+
+impl<K: Numbered> std::ops::Index<&K> for SlotIndex<K> {
+    type Output = u32;
+    /// The slot of a key the caller knows is present; panics otherwise.
+    fn index(&self, key: &K) -> &u32 {
+        self.get(key).expect("the key is present")
     }
 }
 
@@ -268,6 +357,44 @@ mod tests {
         assert!(refilled < 2 * quiet, "at most a few tables grew again: {refilled} slots");
         map.clear_for(12_000);
         assert_eq!(capacity(&map), refilled, "tables that fit keep their memory");
+    }
+
+    proptest::proptest! {
+        /// Any ids, small or large, in any order: the index finds exactly what was inserted,
+        /// and its array never outgrows twice the ids plus a chunk.
+        #[test]
+        fn slot_index_finds_every_id_it_was_given(
+            ids in proptest::collection::vec(proptest::prop_oneof![0u64..40_000, proptest::num::u64::ANY], 0..400),
+        ) {
+            use crate::command::UserId;
+            let mut index = SlotIndex::default();
+            let mut model = std::collections::HashMap::new();
+            for id in ids {
+                if model.contains_key(&id) {
+                    continue;
+                }
+                let slot = model.len() as u32;
+                index.insert(UserId(id), slot);
+                model.insert(id, slot);
+                proptest::prop_assert!(index.chunks.len() * SLOT_CHUNK <= 2 * model.len() + SLOT_CHUNK);
+            }
+            for probe in model.keys().copied().chain((0..40_000).step_by(97)) {
+                proptest::prop_assert_eq!(index.get(&UserId(probe)), model.get(&probe));
+            }
+        }
+    }
+
+    #[test]
+    fn slot_index_keeps_sequential_ids_in_its_array() {
+        use crate::command::UserId;
+        let mut index = SlotIndex::default();
+        for id in 1..=50_000u64 {
+            index.insert(UserId(id), id as u32 - 1);
+        }
+        index.insert(UserId(u64::MAX), 50_000);
+        assert_eq!((index.chunks.len(), index.map.len()), (4, 1), "ids up to 50,000 fill four chunks");
+        assert_eq!((index[&UserId(7)], index[&UserId(u64::MAX)]), (6, 50_000));
+        assert!(!index.contains_key(&UserId(0)) && !index.contains_key(&UserId(50_001)));
     }
 
     #[test]
