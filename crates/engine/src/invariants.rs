@@ -108,7 +108,7 @@ impl Engine {
             }
         }
         for (id, payment) in self.payments.iter() {
-            let refunded = self.refunded(*id);
+            let refunded = self.refunded(id);
             if refunded.credit_minor > payment.captured.credit_minor
                 || refunded.balance_minor > payment.captured.balance_minor
             {

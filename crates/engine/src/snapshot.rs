@@ -12,6 +12,7 @@ use crate::product::Product;
 use crate::risk::{Case, Parked, Party, RuleSet, Tie};
 use crate::withdrawal::Challenge;
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
@@ -89,8 +90,8 @@ impl std::fmt::Display for SnapshotError {
 
 impl std::error::Error for SnapshotError {}
 
-fn sorted<'a, K: Ord + Copy + 'a, V>(map: impl Iterator<Item = (&'a K, &'a V)>) -> Vec<(K, &'a V)> {
-    let mut entries: Vec<(K, &V)> = map.map(|(id, value)| (*id, value)).collect();
+fn sorted<'a, K: Ord + Copy + 'a, V, B: Borrow<K>>(map: impl Iterator<Item = (B, &'a V)>) -> Vec<(K, &'a V)> {
+    let mut entries: Vec<(K, &V)> = map.map(|(id, value)| (*id.borrow(), value)).collect();
     entries.sort_unstable_by_key(|(id, _)| *id);
     entries
 }

@@ -3,8 +3,8 @@
 //! A single hash table doubles by rehashing every entry at once: with millions of remembered
 //! command ids that stalls the writer for hundreds of milliseconds. [`ShardedMap`] splits a map
 //! into [`SHARDS`] tables chosen by hash, so each doubling moves 1/256 of the entries.
-//! [`RecordMap`] keeps large records in chunks that never move; [`SlotIndex`] finds an account's
-//! record slot from its id, directly for ids that are small numbers.
+//! [`RecordMap`] keeps large records in chunks that never move; [`SlotIndex`] finds a record's
+//! slot from its id, directly for ids that are small numbers.
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -135,17 +135,37 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
 pub trait Numbered: Copy + Hash + Eq {
     /// The number.
     fn number(self) -> u64;
+    /// The key of a number.
+    fn from_number(number: u64) -> Self;
 }
 
 impl Numbered for crate::command::UserId {
     fn number(self) -> u64 {
         self.0
     }
+
+    fn from_number(number: u64) -> Self {
+        crate::command::UserId(number)
+    }
 }
 
 impl Numbered for crate::command::MerchantId {
     fn number(self) -> u64 {
         self.0
+    }
+
+    fn from_number(number: u64) -> Self {
+        crate::command::MerchantId(number)
+    }
+}
+
+impl Numbered for crate::command::CommandId {
+    fn number(self) -> u64 {
+        self.0
+    }
+
+    fn from_number(number: u64) -> Self {
+        crate::command::CommandId(number)
     }
 }
 
@@ -154,10 +174,11 @@ const NO_SLOT: u32 = u32::MAX;
 /// Slots per chunk of a [`SlotIndex`]'s array: 16,384 (64 KiB).
 const SLOT_CHUNK: usize = 16_384;
 
-/// Maps account ids to their record slots. Ids that are small numbers (as most platforms number
-/// accounts, from a sequence) sit in an array indexed by the id: two loads, no hashing, 4 bytes
-/// an id. Any other id goes to a [`ShardedMap`]. The array grows by whole chunks that never move
-/// (no pause to copy it), and only while it stays within twice the number of ids plus a chunk,
+/// Maps ids to slots (account records, payment records). Ids that are small numbers (as most
+/// platforms number accounts and commands, from a sequence) sit in an array indexed by the id:
+/// two loads, no hashing, 4 bytes a number. Any other id goes to a [`ShardedMap`]. The array
+/// grows by whole chunks that never move (no pause to copy it), and only while it stays within
+/// four times the number of ids plus a chunk (16 bytes an id at most, less than the map takes),
 /// so sparse ids never make it large.
 #[derive(Clone, Debug)]
 pub struct SlotIndex<K> {
@@ -198,7 +219,7 @@ impl<K: Numbered> SlotIndex<K> {
         debug_assert!(!self.contains_key(&key) && slot != NO_SLOT);
         self.length += 1;
         let chunk = usize::try_from(key.number()).map_or(usize::MAX, |number| number / SLOT_CHUNK);
-        let chunks_allowed = (2 * self.length + SLOT_CHUNK) / SLOT_CHUNK;
+        let chunks_allowed = (4 * self.length + SLOT_CHUNK) / SLOT_CHUNK;
         if chunk < self.chunks.len().max(chunks_allowed) {
             while self.chunks.len() <= chunk {
                 self.chunks.push(vec![NO_SLOT; SLOT_CHUNK].into_boxed_slice());
@@ -207,6 +228,21 @@ impl<K: Numbered> SlotIndex<K> {
         } else {
             self.map.insert(key, slot);
         }
+    }
+}
+
+impl<K: Numbered> SlotIndex<K> {
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.length
+    }
+
+    /// Every id with its slot, in unspecified order.
+    pub fn iter(&self) -> impl Iterator<Item = (K, u32)> + '_ {
+        let numbered = self.chunks.iter().flatten().enumerate();
+        let array =
+            numbered.filter(|(_, slot)| **slot != NO_SLOT).map(|(number, slot)| (K::from_number(number as u64), *slot));
+        array.chain(self.map.iter().map(|(key, slot)| (*key, *slot)))
     }
 }
 
@@ -222,24 +258,23 @@ impl<K: Numbered> std::ops::Index<&K> for SlotIndex<K> {
 const CHUNK: usize = 4_096;
 
 /// A map that only grows, for many large records (payments): the records are written once, in
-/// order, into fixed chunks that are never moved or freed, and a [`ShardedMap`] maps each key to
-/// its record's position. When the index grows it moves 16-byte entries, not the records, so
-/// growth copies a fraction of the bytes and leaves far less freed memory behind for the
-/// allocator to return to the OS and fault in again (zeroed) a moment later.
+/// order, into fixed chunks that are never moved or freed, and a [`SlotIndex`] maps each key to
+/// its record's position, directly when keys are small numbers. Growth never moves a record.
 #[derive(Clone, Debug)]
 pub struct RecordMap<K, V> {
-    index: ShardedMap<K, usize>,
+    index: SlotIndex<K>,
     chunks: Vec<Vec<V>>,
 }
 
 impl<K, V> Default for RecordMap<K, V> {
     fn default() -> Self {
-        RecordMap { index: ShardedMap::default(), chunks: Vec::new() }
+        RecordMap { index: SlotIndex::default(), chunks: Vec::new() }
     }
 }
 
-impl<K: Hash + Eq, V> RecordMap<K, V> {
-    fn record(&self, position: usize) -> &V {
+impl<K: Numbered, V> RecordMap<K, V> {
+    fn record(&self, position: u32) -> &V {
+        let position = position as usize;
         &self.chunks[position / CHUNK][position % CHUNK]
     }
 
@@ -253,23 +288,14 @@ impl<K: Hash + Eq, V> RecordMap<K, V> {
         self.index.contains_key(key)
     }
 
-    /// Inserts; a key already present has its value replaced in place.
+    /// Adds a key the caller has found absent (debug builds check).
     pub fn insert(&mut self, key: K, value: V) {
-        let ShardedMap { hasher, shards, length } = &mut self.index;
-        match entry(shards, hasher, key) {
-            (Entry::Occupied(occupied), _) => {
-                let position = occupied.get().1;
-                self.chunks[position / CHUNK][position % CHUNK] = value;
-            }
-            (Entry::Vacant(vacant), key) => {
-                vacant.insert((key, *length));
-                *length += 1;
-                if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
-                    self.chunks.push(Vec::with_capacity(CHUNK));
-                }
-                self.chunks.last_mut().expect("a chunk with room was just ensured").push(value);
-            }
+        let position = u32::try_from(self.index.len()).expect("an engine holds fewer than 2^32 records of a kind");
+        self.index.insert(key, position);
+        if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
         }
+        self.chunks.last_mut().expect("a chunk with room was just ensured").push(value);
     }
 
     /// Number of entries.
@@ -278,12 +304,12 @@ impl<K: Hash + Eq, V> RecordMap<K, V> {
     }
 
     /// All entries, in unspecified order.
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.index.iter().map(|(key, position)| (key, self.record(*position)))
+    pub fn iter(&self) -> impl Iterator<Item = (K, &V)> {
+        self.index.iter().map(|(key, position)| (key, self.record(position)))
     }
 }
 
-impl<K: Hash + Eq, V> Extend<(K, V)> for RecordMap<K, V> {
+impl<K: Numbered, V> Extend<(K, V)> for RecordMap<K, V> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
         for (key, value) in entries {
             self.insert(key, value);
@@ -361,7 +387,7 @@ mod tests {
 
     proptest::proptest! {
         /// Any ids, small or large, in any order: the index finds exactly what was inserted,
-        /// and its array never outgrows twice the ids plus a chunk.
+        /// and its array never outgrows four times the ids plus a chunk.
         #[test]
         fn slot_index_finds_every_id_it_was_given(
             ids in proptest::collection::vec(proptest::prop_oneof![0u64..40_000, proptest::num::u64::ANY], 0..400),
@@ -376,7 +402,7 @@ mod tests {
                 let slot = model.len() as u32;
                 index.insert(UserId(id), slot);
                 model.insert(id, slot);
-                proptest::prop_assert!(index.chunks.len() * SLOT_CHUNK <= 2 * model.len() + SLOT_CHUNK);
+                proptest::prop_assert!(index.chunks.len() * SLOT_CHUNK <= 4 * model.len() + SLOT_CHUNK);
             }
             for probe in model.keys().copied().chain((0..40_000).step_by(97)) {
                 proptest::prop_assert_eq!(index.get(&UserId(probe)), model.get(&probe));
@@ -399,19 +425,22 @@ mod tests {
 
     #[test]
     fn record_map_keeps_every_record_across_chunks() {
+        use crate::command::CommandId;
         let mut map = RecordMap::default();
         let count = 3 * CHUNK as u64 + 5;
-        for key in 0..count {
-            map.insert(key, key * 3);
+        // Sequential keys, and a few far apart that the index keeps in its hash map.
+        let keys: Vec<u64> = (0..count).chain((1..=3).map(|far| u64::MAX - far)).collect();
+        for key in &keys {
+            map.insert(CommandId(*key), key.wrapping_mul(3));
         }
-        map.insert(7, 1);
-        assert_eq!((map.len(), map.chunks.len()), (count as usize, 4), "a replaced key takes no new record");
-        assert_eq!((map.get(&7), map.get(&8), map.get(&count)), (Some(&1), Some(&24), None));
-        assert!(map.contains_key(&(count - 1)) && !map.contains_key(&count));
-        let mut entries: Vec<(u64, u64)> = map.iter().map(|(key, value)| (*key, *value)).collect();
+        assert_eq!((map.len(), map.chunks.len()), (keys.len(), 4));
+        assert_eq!((map.get(&CommandId(8)), map.get(&CommandId(count))), (Some(&24), None));
+        assert_eq!(map.get(&CommandId(u64::MAX - 2)), Some(&(u64::MAX - 2).wrapping_mul(3)));
+        assert!(map.contains_key(&CommandId(count - 1)) && !map.contains_key(&CommandId(u64::MAX)));
+        let mut entries: Vec<(u64, u64)> = map.iter().map(|(key, value)| (key.0, *value)).collect();
         entries.sort_unstable();
-        let mut expected: Vec<(u64, u64)> = (0..count).map(|key| (key, key * 3)).collect();
-        expected[7].1 = 1;
-        assert_eq!(entries, expected);
+        let mut expected: Vec<(u64, u64)> = keys.iter().map(|key| (*key, key.wrapping_mul(3))).collect();
+        expected.sort_unstable();
+        assert!(entries == expected, "every record, once, under its own key");
     }
 }
