@@ -229,9 +229,7 @@ impl<K: Numbered> SlotIndex<K> {
             self.map.insert(key, slot);
         }
     }
-}
 
-impl<K: Numbered> SlotIndex<K> {
     /// Number of ids.
     pub fn len(&self) -> usize {
         self.length
