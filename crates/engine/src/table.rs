@@ -139,35 +139,22 @@ pub trait Numbered: Copy + Hash + Eq {
     fn from_number(number: u64) -> Self;
 }
 
-impl Numbered for crate::command::UserId {
-    fn number(self) -> u64 {
-        self.0
-    }
+/// The ids that are numbers: `Numbered` for each newtype of a `u64`.
+macro_rules! numbered {
+    ($($id:ident),+) => {$(
+        impl Numbered for crate::command::$id {
+            fn number(self) -> u64 {
+                self.0
+            }
 
-    fn from_number(number: u64) -> Self {
-        crate::command::UserId(number)
-    }
+            fn from_number(number: u64) -> Self {
+                crate::command::$id(number)
+            }
+        }
+    )+};
 }
 
-impl Numbered for crate::command::MerchantId {
-    fn number(self) -> u64 {
-        self.0
-    }
-
-    fn from_number(number: u64) -> Self {
-        crate::command::MerchantId(number)
-    }
-}
-
-impl Numbered for crate::command::CommandId {
-    fn number(self) -> u64 {
-        self.0
-    }
-
-    fn from_number(number: u64) -> Self {
-        crate::command::CommandId(number)
-    }
-}
+numbered!(UserId, MerchantId, CommandId);
 
 /// No slot, in a [`SlotIndex`]'s array.
 const NO_SLOT: u32 = u32::MAX;
@@ -218,16 +205,16 @@ impl<K: Numbered> SlotIndex<K> {
     pub fn insert(&mut self, key: K, slot: u32) {
         debug_assert!(!self.contains_key(&key) && slot != NO_SLOT);
         self.length += 1;
-        let chunk = usize::try_from(key.number()).map_or(usize::MAX, |number| number / SLOT_CHUNK);
-        let chunks_allowed = (4 * self.length + SLOT_CHUNK) / SLOT_CHUNK;
-        if chunk < self.chunks.len().max(chunks_allowed) {
-            while self.chunks.len() <= chunk {
-                self.chunks.push(vec![NO_SLOT; SLOT_CHUNK].into_boxed_slice());
-            }
-            self.chunks[chunk][key.number() as usize % SLOT_CHUNK] = slot;
-        } else {
+        let chunks_allowed = self.chunks.len().max((4 * self.length + SLOT_CHUNK) / SLOT_CHUNK);
+        let in_array = usize::try_from(key.number()).ok().filter(|number| number / SLOT_CHUNK < chunks_allowed);
+        let Some(number) = in_array else {
             self.map.insert(key, slot);
+            return;
+        };
+        while self.chunks.len() <= number / SLOT_CHUNK {
+            self.chunks.push(vec![NO_SLOT; SLOT_CHUNK].into_boxed_slice());
         }
+        self.chunks[number / SLOT_CHUNK][number % SLOT_CHUNK] = slot;
     }
 
     /// Number of ids.
@@ -419,6 +406,20 @@ mod tests {
         assert_eq!((index.chunks.len(), index.map.len()), (4, 1), "ids up to 50,000 fill four chunks");
         assert_eq!((index[&UserId(7)], index[&UserId(u64::MAX)]), (6, 50_000));
         assert!(!index.contains_key(&UserId(0)) && !index.contains_key(&UserId(50_001)));
+    }
+
+    #[test]
+    fn slot_index_array_reaches_four_times_its_ids_plus_a_chunk_and_no_further() {
+        use crate::command::UserId;
+        let mut index = SlotIndex::default();
+        for id in 0..20_000u64 {
+            index.insert(UserId(id), id as u32);
+        }
+        // 20,001 ids allow (4 × 20,001 + 16,384) / 16,384 = 5 chunks: numbers below 81,920.
+        index.insert(UserId(81_919), 20_000);
+        index.insert(UserId(81_920), 20_001);
+        assert_eq!((index.chunks.len(), index.map.len()), (5, 1), "the last chunk allowed, then the map");
+        assert_eq!((index[&UserId(81_919)], index[&UserId(81_920)]), (20_000, 20_001));
     }
 
     #[test]
