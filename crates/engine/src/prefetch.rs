@@ -114,10 +114,10 @@ impl Engine {
         }
     }
 
-    /// Looks up, and forgets, whether a payment's id is taken, as the payment will: the table
-    /// gives no address to prefetch, but lookups made a chunk ahead in one loop miss together,
-    /// not one by one. (Looking up every command's remembered id the same way cost the bench
-    /// more instructions than it saved waits.)
+    /// Looks up, and forgets, whether a payment's id is taken, as the payment will: an id in the
+    /// index's array is one load, but one in its hash map gives no address to prefetch, and
+    /// lookups made a chunk ahead in one loop miss together, not one by one. (Looking up every
+    /// command's remembered id the same way cost the bench more instructions than it saved waits.)
     fn touch(&self, command: &Command) {
         if let CommandKind::Pay { .. } | CommandKind::PayFor { .. } = command.kind {
             std::hint::black_box(self.payments.contains_key(&command.id));
