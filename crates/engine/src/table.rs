@@ -82,12 +82,21 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         let (hash, shard) = self.locate(key);
         let (entry, _) = self.shards[shard].find_entry(hash, |(candidate, _)| candidate == key).ok()?.remove();
         self.length -= 1;
-        let table = &mut self.shards[shard];
-        if table.capacity() > SHRINK_FROM && table.len() * 8 < table.capacity() {
-            let hasher = &self.hasher;
-            table.shrink_to(table.len() * 2, |(stored, _)| hasher.hash_one(stored));
-        }
+        shrink_if_sparse(&mut self.shards[shard], &self.hasher);
         Some(entry.1)
+    }
+
+    /// Removes every entry `take` picks and hands it to `keep`; tables left sparse shrink, as
+    /// after [`ShardedMap::remove`].
+    pub fn remove_where(&mut self, mut take: impl FnMut(&K) -> bool, mut keep: impl FnMut(K, V)) {
+        let ShardedMap { hasher, shards, length } = self;
+        for table in shards.iter_mut() {
+            for (key, value) in table.extract_if(|(key, _)| take(key)) {
+                *length -= 1;
+                keep(key, value);
+            }
+            shrink_if_sparse(table, hasher);
+        }
     }
 
     /// The value for `key`, inserting `V::default()` first if absent.
@@ -166,7 +175,8 @@ const SLOT_CHUNK: usize = 16_384;
 /// two loads, no hashing, 4 bytes a number. Any other id goes to a [`ShardedMap`]. The array
 /// grows by whole chunks that never move (no pause to copy it), and only while it stays within
 /// four times the number of ids plus a chunk (16 bytes an id at most, less than the map takes),
-/// so sparse ids never make it large.
+/// so sparse ids never make it large. An id the array reaches is never in the map (growth moves
+/// the ids it now reaches out of the map), so a lookup there, found or not, is two loads.
 #[derive(Clone, Debug)]
 pub struct SlotIndex<K> {
     chunks: Vec<Box<[u32]>>,
@@ -191,8 +201,8 @@ impl<K: Numbered> SlotIndex<K> {
     #[inline]
     pub fn get(&self, key: &K) -> Option<&u32> {
         match self.array_slot(key) {
-            Some(slot) if *slot != NO_SLOT => Some(slot),
-            _ => self.map.get(key),
+            Some(slot) => (*slot != NO_SLOT).then_some(slot),
+            None => self.map.get(key),
         }
     }
 
@@ -211,10 +221,27 @@ impl<K: Numbered> SlotIndex<K> {
             self.map.insert(key, slot);
             return;
         };
-        while self.chunks.len() <= number / SLOT_CHUNK {
-            self.chunks.push(vec![NO_SLOT; SLOT_CHUNK].into_boxed_slice());
+        if self.chunks.len() <= number / SLOT_CHUNK {
+            self.grow_to(number / SLOT_CHUNK + 1);
         }
         self.chunks[number / SLOT_CHUNK][number % SLOT_CHUNK] = slot;
+    }
+
+    /// Extends the array to `chunks` chunks and moves the ids it now reaches out of the map.
+    fn grow_to(&mut self, chunks: usize) {
+        self.chunks.resize_with(chunks, || vec![NO_SLOT; SLOT_CHUNK].into_boxed_slice());
+        if self.map.len() == 0 {
+            return;
+        }
+        let reach = (chunks * SLOT_CHUNK) as u64;
+        let array = &mut self.chunks;
+        self.map.remove_where(
+            |key| key.number() < reach,
+            |key, slot| {
+                let number = key.number() as usize;
+                array[number / SLOT_CHUNK][number % SLOT_CHUNK] = slot;
+            },
+        );
     }
 
     /// Number of ids.
@@ -302,6 +329,13 @@ impl<K: Numbered, V> Extend<(K, V)> for RecordMap<K, V> {
     }
 }
 
+/// Shrinks a table emptied to an eighth of its capacity to twice its entries.
+fn shrink_if_sparse<K: Hash, V>(table: &mut HashTable<(K, V)>, hasher: &Hasher) {
+    if table.capacity() > SHRINK_FROM && table.len() * 8 < table.capacity() {
+        table.shrink_to(table.len() * 2, |(stored, _)| hasher.hash_one(stored));
+    }
+}
+
 /// The table of a hash: bits 40..48.
 fn shard_of(hash: u64) -> usize {
     (hash >> 40) as u8 as usize
@@ -371,28 +405,58 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Any ids, small or large, in any order: the index finds exactly what was inserted,
-        /// and its array never outgrows four times the ids plus a chunk.
+        /// Any ids, small or large, in any order, then a run of sequential ids that grows the
+        /// array over ids the map took: the index finds exactly what was inserted, its array
+        /// never outgrows four times the ids plus a chunk, and no id the array reaches is left
+        /// in the map.
         #[test]
         fn slot_index_finds_every_id_it_was_given(
-            ids in proptest::collection::vec(proptest::prop_oneof![0u64..40_000, proptest::num::u64::ANY], 0..400),
+            ids in proptest::collection::vec(proptest::prop_oneof![0u64..120_000, proptest::num::u64::ANY], 0..400),
+            run in 0u64..30_000,
         ) {
             use crate::command::UserId;
             let mut index = SlotIndex::default();
             let mut model = std::collections::HashMap::new();
-            for id in ids {
+            let mut reached = 0;
+            for id in ids.into_iter().chain(0..run) {
                 if model.contains_key(&id) {
                     continue;
                 }
                 let slot = model.len() as u32;
                 index.insert(UserId(id), slot);
                 model.insert(id, slot);
-                proptest::prop_assert!(index.chunks.len() * SLOT_CHUNK <= 4 * model.len() + SLOT_CHUNK);
+                let reach = index.chunks.len() * SLOT_CHUNK;
+                proptest::prop_assert!(reach <= 4 * model.len() + SLOT_CHUNK);
+                if reach != reached {
+                    reached = reach;
+                    proptest::prop_assert!(index.map.iter().all(|(key, _)| key.0 >= reach as u64));
+                }
             }
-            for probe in model.keys().copied().chain((0..40_000).step_by(97)) {
+            for probe in model.keys().copied().chain((0..120_000).step_by(97)) {
                 proptest::prop_assert_eq!(index.get(&UserId(probe)), model.get(&probe));
             }
+            proptest::prop_assert_eq!(index.iter().count(), model.len());
         }
+    }
+
+    #[test]
+    fn slot_index_moves_the_ids_its_array_grows_over_out_of_the_map() {
+        use crate::command::CommandId;
+        let mut index = SlotIndex::default();
+        // Ids from 100,000 while the index is nearly empty: too far for the array.
+        for id in 100_000..100_010u64 {
+            index.insert(CommandId(id), id as u32);
+        }
+        assert_eq!((index.chunks.len(), index.map.len()), (0, 10));
+        for id in 0..30_000u64 {
+            index.insert(CommandId(id), id as u32);
+        }
+        assert_eq!((index.chunks.len(), index.map.len()), (2, 10), "the array reaches only the ids it holds");
+        // 30,011 ids allow 8 chunks (131,072 numbers): id 120,000 takes them, and the ten far
+        // ids move into the array.
+        index.insert(CommandId(120_000), 120_000);
+        assert_eq!((index.chunks.len(), index.map.len(), index.len()), (8, 0, 30_011));
+        assert_eq!((index[&CommandId(100_003)], index.get(&CommandId(100_010))), (100_003, None));
     }
 
     #[test]
