@@ -6,7 +6,8 @@
 //! commands one at a time, to look at each outcome, can run one too with [`Engine::look_ahead`]):
 //! - every [`CHUNK`] commands it resolves the account slots of the next chunk in one tight loop,
 //!   so the index lookups' own misses overlap one another instead of each stalling the engine
-//!   (the same loop looks up a payment's id in the payments, for the same reason);
+//!   (the same loop looks up a payment's id in the payments, and the payment or hold a refund,
+//!   capture or release is for, to learn its user, for the same reason);
 //! - it asks for the records of the command [`DISTANCE`] places ahead, and, half as far ahead
 //!   (when the records have arrived), for the risk aggregates they point to.
 //!
@@ -107,10 +108,25 @@ impl Engine {
     // chain, the compiler at times left them as calls (~80 instructions a command).
     fn hint(&self, kind: &CommandKind) -> Hint {
         let ([first, second], merchant) = parties(kind);
+        let first = first.or_else(|| self.payer(kind));
         let user = |user: Option<UserId>| user.and_then(|user| self.user_index.get(&user).copied());
         Hint {
             users: [user(first), user(second)],
             merchant: merchant.and_then(|merchant| self.merchant_index.get(&merchant).copied()),
+        }
+    }
+
+    /// The user a refund, capture or release is for, which its body does not name: the payment's
+    /// or the hold's. Read a chunk ahead, the record's miss overlaps the others of the chunk
+    /// instead of starting a chain (payment, then its user's record, then the user's risk) when
+    /// the command runs.
+    fn payer(&self, kind: &CommandKind) -> Option<UserId> {
+        match *kind {
+            CommandKind::Refund { payment, .. } => self.payments.get(&payment).map(|payment| payment.user),
+            CommandKind::Capture { authorization, .. } | CommandKind::Release { authorization, .. } => {
+                self.authorizations.get(&authorization).map(|hold| hold.user)
+            }
+            _ => None,
         }
     }
 
