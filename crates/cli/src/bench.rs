@@ -22,6 +22,8 @@ pub struct BenchConfig {
     pub events: u64,
     /// Commands per batch (per fsync in the durable run).
     pub batch_size: usize,
+    /// Rules-off and rules-on passes of the engine alone, interleaved (at least one).
+    pub passes: usize,
     /// Whether to draw progress bars.
     pub progress: bool,
 }
@@ -30,13 +32,18 @@ pub struct BenchConfig {
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
     /// Events per second through the engine alone, in memory, with the risk rules (`--rules`,
-    /// default rules/default.toml).
+    /// default rules/default.toml): the median of the rules-on passes.
     pub engine_events_per_sec: f64,
-    /// The same without rules (features are still maintained).
+    /// Each rules-on pass, in the order run.
+    pub engine_passes_events_per_sec: Vec<f64>,
+    /// The same without rules (features are still maintained): the median of the rules-off passes.
     pub engine_risk_off_events_per_sec: f64,
-    /// Risk on over risk off.
+    /// Each rules-off pass, in the order run (each just before the rules-on pass of its round).
+    pub engine_risk_off_passes_events_per_sec: Vec<f64>,
+    /// Risk on over risk off (the medians).
     pub risk_on_over_off: f64,
-    /// The same, on the first pass of the process, while its memory comes fresh from the OS.
+    /// Events per second with the rules on the first pass of the process, while its memory
+    /// comes fresh from the OS.
     pub engine_cold_events_per_sec: f64,
     /// Events per second through engine + journal with one fsync per batch, rules on.
     pub durable_events_per_sec: f64,
@@ -51,6 +58,8 @@ pub struct BenchReport {
     pub decisions: Decisions,
     /// Commands per batch.
     pub batch_size: usize,
+    /// Rules-off and rules-on passes of the engine alone.
+    pub passes: usize,
     /// Mixed events measured (set-up commands excluded).
     pub events: u64,
     /// Ledger accounts at the end.
@@ -224,33 +233,53 @@ fn durable_pass(config: &BenchConfig, rules: bool, label: &'static str, journal_
     Ok(Durable { busy, appends, bytes_per_event, hash: engine.state_hash() })
 }
 
+/// The median of pass times (of an even count, the slower of the middle two).
+fn median(passes: &[Duration]) -> Duration {
+    let mut sorted = passes.to_vec();
+    sorted.sort_unstable();
+    percentile(&sorted, 0.5)
+}
+
 fn micros(duration: Duration) -> f64 {
     duration.as_nanos() as f64 / 1_000.0
 }
 
 /// Runs a cold pass of the engine (its memory comes fresh from the OS), then the measured
-/// phases over the same workload, rules off and on; `journal_dir` receives the durable runs'
-/// journals. The cold pass is reported on its own: it is what a process pays once, while its
-/// state first grows.
+/// phases over the same workload: `passes` rounds of the engine alone, rules off then on (a pass
+/// on this shared VM varies by ±10 %, so the figures are the rounds' medians, and the rounds
+/// interleave so a drift in the machine's speed reaches both alike), the latency pass and the
+/// durable runs; `journal_dir` receives the durable runs' journals. The cold pass is reported on
+/// its own: it is what a process pays once, while its state first grows.
 pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchReport> {
     let (cold_busy, _, cold) = engine_pass(config, true, "cold");
     drop(cold);
-    let (off_busy, _, off) = engine_pass(config, false, "engine off");
-    drop(off);
-    let (on_busy, rejected, engine) = engine_pass(config, true, "engine on");
-    let counts = engine.counts();
-    let fee_income_minor: i64 = engine.fee_income().iter().map(|(_, position)| -position).sum();
-    let engine_hash = engine.state_hash();
-    drop(engine);
+    let (mut off_passes, mut on_passes) = (Vec::new(), Vec::new());
+    let mut last_on: Option<(u64, u64, engine::Counts, i64)> = None;
+    for _ in 0..config.passes.max(1) {
+        let (off_busy, _, off) = engine_pass(config, false, "engine off");
+        drop(off);
+        off_passes.push(off_busy);
+        let (on_busy, rejected, engine) = engine_pass(config, true, "engine on");
+        on_passes.push(on_busy);
+        let fee_income_minor: i64 = engine.fee_income().iter().map(|(_, position)| -position).sum();
+        let hash = engine.state_hash();
+        let diverged = last_on.as_ref().is_some_and(|(last_hash, ..)| *last_hash != hash);
+        anyhow::ensure!(!diverged, "the rules-on passes diverged");
+        last_on = Some((hash, rejected, engine.counts(), fee_income_minor));
+    }
+    let (engine_hash, rejected, counts, fee_income_minor) = last_on.expect("at least one pass ran");
     let (latencies, decisions) = latency_pass(config);
     let durable = durable_pass(config, true, "durable on", &journal_dir.join("risk-on"))?;
     anyhow::ensure!(durable.hash == engine_hash, "the durable run diverged from the in-memory run");
     let durable_off = durable_pass(config, false, "durable off", &journal_dir.join("risk-off"))?;
     let events = config.events;
     let per_sec = |busy: Duration| events as f64 / busy.as_secs_f64();
+    let (on_busy, off_busy) = (median(&on_passes), median(&off_passes));
     Ok(BenchReport {
         engine_events_per_sec: per_sec(on_busy),
+        engine_passes_events_per_sec: on_passes.iter().map(|busy| per_sec(*busy)).collect(),
         engine_risk_off_events_per_sec: per_sec(off_busy),
+        engine_risk_off_passes_events_per_sec: off_passes.iter().map(|busy| per_sec(*busy)).collect(),
         risk_on_over_off: off_busy.as_secs_f64() / on_busy.as_secs_f64(),
         engine_cold_events_per_sec: per_sec(cold_busy),
         durable_events_per_sec: per_sec(durable.busy),
@@ -259,6 +288,7 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
         decision_p99_us: micros(percentile(&latencies, 0.99)),
         decisions,
         batch_size: config.batch_size,
+        passes: on_passes.len(),
         events,
         accounts: counts.accounts,
         statements: counts.statements,

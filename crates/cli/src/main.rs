@@ -86,6 +86,10 @@ enum Commands {
         /// Commands per batch (one fsync per batch in the durable run).
         #[arg(long, default_value_t = 8_192)]
         batch_size: usize,
+        /// Rules-off and rules-on passes of the engine alone, interleaved; the figures are their
+        /// medians, each pass is listed too.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
+        passes: u16,
         /// Seed of the workload.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -297,7 +301,7 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         }
         Commands::Keys { data_dir, action } => keys(&DataDir::new(data_dir), action),
         Commands::Check { data_dir, thorough, json } => check::run(&DataDir::new(data_dir), thorough, json),
-        Commands::Bench { users, merchants, events, batch_size, seed, dir, rules, json } => {
+        Commands::Bench { users, merchants, events, batch_size, passes, seed, dir, rules, json } => {
             anyhow::ensure!(users > 0 && merchants > 0, "--users and --merchants must be at least 1");
             anyhow::ensure!((1..=65_536).contains(&batch_size), "--batch-size must be 1 to 65536");
             let population = workload::Population { users, merchants, seed };
@@ -305,7 +309,8 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
                 Some(file) => server::rules_file::load(&file)?,
                 None => server::rules_file::parse(DEFAULT_RULES, "rules/default.toml")?,
             };
-            let config = bench::BenchConfig { population, rules, events, batch_size, progress: !json };
+            let passes = usize::from(passes);
+            let config = bench::BenchConfig { population, rules, events, batch_size, passes, progress: !json };
             let (journal_dir, remove) = match dir {
                 Some(dir) => (dir, false),
                 None => (std::env::temp_dir().join(format!("creditline-bench-{}", std::process::id())), true),

@@ -1028,3 +1028,28 @@ fn simulate_drives_a_running_server() {
     let (status, user) = server.get("/v1/users/200", admin);
     assert_eq!((status, user["user_id"].as_u64()), (200, Some(200)), "the last simulated user is open");
 }
+
+/// A small bench runs each engine pass as many times as asked, reports every pass and their
+/// median, ends each rules-on pass in the same state as the durable run; a pass count of 0 is
+/// refused.
+#[test]
+fn bench_reports_every_pass_and_their_median() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let dir = directory.path().to_str().expect("utf-8 path");
+    let small = ["bench", "--users", "300", "--merchants", "20", "--events", "30000", "--json", "--dir", dir];
+    let output = Command::new(BINARY).args(small).args(["--passes", "2"]).output().expect("the binary runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let passes = |field: &str| -> Vec<f64> {
+        report[field].as_array().expect("a list").iter().map(|pass| pass.as_f64().expect("a number")).collect()
+    };
+    let (on, off) = (passes("engine_passes_events_per_sec"), passes("engine_risk_off_passes_events_per_sec"));
+    assert_eq!((report["passes"].as_u64(), on.len(), off.len()), (Some(2), 2, 2));
+    // Of two passes, the median is the slower.
+    assert_eq!(report["engine_events_per_sec"].as_f64(), on.iter().copied().reduce(f64::min));
+    assert_eq!(report["engine_risk_off_events_per_sec"].as_f64(), off.iter().copied().reduce(f64::min));
+    assert!(report["decisions"]["scored"].as_u64().is_some_and(|scored| scored > 0), "{report}");
+    let refused = Command::new(BINARY).args(small).args(["--passes", "0"]).output().expect("the binary runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--passes"));
+}
