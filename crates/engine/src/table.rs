@@ -181,12 +181,16 @@ const SLOT_CHUNK: usize = 16_384;
 pub struct SlotIndex<K> {
     chunks: Vec<Box<[u32]>>,
     map: ShardedMap<K, u32>,
+    /// The smallest number among the map's ids (`u64::MAX` when it has none): growth looks
+    /// through the map only when some id there is within the array's new reach, so sparse ids
+    /// beyond it never make growth scan them.
+    map_lowest: u64,
     length: usize,
 }
 
 impl<K> Default for SlotIndex<K> {
     fn default() -> Self {
-        SlotIndex { chunks: Vec::new(), map: ShardedMap::default(), length: 0 }
+        SlotIndex { chunks: Vec::new(), map: ShardedMap::default(), map_lowest: u64::MAX, length: 0 }
     }
 }
 
@@ -218,6 +222,7 @@ impl<K: Numbered> SlotIndex<K> {
         let chunks_allowed = self.chunks.len().max((4 * self.length + SLOT_CHUNK) / SLOT_CHUNK);
         let in_array = usize::try_from(key.number()).ok().filter(|number| number / SLOT_CHUNK < chunks_allowed);
         let Some(number) = in_array else {
+            self.map_lowest = self.map_lowest.min(key.number());
             self.map.insert(key, slot);
             return;
         };
@@ -230,13 +235,20 @@ impl<K: Numbered> SlotIndex<K> {
     /// Extends the array to `chunks` chunks and moves the ids it now reaches out of the map.
     fn grow_to(&mut self, chunks: usize) {
         self.chunks.resize_with(chunks, || vec![NO_SLOT; SLOT_CHUNK].into_boxed_slice());
-        if self.map.len() == 0 {
+        let reach = (chunks * SLOT_CHUNK) as u64;
+        if self.map_lowest >= reach {
             return;
         }
-        let reach = (chunks * SLOT_CHUNK) as u64;
-        let array = &mut self.chunks;
+        let (array, lowest) = (&mut self.chunks, &mut self.map_lowest);
+        *lowest = u64::MAX;
         self.map.remove_where(
-            |key| key.number() < reach,
+            |key| {
+                let number = key.number();
+                if number >= reach {
+                    *lowest = (*lowest).min(number);
+                }
+                number < reach
+            },
             |key, slot| {
                 let number = key.number() as usize;
                 array[number / SLOT_CHUNK][number % SLOT_CHUNK] = slot;
@@ -407,8 +419,8 @@ mod tests {
     proptest::proptest! {
         /// Any ids, small or large, in any order, then a run of sequential ids that grows the
         /// array over ids the map took: the index finds exactly what was inserted, its array
-        /// never outgrows four times the ids plus a chunk, and no id the array reaches is left
-        /// in the map.
+        /// never outgrows four times the ids plus a chunk, no id the array reaches is left in
+        /// the map, and the map's lowest id is known.
         #[test]
         fn slot_index_finds_every_id_it_was_given(
             ids in proptest::collection::vec(proptest::prop_oneof![0u64..120_000, proptest::num::u64::ANY], 0..400),
@@ -430,6 +442,8 @@ mod tests {
                 if reach != reached {
                     reached = reach;
                     proptest::prop_assert!(index.map.iter().all(|(key, _)| key.0 >= reach as u64));
+                    let lowest = index.map.iter().map(|(key, _)| key.0).min().unwrap_or(u64::MAX);
+                    proptest::prop_assert_eq!(index.map_lowest, lowest);
                 }
             }
             for probe in model.keys().copied().chain((0..120_000).step_by(97)) {
