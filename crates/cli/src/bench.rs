@@ -22,7 +22,7 @@ pub struct BenchConfig {
     pub events: u64,
     /// Commands per batch (per fsync in the durable run).
     pub batch_size: usize,
-    /// Rules-off and rules-on passes of the engine alone, interleaved (at least one).
+    /// Rounds of the engine alone, each a rules-off then a rules-on pass (at least one).
     pub passes: usize,
     /// Whether to draw progress bars.
     pub progress: bool,
@@ -58,7 +58,7 @@ pub struct BenchReport {
     pub decisions: Decisions,
     /// Commands per batch.
     pub batch_size: usize,
-    /// Rules-off and rules-on passes of the engine alone.
+    /// Rounds of the engine alone (each a rules-off and a rules-on pass).
     pub passes: usize,
     /// Mixed events measured (set-up commands excluded).
     pub events: u64,

@@ -86,8 +86,8 @@ enum Commands {
         /// Commands per batch (one fsync per batch in the durable run).
         #[arg(long, default_value_t = 8_192)]
         batch_size: usize,
-        /// Rules-off and rules-on passes of the engine alone, interleaved; the figures are their
-        /// medians, each pass is listed too.
+        /// Rounds of the engine alone, each a rules-off then a rules-on pass; the figures are the
+        /// rounds' medians, and each pass is listed too.
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
         passes: u16,
         /// Seed of the workload.
