@@ -24,27 +24,6 @@ const DISTANCE: usize = 6;
 /// How many commands' slots are resolved at a time.
 const CHUNK: usize = 32;
 
-/// The user and merchant records a command reads, as far as its body names them.
-fn parties(kind: &CommandKind) -> ([Option<UserId>; 2], Option<MerchantId>) {
-    match *kind {
-        CommandKind::Pay { user, merchant, .. }
-        | CommandKind::PayFor { user, merchant, .. }
-        | CommandKind::Authorize { user, merchant, .. } => ([Some(user), None], Some(merchant)),
-        CommandKind::Transfer { from, to, .. } => ([Some(from), Some(to)], None),
-        CommandKind::TopUp { user, .. }
-        | CommandKind::Repay { user, .. }
-        | CommandKind::RepayStatement { user, .. }
-        | CommandKind::WithdrawToBank { user, .. }
-        | CommandKind::RequestWithdrawal { user, .. }
-        | CommandKind::ConvertToInstalments { user, .. } => ([Some(user), None], None),
-        CommandKind::Refund { merchant, .. }
-        | CommandKind::Capture { merchant, .. }
-        | CommandKind::Release { merchant, .. }
-        | CommandKind::PayoutMerchant { merchant, .. } => ([None, None], Some(merchant)),
-        _ => ([None, None], None),
-    }
-}
-
 /// The slots of one command's user and merchant records, resolved ahead of time.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Hint {
@@ -107,8 +86,7 @@ impl Engine {
     // Both functions spell out their two user slots: written as `array::map` and an iterator
     // chain, the compiler at times left them as calls (~80 instructions a command).
     fn hint(&self, kind: &CommandKind) -> Hint {
-        let ([first, second], merchant) = parties(kind);
-        let first = first.or_else(|| self.payer(kind));
+        let ([first, second], merchant) = self.parties(kind);
         let user = |user: Option<UserId>| user.and_then(|user| self.user_index.get(&user).copied());
         Hint {
             users: [user(first), user(second)],
@@ -116,17 +94,30 @@ impl Engine {
         }
     }
 
-    /// The user a refund, capture or release is for, which its body does not name: the payment's
-    /// or the hold's. Read a chunk ahead, the record's miss overlaps the others of the chunk
-    /// instead of starting a chain (payment, then its user's record, then the user's risk) when
-    /// the command runs.
-    fn payer(&self, kind: &CommandKind) -> Option<UserId> {
+    /// The user and merchant records a command reads: those its body names, and for a refund,
+    /// capture or release, whose body does not name the user, the payment's or the hold's user.
+    /// Read a chunk ahead, that record's miss overlaps the others of the chunk instead of starting
+    /// a chain (payment, then its user's record, then the user's risk) when the command runs.
+    fn parties(&self, kind: &CommandKind) -> ([Option<UserId>; 2], Option<MerchantId>) {
         match *kind {
-            CommandKind::Refund { payment, .. } => self.payments.get(&payment).map(|payment| payment.user),
-            CommandKind::Capture { authorization, .. } | CommandKind::Release { authorization, .. } => {
-                self.authorizations.get(&authorization).map(|hold| hold.user)
+            CommandKind::Pay { user, merchant, .. }
+            | CommandKind::PayFor { user, merchant, .. }
+            | CommandKind::Authorize { user, merchant, .. } => ([Some(user), None], Some(merchant)),
+            CommandKind::Transfer { from, to, .. } => ([Some(from), Some(to)], None),
+            CommandKind::TopUp { user, .. }
+            | CommandKind::Repay { user, .. }
+            | CommandKind::RepayStatement { user, .. }
+            | CommandKind::WithdrawToBank { user, .. }
+            | CommandKind::RequestWithdrawal { user, .. }
+            | CommandKind::ConvertToInstalments { user, .. } => ([Some(user), None], None),
+            CommandKind::Refund { payment, merchant, .. } => {
+                ([self.payments.get(&payment).map(|payment| payment.user), None], Some(merchant))
             }
-            _ => None,
+            CommandKind::Capture { authorization, merchant, .. } | CommandKind::Release { authorization, merchant } => {
+                ([self.authorizations.get(&authorization).map(|hold| hold.user), None], Some(merchant))
+            }
+            CommandKind::PayoutMerchant { merchant, .. } => ([None, None], Some(merchant)),
+            _ => ([None, None], None),
         }
     }
 
