@@ -6,8 +6,8 @@
 //! commands one at a time, to look at each outcome, can run one too with [`Engine::look_ahead`]):
 //! - every [`CHUNK`] commands it resolves the account slots of the next chunk in one tight loop,
 //!   so the index lookups' own misses overlap one another instead of each stalling the engine
-//!   (the same loop looks up a payment's id in the payments, and the payment or hold a refund,
-//!   capture or release is for, to learn its user, for the same reason);
+//!   (the same loop reads the payment or hold a refund, capture or release is for, to learn its
+//!   user, for the same reason);
 //! - it asks for the records of the command [`DISTANCE`] places ahead, and, half as far ahead
 //!   (when the records have arrived), for the risk aggregates they point to.
 //!
@@ -53,7 +53,6 @@ impl Engine {
             let from = if index == 0 { 0 } else { index + CHUNK };
             for (at, command) in commands.iter().enumerate().take(index + 2 * CHUNK).skip(from) {
                 ahead.hints[at % (2 * CHUNK)] = self.hint(&command.kind);
-                self.touch(command);
             }
         }
         self.hint = ahead.hints[index % (2 * CHUNK)];
@@ -118,16 +117,6 @@ impl Engine {
             }
             CommandKind::PayoutMerchant { merchant, .. } => ([None, None], Some(merchant)),
             _ => ([None, None], None),
-        }
-    }
-
-    /// Looks up, and forgets, whether a payment's id is taken, as the payment will: an id in the
-    /// index's array is one load, but one in its hash map gives no address to prefetch, and
-    /// lookups made a chunk ahead in one loop miss together, not one by one. (Looking up every
-    /// command's remembered id the same way cost the bench more instructions than it saved waits.)
-    fn touch(&self, command: &Command) {
-        if let CommandKind::Pay { .. } | CommandKind::PayFor { .. } = command.kind {
-            std::hint::black_box(self.payments.contains_key(&command.id));
         }
     }
 
