@@ -1029,9 +1029,9 @@ fn simulate_drives_a_running_server() {
     assert_eq!((status, user["user_id"].as_u64()), (200, Some(200)), "the last simulated user is open");
 }
 
-/// A small bench runs each engine pass as many times as asked, reports every pass and their
-/// median, ends each rules-on pass in the same state as the durable run; a pass count of 0 is
-/// refused.
+/// A small bench runs each engine pass as many times as asked and reports every pass and their
+/// median (it exits with an error should a rules-on pass or the durable run end in another
+/// state); a pass count of 0 is refused.
 #[test]
 fn bench_reports_every_pass_and_their_median() {
     let directory = tempfile::tempdir().expect("temp dir");
