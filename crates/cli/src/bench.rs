@@ -205,7 +205,7 @@ struct Durable {
 
 /// Engine + journal with one fsync per batch, into `journal_dir`.
 fn durable_pass(config: &BenchConfig, rules: bool, label: &'static str, journal_dir: &Path) -> anyhow::Result<Durable> {
-    let (mut journal, _) = Journal::open(journal_dir, JournalOptions::default())?;
+    let (mut journal, _) = Journal::open(journal::FileStorage::shared(), journal_dir, JournalOptions::default(), &[])?;
     let mut engine = Engine::default();
     let (mut outcomes, mut postings, mut payload) = (Vec::new(), Vec::new(), Vec::new());
     let mut appends = Vec::new();

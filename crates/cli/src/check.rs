@@ -1,7 +1,6 @@
 //! `creditline check`: verifies a data directory without changing it.
 
 use engine::Engine;
-use journal::Journal;
 use serde::Serialize;
 use server::store::{self, DataDir};
 use std::collections::BTreeMap;
@@ -24,7 +23,10 @@ struct CheckReport {
 pub fn run(data_dir: &DataDir, thorough: bool, json: bool) -> anyhow::Result<ExitCode> {
     let journal_dir = data_dir.journal();
     anyhow::ensure!(journal_dir.is_dir(), "no journal at {}; is --data-dir right?", journal_dir.display());
-    let (found, end) = Journal::check(&journal_dir)?;
+    let (found, end) = store::verify(data_dir).map_err(|error| {
+        let hint = error.hint().map(|hint| format!(" ({hint})")).unwrap_or_default();
+        anyhow::anyhow!("{error}{hint}")
+    })?;
     let mut unbalanced: Option<String> = None;
     let (engine, _, _) = store::rebuild(data_dir, 0, end, thorough, &mut |batch| {
         let mut sums: BTreeMap<(u32, engine::Currency), i128> = BTreeMap::new();
@@ -60,7 +62,7 @@ pub fn run(data_dir: &DataDir, thorough: bool, json: bool) -> anyhow::Result<Exi
     };
     if found.truncated_bytes > 0 {
         eprintln!(
-            "warning: the journal ends in a torn record of {} bytes (an interrupted write that was never acknowledged); `serve` truncates it on start",
+            "warning: the journal ends in a torn record of {} bytes (an interrupted write that was never acknowledged); `serve` moves it to journal/quarantine/ on start",
             found.truncated_bytes
         );
     }
@@ -86,4 +88,29 @@ fn compare_snapshot(data_dir: &DataDir, end: u64, full: &Engine) -> anyhow::Resu
         Some(sequence) => (Some(sequence), Some(from_snapshot.state_hash() == full.state_hash())),
         None => (None, None),
     })
+}
+
+/// `creditline repair`: the operator's step after a refusal; prints what moved where.
+pub fn repair(data_dir: &DataDir) -> anyhow::Result<ExitCode> {
+    let journal_dir = data_dir.journal();
+    anyhow::ensure!(journal_dir.is_dir(), "no journal at {}; is --data-dir right?", journal_dir.display());
+    let report = store::repair(data_dir)?;
+    let journal = &report.journal;
+    match &journal.damage {
+        Some(damage) => println!("repaired damage: {damage}"),
+        None => println!("no damaged record"),
+    }
+    if journal.previous_high_water > journal.end_sequence {
+        println!(
+            "lost from the journal: commands {} to {} ({} commands were acknowledged once)",
+            journal.end_sequence,
+            journal.previous_high_water - 1,
+            journal.previous_high_water - journal.end_sequence
+        );
+    }
+    for path in journal.moved.iter().chain(&report.set_aside) {
+        println!("moved aside: {}", path.display());
+    }
+    println!("the journal now ends at sequence {}; `serve` starts from there", journal.end_sequence);
+    Ok(ExitCode::SUCCESS)
 }

@@ -50,6 +50,19 @@ enum Commands {
         /// Sustained requests per second allowed per API key (bursts of two seconds' worth).
         #[arg(long, default_value_t = 5_000.0)]
         rate_limit_per_key: f64,
+        /// Refuse to start with less free disk space than this, in bytes (default 64 MiB: a
+        /// server started on a full disk would only fail its first write).
+        #[arg(long, default_value_t = 64 << 20)]
+        free_bytes_min: u64,
+    },
+    /// After `serve` or `check` refused a damaged or shortened journal: move the damage (the
+    /// first bad record and everything after it) into journal/quarantine/, accept that those
+    /// commands are gone, and set aside snapshots and a read model that are ahead of the journal.
+    /// Nothing is deleted. Stop the server first.
+    Repair {
+        /// Data directory.
+        #[arg(long, env = "CREDITLINE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
     },
     /// Create, list or revoke API keys (stored hashed in DATA_DIR/keys.json).
     Keys {
@@ -274,25 +287,38 @@ fn init_logging(json: bool) {
 
 fn main() -> ExitCode {
     allocator::configure();
+    // Journals, snapshots, the read model and keys are every customer's data: owner-only.
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
     init_logging(cli.log_json);
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            match error.downcast_ref::<server::StorageFault>() {
+                Some(_) => ExitCode::from(70),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
 
 fn run(command: Commands) -> anyhow::Result<ExitCode> {
     match command {
-        Commands::Serve { data_dir, listen, batch_max_commands, snapshot_every_commands, rate_limit_per_key } => {
+        Commands::Serve {
+            data_dir,
+            listen,
+            batch_max_commands,
+            snapshot_every_commands,
+            rate_limit_per_key,
+            free_bytes_min,
+        } => {
             anyhow::ensure!((1..=65_536).contains(&batch_max_commands), "--batch-max-commands must be 1 to 65536");
             anyhow::ensure!(rate_limit_per_key > 0.0, "--rate-limit-per-key must be positive");
             anyhow::ensure!(snapshot_every_commands > 0, "--snapshot-every-commands must be at least 1");
             let writer = server::writer::WriterConfig { batch_max_commands, ..Default::default() };
-            let journal = Default::default();
+            let journal = journal::JournalOptions { free_bytes_min, ..Default::default() };
             let config =
                 server::ServeConfig { data_dir, listen, writer, snapshot_every_commands, rate_limit_per_key, journal };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -301,6 +327,7 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         }
         Commands::Keys { data_dir, action } => keys(&DataDir::new(data_dir), action),
         Commands::Check { data_dir, thorough, json } => check::run(&DataDir::new(data_dir), thorough, json),
+        Commands::Repair { data_dir } => check::repair(&DataDir::new(data_dir)),
         Commands::Bench { users, merchants, events, batch_size, passes, seed, dir, rules, json } => {
             anyhow::ensure!(users > 0 && merchants > 0, "--users and --merchants must be at least 1");
             anyhow::ensure!((1..=65_536).contains(&batch_size), "--batch-size must be 1 to 65536");

@@ -72,14 +72,14 @@ fn tally(side: &mut Side, decision: Option<&Decision>) {
 pub fn run(data_dir: &DataDir, candidate: RuleSet, changes_max: usize, progress: bool) -> anyhow::Result<ReplayReport> {
     let journal_dir = data_dir.journal();
     anyhow::ensure!(journal_dir.is_dir(), "no journal at {}; is --data-dir right?", journal_dir.display());
-    let (_, end) = Journal::check(&journal_dir)?;
+    let (_, end) = server::store::verify(data_dir)?;
     let bar = if progress { ProgressBar::new(end - 1) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("replay [{bar:40}] {pos}/{len} {per_sec}")?.progress_chars("=> "));
     let (mut journaled, mut trial) = (Engine::default(), Engine::default());
     let (mut before, mut after) = (Side::default(), Side::default());
     let (mut changed, mut changes, mut events) = (0u64, Vec::new(), 0u64);
     let mut installed = false;
-    let mut reader = Journal::read_from(&journal_dir, 1)?;
+    let mut reader = Journal::read_from(data_dir.storage(), &journal_dir, 1)?;
     let started = Instant::now();
     while let Some(record) = reader.next_before(end)? {
         let commands = codec::decode_batch(&record.payload).map_err(|reason| {

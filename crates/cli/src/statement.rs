@@ -1,7 +1,6 @@
 //! `creditline statement`: a user's statements, rebuilt read-only from the data directory.
 
 use engine::UserId;
-use journal::Journal;
 use server::store::{self, DataDir};
 use server::wire::StatementView;
 use std::process::ExitCode;
@@ -33,7 +32,7 @@ fn text(statement: &StatementView) -> String {
 pub fn print(data_dir: &DataDir, user: u64, cycle: Option<u32>, json: bool) -> anyhow::Result<ExitCode> {
     let journal_dir = data_dir.journal();
     anyhow::ensure!(journal_dir.is_dir(), "no journal at {}; is --data-dir right?", journal_dir.display());
-    let (_, end) = Journal::check(&journal_dir)?;
+    let (_, end) = store::verify(data_dir)?;
     let (engine, _, _) = store::rebuild(data_dir, end, end, false, &mut |_| {})?;
     let id = UserId(user);
     let account = engine.user(id).ok_or_else(|| anyhow::anyhow!("no user {user} in {}", data_dir.root().display()))?;

@@ -483,12 +483,7 @@ fn check_passes_on_a_clean_directory_and_names_corruption() {
     let (status, stdout, stderr) = creditline(&["check"], &fixture.data_dir);
     assert!(status.success(), "{stdout}{stderr}");
     assert!(stdout.starts_with("ok: "), "{stdout}");
-    let segment = std::fs::read_dir(fixture.data_dir.join("journal"))
-        .expect("journal")
-        .next()
-        .expect("a segment")
-        .expect("entry")
-        .path();
+    let segment = segments(&fixture.data_dir).remove(0);
     let mut bytes = std::fs::read(&segment).expect("readable");
     bytes[30] ^= 0xff;
     std::fs::write(&segment, bytes).expect("writable");
@@ -497,6 +492,148 @@ fn check_passes_on_a_clean_directory_and_names_corruption() {
     assert!(stderr.contains("journal corrupt") && stderr.contains("checksum"), "{stderr}");
     let (status, _, stderr) = creditline(&["serve", "--listen", "127.0.0.1:0"], &fixture.data_dir);
     assert!(!status.success() && stderr.contains("journal corrupt"), "serve refuses a corrupt journal: {stderr}");
+}
+
+/// The journal's segment files, oldest first.
+fn segments(data_dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir.join("journal"))
+        .expect("journal")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "log"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Bug: one flipped bit in the first record's payload length made `serve` cut the whole
+/// journal off as a "torn tail" and serve an empty ledger, and `check` exit 0.
+#[test]
+fn a_flipped_length_bit_is_refused_by_serve_and_check_and_changes_nothing() {
+    let mut fixture = populated();
+    fixture.server.kill();
+    let segment = segments(&fixture.data_dir).remove(0);
+    let mut bytes = std::fs::read(&segment).expect("readable");
+    bytes[5] ^= 0x01;
+    std::fs::write(&segment, &bytes).expect("writable");
+    let (status, _, stderr) = creditline(&["check"], &fixture.data_dir);
+    assert!(!status.success() && stderr.contains("header checksum"), "{stderr}");
+    assert!(stderr.contains("creditline repair"), "the refusal says what to do: {stderr}");
+    let (status, _, stderr) = creditline(&["serve", "--listen", "127.0.0.1:0"], &fixture.data_dir);
+    assert!(!status.success() && stderr.contains("journal corrupt"), "{stderr}");
+    assert_eq!(std::fs::read(&segment).expect("readable"), bytes, "a refusal changes nothing");
+}
+
+/// Bug: a journal cut on a record boundary (or missing its newest segment) was served without a
+/// word although the snapshot and the read model held more; new writes then reused the lost
+/// sequence numbers and history showed the lost commands instead of the new ones.
+#[test]
+fn a_shortened_journal_is_refused_until_repair_and_history_then_follows_the_journal() {
+    let mut fixture = populated();
+    let top_up = json!({"command_id": 20, "user_id": 1, "amount_minor": 777});
+    assert_eq!(fixture.server.post("/v1/top-ups", &fixture.platform, top_up).0, 200);
+    fixture.server.wait_projected();
+    fixture.server.kill();
+    let segment = segments(&fixture.data_dir).pop().expect("a segment");
+    let original = std::fs::read(&segment).expect("readable");
+    // Cut the last record (the top-up) off exactly at its start: a clean record boundary.
+    let (status, report, stderr) = creditline(&["check", "--json"], &fixture.data_dir);
+    assert!(status.success(), "{stderr}");
+    let records: Value = serde_json::from_str(&report).expect("json");
+    assert!(records["records"].as_u64().expect("records") >= 2);
+    let last_record_start = record_starts(&original).pop().expect("records");
+    std::fs::write(&segment, &original[..last_record_start]).expect("cuts");
+
+    let (status, _, stderr) = creditline(&["serve", "--listen", "127.0.0.1:0"], &fixture.data_dir);
+    assert!(!status.success() && stderr.contains("acknowledged commands are missing"), "{stderr}");
+    assert!(stderr.contains("read model"), "the refusal names its witness: {stderr}");
+    let (status, _, stderr) = creditline(&["check"], &fixture.data_dir);
+    assert!(!status.success() && stderr.contains("acknowledged commands are missing"), "{stderr}");
+
+    let (status, stdout, stderr) = creditline(&["repair"], &fixture.data_dir);
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("moved aside") && stdout.contains("read.sqlite"), "{stdout}");
+    fixture.server = Server::start(&fixture.data_dir);
+    let other = json!({"command_id": 21, "user_id": 2, "amount_minor": 555});
+    assert_eq!(fixture.server.post("/v1/top-ups", &fixture.platform, other).0, 200);
+    fixture.server.wait_projected();
+    let (status, page) = fixture.server.get("/v1/accounts/user:1:balance/entries", &fixture.analyst);
+    assert_eq!(status, 200, "{page}");
+    let amounts: Vec<i64> = page["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|entry| entry["amount_minor"].as_i64())
+        .collect();
+    assert!(!amounts.iter().any(|amount| amount.abs() == 777), "the lost top-up is not in history: {page}");
+    let (_, page) = fixture.server.get("/v1/accounts/user:2:balance/entries", &fixture.analyst);
+    assert_eq!(page["entries"][0]["amount_minor"].as_i64().map(i64::abs), Some(555), "the new top-up is: {page}");
+    assert_eq!(user(&fixture, 1)["balance_minor"], 0);
+}
+
+/// The start offsets of the records in a segment (each header says its payload length).
+fn record_starts(segment: &[u8]) -> Vec<usize> {
+    let (mut starts, mut offset) = (Vec::new(), 0);
+    while offset + 28 <= segment.len() {
+        starts.push(offset);
+        offset += 28 + u32::from_le_bytes(segment[offset + 4..offset + 8].try_into().expect("4 bytes")) as usize;
+    }
+    starts
+}
+
+/// Bug: partial snapshot files of an interrupted save were never removed, and a server
+/// started on a full disk accepted writes it could not keep.
+#[test]
+fn start_up_removes_partial_snapshots_and_refuses_a_full_disk() {
+    let mut fixture = populated();
+    fixture.server.kill();
+    let partial = fixture.data_dir.join("snapshots/00000000000000000004.snap.9.tmp");
+    std::fs::write(&partial, vec![7u8; 4096]).expect("writes");
+    let (status, _, stderr) = creditline(
+        &["serve", "--listen", "127.0.0.1:0", "--free-bytes-min", "18446744073709551615"],
+        &fixture.data_dir,
+    );
+    assert!(!status.success() && stderr.contains("bytes free"), "{stderr}");
+    fixture.server = Server::start(&fixture.data_dir);
+    assert!(!partial.exists(), "the partial snapshot is removed on start");
+    use std::os::unix::fs::PermissionsExt;
+    for path in [
+        fixture.data_dir.join("read.sqlite"),
+        segments(&fixture.data_dir).remove(0),
+        fixture.data_dir.join("keys.json"),
+    ] {
+        let mode = std::fs::metadata(&path).expect("exists").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is owner-only", path.display());
+    }
+}
+
+/// Bug: when the projector stopped on an SQLite error, history and snapshots stopped with it
+/// while `/healthz` said ok.
+#[test]
+fn a_stopped_projector_turns_health_unhealthy_with_the_reason() {
+    let fixture = populated();
+    fixture.server.wait_projected();
+    let (status, health) = fixture.server.call("GET", "/healthz", None, None);
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")), "{health}");
+    // A row where the projector's next command goes: its insert fails, as any SQLite error would.
+    let next = health["durable_end"].as_i64().expect("durable end");
+    let connection = rusqlite::Connection::open(fixture.data_dir.join("read.sqlite")).expect("opens");
+    connection.busy_timeout(Duration::from_secs(10)).expect("sets");
+    connection.execute("INSERT INTO commands VALUES (?1, 0, 'tick', 0, 'accepted', '{}')", [next]).expect("inserts");
+    drop(connection);
+    let top_up = json!({"command_id": 30, "user_id": 1, "amount_minor": 100});
+    assert_eq!(fixture.server.post("/v1/top-ups", &fixture.platform, top_up).0, 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, health) = fixture.server.call("GET", "/healthz", None, None);
+        if status == 503 {
+            assert_eq!(health["status"], "unhealthy");
+            let problems = health["problems"].to_string();
+            assert!(problems.contains("projector") && problems.contains("UNIQUE"), "{health}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "health never turned unhealthy: {health}");
+        std::thread::yield_now();
+    }
 }
 
 /// Deterministic pseudo-random numbers for the crash schedule (the seed is printed).
@@ -733,7 +870,8 @@ fn journal_with_history(data_dir: &Path) {
         .map(|(index, (time_ms, kind))| Command { id: CommandId(index as u64 + 1), time_ms, kind })
         .collect();
     let (mut journal, _) =
-        journal::Journal::open(&data_dir.join("journal"), journal::JournalOptions::default()).expect("opens");
+        journal::Journal::open(journal::FileStorage::shared(), &data_dir.join("journal"), Default::default(), &[])
+            .expect("opens");
     let mut payload = Vec::new();
     codec::encode_batch(&commands, &mut payload);
     journal.append(&payload, commands.len() as u32).expect("appends");

@@ -23,6 +23,30 @@ pub enum JournalError {
         /// What is wrong.
         reason: String,
     },
+    /// The journal ends below what was durable once: records were lost (a truncated or deleted
+    /// segment). Nothing was changed.
+    #[error(
+        "the journal ends at sequence {end}, but {witness} shows every command below {required} was durable: {} acknowledged commands are missing from the journal (a truncated or deleted segment?); nothing was changed",
+        required - end
+    )]
+    Shortened {
+        /// The next sequence the journal holds.
+        end: u64,
+        /// The end the witness proves.
+        required: u64,
+        /// What proves it.
+        witness: String,
+    },
+    /// Too little free space to append safely.
+    #[error("only {available} bytes free on the disk holding {path}; at least {required} are needed to append safely")]
+    DiskFull {
+        /// The journal directory.
+        path: PathBuf,
+        /// Free bytes now.
+        available: u64,
+        /// Free bytes required.
+        required: u64,
+    },
     /// A payload larger than one record may hold.
     #[error("payload of {bytes} bytes exceeds the record maximum of {max} bytes")]
     PayloadTooLarge {
@@ -31,11 +55,4 @@ pub enum JournalError {
         /// The maximum.
         max: usize,
     },
-}
-
-impl JournalError {
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> JournalError {
-        let path = path.into();
-        move |source| JournalError::Io { path, source }
-    }
 }

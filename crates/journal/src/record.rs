@@ -1,18 +1,26 @@
-//! The record layout: a 24-byte header, then the payload.
+//! The record layout: a 28-byte header with a checksum of its own, then the payload.
 //!
 //! | bytes | field                                                      |
 //! |-------|------------------------------------------------------------|
-//! | 0..4  | magic `CLJ1`                                               |
+//! | 0..4  | magic `CLJ2`                                               |
 //! | 4..8  | payload length, u32 little-endian                          |
 //! | 8..16 | first command sequence, u64 little-endian                  |
 //! | 16..20| command count, u32 little-endian                           |
-//! | 20..24| CRC-32C over bytes 4..20 and the payload, little-endian     |
+//! | 20..24| CRC-32C of the payload, little-endian                      |
+//! | 24..28| CRC-32C of bytes 0..24, little-endian                      |
+//!
+//! The header's own checksum is what lets recovery trust a length: a record whose header
+//! verifies but whose payload runs past the end of the file is a torn write, while a complete
+//! record that fails its payload checksum is corruption.
 
 /// Bytes in a record header.
-pub const HEADER_BYTES: usize = 24;
+pub const HEADER_BYTES: usize = 28;
 /// The largest payload one record may carry (64 MiB).
 pub const RECORD_PAYLOAD_MAX_BYTES: usize = 64 << 20;
-const MAGIC: [u8; 4] = *b"CLJ1";
+const MAGIC: [u8; 4] = *b"CLJ2";
+/// The first format's magic: named so that a journal written by an older build is refused with
+/// a message saying so, not reported as damage.
+const MAGIC_VERSION_1: [u8; 4] = *b"CLJ1";
 
 /// One journal record: a batch of `count` commands numbered from `first_sequence`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,52 +40,84 @@ impl Record {
     }
 }
 
-fn checksum(header: &[u8; HEADER_BYTES], payload: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc32c::crc32c(&header[4..20]), payload)
+fn read_u32(raw: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(raw[at..at + 4].try_into().expect("four bytes"))
 }
 
-/// Writes a header for `payload` into `out`.
+/// The header for `payload`. Callers check the payload against [`RECORD_PAYLOAD_MAX_BYTES`].
 pub(crate) fn encode_header(first_sequence: u64, count: u32, payload: &[u8]) -> [u8; HEADER_BYTES] {
+    assert!(payload.len() <= RECORD_PAYLOAD_MAX_BYTES, "payload checked by the caller");
     let mut header = [0u8; HEADER_BYTES];
     header[0..4].copy_from_slice(&MAGIC);
-    // Callers check the payload against RECORD_PAYLOAD_MAX_BYTES, which fits u32.
     header[4..8].copy_from_slice(&(payload.len() as u32).to_le_bytes());
     header[8..16].copy_from_slice(&first_sequence.to_le_bytes());
     header[16..20].copy_from_slice(&count.to_le_bytes());
-    let crc = checksum(&header, payload);
-    header[20..24].copy_from_slice(&crc.to_le_bytes());
+    header[20..24].copy_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+    let header_crc = crc32c::crc32c(&header[0..24]);
+    header[24..28].copy_from_slice(&header_crc.to_le_bytes());
     header
 }
 
-/// What a header says before its payload is read.
+/// A header whose own checksum verified: its length and sequence can be trusted.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Header {
     pub(crate) payload_bytes: usize,
     pub(crate) first_sequence: u64,
     pub(crate) count: u32,
-    raw: [u8; HEADER_BYTES],
-}
-
-/// Parses a header; `Err` names what is wrong.
-pub(crate) fn decode_header(raw: [u8; HEADER_BYTES]) -> Result<Header, String> {
-    if raw[0..4] != MAGIC {
-        return Err(format!("bad magic {:02x?}", &raw[0..4]));
-    }
-    let field = |range: std::ops::Range<usize>| raw[range].iter().rev().fold(0u64, |acc, byte| acc << 8 | *byte as u64);
-    let payload_bytes = field(4..8) as usize;
-    if payload_bytes > RECORD_PAYLOAD_MAX_BYTES {
-        return Err(format!("payload length {payload_bytes} exceeds the maximum"));
-    }
-    Ok(Header { payload_bytes, first_sequence: field(8..16), count: field(16..20) as u32, raw })
+    payload_crc: u32,
 }
 
 impl Header {
-    /// Verifies the checksum against the payload.
+    /// Bytes of the whole record, header included.
+    pub(crate) fn record_bytes(&self) -> usize {
+        HEADER_BYTES + self.payload_bytes
+    }
+
+    /// Verifies the payload against the header's payload checksum.
     pub(crate) fn verify(&self, payload: &[u8]) -> Result<(), String> {
-        let stored = u32::from_le_bytes([self.raw[20], self.raw[21], self.raw[22], self.raw[23]]);
-        let computed = checksum(&self.raw, payload);
-        match stored == computed {
+        let computed = crc32c::crc32c(payload);
+        match computed == self.payload_crc {
             true => Ok(()),
-            false => Err(format!("checksum mismatch: stored {stored:08x}, computed {computed:08x}")),
+            false => {
+                Err(format!("payload checksum mismatch: stored {:08x}, computed {computed:08x}", self.payload_crc))
+            }
+        }
+    }
+}
+
+/// Parses and verifies a header; `Err` names what is wrong.
+pub(crate) fn decode_header(raw: &[u8; HEADER_BYTES]) -> Result<Header, String> {
+    if raw[0..4] == MAGIC_VERSION_1 {
+        return Err("a record of journal format 1, written by an older build: this build reads format 2 only".into());
+    }
+    if raw[0..4] != MAGIC {
+        return Err(format!("bad magic {:02x?}", &raw[0..4]));
+    }
+    let stored = read_u32(raw, 24);
+    let computed = crc32c::crc32c(&raw[0..24]);
+    if stored != computed {
+        return Err(format!("header checksum mismatch: stored {stored:08x}, computed {computed:08x}"));
+    }
+    let payload_bytes = read_u32(raw, 4) as usize;
+    if payload_bytes > RECORD_PAYLOAD_MAX_BYTES {
+        return Err(format!("payload length {payload_bytes} exceeds the maximum"));
+    }
+    let first_sequence = u64::from_le_bytes(raw[8..16].try_into().expect("eight bytes"));
+    Ok(Header { payload_bytes, first_sequence, count: read_u32(raw, 16), payload_crc: read_u32(raw, 20) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_single_bit_flip_in_a_header_is_caught_by_its_checksum() {
+        let header = encode_header(7, 3, b"payload");
+        assert!(decode_header(&header).is_ok());
+        for bit in 0..HEADER_BYTES * 8 {
+            let mut flipped = header;
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            assert!(decode_header(&flipped).is_err(), "bit {bit} flipped unnoticed");
         }
     }
 }

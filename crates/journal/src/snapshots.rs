@@ -7,9 +7,9 @@
 //! sequence, length and payload bytes, then the payload.
 
 use crate::error::JournalError;
-use std::fs::{self, File};
-use std::io::Write;
+use crate::storage::{Storage, remove_temporary_files, write_atomically};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const MAGIC: [u8; 4] = *b"CLS1";
 const HEADER_BYTES: usize = 24;
@@ -28,6 +28,7 @@ pub struct SnapshotFile {
 /// The directory of snapshots.
 #[derive(Clone, Debug)]
 pub struct SnapshotStore {
+    storage: Arc<dyn Storage>,
     directory: PathBuf,
 }
 
@@ -35,27 +36,36 @@ fn checksum(header: &[u8], payload: &[u8]) -> u32 {
     crc32c::crc32c_append(crc32c::crc32c(&header[4..20]), payload)
 }
 
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io { path: path.to_owned(), source }
+}
+
 impl SnapshotStore {
     /// Opens (creating if needed) the snapshot directory.
-    pub fn open(directory: &Path) -> Result<SnapshotStore, JournalError> {
-        fs::create_dir_all(directory).map_err(JournalError::io(directory))?;
-        Ok(SnapshotStore { directory: directory.to_owned() })
+    pub fn open(storage: Arc<dyn Storage>, directory: &Path) -> Result<SnapshotStore, JournalError> {
+        storage.create_dir_all(directory).map_err(io_error(directory))?;
+        Ok(SnapshotStore { storage, directory: directory.to_owned() })
     }
 
-    fn sequences(&self) -> Result<Vec<u64>, JournalError> {
-        let mut sequences = Vec::new();
-        for entry in fs::read_dir(&self.directory).map_err(JournalError::io(&self.directory))? {
-            let path = entry.map_err(JournalError::io(&self.directory))?.path();
-            let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
-            if let Some(sequence) = name.strip_suffix(".snap").and_then(|stem| stem.parse::<u64>().ok()) {
-                sequences.push(sequence);
-            }
-        }
+    /// Removes partial snapshot files an interrupted save left (each can be a whole copy of the
+    /// state). Only at start-up, before anything saves.
+    pub fn remove_partial(&self) -> Result<usize, JournalError> {
+        remove_temporary_files(self.storage.as_ref(), &self.directory).map_err(io_error(&self.directory))
+    }
+
+    /// The sequences of the snapshot files present, oldest first.
+    pub fn sequences(&self) -> Result<Vec<u64>, JournalError> {
+        let names = self.storage.list(&self.directory).map_err(io_error(&self.directory))?;
+        let mut sequences: Vec<u64> = names
+            .iter()
+            .filter_map(|name| name.strip_suffix(".snap").and_then(|stem| stem.parse::<u64>().ok()))
+            .collect();
         sequences.sort_unstable();
         Ok(sequences)
     }
 
-    fn path(&self, sequence: u64) -> PathBuf {
+    /// The file of the snapshot at `sequence`.
+    pub fn path(&self, sequence: u64) -> PathBuf {
         self.directory.join(format!("{sequence:020}.snap"))
     }
 
@@ -67,31 +77,22 @@ impl SnapshotStore {
         header[12..20].copy_from_slice(&(payload.len() as u64).to_le_bytes());
         let crc = checksum(&header, payload);
         header[20..24].copy_from_slice(&crc.to_le_bytes());
-        let temporary = self.directory.join(format!("{sequence:020}.snap.tmp"));
-        let mut file = File::create(&temporary).map_err(JournalError::io(&temporary))?;
-        file.write_all(&header)
-            .and_then(|()| file.write_all(payload))
-            .and_then(|()| file.sync_all())
-            .map_err(JournalError::io(&temporary))?;
         let path = self.path(sequence);
-        fs::rename(&temporary, &path).map_err(JournalError::io(&path))?;
-        File::open(&self.directory)
-            .and_then(|directory| directory.sync_all())
-            .map_err(JournalError::io(&self.directory))?;
+        write_atomically(self.storage.as_ref(), &path, &[&header, payload]).map_err(io_error(&path))?;
         let sequences = self.sequences()?;
         for old in &sequences[..sequences.len().saturating_sub(KEEP)] {
             let old_path = self.path(*old);
-            match fs::remove_file(&old_path) {
+            match self.storage.remove(&old_path) {
                 // Another writer of snapshots (the projector, or the writer at shutdown) removed it.
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                other => other.map_err(JournalError::io(&old_path))?,
+                other => other.map_err(io_error(&old_path))?,
             }
         }
         Ok(())
     }
 
     fn read(&self, sequence: u64) -> Result<SnapshotFile, String> {
-        let data = fs::read(self.path(sequence)).map_err(|error| error.to_string())?;
+        let data = self.storage.read(&self.path(sequence)).map_err(|error| error.to_string())?;
         let header = data.get(..HEADER_BYTES).ok_or("shorter than its header")?;
         if header[0..4] != MAGIC {
             return Err("bad magic".into());
@@ -115,6 +116,18 @@ impl SnapshotStore {
                 Err(reason) => {
                     tracing::warn!(sequence, %reason, "skipping a damaged snapshot; recovery replays more journal")
                 }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The newest snapshot whose checksum verifies, as a witness of the journal's durable end:
+    /// it was made from records that were durable. A damaged file proves nothing.
+    pub fn witness(&self) -> Result<Option<crate::Witness>, JournalError> {
+        for sequence in self.sequences()?.into_iter().rev() {
+            if self.read(sequence).is_ok() {
+                let source = format!("the snapshot {}", self.path(sequence).display());
+                return Ok(Some(crate::Witness { end_sequence: sequence, source }));
             }
         }
         Ok(None)

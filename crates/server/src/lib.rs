@@ -50,13 +50,16 @@ pub struct ServeConfig {
 pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let data_dir = store::DataDir::new(&config.data_dir);
     let metrics = metrics::install().context("installing the metrics recorder")?;
-    let recovered = store::recover(&data_dir, config.journal)
-        .with_context(|| format!("recovering the data directory {}", config.data_dir.display()))?;
+    let recovered = store::recover(&data_dir, config.journal).map_err(|error| {
+        let hint = error.hint().map(|hint| format!(" ({hint})")).unwrap_or_default();
+        anyhow::anyhow!("recovering the data directory {}: {error}{hint}", config.data_dir.display())
+    })?;
     let report = recovered.report;
     tracing::info!(
         snapshot = ?report.snapshot_sequence,
         replayed = report.replayed_commands,
         truncated_bytes = report.truncated_bytes,
+        partial_snapshots_removed = report.partial_snapshots_removed,
         next_sequence = report.next_sequence,
         "recovered"
     );
@@ -74,12 +77,19 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
     let projector_thread =
         projector::spawn(data_dir.clone(), progress.clone(), durable_receiver, config.snapshot_every_commands)?;
     let reload = tokio::spawn(reload_keys(keys.clone()));
-    let state = routes::AppState { writer, keys, read_model, progress, metrics };
+    let state = routes::AppState { writer, keys, read_model, progress: progress.clone(), metrics };
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
     println!("creditline listening on http://{address}");
     tracing::info!(%address, data_dir = %config.data_dir.display(), "serving");
+    let stopped = progress.clone();
+    let shutdown = async move {
+        tokio::select! {
+            () = shutdown => {}
+            () = stopped.writer_stopped.notified() => {}
+        }
+    };
     axum::serve(listener, routes::router(state)).with_graceful_shutdown(shutdown).await?;
     reload.abort();
     tracing::info!("draining the writer");
@@ -88,8 +98,17 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         let _ = projector_thread.join();
     })
     .await?;
-    Ok(())
+    match progress.writer_fault() {
+        Some(reason) => Err(StorageFault(reason).into()),
+        None => Ok(()),
+    }
 }
+
+/// The server stopped because the journal could not be written: the process should exit with
+/// code 70 (EX_SOFTWARE) so that a supervisor restarts it and recovery runs.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped on a storage fault: {0}")]
+pub struct StorageFault(pub String);
 
 async fn reload_keys(keys: Arc<auth::KeyRing>) {
     let mut interval = tokio::time::interval(Duration::from_secs(2));

@@ -9,7 +9,7 @@ use crate::metrics as names;
 use crate::store::{self, DataDir, ReplayedBatch, StoreError};
 use crate::writer::Progress;
 use engine::Engine;
-use journal::{RecordReader, SnapshotStore};
+use journal::RecordReader;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::Path;
@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS decisions (
     decision TEXT NOT NULL, score INTEGER NOT NULL, rules_version INTEGER NOT NULL, evidence TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (time_ms, sequence);
 ";
+
+/// The projector's component name in health faults.
+pub const PROJECTOR: &str = "projector";
 
 /// Records projected per SQLite transaction, at most.
 const RECORDS_PER_TRANSACTION: usize = 64;
@@ -147,6 +150,26 @@ fn project(
     Ok(end)
 }
 
+/// The read model's projected end, read-only: `None` if there is no read model yet. A witness
+/// of the journal's durable end, since only durable records are projected.
+pub fn read_model_position(path: &Path) -> Result<Option<u64>, rusqlite::Error> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let connection = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let has_meta: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_meta {
+        return Ok(None);
+    }
+    let end: Option<i64> =
+        connection.query_row("SELECT value FROM meta WHERE key = 'projected_end'", [], |row| row.get(0)).optional()?;
+    Ok(end.map(|end| end as u64))
+}
+
 /// Brings the read model up to `durable_end` and returns what it needs to continue.
 fn catch_up(data_dir: &DataDir) -> Result<(Connection, Engine, RecordReader), ReadModelError> {
     let connection = open_connection(&data_dir.read_model())?;
@@ -178,7 +201,8 @@ pub fn spawn(
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("projector".into()).spawn(move || {
         if let Err(error) = follow(&data_dir, &progress, &durable, snapshot_every_commands) {
-            tracing::error!(%error, "the read model projector stopped; history queries will lag until restart");
+            tracing::error!(%error, "the read model projector stopped; history queries and snapshots lag until restart");
+            progress.set_fault(PROJECTOR, Some(format!("stopped: {error}; history and snapshots lag until restart")));
         }
     })
 }
@@ -190,7 +214,7 @@ fn follow(
     snapshot_every_commands: u64,
 ) -> Result<(), ReadModelError> {
     let (mut connection, mut engine, mut reader) = catch_up(data_dir)?;
-    let snapshots = SnapshotStore::open(&data_dir.snapshots()).map_err(StoreError::from)?;
+    let snapshots = data_dir.snapshot_store().map_err(StoreError::from)?;
     let mut snapshot_end = reader.next_sequence();
     loop {
         let durable_end = progress.durable_end.load(Ordering::Acquire);
@@ -199,7 +223,7 @@ fn follow(
             end = project(&mut connection, &mut engine, &mut reader, durable_end)?;
         }
         if end - snapshot_end >= snapshot_every_commands {
-            store::save_snapshot(&snapshots, end, &engine);
+            progress.set_fault(store::SNAPSHOTS, store::save_snapshot(&snapshots, end, &engine).err());
             snapshot_end = end;
         }
         progress.projected_end.store(end, Ordering::Release);

@@ -760,25 +760,41 @@ async fn get_decisions(
     Ok(Json(DecisionsPage { decisions, next_after_sequence, lag_commands: lag_commands(&state) }))
 }
 
-/// Liveness and journal positions.
+/// Health and journal positions.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok`.
+    /// `ok`, or `unhealthy` (HTTP 503) when any of `problems` holds.
     pub status: String,
     /// The sequence after the last durable command.
     pub durable_end: u64,
     /// The sequence after the last command in the read model.
     pub projected_end: u64,
+    /// What is wrong, one line per component (`writer`, `projector`, `snapshots`): a storage
+    /// fault, a stopped projector, a failed snapshot, a read model too far behind.
+    pub problems: Vec<String>,
 }
 
-/// Liveness (no key needed).
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
-async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-        durable_end: state.progress.durable_end.load(Ordering::Acquire),
-        projected_end: state.progress.projected_end.load(Ordering::Acquire),
-    })
+/// Commands the read model (and so the snapshots, made from its replica) may lag the journal
+/// before health turns unhealthy.
+pub const PROJECTOR_LAG_COMMANDS_MAX: u64 = 1_000_000;
+
+/// Health (no key needed): HTTP 200 when every component works, 503 with the reasons when the
+/// writer stopped on a storage fault, the projector stopped or fell behind, or a snapshot failed.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, description = "Unhealthy: `problems` says why", body = Health)))]
+async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let durable_end = state.progress.durable_end.load(Ordering::Acquire);
+    let projected_end = state.progress.projected_end.load(Ordering::Acquire);
+    let mut problems = state.progress.faults();
+    let lag = durable_end.saturating_sub(projected_end);
+    if lag > PROJECTOR_LAG_COMMANDS_MAX {
+        problems.push(format!("projector: {lag} commands behind the journal (at most {PROJECTOR_LAG_COMMANDS_MAX})"));
+    }
+    let (status, word) = match problems.is_empty() {
+        true => (StatusCode::OK, "ok"),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "unhealthy"),
+    };
+    (status, Json(Health { status: word.into(), durable_end, projected_end, problems }))
 }
 
 /// Prometheus metrics (admin or analyst key).

@@ -8,19 +8,31 @@
 
 use engine::risk::Decision;
 use engine::{Command, Engine, Outcome, Posting, SnapshotError, codec};
-use journal::{Journal, JournalError, JournalOptions, Record, RecordReader, SnapshotStore};
+use journal::{
+    FileStorage, Journal, JournalError, JournalOptions, Record, RecordReader, SnapshotStore, Storage, Witness,
+};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Paths inside a data directory.
+/// Paths inside a data directory, and the storage its journal and snapshots go through.
 #[derive(Clone, Debug)]
 pub struct DataDir {
     root: PathBuf,
+    storage: Arc<dyn Storage>,
 }
 
 impl DataDir {
-    /// Wraps a data directory path (created on first write).
+    /// Wraps a data directory path on real files (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> DataDir {
-        DataDir { root: root.into() }
+        DataDir { root: root.into(), storage: FileStorage::shared() }
+    }
+    /// The storage of the journal and snapshots.
+    pub fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.clone()
+    }
+    /// The snapshot store.
+    pub fn snapshot_store(&self) -> Result<SnapshotStore, JournalError> {
+        SnapshotStore::open(self.storage(), &self.snapshots())
     }
     /// The root.
     pub fn root(&self) -> &Path {
@@ -61,6 +73,14 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The read model cannot be read to learn its position.
+    #[error("reading the read model's position in {path}: {reason}")]
+    ReadModel {
+        /// The read model file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// Replay broke a ledger invariant (a bug, or a journal written by other code).
     #[error("ledger invariant broken after sequence {sequence}: {reason}")]
     Invariant {
@@ -78,8 +98,10 @@ pub struct RecoveryReport {
     pub snapshot_sequence: Option<u64>,
     /// Commands replayed from the journal after the snapshot.
     pub replayed_commands: u64,
-    /// Torn-tail bytes removed from the journal.
+    /// Torn-tail bytes moved aside from the journal.
     pub truncated_bytes: u64,
+    /// Partial snapshot files of an interrupted save, removed.
+    pub partial_snapshots_removed: usize,
     /// The sequence the next command will get.
     pub next_sequence: u64,
 }
@@ -141,7 +163,7 @@ pub fn rebuild(
     check_invariants: bool,
     visit: &mut dyn FnMut(ReplayedBatch<'_>),
 ) -> Result<(Engine, RecordReader, Option<u64>), StoreError> {
-    let snapshots = SnapshotStore::open(&data_dir.snapshots())?;
+    let snapshots = data_dir.snapshot_store()?;
     let (mut engine, snapshot_sequence) = match snapshots.load_latest(at_most)? {
         Some(snapshot) => match Engine::restore(&snapshot.payload) {
             Ok(engine) => (engine, Some(snapshot.sequence)),
@@ -158,7 +180,7 @@ pub fn rebuild(
         },
         None => (Engine::default(), None),
     };
-    let mut reader = Journal::read_from(&data_dir.journal(), engine.commands_applied() + 1)?;
+    let mut reader = Journal::read_from(data_dir.storage(), &data_dir.journal(), engine.commands_applied() + 1)?;
     while let Some(record) = reader.next_before(end)? {
         apply_record(&mut engine, &record, visit)?;
         if check_invariants {
@@ -170,10 +192,49 @@ pub fn rebuild(
     Ok((engine, reader, snapshot_sequence))
 }
 
-/// Opens a data directory for serving: verifies and repairs the journal tail, restores the
-/// newest snapshot and replays the rest.
+impl StoreError {
+    /// What an operator can do about this error, if anything beyond reading it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            StoreError::Journal(JournalError::Corrupt { .. } | JournalError::Shortened { .. }) => Some(
+                "nothing was changed. Restore the data directory from a backup, or run `creditline repair --data-dir DIR` to move the damaged or missing part aside and accept its loss",
+            ),
+            StoreError::Journal(JournalError::DiskFull { .. }) => {
+                Some("free space on the disk (the read model and snapshots can be moved elsewhere), then start again")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Evidence of how far the journal was durable, besides its own high-water mark: the newest
+/// valid snapshot and the read model's projected position (both only ever made from durable
+/// records).
+pub fn witnesses(data_dir: &DataDir) -> Result<Vec<Witness>, StoreError> {
+    let mut witnesses: Vec<Witness> = data_dir.snapshot_store()?.witness()?.into_iter().collect();
+    let path = data_dir.read_model();
+    let position = crate::projector::read_model_position(&path)
+        .map_err(|error| StoreError::ReadModel { path: path.clone(), reason: error.to_string() })?;
+    if let Some(end_sequence) = position {
+        witnesses.push(Witness { end_sequence, source: format!("the read model {}", path.display()) });
+    }
+    Ok(witnesses)
+}
+
+/// Verifies the journal read-only against its witnesses, as `recover` would: the records found
+/// and the next sequence. Safe while a server runs.
+pub fn verify(data_dir: &DataDir) -> Result<(journal::Recovered, u64), StoreError> {
+    let witnesses = witnesses(data_dir)?;
+    Ok(Journal::check(data_dir.storage().as_ref(), &data_dir.journal(), &witnesses)?)
+}
+
+/// Opens a data directory for serving: verifies the journal against its witnesses (moving a
+/// torn tail aside), removes partial snapshots, restores the newest snapshot and replays the rest.
 pub fn recover(data_dir: &DataDir, options: JournalOptions) -> Result<Recovered, StoreError> {
-    let (journal, found) = Journal::open(&data_dir.journal(), options)?;
+    let witnesses = witnesses(data_dir)?;
+    let (journal, found) = Journal::open(data_dir.storage(), &data_dir.journal(), options, &witnesses)?;
+    let snapshots = data_dir.snapshot_store()?;
+    let partial_snapshots_removed = snapshots.remove_partial()?;
     let end = journal.next_sequence();
     let (engine, _, snapshot_sequence) = rebuild(data_dir, end, end, false, &mut |_| {})?;
     let replayed_commands = end - 1 - snapshot_sequence.map_or(0, |sequence| sequence - 1);
@@ -181,18 +242,73 @@ pub fn recover(data_dir: &DataDir, options: JournalOptions) -> Result<Recovered,
         snapshot_sequence,
         replayed_commands,
         truncated_bytes: found.truncated_bytes,
+        partial_snapshots_removed,
         next_sequence: end,
     };
-    let snapshots = SnapshotStore::open(&data_dir.snapshots())?;
     Ok(Recovered { engine, journal, snapshots, report })
 }
 
+/// What `repair` did to a data directory.
+#[derive(Debug, Default)]
+pub struct RepairReport {
+    /// What the journal repair did.
+    pub journal: journal::Repaired,
+    /// Files set aside because they describe commands the journal no longer holds (snapshots
+    /// past its end, a read model ahead of it): renamed, never deleted.
+    pub set_aside: Vec<PathBuf>,
+}
+
+/// The operator's step after a refusal to start: the journal's damage (or a shortened end) is
+/// accepted, its bytes moved to `journal/quarantine/`; snapshots past the new end and a read
+/// model ahead of it are renamed `*.set-aside` (the read model is rebuilt on the next start).
+pub fn repair(data_dir: &DataDir) -> Result<RepairReport, StoreError> {
+    let storage = data_dir.storage();
+    let journal = Journal::repair(storage.as_ref(), &data_dir.journal())?;
+    let end = journal.end_sequence;
+    let mut report = RepairReport { journal, set_aside: Vec::new() };
+    let snapshots = data_dir.snapshot_store()?;
+    let set_aside = |path: PathBuf, report: &mut RepairReport| -> Result<(), StoreError> {
+        let mut aside = path.clone().into_os_string();
+        aside.push(format!(".set-aside-at-{end}"));
+        storage.rename(&path, Path::new(&aside)).map_err(|source| JournalError::Io { path: path.clone(), source })?;
+        report.set_aside.push(aside.into());
+        Ok(())
+    };
+    for sequence in snapshots.sequences()?.into_iter().filter(|sequence| *sequence > end) {
+        set_aside(snapshots.path(sequence), &mut report)?;
+    }
+    let read_model = data_dir.read_model();
+    let ahead = crate::projector::read_model_position(&read_model)
+        .map_err(|error| StoreError::ReadModel { path: read_model.clone(), reason: error.to_string() })?
+        .is_some_and(|position| position > end);
+    if ahead {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = read_model.clone().into_os_string();
+            path.push(suffix);
+            if Path::new(&path).exists() {
+                set_aside(path.into(), &mut report)?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The snapshots' component name in health faults.
+pub const SNAPSHOTS: &str = "snapshots";
+
 /// Writes a snapshot of `engine` (which covers every command before `sequence`); a failure is
-/// logged, not fatal: the journal stays the truth and recovery just replays more of it.
-pub fn save_snapshot(snapshots: &SnapshotStore, sequence: u64, engine: &Engine) {
+/// logged and returned for health, not fatal: the journal stays the truth and recovery just
+/// replays more of it.
+pub fn save_snapshot(snapshots: &SnapshotStore, sequence: u64, engine: &Engine) -> Result<(), String> {
     let started = std::time::Instant::now();
     match snapshots.save(sequence, &engine.snapshot()) {
-        Ok(()) => tracing::info!(sequence, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written"),
-        Err(error) => tracing::warn!(%error, "snapshot failed; recovery will replay more journal"),
+        Ok(()) => {
+            tracing::info!(sequence, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written");
+            Ok(())
+        }
+        Err(error) => {
+            tracing::warn!(%error, "snapshot failed; recovery will replay more journal");
+            Err(format!("the snapshot at sequence {sequence} failed: {error}"))
+        }
     }
 }

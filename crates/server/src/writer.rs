@@ -70,7 +70,40 @@ pub struct Progress {
     pub durable_end: AtomicU64,
     /// The sequence after the last command in the read model.
     pub projected_end: AtomicU64,
+    /// Why the server is unhealthy, by component (`writer`, `projector`, `snapshots`); empty
+    /// when healthy. Set when a component stops or fails, cleared when it recovers.
+    faults: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
+    /// Woken when the writer stops on a storage fault, so the server shuts down (exit 70).
+    pub writer_stopped: tokio::sync::Notify,
 }
+
+impl Progress {
+    /// Records (or, with `None`, clears) a component's fault.
+    pub fn set_fault(&self, component: &'static str, fault: Option<String>) {
+        let mut faults = self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match fault {
+            Some(reason) => faults.insert(component, reason),
+            None => faults.remove(component),
+        };
+    }
+
+    /// The current faults, as `component: reason` lines, sorted.
+    pub fn faults(&self) -> Vec<String> {
+        let faults = self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        faults.iter().map(|(component, reason)| format!("{component}: {reason}")).collect()
+    }
+
+    /// The writer's fault, if it stopped on one.
+    pub fn writer_fault(&self) -> Option<String> {
+        let faults = self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        faults.get(WRITER).cloned()
+    }
+}
+
+/// The writer's component name in [`Progress`] faults.
+pub const WRITER: &str = "writer";
+/// How often, at most, the writer records the journal's high-water mark.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A cheap, cloneable handle to the writer.
 #[derive(Clone)]
@@ -121,7 +154,8 @@ pub fn spawn(
 ) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (sender, receiver) = mpsc::sync_channel(config.queue_capacity);
     progress.durable_end.store(recovered.journal.next_sequence(), Ordering::Release);
-    let mut writer = Writer { recovered, config, progress, durable, now_ms: 0 };
+    let mut writer =
+        Writer { recovered, config, progress, durable, now_ms: 0, checkpointed: Instant::now(), stopped: false };
     let thread = std::thread::Builder::new().name("writer".into()).spawn(move || writer.run(receiver))?;
     Ok((WriterHandle { sender }, thread))
 }
@@ -132,6 +166,9 @@ struct Writer {
     progress: Arc<Progress>,
     durable: mpsc::Sender<u64>,
     now_ms: u64,
+    checkpointed: Instant,
+    /// Set after a storage fault: nothing more is appended, every request gets `Stopped`.
+    stopped: bool,
 }
 
 /// Commands collected for one journal record, with who is waiting for which slice.
@@ -157,14 +194,44 @@ impl Writer {
                 }
             }
             self.flush(&mut batch);
+            if self.stopped {
+                return;
+            }
+            self.checkpoint(false);
         }
         self.flush(&mut batch);
+        if self.stopped {
+            return;
+        }
+        self.checkpoint(true);
         let sequence = self.recovered.journal.next_sequence();
-        store::save_snapshot(&self.recovered.snapshots, sequence, &self.recovered.engine);
+        let _ = store::save_snapshot(&self.recovered.snapshots, sequence, &self.recovered.engine);
+    }
+
+    /// Records the journal's high-water mark, at most once a `CHECKPOINT_INTERVAL` unless `now`.
+    fn checkpoint(&mut self, now: bool) {
+        if !now && self.checkpointed.elapsed() < CHECKPOINT_INTERVAL {
+            return;
+        }
+        self.checkpointed = Instant::now();
+        if let Err(error) = self.recovered.journal.checkpoint() {
+            self.stop(format!("recording the journal's high-water mark failed: {error}"));
+        }
+    }
+
+    /// Stops on a storage fault: what is in flight gets `Stopped` (HTTP 503, nothing
+    /// acknowledged), health turns unhealthy, and the server shuts down so that a restart
+    /// recovers a state consistent with what is durable.
+    fn stop(&mut self, reason: String) {
+        tracing::error!(%reason, "storage fault; the writer stops and the server shuts down");
+        self.progress.set_fault(WRITER, Some(reason));
+        self.stopped = true;
+        self.progress.writer_stopped.notify_one();
     }
 
     fn take(&mut self, request: Request, batch: &mut Batch) {
         match request {
+            Request::Write { .. } | Request::Read(_) if self.stopped => {}
             Request::Write { drafts, reply } => {
                 let start = batch.commands.len();
                 batch.commands.extend(drafts.into_iter().map(|(id, kind)| Command { id, time_ms: 0, kind }));
@@ -177,9 +244,14 @@ impl Writer {
         }
     }
 
-    /// Stamps, applies, journals (one fsync) and replies; a storage fault ends the process so
-    /// that recovery rebuilds the engine from what is durable.
+    /// Stamps, applies, journals (one fsync) and replies; a storage fault stops the writer
+    /// (see `stop`) so that a restart rebuilds the engine from what is durable.
     fn flush(&mut self, batch: &mut Batch) {
+        if self.stopped {
+            batch.commands.clear();
+            batch.waiting.clear();
+            return;
+        }
         self.now_ms = self.now_ms.max(wall_clock_ms());
         let engine = &mut self.recovered.engine;
         let waited = batch.commands.len();
@@ -204,8 +276,11 @@ impl Writer {
         let first_sequence = match self.recovered.journal.append(&payload, count) {
             Ok(sequence) => sequence,
             Err(error) => {
-                tracing::error!(%error, "journal append failed; stopping so that recovery restores a consistent state");
-                std::process::exit(70);
+                // The engine has applied what the journal does not hold: it must not answer again.
+                batch.commands.clear();
+                batch.waiting.clear();
+                self.stop(format!("journal append failed: {error}"));
+                return;
             }
         };
         metrics::histogram!(names::JOURNAL_APPEND_SECONDS).record(started.elapsed().as_secs_f64());

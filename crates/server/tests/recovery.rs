@@ -5,9 +5,13 @@ use engine::{
     Amount, Command, CommandId, CommandKind, Currency, Engine, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, UserId, codec,
 };
-use journal::{Journal, JournalOptions, SnapshotStore};
+use journal::{Journal, JournalOptions};
 use proptest::prelude::*;
 use server::store::{self, DataDir};
+
+fn small_segments() -> JournalOptions {
+    JournalOptions { segment_max_bytes: 2_048, ..JournalOptions::default() }
+}
 
 fn setup() -> Vec<CommandKind> {
     let mut kinds: Vec<CommandKind> = (0..4)
@@ -61,8 +65,8 @@ proptest! {
     ) {
         let directory = tempfile::tempdir().expect("temp dir");
         let data_dir = DataDir::new(directory.path());
-        let (mut journal, _) = Journal::open(&data_dir.journal(), JournalOptions { segment_max_bytes: 2_048 }).expect("opens");
-        let snapshots = SnapshotStore::open(&data_dir.snapshots()).expect("opens");
+        let (mut journal, _) = Journal::open(data_dir.storage(), &data_dir.journal(), small_segments(), &[]).expect("opens");
+        let snapshots = data_dir.snapshot_store().expect("opens");
         let mut commands: Vec<Command> = setup().into_iter().chain(kinds).enumerate()
             .map(|(index, kind)| Command { id: CommandId(index as u64), time_ms: 1_000 + index as u64, kind })
             .collect();
@@ -92,11 +96,12 @@ proptest! {
 
         // A torn write after the last acknowledged record must not change anything.
         if torn_bytes > 0 {
-            let last = std::fs::read_dir(data_dir.journal()).expect("lists").map(|entry| entry.expect("entry").path()).max().expect("a segment");
+            let last = std::fs::read_dir(data_dir.journal()).expect("lists").map(|entry| entry.expect("entry").path())
+                .filter(|path| path.extension().is_some_and(|extension| extension == "log")).max().expect("a segment");
             let mut file = std::fs::OpenOptions::new().append(true).open(last).expect("opens");
             std::io::Write::write_all(&mut file, &b"CLJ1\xff\xff\x00\x00garbage-tail-bytes-here"[..torn_bytes.min(27)]).expect("writes");
         }
-        let recovered = store::recover(&data_dir, JournalOptions { segment_max_bytes: 2_048 }).expect("recovers");
+        let recovered = store::recover(&data_dir, small_segments()).expect("recovers");
         prop_assert_eq!(recovered.report.next_sequence, end);
         prop_assert_eq!(recovered.engine.state_hash(), live.state_hash());
         let (from_scratch, _, _) = store::rebuild(&data_dir, 0, end, true, &mut |_| {}).expect("replays");
@@ -110,7 +115,8 @@ proptest! {
 fn a_snapshot_of_another_format_version_is_replayed_past() {
     let directory = tempfile::tempdir().expect("temp dir");
     let data_dir = DataDir::new(directory.path());
-    let (mut journal, _) = Journal::open(&data_dir.journal(), JournalOptions::default()).expect("opens");
+    let (mut journal, _) =
+        Journal::open(data_dir.storage(), &data_dir.journal(), JournalOptions::default(), &[]).expect("opens");
     let commands: Vec<Command> = setup()
         .into_iter()
         .enumerate()
@@ -127,7 +133,7 @@ fn a_snapshot_of_another_format_version_is_replayed_past() {
     let mut snapshot = live.snapshot();
     assert_eq!(u32::from(snapshot[0]), engine::SNAPSHOT_VERSION);
     snapshot[0] -= 1;
-    SnapshotStore::open(&data_dir.snapshots()).expect("opens").save(end, &snapshot).expect("saved");
+    data_dir.snapshot_store().expect("opens").save(end, &snapshot).expect("saved");
 
     let recovered = store::recover(&data_dir, JournalOptions::default()).expect("recovers");
     assert_eq!(recovered.report.snapshot_sequence, None, "the old snapshot is not used");
