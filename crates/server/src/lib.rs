@@ -41,14 +41,27 @@ pub struct ServeConfig {
     pub snapshot_every_commands: u64,
     /// Sustained requests per second per API key.
     pub rate_limit_per_key: f64,
-    /// Segment size of the journal.
+    /// Segment size and free-space floor of the journal.
     pub journal: journal::JournalOptions,
+    /// Where the journal and snapshots live: real files, or a simulated disk in tests.
+    pub storage: Arc<dyn journal::Storage>,
 }
 
 /// Recovers the data directory and serves until `shutdown` resolves; then drains the writer,
 /// writes a snapshot and lets the projector catch up.
 pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let data_dir = store::DataDir::new(&config.data_dir);
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    serve_on(listener, config, shutdown).await
+}
+
+/// [`serve`] on a listener already bound (tests bind port 0 and read the address first).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let data_dir = store::DataDir::with_storage(&config.data_dir, config.storage.clone());
     let metrics = metrics::install().context("installing the metrics recorder")?;
     let recovered = store::recover(&data_dir, config.journal).map_err(|error| {
         let hint = error.hint().map(|hint| format!(" ({hint})")).unwrap_or_default();
@@ -78,8 +91,6 @@ pub async fn serve(config: ServeConfig, shutdown: impl Future<Output = ()> + Sen
         projector::spawn(data_dir.clone(), progress.clone(), durable_receiver, config.snapshot_every_commands)?;
     let reload = tokio::spawn(reload_keys(keys.clone()));
     let state = routes::AppState { writer, keys, read_model, progress: progress.clone(), metrics };
-    let listener =
-        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
     println!("creditline listening on http://{address}");
     tracing::info!(%address, data_dir = %config.data_dir.display(), "serving");

@@ -24,7 +24,12 @@ pub struct DataDir {
 impl DataDir {
     /// Wraps a data directory path on real files (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> DataDir {
-        DataDir { root: root.into(), storage: FileStorage::shared() }
+        DataDir::with_storage(root, FileStorage::shared())
+    }
+    /// A data directory whose journal and snapshots go through `storage` (the read model and
+    /// keys are SQLite and JSON files at `root` either way).
+    pub fn with_storage(root: impl Into<PathBuf>, storage: Arc<dyn Storage>) -> DataDir {
+        DataDir { root: root.into(), storage }
     }
     /// The storage of the journal and snapshots.
     pub fn storage(&self) -> Arc<dyn Storage> {

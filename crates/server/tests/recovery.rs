@@ -140,3 +140,57 @@ fn a_snapshot_of_another_format_version_is_replayed_past() {
     assert_eq!(recovered.report.replayed_commands, end - 1);
     assert_eq!(recovered.engine.state_hash(), live.state_hash());
 }
+
+/// Bug: a full disk made the writer exit the process at once: the requests in flight got no
+/// reply at all. Now they get 503 (nothing acknowledged), the server stops with a storage fault
+/// (the binary exits 70), and recovery holds exactly what was acknowledged.
+#[test]
+fn a_full_disk_answers_503_in_flight_and_stops_with_a_storage_fault() {
+    use journal::{Fault, MemoryStorage};
+    let directory = tempfile::tempdir().expect("temp dir");
+    let storage = MemoryStorage::new();
+    let (key, _) = server::auth::create_key(&directory.path().join("keys.json"), server::auth::Role::Admin, None)
+        .expect("a key");
+    let config = server::ServeConfig {
+        data_dir: directory.path().to_owned(),
+        listen: "127.0.0.1:0".parse().expect("an address"),
+        writer: Default::default(),
+        snapshot_every_commands: 1_000_000,
+        rate_limit_per_key: 1_000.0,
+        journal: JournalOptions { free_bytes_min: 0, ..JournalOptions::default() },
+        storage: storage.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("binds");
+    let base = format!("http://{}", listener.local_addr().expect("an address"));
+    let served = runtime.spawn(server::serve_on(listener, config, std::future::pending()));
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let post = |path: &str, body: serde_json::Value| {
+        let mut response = agent
+            .post(&format!("{base}{path}"))
+            .header("authorization", &format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .send(body.to_string())
+            .expect("the server answers");
+        let text = response.body_mut().read_to_string().expect("a body");
+        (response.status().as_u16(), text)
+    };
+    let user = serde_json::json!({"command_id": 1, "user_id": 1, "currency": "CNY", "identity": "full"});
+    assert_eq!(post("/v1/users", user).0, 200);
+    storage.inject(Fault::DiskFull(storage.used_bytes()));
+    let top_up = serde_json::json!({"command_id": 2, "user_id": 1, "amount_minor": 500});
+    let (status, body) = post("/v1/top-ups", top_up);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("nothing in this request was acknowledged"), "{body}");
+    let stopped = runtime.block_on(served).expect("the server task ends");
+    let error = stopped.expect_err("the server stops on the fault");
+    assert!(error.downcast_ref::<server::StorageFault>().is_some(), "{error:#}");
+    assert!(format!("{error:#}").contains("No space left"), "{error:#}");
+
+    storage.clear_faults();
+    storage.crash(|_, _| 0);
+    let data_dir = DataDir::with_storage(directory.path(), storage.clone());
+    let recovered = store::recover(&data_dir, JournalOptions { free_bytes_min: 0, ..JournalOptions::default() })
+        .expect("recovers");
+    assert_eq!(recovered.report.next_sequence, 2, "the user is durable, the refused top-up is not");
+}
