@@ -245,7 +245,7 @@ impl Workload {
         let (user, merchant, price) = (self.user(), self.merchant(), self.price());
         let funding = self.funding(price);
         Self::remember(&mut self.holds, &mut self.rng, (CommandId(self.next_id), merchant, price));
-        CommandKind::Authorize { user, merchant, funding, expires_at_ms: self.time_ms + 3_600_000 }
+        CommandKind::Authorize { user, merchant, funding, hold_ms: 3_600_000 }
     }
 
     fn settle_hold(&mut self) -> CommandKind {

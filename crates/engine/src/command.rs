@@ -184,8 +184,10 @@ pub enum CommandKind {
         merchant: MerchantId,
         /// The split between credit and balance.
         funding: Funding,
-        /// When the hold lapses, in milliseconds since the Unix epoch.
-        expires_at_ms: u64,
+        /// How long the hold lasts from the command's time, in milliseconds (1 to
+        /// `AUTHORIZATION_MAX_MS`). A duration, not an instant, so that a retry of the same
+        /// request is the same command and replays instead of conflicting.
+        hold_ms: u64,
     },
     /// Captures up to the authorized amount (credit part first); the rest is released.
     Capture {

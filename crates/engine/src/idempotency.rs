@@ -39,8 +39,8 @@ pub(crate) fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
         CommandKind::Pay { user, merchant, funding } => {
             hash_words([1, user.0, merchant.0, funding.credit_minor, funding.balance_minor])
         }
-        CommandKind::Authorize { user, merchant, funding, expires_at_ms } => {
-            hash_words([2, user.0, merchant.0, funding.credit_minor, funding.balance_minor, expires_at_ms])
+        CommandKind::Authorize { user, merchant, funding, hold_ms } => {
+            hash_words([2, user.0, merchant.0, funding.credit_minor, funding.balance_minor, hold_ms])
         }
         CommandKind::Capture { authorization, merchant, amount } => {
             hash_words([3, authorization.0, merchant.0, amount.minor()])
@@ -190,7 +190,7 @@ mod tests {
                 user: UserId(f[0]),
                 merchant: MerchantId(f[1]),
                 funding: funding(f[2], f[3]),
-                expires_at_ms: f[4],
+                hold_ms: f[4],
             }),
             (3, |f| CommandKind::Capture {
                 authorization: CommandId(f[0]),

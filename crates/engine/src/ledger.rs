@@ -281,7 +281,8 @@ impl Engine {
             CommandKind::PayFor { user, merchant, funding, beneficiary } => {
                 self.pay(id, (user, merchant, funding), Some(beneficiary), ledger)
             }
-            CommandKind::Authorize { user, merchant, funding, expires_at_ms } => {
+            CommandKind::Authorize { user, merchant, funding, hold_ms } => {
+                let expires_at_ms = self.now_ms.saturating_add(hold_ms);
                 self.authorize(id, Authorization { user, merchant, funding, expires_at_ms })
             }
             CommandKind::Capture { authorization, merchant, amount } => {

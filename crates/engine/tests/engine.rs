@@ -170,9 +170,8 @@ fn credit_limit_frozen_and_balance_bounds() {
 #[test]
 fn authorization_capture_release_and_expiry() {
     let mut ledger = Ledger::new();
-    let expires_at_ms = ledger.time_ms + 60_000;
     let (hold, _) =
-        ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(6_000, 0), expires_at_ms });
+        ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(6_000, 0), hold_ms: 60_000 });
     ledger.rejected(
         CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(4_001, 0) },
         Rejection::InsufficientCredit,
@@ -191,9 +190,8 @@ fn authorization_capture_release_and_expiry() {
     ledger.rejected(CommandKind::Release { authorization: hold, merchant: SHOP }, Rejection::UnknownAuthorization);
     ledger.ok(CommandKind::Refund { payment: hold, merchant: SHOP, amount: amount(5_000) });
 
-    let expires_at_ms = ledger.time_ms + 5_000;
     let (lapsing, _) =
-        ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1_000, 0), expires_at_ms });
+        ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1_000, 0), hold_ms: 5_000 });
     ledger.time_ms += 10_000;
     ledger.rejected(
         CommandKind::Capture { authorization: lapsing, merchant: SHOP, amount: amount(1) },
@@ -202,11 +200,12 @@ fn authorization_capture_release_and_expiry() {
     let (_, expired) = ledger.ok(CommandKind::Tick);
     assert_eq!(expired, Accepted::Ticked { authorizations: 1, statements: 0 });
     assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()), Some(10_000));
-    let past = ledger.time_ms;
-    ledger.rejected(
-        CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1, 0), expires_at_ms: past },
-        Rejection::InvalidExpiry,
-    );
+    for hold_ms in [0, engine::AUTHORIZATION_MAX_MS + 1] {
+        ledger.rejected(
+            CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1, 0), hold_ms },
+            Rejection::InvalidExpiry,
+        );
+    }
 }
 
 #[test]
@@ -270,8 +269,7 @@ fn currencies_never_mix() {
 fn snapshot_restores_the_identical_state() {
     let mut ledger = Ledger::new();
     ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(50) });
-    let expires_at_ms = ledger.time_ms + 60_000;
-    ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(10, 5), expires_at_ms });
+    ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(10, 5), hold_ms: 60_000 });
     let restored = Engine::restore(&ledger.engine.snapshot()).expect("snapshot restores");
     assert_eq!(restored.state_hash(), ledger.engine.state_hash());
     assert!(Engine::restore(&[1, 2, 3]).is_err());
@@ -324,7 +322,7 @@ fn command_strategy(users: u64) -> impl Strategy<Value = (u64, u64, CommandKind)
             .prop_map(|(user, merchant, c, b)| CommandKind::Pay { user, merchant, funding: funding(c, b) }),
         (user.clone(), merchant.clone(), 0u64..4_000, 0u64..2_000, 1u64..100_000).prop_map(
             |(user, merchant, c, b, ahead)| {
-                CommandKind::Authorize { user, merchant, funding: funding(c, b), expires_at_ms: 1_000_000 + ahead }
+                CommandKind::Authorize { user, merchant, funding: funding(c, b), hold_ms: ahead }
             }
         ),
         (0u64..60, merchant.clone(), small.clone()).prop_map(|(id, merchant, minor)| CommandKind::Capture {

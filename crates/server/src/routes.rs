@@ -19,7 +19,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 use utoipa::OpenApi;
 
 /// Everything a handler needs.
@@ -76,10 +76,6 @@ where
     }
 }
 
-fn wall_clock_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
-}
-
 fn parse_id(text: &str, what: &str) -> Result<u64, ApiError> {
     text.parse()
         .map_err(|_| ApiError::invalid("invalid_id", format!("{what} must be an unsigned integer, got {text:?}")))
@@ -104,7 +100,7 @@ async fn submit_one(
 ) -> Result<Json<CommandResult>, ApiError> {
     request.permit(principal)?;
     let command_id = request.command_id();
-    let draft = request.into_draft(wall_clock_ms())?;
+    let draft = request.into_draft()?;
     let committed = state.writer.submit(vec![draft]).await?;
     let committed = committed.first().expect("one result per submitted command");
     match (committed.outcome, &committed.decision) {
@@ -506,7 +502,6 @@ async fn batch(
         let message = format!("a batch holds 1 to {BATCH_MAX_COMMANDS} commands, got {}", body.commands.len());
         return Err(ApiError::invalid("invalid_batch", message));
     }
-    let now_ms = wall_clock_ms();
     let mut ids = Vec::with_capacity(body.commands.len());
     let mut drafts = Vec::with_capacity(body.commands.len());
     for (index, request) in body.commands.into_iter().enumerate() {
@@ -516,7 +511,7 @@ async fn batch(
         };
         request.permit(&principal).map_err(at)?;
         ids.push(request.command_id());
-        drafts.push(request.into_draft(now_ms).map_err(at)?);
+        drafts.push(request.into_draft().map_err(at)?);
     }
     let committed = state.writer.submit(drafts).await?;
     let results = ids.into_iter().zip(committed).map(|(id, committed)| CommandResult::new(id, &committed)).collect();

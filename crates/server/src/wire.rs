@@ -596,8 +596,8 @@ impl CommandRequest {
         }
     }
 
-    /// Validates the body into an engine command. `now_ms` turns a hold duration into an expiry.
-    pub fn into_draft(self, now_ms: u64) -> Result<Draft, ApiError> {
+    /// Validates the body into an engine command; the writer stamps its time.
+    pub fn into_draft(self) -> Result<Draft, ApiError> {
         let id = CommandId(self.command_id());
         let kind = match self {
             CommandRequest::OpenUser(request) => CommandKind::OpenUser {
@@ -648,7 +648,7 @@ impl CommandRequest {
                     user: UserId(request.payment.user_id),
                     merchant: MerchantId(request.payment.merchant_id),
                     funding: funding(&request.payment)?,
-                    expires_at_ms: now_ms.saturating_add(request.hold_ms),
+                    hold_ms: request.hold_ms,
                 }
             }
             CommandRequest::Capture(request) => CommandKind::Capture {

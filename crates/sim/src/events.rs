@@ -334,7 +334,7 @@ impl Event {
                 user: UserId(*user),
                 merchant: MerchantId(*merchant),
                 funding: funding(*credit_minor, *balance_minor)?,
-                expires_at_ms: self.time_ms.saturating_add(*hold_ms),
+                hold_ms: *hold_ms,
             },
             Body::Capture { authorization, merchant, amount_minor } => CommandKind::Capture {
                 authorization: CommandId(*authorization),
