@@ -319,16 +319,15 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             anyhow::ensure!(snapshot_every_commands > 0, "--snapshot-every-commands must be at least 1");
             let writer = server::writer::WriterConfig { batch_max_commands, ..Default::default() };
             let journal = journal::JournalOptions { free_bytes_min, ..Default::default() };
-            let config =
-                server::ServeConfig {
-                    data_dir,
-                    listen,
-                    writer,
-                    snapshot_every_commands,
-                    rate_limit_per_key,
-                    journal,
-                    storage: journal::FileStorage::shared(),
-                };
+            let config = server::ServeConfig {
+                data_dir,
+                listen,
+                writer,
+                snapshot_every_commands,
+                rate_limit_per_key,
+                journal,
+                storage: journal::FileStorage::shared(),
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(server::serve(config, shutdown_signal()))?;
             Ok(ExitCode::SUCCESS)

@@ -309,11 +309,23 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         ("/v1/batch", json!({"commands": []}).to_string(), 422, "invalid_batch"),
         ("/v1/batch", json!({"commands": [{"type": "top_up", "command_id": 30, "user_id": 1, "amount_minor": 5}, {"type": "top_up", "command_id": 31, "user_id": 1, "amount_minor": 0}]}).to_string(), 422, "invalid_amount"),
         ("/v1/batch", json!({"commands": [{"type": "launch_rocket", "command_id": 30}]}).to_string(), 422, "invalid_body"),
+        // Bug: positional arrays and unknown fields were taken ("hold_msec" gave the default hold).
+        ("/v1/credit-limits", "[97102, 1, 777]".into(), 422, "invalid_body"),
+        ("/v1/authorizations", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "credit_minor": 1, "hold_msec": 1000}).to_string(), 422, "invalid_body"),
+        ("/v1/authorizations", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "credit_minor": 1, "beneficiary": {"kind": "phone", "token": 1}}).to_string(), 422, "invalid_body"),
+        ("/v1/batch", json!({"commands": [{"type": "top_up", "command_id": 30, "user_id": 1, "amount_minor": 5, "memo": "x"}]}).to_string(), 422, "invalid_body"),
+        // Bug: a rejected command was journaled whole, however large (a 4 MB appeal grew the journal 4 MB).
+        ("/v1/appeals", json!({"command_id": 30, "case_id": 1, "text": "x".repeat(2_001)}).to_string(), 422, "invalid_appeal"),
+        ("/v1/appeals", json!({"command_id": 30, "case_id": 1, "text": "x".repeat(3 << 20)}).to_string(), 413, "body_too_large"),
     ];
     for (path, body, status, code) in cases {
         let (got, reply) = server.call("POST", path, Some(platform), Some(&body));
         assert_eq!((got, reply["code"].as_str()), (status, Some(code)), "{path} {body}: {reply}");
-        assert!(!reply["message"].as_str().unwrap_or_default().is_empty(), "every error says what is wrong");
+        let message = reply["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "every error says what is wrong");
+        for field in ["hold_msec", "beneficiary", "memo"] {
+            assert!(!body.contains(field) || message.contains(field), "the error names the unknown field: {reply}");
+        }
     }
     let (_, health_after) = server.call("GET", "/healthz", None, None);
     assert_eq!(health_before["durable_end"], health_after["durable_end"], "invalid requests journal nothing");
@@ -500,32 +512,84 @@ fn check_passes_on_a_clean_directory_and_names_corruption() {
 fn every_command_kind(base: u64) -> Vec<(&'static str, &'static str, Value)> {
     let id = |offset: u64| base + offset;
     vec![
-        ("/v1/users", "open_user", json!({"command_id": id(0), "user_id": id(0), "currency": "CNY", "identity": "full"})),
-        ("/v1/merchants", "open_merchant", json!({"command_id": id(1), "merchant_id": id(1), "currency": "CNY", "category": "physical_goods", "verification": "certified"})),
+        (
+            "/v1/users",
+            "open_user",
+            json!({"command_id": id(0), "user_id": id(0), "currency": "CNY", "identity": "full"}),
+        ),
+        (
+            "/v1/merchants",
+            "open_merchant",
+            json!({"command_id": id(1), "merchant_id": id(1), "currency": "CNY", "category": "physical_goods", "verification": "certified"}),
+        ),
         ("/v1/credit-limits", "set_credit_limit", json!({"command_id": id(2), "user_id": 1, "limit_minor": 100_000})),
         ("/v1/credit-freezes", "set_credit_frozen", json!({"command_id": id(3), "user_id": 2, "frozen": false})),
         ("/v1/top-ups", "top_up", json!({"command_id": id(4), "user_id": 1, "amount_minor": 900})),
-        ("/v1/payments", "pay", json!({"command_id": id(5), "user_id": 1, "merchant_id": 7, "credit_minor": 300, "balance_minor": 100})),
-        ("/v1/authorizations", "authorize", json!({"command_id": id(6), "user_id": 1, "merchant_id": 7, "credit_minor": 200, "hold_ms": 60_000})),
-        ("/v1/captures", "capture", json!({"command_id": id(7), "authorization_id": id(6), "merchant_id": 7, "amount_minor": 150})),
+        (
+            "/v1/payments",
+            "pay",
+            json!({"command_id": id(5), "user_id": 1, "merchant_id": 7, "credit_minor": 300, "balance_minor": 100}),
+        ),
+        (
+            "/v1/authorizations",
+            "authorize",
+            json!({"command_id": id(6), "user_id": 1, "merchant_id": 7, "credit_minor": 200, "hold_ms": 60_000}),
+        ),
+        (
+            "/v1/captures",
+            "capture",
+            json!({"command_id": id(7), "authorization_id": id(6), "merchant_id": 7, "amount_minor": 150}),
+        ),
         ("/v1/releases", "release", json!({"command_id": id(8), "authorization_id": id(6), "merchant_id": 7})),
-        ("/v1/refunds", "refund", json!({"command_id": id(9), "payment_id": id(5), "merchant_id": 7, "amount_minor": 50})),
-        ("/v1/transfers", "transfer", json!({"command_id": id(10), "from_user_id": 1, "to_user_id": 2, "amount_minor": 10})),
+        (
+            "/v1/refunds",
+            "refund",
+            json!({"command_id": id(9), "payment_id": id(5), "merchant_id": 7, "amount_minor": 50}),
+        ),
+        (
+            "/v1/transfers",
+            "transfer",
+            json!({"command_id": id(10), "from_user_id": 1, "to_user_id": 2, "amount_minor": 10}),
+        ),
         ("/v1/withdrawals", "withdraw_to_bank", json!({"command_id": id(11), "user_id": 1, "amount_minor": 5})),
         ("/v1/payouts", "payout_merchant", json!({"command_id": id(12), "merchant_id": 7, "amount_minor": 1})),
         ("/v1/repayments", "repay", json!({"command_id": id(13), "user_id": 1, "amount_minor": 10, "source": "bank"})),
-        ("/v1/instalments", "convert_to_instalments", json!({"command_id": id(14), "user_id": 1, "payment_id": id(5), "periods": 3})),
-        ("/v1/instalment-payoffs", "pay_off_instalments", json!({"command_id": id(15), "user_id": 1, "plan_id": id(14), "source": "bank"})),
-        ("/v1/credit-withdrawals", "request_withdrawal", json!({"command_id": id(16), "user_id": 1, "amount_minor": 100, "purpose": "education"})),
-        ("/v1/credit-withdrawal-verifications", "verify_withdrawal", json!({"command_id": id(17), "user_id": 1, "withdrawal_id": id(16)})),
+        (
+            "/v1/instalments",
+            "convert_to_instalments",
+            json!({"command_id": id(14), "user_id": 1, "payment_id": id(5), "periods": 3}),
+        ),
+        (
+            "/v1/instalment-payoffs",
+            "pay_off_instalments",
+            json!({"command_id": id(15), "user_id": 1, "plan_id": id(14), "source": "bank"}),
+        ),
+        (
+            "/v1/credit-withdrawals",
+            "request_withdrawal",
+            json!({"command_id": id(16), "user_id": 1, "amount_minor": 100, "purpose": "education"}),
+        ),
+        (
+            "/v1/credit-withdrawal-verifications",
+            "verify_withdrawal",
+            json!({"command_id": id(17), "user_id": 1, "withdrawal_id": id(16)}),
+        ),
         ("/v1/score-adjustments", "adjust_score", json!({"command_id": id(18), "user_id": 1, "points": -1})),
         ("/v1/score-freezes", "set_score_frozen", json!({"command_id": id(19), "user_id": 2, "frozen": true})),
         ("/v1/statement-repayments", "repay_statement", json!({"command_id": id(20), "user_id": 1, "source": "bank"})),
         ("/v1/statement-instalments", "convert_statement", json!({"command_id": id(21), "user_id": 1, "periods": 3})),
         ("/v1/line-reviews", "review_credit_line", json!({"command_id": id(22), "user_id": 1})),
         ("/v1/ties", "link_tie", json!({"command_id": id(23), "user_id": 1, "tie": {"kind": "device", "token": base}})),
-        ("/v1/challenge-verifications", "verify_challenge", json!({"command_id": id(24), "user_id": 1, "challenge_id": 999_999})),
-        ("/v1/case-decisions", "decide_case", json!({"command_id": id(25), "case_id": 999_999, "approve": true, "label": "not_fraud"})),
+        (
+            "/v1/challenge-verifications",
+            "verify_challenge",
+            json!({"command_id": id(24), "user_id": 1, "challenge_id": 999_999}),
+        ),
+        (
+            "/v1/case-decisions",
+            "decide_case",
+            json!({"command_id": id(25), "case_id": 999_999, "approve": true, "label": "not_fraud"}),
+        ),
         ("/v1/appeals", "appeal_case", json!({"command_id": id(26), "case_id": 999_999, "text": "a receipt"})),
         ("/v1/risk-action-lifts", "lift_action", json!({"command_id": id(27), "user_id": 1, "action": "watch_list"})),
         ("/v1/products", "install_product", json!({"command_id": id(28), "toml": DEFAULT_PRODUCT})),

@@ -37,27 +37,52 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
 }
 
-/// A JSON body whose rejections are API errors (400 malformed, 422 invalid, 415 wrong type).
+/// A JSON object body whose rejections are API errors (400 malformed, 422 invalid — an array
+/// where an object belongs, an unknown field —, 415 wrong type).
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T> FromRequest<S> for ApiJson<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-{
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(request, state).await {
+        let is_json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(is_json_content_type);
+        if !is_json {
+            let message = "send the body as JSON, with content-type: application/json";
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|error| match error.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                let message = format!("the body is larger than {BODY_MAX_BYTES} bytes");
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message)
+            }
+            status => ApiError::new(status, "bad_request", error.body_text()),
+        })?;
+        if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::invalid("invalid_body", "the body must be a JSON object ({\"field\": value, …})"));
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonSyntaxError(error)) => {
                 Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", error.body_text()))
             }
             Err(JsonRejection::JsonDataError(error)) => Err(ApiError::invalid("invalid_body", error.body_text())),
-            Err(JsonRejection::MissingJsonContentType(error)) => {
-                Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", error.body_text()))
-            }
             Err(error) => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", error.body_text())),
         }
     }
+}
+
+/// The largest request body, in bytes: a full `/v1/batch` of commands fits (about 150 bytes a
+/// command); anything larger gets 413 before it is read.
+pub const BODY_MAX_BYTES: usize = 2 << 20;
+
+/// Whether a content type is JSON: `application/json` or `application/*+json`, parameters
+/// aside, as axum's own JSON extractor accepts.
+fn is_json_content_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Query parameters whose rejections are API errors (422).
@@ -942,6 +967,6 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(record_latency))
         .merge(authenticated)
         .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(4 << 20))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX_BYTES))
         .with_state(state)
 }

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 /// Opens a user with an empty credit line and balance.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OpenUserRequest {
     /// Idempotency key (unique per command; a retry with the same body returns the first result).
     pub command_id: u64,
@@ -28,6 +29,7 @@ pub struct OpenUserRequest {
 
 /// Opens a merchant.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OpenMerchantRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -48,6 +50,7 @@ pub struct OpenMerchantRequest {
 
 /// Grants or changes a credit line.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetCreditLimitRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -59,6 +62,7 @@ pub struct SetCreditLimitRequest {
 
 /// Freezes or unfreezes a user's credit line.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetCreditFrozenRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -70,6 +74,7 @@ pub struct SetCreditFrozenRequest {
 
 /// An amount moving for one user: top-up, withdrawal to bank.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserAmountRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -79,8 +84,9 @@ pub struct UserAmountRequest {
     pub amount_minor: u64,
 }
 
-/// A payment from credit, balance or both; also the body of an authorization.
+/// A payment from credit, balance or both.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PayRequest {
     /// Idempotency key; also the payment id.
     pub command_id: u64,
@@ -103,6 +109,7 @@ pub struct PayRequest {
 /// An identifier accounts can share: a device, phone, identity, bank card or payout account,
 /// as an opaque token (hash the number with a platform secret; never send the number).
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TieBody {
     /// `device`, `phone`, `identity`, `bank_card` or `payout_account`.
     #[schema(value_type = String, example = "phone")]
@@ -119,6 +126,7 @@ impl From<TieBody> for Tie {
 
 /// Links a device (a login), phone, identity, bank card or payout account to a user or merchant.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LinkTieRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -134,15 +142,18 @@ pub struct LinkTieRequest {
 
 /// Installs a rules file (CEL rules in TOML, see docs/rules.md).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InstallRulesRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The rules file's text, e.g. the contents of rules/default.toml.
+    /// The rules file's text, e.g. the contents of rules/default.toml (at most 256 KiB).
+    #[schema(max_length = 262_144)]
     pub toml: String,
 }
 
 /// Completes a command the risk engine challenged, after the user passed step-up verification.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyChallengeRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -154,6 +165,7 @@ pub struct VerifyChallengeRequest {
 
 /// An analyst's verdict on a case.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DecideCaseRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -170,22 +182,26 @@ pub struct DecideCaseRequest {
 
 /// A user's appeal on a case, sent by the platform on the user's behalf.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AppealCaseRequest {
     /// Idempotency key.
     pub command_id: u64,
     /// The case.
     pub case_id: u64,
-    /// Up to 10 references: `{"kind": "receipt" | "refund" | "other", "reference": "..."}`.
+    /// Up to 10 references: `{"kind": "receipt" | "refund" | "other", "reference": "..."}`,
+    /// each reference 1 to 200 bytes.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Object>, max_items = 10)]
     pub evidence: Vec<Evidence>,
     /// The user's own words, up to 2000 bytes.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub text: String,
 }
 
 /// Lifts a risk account action (analyst).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LiftActionRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -198,12 +214,23 @@ pub struct LiftActionRequest {
 
 /// Holds funds for a merchant until captured, released or expired.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AuthorizeRequest {
-    /// The payment part: idempotency key (also the authorization id), user, merchant, split.
-    #[serde(flatten)]
-    pub payment: PayRequest,
+    /// Idempotency key; also the authorization id (and the payment id once captured).
+    pub command_id: u64,
+    /// The user whose funds are held.
+    pub user_id: u64,
+    /// The merchant the hold is for.
+    pub merchant_id: u64,
+    /// Minor units held on the credit line.
+    #[serde(default)]
+    pub credit_minor: u64,
+    /// Minor units held on the balance.
+    #[serde(default)]
+    pub balance_minor: u64,
     /// How long the hold lasts, in milliseconds (default 7 days, at most 30 days).
     #[serde(default = "default_hold_ms")]
+    #[schema(minimum = 1, maximum = 2_592_000_000_u64)]
     pub hold_ms: u64,
 }
 
@@ -213,6 +240,7 @@ fn default_hold_ms() -> u64 {
 
 /// Captures an authorization (credit part first); the rest of the hold is released.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CaptureRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -226,6 +254,7 @@ pub struct CaptureRequest {
 
 /// Releases an authorization.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReleaseRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -237,6 +266,7 @@ pub struct ReleaseRequest {
 
 /// Refunds part or all of a payment: the credit part back to the line first.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -250,6 +280,7 @@ pub struct RefundRequest {
 
 /// A P2P transfer between balances.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TransferRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -263,6 +294,7 @@ pub struct TransferRequest {
 
 /// Pays a merchant's settlement account out to its bank.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PayoutRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -274,6 +306,7 @@ pub struct PayoutRequest {
 
 /// Repays used credit.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RepayRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -288,17 +321,20 @@ pub struct RepayRequest {
 
 /// Installs a credit product version from its TOML text (see docs/products.md).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InstallProductRequest {
     /// Idempotency key.
     pub command_id: u64,
     /// When the version starts to apply, ms since the epoch (default: now). Never in the past.
     pub effective_at_ms: Option<u64>,
-    /// The product file's text, e.g. the contents of products/huabei.toml.
+    /// The product file's text, e.g. the contents of products/huabei.toml (at most 256 KiB).
+    #[schema(max_length = 262_144)]
     pub toml: String,
 }
 
 /// Converts an unbilled credit purchase into an instalment plan.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConvertToInstalmentsRequest {
     /// Idempotency key; also the plan's id.
     pub command_id: u64,
@@ -312,6 +348,7 @@ pub struct ConvertToInstalmentsRequest {
 
 /// Converts the latest statement's billed principal into an instalment plan (账单分期).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConvertStatementRequest {
     /// Idempotency key; also the plan's id.
     pub command_id: u64,
@@ -323,6 +360,7 @@ pub struct ConvertStatementRequest {
 
 /// Reviews a credit line under the product's line policy.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReviewCreditLineRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -332,6 +370,7 @@ pub struct ReviewCreditLineRequest {
 
 /// Pays an instalment plan off early (its unbilled fees lapse).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PayOffInstalmentsRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -346,6 +385,7 @@ pub struct PayOffInstalmentsRequest {
 
 /// Requests an official credit withdrawal (取现) to the balance.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RequestWithdrawalRequest {
     /// Idempotency key; also the challenge id when a step-up is needed.
     pub command_id: u64,
@@ -360,6 +400,7 @@ pub struct RequestWithdrawalRequest {
 
 /// Completes a challenged withdrawal after the user passed step-up verification.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyWithdrawalRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -371,6 +412,7 @@ pub struct VerifyWithdrawalRequest {
 
 /// Moves a user's credit score (negative lowers it).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AdjustScoreRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -382,6 +424,7 @@ pub struct AdjustScoreRequest {
 
 /// Freezes or unfreezes automatic rescoring.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetScoreFrozenRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -393,6 +436,7 @@ pub struct SetScoreFrozenRequest {
 
 /// Pays the bill: the whole billed balance, or the rest of the minimum.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RepayStatementRequest {
     /// Idempotency key.
     pub command_id: u64,
@@ -478,6 +522,7 @@ pub enum CommandRequest {
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// The commands.
     pub commands: Vec<CommandRequest>,
@@ -498,8 +543,20 @@ fn currency(code: &str) -> Result<Currency, ApiError> {
     })
 }
 
-fn funding(request: &PayRequest) -> Result<Funding, ApiError> {
-    let funding = Funding { credit_minor: request.credit_minor, balance_minor: request.balance_minor };
+/// The largest product or rules file the API takes, in bytes (the shipped ones are 3 and 12 KB).
+pub const TOML_MAX_BYTES: usize = 256 << 10;
+
+fn toml_within_bounds(toml: &str) -> Result<(), ApiError> {
+    match toml.len() <= TOML_MAX_BYTES {
+        true => Ok(()),
+        false => {
+            Err(ApiError::invalid("invalid_body", format!("toml is {} bytes, at most {TOML_MAX_BYTES}", toml.len())))
+        }
+    }
+}
+
+fn funding(credit_minor: u64, balance_minor: u64) -> Result<Funding, ApiError> {
+    let funding = Funding { credit_minor, balance_minor };
     match funding.credit_minor.checked_add(funding.balance_minor) {
         Some(total) if total > 0 && total <= Amount::MAX => Ok(funding),
         _ => Err(ApiError::invalid(
@@ -519,7 +576,7 @@ impl CommandRequest {
             CommandRequest::SetCreditFrozen(request) => request.command_id,
             CommandRequest::TopUp(request) | CommandRequest::WithdrawToBank(request) => request.command_id,
             CommandRequest::Pay(request) => request.command_id,
-            CommandRequest::Authorize(request) => request.payment.command_id,
+            CommandRequest::Authorize(request) => request.command_id,
             CommandRequest::Capture(request) => request.command_id,
             CommandRequest::Release(request) => request.command_id,
             CommandRequest::Refund(request) => request.command_id,
@@ -549,7 +606,7 @@ impl CommandRequest {
     fn merchant_scope(&self) -> Option<u64> {
         match self {
             CommandRequest::Pay(request) => Some(request.merchant_id),
-            CommandRequest::Authorize(request) => Some(request.payment.merchant_id),
+            CommandRequest::Authorize(request) => Some(request.merchant_id),
             CommandRequest::Capture(request) => Some(request.merchant_id),
             CommandRequest::Release(request) => Some(request.merchant_id),
             CommandRequest::Refund(request) => Some(request.merchant_id),
@@ -626,8 +683,11 @@ impl CommandRequest {
                 CommandKind::TopUp { user: UserId(request.user_id), amount: amount(request.amount_minor)? }
             }
             CommandRequest::Pay(request) => {
-                let (user, merchant, funding) =
-                    (UserId(request.user_id), MerchantId(request.merchant_id), funding(&request)?);
+                let (user, merchant, funding) = (
+                    UserId(request.user_id),
+                    MerchantId(request.merchant_id),
+                    funding(request.credit_minor, request.balance_minor)?,
+                );
                 match request.beneficiary {
                     Some(beneficiary) => {
                         CommandKind::PayFor { user, merchant, funding, beneficiary: beneficiary.into() }
@@ -636,18 +696,14 @@ impl CommandRequest {
                 }
             }
             CommandRequest::Authorize(request) => {
-                if request.payment.beneficiary.is_some() {
-                    let message = "beneficiary is taken on payments only, not authorizations";
-                    return Err(ApiError::invalid("invalid_beneficiary", message));
-                }
                 if request.hold_ms == 0 || request.hold_ms > engine::AUTHORIZATION_MAX_MS {
                     let message = format!("hold_ms must be between 1 and {}", engine::AUTHORIZATION_MAX_MS);
                     return Err(ApiError::invalid("invalid_hold", message));
                 }
                 CommandKind::Authorize {
-                    user: UserId(request.payment.user_id),
-                    merchant: MerchantId(request.payment.merchant_id),
-                    funding: funding(&request.payment)?,
+                    user: UserId(request.user_id),
+                    merchant: MerchantId(request.merchant_id),
+                    funding: funding(request.credit_minor, request.balance_minor)?,
                     hold_ms: request.hold_ms,
                 }
             }
@@ -683,6 +739,7 @@ impl CommandRequest {
                 source: request.source,
             },
             CommandRequest::InstallProduct(request) => {
+                toml_within_bounds(&request.toml)?;
                 let product = crate::product_file::parse(&request.toml, "toml")
                     .map_err(|error| ApiError::invalid("invalid_product", error.to_string()))?;
                 CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: request.effective_at_ms }
@@ -735,6 +792,7 @@ impl CommandRequest {
                 CommandKind::LinkTie { party, tie: request.tie.into() }
             }
             CommandRequest::InstallRules(request) => {
+                toml_within_bounds(&request.toml)?;
                 let rules = crate::rules_file::parse(&request.toml, "toml")
                     .map_err(|error| ApiError::invalid("invalid_rules", error.to_string()))?;
                 CommandKind::InstallRules { rules: Box::new(rules) }
@@ -748,11 +806,22 @@ impl CommandRequest {
                 approve: request.approve,
                 label: request.label,
             },
-            CommandRequest::AppealCase(request) => CommandKind::AppealCase {
-                case: CommandId(request.case_id),
-                evidence: request.evidence,
-                text: request.text,
-            },
+            CommandRequest::AppealCase(request) => {
+                if !engine::risk::appeal_within_bounds(&request.evidence, &request.text) {
+                    let message = format!(
+                        "an appeal carries a text of at most {} bytes and at most {} evidence references of 1 to {} bytes, and not nothing",
+                        engine::risk::APPEAL_TEXT_MAX_BYTES,
+                        engine::risk::EVIDENCE_MAX,
+                        engine::risk::REFERENCE_MAX_BYTES
+                    );
+                    return Err(ApiError::invalid("invalid_appeal", message));
+                }
+                CommandKind::AppealCase {
+                    case: CommandId(request.case_id),
+                    evidence: request.evidence,
+                    text: request.text,
+                }
+            }
             CommandRequest::LiftAction(request) => {
                 CommandKind::LiftAction { user: UserId(request.user_id), action: request.action }
             }

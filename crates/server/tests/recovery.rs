@@ -149,8 +149,8 @@ fn a_full_disk_answers_503_in_flight_and_stops_with_a_storage_fault() {
     use journal::{Fault, MemoryStorage};
     let directory = tempfile::tempdir().expect("temp dir");
     let storage = MemoryStorage::new();
-    let (key, _) = server::auth::create_key(&directory.path().join("keys.json"), server::auth::Role::Admin, None)
-        .expect("a key");
+    let (key, _) =
+        server::auth::create_key(&directory.path().join("keys.json"), server::auth::Role::Admin, None).expect("a key");
     let config = server::ServeConfig {
         data_dir: directory.path().to_owned(),
         listen: "127.0.0.1:0".parse().expect("an address"),
@@ -190,7 +190,7 @@ fn a_full_disk_answers_503_in_flight_and_stops_with_a_storage_fault() {
     storage.clear_faults();
     storage.crash(|_, _| 0);
     let data_dir = DataDir::with_storage(directory.path(), storage.clone());
-    let recovered = store::recover(&data_dir, JournalOptions { free_bytes_min: 0, ..JournalOptions::default() })
-        .expect("recovers");
+    let recovered =
+        store::recover(&data_dir, JournalOptions { free_bytes_min: 0, ..JournalOptions::default() }).expect("recovers");
     assert_eq!(recovered.report.next_sequence, 2, "the user is durable, the refused top-up is not");
 }

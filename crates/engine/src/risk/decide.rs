@@ -23,6 +23,16 @@ pub const REFERENCE_MAX_BYTES: usize = 200;
 /// The longest appeal text, in bytes.
 pub const APPEAL_TEXT_MAX_BYTES: usize = 2000;
 
+/// Whether an appeal's evidence and text are within bounds and not empty. The API checks it
+/// before a command is journaled (an oversized appeal never reaches the journal); the engine
+/// checks it again, as it checks every command.
+pub fn appeal_within_bounds(evidence: &[Evidence], text: &str) -> bool {
+    evidence.len() <= EVIDENCE_MAX
+        && evidence.iter().all(|item| !item.reference.is_empty() && item.reference.len() <= REFERENCE_MAX_BYTES)
+        && text.len() <= APPEAL_TEXT_MAX_BYTES
+        && !(evidence.is_empty() && text.trim().is_empty())
+}
+
 impl Engine {
     /// The event a command is scored as, or `None` for commands the rules do not see (and
     /// commands naming unknown accounts, which the handler rejects).
@@ -345,11 +355,7 @@ impl Engine {
     /// A user's appeal: evidence and text attached to the case, which reopens if decided.
     pub(crate) fn appeal_case(&mut self, id: CommandId, evidence: &[Evidence], text: &str) -> Outcome {
         let case = self.risk.cases.get(&id).ok_or(Rejection::UnknownCase)?;
-        let sizes_ok = evidence.len() <= EVIDENCE_MAX
-            && evidence.iter().all(|item| !item.reference.is_empty() && item.reference.len() <= REFERENCE_MAX_BYTES)
-            && text.len() <= APPEAL_TEXT_MAX_BYTES
-            && !(evidence.is_empty() && text.trim().is_empty());
-        if !sizes_ok || case.appeals.len() >= APPEALS_MAX {
+        if !appeal_within_bounds(evidence, text) || case.appeals.len() >= APPEALS_MAX {
             return Err(Rejection::InvalidAppeal);
         }
         let at_ms = self.now_ms;

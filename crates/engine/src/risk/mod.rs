@@ -20,7 +20,9 @@ use crate::table::ShardedMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use decide::{CASE_HOLD_MS, SCORE_PENALTY_POINTS};
+pub use decide::{
+    APPEAL_TEXT_MAX_BYTES, CASE_HOLD_MS, EVIDENCE_MAX, REFERENCE_MAX_BYTES, SCORE_PENALTY_POINTS, appeal_within_bounds,
+};
 pub use ruleset::{RuleSet, RuleSource, RuleStatus, RulesError, Thresholds};
 
 /// What a tie is: an identifier two accounts can share.
