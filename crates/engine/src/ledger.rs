@@ -422,7 +422,9 @@ impl Engine {
         if funding.credit_minor > 0 && account.credit_frozen {
             return Err(Rejection::CreditFrozen);
         }
-        if (funding.credit_minor as i128) > account.credit_available_minor() {
+        // A payment from the balance alone is not judged by the line: penalties may have put a
+        // late payer's credit past its limit, which must not stop them spending their own money.
+        if funding.credit_minor > 0 && (funding.credit_minor as i128) > account.credit_available_minor() {
             return Err(Rejection::InsufficientCredit);
         }
         if funding.balance_minor > account.balance_available_minor() {

@@ -534,6 +534,27 @@ fn a_month_of_purchases_repaid_in_full_costs_nothing() {
 
 /// Nothing paid on a ¥1,234.56 statement: three overdue days cost 3 × ¥0.62.
 ///
+/// Bug: once penalties had pushed a late payer's credit used past the limit, a payment from the
+/// balance alone was refused `insufficient_credit`: a purchase that touches no credit is not
+/// judged by the credit line.
+#[test]
+fn a_balance_payment_goes_through_when_penalties_put_the_line_past_its_limit() {
+    let mut ledger = Ledger::with_product();
+    let available = ledger.engine.user(ALICE).map(|user| user.credit_available_minor()).expect("alice") as u64;
+    ledger.at(china_2026(1, 10, 9), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(available, 0) });
+    ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
+    ledger.at(china_2026(2, 14, 0) + 1_000, CommandKind::Tick);
+    assert!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()) < Some(0), "penalties past the limit");
+    ledger.at(china_2026(2, 14, 1), CommandKind::TopUp { user: ALICE, amount: amount(500) });
+    let (_, outcome) =
+        ledger.at(china_2026(2, 14, 2), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 500) });
+    assert_eq!(outcome, Accepted::Split { credit_minor: 0, balance_minor: 500 });
+    ledger.rejected(
+        CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1, 0) },
+        Rejection::InsufficientCredit,
+    );
+}
+
 /// Jan 10 pay 123,456 fen. Feb 1 statement: 123,456 owed, minimum = max(10,000,
 /// 10 % × 123,456 = 12,345.6 → 12,346) = 12,346 fen, due by Feb 10.
 /// Unpaid at the end of Feb 11, 12 and 13: each day 0.05 % × 123,456 = 61.728 → 62 fen
