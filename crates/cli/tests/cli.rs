@@ -1194,7 +1194,6 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
     assert_eq!(held["decision"], "review");
     assert_eq!(held["reasons"], json!(["merchant_tied_to_payer"]));
     assert_eq!(user(&fixture, 1)["credit_held_minor"], 50_000);
-
     assert_eq!(server.get("/v1/cases", &fixture.merchant7).0, 403, "a merchant key cannot read cases");
     assert_eq!(server.get("/v1/cases/35", &fixture.merchant7).0, 403);
     let (status, queue) = server.get("/v1/cases?status=open", analyst);
@@ -1274,6 +1273,24 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
     assert_eq!(report["candidate"]["decisions"]["review"], Value::Null, "{report}");
     assert_eq!(report["changed"].as_u64(), Some(2), "{report}");
     assert_eq!(report["changes"][0]["command_id"].as_u64(), Some(35));
+
+    // Bug: merchants saw the decision, its reasons and the case, so a colluding merchant could
+    // probe the rules. Merchant 8's own retry of the same payment gets the outcome only.
+    let merchant8 = create_key(&fixture.data_dir, "merchant", Some(8));
+    let retry = json!({"command_id": 35, "user_id": 1, "merchant_id": 8, "credit_minor": 50_000});
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seen = loop {
+        let (status, seen) = server.post("/v1/payments", &merchant8, retry.clone());
+        if status != 401 {
+            break seen;
+        }
+        assert!(Instant::now() < deadline, "the new key never worked: {seen}");
+        std::thread::yield_now();
+    };
+    assert_eq!((seen["status"].as_str(), seen["replayed"].as_bool()), (Some("pending"), Some(true)), "{seen}");
+    for hidden in ["decision", "reasons", "case_id"] {
+        assert!(seen.get(hidden).is_none(), "a merchant sees no {hidden}: {seen}");
+    }
 }
 
 /// docs/rules.md lists every feature exactly as the catalog defines it.

@@ -129,13 +129,19 @@ async fn submit_one(
     let committed = state.writer.submit(vec![draft]).await?;
     let committed = committed.first().expect("one result per submitted command");
     match (committed.outcome, &committed.decision) {
+        (Err(engine::Rejection::RiskDenied), _) if principal.role == Role::Merchant => {
+            let mut error =
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, MERCHANT_DECLINED, MERCHANT_DECLINED_MESSAGE);
+            error.body.sequence = Some(committed.sequence);
+            Err(error)
+        }
         (Err(rejection @ engine::Rejection::RiskDenied), Some(decision)) => {
             let mut error = ApiError::rejected(rejection, committed.sequence);
             error.body.message = format!("{}: {}", error.body.message, decision.reasons.join(", "));
             Err(error)
         }
         (Err(rejection), _) => Err(ApiError::rejected(rejection, committed.sequence)),
-        (Ok(_), _) => Ok(Json(CommandResult::new(command_id, committed))),
+        (Ok(_), _) => Ok(Json(CommandResult::for_principal(command_id, committed, principal))),
     }
 }
 
@@ -539,7 +545,11 @@ async fn batch(
         drafts.push(request.into_draft().map_err(at)?);
     }
     let committed = state.writer.submit(drafts).await?;
-    let results = ids.into_iter().zip(committed).map(|(id, committed)| CommandResult::new(id, &committed)).collect();
+    let results = ids
+        .into_iter()
+        .zip(committed)
+        .map(|(id, committed)| CommandResult::for_principal(id, &committed, &principal))
+        .collect();
     Ok(Json(BatchResult { results }))
 }
 

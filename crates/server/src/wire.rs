@@ -840,7 +840,8 @@ pub struct CommandResult {
     /// True when this was a retry of an earlier command id: the result is the original one.
     pub replayed: bool,
     /// `accepted`, `challenged` (waiting for step-up verification), `held_for_review` (funds
-    /// held, a case opened) or `rejected`.
+    /// held, a case opened) or `rejected`. A merchant key sees `pending` for the two risk states,
+    /// and never the decision, its reasons or the case.
     pub status: String,
     /// For rejections, the stable code.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -879,8 +880,30 @@ pub struct CommandResult {
 }
 
 impl CommandResult {
-    /// Builds the result of a committed command.
-    pub fn new(command_id: u64, committed: &Committed) -> CommandResult {
+    /// The result of a committed command as `principal` may see it: a merchant key gets the
+    /// outcome without the risk engine's workings (no decision, reasons or case; a command held
+    /// for review or waiting for the user's step-up is `pending`), so that a colluding merchant
+    /// cannot probe the rules.
+    pub fn for_principal(command_id: u64, committed: &Committed, principal: &Principal) -> CommandResult {
+        let mut result = CommandResult::new(command_id, committed);
+        if principal.role == Role::Merchant {
+            result.decision = None;
+            result.reasons = None;
+            result.case_id = None;
+            result.challenge_expires_at_ms = None;
+            if matches!(result.status.as_str(), "held_for_review" | "challenged") {
+                result.status = "pending".into();
+            }
+            if result.code.as_deref() == Some(engine::Rejection::RiskDenied.code()) {
+                result.code = Some(MERCHANT_DECLINED.into());
+                result.message = Some(MERCHANT_DECLINED_MESSAGE.into());
+            }
+        }
+        result
+    }
+
+    /// Builds the result of a committed command, with everything the engine decided.
+    fn new(command_id: u64, committed: &Committed) -> CommandResult {
         let mut result = CommandResult {
             command_id,
             sequence: committed.sequence,
@@ -927,6 +950,12 @@ impl CommandResult {
         result
     }
 }
+
+/// The code a merchant key gets for a command the risk engine denied (others get `risk_denied`
+/// with the reasons).
+pub const MERCHANT_DECLINED: &str = "declined";
+/// The message that goes with [`MERCHANT_DECLINED`].
+pub const MERCHANT_DECLINED_MESSAGE: &str = "the platform declined this payment";
 
 /// The results of a batch, in request order.
 #[derive(Clone, Debug, Serialize, ToSchema)]
