@@ -54,6 +54,13 @@ enum Commands {
         /// server started on a full disk would only fail its first write).
         #[arg(long, default_value_t = 64 << 20)]
         free_bytes_min: u64,
+        /// Open connections at most; more clients wait to be accepted.
+        #[arg(long, default_value_t = 4_096)]
+        connections_max: usize,
+        /// Close a connection whose request headers take longer than this (a half-sent request
+        /// or an idle keep-alive connection), in seconds.
+        #[arg(long, default_value_t = 10)]
+        header_timeout_secs: u64,
     },
     /// After `serve` or `check` refused a damaged or shortened journal: move the damage (the
     /// first bad record and everything after it) into journal/quarantine/, accept that those
@@ -313,7 +320,11 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             snapshot_every_commands,
             rate_limit_per_key,
             free_bytes_min,
+            connections_max,
+            header_timeout_secs,
         } => {
+            anyhow::ensure!(connections_max > 0, "--connections-max must be at least 1");
+            anyhow::ensure!(header_timeout_secs > 0, "--header-timeout-secs must be at least 1");
             anyhow::ensure!((1..=65_536).contains(&batch_max_commands), "--batch-max-commands must be 1 to 65536");
             anyhow::ensure!(rate_limit_per_key > 0.0, "--rate-limit-per-key must be positive");
             anyhow::ensure!(snapshot_every_commands > 0, "--snapshot-every-commands must be at least 1");
@@ -327,6 +338,10 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
                 rate_limit_per_key,
                 journal,
                 storage: journal::FileStorage::shared(),
+                connections: server::listener::ConnectionLimits {
+                    connections_max,
+                    header_read_timeout: std::time::Duration::from_secs(header_timeout_secs),
+                },
             };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(server::serve(config, shutdown_signal()))?;

@@ -34,17 +34,15 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &["--rate-limit-per-key", "1000000"])
+    }
+
+    /// Starts a server with extra `serve` flags.
+    fn start_with(data_dir: &Path, flags: &[&str]) -> Server {
         let mut child = Command::new(BINARY)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--snapshot-every-commands",
-                "500",
-                "--rate-limit-per-key",
-                "1000000",
-                "--data-dir",
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--snapshot-every-commands", "500"])
+            .args(flags)
+            .arg("--data-dir")
             .arg(data_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -755,6 +753,36 @@ fn start_up_removes_partial_snapshots_and_refuses_a_full_disk() {
         let mode = std::fs::metadata(&path).expect("exists").permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{} is owner-only", path.display());
     }
+}
+
+/// Bug: idle and half-sent connections were never closed, the rate limit sent no
+/// `Retry-After`, and failed authentication was never throttled.
+#[test]
+fn half_sent_requests_are_closed_and_429s_say_when_to_retry() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let data_dir = directory.path().join("data");
+    let key = create_key(&data_dir, "analyst", None);
+    let server = Server::start_with(&data_dir, &["--rate-limit-per-key", "1", "--header-timeout-secs", "1"]);
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("sets");
+    std::io::Write::write_all(&mut stream, b"GET /healthz HTTP/1.1\r\nHost: x\r\n").expect("half a request");
+    let mut rest = Vec::new();
+    let read = std::io::Read::read_to_end(&mut stream, &mut rest);
+    assert!(read.is_ok(), "the server closed the half-sent request instead of holding it: {read:?}");
+
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let get = |key: &str| {
+        agent.get(&format!("{}/v1/users/1", server.base)).header("authorization", &format!("Bearer {key}")).call()
+    };
+    let statuses: Vec<_> = (0..3).map(|_| get(&key).expect("answers")).collect();
+    let limited = statuses.last().expect("three");
+    assert_eq!(limited.status().as_u16(), 429);
+    assert!(limited.headers().get("retry-after").is_some_and(|value| value == "1"), "{:?}", limited.headers());
+    let mut attempts: Vec<_> = (0..30).map(|_| get("clk_nope_guess").expect("answers")).collect();
+    let throttled = attempts.pop().expect("thirty");
+    assert_eq!(throttled.status().as_u16(), 429, "failed authentications are throttled");
+    assert!(throttled.headers().get("retry-after").is_some());
 }
 
 /// Bug: when the projector stopped on an SQLite error, history and snapshots stopped with it

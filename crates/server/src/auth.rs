@@ -7,6 +7,7 @@ use engine::MerchantId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -162,16 +163,39 @@ pub struct Principal {
     pub merchant: Option<MerchantId>,
 }
 
+#[derive(Clone, Copy)]
 struct Bucket {
     tokens: f64,
     refilled: Instant,
 }
 
-/// The live key set, reloaded when the file changes, with a token bucket per key.
+impl Bucket {
+    /// Refills at `per_second` up to `burst`, then takes one token if there is one; otherwise
+    /// the whole seconds until there will be.
+    fn take(&mut self, now: Instant, per_second: f64, burst: f64) -> Result<(), u64> {
+        let refill = now.duration_since(self.refilled).as_secs_f64() * per_second;
+        self.tokens = (self.tokens + refill).min(burst);
+        self.refilled = now;
+        if self.tokens < 1.0 {
+            return Err(((1.0 - self.tokens) / per_second).ceil().max(1.0) as u64);
+        }
+        self.tokens -= 1.0;
+        Ok(())
+    }
+}
+
+/// Failed authentications allowed per client address: this many a second, bursts of twice it.
+pub const FAILURES_PER_SECOND: f64 = 5.0;
+/// Client addresses whose failures are tracked at once; past it the oldest-refilled are dropped.
+const FAILURE_ADDRESSES_MAX: usize = 65_536;
+
+/// The live key set, reloaded when the file changes, with a token bucket per key and one per
+/// client address for failed attempts.
 pub struct KeyRing {
     path: PathBuf,
     keys: RwLock<(Option<SystemTime>, HashMap<String, KeyRecord>)>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    failures: Mutex<HashMap<IpAddr, Bucket>>,
     requests_per_second: f64,
 }
 
@@ -180,14 +204,29 @@ pub struct KeyRing {
 pub enum Denied {
     /// No key, or not a valid one.
     Unauthenticated,
-    /// The key exceeded its rate.
-    RateLimited,
+    /// The key exceeded its rate; retry after this many seconds.
+    RateLimited(u64),
+    /// This client failed to authenticate too often; retry after this many seconds.
+    FailuresThrottled(u64),
+}
+
+/// Compares two digests in time that depends on their length only, not on where they differ.
+fn digests_equal(stored: &str, presented: &str) -> bool {
+    let (stored, presented) = (stored.as_bytes(), presented.as_bytes());
+    stored.len() == presented.len()
+        && std::hint::black_box(stored.iter().zip(presented).fold(0u8, |difference, (a, b)| difference | (a ^ b))) == 0
 }
 
 impl KeyRing {
     /// Loads the key file; `requests_per_second` is each key's sustained rate (burst: 2 s worth).
     pub fn load(path: PathBuf, requests_per_second: f64) -> Result<KeyRing, KeyError> {
-        let ring = KeyRing { path, keys: RwLock::default(), buckets: Mutex::default(), requests_per_second };
+        let ring = KeyRing {
+            path,
+            keys: RwLock::default(),
+            buckets: Mutex::default(),
+            failures: Mutex::default(),
+            requests_per_second,
+        };
         ring.reload()?;
         Ok(ring)
     }
@@ -210,18 +249,29 @@ impl KeyRing {
         self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner()).1.is_empty()
     }
 
-    /// Authenticates a presented key and charges its rate limit.
-    pub fn authenticate(&self, presented: &str) -> Result<Principal, Denied> {
-        let id =
-            presented.strip_prefix("clk_").and_then(|rest| rest.split('_').next()).ok_or(Denied::Unauthenticated)?;
-        let principal = {
-            let keys = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let record =
-                keys.1.get(id).filter(|record| record.sha256 == hash_hex(presented)).ok_or(Denied::Unauthenticated)?;
-            Principal { key_id: record.id.clone(), role: record.role, merchant: record.merchant_id.map(MerchantId) }
+    /// Authenticates a presented key from `client` and charges its rate limit. A client that
+    /// failed too often is refused before its key is looked at. An unknown key id makes the ring
+    /// re-read the key file first, so a key created while the server runs works at once.
+    pub fn authenticate(&self, presented: &str, client: IpAddr) -> Result<Principal, Denied> {
+        self.check_failures(client)?;
+        let principal = match self.lookup(presented) {
+            Some(principal) => Some(principal),
+            None if self.reload().is_ok() => self.lookup(presented),
+            None => None,
+        };
+        let Some(principal) = principal else {
+            self.charge_failure(client);
+            return Err(Denied::Unauthenticated);
         };
         self.charge(&principal.key_id)?;
         Ok(principal)
+    }
+
+    fn lookup(&self, presented: &str) -> Option<Principal> {
+        let id = presented.strip_prefix("clk_").and_then(|rest| rest.split('_').next())?;
+        let keys = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let record = keys.1.get(id).filter(|record| digests_equal(&record.sha256, &hash_hex(presented)))?;
+        Some(Principal { key_id: record.id.clone(), role: record.role, merchant: record.merchant_id.map(MerchantId) })
     }
 
     fn charge(&self, key_id: &str) -> Result<(), Denied> {
@@ -229,20 +279,39 @@ impl KeyRing {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let bucket = buckets.entry(key_id.to_owned()).or_insert(Bucket { tokens: burst, refilled: now });
-        let refill = now.duration_since(bucket.refilled).as_secs_f64() * self.requests_per_second;
-        bucket.tokens = (bucket.tokens + refill).min(burst);
-        bucket.refilled = now;
-        if bucket.tokens < 1.0 {
-            return Err(Denied::RateLimited);
+        bucket.take(now, self.requests_per_second, burst).map_err(Denied::RateLimited)
+    }
+
+    /// Refuses a client whose failure bucket is empty, without charging it.
+    fn check_failures(&self, client: IpAddr) -> Result<(), Denied> {
+        let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(bucket) = failures.get(&client) else { return Ok(()) };
+        let mut probe = *bucket;
+        probe.take(Instant::now(), FAILURES_PER_SECOND, FAILURES_PER_SECOND * 2.0).map_err(Denied::FailuresThrottled)
+    }
+
+    fn charge_failure(&self, client: IpAddr) {
+        let burst = FAILURES_PER_SECOND * 2.0;
+        let now = Instant::now();
+        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if failures.len() >= FAILURE_ADDRESSES_MAX && !failures.contains_key(&client) {
+            // Addresses whose bucket has refilled carry no information: forget them first.
+            failures
+                .retain(|_, bucket| now.duration_since(bucket.refilled).as_secs_f64() * FAILURES_PER_SECOND < burst);
+            if failures.len() >= FAILURE_ADDRESSES_MAX {
+                failures.clear();
+            }
         }
-        bucket.tokens -= 1.0;
-        Ok(())
+        let bucket = failures.entry(client).or_insert(Bucket { tokens: burst, refilled: now });
+        let _ = bucket.take(now, FAILURES_PER_SECOND, burst);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     #[test]
     fn keys_authenticate_only_when_whole_and_unrevoked() {
@@ -251,13 +320,13 @@ mod tests {
         let (key, record) = create_key(&path, Role::Merchant, Some(7)).expect("created");
         assert!(!std::fs::read_to_string(&path).expect("readable").contains(&key), "the key itself is never stored");
         let ring = KeyRing::load(path.clone(), 1_000.0).expect("loads");
-        let principal = ring.authenticate(&key).expect("valid key");
+        let principal = ring.authenticate(&key, CLIENT).expect("valid key");
         assert_eq!((principal.role, principal.merchant), (Role::Merchant, Some(MerchantId(7))));
-        assert_eq!(ring.authenticate(&format!("{key}x")), Err(Denied::Unauthenticated));
-        assert_eq!(ring.authenticate("clk_"), Err(Denied::Unauthenticated));
+        assert_eq!(ring.authenticate(&format!("{key}x"), CLIENT), Err(Denied::Unauthenticated));
+        assert_eq!(ring.authenticate("clk_", CLIENT), Err(Denied::Unauthenticated));
         revoke_key(&path, &record.id).expect("revoked");
         let ring = KeyRing::load(path.clone(), 1_000.0).expect("loads");
-        assert_eq!(ring.authenticate(&key), Err(Denied::Unauthenticated));
+        assert_eq!(ring.authenticate(&key, CLIENT), Err(Denied::Unauthenticated));
         assert!(create_key(&path, Role::Merchant, None).is_err());
         assert!(create_key(&path, Role::Admin, Some(1)).is_err());
     }
@@ -268,8 +337,44 @@ mod tests {
         let path = directory.path().join("keys.json");
         let (key, _) = create_key(&path, Role::Analyst, None).expect("created");
         let ring = KeyRing::load(path, 5.0).expect("loads");
-        let results: Vec<_> = (0..20).map(|_| ring.authenticate(&key).is_ok()).collect();
+        let results: Vec<_> = (0..20).map(|_| ring.authenticate(&key, CLIENT).is_ok()).collect();
         assert!(results[..10].iter().all(|ok| *ok), "a burst of two seconds' worth passes");
         assert!(results.contains(&false), "past the burst, requests are refused");
+    }
+
+    /// Bug: failed authentication was never throttled, so a client could try keys at full speed.
+    #[test]
+    fn a_client_failing_to_authenticate_is_throttled_and_others_are_not() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let path = directory.path().join("keys.json");
+        let (key, _) = create_key(&path, Role::Analyst, None).expect("created");
+        let ring = KeyRing::load(path, 1_000.0).expect("loads");
+        let attacker = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9));
+        let results: Vec<_> = (0..40).map(|_| ring.authenticate("clk_nope_secret", attacker)).collect();
+        assert!(results[..10].iter().all(|result| *result == Err(Denied::Unauthenticated)), "a burst of failures");
+        assert!(matches!(results.last(), Some(Err(Denied::FailuresThrottled(seconds))) if *seconds >= 1));
+        assert!(
+            matches!(ring.authenticate(&key, attacker), Err(Denied::FailuresThrottled(_))),
+            "even a good key waits"
+        );
+        assert!(ring.authenticate(&key, CLIENT).is_ok(), "another client is not affected");
+    }
+
+    #[test]
+    fn digests_compare_equal_only_when_identical() {
+        assert!(digests_equal("ab12", "ab12"));
+        assert!(!digests_equal("ab12", "ab13"));
+        assert!(!digests_equal("ab12", "ab1"));
+    }
+
+    /// Bug: a key created while the server ran got 401 for about two seconds.
+    #[test]
+    fn a_key_created_after_loading_works_at_once() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let path = directory.path().join("keys.json");
+        create_key(&path, Role::Analyst, None).expect("created");
+        let ring = KeyRing::load(path.clone(), 1_000.0).expect("loads");
+        let (late, _) = create_key(&path, Role::Platform, None).expect("created");
+        assert_eq!(ring.authenticate(&late, CLIENT).map(|principal| principal.role), Ok(Role::Platform));
     }
 }

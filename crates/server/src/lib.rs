@@ -3,7 +3,8 @@
 //! - [`store`]: the data directory and recovery (snapshot + journal tail → engine);
 //! - [`writer`]: the single writer thread — batches, applies, journals (group commit), replies;
 //! - [`projector`]: the SQLite read model that tails the journal, and history queries;
-//! - [`auth`]: API keys with roles, hashed at rest, per-key rate limits;
+//! - [`auth`]: API keys with roles, hashed at rest, per-key rate limits, throttled failures;
+//! - [`listener`]: the connection loop, with a connection limit and a header timeout;
 //! - [`wire`] and [`routes`]: request/response types, validation, handlers, OpenAPI;
 //! - [`product_file`]: credit product files (TOML) parsed and validated;
 //! - [`metrics`]: Prometheus metric names.
@@ -14,6 +15,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod listener;
 pub mod metrics;
 pub mod product_file;
 pub mod projector;
@@ -45,6 +47,8 @@ pub struct ServeConfig {
     pub journal: journal::JournalOptions,
     /// Where the journal and snapshots live: real files, or a simulated disk in tests.
     pub storage: Arc<dyn journal::Storage>,
+    /// Connection count and header timeout.
+    pub connections: listener::ConnectionLimits,
 }
 
 /// Recovers the data directory and serves until `shutdown` resolves; then drains the writer,
@@ -101,7 +105,7 @@ pub async fn serve_on(
             () = stopped.writer_stopped.notified() => {}
         }
     };
-    axum::serve(listener, routes::router(state)).with_graceful_shutdown(shutdown).await?;
+    listener::serve(listener, routes::router(state), config.connections, shutdown).await?;
     reload.abort();
     tracing::info!("draining the writer");
     tokio::task::spawn_blocking(move || {

@@ -3,6 +3,7 @@
 
 use crate::auth::{Denied, KeyRing, Principal, Role};
 use crate::error::{ApiError, ErrorBody};
+use crate::listener::ClientAddress;
 use crate::metrics as names;
 use crate::projector::{Entry, EntryQuery, ReadModel};
 use crate::wire::*;
@@ -874,47 +875,91 @@ impl utoipa::Modify for SecurityAddon {
 pub struct ApiDoc;
 
 async fn authenticate(State(keys): State<Arc<KeyRing>>, mut request: Request, next: Next) -> Response {
+    let client = request
+        .extensions()
+        .get::<ClientAddress>()
+        .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |address| address.0.ip());
     let presented = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    let Some(presented) = presented else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "send an API key: Authorization: Bearer clk_…",
-        )
-        .into_response();
-    };
-    match keys.authenticate(presented.trim()) {
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    match keys.authenticate(presented.trim(), client) {
         Ok(principal) => {
+            let key_id = KeyId(principal.key_id.clone());
             request.extensions_mut().insert(principal);
-            next.run(request).await
+            let mut response = next.run(request).await;
+            response.extensions_mut().insert(key_id);
+            response
+        }
+        Err(Denied::Unauthenticated) if presented.is_empty() => {
+            let message = "send an API key: Authorization: Bearer clk_…";
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message).into_response()
         }
         Err(Denied::Unauthenticated) => {
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the API key is unknown or revoked")
                 .into_response()
         }
-        Err(Denied::RateLimited) => ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "this key exceeded its request rate; slow down and retry",
-        )
-        .into_response(),
+        Err(Denied::RateLimited(seconds)) => {
+            let message = format!("this key exceeded its request rate; retry in {seconds} s");
+            too_many_requests(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message), seconds)
+        }
+        Err(Denied::FailuresThrottled(seconds)) => {
+            let message = format!("too many failed authentications from this address; retry in {seconds} s");
+            too_many_requests(
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "authentication_throttled", message),
+                seconds,
+            )
+        }
     }
 }
 
+/// A 429 with the `Retry-After` header a client should honour.
+fn too_many_requests(error: ApiError, retry_after_seconds: u64) -> Response {
+    let mut response = error.into_response();
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(retry_after_seconds));
+    response
+}
+
+/// The longest a request may take before it is answered 503; a command's outcome is then
+/// unknown to the client, which retries with the same `command_id` to learn it.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn request_timeout(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let message = format!(
+                "no answer within {} s; a command's outcome is unknown: retry with the same command_id",
+                REQUEST_TIMEOUT.as_secs()
+            );
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", message).into_response()
+        }
+    }
+}
+
+/// The acting key's public id, passed from authentication to the request log on the response.
+#[derive(Clone, Debug)]
+struct KeyId(String);
+
+/// Records each request's latency as a metric and logs it as one structured line (target
+/// `creditline::access`: method, route, status, key id — never the key —, latency).
 async fn record_latency(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::histogram!(names::HTTP_REQUEST_SECONDS, "route" => route, "status" => status)
-        .record(started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let key_id = response.extensions().get::<KeyId>().map_or("-", |key| key.0.as_str());
+    tracing::info!(target: "creditline::access", %method, %route, status, key_id,
+        latency_us = elapsed.as_micros() as u64, "request");
+    metrics::histogram!(names::HTTP_REQUEST_SECONDS, "route" => route, "status" => status.to_string())
+        .record(elapsed.as_secs_f64());
     response
 }
 
@@ -976,6 +1021,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route_layer(middleware::from_fn(record_latency))
         .merge(authenticated)
+        .layer(middleware::from_fn(request_timeout))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX_BYTES))
         .with_state(state)

@@ -159,6 +159,7 @@ fn a_full_disk_answers_503_in_flight_and_stops_with_a_storage_fault() {
         rate_limit_per_key: 1_000.0,
         journal: JournalOptions { free_bytes_min: 0, ..JournalOptions::default() },
         storage: storage.clone(),
+        connections: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("binds");
