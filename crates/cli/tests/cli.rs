@@ -1246,6 +1246,17 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
     assert_eq!(server.post("/v1/appeals", platform, appeal).0, 200);
     let empty_appeal = json!({"command_id": 37, "case_id": 35});
     assert_eq!(server.post("/v1/appeals", platform, empty_appeal).1["code"], "invalid_appeal");
+    // Bug: the merchant captured a payment held for review; the approval then failed with a
+    // wrong authorization_expired. A held payment moves only by the case decision.
+    for (id, path, body) in [
+        (80, "/v1/captures", json!({"authorization_id": 35, "merchant_id": 8, "amount_minor": 50_000})),
+        (81, "/v1/releases", json!({"authorization_id": 35, "merchant_id": 8})),
+    ] {
+        let mut body = body;
+        body["command_id"] = json!(id);
+        let (status, refused) = server.post(path, platform, body);
+        assert_eq!((status, refused["code"].as_str()), (409, Some("held_by_case")), "{path}: {refused}");
+    }
     let decide = json!({"command_id": 38, "case_id": 35, "approve": true, "label": "not_fraud"});
     assert_eq!(server.post("/v1/case-decisions", platform, decide.clone()).0, 403, "platform keys do not decide cases");
     let (status, approved) = server.post("/v1/case-decisions", analyst, decide);

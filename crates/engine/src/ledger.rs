@@ -247,6 +247,11 @@ impl Engine {
     /// Scores the command, then runs it if the decision lets it through.
     fn execute(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
         self.risk.last_decision = None;
+        if let CommandKind::Capture { authorization, .. } | CommandKind::Release { authorization, .. } = *kind
+            && self.held_by_open_case(authorization)
+        {
+            return Err(Rejection::HeldByCase);
+        }
         match self.screen(id, kind, ledger) {
             Some(outcome) => outcome,
             None => self.run(id, kind, ledger),

@@ -108,6 +108,8 @@ pub enum Rejection {
     InvalidRules,
     /// A rules version not above the one in force.
     RulesVersionOrder,
+    /// The payment or hold is held for review by an open case: only the case decision moves it.
+    HeldByCase,
 }
 
 impl Rejection {
@@ -165,6 +167,7 @@ impl Rejection {
             Rejection::ActionNotInForce => "action_not_in_force",
             Rejection::InvalidRules => "invalid_rules",
             Rejection::RulesVersionOrder => "rules_version_order",
+            Rejection::HeldByCase => "held_by_case",
         }
     }
 
@@ -240,6 +243,7 @@ impl Rejection {
             Rejection::ActionNotInForce => "that account action is not in force for this user",
             Rejection::InvalidRules => "the rules file does not compile; run `creditline rules check` on it",
             Rejection::RulesVersionOrder => "a new rules file needs a version above the one in force",
+            Rejection::HeldByCase => "this payment is held for review; only the case decision captures or releases it",
         }
     }
 }

@@ -69,7 +69,8 @@ pub fn rejection_status(rejection: Rejection) -> StatusCode {
         | Rejection::MerchantExists
         | Rejection::PaymentExists
         | Rejection::IdempotencyConflict
-        | Rejection::CaseClosed => StatusCode::CONFLICT,
+        | Rejection::CaseClosed
+        | Rejection::HeldByCase => StatusCode::CONFLICT,
         Rejection::MerchantMismatch => StatusCode::FORBIDDEN,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }

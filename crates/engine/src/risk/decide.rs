@@ -308,6 +308,14 @@ impl Engine {
         }
     }
 
+    /// Whether an open case holds this payment or authorization: then only its decision may
+    /// capture or release it (a merchant capturing a payment held for review is what must fail).
+    pub(crate) fn held_by_open_case(&self, authorization: CommandId) -> bool {
+        self.risk.cases.get(&authorization).is_some_and(|case| {
+            case.status == CaseStatus::Open && matches!(case.held, Held::Payment { .. } | Held::Authorization { .. })
+        })
+    }
+
     /// An analyst's verdict: approval lets what was held through and lifts the case's account
     /// actions; rejection releases or drops it. Either way the label is recorded.
     pub(crate) fn decide_case(
