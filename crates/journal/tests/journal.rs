@@ -276,7 +276,8 @@ fn files_are_owner_only_and_partial_files_are_removed_on_open() {
 /// write and on fsync (with Linux's pages-marked-clean behaviour), ENOSPC, bit flips, cut and
 /// deleted segments. After each, recovery must give back every acknowledged record unchanged,
 /// or refuse precisely; `repair` then proceeds. A failure prints its seed: rerun one seed with
-/// `JOURNAL_SIMULATION_SEED=N cargo test -p journal simulation`.
+/// `JOURNAL_SIMULATION_SEED=N cargo test -p journal simulation`; run more seeds with
+/// `JOURNAL_SIMULATION_SEEDS=N` (scripts/torture.sh).
 mod simulation {
     use journal::{Fault, Journal, JournalError, JournalOptions, MemoryStorage, Storage, Witness};
     use std::path::PathBuf;
@@ -528,7 +529,10 @@ mod simulation {
     fn simulated_faults_never_lose_or_change_an_acknowledged_record() {
         let seeds: Vec<u64> = match std::env::var("JOURNAL_SIMULATION_SEED") {
             Ok(seed) => vec![seed.parse().expect("a number")],
-            Err(_) => (0..SEEDS).collect(),
+            Err(_) => {
+                let seeds = std::env::var("JOURNAL_SIMULATION_SEEDS").ok().and_then(|seeds| seeds.parse().ok());
+                (0..seeds.unwrap_or(SEEDS)).collect()
+            }
         };
         let (mut faults, mut refusals) = (0, 0);
         for seed in seeds {
