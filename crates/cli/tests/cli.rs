@@ -988,7 +988,7 @@ fn acknowledged_commands_survive_sigkill_exactly_once() {
     let mut logs: Vec<ClientLog> = (0..CLIENTS).map(|_| ClientLog::default()).collect();
     let (mut start_up_kills, mut partial_snapshots) = (0, 0);
     for round in 0..rounds {
-        if next_random(&mut random) % 5 == 0 {
+        if next_random(&mut random).is_multiple_of(5) {
             // Killed during start-up: recovery, not yet listening.
             let mut child = Command::new(BINARY)
                 .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -1018,7 +1018,7 @@ fn acknowledged_commands_survive_sigkill_exactly_once() {
             std::thread::sleep(delay);
             server.kill();
         });
-        if round % 10 == 0 {
+        if round.is_multiple_of(10) {
             eprintln!("round {round}: killed after {delay:?}; {resent} acknowledged commands replayed identically");
         }
     }
