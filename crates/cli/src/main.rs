@@ -54,6 +54,10 @@ enum Commands {
         /// server started on a full disk would only fail its first write).
         #[arg(long, default_value_t = 64 << 20)]
         free_bytes_min: u64,
+        /// Failed authentications a second each client address may make (bursts of twice it)
+        /// before it gets 429 for a while.
+        #[arg(long, default_value_t = server::auth::FAILURES_PER_SECOND)]
+        auth_failures_per_second: f64,
         /// Open connections at most; more clients wait to be accepted.
         #[arg(long, default_value_t = 4_096)]
         connections_max: usize,
@@ -320,9 +324,11 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             snapshot_every_commands,
             rate_limit_per_key,
             free_bytes_min,
+            auth_failures_per_second,
             connections_max,
             header_timeout_secs,
         } => {
+            anyhow::ensure!(auth_failures_per_second > 0.0, "--auth-failures-per-second must be positive");
             anyhow::ensure!(connections_max > 0, "--connections-max must be at least 1");
             anyhow::ensure!(header_timeout_secs > 0, "--header-timeout-secs must be at least 1");
             anyhow::ensure!((1..=65_536).contains(&batch_max_commands), "--batch-max-commands must be 1 to 65536");
@@ -336,6 +342,7 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
                 writer,
                 snapshot_every_commands,
                 rate_limit_per_key,
+                auth_failures_per_second,
                 journal,
                 storage: journal::FileStorage::shared(),
                 connections: server::listener::ConnectionLimits {

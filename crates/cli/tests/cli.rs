@@ -643,6 +643,96 @@ fn an_identical_retry_of_every_command_kind_replays_alone_and_in_a_batch() {
     }
 }
 
+/// The role × endpoint test, generated from the OpenAPI document: every operation it lists must
+/// state its roles (`x-roles`, `x-merchant-own`), and is called with every role's key, another
+/// merchant's key, no key and a revoked key; each answer must be what the document states
+/// (allowed: neither 401 nor 403; refused: 403, or 404 for another merchant's object; no key or
+/// a revoked one: 401).
+#[test]
+fn every_endpoint_answers_every_role_as_the_openapi_document_states() {
+    let mut fixture = populated();
+    fixture.server.kill();
+    let flags = ["--rate-limit-per-key", "1000000", "--auth-failures-per-second", "1000"];
+    fixture.server = Server::start_with(&fixture.data_dir, &flags);
+    let server = &fixture.server;
+    let merchant8 = create_key(&fixture.data_dir, "merchant", Some(8));
+    let revoked = create_key(&fixture.data_dir, "admin", None);
+    let revoked_id = revoked.split('_').nth(1).expect("clk_ID_SECRET");
+    let (status, _, stderr) = creditline(&["keys", "revoke", revoked_id], &fixture.data_dir);
+    assert!(status.success(), "{stderr}");
+    let admin = &fixture.admin;
+    let payment = json!({"command_id": 60, "user_id": 1, "merchant_id": 7, "credit_minor": 100});
+    assert_eq!(server.post("/v1/payments", admin, payment).0, 200);
+    let hold = json!({"command_id": 61, "user_id": 1, "merchant_id": 7, "credit_minor": 100, "hold_ms": 600_000});
+    assert_eq!(server.post("/v1/authorizations", admin, hold).0, 200);
+    let bodies: std::collections::BTreeMap<&str, Value> =
+        every_command_kind(500).into_iter().map(|(path, _, body)| (path, body)).collect();
+    let (_, document) = server.call("GET", "/openapi.json", None, None);
+    let callers: [(&str, Option<&str>); 7] = [
+        ("admin", Some(admin)),
+        ("platform", Some(&fixture.platform)),
+        ("analyst", Some(&fixture.analyst)),
+        ("merchant", Some(&fixture.merchant7)),
+        ("other merchant", Some(&merchant8)),
+        ("no key", None),
+        ("revoked key", Some(&revoked)),
+    ];
+    let mut next_id = 200_000;
+    let mut checked = 0;
+    for (template, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            let roles: Vec<&str> = operation["x-roles"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {template} states no x-roles"))
+                .iter()
+                .map(|role| role.as_str().expect("a role name"))
+                .collect();
+            let merchant_own = operation["x-merchant-own"].as_bool().expect("x-merchant-own");
+            let path = template
+                .replace("{user_id}", "1")
+                .replace("{merchant_id}", "7")
+                .replace("{payment_id}", "60")
+                .replace("{authorization_id}", "61")
+                .replace("{account}", "merchant:7:settlement")
+                .replace("{case_id}", "1")
+                .replace("{number}", "1");
+            for (caller, key) in callers {
+                let body = (method == "post").then(|| {
+                    next_id += 1;
+                    let mut body = match template.as_str() {
+                        "/v1/batch" => json!({"commands": [{"type": "top_up", "user_id": 1, "amount_minor": 1}]}),
+                        _ => bodies.get(template.as_str()).unwrap_or_else(|| panic!("no body for {template}")).clone(),
+                    };
+                    match body.get_mut("commands") {
+                        Some(commands) => commands[0]["command_id"] = json!(next_id),
+                        None => body["command_id"] = json!(next_id),
+                    }
+                    body.to_string()
+                });
+                let (status, answer) = server.call(&method.to_uppercase(), &path, key, body.as_deref());
+                let public = roles == ["public"];
+                let allowed = public
+                    || match caller {
+                        "merchant" => merchant_own || roles.contains(&"merchant"),
+                        "other merchant" | "no key" | "revoked key" => false,
+                        role => roles.contains(&role),
+                    };
+                let context = format!("{method} {path} as {caller}: {status} {answer}");
+                match (allowed, caller) {
+                    (true, _) => assert!(status != 401 && status != 403, "{context}"),
+                    (false, "no key" | "revoked key") => assert_eq!(status, 401, "{context}"),
+                    (false, "other merchant") if merchant_own && method == "get" => {
+                        assert!(status == 403 || status == 404, "{context}")
+                    }
+                    (false, _) => assert_eq!(status, 403, "{context}"),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 47 * 7, "every operation, every caller: {checked}");
+}
+
 /// The journal's segment files, oldest first.
 fn segments(data_dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir.join("journal"))

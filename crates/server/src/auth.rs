@@ -37,6 +37,16 @@ impl Role {
             _ => None,
         }
     }
+
+    /// The role's name, as [`Role::parse`] reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Platform => "platform",
+            Role::Merchant => "merchant",
+            Role::Analyst => "analyst",
+        }
+    }
 }
 
 /// A stored key: never the key itself.
@@ -184,7 +194,8 @@ impl Bucket {
     }
 }
 
-/// Failed authentications allowed per client address: this many a second, bursts of twice it.
+/// Failed authentications allowed per client address by default: this many a second, bursts of
+/// twice it.
 pub const FAILURES_PER_SECOND: f64 = 5.0;
 /// Client addresses whose failures are tracked at once; past it the oldest-refilled are dropped.
 const FAILURE_ADDRESSES_MAX: usize = 65_536;
@@ -197,6 +208,7 @@ pub struct KeyRing {
     buckets: Mutex<HashMap<String, Bucket>>,
     failures: Mutex<HashMap<IpAddr, Bucket>>,
     requests_per_second: f64,
+    failures_per_second: f64,
 }
 
 /// Why a request was not authenticated.
@@ -226,9 +238,18 @@ impl KeyRing {
             buckets: Mutex::default(),
             failures: Mutex::default(),
             requests_per_second,
+            failures_per_second: FAILURES_PER_SECOND,
         };
         ring.reload()?;
         Ok(ring)
+    }
+
+    /// Sets how many failed authentications a second each client address may make (bursts of
+    /// twice it) before it is refused with 429 for a while, even with a good key.
+    pub fn with_failure_rate(mut self, failures_per_second: f64) -> KeyRing {
+        assert!(failures_per_second > 0.0, "checked by the caller");
+        self.failures_per_second = failures_per_second;
+        self
     }
 
     /// Re-reads the key file if it changed since the last load.
@@ -260,7 +281,10 @@ impl KeyRing {
             None => None,
         };
         let Some(principal) = principal else {
-            self.charge_failure(client);
+            // No key at all guesses nothing; a wrong key is what is throttled.
+            if !presented.is_empty() {
+                self.charge_failure(client);
+            }
             return Err(Denied::Unauthenticated);
         };
         self.charge(&principal.key_id)?;
@@ -287,23 +311,23 @@ impl KeyRing {
         let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Some(bucket) = failures.get(&client) else { return Ok(()) };
         let mut probe = *bucket;
-        probe.take(Instant::now(), FAILURES_PER_SECOND, FAILURES_PER_SECOND * 2.0).map_err(Denied::FailuresThrottled)
+        let per_second = self.failures_per_second;
+        probe.take(Instant::now(), per_second, per_second * 2.0).map_err(Denied::FailuresThrottled)
     }
 
     fn charge_failure(&self, client: IpAddr) {
-        let burst = FAILURES_PER_SECOND * 2.0;
+        let (per_second, burst) = (self.failures_per_second, self.failures_per_second * 2.0);
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if failures.len() >= FAILURE_ADDRESSES_MAX && !failures.contains_key(&client) {
             // Addresses whose bucket has refilled carry no information: forget them first.
-            failures
-                .retain(|_, bucket| now.duration_since(bucket.refilled).as_secs_f64() * FAILURES_PER_SECOND < burst);
+            failures.retain(|_, bucket| now.duration_since(bucket.refilled).as_secs_f64() * per_second < burst);
             if failures.len() >= FAILURE_ADDRESSES_MAX {
                 failures.clear();
             }
         }
         let bucket = failures.entry(client).or_insert(Bucket { tokens: burst, refilled: now });
-        let _ = bucket.take(now, FAILURES_PER_SECOND, burst);
+        let _ = bucket.take(now, per_second, burst);
     }
 }
 

@@ -3,6 +3,7 @@
 //! - [`store`]: the data directory and recovery (snapshot + journal tail → engine);
 //! - [`writer`]: the single writer thread — batches, applies, journals (group commit), replies;
 //! - [`projector`]: the SQLite read model that tails the journal, and history queries;
+//! - [`access`]: who may call each endpoint, as the OpenAPI document states it;
 //! - [`auth`]: API keys with roles, hashed at rest, per-key rate limits, throttled failures;
 //! - [`listener`]: the connection loop, with a connection limit and a header timeout;
 //! - [`wire`] and [`routes`]: request/response types, validation, handlers, OpenAPI;
@@ -13,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod auth;
 pub mod error;
 pub mod listener;
@@ -43,6 +45,8 @@ pub struct ServeConfig {
     pub snapshot_every_commands: u64,
     /// Sustained requests per second per API key.
     pub rate_limit_per_key: f64,
+    /// Failed authentications per second per client address before it is throttled.
+    pub auth_failures_per_second: f64,
     /// Segment size and free-space floor of the journal.
     pub journal: journal::JournalOptions,
     /// Where the journal and snapshots live: real files, or a simulated disk in tests.
@@ -80,7 +84,10 @@ pub async fn serve_on(
         next_sequence = report.next_sequence,
         "recovered"
     );
-    let keys = Arc::new(auth::KeyRing::load(data_dir.keys(), config.rate_limit_per_key)?);
+    let keys = Arc::new(
+        auth::KeyRing::load(data_dir.keys(), config.rate_limit_per_key)?
+            .with_failure_rate(config.auth_failures_per_second),
+    );
     if keys.is_empty() {
         tracing::warn!(
             "no API keys yet: every call will get 401; create one with `creditline keys create --role admin --data-dir {}`",

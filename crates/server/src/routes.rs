@@ -1,6 +1,7 @@
 //! HTTP routes: thin handlers that authenticate, validate, forward to the writer and shape
 //! replies. No business rule lives here.
 
+use crate::access::{ANALYSTS, READERS};
 use crate::auth::{Denied, KeyRing, Principal, Role};
 use crate::error::{ApiError, ErrorBody};
 use crate::listener::ClientAddress;
@@ -116,8 +117,6 @@ fn require(principal: &Principal, roles: &[Role]) -> Result<(), ApiError> {
         ))),
     }
 }
-
-const READERS: &[Role] = &[Role::Admin, Role::Platform, Role::Analyst];
 
 async fn submit_one(
     state: &AppState,
@@ -329,9 +328,6 @@ command_endpoint!(
     "Lift a risk account action: unfreeze, restore the line, restore the score, leave the watch-list (analyst)."
 );
 
-/// Roles that may read cases and rules (a merchant key may not).
-const RISK_READERS: &[Role] = &[Role::Admin, Role::Platform, Role::Analyst];
-
 /// The rules file in force.
 #[utoipa::path(get, path = "/v1/rules", tag = "reads",
     responses((status = 200, body = RulesView), (status = 404, body = ErrorBody)),
@@ -340,7 +336,7 @@ async fn get_rules(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<RulesView>, ApiError> {
-    require(&principal, RISK_READERS)?;
+    require(&principal, READERS)?;
     let rules = state.writer.read(|engine| engine.rules().cloned()).await?;
     let rules = rules.ok_or_else(|| ApiError::not_found("no_rules", "no rules file is installed; POST /v1/rules"))?;
     Ok(Json(RulesView { version: rules.version, rules }))
@@ -366,7 +362,7 @@ async fn get_cases(
     Extension(principal): Extension<Principal>,
     ApiQuery(params): ApiQuery<CasesParams>,
 ) -> Result<Json<Vec<CaseView>>, ApiError> {
-    require(&principal, RISK_READERS)?;
+    require(&principal, READERS)?;
     use engine::risk::CaseStatus;
     let status = match params.status.as_deref() {
         None => None,
@@ -408,7 +404,7 @@ async fn get_case(
     Extension(principal): Extension<Principal>,
     Path(case_id): Path<String>,
 ) -> Result<Json<CaseView>, ApiError> {
-    require(&principal, RISK_READERS)?;
+    require(&principal, READERS)?;
     let id = CommandId(parse_id(&case_id, "case_id")?);
     let view = state.writer.read(move |engine| engine.case(id).map(|case| CaseView::new(id, case))).await?;
     view.map(Json).ok_or_else(|| ApiError::not_found("unknown_case", "no case has this id"))
@@ -771,7 +767,7 @@ async fn get_decisions(
     Extension(principal): Extension<Principal>,
     ApiQuery(params): ApiQuery<DecisionsParams>,
 ) -> Result<Json<DecisionsPage>, ApiError> {
-    require(&principal, RISK_READERS)?;
+    require(&principal, READERS)?;
     let limit = page_limit(params.limit)?;
     if let Some(decision) = params.decision.as_deref().filter(|d| !["allow", "challenge", "review", "deny"].contains(d))
     {
@@ -835,7 +831,7 @@ async fn metrics_text(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<String, ApiError> {
-    require(&principal, &[Role::Admin, Role::Analyst])?;
+    require(&principal, ANALYSTS)?;
     Ok(state.metrics.render())
 }
 
@@ -857,6 +853,7 @@ impl utoipa::Modify for SecurityAddon {
             .components
             .get_or_insert_with(Default::default)
             .add_security_scheme("api_key", SecurityScheme::Http(scheme));
+        crate::access::document(openapi);
     }
 }
 

@@ -157,6 +157,7 @@ fn a_full_disk_answers_503_in_flight_and_stops_with_a_storage_fault() {
         writer: Default::default(),
         snapshot_every_commands: 1_000_000,
         rate_limit_per_key: 1_000.0,
+        auth_failures_per_second: server::auth::FAILURES_PER_SECOND,
         journal: JournalOptions { free_bytes_min: 0, ..JournalOptions::default() },
         storage: storage.clone(),
         connections: Default::default(),

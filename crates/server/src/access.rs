@@ -1,0 +1,107 @@
+//! Who may call each endpoint, stated once for the OpenAPI document: every operation carries
+//! `x-roles` (the roles allowed; `public` for no key at all) and `x-merchant-own` (a merchant key
+//! may call it for its own merchant only). The handlers enforce it (`routes::require`,
+//! `wire::CommandRequest::permit`); the role × endpoint test drives every operation the document
+//! lists with every role and checks the server against this table, so the two cannot drift apart
+//! unnoticed, and an endpoint added without a row here fails that test.
+
+use crate::auth::Role;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::extensions::Extensions;
+
+/// One endpoint's access rule.
+pub struct Access {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The path as the OpenAPI document writes it.
+    pub path: &'static str,
+    /// The roles allowed; empty for a public endpoint.
+    pub roles: &'static [Role],
+    /// Whether a merchant key may also call it, for its own merchant only.
+    pub merchant_own: bool,
+}
+
+const ADMIN: &[Role] = &[Role::Admin];
+const APP: &[Role] = &[Role::Admin, Role::Platform];
+/// The roles that read accounts, history, cases and decisions.
+pub const READERS: &[Role] = &[Role::Admin, Role::Platform, Role::Analyst];
+/// The roles that decide cases, lift account actions and read metrics.
+pub const ANALYSTS: &[Role] = &[Role::Admin, Role::Analyst];
+
+const fn rule(method: &'static str, path: &'static str, roles: &'static [Role], merchant_own: bool) -> Access {
+    Access { method, path, roles, merchant_own }
+}
+
+/// Every endpoint's rule.
+pub const ACCESS: &[Access] = &[
+    rule("GET", "/healthz", &[], false),
+    rule("GET", "/metrics", ANALYSTS, false),
+    rule("GET", "/v1/accounts/{account}/entries", READERS, true),
+    rule("POST", "/v1/appeals", APP, false),
+    rule("POST", "/v1/authorizations", APP, true),
+    rule("GET", "/v1/authorizations/{authorization_id}", READERS, true),
+    rule("POST", "/v1/batch", APP, false),
+    rule("POST", "/v1/captures", APP, true),
+    rule("POST", "/v1/case-decisions", ANALYSTS, false),
+    rule("GET", "/v1/cases", READERS, false),
+    rule("GET", "/v1/cases/{case_id}", READERS, false),
+    rule("POST", "/v1/challenge-verifications", APP, false),
+    rule("POST", "/v1/credit-freezes", ADMIN, false),
+    rule("POST", "/v1/credit-limits", ADMIN, false),
+    rule("POST", "/v1/credit-withdrawal-verifications", APP, false),
+    rule("POST", "/v1/credit-withdrawals", APP, false),
+    rule("GET", "/v1/decisions", READERS, false),
+    rule("POST", "/v1/instalment-payoffs", APP, false),
+    rule("POST", "/v1/instalments", APP, false),
+    rule("POST", "/v1/line-reviews", ADMIN, false),
+    rule("POST", "/v1/merchants", ADMIN, false),
+    rule("GET", "/v1/merchants/{merchant_id}", READERS, true),
+    rule("POST", "/v1/payments", APP, true),
+    rule("GET", "/v1/payments/{payment_id}", READERS, true),
+    rule("POST", "/v1/payouts", ADMIN, false),
+    rule("GET", "/v1/products", READERS, false),
+    rule("POST", "/v1/products", ADMIN, false),
+    rule("POST", "/v1/refunds", APP, true),
+    rule("POST", "/v1/releases", APP, true),
+    rule("POST", "/v1/repayments", APP, false),
+    rule("POST", "/v1/risk-action-lifts", ANALYSTS, false),
+    rule("GET", "/v1/rules", READERS, false),
+    rule("POST", "/v1/rules", ADMIN, false),
+    rule("POST", "/v1/score-adjustments", ADMIN, false),
+    rule("POST", "/v1/score-freezes", ADMIN, false),
+    rule("POST", "/v1/statement-instalments", APP, false),
+    rule("POST", "/v1/statement-repayments", APP, false),
+    rule("POST", "/v1/ties", APP, false),
+    rule("POST", "/v1/top-ups", APP, false),
+    rule("POST", "/v1/transfers", APP, false),
+    rule("POST", "/v1/users", APP, false),
+    rule("GET", "/v1/users/{user_id}", READERS, false),
+    rule("GET", "/v1/users/{user_id}/instalments", READERS, false),
+    rule("GET", "/v1/users/{user_id}/score", READERS, false),
+    rule("GET", "/v1/users/{user_id}/statements", READERS, false),
+    rule("GET", "/v1/users/{user_id}/statements/{number}", READERS, false),
+    rule("POST", "/v1/withdrawals", APP, false),
+];
+
+/// Writes each rule into its operation's `x-roles` and `x-merchant-own`.
+pub fn document(openapi: &mut OpenApi) {
+    for access in ACCESS {
+        let Some(item) = openapi.paths.paths.get_mut(access.path) else { continue };
+        let operation = match access.method {
+            "GET" => item.get.as_mut(),
+            _ => item.post.as_mut(),
+        };
+        let Some(operation) = operation else { continue };
+        let roles: Vec<&str> = match access.roles.is_empty() {
+            true => vec!["public"],
+            false => access.roles.iter().map(|role| role.name()).collect(),
+        };
+        let extensions: Extensions = [
+            ("x-roles".to_owned(), serde_json::json!(roles)),
+            ("x-merchant-own".to_owned(), serde_json::json!(access.merchant_own)),
+        ]
+        .into_iter()
+        .collect();
+        operation.extensions = Some(extensions);
+    }
+}
