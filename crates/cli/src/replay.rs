@@ -89,7 +89,12 @@ pub fn run(data_dir: &DataDir, candidate: RuleSet, changes_max: usize, progress:
             if !installed {
                 // The candidate is in force from the first command on.
                 let install = CommandKind::InstallRules { rules: Box::new(candidate.clone()) };
-                let first = Command { id: CommandId(u64::MAX), time_ms: command.time_ms, kind: install };
+                let first = Command {
+                    actor: engine::ActorId::SERVER,
+                    id: CommandId(u64::MAX),
+                    time_ms: command.time_ms,
+                    kind: install,
+                };
                 anyhow::ensure!(trial.apply(&first, 0, &mut Vec::new()).is_ok(), "the candidate rules do not install");
                 installed = true;
             }

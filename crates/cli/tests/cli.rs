@@ -887,7 +887,8 @@ fn a_stopped_projector_turns_health_unhealthy_with_the_reason() {
     let next = health["durable_end"].as_i64().expect("durable end");
     let connection = rusqlite::Connection::open(fixture.data_dir.join("read.sqlite")).expect("opens");
     connection.busy_timeout(Duration::from_secs(10)).expect("sets");
-    connection.execute("INSERT INTO commands VALUES (?1, 0, 'tick', 0, 'accepted', '{}')", [next]).expect("inserts");
+    let insert = "INSERT INTO commands (sequence, command_id, kind, time_ms, result, body) VALUES (?1, 0, 'tick', 0, 'accepted', '{}')";
+    connection.execute(insert, [next]).expect("inserts");
     drop(connection);
     let top_up = json!({"command_id": 30, "user_id": 1, "amount_minor": 100});
     assert_eq!(fixture.server.post("/v1/top-ups", &fixture.platform, top_up).0, 200);
@@ -1210,7 +1211,12 @@ fn journal_with_history(data_dir: &Path) {
     let commands: Vec<Command> = kinds
         .into_iter()
         .enumerate()
-        .map(|(index, (time_ms, kind))| Command { id: CommandId(index as u64 + 1), time_ms, kind })
+        .map(|(index, (time_ms, kind))| Command {
+            actor: engine::ActorId::SERVER,
+            id: CommandId(index as u64 + 1),
+            time_ms,
+            kind,
+        })
         .collect();
     let (mut journal, _) =
         journal::Journal::open(journal::FileStorage::shared(), &data_dir.join("journal"), Default::default(), &[])
@@ -1428,6 +1434,15 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
     assert_eq!(user(&fixture, 1)["credit_used_minor"], 50_000);
     let (_, case) = server.get("/v1/cases/35", analyst);
     assert_eq!((case["status"].as_str(), case["label"].as_str()), (Some("approved"), Some("not_fraud")));
+    // Bug: nothing recorded who did what. The journal keeps each command's key id (never the key).
+    let key_id = |key: &str| key.split('_').nth(1).expect("clk_ID_SECRET").to_owned();
+    assert_eq!(case["opened_by"].as_str(), Some(key_id(platform).as_str()), "{case}");
+    assert_eq!(case["decided_by"].as_str(), Some(key_id(analyst).as_str()), "{case}");
+    assert_eq!(case["appeals"][0]["filed_by"].as_str(), Some(key_id(platform).as_str()), "{case}");
+    server.wait_projected();
+    let (_, page) = server.get("/v1/accounts/user:1:credit/entries", analyst);
+    let last = page["entries"].as_array().and_then(|entries| entries.last()).expect("an entry").clone();
+    assert_eq!(last["key_id"].as_str(), Some(key_id(analyst).as_str()), "the approval's capture: {page}");
     assert_eq!(case["appeals"][0]["evidence"][0]["reference"], "INV-2026-11-24");
     let again = json!({"command_id": 39, "case_id": 35, "approve": false, "label": {"fraud": "colluding_merchant"}});
     assert_eq!(server.post("/v1/case-decisions", analyst, again).1["code"], "case_closed");

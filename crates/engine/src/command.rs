@@ -116,8 +116,22 @@ pub struct Command {
     pub id: CommandId,
     /// When the command happened, in milliseconds since the Unix epoch.
     pub time_ms: u64,
+    /// Who sent it, for the audit trail; never part of a retry's fingerprint (the same command
+    /// sent again with another key replays).
+    pub actor: ActorId,
     /// What to do.
     pub kind: CommandKind,
+}
+
+/// The API key that sent a command, by its public id (`clk_<id>_…`, eight hex digits, as a
+/// number); never the key itself. [`ActorId::SERVER`] for what the server does on its own
+/// (ticks) and for history imported without a key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ActorId(pub u32);
+
+impl ActorId {
+    /// The server itself, or no key.
+    pub const SERVER: ActorId = ActorId(0);
 }
 
 /// Everything the ledger can be asked to do. New kinds are only ever appended: the journal

@@ -158,6 +158,9 @@ pub struct Engine {
     pub(crate) hint: Hint,
     /// Reused buffer for fingerprints; not part of the state.
     pub(crate) scratch: Vec<u8>,
+    /// Who sent the command being applied (recorded on the cases it opens, decides or
+    /// appeals); not part of the state between commands.
+    pub(crate) actor: crate::command::ActorId,
     /// Refunds of each refunded payment: refund command id and split, oldest first.
     pub(crate) refunds: FastMap<CommandId, Vec<(CommandId, Funding)>>,
     /// Rules, ties, cases and risk challenges.
@@ -219,6 +222,7 @@ impl Engine {
     /// outcome and changes nothing; with a different body it is rejected.
     pub fn apply(&mut self, command: &Command, command_index: u32, postings: &mut Vec<Posting>) -> Outcome {
         self.now_ms = self.now_ms.max(command.time_ms);
+        self.actor = command.actor;
         self.commands_applied += 1;
         self.remembered.advance(self.now_ms);
         let mut ledger = Postings { postings, command_index };

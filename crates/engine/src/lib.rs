@@ -31,8 +31,8 @@ mod withdrawal;
 
 pub use billing::{Billing, CycleActivity, Statement};
 pub use command::{
-    Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
-    RepaySource, UserId, WithdrawalPurpose,
+    ActorId, Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId,
+    MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
 };
 pub use idempotency::IDEMPOTENCY_WINDOW_MS;
 pub use instalments::{InstalmentPlanState, ScheduledPeriod};

@@ -16,8 +16,8 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
-/// stored value (version 7: a payment no longer stores what was refunded of it).
-pub const SNAPSHOT_VERSION: u32 = 7;
+/// stored value (version 8: cases record who opened, decided and appealed them).
+pub const SNAPSHOT_VERSION: u32 = 8;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {

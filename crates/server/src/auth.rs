@@ -3,7 +3,7 @@
 //! A key reads `clk_<id>_<secret>`; only its id, role, scope and the SHA-256 of the whole key
 //! are stored, so a leaked key file grants nothing. Keys are shown once, at creation.
 
-use engine::MerchantId;
+use engine::{ActorId, MerchantId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -136,7 +136,11 @@ pub fn create_key(path: &Path, role: Role, merchant_id: Option<u64>) -> Result<(
         return Err(KeyError::Invalid("a merchant key needs --merchant-id, and only a merchant key takes one".into()));
     }
     let mut file = read_file(path)?;
-    let id = random_hex(4)?;
+    // Eight hex digits, never all zeros: the journal records the id as a number, 0 being the server.
+    let mut id = random_hex(4)?;
+    while actor_of(&id) == ActorId::SERVER {
+        id = random_hex(4)?;
+    }
     let key = format!("clk_{id}_{}", random_hex(24)?);
     let created_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64);
     let record = KeyRecord { id, role, merchant_id, sha256: hash_hex(&key), created_at_ms, revoked: false };
@@ -171,6 +175,18 @@ pub struct Principal {
     pub role: Role,
     /// For merchant keys, the merchant it acts for.
     pub merchant: Option<MerchantId>,
+    /// The key's id as the journal records it with every command the key sends.
+    pub actor: ActorId,
+}
+
+/// The journal's form of a key id (eight hex digits); [`ActorId::SERVER`] for an id that is not.
+pub fn actor_of(key_id: &str) -> ActorId {
+    u32::from_str_radix(key_id, 16).ok().filter(|id| *id != 0).map_or(ActorId::SERVER, ActorId)
+}
+
+/// The key id of an actor as the API shows it; `None` for the server itself.
+pub fn key_id_of(actor: ActorId) -> Option<String> {
+    (actor != ActorId::SERVER).then(|| format!("{:08x}", actor.0))
 }
 
 #[derive(Clone, Copy)]
@@ -295,7 +311,12 @@ impl KeyRing {
         let id = presented.strip_prefix("clk_").and_then(|rest| rest.split('_').next())?;
         let keys = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         let record = keys.1.get(id).filter(|record| digests_equal(&record.sha256, &hash_hex(presented)))?;
-        Some(Principal { key_id: record.id.clone(), role: record.role, merchant: record.merchant_id.map(MerchantId) })
+        Some(Principal {
+            key_id: record.id.clone(),
+            role: record.role,
+            merchant: record.merchant_id.map(MerchantId),
+            actor: actor_of(&record.id),
+        })
     }
 
     fn charge(&self, key_id: &str) -> Result<(), Denied> {

@@ -33,7 +33,7 @@ PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS commands (
     sequence INTEGER PRIMARY KEY, command_id INTEGER NOT NULL, kind TEXT NOT NULL,
-    time_ms INTEGER NOT NULL, result TEXT NOT NULL, body TEXT NOT NULL);
+    time_ms INTEGER NOT NULL, result TEXT NOT NULL, body TEXT NOT NULL, key_id TEXT);
 CREATE INDEX IF NOT EXISTS commands_by_id ON commands (command_id);
 CREATE TABLE IF NOT EXISTS postings (
     id INTEGER PRIMARY KEY, sequence INTEGER NOT NULL, account TEXT NOT NULL,
@@ -53,9 +53,37 @@ pub const PROJECTOR: &str = "projector";
 /// Records projected per SQLite transaction, at most.
 const RECORDS_PER_TRANSACTION: usize = 64;
 
+/// The read model's layout version (2: commands record the sending key's id). A read model of
+/// another version is derived data of an older build: its tables are dropped and it is rebuilt
+/// from the journal.
+const SCHEMA_VERSION: i64 = 2;
+
 fn open_connection(path: &Path) -> Result<Connection, ReadModelError> {
     let connection = Connection::open(path)?;
+    let has_meta: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+        [],
+        |row| row.get(0),
+    )?;
+    let version: Option<i64> = match has_meta {
+        true => connection
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
+            .optional()?,
+        false => None,
+    };
+    if has_meta && version != Some(SCHEMA_VERSION) {
+        tracing::warn!(
+            ?version,
+            current = SCHEMA_VERSION,
+            "the read model has another layout; rebuilding it from the journal"
+        );
+        connection.execute_batch(
+            "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS commands; DROP TABLE IF EXISTS postings;
+             DROP TABLE IF EXISTS balances; DROP TABLE IF EXISTS decisions;",
+        )?;
+    }
     connection.execute_batch(SCHEMA)?;
+    connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)", [SCHEMA_VERSION])?;
     Ok(connection)
 }
 
@@ -67,7 +95,8 @@ fn projected_end(connection: &Connection) -> Result<u64, ReadModelError> {
 
 fn write_batch(transaction: &rusqlite::Transaction<'_>, batch: &ReplayedBatch<'_>) -> rusqlite::Result<()> {
     let mut insert_command = transaction.prepare_cached(
-        "INSERT INTO commands (sequence, command_id, kind, time_ms, result, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO commands (sequence, command_id, kind, time_ms, result, body, key_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (index, (command, outcome)) in batch.commands.iter().zip(batch.outcomes).enumerate() {
         let result = match outcome {
@@ -82,7 +111,8 @@ fn write_batch(transaction: &rusqlite::Transaction<'_>, batch: &ReplayedBatch<'_
             command.kind.name(),
             command.time_ms as i64,
             result,
-            body
+            body,
+            crate::auth::key_id_of(command.actor)
         ])?;
     }
     let mut insert_posting = transaction.prepare_cached(
@@ -251,6 +281,9 @@ pub struct Entry {
     pub kind: String,
     /// Id of that command.
     pub command_id: u64,
+    /// The key id that sent it (absent for the server's own, such as a tick).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 /// A page query over one account's entries.
@@ -283,7 +316,7 @@ impl ReadModel {
     pub fn entries(&self, query: &EntryQuery) -> Result<Vec<Entry>, ReadModelError> {
         let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut statement = connection.prepare_cached(
-            "SELECT p.id, p.sequence, p.amount_minor, p.currency, p.time_ms, c.kind, c.command_id
+            "SELECT p.id, p.sequence, p.amount_minor, p.currency, p.time_ms, c.kind, c.command_id, c.key_id
              FROM postings p JOIN commands c ON c.sequence = p.sequence
              WHERE p.account = ?1 AND p.time_ms >= ?2 AND p.time_ms < ?3 AND p.id > ?4
              ORDER BY p.id LIMIT ?5",
@@ -299,6 +332,7 @@ impl ReadModel {
                     time_ms: row.get(4)?,
                     kind: row.get(5)?,
                     command_id: row.get::<_, i64>(6)? as u64,
+                    key_id: row.get(7)?,
                 })
             },
         )?;
@@ -309,9 +343,11 @@ impl ReadModel {
     pub fn decisions(&self, query: &DecisionQuery) -> Result<Vec<DecisionEntry>, ReadModelError> {
         let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut statement = connection.prepare_cached(
-            "SELECT sequence, command_id, kind, time_ms, decision, score, rules_version, evidence FROM decisions
-             WHERE time_ms >= ?1 AND time_ms < ?2 AND sequence > ?3 AND (?4 IS NULL OR decision = ?4)
-             ORDER BY sequence LIMIT ?5",
+            "SELECT d.sequence, d.command_id, d.kind, d.time_ms, d.decision, d.score, d.rules_version, d.evidence,
+                    c.key_id
+             FROM decisions d JOIN commands c ON c.sequence = d.sequence
+             WHERE d.time_ms >= ?1 AND d.time_ms < ?2 AND d.sequence > ?3 AND (?4 IS NULL OR d.decision = ?4)
+             ORDER BY d.sequence LIMIT ?5",
         )?;
         let rows = statement.query_map(
             params![query.from_ms, query.to_ms, query.after_sequence, query.decision, query.limit],
@@ -326,6 +362,7 @@ impl ReadModel {
                     score: row.get(5)?,
                     rules_version: row.get(6)?,
                     evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::String(evidence)),
+                    key_id: row.get(8)?,
                 })
             },
         )?;
@@ -368,4 +405,7 @@ pub struct DecisionEntry {
     /// The whole decision: reasons, fired rules (active and shadow), feature readings, actions.
     #[schema(value_type = Object)]
     pub evidence: serde_json::Value,
+    /// The key id that sent the scored command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }

@@ -125,7 +125,7 @@ async fn submit_one(
 ) -> Result<Json<CommandResult>, ApiError> {
     request.permit(principal)?;
     let command_id = request.command_id();
-    let draft = request.into_draft()?;
+    let draft = request.into_draft(principal.actor)?;
     let committed = state.writer.submit(vec![draft]).await?;
     let committed = committed.first().expect("one result per submitted command");
     match (committed.outcome, &committed.decision) {
@@ -539,7 +539,7 @@ async fn batch(
         };
         request.permit(&principal).map_err(at)?;
         ids.push(request.command_id());
-        drafts.push(request.into_draft().map_err(at)?);
+        drafts.push(request.into_draft(principal.actor).map_err(at)?);
     }
     let committed = state.writer.submit(drafts).await?;
     let results = ids

@@ -1,7 +1,7 @@
 //! Wire types: request and response bodies of the HTTP API, their validation into engine
 //! commands, and which roles may send which command.
 
-use crate::auth::{Principal, Role};
+use crate::auth::{Principal, Role, key_id_of};
 use crate::error::ApiError;
 use crate::writer::{Committed, Draft};
 use engine::risk::{AccountAction, Case, Evidence, Held, Label, Party, RuleSet, Tie, TieKind};
@@ -653,8 +653,8 @@ impl CommandRequest {
         }
     }
 
-    /// Validates the body into an engine command; the writer stamps its time.
-    pub fn into_draft(self) -> Result<Draft, ApiError> {
+    /// Validates the body into an engine command sent by `actor`; the writer stamps its time.
+    pub fn into_draft(self, actor: engine::ActorId) -> Result<Draft, ApiError> {
         let id = CommandId(self.command_id());
         let kind = match self {
             CommandRequest::OpenUser(request) => CommandKind::OpenUser {
@@ -826,7 +826,7 @@ impl CommandRequest {
                 CommandKind::LiftAction { user: UserId(request.user_id), action: request.action }
             }
         };
-        Ok((id, kind))
+        Ok(Draft { id, actor, kind })
     }
 }
 
@@ -1369,11 +1369,31 @@ pub struct CaseView {
     #[schema(value_type = Object)]
     pub label: Option<Label>,
     /// Appeals, oldest first.
-    #[schema(value_type = Vec<Object>)]
-    pub appeals: Vec<engine::risk::Appeal>,
+    pub appeals: Vec<AppealView>,
     /// When it was last decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_at_ms: Option<u64>,
+    /// The key id that sent the command the case stopped (absent for the server's own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opened_by: Option<String>,
+    /// The key id that last decided it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+}
+
+/// One appeal on a case.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AppealView {
+    /// When it was filed.
+    pub at_ms: u64,
+    /// The key id that filed it (the platform's, on the user's behalf).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filed_by: Option<String>,
+    /// References: `{"kind": "receipt" | "refund" | "other", "reference": "..."}`.
+    #[schema(value_type = Vec<Object>)]
+    pub evidence: Vec<Evidence>,
+    /// The user's own words.
+    pub text: String,
 }
 
 impl CaseView {
@@ -1398,8 +1418,19 @@ impl CaseView {
             held: held.into(),
             decision: case.decision.clone(),
             label: case.label,
-            appeals: case.appeals.clone(),
+            appeals: case
+                .appeals
+                .iter()
+                .map(|appeal| AppealView {
+                    at_ms: appeal.at_ms,
+                    filed_by: key_id_of(appeal.filed_by),
+                    evidence: appeal.evidence.clone(),
+                    text: appeal.text.clone(),
+                })
+                .collect(),
             decided_at_ms: case.decided_at_ms,
+            opened_by: key_id_of(case.opened_by),
+            decided_by: case.decided_by.and_then(key_id_of),
         }
     }
 }

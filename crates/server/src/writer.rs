@@ -7,7 +7,7 @@
 use crate::metrics as names;
 use crate::store::{self, Recovered};
 use engine::risk::Decision;
-use engine::{Command, CommandId, CommandKind, Engine, Outcome, codec};
+use engine::{ActorId, Command, CommandId, CommandKind, Engine, Outcome, codec};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, mpsc};
@@ -29,8 +29,16 @@ impl Default for WriterConfig {
     }
 }
 
-/// A command as a client sent it: the writer stamps the time.
-pub type Draft = (CommandId, CommandKind);
+/// A command as a client sent it, with the key that sent it: the writer stamps the time.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    /// The client's command id.
+    pub id: CommandId,
+    /// The sending key.
+    pub actor: ActorId,
+    /// What to do.
+    pub kind: CommandKind,
+}
 
 /// A command's durable result: its journal sequence, outcome and notable risk decision.
 #[derive(Clone, Debug, PartialEq)]
@@ -234,7 +242,9 @@ impl Writer {
             Request::Write { .. } | Request::Read(_) if self.stopped => {}
             Request::Write { drafts, reply } => {
                 let start = batch.commands.len();
-                batch.commands.extend(drafts.into_iter().map(|(id, kind)| Command { id, time_ms: 0, kind }));
+                let commands =
+                    drafts.into_iter().map(|Draft { id, actor, kind }| Command { id, time_ms: 0, actor, kind });
+                batch.commands.extend(commands);
                 batch.waiting.push((start, reply));
             }
             Request::Read(read) => {
@@ -256,7 +266,12 @@ impl Writer {
         let engine = &mut self.recovered.engine;
         let waited = batch.commands.len();
         if engine.next_tick_ms().is_some_and(|due_ms| due_ms <= self.now_ms) {
-            batch.commands.push(Command { id: CommandId(0), time_ms: 0, kind: CommandKind::Tick });
+            batch.commands.push(Command {
+                id: CommandId(0),
+                time_ms: 0,
+                kind: CommandKind::Tick,
+                actor: ActorId::SERVER,
+            });
         }
         if batch.commands.is_empty() {
             return;

@@ -12,7 +12,7 @@
 
 use engine::risk::{AccountAction, Label, Party, Tie, TieKind};
 use engine::{
-    Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
+    ActorId, Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
 };
 use serde::{Deserialize, Serialize};
@@ -282,7 +282,8 @@ impl Event {
     /// Appends the engine commands this event becomes (an opening with ties is several), in
     /// order, to `out`; on an error nothing is appended. `line` places errors.
     pub fn append_commands(&self, line: usize, out: &mut Vec<Command>) -> Result<(), EventError> {
-        let command = |kind| Command { id: CommandId(self.id), time_ms: self.time_ms, kind };
+        // An event file carries no keys: its commands are recorded as the server's own.
+        let command = |kind| Command { id: CommandId(self.id), time_ms: self.time_ms, actor: ActorId::SERVER, kind };
         let funding = |credit_minor: u64, balance_minor: u64| {
             let total = credit_minor.checked_add(balance_minor).filter(|total| (1..=Amount::MAX).contains(total));
             match total {
@@ -295,7 +296,8 @@ impl Event {
             out.push(command(opening));
             for (index, tie) in ties.iter().enumerate() {
                 let id = CommandId(tie_command_id(self.id, index));
-                out.push(Command { id, time_ms: self.time_ms, kind: CommandKind::LinkTie { party, tie: *tie } });
+                let kind = CommandKind::LinkTie { party, tie: *tie };
+                out.push(Command { id, time_ms: self.time_ms, actor: ActorId::SERVER, kind });
             }
         };
         let kind = match &self.body {

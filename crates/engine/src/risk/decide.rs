@@ -230,6 +230,8 @@ impl Engine {
             label: None,
             appeals: Vec::new(),
             decided_at_ms: None,
+            opened_by: self.actor,
+            decided_by: None,
         };
         self.risk.cases.insert(id, case);
     }
@@ -351,12 +353,13 @@ impl Engine {
                 let _ = self.lift_action(user, action);
             }
         }
-        let now_ms = self.now_ms;
+        let (now_ms, actor) = (self.now_ms, self.actor);
         let case = self.risk.cases.get_mut(&id).expect("found above");
         case.status = if approve { CaseStatus::Approved } else { CaseStatus::Rejected };
         case.label = Some(label);
         case.held = Held::Nothing;
         case.decided_at_ms = Some(now_ms);
+        case.decided_by = Some(actor);
         Ok(outcome)
     }
 
@@ -368,7 +371,7 @@ impl Engine {
         }
         let at_ms = self.now_ms;
         let case = self.risk.cases.get_mut(&id).expect("found above");
-        case.appeals.push(Appeal { at_ms, evidence: evidence.to_vec(), text: text.to_owned() });
+        case.appeals.push(Appeal { at_ms, filed_by: self.actor, evidence: evidence.to_vec(), text: text.to_owned() });
         case.status = CaseStatus::Open;
         Ok(Accepted::Done)
     }

@@ -15,7 +15,7 @@ pub mod features;
 pub(crate) mod ruleset;
 pub(crate) mod ties;
 
-use crate::command::{CommandId, CommandKind, MerchantId, UserId};
+use crate::command::{ActorId, CommandId, CommandKind, MerchantId, UserId};
 use crate::table::ShardedMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -305,6 +305,8 @@ impl Decision {
 pub struct Appeal {
     /// When it was filed.
     pub at_ms: u64,
+    /// Who filed it (the platform's key, on the user's behalf).
+    pub filed_by: ActorId,
     /// References to receipts, refunds and other evidence.
     pub evidence: Vec<Evidence>,
     /// The user's own words.
@@ -372,6 +374,10 @@ pub struct Case {
     pub appeals: Vec<Appeal>,
     /// When it was last decided.
     pub decided_at_ms: Option<u64>,
+    /// Who sent the command the case stopped.
+    pub opened_by: ActorId,
+    /// Who last decided it.
+    pub decided_by: Option<ActorId>,
 }
 
 /// A command waiting for its step-up verification.
