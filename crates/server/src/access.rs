@@ -83,7 +83,43 @@ pub const ACCESS: &[Access] = &[
     rule("POST", "/v1/withdrawals", APP, false),
 ];
 
-/// Writes each rule into its operation's `x-roles` and `x-merchant-own`.
+/// The answers every authenticated operation can give besides its own (and, for a `POST`, the
+/// body's): status and when.
+const COMMON: &[(&str, &str)] = &[
+    ("401", "No API key, or an unknown or revoked one"),
+    ("403", "The key's role (or merchant) may not call this"),
+    ("429", "The key's rate, or this address's failed authentications, exceeded: see Retry-After"),
+    ("503", "Overloaded, stopping, or no answer within 30 s: nothing acknowledged for sure; retry with the same id"),
+];
+const BODY: &[(&str, &str)] = &[
+    ("400", "Malformed JSON"),
+    ("413", "Body larger than 2 MiB"),
+    ("415", "Not sent as application/json"),
+    ("422", "Invalid body (an unknown field, a bound broken), or a business rule refused it: see code"),
+];
+
+/// Adds the common answers an operation does not list yet, each with the error body.
+fn add_common_responses(operation: &mut utoipa::openapi::path::Operation, has_body: bool) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let answers = COMMON.iter().chain(if has_body { BODY } else { &[] });
+    for (status, description) in answers {
+        operation.responses.responses.entry((*status).to_owned()).or_insert_with(|| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            let mut response = ResponseBuilder::new().description(*description).content("application/json", content);
+            if *status == "429" {
+                let header = utoipa::openapi::header::HeaderBuilder::new()
+                    .schema(Some(utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::Integer)))
+                    .description(Some("Seconds to wait before retrying"))
+                    .build();
+                response = response.header("Retry-After", header);
+            }
+            response.build().into()
+        });
+    }
+}
+
+/// Writes each rule into its operation's `x-roles` and `x-merchant-own`, and adds the answers
+/// every authenticated operation can give.
 pub fn document(openapi: &mut OpenApi) {
     for access in ACCESS {
         let Some(item) = openapi.paths.paths.get_mut(access.path) else { continue };
@@ -103,5 +139,8 @@ pub fn document(openapi: &mut OpenApi) {
         .into_iter()
         .collect();
         operation.extensions = Some(extensions);
+        if !access.roles.is_empty() {
+            add_common_responses(operation, access.method == "POST");
+        }
     }
 }
