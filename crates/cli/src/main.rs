@@ -5,6 +5,7 @@
 mod allocator;
 mod bench;
 mod check;
+mod client;
 mod replay;
 mod rules;
 mod simulate;
@@ -65,6 +66,16 @@ enum Commands {
         /// or an idle keep-alive connection), in seconds.
         #[arg(long, default_value_t = 10)]
         header_timeout_secs: u64,
+        /// Run a sandbox: test data whose clock an admin can move (`creditline sandbox advance`,
+        /// `POST /v1/sandbox/clock-advances`). Only on a new data directory or a sandbox's;
+        /// `/healthz` says `"sandbox": true`.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Work with a sandbox server (`serve --sandbox`).
+    Sandbox {
+        #[command(subcommand)]
+        action: SandboxAction,
     },
     /// After `serve` or `check` refused a damaged or shortened journal: move the damage (the
     /// first bad record and everything after it) into journal/quarantine/, accept that those
@@ -261,6 +272,41 @@ enum ProductAction {
         /// The product file, e.g. products/huabei.toml.
         file: PathBuf,
     },
+    /// Install a product file on a running server (POST /v1/products with an admin key); a bad
+    /// file is refused (exit 2) and the products in force stay.
+    Install {
+        /// The product file.
+        file: PathBuf,
+        /// The server's base URL.
+        #[arg(long, env = "CREDITLINE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin API key.
+        #[arg(long, env = "CREDITLINE_KEY")]
+        key: String,
+        /// The command id (idempotency key) of the install.
+        #[arg(long)]
+        command_id: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum SandboxAction {
+    /// Move a sandbox's clock forward and run what would have happened by then (holds lapse,
+    /// days end, statements close, penalties accrue); prints the new time.
+    Advance {
+        /// Days to move.
+        #[arg(long, default_value_t = 0)]
+        days: u64,
+        /// Hours to move, besides the days.
+        #[arg(long, default_value_t = 0)]
+        hours: u64,
+        /// The server's base URL.
+        #[arg(long, env = "CREDITLINE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin API key.
+        #[arg(long, env = "CREDITLINE_KEY")]
+        key: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -327,6 +373,7 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             auth_failures_per_second,
             connections_max,
             header_timeout_secs,
+            sandbox,
         } => {
             anyhow::ensure!(auth_failures_per_second > 0.0, "--auth-failures-per-second must be positive");
             anyhow::ensure!(connections_max > 0, "--connections-max must be at least 1");
@@ -334,7 +381,7 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             anyhow::ensure!((1..=65_536).contains(&batch_max_commands), "--batch-max-commands must be 1 to 65536");
             anyhow::ensure!(rate_limit_per_key > 0.0, "--rate-limit-per-key must be positive");
             anyhow::ensure!(snapshot_every_commands > 0, "--snapshot-every-commands must be at least 1");
-            let writer = server::writer::WriterConfig { batch_max_commands, ..Default::default() };
+            let writer = server::writer::WriterConfig { batch_max_commands, sandbox, ..Default::default() };
             let journal = journal::JournalOptions { free_bytes_min, ..Default::default() };
             let config = server::ServeConfig {
                 data_dir,
@@ -386,6 +433,28 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             let product = server::product_file::load(&file)?;
             println!("{}", serde_json::to_string_pretty(&product)?);
             eprintln!("ok: {} version {} is valid", product.name, product.version);
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Product { action: ProductAction::Install { file, url, key, command_id } } => {
+            let product = server::product_file::load(&file)?;
+            let text = std::fs::read_to_string(&file)?;
+            let what = format!("product {} version {}", product.name, product.version);
+            client::install(&url, &key, "/v1/products", command_id, &text, &what)
+        }
+        Commands::Sandbox { action: SandboxAction::Advance { days, hours, url, key } } => {
+            let advance_ms = days.saturating_mul(86_400_000).saturating_add(hours.saturating_mul(3_600_000));
+            anyhow::ensure!(advance_ms > 0, "say how far to move the clock: --days N and/or --hours N");
+            let (status, reply) = client::post(
+                &url,
+                "/v1/sandbox/clock-advances",
+                &key,
+                &serde_json::json!({ "advance_ms": advance_ms }),
+            )?;
+            if status != 200 {
+                eprintln!("error: the server refused to move its clock (HTTP {status}): {reply}");
+                return Ok(ExitCode::from(2));
+            }
+            println!("{reply}");
             Ok(ExitCode::SUCCESS)
         }
         Commands::Rules { action: RulesAction::Check { file } } => rules::check(&file),

@@ -34,21 +34,7 @@ pub fn install(file: &Path, url: &str, key: &str, command_id: u64) -> anyhow::Re
     let origin = file.display().to_string();
     let text = std::fs::read_to_string(file).map_err(|error| anyhow::anyhow!("cannot read {origin}: {error}"))?;
     let rules = rules_file::parse(&text, &origin)?;
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let body = serde_json::json!({ "command_id": command_id, "toml": text }).to_string();
-    let mut response = agent
-        .post(&format!("{}/v1/rules", url.trim_end_matches('/')))
-        .header("authorization", &format!("Bearer {key}"))
-        .header("content-type", "application/json")
-        .send(body.as_str())?;
-    let status = response.status().as_u16();
-    let reply = response.body_mut().read_to_string()?;
-    if status == 200 {
-        println!("installed rules version {}: {reply}", rules.version);
-        return Ok(ExitCode::SUCCESS);
-    }
-    eprintln!("error: the server refused the rules (HTTP {status}): {reply}");
-    Ok(ExitCode::from(2))
+    crate::client::install(url, key, "/v1/rules", command_id, &text, &format!("rules version {}", rules.version))
 }
 
 /// The feature catalog as a Markdown table (docs/rules.md embeds it).

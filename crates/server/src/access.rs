@@ -66,6 +66,7 @@ pub const ACCESS: &[Access] = &[
     rule("POST", "/v1/repayments", APP, false),
     rule("POST", "/v1/risk-action-lifts", ANALYSTS, false),
     rule("GET", "/v1/rules", READERS, false),
+    rule("POST", "/v1/sandbox/clock-advances", ADMIN, false),
     rule("POST", "/v1/rules", ADMIN, false),
     rule("POST", "/v1/score-adjustments", ADMIN, false),
     rule("POST", "/v1/score-freezes", ADMIN, false),

@@ -75,6 +75,7 @@ pub async fn serve_on(
         let hint = error.hint().map(|hint| format!(" ({hint})")).unwrap_or_default();
         anyhow::anyhow!("recovering the data directory {}: {error}{hint}", config.data_dir.display())
     })?;
+    store::check_sandbox(&data_dir, config.writer.sandbox, recovered.report.next_sequence)?;
     let report = recovered.report;
     tracing::info!(
         snapshot = ?report.snapshot_sequence,
@@ -101,7 +102,8 @@ pub async fn serve_on(
     let projector_thread =
         projector::spawn(data_dir.clone(), progress.clone(), durable_receiver, config.snapshot_every_commands)?;
     let reload = tokio::spawn(reload_keys(keys.clone()));
-    let state = routes::AppState { writer, keys, read_model, progress: progress.clone(), metrics };
+    let sandbox = config.writer.sandbox;
+    let state = routes::AppState { writer, keys, read_model, progress: progress.clone(), metrics, sandbox };
     let address = listener.local_addr()?;
     println!("creditline listening on http://{address}");
     tracing::info!(%address, data_dir = %config.data_dir.display(), "serving");

@@ -37,6 +37,8 @@ pub struct AppState {
     pub progress: Arc<Progress>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Whether this is a sandbox (its clock can be moved; `/healthz` says so).
+    pub sandbox: bool,
 }
 
 /// A JSON object body whose rejections are API errors (400 malformed, 422 invalid — an array
@@ -55,11 +57,21 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
             let message = "send the body as JSON, with content-type: application/json";
             return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message));
         }
+        let too_large = || {
+            let message = format!("the body is larger than {BODY_MAX_BYTES} bytes");
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message)
+        };
+        // A declared length over the limit is refused before any of the body is read.
+        let declared = request
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > BODY_MAX_BYTES as u64) {
+            return Err(too_large());
+        }
         let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|error| match error.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                let message = format!("the body is larger than {BODY_MAX_BYTES} bytes");
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message)
-            }
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(),
             status => ApiError::new(status, "bad_request", error.body_text()),
         })?;
         if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
@@ -799,6 +811,8 @@ pub struct Health {
     /// What is wrong, one line per component (`writer`, `projector`, `snapshots`): a storage
     /// fault, a stopped projector, a failed snapshot, a read model too far behind.
     pub problems: Vec<String>,
+    /// True on a sandbox (`serve --sandbox`): test data whose clock an admin can move.
+    pub sandbox: bool,
 }
 
 /// Commands the read model (and so the snapshots, made from its replica) may lag the journal
@@ -821,7 +835,33 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         true => (StatusCode::OK, "ok"),
         false => (StatusCode::SERVICE_UNAVAILABLE, "unhealthy"),
     };
-    (status, Json(Health { status: word.into(), durable_end, projected_end, problems }))
+    let sandbox = state.sandbox;
+    (status, Json(Health { status: word.into(), durable_end, projected_end, problems, sandbox }))
+}
+
+/// Move a sandbox's clock forward and run what the wall clock would have run by then: holds
+/// lapse, days end, statements close, penalties accrue (admin key; `serve --sandbox` only).
+#[utoipa::path(post, path = "/v1/sandbox/clock-advances", tag = "operations", request_body = ClockAdvanceRequest,
+    responses((status = 200, body = ClockView), (status = 409, description = "Not a sandbox", body = ErrorBody)),
+    security(("api_key" = [])))]
+async fn advance_clock(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(body): ApiJson<ClockAdvanceRequest>,
+) -> Result<Json<ClockView>, ApiError> {
+    require(&principal, &[Role::Admin])?;
+    if body.advance_ms == 0 || body.advance_ms > crate::writer::CLOCK_ADVANCE_MAX_MS {
+        let message = format!("advance_ms must be 1 to {}", crate::writer::CLOCK_ADVANCE_MAX_MS);
+        return Err(ApiError::invalid("invalid_advance", message));
+    }
+    match state.writer.advance_clock(body.advance_ms).await? {
+        Some(now_ms) => Ok(Json(ClockView { now_ms })),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_a_sandbox",
+            "this server runs on real time; start a sandbox with `creditline serve --sandbox` to move its clock",
+        )),
+    }
 }
 
 /// Prometheus metrics (admin or analyst key).
@@ -865,7 +905,7 @@ impl utoipa::Modify for SecurityAddon {
         transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, request_withdrawal, verify_withdrawal,
         adjust_score, set_score_frozen, get_score, repay_statement, convert_statement, review_credit_line, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
         link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, get_cases, get_case, get_decisions,
-        healthz, metrics_text),
+        healthz, metrics_text, advance_clock),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
 )]
@@ -999,6 +1039,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/appeals", post(appeal_case))
         .route("/v1/risk-action-lifts", post(lift_action))
         .route("/v1/cases", get(get_cases))
+        .route("/v1/sandbox/clock-advances", post(advance_clock))
         .route("/v1/decisions", get(get_decisions))
         .route("/v1/cases/{case_id}", get(get_case))
         .route("/v1/instalment-payoffs", post(pay_off_instalments))

@@ -59,6 +59,11 @@ impl DataDir {
     pub fn keys(&self) -> PathBuf {
         self.root.join("keys.json")
     }
+    /// The marker of a sandbox data directory (`serve --sandbox`): its clock has been moved, so
+    /// its data is test data and is never served as production.
+    pub fn sandbox_marker(&self) -> PathBuf {
+        self.root.join("SANDBOX")
+    }
 }
 
 /// Why the stored state could not be rebuilt.
@@ -251,6 +256,29 @@ pub fn recover(data_dir: &DataDir, options: JournalOptions) -> Result<Recovered,
         next_sequence: end,
     };
     Ok(Recovered { engine, journal, snapshots, report })
+}
+
+/// Keeps sandbox and production data apart: a sandbox starts only on a new data directory or
+/// one marked as a sandbox (and marks it), and a production server refuses a sandbox's data,
+/// whose clock was moved.
+pub fn check_sandbox(data_dir: &DataDir, sandbox: bool, next_sequence: u64) -> anyhow::Result<()> {
+    let marker = data_dir.sandbox_marker();
+    match (sandbox, marker.exists()) {
+        (true, true) | (false, false) => Ok(()),
+        (true, false) if next_sequence == 1 => {
+            std::fs::write(&marker, "test data: this directory was served with --sandbox; its clock was moved\n")
+                .map_err(|error| anyhow::anyhow!("writing {}: {error}", marker.display()))
+        }
+        (true, false) => anyhow::bail!(
+            "{} holds production data ({} commands); a sandbox starts on a new data directory (--data-dir)",
+            data_dir.root().display(),
+            next_sequence - 1
+        ),
+        (false, true) => anyhow::bail!(
+            "{} is a sandbox (its clock was moved); serve it with --sandbox, or use another data directory for production",
+            data_dir.root().display()
+        ),
+    }
 }
 
 /// What `repair` did to a data directory.

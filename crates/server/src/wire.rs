@@ -1434,3 +1434,19 @@ impl CaseView {
         }
     }
 }
+
+/// Moves a sandbox's clock (test clocks, as Stripe's test mode has them).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockAdvanceRequest {
+    /// How far to move the clock forward, in milliseconds (1 to 400 days).
+    #[schema(minimum = 1, maximum = 34_560_000_000_u64)]
+    pub advance_ms: u64,
+}
+
+/// The sandbox clock after a move.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ClockView {
+    /// The server's time now, ms since the Unix epoch: every command from here on carries it.
+    pub now_ms: u64,
+}

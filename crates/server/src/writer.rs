@@ -21,13 +21,18 @@ pub struct WriterConfig {
     pub batch_max_commands: usize,
     /// Requests waiting beyond this are refused with `overloaded`.
     pub queue_capacity: usize,
+    /// A sandbox: the clock may be moved forward by [`WriterHandle::advance_clock`].
+    pub sandbox: bool,
 }
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { batch_max_commands: 8_192, queue_capacity: 16_384 }
+        WriterConfig { batch_max_commands: 8_192, queue_capacity: 16_384, sandbox: false }
     }
 }
+
+/// The most a sandbox clock moves in one call: 400 days, in milliseconds.
+pub const CLOCK_ADVANCE_MAX_MS: u64 = 400 * 24 * 60 * 60 * 1000;
 
 /// A command as a client sent it, with the key that sent it: the writer stamps the time.
 #[derive(Clone, Debug)]
@@ -67,8 +72,16 @@ pub enum WriteError {
 type ReadFn = Box<dyn FnOnce(&Engine) + Send>;
 
 enum Request {
-    Write { drafts: Vec<Draft>, reply: oneshot::Sender<Vec<Committed>> },
+    Write {
+        drafts: Vec<Draft>,
+        reply: oneshot::Sender<Vec<Committed>>,
+    },
     Read(ReadFn),
+    /// Moves a sandbox clock forward; replies with the clock after the ticks it caused.
+    AdvanceClock {
+        by_ms: u64,
+        reply: oneshot::Sender<u64>,
+    },
 }
 
 /// Progress shared with the projector, metrics and health.
@@ -139,6 +152,17 @@ impl WriterHandle {
         receive.await.map_err(|_| WriteError::Stopped)
     }
 
+    /// Moves a sandbox's clock forward by `by_ms` (1 to [`CLOCK_ADVANCE_MAX_MS`], checked by the
+    /// caller) and runs the ticks the wall clock would have run (holds lapse, days end,
+    /// statements close, penalties accrue); resolves with the clock after them. On a server that
+    /// is not a sandbox it does nothing and resolves with `None`.
+    pub async fn advance_clock(&self, by_ms: u64) -> Result<Option<u64>, WriteError> {
+        let (reply, receive) = oneshot::channel();
+        self.send(Request::AdvanceClock { by_ms, reply })?;
+        let now_ms = receive.await.map_err(|_| WriteError::Stopped)?;
+        Ok((now_ms > 0).then_some(now_ms))
+    }
+
     fn send(&self, request: Request) -> Result<(), WriteError> {
         self.sender.try_send(request).map_err(|error| match error {
             TrySendError::Full(_) => WriteError::Overloaded,
@@ -162,8 +186,22 @@ pub fn spawn(
 ) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (sender, receiver) = mpsc::sync_channel(config.queue_capacity);
     progress.durable_end.store(recovered.journal.next_sequence(), Ordering::Release);
-    let mut writer =
-        Writer { recovered, config, progress, durable, now_ms: 0, checkpointed: Instant::now(), stopped: false };
+    // A sandbox's clock runs ahead of the wall clock by what it was moved: after a restart the
+    // engine's time says by how much.
+    let clock_offset_ms = match config.sandbox {
+        true => recovered.engine.now_ms().saturating_sub(wall_clock_ms()),
+        false => 0,
+    };
+    let mut writer = Writer {
+        recovered,
+        config,
+        progress,
+        durable,
+        now_ms: 0,
+        clock_offset_ms,
+        checkpointed: Instant::now(),
+        stopped: false,
+    };
     let thread = std::thread::Builder::new().name("writer".into()).spawn(move || writer.run(receiver))?;
     Ok((WriterHandle { sender }, thread))
 }
@@ -174,6 +212,8 @@ struct Writer {
     progress: Arc<Progress>,
     durable: mpsc::Sender<u64>,
     now_ms: u64,
+    /// How far a sandbox's clock runs ahead of the wall clock (0 on a real server).
+    clock_offset_ms: u64,
     checkpointed: Instant,
     /// Set after a storage fault: nothing more is appended, every request gets `Stopped`.
     stopped: bool,
@@ -239,7 +279,16 @@ impl Writer {
 
     fn take(&mut self, request: Request, batch: &mut Batch) {
         match request {
-            Request::Write { .. } | Request::Read(_) if self.stopped => {}
+            Request::Write { .. } | Request::Read(_) | Request::AdvanceClock { .. } if self.stopped => {}
+            Request::AdvanceClock { reply, .. } if !self.config.sandbox => {
+                let _ = reply.send(0);
+            }
+            Request::AdvanceClock { by_ms, reply } => {
+                self.flush(batch);
+                self.clock_offset_ms = self.clock_offset_ms.saturating_add(by_ms);
+                self.flush(batch);
+                let _ = reply.send(self.now_ms);
+            }
             Request::Write { drafts, reply } => {
                 let start = batch.commands.len();
                 let commands =
@@ -262,7 +311,7 @@ impl Writer {
             batch.waiting.clear();
             return;
         }
-        self.now_ms = self.now_ms.max(wall_clock_ms());
+        self.now_ms = self.now_ms.max(wall_clock_ms().saturating_add(self.clock_offset_ms));
         let engine = &mut self.recovered.engine;
         let waited = batch.commands.len();
         if engine.next_tick_ms().is_some_and(|due_ms| due_ms <= self.now_ms) {
