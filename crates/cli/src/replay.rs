@@ -91,6 +91,7 @@ pub fn run(data_dir: &DataDir, candidate: RuleSet, changes_max: usize, progress:
                 let install = CommandKind::InstallRules { rules: Box::new(candidate.clone()) };
                 let first = Command {
                     actor: engine::ActorId::SERVER,
+                    initiator: engine::Initiator::Platform,
                     id: CommandId(u64::MAX),
                     time_ms: command.time_ms,
                     kind: install,

@@ -74,7 +74,13 @@ impl Workload {
     fn command(&mut self, kind: CommandKind) -> Command {
         let id = CommandId(self.next_id);
         self.next_id += 1;
-        Command { actor: engine::ActorId::SERVER, id, time_ms: self.time_ms, kind }
+        Command {
+            actor: engine::ActorId::SERVER,
+            initiator: engine::Initiator::Platform,
+            id,
+            time_ms: self.time_ms,
+            kind,
+        }
     }
 
     /// Installs the default product (and the rules, if any), opens every user and

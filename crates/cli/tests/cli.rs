@@ -140,7 +140,7 @@ fn fixture() -> Fixture {
     Fixture { _directory: directory, data_dir, admin, platform, analyst, merchant7, server }
 }
 
-/// Opens user 1 (limit 100,000) and user 2, merchants 7 and 8.
+/// Opens user 1 (limit 100,000, a mandate for merchant 7) and user 2, merchants 7 and 8.
 fn populated() -> Fixture {
     let fixture = fixture();
     let admin = &fixture.admin;
@@ -154,6 +154,8 @@ fn populated() -> Fixture {
     }
     let limit = json!({"command_id": 5, "user_id": 1, "limit_minor": 100_000});
     assert_eq!(fixture.server.post("/v1/credit-limits", admin, limit).0, 200);
+    let mandate = json!({"command_id": 6, "user_id": 1, "merchant_id": 7, "per_payment_max_minor": 100_000, "per_month_max_minor": 1_000_000});
+    assert_eq!(fixture.server.post("/v1/mandates", &fixture.platform, mandate).0, 200, "merchant 7 may charge user 1");
     fixture
 }
 
@@ -603,6 +605,12 @@ fn every_command_kind(base: u64) -> Vec<(&'static str, &'static str, Value)> {
         ("/v1/appeals", "appeal_case", json!({"command_id": id(26), "case_id": 999_999, "text": "a receipt"})),
         ("/v1/risk-action-lifts", "lift_action", json!({"command_id": id(27), "user_id": 1, "action": "watch_list"})),
         ("/v1/products", "install_product", json!({"command_id": id(28), "toml": DEFAULT_PRODUCT})),
+        (
+            "/v1/mandates",
+            "grant_mandate",
+            json!({"command_id": id(30), "user_id": 2, "merchant_id": 8, "per_payment_max_minor": 100, "per_month_max_minor": 1_000}),
+        ),
+        ("/v1/mandate-revocations", "revoke_mandate", json!({"command_id": id(31), "user_id": 2, "merchant_id": 8})),
         ("/v1/rules", "install_rules", json!({"command_id": id(29), "toml": DEFAULT_RULES})),
     ]
 }
@@ -745,7 +753,7 @@ fn every_endpoint_answers_every_role_as_the_openapi_document_states() {
             }
         }
     }
-    assert!(checked >= 48 * 7, "every operation, every caller: {checked}");
+    assert!(checked >= 50 * 7, "every operation, every caller: {checked}");
 }
 
 /// The journal's segment files, oldest first.
@@ -775,6 +783,36 @@ fn a_flipped_length_bit_is_refused_by_serve_and_check_and_changes_nothing() {
     let (status, _, stderr) = creditline(&["serve", "--listen", "127.0.0.1:0"], &fixture.data_dir);
     assert!(!status.success() && stderr.contains("journal corrupt"), "{stderr}");
     assert_eq!(std::fs::read(&segment).expect("readable"), bytes, "a refusal changes nothing");
+}
+
+/// Bug: a merchant key could charge any user, with no consent from the user. Now a merchant
+/// charges a user only under the user's mandate (免密支付), created and revoked by the platform,
+/// within its caps per payment and per month.
+#[test]
+fn a_merchant_charges_a_user_only_under_a_mandate_within_its_caps() {
+    let fixture = populated();
+    let (server, merchant, platform) = (&fixture.server, &fixture.merchant7, &fixture.platform);
+    let limit = json!({"command_id": 69, "user_id": 2, "limit_minor": 100_000});
+    assert_eq!(server.post("/v1/credit-limits", &fixture.admin, limit).0, 200);
+    let pay = |id: u64, credit_minor: u64| json!({"command_id": id, "user_id": 2, "merchant_id": 7, "credit_minor": credit_minor});
+    let (status, refused) = server.post("/v1/payments", merchant, pay(70, 500));
+    assert_eq!((status, refused["code"].as_str()), (403, Some("no_mandate")), "{refused}");
+    let hold = json!({"command_id": 71, "user_id": 2, "merchant_id": 7, "credit_minor": 500});
+    assert_eq!(server.post("/v1/authorizations", merchant, hold).1["code"], "no_mandate");
+    let grant = json!({"command_id": 72, "user_id": 2, "merchant_id": 7, "per_payment_max_minor": 1_000, "per_month_max_minor": 1_500});
+    assert_eq!(server.post("/v1/mandates", merchant, grant.clone()).0, 403, "a merchant cannot grant itself a mandate");
+    assert_eq!(server.post("/v1/mandates", platform, grant).0, 200);
+    assert_eq!(server.post("/v1/payments", merchant, pay(73, 800)).0, 200);
+    let (_, over) = server.post("/v1/payments", merchant, pay(74, 1_001));
+    assert_eq!(over["code"], "mandate_cap_exceeded", "over the cap per payment: {over}");
+    let (_, over) = server.post("/v1/payments", merchant, pay(75, 800));
+    assert_eq!(over["code"], "mandate_cap_exceeded", "over the month's cap: {over}");
+    assert_eq!(server.post("/v1/payments", merchant, pay(76, 700)).0, 200, "exactly the month's cap");
+    assert_eq!(server.post("/v1/payments", platform, pay(77, 5_000)).0, 200, "the platform pays for the user itself");
+    let revoke = json!({"command_id": 78, "user_id": 2, "merchant_id": 7});
+    assert_eq!(server.post("/v1/mandate-revocations", platform, revoke).0, 200);
+    assert_eq!(server.post("/v1/payments", merchant, pay(79, 1)).1["code"], "no_mandate");
+    assert_eq!(user(&fixture, 2)["credit_used_minor"], 800 + 700 + 5_000);
 }
 
 /// Bug: a journal cut on a record boundary (or missing its newest segment) was served without a
@@ -1279,6 +1317,7 @@ fn journal_with_history(data_dir: &Path) {
         .enumerate()
         .map(|(index, (time_ms, kind))| Command {
             actor: engine::ActorId::SERVER,
+            initiator: engine::Initiator::Platform,
             id: CommandId(index as u64 + 1),
             time_ms,
             kind,

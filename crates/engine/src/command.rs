@@ -119,8 +119,22 @@ pub struct Command {
     /// Who sent it, for the audit trail; never part of a retry's fingerprint (the same command
     /// sent again with another key replays).
     pub actor: ActorId,
+    /// Whether a merchant sent it on its own (then a payment needs the user's mandate).
+    pub initiator: Initiator,
     /// What to do.
     pub kind: CommandKind,
+}
+
+/// Who asked for a command: the platform (the user's own app, an operator) or a merchant. A
+/// merchant moves a user's money only under a mandate the user granted through the platform
+/// (免密支付): a payment agreement with caps per payment and per month, revocable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Initiator {
+    /// The platform's app or an operator, for the user.
+    #[default]
+    Platform,
+    /// A merchant's own gateway.
+    Merchant,
 }
 
 /// The API key that sent a command, by its public id (`clk_<id>_…`, eight hex digits, as a
@@ -404,6 +418,26 @@ pub enum CommandKind {
         /// The action to lift.
         action: AccountAction,
     },
+    /// The user lets a merchant charge them without asking each time (a mandate, 免密支付), up
+    /// to `per_payment_max_minor` a payment and `per_month_max_minor` a calendar month of the
+    /// product's time zone. Granting again replaces the caps.
+    GrantMandate {
+        /// The user granting it.
+        user: UserId,
+        /// The merchant allowed to charge.
+        merchant: MerchantId,
+        /// Most a single payment or hold may be, in minor units.
+        per_payment_max_minor: u64,
+        /// Most all of a month's payments and holds may be, in minor units.
+        per_month_max_minor: u64,
+    },
+    /// The user takes a mandate back: the merchant can no longer charge them.
+    RevokeMandate {
+        /// The user.
+        user: UserId,
+        /// The merchant.
+        merchant: MerchantId,
+    },
 }
 
 impl CommandKind {
@@ -442,6 +476,8 @@ impl CommandKind {
             CommandKind::DecideCase { .. } => "decide_case",
             CommandKind::AppealCase { .. } => "appeal_case",
             CommandKind::LiftAction { .. } => "lift_action",
+            CommandKind::GrantMandate { .. } => "grant_mandate",
+            CommandKind::RevokeMandate { .. } => "revoke_mandate",
         }
     }
 }

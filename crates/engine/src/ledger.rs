@@ -161,6 +161,10 @@ pub struct Engine {
     /// Who sent the command being applied (recorded on the cases it opens, decides or
     /// appeals); not part of the state between commands.
     pub(crate) actor: crate::command::ActorId,
+    /// Whether the command being applied came from a merchant; not state either.
+    pub(crate) initiator: crate::command::Initiator,
+    /// Mandates in force, by user and merchant (ordered: snapshots iterate them).
+    pub(crate) mandates: std::collections::BTreeMap<(UserId, MerchantId), crate::mandates::Mandate>,
     /// Refunds of each refunded payment: refund command id and split, oldest first.
     pub(crate) refunds: FastMap<CommandId, Vec<(CommandId, Funding)>>,
     /// Rules, ties, cases and risk challenges.
@@ -223,6 +227,7 @@ impl Engine {
     pub fn apply(&mut self, command: &Command, command_index: u32, postings: &mut Vec<Posting>) -> Outcome {
         self.now_ms = self.now_ms.max(command.time_ms);
         self.actor = command.actor;
+        self.initiator = command.initiator;
         self.commands_applied += 1;
         self.remembered.advance(self.now_ms);
         let mut ledger = Postings { postings, command_index };
@@ -251,15 +256,20 @@ impl Engine {
     /// Scores the command, then runs it if the decision lets it through.
     fn execute(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
         self.risk.last_decision = None;
+        let mandated = self.check_mandate(self.initiator, kind)?;
         if let CommandKind::Capture { authorization, .. } | CommandKind::Release { authorization, .. } = *kind
             && self.held_by_open_case(authorization)
         {
             return Err(Rejection::HeldByCase);
         }
-        match self.screen(id, kind, ledger) {
+        let outcome = match self.screen(id, kind, ledger) {
             Some(outcome) => outcome,
             None => self.run(id, kind, ledger),
+        };
+        if let (Ok(_), Some((user, merchant, amount))) = (outcome, mandated) {
+            self.count_on_mandate(user, merchant, amount);
         }
+        outcome
     }
 
     /// Runs a command past the risk screen. Handlers update the online risk features of the
@@ -334,6 +344,10 @@ impl Engine {
             CommandKind::DecideCase { case, approve, label } => self.decide_case(case, approve, label, ledger),
             CommandKind::AppealCase { case, ref evidence, ref text } => self.appeal_case(case, evidence, text),
             CommandKind::LiftAction { user, action } => self.lift_action(user, action),
+            CommandKind::GrantMandate { user, merchant, per_payment_max_minor, per_month_max_minor } => {
+                self.grant_mandate(user, merchant, per_payment_max_minor, per_month_max_minor)
+            }
+            CommandKind::RevokeMandate { user, merchant } => self.revoke_mandate(user, merchant),
         }
     }
 

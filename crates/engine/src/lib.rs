@@ -17,6 +17,7 @@ mod idempotency;
 mod instalments;
 mod invariants;
 mod ledger;
+mod mandates;
 mod money;
 mod outcome;
 mod prefetch;
@@ -31,7 +32,7 @@ mod withdrawal;
 
 pub use billing::{Billing, CycleActivity, Statement};
 pub use command::{
-    ActorId, Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId,
+    ActorId, Command, CommandId, CommandKind, Funding, IdentityLevel, Initiator, MerchantCategory, MerchantId,
     MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
 };
 pub use idempotency::IDEMPOTENCY_WINDOW_MS;

@@ -110,6 +110,10 @@ pub enum Rejection {
     RulesVersionOrder,
     /// The payment or hold is held for review by an open case: only the case decision moves it.
     HeldByCase,
+    /// A merchant charged a user who granted it no mandate (or took it back).
+    NoMandate,
+    /// A merchant's charge is over the mandate's cap per payment or per month.
+    MandateCapExceeded,
 }
 
 impl Rejection {
@@ -168,6 +172,8 @@ impl Rejection {
             Rejection::InvalidRules => "invalid_rules",
             Rejection::RulesVersionOrder => "rules_version_order",
             Rejection::HeldByCase => "held_by_case",
+            Rejection::NoMandate => "no_mandate",
+            Rejection::MandateCapExceeded => "mandate_cap_exceeded",
         }
     }
 
@@ -244,6 +250,10 @@ impl Rejection {
             Rejection::InvalidRules => "the rules file does not compile; run `creditline rules check` on it",
             Rejection::RulesVersionOrder => "a new rules file needs a version above the one in force",
             Rejection::HeldByCase => "this payment is held for review; only the case decision captures or releases it",
+            Rejection::NoMandate => {
+                "the user has granted this merchant no mandate: a merchant charges a user only under one (POST /v1/mandates, by the platform)"
+            }
+            Rejection::MandateCapExceeded => "over the mandate's cap per payment or per month",
         }
     }
 }

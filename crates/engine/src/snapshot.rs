@@ -7,6 +7,7 @@
 use crate::command::{CommandId, Funding, MerchantId, UserId};
 use crate::idempotency::{RememberedIds, RememberedSnapshot};
 use crate::ledger::{Authorization, Engine, Merchant, Payment, User};
+use crate::mandates::Mandate;
 use crate::money::Currency;
 use crate::product::Product;
 use crate::risk::{Case, Parked, Party, RuleSet, Tie};
@@ -16,7 +17,7 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
-/// stored value (version 8: cases record who opened, decided and appealed them).
+/// stored value (version 8: cases record who opened, decided and appealed them; mandates).
 pub const SNAPSHOT_VERSION: u32 = 8;
 
 #[derive(Serialize)]
@@ -40,6 +41,7 @@ struct SnapshotRef<'a> {
     groups: &'a [Vec<Party>],
     cases: &'a BTreeMap<CommandId, Case>,
     parked: Vec<(CommandId, &'a Parked)>,
+    mandates: &'a BTreeMap<(UserId, MerchantId), Mandate>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +65,7 @@ struct SnapshotOwned {
     groups: Vec<Vec<Party>>,
     cases: BTreeMap<CommandId, Case>,
     parked: Vec<(CommandId, Parked)>,
+    mandates: BTreeMap<(UserId, MerchantId), Mandate>,
 }
 
 /// Why a snapshot could not be restored.
@@ -119,6 +122,7 @@ impl Engine {
             groups: &self.risk.ties.groups,
             cases: &self.risk.cases,
             parked: sorted(self.risk.parked.iter()),
+            mandates: &self.mandates,
         };
         // Encoding into a growable vector fails only on allocation failure, which aborts anyway.
         postcard::to_allocvec(&snapshot).expect("encoding to a vector cannot fail")
@@ -172,6 +176,7 @@ impl Engine {
             engine.risk.parked.insert(id, parked);
         }
         engine.remembered = RememberedIds::from_snapshot(owned.remembered);
+        engine.mandates = owned.mandates;
         engine.check_invariants().map_err(SnapshotError::Invariant)?;
         Ok(engine)
     }

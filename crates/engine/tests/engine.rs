@@ -60,7 +60,13 @@ impl Ledger {
 
     fn run_as(&mut self, id: CommandId, kind: CommandKind) -> Outcome {
         let mut postings = Vec::new();
-        let command = Command { actor: engine::ActorId::SERVER, id, time_ms: self.time_ms, kind: kind.clone() };
+        let command = Command {
+            actor: engine::ActorId::SERVER,
+            initiator: engine::Initiator::Platform,
+            id,
+            time_ms: self.time_ms,
+            kind: kind.clone(),
+        };
         let outcome = self.engine.apply(&command, 0, &mut postings);
         self.log.push(command);
         let sum: i64 = postings.iter().map(|posting| posting.amount_minor).sum();
@@ -288,8 +294,8 @@ proptest! {
         let second = if same { first.clone() } else { second };
         let mut engine = Engine::default();
         let id = CommandId(7);
-        let outcome = engine.apply(&Command { actor: engine::ActorId::SERVER, id, time_ms: 1_000, kind: first.clone() }, 0, &mut Vec::new());
-        let again = engine.apply(&Command { actor: engine::ActorId::SERVER, id, time_ms: 2_000, kind: second.clone() }, 0, &mut Vec::new());
+        let outcome = engine.apply(&Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id, time_ms: 1_000, kind: first.clone() }, 0, &mut Vec::new());
+        let again = engine.apply(&Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id, time_ms: 2_000, kind: second.clone() }, 0, &mut Vec::new());
         match first == second {
             true => prop_assert_eq!(again, outcome),
             false => prop_assert_eq!(again, Err(Rejection::IdempotencyConflict)),
@@ -425,6 +431,7 @@ proptest! {
     fn random_commands_keep_invariants_and_replay_identically(script in proptest::collection::vec(command_strategy(6), 1..300)) {
         let commands: Vec<Command> = script.iter().enumerate().map(|(index, (id, jitter, kind))| Command {
             actor: engine::ActorId(*id as u32 % 3),
+            initiator: engine::Initiator::Platform,
             id: CommandId(*id),
             time_ms: 1_000_000 + index as u64 * 1_000 + jitter,
             kind: kind.clone(),
@@ -669,11 +676,11 @@ proptest! {
         let mut product = huabei();
         product.billing.overpayment = overpayment;
         let install = CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: Some(start_ms) };
-        let mut commands = vec![Command { actor: engine::ActorId::SERVER, id: CommandId(1_000_000), time_ms: start_ms, kind: install }];
+        let mut commands = vec![Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id: CommandId(1_000_000), time_ms: start_ms, kind: install }];
         let mut time_ms = start_ms;
         for ((id, _, kind), gap_ms) in script {
             time_ms += gap_ms;
-            commands.push(Command { actor: engine::ActorId::SERVER, id: CommandId(id), time_ms, kind });
+            commands.push(Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id: CommandId(id), time_ms, kind });
         }
         let mut live = Engine::default();
         let mut snapshot = None;

@@ -54,6 +54,8 @@ pub const ACCESS: &[Access] = &[
     rule("POST", "/v1/instalment-payoffs", APP, false),
     rule("POST", "/v1/instalments", APP, false),
     rule("POST", "/v1/line-reviews", ADMIN, false),
+    rule("POST", "/v1/mandate-revocations", APP, false),
+    rule("POST", "/v1/mandates", APP, false),
     rule("POST", "/v1/merchants", ADMIN, false),
     rule("GET", "/v1/merchants/{merchant_id}", READERS, true),
     rule("POST", "/v1/payments", APP, true),

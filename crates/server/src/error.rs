@@ -71,7 +71,7 @@ pub fn rejection_status(rejection: Rejection) -> StatusCode {
         | Rejection::IdempotencyConflict
         | Rejection::CaseClosed
         | Rejection::HeldByCase => StatusCode::CONFLICT,
-        Rejection::MerchantMismatch => StatusCode::FORBIDDEN,
+        Rejection::MerchantMismatch | Rejection::NoMandate => StatusCode::FORBIDDEN,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -137,7 +137,7 @@ async fn submit_one(
 ) -> Result<Json<CommandResult>, ApiError> {
     request.permit(principal)?;
     let command_id = request.command_id();
-    let draft = request.into_draft(principal.actor)?;
+    let draft = request.into_draft(principal)?;
     let committed = state.writer.submit(vec![draft]).await?;
     let committed = committed.first().expect("one result per submitted command");
     match (committed.outcome, &committed.decision) {
@@ -338,6 +338,20 @@ command_endpoint!(
     LiftActionRequest,
     LiftAction,
     "Lift a risk account action: unfreeze, restore the line, restore the score, leave the watch-list (analyst)."
+);
+command_endpoint!(
+    grant_mandate,
+    "/v1/mandates",
+    GrantMandateRequest,
+    GrantMandate,
+    "Record a user's mandate (免密支付) for a merchant: its own key may then charge the user up to the caps (platform)."
+);
+command_endpoint!(
+    revoke_mandate,
+    "/v1/mandate-revocations",
+    RevokeMandateRequest,
+    RevokeMandate,
+    "Take a user's mandate for a merchant back: the merchant can no longer charge the user (platform)."
 );
 
 /// The rules file in force.
@@ -551,7 +565,7 @@ async fn batch(
         };
         request.permit(&principal).map_err(at)?;
         ids.push(request.command_id());
-        drafts.push(request.into_draft(principal.actor).map_err(at)?);
+        drafts.push(request.into_draft(&principal).map_err(at)?);
     }
     let committed = state.writer.submit(drafts).await?;
     let results = ids
@@ -904,7 +918,7 @@ impl utoipa::Modify for SecurityAddon {
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
         transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, request_withdrawal, verify_withdrawal,
         adjust_score, set_score_frozen, get_score, repay_statement, convert_statement, review_credit_line, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
-        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, get_cases, get_case, get_decisions,
+        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, grant_mandate, revoke_mandate, get_cases, get_case, get_decisions,
         healthz, metrics_text, advance_clock),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -1038,6 +1052,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/case-decisions", post(decide_case))
         .route("/v1/appeals", post(appeal_case))
         .route("/v1/risk-action-lifts", post(lift_action))
+        .route("/v1/mandates", post(grant_mandate))
+        .route("/v1/mandate-revocations", post(revoke_mandate))
         .route("/v1/cases", get(get_cases))
         .route("/v1/sandbox/clock-advances", post(advance_clock))
         .route("/v1/decisions", get(get_decisions))

@@ -199,6 +199,38 @@ pub struct AppealCaseRequest {
     pub text: String,
 }
 
+/// A user's mandate (免密支付) for one merchant, granted through the platform: the merchant's own
+/// key may then charge the user up to the caps without asking each time.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantMandateRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user granting it.
+    pub user_id: u64,
+    /// The merchant allowed to charge.
+    pub merchant_id: u64,
+    /// Most one payment or hold may be, in minor units (at least 1).
+    #[schema(minimum = 1)]
+    pub per_payment_max_minor: u64,
+    /// Most a calendar month's payments and holds may total, in minor units (at least the cap
+    /// per payment).
+    #[schema(minimum = 1)]
+    pub per_month_max_minor: u64,
+}
+
+/// A user takes a merchant's mandate back.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeMandateRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user.
+    pub user_id: u64,
+    /// The merchant.
+    pub merchant_id: u64,
+}
+
 /// Lifts a risk account action (analyst).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -518,6 +550,10 @@ pub enum CommandRequest {
     AppealCase(AppealCaseRequest),
     /// See `POST /v1/risk-action-lifts`.
     LiftAction(LiftActionRequest),
+    /// See `POST /v1/mandates`.
+    GrantMandate(GrantMandateRequest),
+    /// See `POST /v1/mandate-revocations`.
+    RevokeMandate(RevokeMandateRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -599,6 +635,8 @@ impl CommandRequest {
             CommandRequest::DecideCase(request) => request.command_id,
             CommandRequest::AppealCase(request) => request.command_id,
             CommandRequest::LiftAction(request) => request.command_id,
+            CommandRequest::GrantMandate(request) => request.command_id,
+            CommandRequest::RevokeMandate(request) => request.command_id,
         }
     }
 
@@ -653,8 +691,13 @@ impl CommandRequest {
         }
     }
 
-    /// Validates the body into an engine command sent by `actor`; the writer stamps its time.
-    pub fn into_draft(self, actor: engine::ActorId) -> Result<Draft, ApiError> {
+    /// Validates the body into an engine command sent by `principal`; the writer stamps its time.
+    pub fn into_draft(self, principal: &Principal) -> Result<Draft, ApiError> {
+        let actor = principal.actor;
+        let initiator = match principal.role {
+            Role::Merchant => engine::Initiator::Merchant,
+            _ => engine::Initiator::Platform,
+        };
         let id = CommandId(self.command_id());
         let kind = match self {
             CommandRequest::OpenUser(request) => CommandKind::OpenUser {
@@ -825,8 +868,17 @@ impl CommandRequest {
             CommandRequest::LiftAction(request) => {
                 CommandKind::LiftAction { user: UserId(request.user_id), action: request.action }
             }
+            CommandRequest::GrantMandate(request) => CommandKind::GrantMandate {
+                user: UserId(request.user_id),
+                merchant: MerchantId(request.merchant_id),
+                per_payment_max_minor: request.per_payment_max_minor,
+                per_month_max_minor: request.per_month_max_minor,
+            },
+            CommandRequest::RevokeMandate(request) => {
+                CommandKind::RevokeMandate { user: UserId(request.user_id), merchant: MerchantId(request.merchant_id) }
+            }
         };
-        Ok(Draft { id, actor, kind })
+        Ok(Draft { id, actor, initiator, kind })
     }
 }
 

@@ -7,7 +7,7 @@
 use crate::metrics as names;
 use crate::store::{self, Recovered};
 use engine::risk::Decision;
-use engine::{ActorId, Command, CommandId, CommandKind, Engine, Outcome, codec};
+use engine::{ActorId, Command, CommandId, CommandKind, Engine, Initiator, Outcome, codec};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, mpsc};
@@ -41,6 +41,8 @@ pub struct Draft {
     pub id: CommandId,
     /// The sending key.
     pub actor: ActorId,
+    /// Whether a merchant key sent it (then its payments need the user's mandate).
+    pub initiator: Initiator,
     /// What to do.
     pub kind: CommandKind,
 }
@@ -291,8 +293,13 @@ impl Writer {
             }
             Request::Write { drafts, reply } => {
                 let start = batch.commands.len();
-                let commands =
-                    drafts.into_iter().map(|Draft { id, actor, kind }| Command { id, time_ms: 0, actor, kind });
+                let commands = drafts.into_iter().map(|Draft { id, actor, initiator, kind }| Command {
+                    id,
+                    time_ms: 0,
+                    actor,
+                    initiator,
+                    kind,
+                });
                 batch.commands.extend(commands);
                 batch.waiting.push((start, reply));
             }
@@ -320,6 +327,7 @@ impl Writer {
                 time_ms: 0,
                 kind: CommandKind::Tick,
                 actor: ActorId::SERVER,
+                initiator: Initiator::Platform,
             });
         }
         if batch.commands.is_empty() {

@@ -68,7 +68,7 @@ proptest! {
         let (mut journal, _) = Journal::open(data_dir.storage(), &data_dir.journal(), small_segments(), &[]).expect("opens");
         let snapshots = data_dir.snapshot_store().expect("opens");
         let mut commands: Vec<Command> = setup().into_iter().chain(kinds).enumerate()
-            .map(|(index, kind)| Command { actor: engine::ActorId::SERVER, id: CommandId(index as u64), time_ms: 1_000 + index as u64, kind })
+            .map(|(index, kind)| Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id: CommandId(index as u64), time_ms: 1_000 + index as u64, kind })
             .collect();
         // Retries of earlier ids, with the same body, mixed in at the end.
         let retries: Vec<Command> = retry_ids.iter().filter_map(|id| commands.get(*id as usize).cloned()).collect();
@@ -122,6 +122,7 @@ fn a_snapshot_of_another_format_version_is_replayed_past() {
         .enumerate()
         .map(|(index, kind)| Command {
             actor: engine::ActorId::SERVER,
+            initiator: engine::Initiator::Platform,
             id: CommandId(index as u64),
             time_ms: 1_000 + index as u64,
             kind,

@@ -11,7 +11,7 @@
 use crate::events::{Body, Event, EventError, HONEST};
 use engine::product::Product;
 use engine::risk::{CASE_HOLD_MS, DecisionKind, Party, RuleSet, Typology};
-use engine::{ActorId, Command, CommandId, CommandKind, Engine, Lookahead, MerchantId, Rejection, UserId};
+use engine::{ActorId, Command, CommandId, CommandKind, Engine, Initiator, Lookahead, MerchantId, Rejection, UserId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Instant;
@@ -340,7 +340,13 @@ fn install(engine: &mut Engine, time_ms: u64, product: Product, rules: RuleSet) 
         CommandKind::InstallRules { rules: Box::new(rules) },
     ];
     for (index, kind) in setup.into_iter().enumerate() {
-        let command = Command { id: CommandId(u64::MAX - index as u64), time_ms, actor: ActorId::SERVER, kind };
+        let command = Command {
+            id: CommandId(u64::MAX - index as u64),
+            time_ms,
+            actor: ActorId::SERVER,
+            initiator: Initiator::Platform,
+            kind,
+        };
         let outcome = engine.apply(&command, 0, &mut Vec::new());
         assert!(outcome.is_ok(), "the product and rules were validated before: {outcome:?}");
     }

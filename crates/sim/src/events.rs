@@ -12,8 +12,8 @@
 
 use engine::risk::{AccountAction, Label, Party, Tie, TieKind};
 use engine::{
-    ActorId, Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
-    MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
+    ActorId, Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, Initiator, MerchantCategory,
+    MerchantId, MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
 };
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -283,7 +283,13 @@ impl Event {
     /// order, to `out`; on an error nothing is appended. `line` places errors.
     pub fn append_commands(&self, line: usize, out: &mut Vec<Command>) -> Result<(), EventError> {
         // An event file carries no keys: its commands are recorded as the server's own.
-        let command = |kind| Command { id: CommandId(self.id), time_ms: self.time_ms, actor: ActorId::SERVER, kind };
+        let command = |kind| Command {
+            id: CommandId(self.id),
+            time_ms: self.time_ms,
+            actor: ActorId::SERVER,
+            initiator: Initiator::Platform,
+            kind,
+        };
         let funding = |credit_minor: u64, balance_minor: u64| {
             let total = credit_minor.checked_add(balance_minor).filter(|total| (1..=Amount::MAX).contains(total));
             match total {
@@ -297,7 +303,13 @@ impl Event {
             for (index, tie) in ties.iter().enumerate() {
                 let id = CommandId(tie_command_id(self.id, index));
                 let kind = CommandKind::LinkTie { party, tie: *tie };
-                out.push(Command { id, time_ms: self.time_ms, actor: ActorId::SERVER, kind });
+                out.push(Command {
+                    id,
+                    time_ms: self.time_ms,
+                    actor: ActorId::SERVER,
+                    initiator: Initiator::Platform,
+                    kind,
+                });
             }
         };
         let kind = match &self.body {

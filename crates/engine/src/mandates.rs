@@ -1,0 +1,95 @@
+//! Mandates (免密支付): a user's standing permission for one merchant to charge them without
+//! asking each time, with caps per payment and per calendar month. A command a merchant sends on
+//! its own ([`Initiator::Merchant`]) that spends a user's money — a payment or a hold — passes
+//! only under one; what the platform sends for the user needs none.
+
+use crate::command::{CommandKind, Funding, Initiator, MerchantId, UserId};
+use crate::ledger::Engine;
+use crate::outcome::Rejection;
+use serde::{Deserialize, Serialize};
+
+/// A mandate in force, with what it has let through this month.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mandate {
+    /// Most a single payment or hold may be, in minor units.
+    pub per_payment_max_minor: u64,
+    /// Most a month's payments and holds may total, in minor units.
+    pub per_month_max_minor: u64,
+    /// The month `spent_minor` counts (the product calendar's month key).
+    pub month: i64,
+    /// Charged under it in `month`, in minor units.
+    pub spent_minor: u64,
+}
+
+/// The user, merchant and amount a command would charge, if it is a charge.
+fn charge(kind: &CommandKind) -> Option<(UserId, MerchantId, Funding)> {
+    match *kind {
+        CommandKind::Pay { user, merchant, funding }
+        | CommandKind::PayFor { user, merchant, funding, .. }
+        | CommandKind::Authorize { user, merchant, funding, .. } => Some((user, merchant, funding)),
+        _ => None,
+    }
+}
+
+impl Engine {
+    /// Checks a merchant-initiated charge against its mandate; returns what to count on it once
+    /// the charge goes through (`None` when no mandate is involved).
+    pub(crate) fn check_mandate(
+        &self,
+        initiator: Initiator,
+        kind: &CommandKind,
+    ) -> Result<Option<(UserId, MerchantId, u64)>, Rejection> {
+        let (Initiator::Merchant, Some((user, merchant, funding))) = (initiator, charge(kind)) else { return Ok(None) };
+        let mandate = self.mandates.get(&(user, merchant)).ok_or(Rejection::NoMandate)?;
+        let amount = funding.credit_minor.checked_add(funding.balance_minor).ok_or(Rejection::InvalidAmount)?;
+        let (_, month) = self.local_today();
+        let spent = if mandate.month == month { mandate.spent_minor } else { 0 };
+        let within = amount <= mandate.per_payment_max_minor
+            && spent.checked_add(amount).is_some_and(|total| total <= mandate.per_month_max_minor);
+        match within {
+            true => Ok(Some((user, merchant, amount))),
+            false => Err(Rejection::MandateCapExceeded),
+        }
+    }
+
+    /// Counts a charge that went through on its mandate's month.
+    pub(crate) fn count_on_mandate(&mut self, user: UserId, merchant: MerchantId, amount: u64) {
+        let (_, month) = self.local_today();
+        let mandate = self.mandates.get_mut(&(user, merchant)).expect("checked before the charge ran");
+        if mandate.month != month {
+            (mandate.month, mandate.spent_minor) = (month, 0);
+        }
+        mandate.spent_minor = mandate.spent_minor.saturating_add(amount);
+        debug_assert!(mandate.spent_minor <= mandate.per_month_max_minor, "checked before the charge ran");
+    }
+
+    pub(crate) fn grant_mandate(
+        &mut self,
+        user: UserId,
+        merchant: MerchantId,
+        per_payment: u64,
+        per_month: u64,
+    ) -> crate::Outcome {
+        self.user_slot(user)?;
+        self.merchant_slot(merchant)?;
+        if per_payment == 0 || per_month < per_payment || per_month > crate::money::Amount::MAX {
+            return Err(Rejection::InvalidAmount);
+        }
+        let (_, month) = self.local_today();
+        let spent_minor =
+            self.mandates.get(&(user, merchant)).filter(|old| old.month == month).map_or(0, |old| old.spent_minor);
+        let mandate =
+            Mandate { per_payment_max_minor: per_payment, per_month_max_minor: per_month, month, spent_minor };
+        self.mandates.insert((user, merchant), mandate);
+        Ok(crate::Accepted::Done)
+    }
+
+    /// Takes a mandate back; taking back one that is not in force changes nothing and is no
+    /// error (the user's wish holds either way).
+    pub(crate) fn revoke_mandate(&mut self, user: UserId, merchant: MerchantId) -> crate::Outcome {
+        self.user_slot(user)?;
+        self.merchant_slot(merchant)?;
+        self.mandates.remove(&(user, merchant));
+        Ok(crate::Accepted::Done)
+    }
+}
