@@ -52,21 +52,25 @@ impl Ledger {
     }
 
     fn run(&mut self, kind: CommandKind) -> (CommandId, Outcome) {
+        self.run_from(engine::Initiator::Platform, kind)
+    }
+
+    /// Runs a command sent by `initiator` (a merchant's own key, or the platform).
+    fn run_from(&mut self, initiator: engine::Initiator, kind: CommandKind) -> (CommandId, Outcome) {
         let id = CommandId(self.next_id);
         self.next_id += 1;
         self.time_ms += 1_000;
-        (id, self.run_as(id, kind))
+        (id, self.run_as_initiated(id, initiator, kind))
     }
 
     fn run_as(&mut self, id: CommandId, kind: CommandKind) -> Outcome {
+        self.run_as_initiated(id, engine::Initiator::Platform, kind)
+    }
+
+    fn run_as_initiated(&mut self, id: CommandId, initiator: engine::Initiator, kind: CommandKind) -> Outcome {
         let mut postings = Vec::new();
-        let command = Command {
-            actor: engine::ActorId::SERVER,
-            initiator: engine::Initiator::Platform,
-            id,
-            time_ms: self.time_ms,
-            kind: kind.clone(),
-        };
+        let command =
+            Command { actor: engine::ActorId::SERVER, initiator, id, time_ms: self.time_ms, kind: kind.clone() };
         let outcome = self.engine.apply(&command, 0, &mut postings);
         self.log.push(command);
         let sum: i64 = postings.iter().map(|posting| posting.amount_minor).sum();
@@ -542,6 +546,39 @@ fn a_month_of_purchases_repaid_in_full_costs_nothing() {
 
 /// Nothing paid on a ¥1,234.56 statement: three overdue days cost 3 × ¥0.62.
 ///
+/// A merchant's own charge needs the user's mandate: capped per payment and per calendar month
+/// (the month's count starts again in the next month), revocable; the mandate survives a
+/// snapshot; the platform's own payments need none.
+#[test]
+fn merchant_charges_follow_the_mandate_caps_month_by_month() {
+    use engine::Initiator::Merchant;
+    let mut ledger = Ledger::with_product();
+    let charge = |credit_minor| CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(credit_minor, 0) };
+    ledger.time_ms = china_2026(1, 10, 9);
+    assert_eq!(ledger.run_from(Merchant, charge(100)).1, Err(Rejection::NoMandate));
+    ledger.ok(CommandKind::GrantMandate {
+        user: ALICE,
+        merchant: SHOP,
+        per_payment_max_minor: 300,
+        per_month_max_minor: 500,
+    });
+    assert!(ledger.run_from(Merchant, charge(300)).1.is_ok());
+    assert_eq!(ledger.run_from(Merchant, charge(301)).1, Err(Rejection::MandateCapExceeded));
+    assert!(ledger.run_from(Merchant, charge(200)).1.is_ok());
+    assert_eq!(ledger.run_from(Merchant, charge(1)).1, Err(Rejection::MandateCapExceeded), "January's 500 used");
+    let restored = Engine::restore(&ledger.engine.snapshot()).expect("restores");
+    assert_eq!(restored.state_hash(), ledger.engine.state_hash(), "the mandate and its count are state");
+    ledger.time_ms = china_2026(2, 3, 9);
+    assert!(ledger.run_from(Merchant, charge(300)).1.is_ok(), "February counts from zero");
+    ledger.ok(CommandKind::RevokeMandate { user: ALICE, merchant: SHOP });
+    assert_eq!(ledger.run_from(Merchant, charge(1)).1, Err(Rejection::NoMandate));
+    ledger.ok(charge(1_000));
+    ledger.rejected(
+        CommandKind::GrantMandate { user: ALICE, merchant: SHOP, per_payment_max_minor: 600, per_month_max_minor: 500 },
+        Rejection::InvalidAmount,
+    );
+}
+
 /// Bug: once penalties had pushed a late payer's credit used past the limit, a payment from the
 /// balance alone was refused `insufficient_credit`: a purchase that touches no credit is not
 /// judged by the credit line.
