@@ -664,7 +664,7 @@ fn an_identical_retry_of_every_command_kind_replays_alone_and_in_a_batch() {
 }
 
 /// The role × endpoint test, generated from the OpenAPI document: every operation it lists must
-/// state its roles (`x-roles`, `x-merchant-own`), and is called with every role's key, another
+/// state its roles (`x-access`: `roles`, `merchant_own`), and is called with every role's key, another
 /// merchant's key, no key and a revoked key; each answer must be what the document states
 /// (allowed: neither 401 nor 403; refused: 403, or 404 for another merchant's object; no key or
 /// a revoked one: 401).
@@ -701,13 +701,13 @@ fn every_endpoint_answers_every_role_as_the_openapi_document_states() {
     let mut checked = 0;
     for (template, item) in document["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("operations") {
-            let roles: Vec<&str> = operation["x-roles"]
+            let roles: Vec<&str> = operation["x-access"]["roles"]
                 .as_array()
-                .unwrap_or_else(|| panic!("{method} {template} states no x-roles"))
+                .unwrap_or_else(|| panic!("{method} {template} states no x-access roles"))
                 .iter()
                 .map(|role| role.as_str().expect("a role name"))
                 .collect();
-            let merchant_own = operation["x-merchant-own"].as_bool().expect("x-merchant-own");
+            let merchant_own = operation["x-access"]["merchant_own"].as_bool().expect("x-access merchant_own");
             let path = template
                 .replace("{user_id}", "1")
                 .replace("{merchant_id}", "7")

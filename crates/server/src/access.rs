@@ -1,6 +1,6 @@
 //! Who may call each endpoint, stated once for the OpenAPI document: every operation carries
-//! `x-roles` (the roles allowed; `public` for no key at all) and `x-merchant-own` (a merchant key
-//! may call it for its own merchant only). The handlers enforce it (`routes::require`,
+//! `x-access`: `roles` (the roles allowed; `public` for no key at all) and `merchant_own` (a
+//! merchant key may call it for its own merchant only). The handlers enforce it (`routes::require`,
 //! `wire::CommandRequest::permit`); the role × endpoint test drives every operation the document
 //! lists with every role and checks the server against this table, so the two cannot drift apart
 //! unnoticed, and an endpoint added without a row here fails that test.
@@ -92,14 +92,11 @@ const COMMON: &[(&str, &str)] = &[
     ("401", "No API key, or an unknown or revoked one"),
     ("403", "The key's role (or merchant) may not call this"),
     ("429", "The key's rate, or this address's failed authentications, exceeded: see Retry-After"),
+    ("422", "An invalid id, query or body (the message names it), or a business rule refused it: see code"),
     ("503", "Overloaded, stopping, or no answer within 30 s: nothing acknowledged for sure; retry with the same id"),
 ];
-const BODY: &[(&str, &str)] = &[
-    ("400", "Malformed JSON"),
-    ("413", "Body larger than 2 MiB"),
-    ("415", "Not sent as application/json"),
-    ("422", "Invalid body (an unknown field, a bound broken), or a business rule refused it: see code"),
-];
+const BODY: &[(&str, &str)] =
+    &[("400", "Malformed JSON"), ("413", "Body larger than 2 MiB"), ("415", "Not sent as application/json")];
 
 /// Adds the common answers an operation does not list yet, each with the error body.
 fn add_common_responses(operation: &mut utoipa::openapi::path::Operation, has_body: bool) {
@@ -121,7 +118,7 @@ fn add_common_responses(operation: &mut utoipa::openapi::path::Operation, has_bo
     }
 }
 
-/// Writes each rule into its operation's `x-roles` and `x-merchant-own`, and adds the answers
+/// Writes each rule into its operation's `x-access`, and adds the answers
 /// every authenticated operation can give.
 pub fn document(openapi: &mut OpenApi) {
     for access in ACCESS {
@@ -135,12 +132,10 @@ pub fn document(openapi: &mut OpenApi) {
             true => vec!["public"],
             false => access.roles.iter().map(|role| role.name()).collect(),
         };
-        let extensions: Extensions = [
-            ("x-roles".to_owned(), serde_json::json!(roles)),
-            ("x-merchant-own".to_owned(), serde_json::json!(access.merchant_own)),
-        ]
-        .into_iter()
-        .collect();
+        // One extension key: utoipa keeps extensions in a hash map, whose order would change the
+        // document's text from run to run.
+        let rule = serde_json::json!({ "roles": roles, "merchant_own": access.merchant_own });
+        let extensions: Extensions = [("x-access".to_owned(), rule)].into_iter().collect();
         operation.extensions = Some(extensions);
         if !access.roles.is_empty() {
             add_common_responses(operation, access.method == "POST");

@@ -77,7 +77,19 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
         if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
             return Err(ApiError::invalid("invalid_body", "the body must be a JSON object ({\"field\": value, …})"));
         }
-        match Json::<T>::from_bytes(&bytes) {
+        let parsed = match Json::<T>::from_bytes(&bytes) {
+            // JSON does not tell `2.0` from `2`, and JSON Schema calls both an integer: a client
+            // (or a JavaScript one) may send whole numbers with a fraction. Only then is the body
+            // read again with those numbers as integers.
+            Err(JsonRejection::JsonDataError(error)) if error.body_text().contains("floating point") => {
+                match integral_floats_as_integers(&bytes) {
+                    Some(bytes) => Json::<T>::from_bytes(&bytes),
+                    None => Err(JsonRejection::JsonDataError(error)),
+                }
+            }
+            other => other,
+        };
+        match parsed {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonSyntaxError(error)) => {
                 Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", error.body_text()))
@@ -91,6 +103,30 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
 /// The largest request body, in bytes: a full `/v1/batch` of commands fits (about 150 bytes a
 /// command); anything larger gets 413 before it is read.
 pub const BODY_MAX_BYTES: usize = 2 << 20;
+
+/// The body with every whole-number float (`2.0`) written as an integer (`2`); `None` if it has
+/// none or is not JSON.
+fn integral_floats_as_integers(bytes: &[u8]) -> Option<Vec<u8>> {
+    fn visit(value: &mut serde_json::Value, changed: &mut bool) {
+        match value {
+            serde_json::Value::Number(number) if number.is_f64() => {
+                let float = number.as_f64().expect("an f64 number");
+                let integral = float.fract() == 0.0 && float.abs() < 9_007_199_254_740_992.0;
+                if integral {
+                    *value = serde_json::Value::from(float as i64);
+                    *changed = true;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|item| visit(item, changed)),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(|field| visit(field, changed)),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut changed = false;
+    visit(&mut value, &mut changed);
+    changed.then(|| serde_json::to_vec(&value).expect("a JSON value serializes"))
+}
 
 /// Whether a content type is JSON: `application/json` or `application/*+json`, parameters
 /// aside, as axum's own JSON extractor accepts.

@@ -21,9 +21,10 @@ pub struct OpenUserRequest {
     /// The new user's id.
     pub user_id: u64,
     /// Three-letter currency code, e.g. `CNY`.
+    #[schema(pattern = "^[A-Z]{3}$", example = "CNY")]
     pub currency: String,
     /// `unverified`, `basic` or `full`.
-    #[schema(value_type = String, example = "basic")]
+    #[schema(value_type = String, example = "basic", pattern = "^(unverified|basic|full)$")]
     pub identity: IdentityLevel,
 }
 
@@ -36,12 +37,13 @@ pub struct OpenMerchantRequest {
     /// The new merchant's id.
     pub merchant_id: u64,
     /// Three-letter currency code.
+    #[schema(pattern = "^[A-Z]{3}$", example = "CNY")]
     pub currency: String,
     /// `physical_goods`, `virtual_goods`, `recharge`, `tuition`, `utilities`, `subscriptions` or `other`.
-    #[schema(value_type = String, example = "physical_goods")]
+    #[schema(value_type = String, example = "physical_goods", pattern = "^(physical_goods|virtual_goods|recharge|tuition|utilities|subscriptions|other)$")]
     pub category: MerchantCategory,
     /// `uncertified` or `certified`.
-    #[schema(value_type = String, example = "certified")]
+    #[schema(value_type = String, example = "certified", pattern = "^(uncertified|certified)$")]
     pub verification: MerchantVerification,
     /// Whether the merchant is a platform partner.
     #[serde(default)]
@@ -81,6 +83,7 @@ pub struct UserAmountRequest {
     /// The user.
     pub user_id: u64,
     /// Minor units, at least 1.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub amount_minor: u64,
 }
 
@@ -112,7 +115,7 @@ pub struct PayRequest {
 #[serde(deny_unknown_fields)]
 pub struct TieBody {
     /// `device`, `phone`, `identity`, `bank_card` or `payout_account`.
-    #[schema(value_type = String, example = "phone")]
+    #[schema(value_type = String, example = "phone", pattern = "^(device|phone|identity|bank_card|payout_account)$")]
     pub kind: TieKind,
     /// The identifier's token.
     pub token: u64,
@@ -191,7 +194,7 @@ pub struct AppealCaseRequest {
     /// Up to 10 references: `{"kind": "receipt" | "refund" | "other", "reference": "..."}`,
     /// each reference 1 to 200 bytes.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>, max_items = 10)]
+    #[schema(value_type = Vec<EvidenceSchema>, max_items = 10)]
     pub evidence: Vec<Evidence>,
     /// The user's own words, up to 2000 bytes.
     #[serde(default)]
@@ -231,6 +234,18 @@ pub struct RevokeMandateRequest {
     pub merchant_id: u64,
 }
 
+/// The shape of one evidence reference, for the OpenAPI document (the body is read as the
+/// engine's `Evidence`).
+#[derive(ToSchema)]
+pub struct EvidenceSchema {
+    /// `receipt`, `refund` or `other`.
+    #[schema(example = "receipt", pattern = "^(receipt|refund|other)$")]
+    pub kind: String,
+    /// Where it is: a receipt number, a refund command id, a document reference (1 to 200 bytes).
+    #[schema(min_length = 1, max_length = 200)]
+    pub reference: String,
+}
+
 /// Lifts a risk account action (analyst).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -240,7 +255,7 @@ pub struct LiftActionRequest {
     /// The user.
     pub user_id: u64,
     /// `freeze_credit`, `cut_line`, `lower_score` or `watch_list`.
-    #[schema(value_type = String, example = "freeze_credit")]
+    #[schema(value_type = String, example = "freeze_credit", pattern = "^(freeze_credit|cut_line|lower_score|watch_list)$")]
     pub action: AccountAction,
 }
 
@@ -281,6 +296,7 @@ pub struct CaptureRequest {
     /// The merchant the authorization belongs to.
     pub merchant_id: u64,
     /// Minor units to capture, at most the authorized total.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub amount_minor: u64,
 }
 
@@ -307,6 +323,7 @@ pub struct RefundRequest {
     /// The merchant the payment belongs to.
     pub merchant_id: u64,
     /// Minor units, at most what is captured and not yet refunded.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub amount_minor: u64,
 }
 
@@ -321,6 +338,7 @@ pub struct TransferRequest {
     /// The payee.
     pub to_user_id: u64,
     /// Minor units, at least 1.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub amount_minor: u64,
 }
 
@@ -333,6 +351,7 @@ pub struct PayoutRequest {
     /// The merchant.
     pub merchant_id: u64,
     /// Minor units, at most the settlement balance.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub amount_minor: u64,
 }
 
@@ -345,9 +364,10 @@ pub struct RepayRequest {
     /// The user.
     pub user_id: u64,
     /// Minor units, at most what is owed.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub amount_minor: u64,
     /// `balance` or `bank`.
-    #[schema(value_type = String, example = "bank")]
+    #[schema(value_type = String, example = "bank", pattern = "^(balance|bank)$")]
     pub source: RepaySource,
 }
 
@@ -375,6 +395,7 @@ pub struct ConvertToInstalmentsRequest {
     /// The purchase (its payment id).
     pub payment_id: u64,
     /// 3, 6, 9 or 12, as the product offers.
+    #[schema(minimum = 1, maximum = 255)]
     pub periods: u8,
 }
 
@@ -387,6 +408,7 @@ pub struct ConvertStatementRequest {
     /// The user.
     pub user_id: u64,
     /// 3, 6, 9 or 12, as the product offers.
+    #[schema(minimum = 1, maximum = 255)]
     pub periods: u8,
 }
 
@@ -411,7 +433,7 @@ pub struct PayOffInstalmentsRequest {
     /// The plan (the command id that created it).
     pub plan_id: u64,
     /// `balance` or `bank`.
-    #[schema(value_type = String, example = "bank")]
+    #[schema(value_type = String, example = "bank", pattern = "^(balance|bank)$")]
     pub source: RepaySource,
 }
 
@@ -424,9 +446,10 @@ pub struct RequestWithdrawalRequest {
     /// The user.
     pub user_id: u64,
     /// Minor units to land in the balance (the fee comes on top, on the credit line).
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub amount_minor: u64,
     /// `daily_expenses`, `education`, `medical`, `travel`, `home` or `other`.
-    #[schema(value_type = String, example = "education")]
+    #[schema(value_type = String, example = "education", pattern = "^(daily_expenses|education|medical|travel|home|other)$")]
     pub purpose: engine::WithdrawalPurpose,
 }
 
@@ -451,6 +474,7 @@ pub struct AdjustScoreRequest {
     /// The user.
     pub user_id: u64,
     /// Points to add, −950 to 950.
+    #[schema(minimum = -950, maximum = 950)]
     pub points: i32,
 }
 
@@ -475,7 +499,7 @@ pub struct RepayStatementRequest {
     /// The user.
     pub user_id: u64,
     /// `balance` or `bank`.
-    #[schema(value_type = String, example = "bank")]
+    #[schema(value_type = String, example = "bank", pattern = "^(balance|bank)$")]
     pub source: RepaySource,
     /// True (default) for everything billed and unpaid, false for the rest of the minimum.
     #[serde(default = "default_in_full")]
@@ -560,7 +584,8 @@ pub enum CommandRequest {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// The commands.
+    /// The commands, 1 to 10,000.
+    #[schema(min_items = 1, max_items = 10_000)]
     pub commands: Vec<CommandRequest>,
 }
 
@@ -1383,7 +1408,7 @@ pub struct ScoreView {
     /// Total points from adjustments.
     pub adjustment: i32,
     /// The latest changes, oldest first, each with the points every reason contributed.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     pub history: Vec<engine::score::ScoreChange>,
 }
 
