@@ -248,19 +248,7 @@ enum RulesAction {
     },
     /// Install a rules file on a running server (POST /v1/rules with an admin key); a bad file is
     /// refused and the rules in force keep running.
-    Install {
-        /// The rules file.
-        file: PathBuf,
-        /// The server's base URL.
-        #[arg(long, env = "CREDITLINE_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// An admin API key.
-        #[arg(long, env = "CREDITLINE_KEY")]
-        key: String,
-        /// The command id (idempotency key) of the install.
-        #[arg(long)]
-        command_id: u64,
-    },
+    Install(InstallArgs),
     /// Print the features rules can read, as a Markdown table.
     Features,
 }
@@ -274,19 +262,30 @@ enum ProductAction {
     },
     /// Install a product file on a running server (POST /v1/products with an admin key); a bad
     /// file is refused (exit 2) and the products in force stay.
-    Install {
-        /// The product file.
-        file: PathBuf,
-        /// The server's base URL.
-        #[arg(long, env = "CREDITLINE_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// An admin API key.
-        #[arg(long, env = "CREDITLINE_KEY")]
-        key: String,
-        /// The command id (idempotency key) of the install.
-        #[arg(long)]
-        command_id: u64,
-    },
+    Install(InstallArgs),
+}
+
+/// A running server, and an admin key to call it with.
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, env = "CREDITLINE_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// An admin API key.
+    #[arg(long, env = "CREDITLINE_KEY")]
+    key: String,
+}
+
+/// A file to install on a running server.
+#[derive(clap::Args)]
+struct InstallArgs {
+    /// The TOML file (a rules file for `rules install`, a product file for `product install`).
+    file: PathBuf,
+    #[command(flatten)]
+    server: ServerArgs,
+    /// The command id (idempotency key) of the install.
+    #[arg(long)]
+    command_id: u64,
 }
 
 #[derive(Subcommand)]
@@ -300,12 +299,8 @@ enum SandboxAction {
         /// Hours to move, besides the days.
         #[arg(long, default_value_t = 0)]
         hours: u64,
-        /// The server's base URL.
-        #[arg(long, env = "CREDITLINE_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// An admin API key.
-        #[arg(long, env = "CREDITLINE_KEY")]
-        key: String,
+        #[command(flatten)]
+        server: ServerArgs,
     },
 }
 
@@ -435,13 +430,13 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             eprintln!("ok: {} version {} is valid", product.name, product.version);
             Ok(ExitCode::SUCCESS)
         }
-        Commands::Product { action: ProductAction::Install { file, url, key, command_id } } => {
+        Commands::Product { action: ProductAction::Install(InstallArgs { file, server: target, command_id }) } => {
             let product = server::product_file::load(&file)?;
             let text = std::fs::read_to_string(&file)?;
             let what = format!("product {} version {}", product.name, product.version);
-            client::install(&url, &key, "/v1/products", command_id, &text, &what)
+            client::install(&target.url, &target.key, "/v1/products", command_id, &text, &what)
         }
-        Commands::Sandbox { action: SandboxAction::Advance { days, hours, url, key } } => {
+        Commands::Sandbox { action: SandboxAction::Advance { days, hours, server: ServerArgs { url, key } } } => {
             let advance_ms = days.saturating_mul(86_400_000).saturating_add(hours.saturating_mul(3_600_000));
             anyhow::ensure!(advance_ms > 0, "say how far to move the clock: --days N and/or --hours N");
             let (status, reply) = client::post(
@@ -458,8 +453,8 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Commands::Rules { action: RulesAction::Check { file } } => rules::check(&file),
-        Commands::Rules { action: RulesAction::Install { file, url, key, command_id } } => {
-            rules::install(&file, &url, &key, command_id)
+        Commands::Rules { action: RulesAction::Install(InstallArgs { file, server: target, command_id }) } => {
+            rules::install(&file, &target.url, &target.key, command_id)
         }
         Commands::Rules { action: RulesAction::Features } => {
             print!("{}", rules::features_table());
