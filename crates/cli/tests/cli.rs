@@ -979,6 +979,43 @@ fn a_sandbox_moves_its_clock_and_closes_a_statement() {
     assert_eq!((status, refused["code"].as_str()), (409, Some("not_a_sandbox")), "{refused}");
 }
 
+/// Bug: nothing recorded who did what. Each request is logged as one structured line with its
+/// method, route, status, key id (never the key) and latency.
+#[test]
+fn every_request_is_logged_with_its_key_id_and_never_the_key() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let data_dir = directory.path().join("data");
+    let key = create_key(&data_dir, "analyst", None);
+    let log = directory.path().join("server.log");
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-json", "--data-dir"])
+        .arg(&data_dir)
+        .env("RUST_LOG", "creditline::access=info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
+        .spawn()
+        .expect("starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).expect("the address");
+    let server = Server { child, base: line.trim().trim_start_matches("creditline listening on ").to_owned() };
+    assert_eq!(server.get("/v1/users/1", &key).0, 404);
+    let key_id = key.split('_').nth(1).expect("clk_ID_SECRET");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let entry = loop {
+        let text = std::fs::read_to_string(&log).expect("readable");
+        if let Some(entry) = text.lines().find(|line| line.contains("/v1/users/{user_id}")) {
+            assert!(!text.contains(&key), "the key itself is never logged");
+            break serde_json::from_str::<Value>(entry).expect("a JSON line");
+        }
+        assert!(Instant::now() < deadline, "no access line: {text}");
+        std::thread::yield_now();
+    };
+    let fields = &entry["fields"];
+    assert_eq!((fields["method"].as_str(), fields["status"].as_u64()), (Some("GET"), Some(404)), "{entry}");
+    assert_eq!(fields["key_id"].as_str(), Some(key_id), "{entry}");
+    assert!(fields["latency_us"].is_u64(), "{entry}");
+}
+
 /// Bug: when the projector stopped on an SQLite error, history and snapshots stopped with it
 /// while `/healthz` said ok.
 #[test]
