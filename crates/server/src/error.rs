@@ -64,6 +64,8 @@ pub fn rejection_status(rejection: Rejection) -> StatusCode {
         | Rejection::UnknownMerchant
         | Rejection::UnknownPayment
         | Rejection::UnknownAuthorization
+        | Rejection::UnknownInstalmentPlan
+        | Rejection::UnknownChallenge
         | Rejection::UnknownCase => StatusCode::NOT_FOUND,
         Rejection::UserExists
         | Rejection::MerchantExists
