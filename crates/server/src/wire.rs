@@ -179,7 +179,7 @@ pub struct DecideCaseRequest {
     pub approve: bool,
     /// `"not_fraud"`, or `{"fraud": T}` with T one of `refund_cycling`, `colluding_merchant`,
     /// `proxy_purchase`, `self_recharge`, `account_takeover`, `ring`, `other`.
-    #[schema(value_type = Object, example = json!({"fraud": "ring"}))]
+    #[schema(value_type = LabelSchema, example = json!({"fraud": "ring"}))]
     pub label: Label,
 }
 
@@ -232,6 +232,38 @@ pub struct RevokeMandateRequest {
     pub user_id: u64,
     /// The merchant.
     pub merchant_id: u64,
+}
+
+/// The shape of a case label, for the OpenAPI document (the body is read as the engine's
+/// `Label`): the string `"not_fraud"`, or `{"fraud": TYPOLOGY}`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelSchema {
+    /// The event was honest.
+    NotFraud,
+    /// Fraud of a typology.
+    Fraud(TypologySchema),
+}
+
+/// The cash-out typologies a label names, for the OpenAPI document (read as the engine's
+/// `Typology`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TypologySchema {
+    /// Buy-then-refund cycling.
+    RefundCycling,
+    /// A colluding merchant sends the money back.
+    ColludingMerchant,
+    /// Proxy purchase (代买).
+    ProxyPurchase,
+    /// Self-settling recharge.
+    SelfRecharge,
+    /// Account takeover by instant cash-out tools.
+    AccountTakeover,
+    /// A ring of users and a small merchant.
+    Ring,
+    /// Anything else.
+    Other,
 }
 
 /// The shape of one evidence reference, for the OpenAPI document (the body is read as the
@@ -1443,7 +1475,7 @@ pub struct CaseView {
     #[schema(value_type = Object)]
     pub decision: engine::risk::Decision,
     /// The analyst's label, once decided.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<LabelSchema>)]
     pub label: Option<Label>,
     /// Appeals, oldest first.
     pub appeals: Vec<AppealView>,
