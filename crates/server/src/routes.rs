@@ -406,12 +406,15 @@ async fn get_rules(
 
 /// Filters for the case queue.
 #[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CasesParams {
     /// `open`, `approved` or `rejected` (default: all).
+    #[param(pattern = "^(open|approved|rejected)$")]
     pub status: Option<String>,
     /// Cases after this case id (paging), ascending.
     pub after_id: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -711,6 +714,7 @@ async fn scoped_read<V: Send + 'static>(
 
 /// Paging and time range for account history.
 #[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EntriesParams {
     /// Inclusive lower bound, ms since the epoch (default 0).
     pub from_ms: Option<i64>,
@@ -719,6 +723,7 @@ pub struct EntriesParams {
     /// Return entries after this cursor (the `id` of the last entry of the previous page).
     pub after_id: Option<i64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -794,6 +799,7 @@ fn lag_commands(state: &AppState) -> u64 {
 
 /// Paging and filters for the decision history.
 #[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DecisionsParams {
     /// Inclusive lower bound, ms since the epoch (default 0).
     pub from_ms: Option<i64>,
@@ -802,8 +808,10 @@ pub struct DecisionsParams {
     /// Decisions after this journal sequence (the last `sequence` of the previous page).
     pub after_sequence: Option<i64>,
     /// Only `allow` (a shadow or score-only firing), `challenge`, `review` or `deny`.
+    #[param(pattern = "^(allow|challenge|review|deny)$")]
     pub decision: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
