@@ -43,8 +43,6 @@ pub struct Recovered {
     /// Where opening moved the torn tail's bytes (nothing is deleted); `None` if there was none
     /// or nothing was changed (a check).
     pub quarantined: Option<PathBuf>,
-    /// The journal's own high-water mark: every command below it was durable once.
-    pub high_water: u64,
 }
 
 /// What [`Journal::repair`] did.
@@ -276,7 +274,7 @@ impl Journal {
         }
         let high_water = read_high_water(storage.as_ref(), directory)?;
         let mut verified = verify(storage.as_ref(), directory)?;
-        let mut recovered = Recovered { records: verified.records, high_water, ..Recovered::default() };
+        let mut recovered = Recovered { records: verified.records, ..Recovered::default() };
         if let Some(damage) = verified.damage.as_ref().filter(|damage| !damage.torn) {
             let path = verified.segments[damage.segment].path.clone();
             return Err(JournalError::Corrupt { path, offset: damage.offset, reason: damage.reason.clone() });
@@ -353,7 +351,7 @@ impl Journal {
     ) -> Result<(Recovered, u64), JournalError> {
         let high_water = read_high_water(storage, directory)?;
         let verified = verify(storage, directory)?;
-        let mut recovered = Recovered { records: verified.records, high_water, ..Recovered::default() };
+        let mut recovered = Recovered { records: verified.records, ..Recovered::default() };
         if let Some(damage) = verified.damage {
             let segment = &verified.segments[damage.segment];
             if !damage.torn {

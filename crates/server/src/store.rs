@@ -218,7 +218,7 @@ impl StoreError {
 }
 
 /// Evidence of how far the journal was durable, besides its own high-water mark: the newest
-/// valid snapshot and the read model's projected position (both only ever made from durable
+/// snapshot's name and the read model's projected position (both only ever made from durable
 /// records).
 pub fn witnesses(data_dir: &DataDir) -> Result<Vec<Witness>, StoreError> {
     let mut witnesses: Vec<Witness> = data_dir.snapshot_store()?.witness()?.into_iter().collect();
