@@ -23,10 +23,7 @@ struct CheckReport {
 pub fn run(data_dir: &DataDir, thorough: bool, json: bool) -> anyhow::Result<ExitCode> {
     let journal_dir = data_dir.journal();
     anyhow::ensure!(journal_dir.is_dir(), "no journal at {}; is --data-dir right?", journal_dir.display());
-    let (found, end) = store::verify(data_dir).map_err(|error| {
-        let hint = error.hint().map(|hint| format!(" ({hint})")).unwrap_or_default();
-        anyhow::anyhow!("{error}{hint}")
-    })?;
+    let (found, end) = store::verify(data_dir).map_err(|error| anyhow::anyhow!("{}", error.with_hint()))?;
     let mut unbalanced: Option<String> = None;
     let (engine, _, _) = store::rebuild(data_dir, 0, end, thorough, &mut |batch| {
         let mut sums: BTreeMap<(u32, engine::Currency), i128> = BTreeMap::new();

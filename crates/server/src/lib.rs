@@ -72,8 +72,7 @@ pub async fn serve_on(
     let data_dir = store::DataDir::with_storage(&config.data_dir, config.storage.clone());
     let metrics = metrics::install().context("installing the metrics recorder")?;
     let recovered = store::recover(&data_dir, config.journal).map_err(|error| {
-        let hint = error.hint().map(|hint| format!(" ({hint})")).unwrap_or_default();
-        anyhow::anyhow!("recovering the data directory {}: {error}{hint}", config.data_dir.display())
+        anyhow::anyhow!("recovering the data directory {}: {}", config.data_dir.display(), error.with_hint())
     })?;
     store::check_sandbox(&data_dir, config.writer.sandbox, recovered.report.next_sequence)?;
     let report = recovered.report;

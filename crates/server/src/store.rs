@@ -215,6 +215,20 @@ impl StoreError {
             _ => None,
         }
     }
+
+    /// The error's message followed by its hint, for a person at a terminal.
+    pub fn with_hint(&self) -> String {
+        match self.hint() {
+            Some(hint) => format!("{self} ({hint})"),
+            None => self.to_string(),
+        }
+    }
+}
+
+/// The read model's projected end (see `projector::read_model_position`), as a store error.
+fn read_model_position(path: &Path) -> Result<Option<u64>, StoreError> {
+    crate::projector::read_model_position(path)
+        .map_err(|error| StoreError::ReadModel { path: path.to_owned(), reason: error.to_string() })
 }
 
 /// Evidence of how far the journal was durable, besides its own high-water mark: the newest
@@ -223,9 +237,7 @@ impl StoreError {
 pub fn witnesses(data_dir: &DataDir) -> Result<Vec<Witness>, StoreError> {
     let mut witnesses: Vec<Witness> = data_dir.snapshot_store()?.witness()?.into_iter().collect();
     let path = data_dir.read_model();
-    let position = crate::projector::read_model_position(&path)
-        .map_err(|error| StoreError::ReadModel { path: path.clone(), reason: error.to_string() })?;
-    if let Some(end_sequence) = position {
+    if let Some(end_sequence) = read_model_position(&path)? {
         witnesses.push(Witness { end_sequence, source: format!("the read model {}", path.display()) });
     }
     Ok(witnesses)
@@ -311,9 +323,7 @@ pub fn repair(data_dir: &DataDir) -> Result<RepairReport, StoreError> {
         set_aside(snapshots.path(sequence), &mut report)?;
     }
     let read_model = data_dir.read_model();
-    let ahead = crate::projector::read_model_position(&read_model)
-        .map_err(|error| StoreError::ReadModel { path: read_model.clone(), reason: error.to_string() })?
-        .is_some_and(|position| position > end);
+    let ahead = read_model_position(&read_model)?.is_some_and(|position| position > end);
     if ahead {
         for suffix in ["", "-wal", "-shm"] {
             let mut path = read_model.clone().into_os_string();

@@ -79,10 +79,11 @@ enum Request {
         reply: oneshot::Sender<Vec<Committed>>,
     },
     Read(ReadFn),
-    /// Moves a sandbox clock forward; replies with the clock after the ticks it caused.
+    /// Moves a sandbox clock forward; replies with the clock after the ticks it caused, or
+    /// `None` on a server that is not a sandbox.
     AdvanceClock {
         by_ms: u64,
-        reply: oneshot::Sender<u64>,
+        reply: oneshot::Sender<Option<u64>>,
     },
 }
 
@@ -161,8 +162,7 @@ impl WriterHandle {
     pub async fn advance_clock(&self, by_ms: u64) -> Result<Option<u64>, WriteError> {
         let (reply, receive) = oneshot::channel();
         self.send(Request::AdvanceClock { by_ms, reply })?;
-        let now_ms = receive.await.map_err(|_| WriteError::Stopped)?;
-        Ok((now_ms > 0).then_some(now_ms))
+        receive.await.map_err(|_| WriteError::Stopped)
     }
 
     fn send(&self, request: Request) -> Result<(), WriteError> {
@@ -283,13 +283,13 @@ impl Writer {
         match request {
             Request::Write { .. } | Request::Read(_) | Request::AdvanceClock { .. } if self.stopped => {}
             Request::AdvanceClock { reply, .. } if !self.config.sandbox => {
-                let _ = reply.send(0);
+                let _ = reply.send(None);
             }
             Request::AdvanceClock { by_ms, reply } => {
                 self.flush(batch);
                 self.clock_offset_ms = self.clock_offset_ms.saturating_add(by_ms);
                 self.flush(batch);
-                let _ = reply.send(self.now_ms);
+                let _ = reply.send(Some(self.now_ms));
             }
             Request::Write { drafts, reply } => {
                 let start = batch.commands.len();
