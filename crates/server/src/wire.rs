@@ -234,36 +234,35 @@ pub struct RevokeMandateRequest {
     pub merchant_id: u64,
 }
 
-/// The shape of a case label, for the OpenAPI document (the body is read as the engine's
-/// `Label`): the string `"not_fraud"`, or `{"fraud": TYPOLOGY}`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LabelSchema {
-    /// The event was honest.
-    NotFraud,
-    /// Fraud of a typology.
-    Fraud(TypologySchema),
+/// The shape of a case label for the OpenAPI document (the body is read as the engine's
+/// `Label`): the string `"not_fraud"`, or `{"fraud": TYPOLOGY}`. Written by hand from the
+/// engine's own typology names, so the document cannot drift from `Typology`.
+pub struct LabelSchema;
+
+impl utoipa::ToSchema for LabelSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Label".into()
+    }
 }
 
-/// The cash-out typologies a label names, for the OpenAPI document (read as the engine's
-/// `Typology`).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TypologySchema {
-    /// Buy-then-refund cycling.
-    RefundCycling,
-    /// A colluding merchant sends the money back.
-    ColludingMerchant,
-    /// Proxy purchase (代买).
-    ProxyPurchase,
-    /// Self-settling recharge.
-    SelfRecharge,
-    /// Account takeover by instant cash-out tools.
-    AccountTakeover,
-    /// A ring of users and a small merchant.
-    Ring,
-    /// Anything else.
-    Other,
+impl utoipa::PartialSchema for LabelSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        let typologies = engine::risk::Typology::SCHEMES.into_iter().chain([engine::risk::Typology::Other]);
+        let not_fraud = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["not_fraud"]));
+        let typology = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(typologies.map(|typology| typology.name())));
+        let fraud = ObjectBuilder::new()
+            .property("fraud", typology)
+            .required("fraud")
+            .additional_properties(Some(AdditionalProperties::<utoipa::openapi::schema::Schema>::FreeForm(false)));
+        OneOfBuilder::new()
+            .item(not_fraud)
+            .item(fraud)
+            .description(Some("`\"not_fraud\"`, or `{\"fraud\": TYPOLOGY}`"))
+            .into()
+    }
 }
 
 /// The shape of one evidence reference, for the OpenAPI document (the body is read as the
