@@ -9,14 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-15}"
 cargo build --release --quiet --bin creditline
-work="$(mktemp -d)"
-./target/release/creditline keys create --role admin --data-dir "$work" > "$work/key" 2>/dev/null
-key="$(cat "$work/key")"
-./target/release/creditline serve --data-dir "$work" --listen 127.0.0.1:0 --rate-limit-per-key 10000000 ${SERVE_FLAGS:-} > "$work/out" 2> "$work/log" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening "$work/out" && break; sleep 0.1; done
-base="$(sed -n 's/^creditline listening on //p' "$work/out")"
+source scripts/fresh-server.sh
+# shellcheck disable=SC2086 # SERVE_FLAGS is a list of flags
+fresh_server ./target/release/creditline --rate-limit-per-key 10000000 ${SERVE_FLAGS:-}
+key="$(cat "$work/admin")"
 post() { curl -sf -XPOST "$base$1" -H "authorization: Bearer $key" -H 'content-type: application/json' -d "$2" > /dev/null; }
 post /v1/users '{"command_id":1,"user_id":1,"currency":"CNY","identity":"full"}'
 post /v1/merchants '{"command_id":2,"merchant_id":1,"currency":"CNY","category":"physical_goods","verification":"certified"}'

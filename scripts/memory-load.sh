@@ -10,14 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 millions="${1:-3}"
 cargo build --release --quiet --bin creditline
-work="$(mktemp -d)"
-./target/release/creditline keys create --role admin --data-dir "$work" > "$work/key" 2>/dev/null
-./target/release/creditline serve --data-dir "$work" --listen 127.0.0.1:0 --rate-limit-per-key 10000000 \
-    > "$work/out" 2> "$work/log" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening "$work/out" && break; sleep 0.1; done
-RUST_LOG= python3 - "$(sed -n 's/^creditline listening on //p' "$work/out")" "$(cat "$work/key")" "$server" "$work" "$millions" <<'PY'
+source scripts/fresh-server.sh
+fresh_server ./target/release/creditline --rate-limit-per-key 10000000
+python3 - "$base" "$(cat "$work/admin")" "$server" "$work" "$millions" <<'PY'
 import json, os, sys, time, urllib.request
 base, key, pid, work, millions = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 def post(path, body):

@@ -15,14 +15,10 @@ if [ -z "$binary" ]; then
     cargo build --release --quiet --bin creditline
     binary=target/release/creditline
 fi
-work="$(mktemp -d)"
-"$binary" keys create --role admin --data-dir "$work" > "$work/admin" 2>/dev/null
+source scripts/fresh-server.sh
+fresh_server "$binary" --sandbox
+# Keys created while the server runs work at once.
 "$binary" keys create --role platform --data-dir "$work" > "$work/platform" 2>/dev/null
 "$binary" keys create --role analyst --data-dir "$work" > "$work/analyst" 2>/dev/null
-"$binary" serve --sandbox --data-dir "$work" --listen 127.0.0.1:0 > "$work/out" 2> "$work/log" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do grep -q listening "$work/out" && break; sleep 0.1; done
-base="$(sed -n 's/^creditline listening on //p' "$work/out")"
 "$binary" product install products/huabei.toml --url "$base" --key "$(cat "$work/admin")" --command-id 1
 python3 scripts/quickstart.py "$base" "$work" "$binary"
