@@ -154,7 +154,7 @@ pub(crate) fn slice<T>(values: &[T]) {
 
 /// Asks for one line into the level-2 cache rather than the level-1 (`T1`, not `T0`): measured
 /// on the bench, `T1` was 3–4 % faster in the rules-on pass alone (two batches of six pairs) and
-/// 3 % in the full bench (six pairs, every one faster; docs/PERFORMANCE.md). Why is not known:
+/// 3 % in the full bench (six pairs, every one faster; commit 45ea7ab). Why is not known:
 /// `perf` still puts samples on the prefetch instructions either way.
 #[cfg(target_arch = "x86_64")]
 fn line(address: *const u8) {
