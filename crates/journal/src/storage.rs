@@ -49,15 +49,23 @@ pub trait Storage: Send + Sync + fmt::Debug {
 /// Writes a whole file durably and atomically: a temporary file, synced, renamed over `path`,
 /// and the directory synced. A failure removes the temporary file (best effort), so no partial
 /// copy is left behind.
-/// The temporary file is named `<name>.<n>.tmp`, `n` unique in the process, so two threads
-/// saving the same file never write into each other's copy.
+/// The temporary file is named `<name>.<pid>.<n>.tmp`, `n` unique in the process, so two threads
+/// or two processes saving the same file never write into each other's copy; a file of that name
+/// can only be a dead process's leftover (its pid reused), and is replaced.
 pub fn write_atomically(storage: &dyn Storage, path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     static NEXT_TEMPORARY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let number = NEXT_TEMPORARY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut temporary = path.as_os_str().to_owned();
-    temporary.push(format!(".{}.tmp", NEXT_TEMPORARY.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    temporary.push(format!(".{}.{number}.tmp", std::process::id()));
     let temporary = PathBuf::from(temporary);
     let written = (|| {
-        storage.create_new(&temporary)?;
+        match storage.create_new(&temporary) {
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                storage.remove(&temporary)?;
+                storage.create_new(&temporary)?;
+            }
+            other => other?,
+        }
         storage.append(&temporary, parts)?;
         storage.sync(&temporary)?;
         storage.rename(&temporary, path)
