@@ -114,20 +114,16 @@ fn read_file(path: &Path) -> Result<KeyFile, KeyError> {
     }
 }
 
+/// Writes the key file atomically and durably, owner-only, as the journal writes its files.
 fn write_file(path: &Path, file: &KeyFile) -> Result<(), KeyError> {
+    use journal::Storage;
     let io = |source| KeyError::Io { path: path.to_owned(), source };
+    let storage = journal::FileStorage::default();
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
+        storage.create_dir_all(parent).map_err(io)?;
     }
-    let temporary = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(file).expect("key records serialize");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut handle = options.open(&temporary).map_err(io)?;
-    std::io::Write::write_all(&mut handle, &bytes).and_then(|()| handle.sync_all()).map_err(io)?;
-    std::fs::rename(&temporary, path).map_err(io)
+    journal::write_atomically(&storage, path, &[&bytes]).map_err(io)
 }
 
 /// Creates a key and returns it (shown once) with its stored record.
