@@ -47,7 +47,7 @@ step("the user's credit score: a new account starts at 600", "GET", "/v1/users/4
      check=lambda answer: answer["score"] == 600)
 step("the default product's withdrawal needs a score of 650: refused", "POST", "/v1/credit-withdrawals",
      "platform", {"command_id": 19, "user_id": 42, "amount_minor": 150_000, "purpose": "education"},
-     expect=422, check=lambda answer: answer["code"] == "withdrawal_score_too_low")
+     expect=409, check=lambda answer: answer["code"] == "withdrawal_score_too_low")
 step("(sandbox shortcut) an operator adjusts the score by +60 instead of months of on-time repayments",
      "POST", "/v1/score-adjustments", "admin", {"command_id": 18, "user_id": 42, "points": 60})
 step("request an official withdrawal of ¥1,500 (step-up from ¥1,000)", "POST",

@@ -532,8 +532,7 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Commands::Openapi => {
-            use utoipa::OpenApi;
-            println!("{}", server::routes::ApiDoc::openapi().to_pretty_json()?);
+            println!("{}", serde_json::to_string_pretty(server::openapi::document())?);
             Ok(ExitCode::SUCCESS)
         }
     }

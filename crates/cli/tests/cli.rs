@@ -255,7 +255,7 @@ fn every_command_endpoint_moves_money_as_documented() {
         platform,
         json!({"command_id": 22, "user_id": 1, "merchant_id": 7, "credit_minor": 1}),
     );
-    assert_eq!((status, frozen["code"].as_str()), (422, Some("credit_frozen")));
+    assert_eq!((status, frozen["code"].as_str()), (409, Some("credit_frozen")));
 
     // user 1: balance 5,000 − 1,000 + 500 − 500 − 1,000 = 3,000; credit 3,000 − 3,000 + 1,500 − 1,000 = 500.
     let alice = user(&fixture, 1);
@@ -300,15 +300,24 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         ("/v1/payments", "[1, 2]".into(), 422, "invalid_body"),
         ("/v1/top-ups", json!({"command_id": 30, "user_id": 1, "amount_minor": -5}).to_string(), 422, "invalid_body"),
         ("/v1/top-ups", json!({"command_id": 30, "user_id": 1, "amount_minor": 0}).to_string(), 422, "invalid_amount"),
-        ("/v1/top-ups", json!({"command_id": 30, "user_id": 1, "amount_minor": 9_223_372_036_854_775_808u64}).to_string(), 422, "invalid_amount"),
-        ("/v1/top-ups", "{\"command_id\": 30, \"user_id\": 1, \"amount_minor\": 18446744073709551616}".into(), 422, "invalid_body"),
-        ("/v1/payments", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "credit_minor": u64::MAX, "balance_minor": 2}).to_string(), 422, "invalid_amount"),
+        // Every integer in a request is an int64, as the OpenAPI document says (ADR 0008).
+        ("/v1/top-ups", json!({"command_id": 30, "user_id": 1, "amount_minor": 9_223_372_036_854_775_808u64}).to_string(), 422, "integer_out_of_range"),
+        ("/v1/top-ups", "{\"command_id\": 30, \"user_id\": 1, \"amount_minor\": 18446744073709551616}".into(), 422, "integer_out_of_range"),
+        ("/v1/merchants", json!({"command_id": 30, "merchant_id": 9_223_372_036_854_775_808u64, "currency": "CNY", "category": "other", "verification": "certified"}).to_string(), 422, "integer_out_of_range"),
+        ("/v1/payments", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "credit_minor": u64::MAX, "balance_minor": 2}).to_string(), 422, "integer_out_of_range"),
+        ("/v1/payments", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "credit_minor": 4_611_686_018_427_387_904u64}).to_string(), 422, "invalid_amount"),
+        ("/v1/payments", json!({"command_id": 30, "user_id": 1, "merchant_id": 7}).to_string(), 422, "invalid_amount"),
+        ("/v1/statement-instalments", json!({"command_id": 30, "user_id": 1, "periods": 0}).to_string(), 422, "invalid_periods"),
+        ("/v1/mandates", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "per_payment_max_minor": 5, "per_month_max_minor": 4}).to_string(), 422, "invalid_amount"),
+        ("/v1/mandates", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "per_payment_max_minor": 0, "per_month_max_minor": 4}).to_string(), 422, "invalid_amount"),
+        ("/v1/appeals", json!({"command_id": 30, "case_id": 1, "text": " \n "}).to_string(), 422, "invalid_appeal"),
         ("/v1/users", json!({"command_id": 30, "user_id": 9, "currency": "yuan", "identity": "full"}).to_string(), 422, "invalid_currency"),
         ("/v1/users", json!({"command_id": 30, "user_id": 9, "currency": "CNY", "identity": "superb"}).to_string(), 422, "invalid_body"),
         ("/v1/authorizations", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "credit_minor": 1, "hold_ms": 0}).to_string(), 422, "invalid_hold"),
         ("/v1/batch", json!({"commands": []}).to_string(), 422, "invalid_batch"),
         ("/v1/batch", json!({"commands": [{"type": "top_up", "command_id": 30, "user_id": 1, "amount_minor": 5}, {"type": "top_up", "command_id": 31, "user_id": 1, "amount_minor": 0}]}).to_string(), 422, "invalid_amount"),
         ("/v1/batch", json!({"commands": [{"type": "launch_rocket", "command_id": 30}]}).to_string(), 422, "invalid_body"),
+        ("/v1/batch", json!({"commands": [{"type": "top_up", "command_id": 30, "user_id": 9_223_372_036_854_775_808u64, "amount_minor": 5}]}).to_string(), 422, "integer_out_of_range"),
         // Bug: positional arrays and unknown fields were taken ("hold_msec" gave the default hold).
         ("/v1/credit-limits", "[97102, 1, 777]".into(), 422, "invalid_body"),
         ("/v1/authorizations", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "credit_minor": 1, "hold_msec": 1000}).to_string(), 422, "invalid_body"),
@@ -366,13 +375,13 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         (
             "/v1/payments",
             json!({"command_id": 43, "user_id": 1, "merchant_id": 7, "credit_minor": 100_001}),
-            422,
+            409,
             "insufficient_credit",
         ),
         (
             "/v1/transfers",
             json!({"command_id": 44, "from_user_id": 1, "to_user_id": 2, "amount_minor": 1}),
-            422,
+            409,
             "insufficient_balance",
         ),
         (
@@ -384,7 +393,7 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         (
             "/v1/repayments",
             json!({"command_id": 46, "user_id": 1, "amount_minor": 1, "source": "bank"}),
-            422,
+            409,
             "overpayment",
         ),
     ];
@@ -396,6 +405,11 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     assert_eq!(user(&fixture, 1), before);
     let (status, reply) = server.get("/v1/users/abc", platform);
     assert_eq!((status, reply["code"].as_str()), (422, Some("invalid_id")));
+    let (status, reply) = server.get("/v1/users/9223372036854775808", platform);
+    assert_eq!((status, reply["code"].as_str()), (422, Some("integer_out_of_range")), "{reply}");
+    let (status, reply) = server.get("/v1/cases?after_id=9223372036854775808", platform);
+    assert_eq!((status, reply["code"].as_str()), (422, Some("integer_out_of_range")), "{reply}");
+    assert!(reply["message"].as_str().unwrap().starts_with("after_id is 9223372036854775808"), "{reply}");
     let (status, reply) = server.get("/v1/accounts/user:1:credit/entries?limit=0", platform);
     assert_eq!((status, reply["code"].as_str()), (422, Some("invalid_query")));
     let (status, reply) = server.get("/v1/nothing-here", platform);
@@ -1453,7 +1467,7 @@ fn credit_withdrawal_and_score_over_the_api() {
         |id: u64, minor: u64| json!({"command_id": id, "user_id": 2, "amount_minor": minor, "purpose": "education"});
     // User 2 opened on 2026-01-01 and never borrowed; the score from opening is 600, below 650.
     let (status, reply) = server.post("/v1/credit-withdrawals", &platform, request(200, 50_000));
-    assert_eq!((status, reply["code"].as_str()), (422, Some("withdrawal_score_too_low")), "{reply}");
+    assert_eq!((status, reply["code"].as_str()), (409, Some("withdrawal_score_too_low")), "{reply}");
     assert_eq!(
         server.post("/v1/score-adjustments", &platform, json!({"command_id": 201, "user_id": 2, "points": 0})).0,
         403
@@ -1480,7 +1494,7 @@ fn credit_withdrawal_and_score_over_the_api() {
     let (_, user) = server.get("/v1/users/2", &platform);
     assert_eq!((user["balance_minor"].as_u64(), user["credit_used_minor"].as_i64()), (Some(250_000), Some(252_500)));
     let (status, reply) = server.post("/v1/credit-withdrawals", &platform, request(206, 500_001));
-    assert_eq!((status, reply["code"].as_str()), (422, Some("withdrawal_cap_transaction")));
+    assert_eq!((status, reply["code"].as_str()), (409, Some("withdrawal_cap_transaction")));
     // User 1 is months past due: refused for lateness even with a high score.
     assert_eq!(
         server.post("/v1/score-adjustments", &admin, json!({"command_id": 207, "user_id": 1, "points": 400})).0,
@@ -1603,7 +1617,7 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
     );
     let back = json!({"command_id": 42, "from_user_id": 2, "to_user_id": 1, "amount_minor": 45_000});
     let (status, denied) = server.post("/v1/transfers", platform, back);
-    assert_eq!((status, denied["code"].as_str()), (422, Some("risk_denied")), "{denied}");
+    assert_eq!((status, denied["code"].as_str()), (409, Some("risk_denied")), "{denied}");
     assert!(denied["message"].as_str().unwrap().ends_with("merchant_money_back"), "{denied}");
     let lift = json!({"command_id": 43, "user_id": 2, "action": "watch_list"});
     assert_eq!(server.post("/v1/risk-action-lifts", platform, lift.clone()).0, 403);

@@ -57,7 +57,10 @@ impl ApiError {
     }
 }
 
-/// The HTTP status of a business rejection.
+/// The HTTP status of a business rejection (ADR 0008): 404 for an unknown id, 403 for a party
+/// that may not act, 422 for a request that could never succeed whatever the ledger holds, and
+/// 409 for a refusal by the ledger's current state (funds, limits, freezes, risk, order), which
+/// the same request may pass later.
 pub fn rejection_status(rejection: Rejection) -> StatusCode {
     match rejection {
         Rejection::UnknownUser
@@ -67,14 +70,14 @@ pub fn rejection_status(rejection: Rejection) -> StatusCode {
         | Rejection::UnknownInstalmentPlan
         | Rejection::UnknownChallenge
         | Rejection::UnknownCase => StatusCode::NOT_FOUND,
-        Rejection::UserExists
-        | Rejection::MerchantExists
-        | Rejection::PaymentExists
-        | Rejection::IdempotencyConflict
-        | Rejection::CaseClosed
-        | Rejection::HeldByCase => StatusCode::CONFLICT,
         Rejection::MerchantMismatch | Rejection::NoMandate => StatusCode::FORBIDDEN,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
+        Rejection::SelfTransfer
+        | Rejection::InvalidAmount
+        | Rejection::InvalidExpiry
+        | Rejection::InvalidProduct
+        | Rejection::InvalidAppeal
+        | Rejection::InvalidRules => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::CONFLICT,
     }
 }
 

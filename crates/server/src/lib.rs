@@ -19,6 +19,7 @@ pub mod auth;
 pub mod error;
 pub mod listener;
 pub mod metrics;
+pub mod openapi;
 pub mod product_file;
 pub mod projector;
 pub mod routes;

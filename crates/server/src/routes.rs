@@ -3,7 +3,7 @@
 
 use crate::access::{ANALYSTS, READERS};
 use crate::auth::{Denied, KeyRing, Principal, Role};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, rejection_status};
 use crate::listener::ClientAddress;
 use crate::metrics as names;
 use crate::projector::{Entry, EntryQuery, ReadModel};
@@ -77,6 +77,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
         if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
             return Err(ApiError::invalid("invalid_body", "the body must be a JSON object ({\"field\": value, …})"));
         }
+        if let Some(error) = body_integer_out_of_range(&bytes) {
+            return Err(error);
+        }
         let parsed = match Json::<T>::from_bytes(&bytes) {
             // JSON does not tell `2.0` from `2`, and JSON Schema calls both an integer: a client
             // (or a JavaScript one) may send whole numbers with a fraction. Only then is the body
@@ -128,6 +131,58 @@ fn integral_floats_as_integers(bytes: &[u8]) -> Option<Vec<u8>> {
     changed.then(|| serde_json::to_vec(&value).expect("a JSON value serializes"))
 }
 
+/// The largest integer a request may carry (ADR 0008): the OpenAPI document declares every
+/// integer `int64`, as SQLite, PostgreSQL and most clients store them, so ids and amounts are
+/// 0 to 2^63−1 although the engine's ids are `u64`.
+pub const INTEGER_MAX: u64 = i64::MAX as u64;
+
+/// The error for an integer over [`INTEGER_MAX`], naming where it was.
+fn integer_out_of_range(place: &str, value: impl std::fmt::Display) -> ApiError {
+    let message = format!("{place} is {value}; integers in a request are at most {INTEGER_MAX} (int64)");
+    ApiError::invalid("integer_out_of_range", message)
+}
+
+/// The error for the first integer over [`INTEGER_MAX`] in a JSON body, by its path. Such an
+/// integer has at least 19 digits, so bodies without a run of 19 digits are not parsed twice.
+fn body_integer_out_of_range(bytes: &[u8]) -> Option<ApiError> {
+    fn visit(value: &serde_json::Value, path: &mut String) -> Option<ApiError> {
+        match value {
+            serde_json::Value::Number(number) => {
+                let over = match (number.as_u64(), number.as_f64()) {
+                    (Some(integer), _) => integer > INTEGER_MAX,
+                    (None, Some(float)) => float.fract() == 0.0 && float >= 9_223_372_036_854_775_808.0,
+                    (None, None) => false,
+                };
+                over.then(|| integer_out_of_range(if path.is_empty() { "the body" } else { path }, number))
+            }
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
+                let length = path.len();
+                path.push_str(&format!("[{index}]"));
+                let found = visit(item, path);
+                path.truncate(length);
+                found
+            }),
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(name, field)| {
+                let length = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(name);
+                let found = visit(field, path);
+                path.truncate(length);
+                found
+            }),
+            _ => None,
+        }
+    }
+    let has_long_number = bytes.split(|byte| !byte.is_ascii_digit()).any(|digits| digits.len() >= 19);
+    if !has_long_number {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    visit(&value, &mut String::new())
+}
+
 /// Whether a content type is JSON: `application/json` or `application/*+json`, parameters
 /// aside, as axum's own JSON extractor accepts.
 fn is_json_content_type(value: &str) -> bool {
@@ -144,6 +199,14 @@ where
 {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default().as_bytes();
+        for (name, value) in form_urlencoded::parse(query) {
+            if let Ok(integer) = value.parse::<u128>()
+                && integer > u128::from(INTEGER_MAX)
+            {
+                return Err(integer_out_of_range(&name, integer));
+            }
+        }
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| ApiQuery(value))
@@ -152,8 +215,13 @@ where
 }
 
 fn parse_id(text: &str, what: &str) -> Result<u64, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::invalid("invalid_id", format!("{what} must be an unsigned integer, got {text:?}")))
+    let id: u64 = text
+        .parse()
+        .map_err(|_| ApiError::invalid("invalid_id", format!("{what} must be an unsigned integer, got {text:?}")))?;
+    match id <= INTEGER_MAX {
+        true => Ok(id),
+        false => Err(integer_out_of_range(what, id)),
+    }
 }
 
 fn require(principal: &Principal, roles: &[Role]) -> Result<(), ApiError> {
@@ -178,8 +246,11 @@ async fn submit_one(
     let committed = committed.first().expect("one result per submitted command");
     match (committed.outcome, &committed.decision) {
         (Err(engine::Rejection::RiskDenied), _) if principal.role == Role::Merchant => {
-            let mut error =
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, MERCHANT_DECLINED, MERCHANT_DECLINED_MESSAGE);
+            let mut error = ApiError::new(
+                rejection_status(engine::Rejection::RiskDenied),
+                MERCHANT_DECLINED,
+                MERCHANT_DECLINED_MESSAGE,
+            );
             error.body.sequence = Some(committed.sequence);
             Err(error)
         }
@@ -203,8 +274,8 @@ macro_rules! command_endpoint {
                 (status = 401, description = "Missing or invalid API key", body = ErrorBody),
                 (status = 403, description = "The key's role or merchant scope does not allow this", body = ErrorBody),
                 (status = 404, description = "Unknown user, merchant, payment or authorization", body = ErrorBody),
-                (status = 409, description = "Already exists, or the command id was used with another body", body = ErrorBody),
-                (status = 422, description = "Invalid body, or a business rule refused it (see code)", body = ErrorBody),
+                (status = 409, description = "Refused by the ledger's current state (see code): funds, limits, a freeze, risk, already exists, or the command id was used with another body", body = ErrorBody),
+                (status = 422, description = "A body that can never succeed (see code)", body = ErrorBody),
                 (status = 503, description = "Overloaded or stopping; nothing acknowledged, retry with the same id", body = ErrorBody),
             ),
             security(("api_key" = [])))]
@@ -934,8 +1005,8 @@ async fn metrics_text(
 }
 
 /// The OpenAPI document of this API.
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+async fn openapi_json() -> Json<&'static serde_json::Value> {
+    Json(crate::openapi::document())
 }
 
 struct SecurityAddon;
@@ -955,7 +1026,8 @@ impl utoipa::Modify for SecurityAddon {
     }
 }
 
-/// The OpenAPI document, generated from the handlers and wire types.
+/// The OpenAPI document as utoipa generates it from the handlers and wire types; the one served
+/// is [`crate::openapi::document`], which completes it.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "creditline", description = "Credit-line ledger API. Amounts are integer minor units (分). Every command carries a client-chosen `command_id`; a retry with the same body returns the first result."),

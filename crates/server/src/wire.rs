@@ -97,11 +97,13 @@ pub struct PayRequest {
     pub user_id: u64,
     /// The merchant paid.
     pub merchant_id: u64,
-    /// Minor units from the credit line.
+    /// Minor units from the credit line (this and `balance_minor` not both 0).
     #[serde(default)]
+    #[schema(maximum = 4_611_686_018_427_387_903_u64)]
     pub credit_minor: u64,
     /// Minor units from the balance.
     #[serde(default)]
+    #[schema(maximum = 4_611_686_018_427_387_903_u64)]
     pub balance_minor: u64,
     /// Payments only: who the order is for when not the payer (a gift shipped to a phone, a
     /// recharge credited to an account). Risk rules read it; it moves no money.
@@ -192,11 +194,11 @@ pub struct AppealCaseRequest {
     /// The case.
     pub case_id: u64,
     /// Up to 10 references: `{"kind": "receipt" | "refund" | "other", "reference": "..."}`,
-    /// each reference 1 to 200 bytes.
+    /// each reference 1 to 200 characters. An appeal carries evidence, text or both.
     #[serde(default)]
     #[schema(value_type = Vec<EvidenceSchema>, max_items = 10)]
     pub evidence: Vec<Evidence>,
-    /// The user's own words, up to 2000 bytes.
+    /// The user's own words, up to 2000 characters.
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub text: String,
@@ -214,11 +216,11 @@ pub struct GrantMandateRequest {
     /// The merchant allowed to charge.
     pub merchant_id: u64,
     /// Most one payment or hold may be, in minor units (at least 1).
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub per_payment_max_minor: u64,
     /// Most a calendar month's payments and holds may total, in minor units (at least the cap
     /// per payment).
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub per_month_max_minor: u64,
 }
 
@@ -266,13 +268,14 @@ impl utoipa::PartialSchema for LabelSchema {
 }
 
 /// The shape of one evidence reference, for the OpenAPI document (the body is read as the
-/// engine's `Evidence`).
+/// engine's `Evidence`, which refuses unknown fields).
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EvidenceSchema {
     /// `receipt`, `refund` or `other`.
     #[schema(example = "receipt", pattern = "^(receipt|refund|other)$")]
     pub kind: String,
-    /// Where it is: a receipt number, a refund command id, a document reference (1 to 200 bytes).
+    /// Where it is: a receipt number, a refund command id, a document reference (1 to 200 characters).
     #[schema(min_length = 1, max_length = 200)]
     pub reference: String,
 }
@@ -300,11 +303,13 @@ pub struct AuthorizeRequest {
     pub user_id: u64,
     /// The merchant the hold is for.
     pub merchant_id: u64,
-    /// Minor units held on the credit line.
+    /// Minor units held on the credit line (this and `balance_minor` not both 0).
     #[serde(default)]
+    #[schema(maximum = 4_611_686_018_427_387_903_u64)]
     pub credit_minor: u64,
     /// Minor units held on the balance.
     #[serde(default)]
+    #[schema(maximum = 4_611_686_018_427_387_903_u64)]
     pub balance_minor: u64,
     /// How long the hold lasts, in milliseconds (default 7 days, at most 30 days).
     #[serde(default = "default_hold_ms")]
@@ -620,13 +625,53 @@ pub struct BatchRequest {
     pub commands: Vec<CommandRequest>,
 }
 
+/// The rules between fields that the handlers check and no field's own schema can state, as
+/// JSON Schema for each request's component schema (by name), so that the OpenAPI document and
+/// the server agree on what is valid. Rules no JSON Schema can state (a transfer's payer and
+/// payee differ; a TOML file is a valid product or rules file) are in the field descriptions.
+pub fn cross_field_schemas() -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    let some_funding = json!({"anyOf": [
+        {"required": ["credit_minor"], "properties": {"credit_minor": {"minimum": 1}}},
+        {"required": ["balance_minor"], "properties": {"balance_minor": {"minimum": 1}}},
+    ]});
+    vec![
+        ("PayRequest", some_funding.clone()),
+        ("AuthorizeRequest", some_funding),
+        (
+            "LinkTieRequest",
+            json!({"oneOf": [
+                {"required": ["user_id"], "properties": {"user_id": {"type": "integer"}}},
+                {"required": ["merchant_id"], "properties": {"merchant_id": {"type": "integer"}}},
+            ]}),
+        ),
+        (
+            "AppealCaseRequest",
+            json!({"anyOf": [
+                {"required": ["text"], "properties": {"text": {"pattern": "\\S"}}},
+                {"required": ["evidence"], "properties": {"evidence": {"minItems": 1}}},
+            ]}),
+        ),
+    ]
+}
+
 /// The most commands one batch request may carry.
 pub const BATCH_MAX_COMMANDS: usize = 10_000;
 
-fn amount(minor: u64) -> Result<Amount, ApiError> {
+fn amount(field: &str, minor: u64) -> Result<Amount, ApiError> {
     Amount::new(minor).ok_or_else(|| {
-        ApiError::invalid("invalid_amount", format!("amount_minor must be between 1 and {}, got {minor}", Amount::MAX))
+        ApiError::invalid("invalid_amount", format!("{field} must be between 1 and {}, got {minor}", Amount::MAX))
     })
+}
+
+fn periods(periods: u8) -> Result<u8, ApiError> {
+    match periods {
+        0 => Err(ApiError::invalid(
+            "invalid_periods",
+            "periods must be 1 to 255 (the product lists the plans it offers)",
+        )),
+        periods => Ok(periods),
+    }
 }
 
 fn currency(code: &str) -> Result<Currency, ApiError> {
@@ -635,25 +680,31 @@ fn currency(code: &str) -> Result<Currency, ApiError> {
     })
 }
 
-/// The largest product or rules file the API takes, in bytes (the shipped ones are 3 and 12 KB).
-pub const TOML_MAX_BYTES: usize = 256 << 10;
+/// The largest product or rules file the API takes, in characters (as JSON Schema's `maxLength`
+/// counts them; the shipped files are 3 and 12 KB).
+pub const TOML_MAX_CHARS: usize = 256 << 10;
 
 fn toml_within_bounds(toml: &str) -> Result<(), ApiError> {
-    match toml.len() <= TOML_MAX_BYTES {
+    let length = toml.chars().count();
+    match length <= TOML_MAX_CHARS {
         true => Ok(()),
         false => {
-            Err(ApiError::invalid("invalid_body", format!("toml is {} bytes, at most {TOML_MAX_BYTES}", toml.len())))
+            Err(ApiError::invalid("invalid_body", format!("toml is {length} characters, at most {TOML_MAX_CHARS}")))
         }
     }
 }
 
+/// The largest part of a payment's funding, in minor units: half of [`Amount::MAX`], so that any
+/// two parts add up to an amount; a bound the OpenAPI document can state, unlike a bound on the sum.
+pub const FUNDING_PART_MAX: u64 = Amount::MAX / 2;
+
 fn funding(credit_minor: u64, balance_minor: u64) -> Result<Funding, ApiError> {
-    let funding = Funding { credit_minor, balance_minor };
-    match funding.credit_minor.checked_add(funding.balance_minor) {
-        Some(total) if total > 0 && total <= Amount::MAX => Ok(funding),
-        _ => Err(ApiError::invalid(
+    let within = credit_minor <= FUNDING_PART_MAX && balance_minor <= FUNDING_PART_MAX;
+    match within && credit_minor + balance_minor > 0 {
+        true => Ok(Funding { credit_minor, balance_minor }),
+        false => Err(ApiError::invalid(
             "invalid_amount",
-            format!("credit_minor + balance_minor must be between 1 and {}", Amount::MAX),
+            format!("credit_minor and balance_minor are each 0 to {FUNDING_PART_MAX}, and not both 0"),
         )),
     }
 }
@@ -778,9 +829,10 @@ impl CommandRequest {
             CommandRequest::SetCreditFrozen(request) => {
                 CommandKind::SetCreditFrozen { user: UserId(request.user_id), frozen: request.frozen }
             }
-            CommandRequest::TopUp(request) => {
-                CommandKind::TopUp { user: UserId(request.user_id), amount: amount(request.amount_minor)? }
-            }
+            CommandRequest::TopUp(request) => CommandKind::TopUp {
+                user: UserId(request.user_id),
+                amount: amount("amount_minor", request.amount_minor)?,
+            },
             CommandRequest::Pay(request) => {
                 let (user, merchant, funding) = (
                     UserId(request.user_id),
@@ -809,7 +861,7 @@ impl CommandRequest {
             CommandRequest::Capture(request) => CommandKind::Capture {
                 authorization: CommandId(request.authorization_id),
                 merchant: MerchantId(request.merchant_id),
-                amount: amount(request.amount_minor)?,
+                amount: amount("amount_minor", request.amount_minor)?,
             },
             CommandRequest::Release(request) => CommandKind::Release {
                 authorization: CommandId(request.authorization_id),
@@ -818,23 +870,24 @@ impl CommandRequest {
             CommandRequest::Refund(request) => CommandKind::Refund {
                 payment: CommandId(request.payment_id),
                 merchant: MerchantId(request.merchant_id),
-                amount: amount(request.amount_minor)?,
+                amount: amount("amount_minor", request.amount_minor)?,
             },
             CommandRequest::Transfer(request) => CommandKind::Transfer {
                 from: UserId(request.from_user_id),
                 to: UserId(request.to_user_id),
-                amount: amount(request.amount_minor)?,
+                amount: amount("amount_minor", request.amount_minor)?,
             },
-            CommandRequest::WithdrawToBank(request) => {
-                CommandKind::WithdrawToBank { user: UserId(request.user_id), amount: amount(request.amount_minor)? }
-            }
+            CommandRequest::WithdrawToBank(request) => CommandKind::WithdrawToBank {
+                user: UserId(request.user_id),
+                amount: amount("amount_minor", request.amount_minor)?,
+            },
             CommandRequest::PayoutMerchant(request) => CommandKind::PayoutMerchant {
                 merchant: MerchantId(request.merchant_id),
-                amount: amount(request.amount_minor)?,
+                amount: amount("amount_minor", request.amount_minor)?,
             },
             CommandRequest::Repay(request) => CommandKind::Repay {
                 user: UserId(request.user_id),
-                amount: amount(request.amount_minor)?,
+                amount: amount("amount_minor", request.amount_minor)?,
                 source: request.source,
             },
             CommandRequest::InstallProduct(request) => {
@@ -846,7 +899,7 @@ impl CommandRequest {
             CommandRequest::ConvertToInstalments(request) => CommandKind::ConvertToInstalments {
                 user: UserId(request.user_id),
                 payment: CommandId(request.payment_id),
-                periods: request.periods,
+                periods: periods(request.periods)?,
             },
             CommandRequest::PayOffInstalments(request) => CommandKind::PayOffInstalments {
                 user: UserId(request.user_id),
@@ -855,7 +908,7 @@ impl CommandRequest {
             },
             CommandRequest::RequestWithdrawal(request) => CommandKind::RequestWithdrawal {
                 user: UserId(request.user_id),
-                amount: amount(request.amount_minor)?,
+                amount: amount("amount_minor", request.amount_minor)?,
                 purpose: request.purpose,
             },
             CommandRequest::VerifyWithdrawal(request) => CommandKind::VerifyWithdrawal {
@@ -874,9 +927,10 @@ impl CommandRequest {
             CommandRequest::ReviewCreditLine(request) => {
                 CommandKind::ReviewCreditLine { user: UserId(request.user_id) }
             }
-            CommandRequest::ConvertStatement(request) => {
-                CommandKind::ConvertStatementToInstalments { user: UserId(request.user_id), periods: request.periods }
-            }
+            CommandRequest::ConvertStatement(request) => CommandKind::ConvertStatementToInstalments {
+                user: UserId(request.user_id),
+                periods: periods(request.periods)?,
+            },
             CommandRequest::RepayStatement(request) => CommandKind::RepayStatement {
                 user: UserId(request.user_id),
                 source: request.source,
@@ -908,10 +962,10 @@ impl CommandRequest {
             CommandRequest::AppealCase(request) => {
                 if !engine::risk::appeal_within_bounds(&request.evidence, &request.text) {
                     let message = format!(
-                        "an appeal carries a text of at most {} bytes and at most {} evidence references of 1 to {} bytes, and not nothing",
-                        engine::risk::APPEAL_TEXT_MAX_BYTES,
+                        "an appeal carries a text of at most {} characters and at most {} evidence references of 1 to {} characters, and not nothing",
+                        engine::risk::APPEAL_TEXT_MAX_CHARS,
                         engine::risk::EVIDENCE_MAX,
-                        engine::risk::REFERENCE_MAX_BYTES
+                        engine::risk::REFERENCE_MAX_CHARS
                     );
                     return Err(ApiError::invalid("invalid_appeal", message));
                 }
@@ -924,12 +978,20 @@ impl CommandRequest {
             CommandRequest::LiftAction(request) => {
                 CommandKind::LiftAction { user: UserId(request.user_id), action: request.action }
             }
-            CommandRequest::GrantMandate(request) => CommandKind::GrantMandate {
-                user: UserId(request.user_id),
-                merchant: MerchantId(request.merchant_id),
-                per_payment_max_minor: request.per_payment_max_minor,
-                per_month_max_minor: request.per_month_max_minor,
-            },
+            CommandRequest::GrantMandate(request) => {
+                let per_payment = amount("per_payment_max_minor", request.per_payment_max_minor)?;
+                let per_month = amount("per_month_max_minor", request.per_month_max_minor)?;
+                if per_month < per_payment {
+                    let message = "per_month_max_minor must be at least per_payment_max_minor";
+                    return Err(ApiError::invalid("invalid_amount", message));
+                }
+                CommandKind::GrantMandate {
+                    user: UserId(request.user_id),
+                    merchant: MerchantId(request.merchant_id),
+                    per_payment_max_minor: per_payment.minor(),
+                    per_month_max_minor: per_month.minor(),
+                }
+            }
             CommandRequest::RevokeMandate(request) => {
                 CommandKind::RevokeMandate { user: UserId(request.user_id), merchant: MerchantId(request.merchant_id) }
             }

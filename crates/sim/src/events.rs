@@ -298,6 +298,13 @@ impl Event {
             }
         };
         // Ties of an opening become their own commands, with ids derived from the event's.
+        if self.id >= TIED_OPENING_ID_LIMIT
+            && matches!(&self.body, Body::OpenUser { ties, .. } | Body::OpenMerchant { ties, .. } if !ties.is_empty())
+        {
+            let message =
+                format!("an opening with ties has an id below {TIED_OPENING_ID_LIMIT} (2^48), got {}", self.id);
+            return Err(EventError { line, message });
+        }
         let tied = |party: Party, ties: &[Tie], opening: CommandKind, out: &mut Vec<Command>| {
             out.push(command(opening));
             for (index, tie) in ties.iter().enumerate() {
@@ -461,10 +468,17 @@ impl Event {
     }
 }
 
-/// The command id of an opening's `index`-th tie: the event id with the top bit set and the index
-/// in the bits above 48, so it collides with no event id below 2^48.
+/// The bound on the id of an opening that carries ties: its ties' command ids are derived from
+/// its low 48 bits.
+pub const TIED_OPENING_ID_LIMIT: u64 = 1 << 48;
+
+/// The command id of an opening's `index`-th tie: the event id with bit 62 set and the index in
+/// the bits above 48, so it collides with no event id below 2^48 and stays an int64, as the API
+/// takes ids (ADR 0008).
 pub fn tie_command_id(event_id: u64, index: usize) -> u64 {
-    (1 << 63) | ((index as u64 & 0x7fff) << 48) | (event_id & 0xffff_ffff_ffff)
+    let id = (1 << 62) | ((index as u64 & 0x3fff) << 48) | (event_id & 0xffff_ffff_ffff);
+    debug_assert!(id <= i64::MAX as u64);
+    id
 }
 
 /// Writes the header line.

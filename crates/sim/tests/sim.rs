@@ -1,6 +1,7 @@
 //! The simulator, the event format, the converter and the evaluator, through their public API.
 
-use engine::{Engine, UserId};
+use engine::risk::{Tie, TieKind};
+use engine::{Engine, IdentityLevel, UserId};
 use sim::events::{self, Body, Event};
 use sim::population::{Config, Mix, Simulator};
 
@@ -101,6 +102,19 @@ fn bad_lines_are_refused_with_their_number() {
     let mut commands = Vec::new();
     let error = zero.append_commands(4, &mut commands).expect_err("zero amount");
     assert!(error.to_string().starts_with("line 4: amount_minor") && commands.is_empty(), "{error}");
+    // An opening's ties take command ids derived from its low 48 bits: a larger id is refused
+    // rather than colliding, and every derived id is an int64 the API takes.
+    let tie = Tie { kind: TieKind::Phone, token: 7 };
+    let opening = |id| Event {
+        id,
+        time_ms: 1,
+        body: Body::OpenUser { user: 1, currency: "CNY".into(), identity: IdentityLevel::Full, ties: vec![tie] },
+        label: None,
+    };
+    let error = opening(1 << 48).append_commands(5, &mut commands).expect_err("too large for ties");
+    assert!(error.to_string().contains("below 281474976710656") && commands.is_empty(), "{error}");
+    opening((1 << 48) - 1).append_commands(6, &mut commands).expect("fits");
+    assert!(commands.iter().all(|command| command.id.0 <= i64::MAX as u64) && commands.len() == 2);
     // A type spelt with an escape reads like any other.
     let escaped =
         "{\"format\":\"creditline-events\",\"version\":1}\n{\"id\":1,\"time_ms\":5,\"type\":\"ti\\u0063k\"}\n";

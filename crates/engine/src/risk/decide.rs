@@ -18,18 +18,21 @@ pub const CASE_HOLD_MS: u64 = AUTHORIZATION_MAX_MS;
 pub const APPEALS_MAX: usize = 8;
 /// The most evidence references one appeal carries.
 pub const EVIDENCE_MAX: usize = 10;
-/// The longest evidence reference, in bytes.
-pub const REFERENCE_MAX_BYTES: usize = 200;
-/// The longest appeal text, in bytes.
-pub const APPEAL_TEXT_MAX_BYTES: usize = 2000;
+/// The longest evidence reference, in characters (Unicode scalar values, as JSON Schema's
+/// `maxLength` counts them; at most 4 bytes each).
+pub const REFERENCE_MAX_CHARS: usize = 200;
+/// The longest appeal text, in characters (as [`REFERENCE_MAX_CHARS`]).
+pub const APPEAL_TEXT_MAX_CHARS: usize = 2000;
 
 /// Whether an appeal's evidence and text are within bounds and not empty. The API checks it
 /// before a command is journaled (an oversized appeal never reaches the journal); the engine
 /// checks it again, as it checks every command.
 pub fn appeal_within_bounds(evidence: &[Evidence], text: &str) -> bool {
     evidence.len() <= EVIDENCE_MAX
-        && evidence.iter().all(|item| !item.reference.is_empty() && item.reference.len() <= REFERENCE_MAX_BYTES)
-        && text.len() <= APPEAL_TEXT_MAX_BYTES
+        && evidence
+            .iter()
+            .all(|item| !item.reference.is_empty() && item.reference.chars().count() <= REFERENCE_MAX_CHARS)
+        && text.chars().count() <= APPEAL_TEXT_MAX_CHARS
         && !(evidence.is_empty() && text.trim().is_empty())
 }
 

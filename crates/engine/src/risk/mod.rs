@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use decide::{
-    APPEAL_TEXT_MAX_BYTES, CASE_HOLD_MS, EVIDENCE_MAX, REFERENCE_MAX_BYTES, SCORE_PENALTY_POINTS, appeal_within_bounds,
+    APPEAL_TEXT_MAX_CHARS, CASE_HOLD_MS, EVIDENCE_MAX, REFERENCE_MAX_CHARS, SCORE_PENALTY_POINTS, appeal_within_bounds,
 };
 pub use ruleset::{RuleSet, RuleSource, RuleStatus, RulesError, Thresholds};
 
@@ -227,8 +227,9 @@ pub enum EvidenceKind {
     Other,
 }
 
-/// One reference a user attaches to an appeal.
+/// One reference a user attaches to an appeal. Unknown fields are refused, as in every API body.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// What it is.
     pub kind: EvidenceKind,
