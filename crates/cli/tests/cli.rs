@@ -1000,6 +1000,66 @@ fn a_sandbox_moves_its_clock_and_closes_a_statement() {
     assert_eq!((status, refused["code"].as_str()), (409, Some("not_a_sandbox")), "{refused}");
 }
 
+/// Bug: once penalties had pushed a late payer's credit used past the limit, a payment from the
+/// balance alone was refused `insufficient_credit`, although it touches no credit.
+#[test]
+fn a_late_payer_past_the_limit_still_pays_from_the_balance() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let data_dir = directory.path().join("sandbox");
+    let admin = create_key(&data_dir, "admin", None);
+    let server = Server::start_with(&data_dir, &["--sandbox"]);
+    let product = include_str!("../../../products/huabei.toml");
+    let commands = [
+        ("/v1/products", json!({"command_id": 1, "toml": product})),
+        ("/v1/users", json!({"command_id": 2, "user_id": 1, "currency": "CNY", "identity": "full"})),
+        ("/v1/credit-limits", json!({"command_id": 3, "user_id": 1, "limit_minor": 100_000})),
+        (
+            "/v1/merchants",
+            json!({"command_id": 4, "merchant_id": 7, "currency": "CNY", "category": "physical_goods", "verification": "certified"}),
+        ),
+        ("/v1/payments", json!({"command_id": 5, "user_id": 1, "merchant_id": 7, "credit_minor": 100_000})),
+        // Two months unpaid: a statement closes, its due date passes, penalties accrue.
+        ("/v1/sandbox/clock-advances", json!({"advance_ms": 60u64 * 86_400_000})),
+        ("/v1/top-ups", json!({"command_id": 6, "user_id": 1, "amount_minor": 500})),
+    ];
+    for (path, body) in commands {
+        let (status, reply) = server.post(path, &admin, body);
+        assert_eq!(status, 200, "{path}: {reply}");
+    }
+    let (_, user) = server.get("/v1/users/1", &admin);
+    assert!(user["credit_available_minor"].as_i64() < Some(0), "penalties put credit used past the limit: {user}");
+    let from_balance = json!({"command_id": 7, "user_id": 1, "merchant_id": 7, "balance_minor": 500});
+    let (status, reply) = server.post("/v1/payments", &admin, from_balance);
+    assert_eq!(status, 200, "a balance-only payment is not judged by the credit line: {reply}");
+    let from_credit = json!({"command_id": 8, "user_id": 1, "merchant_id": 7, "credit_minor": 1});
+    assert_eq!(server.post("/v1/payments", &admin, from_credit).1["code"], "insufficient_credit");
+}
+
+/// A server holds at most `--connections-max` connections: a client past the limit waits in the
+/// kernel's backlog, unanswered, until a connection closes.
+#[test]
+fn connections_past_the_limit_wait_until_one_closes() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let data_dir = directory.path().join("data");
+    let server = Server::start_with(&data_dir, &["--connections-max", "1", "--header-timeout-secs", "60"]);
+    let address = server.base.trim_start_matches("http://");
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut holder = std::net::TcpStream::connect(address).expect("connects");
+    std::io::Write::write_all(&mut holder, request).expect("sends");
+    let mut answer = [0u8; 12];
+    std::io::Read::read_exact(&mut holder, &mut answer).expect("the first connection is answered");
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    let mut waiting = std::net::TcpStream::connect(address).expect("the kernel queues it");
+    std::io::Write::write_all(&mut waiting, request).expect("sends");
+    waiting.set_read_timeout(Some(Duration::from_millis(500))).expect("sets");
+    let early = std::io::Read::read(&mut waiting, &mut answer);
+    assert!(early.is_err(), "a connection past the limit was served: {early:?}");
+    drop(holder);
+    waiting.set_read_timeout(Some(Duration::from_secs(30))).expect("sets");
+    std::io::Read::read_exact(&mut waiting, &mut answer).expect("served once the first closed");
+    assert_eq!(&answer, b"HTTP/1.1 200");
+}
+
 /// Bug: nothing recorded who did what. Each request is logged as one structured line with its
 /// method, route, status, key id (never the key) and latency.
 #[test]
