@@ -14,6 +14,8 @@ impl Engine {
     ///   exactly one expiry entry.
     /// - No payment has more refunded than captured, per funding source.
     /// - Tie groups and the accounts' group fields agree; groups stay within their bound.
+    /// - An account's credit-derived money never exceeds its balance; a kept provenance is not
+    ///   empty, and names each origin once.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
         let mut holds: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
@@ -44,6 +46,8 @@ impl Engine {
                     user.id.0, user.balance_minor, user.balance_held_minor
                 ));
             }
+            provenance_within(&user.provenance, user.balance_minor)
+                .map_err(|reason| format!("user {}: the balance's {reason}", user.id.0))?;
             holds.insert(user.id.0, (0, 0));
         }
         let (daily, due_dates) = crate::products::billing_work(&self.users);
@@ -56,6 +60,8 @@ impl Engine {
             return Err("the due-date schedule differs from the users' latest statements".into());
         }
         for merchant in &self.merchants {
+            provenance_within(&merchant.provenance, merchant.settlement_minor)
+                .map_err(|reason| format!("merchant {}: the settlement account's {reason}", merchant.id.0))?;
             *sums.entry(merchant.currency).or_default() -= merchant.settlement_minor as i128;
         }
         if let Some((currency, sum)) = sums.iter().find(|(_, sum)| **sum != 0) {
@@ -135,5 +141,19 @@ impl Engine {
             true => Ok(()),
             false => Err(format!("{listed} accounts listed in tie groups, a different number carry a group")),
         }
+    }
+}
+
+/// Checks one account's provenance against its balance.
+fn provenance_within(provenance: &crate::provenance::Provenance, balance_minor: u64) -> Result<(), String> {
+    let Some(origins) = provenance.origins() else { return Ok(()) };
+    let credit = origins.credit_minor();
+    if credit == 0 || credit > balance_minor {
+        return Err(format!("credit-derived part {credit} is empty or exceeds the balance {balance_minor}"));
+    }
+    let named: Vec<u64> = origins.named().map(|origin| origin.user.0).collect();
+    match named.iter().enumerate().any(|(place, user)| named[..place].contains(user)) {
+        true => Err(format!("provenance names an origin twice: {named:?}")),
+        false => Ok(()),
     }
 }

@@ -13,6 +13,7 @@ use crate::money::{Amount, Currency};
 use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 use crate::prefetch::{Hint, Lookahead};
 use crate::product::{Overpayment, Product};
+use crate::provenance::{Origins, Provenance};
 use crate::risk::features::{Inflow, MerchantRisk, Purchase, UserRisk, ring_like};
 use crate::risk::{Decision, Party, RiskState, Tie};
 use crate::score::CreditScore;
@@ -57,6 +58,8 @@ pub struct User {
     pub withdrawals: WithdrawalTotals,
     /// Risk aggregates and account-action flags.
     pub risk: UserRisk,
+    /// What of the balance was drawn on credit lines, and by whom (at most `balance_minor`).
+    pub provenance: Provenance,
 }
 
 impl User {
@@ -96,6 +99,9 @@ pub struct Merchant {
     pub opened_at_ms: u64,
     /// Risk aggregates.
     pub risk: MerchantRisk,
+    /// What of the settlement account was drawn on credit lines, and by whom (at most
+    /// `settlement_minor`).
+    pub provenance: Provenance,
 }
 
 /// A captured payment, never changed once captured: its refunds are records of their own
@@ -287,6 +293,7 @@ impl Engine {
                     settlement_minor: 0,
                     opened_at_ms: self.now_ms,
                     risk: MerchantRisk::default(),
+                    provenance: Provenance::default(),
                 })
             }
             CommandKind::SetCreditLimit { user, limit_minor } => self.set_credit_limit(user, limit_minor),
@@ -383,6 +390,7 @@ impl Engine {
             score: CreditScore::default(),
             withdrawals: WithdrawalTotals::default(),
             risk: UserRisk::default(),
+            provenance: Provenance::default(),
         });
         self.user_index.insert(id, slot);
         let (_, month) = self.local_today();
@@ -529,10 +537,13 @@ impl Engine {
         // Both parts were checked against what is available, which bounds them by i64::MAX.
         account.credit_used_minor += funding.credit_minor as i64;
         account.billing.spend(funding.credit_minor);
+        let from_balance = account.provenance.take(funding.balance_minor, account.balance_minor);
         account.balance_minor -= funding.balance_minor;
         let (user, currency) = (account.id, account.currency);
         let merchant = &mut self.merchants[merchant_slot];
         merchant.settlement_minor = settlement;
+        merchant.provenance.add(&Origins::drawn(user, funding.credit_minor, now_ms), false);
+        merchant.provenance.add(&from_balance, true);
         ledger.post(AccountKind::UserCredit, user.0, currency, funding.credit_minor as i64);
         ledger.post(AccountKind::UserBalance, user.0, currency, funding.balance_minor as i64);
         ledger.post(AccountKind::MerchantSettlement, merchant.id.0, currency, -(total as i64));
@@ -654,6 +665,11 @@ impl Engine {
         let balance = credit_to(account.balance_minor, split.balance_minor)?;
         let used = account.credit_used_minor.checked_sub(split.credit_minor as i64).ok_or(Rejection::AmountOverflow)?;
         let (user, currency) = (account.id, account.currency);
+        let merchant_account = &mut self.merchants[merchant_slot];
+        let mut moving = merchant_account.provenance.take(amount.minor(), merchant_account.settlement_minor);
+        // The credit part goes back to the line and leaves the balances; the rest lands in one.
+        moving.take(split.credit_minor, amount.minor());
+        self.users[user_slot].provenance.add(&moving, true);
         self.users[user_slot].balance_minor = balance;
         self.users[user_slot].credit_used_minor = used;
         let rest = self.users[user_slot].billing.refund_plan(payment_id, split.credit_minor);
@@ -687,8 +703,11 @@ impl Engine {
             return Err(Rejection::InsufficientBalance);
         }
         let to_balance = credit_to(self.users[to_slot].balance_minor, amount.minor())?;
-        self.users[from_slot].balance_minor -= amount.minor();
+        let payer = &mut self.users[from_slot];
+        let moving = payer.provenance.take(amount.minor(), payer.balance_minor);
+        payer.balance_minor -= amount.minor();
         self.users[to_slot].balance_minor = to_balance;
+        self.users[to_slot].provenance.add(&moving, true);
         let now_ms = self.now_ms;
         self.users[to_slot].risk.on_inflow(Inflow { time_ms: now_ms, from, amount_minor: amount.minor() });
         self.users[from_slot].risk.on_payee(now_ms, to);
@@ -721,7 +740,9 @@ impl Engine {
         }
         let currency = self.users[slot].currency;
         self.post_to_bank(AccountKind::UserBalance, user.0, currency, amount, ledger)?;
-        self.users[slot].balance_minor -= amount.minor();
+        let account = &mut self.users[slot];
+        account.provenance.take(amount.minor(), account.balance_minor);
+        account.balance_minor -= amount.minor();
         Ok(Accepted::Done)
     }
 
@@ -732,7 +753,9 @@ impl Engine {
         }
         let currency = self.merchants[slot].currency;
         self.post_to_bank(AccountKind::MerchantSettlement, merchant.0, currency, amount, ledger)?;
-        self.merchants[slot].settlement_minor -= amount.minor();
+        let account = &mut self.merchants[slot];
+        account.provenance.take(amount.minor(), account.settlement_minor);
+        account.settlement_minor -= amount.minor();
         self.merchants[slot].risk.on_payout(self.now_ms, amount.minor());
         Ok(Accepted::Done)
     }
@@ -797,7 +820,9 @@ impl Engine {
                 if amount.minor() > self.users[slot].balance_available_minor() {
                     return Err(Rejection::InsufficientBalance);
                 }
-                self.users[slot].balance_minor -= amount.minor();
+                let account = &mut self.users[slot];
+                account.provenance.take(amount.minor(), account.balance_minor);
+                account.balance_minor -= amount.minor();
                 ledger.post(AccountKind::UserBalance, user.0, currency, amount.signed());
             }
             RepaySource::Bank => {

@@ -23,6 +23,7 @@ mod outcome;
 mod prefetch;
 pub mod product;
 mod products;
+pub mod provenance;
 mod queries;
 pub mod risk;
 pub mod score;

@@ -17,8 +17,8 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
-/// stored value (version 8: cases record who opened, decided and appealed them; mandates).
-pub const SNAPSHOT_VERSION: u32 = 8;
+/// stored value (version 9: balances and settlement accounts carry their money's provenance).
+pub const SNAPSHOT_VERSION: u32 = 9;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {

@@ -8,6 +8,7 @@
 use super::{EventKind, Tie};
 use crate::command::{IdentityLevel, MerchantCategory, MerchantId, MerchantVerification, UserId};
 use crate::ledger::Engine;
+use crate::provenance::Origins;
 use rules::{Type, Value};
 use serde::{Deserialize, Serialize};
 
@@ -360,6 +361,10 @@ catalog! {
     EventCounterpartyTied = Event "event.counterparty_tied_to_payer": Type::Bool, "The merchant paid, or the payee of a transfer, is tied to the payer.";
     EventCounterpartyFirstSeen = Event "event.counterparty_first_seen": Type::Bool, "The merchant (or payee) is not among the payer's latest 16 purchases (or payees).";
     EventLoopback = Event "event.loopback_minor": Type::Int, "Money flowing back: for a transfer, credit the payee (or accounts tied to it) spent in 7 days at merchants tied to the payer; for a payout, credit that accounts tied to the merchant spent there in 7 days.";
+    EventCreditShare = Event "event.credit_share": Type::Double, "Money provenance (ADR 0009): the share of what a transfer, withdrawal to a bank or payout moves that was drawn on credit lines, whatever path it took since (0 for other events).";
+    EventReturningCreditShare = Event "event.returning_credit_share": Type::Double, "The share of what it moves that was drawn by the receiving side or an account tied to it (the user withdrawing, the payee, the merchant paid out): credit coming back to its drawer's group.";
+    EventReturningCreditHops = Event "event.returning_credit_hops": Type::Int, "The most moves between accounts (refunds to a balance, transfers) that returning credit made after reaching a merchant (0 if none returns).";
+    EventReturningCreditAge = Event "event.returning_credit_age_ms": Type::Int, "Milliseconds since the earliest returning credit was drawn (2^63-1 if none returns).";
     UserAgeDays = User "user.age_days": Type::Int, "Days since the user opened.";
     UserIdentity = User "user.identity": Type::Symbol(IDENTITY_LEVELS), "Identity verification level.";
     UserScore = User "user.score": Type::Int, "Credit score.";
@@ -559,6 +564,13 @@ impl<'a> Context<'a> {
                 _ => false,
             }),
             Feature::EventLoopback => int(self.loopback_minor()),
+            Feature::EventCreditShare => match self.moving_credit() {
+                Some((slice, _)) => ratio(slice.credit_minor(), event.amount_minor),
+                None => Value::Double(0.0),
+            },
+            Feature::EventReturningCreditShare => ratio(self.returning_credit().0, event.amount_minor),
+            Feature::EventReturningCreditHops => int(u64::from(self.returning_credit().1)),
+            Feature::EventReturningCreditAge => since(engine.now_ms, self.returning_credit().2),
             Feature::PairPurchases => match (user, event.merchant) {
                 (Some(user), Some(merchant)) => {
                     let id = engine.merchants[merchant].id;
@@ -569,6 +581,41 @@ impl<'a> Context<'a> {
             Feature::DeviceAccounts => Value::Int(user.map_or(0, |user| i64::from(user.risk.device_accounts))),
             other => unreachable!("{} is not an event feature", other.name()),
         }
+    }
+
+    /// The provenance slice the event would move, and who receives it: the withdrawing user, the
+    /// payee of a transfer, the merchant paid out. `None` for other events, and for amounts the
+    /// account does not hold (the handler refuses those).
+    fn moving_credit(&self) -> Option<(Origins, super::Party)> {
+        let (engine, event) = (self.engine, self.event);
+        let (provenance, held, receiver) = match (event.kind, event.user, event.merchant, event.payee) {
+            (EventKind::Transfer, Some(from), _, Some(to)) => {
+                let (payer, payee) = (&engine.users[from], &engine.users[to]);
+                (&payer.provenance, payer.balance_minor, super::Party::User(payee.id))
+            }
+            (EventKind::WithdrawToBank, Some(slot), _, _) => {
+                let user = &engine.users[slot];
+                (&user.provenance, user.balance_minor, super::Party::User(user.id))
+            }
+            (EventKind::PayoutMerchant, _, Some(slot), _) => {
+                let merchant = &engine.merchants[slot];
+                (&merchant.provenance, merchant.settlement_minor, super::Party::Merchant(merchant.id))
+            }
+            _ => return None,
+        };
+        let mut origins = *provenance.origins()?;
+        (event.amount_minor <= held).then(|| (origins.take(event.amount_minor, held), receiver))
+    }
+
+    /// What of the moving slice was drawn by the receiver or an account tied to it: (minor units,
+    /// most hops, earliest draw time).
+    fn returning_credit(&self) -> (u64, u8, Option<u64>) {
+        let Some((slice, receiver)) = self.moving_credit() else { return (0, 0, None) };
+        let returning = slice.named().filter(|origin| self.engine.tied(super::Party::User(origin.user), receiver));
+        returning.fold((0, 0, None), |(amount, hops, earliest): (u64, u8, Option<u64>), origin| {
+            let earliest = Some(earliest.map_or(origin.drawn_at_ms, |at: u64| at.min(origin.drawn_at_ms)));
+            (amount + origin.amount_minor, hops.max(origin.hops), earliest)
+        })
     }
 
     /// See [`Feature::EventLoopback`]. Money can only loop back through a tie group holding a

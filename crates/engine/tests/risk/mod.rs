@@ -216,6 +216,57 @@ fn a_merchant_paying_a_supplier_and_a_friend_paying_back_dinner_pass() {
     ledger.expect_decision(DecisionKind::Allow, "");
 }
 
+/// Money provenance: a payout carries what of the settlement was drawn by accounts tied to the
+/// merchant, however long ago, whatever else the shop sold since, and even when the tie shows
+/// only after the purchases (the payout account linked just before the payout).
+#[test]
+fn a_payout_of_credit_drawn_by_the_merchants_owner_is_held_but_customers_money_passes() {
+    let mut ledger = Ledger::with_rules();
+    ledger.open_merchant(COLLUDER, MerchantCategory::PhysicalGoods, MerchantVerification::Uncertified);
+    ledger.open_user(CARL, 1_000_000, 0);
+    ledger.link(Party::User(CARL), tie(TieKind::BankCard, 77));
+    // Three customers buy at the shop.
+    for customer in [BOB, UserId(41), UserId(42)] {
+        if customer != BOB {
+            ledger.open_user(customer, 1_000_000, 0);
+        }
+        assert!(matches!(ledger.pay(customer, COLLUDER, 60_000).1, Ok(Accepted::Split { .. })));
+    }
+    // Carl draws his line at the shop weeks apart, in uneven amounts.
+    for (credit, days) in [(310_000, 0), (170_000, 12), (240_000, 9)] {
+        ledger.wait(days * DAY_MS);
+        assert!(matches!(ledger.pay(CARL, COLLUDER, credit).1, Ok(Accepted::Split { .. })));
+    }
+    ledger.wait(20 * DAY_MS);
+    ledger.link(Party::Merchant(COLLUDER), tie(TieKind::BankCard, 77));
+    let (_, outcome) = ledger.run(CommandKind::PayoutMerchant { merchant: COLLUDER, amount: amount(700_000) });
+    assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?}");
+    let decision = ledger.engine.last_decision().unwrap();
+    let fired: Vec<&str> = decision.fired.iter().map(|rule| rule.rule.as_str()).collect();
+    assert_eq!(fired, ["b_payout_of_own_credit"], "the 7-day and one-customer rules miss it");
+    let read = |name: &str| {
+        let reading = decision.readings.iter().find(|reading| reading.feature == name).expect("read");
+        reading.value.parse::<f64>().expect("a number")
+    };
+    // 720,000 of the 900,000 settled was Carl's credit: 560,000 of the 700,000 paid out (the
+    // units lost to rounding down go to the first places: Bob's and user 41's).
+    assert_eq!(read("event.returning_credit_share"), 0.8);
+
+    // The look-alike: a shop whose owner bought there once, paying out its customers' money.
+    let honest = MerchantId(31);
+    ledger.open_merchant(honest, MerchantCategory::PhysicalGoods, MerchantVerification::Uncertified);
+    assert!(matches!(ledger.pay(CARL, honest, 20_000).1, Ok(Accepted::Split { .. })));
+    for customer in 50..62 {
+        ledger.open_user(UserId(customer), 1_000_000, 0);
+        ledger.pay(UserId(customer), honest, 55_000).1.unwrap();
+        ledger.wait(DAY_MS);
+    }
+    ledger.link(Party::Merchant(honest), tie(TieKind::BankCard, 77));
+    let (_, outcome) = ledger.run(CommandKind::PayoutMerchant { merchant: honest, amount: amount(600_000) });
+    assert_eq!(outcome, Ok(Accepted::Done));
+    ledger.expect_decision(DecisionKind::Allow, "");
+}
+
 // c. Proxy purchase.
 
 fn buy_for_others(ledger: &mut Ledger, payback_ppm: u64) {
