@@ -1686,6 +1686,13 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
     let (status, denied) = server.post("/v1/transfers", platform, back);
     assert_eq!((status, denied["code"].as_str()), (409, Some("risk_denied")), "{denied}");
     assert!(denied["message"].as_str().unwrap().ends_with("merchant_money_back"), "{denied}");
+    // The sender's watch-list lapses; the payee's freeze and watch-list are kept until lifted.
+    let actions = |user: u64| server.get(&format!("/v1/users/{user}"), analyst).1["risk_actions"].clone();
+    let sender = actions(2);
+    assert_eq!(sender[0]["action"], "watch_list", "{sender}");
+    assert!(sender[0]["lapses_at_ms"].as_u64().is_some(), "{sender}");
+    let payee = actions(1);
+    assert_eq!(payee, json!([{"action": "freeze_credit"}, {"action": "watch_list"}]), "{payee}");
     let lift = json!({"command_id": 43, "user_id": 2, "action": "watch_list"});
     assert_eq!(server.post("/v1/risk-action-lifts", platform, lift.clone()).0, 403);
     assert_eq!(server.post("/v1/risk-action-lifts", analyst, lift).0, 200);

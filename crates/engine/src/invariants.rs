@@ -59,6 +59,17 @@ impl Engine {
         if due_dates != self.due_dates {
             return Err("the due-date schedule differs from the users' latest statements".into());
         }
+        if crate::risk::lapses_of(&self.users) != self.risk.lapses {
+            return Err("the risk-action lapse queue differs from the users' records".into());
+        }
+        for user in &self.users {
+            for action in crate::risk::AccountAction::ALL {
+                let recorded = user.risk.lapse_at_ms[action.index()] != 0;
+                if recorded != crate::risk::decide::in_force(user, action) {
+                    return Err(format!("user {}: {action:?} in force and its lapse disagree", user.id.0));
+                }
+            }
+        }
         for merchant in &self.merchants {
             provenance_within(&merchant.provenance, merchant.settlement_minor)
                 .map_err(|reason| format!("merchant {}: the settlement account's {reason}", merchant.id.0))?;

@@ -614,6 +614,7 @@ impl Engine {
 
     fn tick(&mut self, ledger: &mut Postings<'_>) -> Accepted {
         let authorizations = self.expire_authorizations();
+        self.lapse_actions();
         let statements = self.run_billing_days(ledger);
         Accepted::Ticked { authorizations, statements }
     }

@@ -38,15 +38,16 @@ impl Engine {
         index.checked_sub(1).map(|index| &self.products[index].1)
     }
 
-    /// When the next tick has work: the earliest authorization expiry or the end of the next
-    /// unbilled day.
+    /// When the next tick has work: the earliest authorization expiry or risk-action lapse, or
+    /// the end of the next unbilled day.
     pub fn next_tick_ms(&self) -> Option<u64> {
         let expiry = self.expiries.first().map(|(expires_at_ms, _)| *expires_at_ms);
+        let lapse = self.risk.lapses.first().map(|(lapse_at_ms, _, _)| *lapse_at_ms);
         let day_end = self
             .billed_through_day
             .zip(self.products.first())
             .map(|(day, (_, product))| calendar::day_start_ms(day + 2, product.billing.utc_offset_minutes));
-        [expiry, day_end].into_iter().flatten().min()
+        [expiry, lapse, day_end].into_iter().flatten().min()
     }
 
     /// Processes the end of every local day that has ended since the last tick; returns the

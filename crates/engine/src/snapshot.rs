@@ -17,7 +17,8 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
-/// stored value (version 9: balances and settlement accounts carry their money's provenance).
+/// stored value (version 9: balances and settlement accounts carry their money's provenance; risk
+/// actions lapse).
 pub const SNAPSHOT_VERSION: u32 = 9;
 
 #[derive(Serialize)]
@@ -148,6 +149,7 @@ impl Engine {
             engine.merchant_index.insert(MerchantId(merchant.id.0), slot as u32);
         }
         (engine.daily_billing, engine.due_dates) = crate::products::billing_work(&owned.users);
+        engine.risk.lapses = crate::risk::lapses_of(&owned.users);
         engine.users = owned.users;
         engine.merchants = owned.merchants;
         engine.bank_clearing = owned.bank_clearing;

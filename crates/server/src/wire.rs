@@ -1162,6 +1162,20 @@ pub struct UserView {
     pub opened_at_ms: u64,
     /// What is owed by bucket and the repayment status.
     pub billing: BillingView,
+    /// Risk account actions in force, with when each lapses.
+    pub risk_actions: Vec<RiskActionView>,
+}
+
+/// A risk account action in force on a user.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RiskActionView {
+    /// `freeze_credit`, `cut_line`, `lower_score` or `watch_list`.
+    #[schema(value_type = String)]
+    pub action: AccountAction,
+    /// When it lapses, ms since the epoch; absent when it is kept until an analyst lifts it (a
+    /// case decided as fraud, or an action on the payee of money sent back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lapses_at_ms: Option<u64>,
 }
 
 impl From<&User> for UserView {
@@ -1178,6 +1192,14 @@ impl From<&User> for UserView {
             balance_held_minor: user.balance_held_minor,
             credit_frozen: user.credit_frozen,
             opened_at_ms: user.opened_at_ms,
+            risk_actions: AccountAction::ALL
+                .into_iter()
+                .filter(|action| user.risk.lapse_at_ms[action.index()] != 0)
+                .map(|action| {
+                    let lapse_at_ms = user.risk.lapse_at_ms[action.index()];
+                    RiskActionView { action, lapses_at_ms: (lapse_at_ms != engine::risk::KEPT).then_some(lapse_at_ms) }
+                })
+                .collect(),
             billing: BillingView::from(&user.billing),
         }
     }

@@ -24,6 +24,17 @@ pub const REFERENCE_MAX_CHARS: usize = 200;
 /// The longest appeal text, in characters (as [`REFERENCE_MAX_CHARS`]).
 pub const APPEAL_TEXT_MAX_CHARS: usize = 2000;
 
+/// Whether a risk action is in force on a user (a freeze counts only when a risk action froze
+/// the line).
+pub(crate) fn in_force(user: &crate::ledger::User, action: AccountAction) -> bool {
+    match action {
+        AccountAction::FreezeCredit => user.risk.frozen_by_risk,
+        AccountAction::CutLine => user.risk.cut_from_limit_minor.is_some(),
+        AccountAction::LowerScore => user.risk.score_lowered,
+        AccountAction::WatchList => user.risk.watchlisted,
+    }
+}
+
 /// Whether an appeal's evidence and text are within bounds and not empty. The API checks it
 /// before a command is journaled (an oversized appeal never reaches the journal); the engine
 /// checks it again, as it checks every command.
@@ -158,10 +169,10 @@ impl Engine {
             DecisionKind::Review => self.hold_for_review(id, party, kind, &decision, ledger),
         };
         if let Some(payee) = event.payee {
-            self.take_actions(payee, &decision.counterparty_actions);
+            self.take_actions(payee, &decision.counterparty_actions, false);
         }
         if let Some(slot) = event.user {
-            self.take_actions(slot, &decision.actions);
+            self.take_actions(slot, &decision.actions, true);
             if decision.kind == DecisionKind::Deny && !decision.actions.is_empty() {
                 // The user can appeal the actions: they get a case with nothing held.
                 self.open_case(id, party, decision.clone(), Held::Nothing);
@@ -239,7 +250,10 @@ impl Engine {
         self.risk.cases.insert(id, case);
     }
 
-    fn take_actions(&mut self, slot: usize, actions: &[AccountAction]) {
+    /// Takes account actions on a user. On the event's own user they lapse (`lapsing`): that
+    /// user may be the victim of a takeover. On a counterparty — the payee money was sent back
+    /// to — they are kept until lifted: the beneficiary of a cash-out is not its victim.
+    fn take_actions(&mut self, slot: usize, actions: &[AccountAction], lapsing: bool) {
         if actions.is_empty() {
             return;
         }
@@ -266,11 +280,44 @@ impl Engine {
                 _ => {}
             }
         }
+        for action in actions {
+            // Taken again, an action in force lasts its whole lapse from now.
+            if in_force(&self.users[slot], *action) {
+                let lapse_at_ms = self.users[slot].risk.lapse_at_ms[action.index()];
+                let lapse_at_ms = match lapsing {
+                    true if lapse_at_ms != super::KEPT => now_ms.saturating_add(action.lapse_ms()).max(lapse_at_ms),
+                    _ => super::KEPT,
+                };
+                self.set_lapse(slot, *action, lapse_at_ms);
+            }
+        }
     }
 
-    /// Reverses an account action in force.
+    /// Records when a user's action lapses (0: not in force; `KEPT`: never), keeping the lapse
+    /// queue equal to the users' records.
+    fn set_lapse(&mut self, slot: usize, action: AccountAction, lapse_at_ms: u64) {
+        let place = &mut self.users[slot].risk.lapse_at_ms[action.index()];
+        let before = std::mem::replace(place, lapse_at_ms);
+        let slot = u32::try_from(slot).expect("user slots fit in u32");
+        if before != 0 && before != super::KEPT {
+            self.risk.lapses.remove(&(before, slot, action));
+        }
+        if lapse_at_ms != 0 && lapse_at_ms != super::KEPT {
+            self.risk.lapses.insert((lapse_at_ms, slot, action));
+        }
+    }
+
+    /// Reverses an account action in force (an analyst's `LiftAction`).
     pub(crate) fn lift_action(&mut self, user: UserId, action: AccountAction) -> Outcome {
         let slot = self.user_slot(user)?;
+        match self.lift_in_force(slot, action) {
+            true => Ok(Accepted::Done),
+            false => Err(Rejection::ActionNotInForce),
+        }
+    }
+
+    /// Reverses an action if it is in force; whether it was.
+    fn lift_in_force(&mut self, slot: usize, action: AccountAction) -> bool {
         let (_, month) = self.local_today();
         let now_ms = self.now_ms;
         let user = &mut self.users[slot];
@@ -289,9 +336,24 @@ impl Engine {
                 crate::score::rescore(user, now_ms, month, true);
             }
             AccountAction::WatchList if user.risk.watchlisted => user.risk.watchlisted = false,
-            _ => return Err(Rejection::ActionNotInForce),
+            _ => return false,
         }
-        Ok(Accepted::Done)
+        self.set_lapse(slot, action, 0);
+        true
+    }
+
+    /// Lifts every risk action whose lapse time has come (on ticks); returns how many.
+    pub(crate) fn lapse_actions(&mut self) -> u32 {
+        let mut lapsed = 0u32;
+        while let Some(&(lapse_at_ms, slot, action)) = self.risk.lapses.first() {
+            if lapse_at_ms > self.now_ms {
+                break;
+            }
+            let lifted = self.lift_in_force(slot as usize, action);
+            debug_assert!(lifted, "a queued lapse is of an action in force");
+            lapsed = lapsed.saturating_add(1);
+        }
+        lapsed
     }
 
     /// Runs a challenged command once its user passed the step-up verification.
@@ -350,10 +412,21 @@ impl Engine {
             }
             _ => Accepted::Done,
         };
-        if let (true, Party::User(user)) = (approve, party) {
+        let slot = match party {
+            Party::User(user) => self.user_slot(user).ok(),
+            Party::Merchant(_) => None,
+        };
+        if let Some(slot) = slot {
             for action in actions {
-                // An action already lifted by hand stays lifted.
-                let _ = self.lift_action(user, action);
+                match (approve, label) {
+                    // An action already lifted by hand (or lapsed) stays lifted.
+                    (true, _) => drop(self.lift_in_force(slot, action)),
+                    // Confirmed fraud: what is still in force stays until lifted.
+                    (false, Label::Fraud(_)) if in_force(&self.users[slot], action) => {
+                        self.set_lapse(slot, action, super::KEPT);
+                    }
+                    (false, _) => {}
+                }
             }
         }
         let (now_ms, actor) = (self.now_ms, self.actor);

@@ -159,6 +159,9 @@ pub struct UserRisk {
     pub cut_from_limit_minor: Option<u64>,
     /// The score was lowered by a risk action.
     pub score_lowered: bool,
+    /// When each risk action in force lapses, by `AccountAction::index`: 0 when it is not in
+    /// force, `risk::KEPT` when a case decided as fraud keeps it.
+    pub lapse_at_ms: [u64; 4],
 }
 
 /// Risk aggregates kept on a merchant.

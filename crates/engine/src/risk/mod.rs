@@ -118,6 +118,47 @@ pub enum AccountAction {
     WatchList,
 }
 
+impl AccountAction {
+    /// Every action, by [`AccountAction::index`].
+    pub const ALL: [AccountAction; 4] =
+        [AccountAction::FreezeCredit, AccountAction::CutLine, AccountAction::LowerScore, AccountAction::WatchList];
+
+    /// Its place in [`AccountAction::ALL`] and in `UserRisk::lapse_at_ms`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// How long the action stays in force after a rule last took it, unless an analyst lifts
+    /// it sooner or a case decided as fraud keeps it: a freeze a week (an open case is reviewed
+    /// within days, and a takeover's victim is not refused for weeks), a cut line a statement
+    /// cycle, a lowered score and the watch-list 90 days (three times the rules' longest window).
+    pub fn lapse_ms(self) -> u64 {
+        const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+        match self {
+            AccountAction::FreezeCredit => 7 * DAY_MS,
+            AccountAction::CutLine => 30 * DAY_MS,
+            AccountAction::LowerScore | AccountAction::WatchList => 90 * DAY_MS,
+        }
+    }
+}
+
+/// `UserRisk::lapse_at_ms` of an action a case decided as fraud keeps until it is lifted.
+pub const KEPT: u64 = u64::MAX;
+
+/// The lapse queue the users' records imply (restored snapshots rebuild it; invariants compare).
+pub(crate) fn lapses_of(users: &[crate::ledger::User]) -> std::collections::BTreeSet<(u64, u32, AccountAction)> {
+    let mut lapses = std::collections::BTreeSet::new();
+    for (slot, user) in users.iter().enumerate() {
+        for action in AccountAction::ALL {
+            let lapse_at_ms = user.risk.lapse_at_ms[action.index()];
+            if lapse_at_ms != 0 && lapse_at_ms != KEPT {
+                lapses.insert((lapse_at_ms, slot as u32, action));
+            }
+        }
+    }
+    lapses
+}
+
 /// The kinds of command the risk engine scores; each name is a rule symbol (`event.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -405,4 +446,7 @@ pub(crate) struct RiskState {
     pub(crate) parked: ShardedMap<CommandId, Parked>,
     /// The decision on the last applied command, if it was scored; not part of the state.
     pub(crate) last_decision: Option<Decision>,
+    /// (lapse time, user slot, action) of every account action that lapses: derived from the
+    /// users' `lapse_at_ms`, so snapshots rebuild it.
+    pub(crate) lapses: std::collections::BTreeSet<(u64, u32, AccountAction)>,
 }

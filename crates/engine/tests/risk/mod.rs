@@ -183,6 +183,10 @@ fn money_back_from_a_colluding_merchant_is_denied() {
     assert_eq!(outcome, Err(Rejection::RiskDenied));
     ledger.expect_decision(DecisionKind::Deny, "merchant_money_back");
     assert_eq!(ledger.engine.user(ALICE).unwrap().balance_minor, 0, "no cash reached the payer");
+    // The payee's freeze does not lapse: the beneficiary of a cash-out is not its victim.
+    let alice = ledger.engine.user(ALICE).unwrap();
+    assert!(alice.credit_frozen);
+    assert_eq!(alice.risk.lapse_at_ms[AccountAction::FreezeCredit.index()], engine::risk::KEPT);
 }
 
 #[test]
@@ -367,6 +371,46 @@ fn a_takeover_spend_and_cash_out_are_held_and_the_line_frozen() {
         CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit },
         Rejection::ActionNotInForce,
     );
+}
+
+/// Bug: risk actions never lapsed, so a takeover's victim was refused weeks after the freeze
+/// (90 % of the false positives on independent streams). A freeze lapses after a week unless a
+/// case decided as fraud keeps it.
+#[test]
+fn a_victims_freeze_lapses_but_confirmed_fraud_keeps_it() {
+    let frozen_then_later = |decide: Option<Label>| {
+        let mut ledger = Ledger::with_rules();
+        ledger.wait(30 * DAY_MS);
+        ledger.link(Party::User(ALICE), tie(TieKind::Device, 666));
+        let (case, outcome) = ledger.pay(ALICE, GIFT_CARDS, 950_000);
+        assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
+        assert!(ledger.engine.user(ALICE).unwrap().credit_frozen, "the takeover rule froze the line");
+        if let Some(label) = decide {
+            ledger.ok(CommandKind::DecideCase { case, approve: false, label });
+        }
+        let next = ledger.engine.next_tick_ms();
+        match decide {
+            Some(Label::Fraud(_)) => assert_eq!(next, None, "a kept freeze never lapses"),
+            _ => assert!(next.is_some_and(|at| at <= ledger.time_ms + 7 * DAY_MS), "the server wakes for the lapse"),
+        }
+        ledger.wait(8 * DAY_MS);
+        ledger.ok(CommandKind::Tick);
+        let (_, groceries) = ledger.pay(ALICE, SHOP, 8_000);
+        (ledger, groceries)
+    };
+    // Nobody decided the case (or it was not fraud): a week later the owner buys groceries.
+    let (ledger, groceries) = frozen_then_later(None);
+    assert!(matches!(groceries, Ok(Accepted::Split { .. })), "{groceries:?}");
+    assert_eq!(ledger.engine.user(ALICE).unwrap().risk.lapse_at_ms, [0; 4], "nothing else in force");
+    let (_, groceries) = frozen_then_later(Some(Label::NotFraud));
+    assert!(matches!(groceries, Ok(Accepted::Split { .. })), "{groceries:?}");
+    // Confirmed fraud: the freeze stays until an analyst lifts it.
+    let (mut ledger, groceries) = frozen_then_later(Some(Label::Fraud(Typology::AccountTakeover)));
+    assert_eq!(groceries, Err(Rejection::CreditFrozen));
+    ledger.wait(400 * DAY_MS);
+    ledger.ok(CommandKind::Tick);
+    assert!(ledger.engine.user(ALICE).unwrap().credit_frozen);
+    ledger.ok(CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit });
 }
 
 #[test]
