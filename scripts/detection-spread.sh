@@ -14,10 +14,11 @@ name = sys.argv[1]
 report = json.load(sys.stdin)
 labels = report["labels"]
 order = ["refund_cycling", "colluding_merchant", "proxy_purchase", "self_recharge", "account_takeover", "ring"]
-cells = ["%.3f / %.2f" % (labels[k]["recall"], labels[k]["precision"]) if k in labels else "—" for k in order]
+fmt = lambda value, digits: "—" if value is None else "%.*f" % (digits, value)
+cells = [fmt(labels[k]["recall"], 3) + " / " + fmt(labels[k]["precision"], 2) if k in labels else "—" for k in order]
 overall = report["overall"]
-print("| %s | {:,} | %.3f | %.3f | %.2f %% | %s |".format(report["events"]) % (
-    name, overall["precision"], overall["recall"], report["honest_friction_share"] * 100, " | ".join(cells)))
+print("| %s | {:,} | %s | %s | %.2f %% | %s |".format(report["events"]) % (
+    name, fmt(overall["precision"], 3), fmt(overall["recall"], 3), report["honest_friction_share"] * 100, " | ".join(cells)))
 ' "$name"
 }
 echo "| run | events | precision | recall | honest friction | a cycling | b colluding | c proxy | d recharge | e takeover | f ring |"

@@ -26,22 +26,48 @@ pub struct Score {
     /// Positives missed.
     #[serde(rename = "fn")]
     pub fn_: u64,
-    /// tp / (tp + fp); 1 when nothing was caught.
-    pub precision: f64,
-    /// tp / (tp + fn); 1 when there were no positives.
-    pub recall: f64,
-    /// The harmonic mean of the two.
-    pub f1: f64,
+    /// tp / (tp + fp); undefined (`null`) when nothing was caught, not 1.
+    pub precision: Option<f64>,
+    /// tp / (tp + fn); undefined (`null`) when there were no positives.
+    pub recall: Option<f64>,
+    /// The harmonic mean of the two; undefined when either is.
+    pub f1: Option<f64>,
 }
 
 impl Score {
     fn finish(&mut self) {
-        let ratio = |part: u64, whole: u64| if whole == 0 { 1.0 } else { part as f64 / whole as f64 };
+        let ratio = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
         self.precision = ratio(self.tp, self.tp + self.fp);
         self.recall = ratio(self.tp, self.tp + self.fn_);
-        let sum = self.precision + self.recall;
-        self.f1 = if sum == 0.0 { 0.0 } else { 2.0 * self.precision * self.recall / sum };
+        self.f1 = self.precision.zip(self.recall).map(|(precision, recall)| match precision + recall {
+            0.0 => 0.0,
+            sum => 2.0 * precision * recall / sum,
+        });
     }
+}
+
+/// Per typology, by account rather than by event: how many abusing accounts were caught, how
+/// much they moved before their first catch, and how long it took.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AccountScore {
+    /// Accounts acting in events of this typology.
+    pub accounts: u64,
+    /// Of those, accounts with at least one event caught.
+    pub caught: u64,
+    /// Money their events moved before each one's first catch (all of it for accounts never
+    /// caught), minor units.
+    pub moved_before_catch_minor: u64,
+    /// The median time from an account's first event of the typology to its first catch, ms
+    /// (`null` when none was caught).
+    pub median_time_to_catch_ms: Option<u64>,
+}
+
+/// One abusing account as the evaluator follows it.
+#[derive(Clone, Copy, Debug)]
+struct Abuser {
+    first_ms: u64,
+    caught_ms: Option<u64>,
+    moved_before_minor: u64,
 }
 
 /// Decisions of one day, for the report's chart.
@@ -81,6 +107,14 @@ pub struct Evaluation {
     pub overall: Score,
     /// Share of honest users (actors of honest events) who saw any friction.
     pub honest_friction_share: f64,
+    /// The same, over honest users who never act in an abuse-labelled event.
+    pub pure_honest_friction_share: f64,
+    /// The same, over victims: honest users whose account also acts in a takeover-labelled event.
+    pub victim_friction_share: f64,
+    /// Victims seen (honest users whose account was taken over).
+    pub victims: u64,
+    /// Per typology label, by account.
+    pub accounts: BTreeMap<String, AccountScore>,
     /// Per typology label.
     pub labels: BTreeMap<String, Score>,
     /// Money the caught positive events would have moved, minor units.
@@ -125,6 +159,11 @@ pub struct Evaluator {
     decisions: BTreeMap<DecisionKind, u64>,
     honest_users: IdSet,
     bothered: IdSet,
+    /// Accounts acting in abuse-labelled events, and those in takeover-labelled ones.
+    abusing: IdSet,
+    taken_over: IdSet,
+    /// Abusing accounts by (typology, account).
+    abusers: BTreeMap<(String, u64), Abuser>,
     starved: Starved,
     start_ms: u64,
     postings: Vec<engine::Posting>,
@@ -147,6 +186,9 @@ impl Evaluator {
             decisions: BTreeMap::new(),
             honest_users: IdSet::default(),
             bothered: IdSet::default(),
+            abusing: IdSet::default(),
+            taken_over: IdSet::default(),
+            abusers: BTreeMap::new(),
             starved: Starved::default(),
             start_ms: 0,
             postings: Vec::new(),
@@ -243,11 +285,30 @@ impl Evaluator {
             entry.false_positives += u64::from(honest);
         }
         score_event(report, event, caught, decision);
-        if honest && let Some(actor) = event.actor() {
-            self.honest_users.insert(actor);
-            if caught {
-                self.bothered.insert(actor);
+        match (event.label.as_deref(), event.actor()) {
+            (Some(HONEST), Some(actor)) => {
+                self.honest_users.insert(actor);
+                if caught {
+                    self.bothered.insert(actor);
+                }
             }
+            (Some(typology), Some(actor)) => {
+                self.abusing.insert(actor);
+                if typology == Typology::AccountTakeover.name() {
+                    self.taken_over.insert(actor);
+                }
+                let abuser = self.abusers.entry((typology.to_owned(), actor)).or_insert(Abuser {
+                    first_ms: event.time_ms,
+                    caught_ms: None,
+                    moved_before_minor: 0,
+                });
+                match (abuser.caught_ms, caught) {
+                    (None, true) => abuser.caught_ms = Some(event.time_ms),
+                    (None, false) => abuser.moved_before_minor += event.amount_minor(),
+                    (Some(_), _) => {}
+                }
+            }
+            _ => {}
         }
     }
 
@@ -260,7 +321,27 @@ impl Evaluator {
         report.decisions = self.decisions.into_iter().map(|(kind, count)| (kind.name().to_owned(), count)).collect();
         report.honest_users = self.honest_users.len() as u64;
         report.honest_users_with_friction = self.bothered.len() as u64;
-        report.honest_friction_share = self.bothered.len() as f64 / self.honest_users.len().max(1) as f64;
+        report.honest_friction_share = share(self.bothered.len(), self.honest_users.len());
+        let pure = |set: &IdSet| set.iter().filter(|user| !self.abusing.contains(user)).count();
+        report.pure_honest_friction_share = share(pure(&self.bothered), pure(&self.honest_users));
+        let victims = |set: &IdSet| set.iter().filter(|user| self.taken_over.contains(user)).count();
+        report.victims = victims(&self.honest_users) as u64;
+        report.victim_friction_share = share(victims(&self.bothered), victims(&self.honest_users));
+        let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for ((typology, _), abuser) in &self.abusers {
+            let score = report.accounts.entry(typology.clone()).or_default();
+            score.accounts += 1;
+            score.moved_before_catch_minor += abuser.moved_before_minor;
+            if let Some(caught_ms) = abuser.caught_ms {
+                score.caught += 1;
+                times.entry(typology.clone()).or_default().push(caught_ms - abuser.first_ms);
+            }
+        }
+        for (typology, mut times) in times {
+            times.sort_unstable();
+            report.accounts.get_mut(&typology).expect("counted above").median_time_to_catch_ms =
+                Some(times[times.len() / 2]);
+        }
         let mut rules: Vec<RuleHits> =
             self.rules_seen.into_iter().map(|(rule, hits)| RuleHits { rule, ..hits }).collect();
         rules.sort_by(|left, right| right.hits.cmp(&left.hits).then(left.rule.cmp(&right.rule)));
@@ -331,6 +412,11 @@ impl Starved {
             _ => false,
         }
     }
+}
+
+/// `part / whole`, 0 for an empty whole.
+fn share(part: usize, whole: usize) -> f64 {
+    part as f64 / whole.max(1) as f64
 }
 
 fn install(engine: &mut Engine, time_ms: u64, product: Product, rules: RuleSet) {

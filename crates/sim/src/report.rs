@@ -56,7 +56,7 @@ function bars(id, rows, series, colors, max) {
   el('text', {x: 2, y: 16, 'font-size': 10}, svg, String(Math.round(top * 100) / 100));
   rows.forEach((row, index) => {
     series.forEach((key, offset) => {
-      const value = row[key], barHeight = plot * value / top;
+      const value = row[key] ?? 0, barHeight = plot * value / top;
       const barWidth = Math.max(1, group * 0.8 / series.length);
       el('rect', {class: 'bar', x: left + index * group + offset * barWidth, y: 10 + plot - barHeight,
         width: barWidth, height: barHeight, fill: colors[offset], 'data-value': value}, svg);
@@ -67,11 +67,13 @@ function bars(id, rows, series, colors, max) {
     }
   });
 }
-const pct = value => (100 * value).toFixed(1) + ' %';
+const pct = value => value === null ? '—' : (100 * value).toFixed(1) + ' %';
+const fixed = value => value === null ? '—' : value.toFixed(3);
 document.getElementById('summary').textContent =
   `${data.events.toLocaleString()} events at ${Math.round(data.events_per_sec).toLocaleString()} events/s; ` +
-  `overall precision ${pct(data.overall.precision)}, recall ${pct(data.overall.recall)}, F1 ${data.overall.f1.toFixed(3)}; ` +
-  `honest users with friction ${pct(data.honest_friction_share)} (${data.honest_users_with_friction} of ${data.honest_users}); ` +
+  `overall precision ${pct(data.overall.precision)}, recall ${pct(data.overall.recall)}, F1 ${fixed(data.overall.f1)}; ` +
+  `honest users with friction ${pct(data.honest_friction_share)} (${data.honest_users_with_friction} of ${data.honest_users}; ` +
+  `never abusing ${pct(data.pure_honest_friction_share)}, takeover victims ${pct(data.victim_friction_share)} of ${data.victims}); ` +
   `money stopped ${(data.caught_minor / 100).toLocaleString()} of ${(data.positive_minor / 100).toLocaleString()} CNY.`;
 const labels = Object.entries(data.labels).map(([name, score]) => ({name, ...score}));
 bars('per-typology', labels, ['precision', 'recall'], ['#2b7bb9', '#e07b39'], 1);
@@ -79,7 +81,7 @@ const body = document.querySelector('#labels tbody');
 for (const row of [...labels, {name: 'overall', ...data.overall}]) {
   const tr = document.createElement('tr');
   body.appendChild(tr);
-  for (const value of [row.name, row.tp, row.fp, row.fn, pct(row.precision), pct(row.recall), row.f1.toFixed(3)]) {
+  for (const value of [row.name, row.tp, row.fp, row.fn, pct(row.precision), pct(row.recall), fixed(row.f1)]) {
     const td = document.createElement('td'); td.textContent = value; tr.appendChild(td);
   }
 }

@@ -173,8 +173,22 @@ fn the_evaluation_scores_labels_and_is_reproducible() {
     assert!(first.overall.tp > 0 && first.honest_users > 400);
     for (label, score) in &first.labels {
         assert!(score.tp + score.fn_ > 0, "{label} has positives");
-        assert!((0.0..=1.0).contains(&score.recall) && (0.0..=1.0).contains(&score.precision));
+        let within = |rate: Option<f64>| rate.is_none_or(|rate| (0.0..=1.0).contains(&rate));
+        assert!(within(score.recall) && within(score.precision));
     }
+    for (label, accounts) in &first.accounts {
+        assert!(accounts.accounts > 0 && accounts.caught <= accounts.accounts, "{label}: {accounts:?}");
+        assert_eq!(accounts.median_time_to_catch_ms.is_some(), accounts.caught > 0, "{label}");
+    }
+    assert!(first.victims > 0, "takeover victims are honest users too");
+    // Nothing flagged: precision is undefined, not 1, and recall is 0.
+    let mut off: engine::risk::RuleSet = Clone::clone(&rules);
+    off.rules.iter_mut().for_each(|rule| rule.status = engine::risk::RuleStatus::Off);
+    let mut collected = Vec::new();
+    Simulator::new(small(5)).run(&mut |event| collected.push(event));
+    let items = collected.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
+    let quiet = sim::evaluate::evaluate(items, Clone::clone(&product), off, &mut |_| {}).unwrap();
+    assert_eq!((quiet.overall.precision, quiet.overall.recall, quiet.overall.f1), (None, Some(0.0), None));
     let html = sim::report::html(&first, "test <run>");
     assert!(html.contains("test &lt;run>") && html.contains("\"overall\""));
     assert_eq!(html.matches("</script>").count(), 2, "the data cannot close its script early");
