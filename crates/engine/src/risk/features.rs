@@ -368,6 +368,9 @@ catalog! {
     EventReturningCreditShare = Event "event.returning_credit_share": Type::Double, "The share of what it moves that was drawn by the receiving side or an account tied to it (the user withdrawing, the payee, the merchant paid out): credit coming back to its drawer's group.";
     EventReturningCreditHops = Event "event.returning_credit_hops": Type::Int, "The most moves between accounts (refunds to a balance, transfers) that returning credit made after reaching a merchant (0 if none returns).";
     EventReturningCreditAge = Event "event.returning_credit_age_ms": Type::Int, "Milliseconds since the earliest returning credit was drawn (2^63-1 if none returns).";
+    EventPayeeAgeDays = Event "event.payee_age_days": Type::Int, "General behaviour: days since a transfer's payee opened (0 for other events): money drained to an account opened yesterday.";
+    EventDrainShare = Event "event.drain_share": Type::Double, "The share of what the account could move that the event moves: a transfer's or withdrawal's amount over the balance available, a payment's credit part over the credit available (as event.credit_to_available), a payout's over the settlement account.";
+    EventFlowThrough24h = Event "event.flow_through_24h": Type::Double, "A transfer's or withdrawal's amount over the P2P money received in the last 24 hours (of the latest 16 transfers; 0 with none): money passed straight on.";
     UserAgeDays = User "user.age_days": Type::Int, "Days since the user opened.";
     UserIdentity = User "user.identity": Type::Symbol(IDENTITY_LEVELS), "Identity verification level.";
     UserScore = User "user.score": Type::Int, "Credit score.";
@@ -387,6 +390,9 @@ catalog! {
     UserCreditForOthers7d = User "user.credit_for_others_7d_minor": Type::Int, "Credit spent on orders for others (not tied to the user), last 7 days.";
     UserInflow7d = User "user.inflow_7d_minor": Type::Int, "P2P money received in the last 7 days (of the latest 16 transfers).";
     UserInflowSenders7d = User "user.inflow_senders_7d": Type::Int, "Distinct senders of that money.";
+    UserSinceInflow = User "user.ms_since_inflow": Type::Int, "Milliseconds since the latest P2P money received (2^63-1 if never).";
+    UserPayees1h = User "user.payees_1h": Type::Int, "Distinct payees of the user's transfers in the last hour (of the latest 16): fan-out.";
+    UserPayees7d = User "user.payees_7d": Type::Int, "Distinct payees in the last 7 days (of the latest 16).";
     UserInflowToCreditForOthers7d = User "user.inflow_to_credit_for_others_7d": Type::Double, "Money received from beneficiaries over credit spent for others, last 7 days (0 when none spent).";
     UserLimit = User "user.credit_limit_minor": Type::Int, "The credit limit.";
     MerchantCategoryName = Merchant "merchant.category": Type::Symbol(CATEGORIES), "What the merchant sells.";
@@ -570,6 +576,27 @@ impl<'a> Context<'a> {
             Feature::EventCreditShare => match self.moving_credit() {
                 Some((slice, _)) => ratio(slice.credit_minor(), event.amount_minor),
                 None => Value::Double(0.0),
+            },
+            Feature::EventPayeeAgeDays => match event.payee {
+                Some(payee) => int(engine.now_ms.saturating_sub(engine.users[payee].opened_at_ms) / DAY_MS),
+                None => Value::Int(0),
+            },
+            Feature::EventDrainShare => match (event.kind, user, event.merchant) {
+                (EventKind::Transfer | EventKind::WithdrawToBank, Some(user), _) => {
+                    ratio(event.amount_minor, user.balance_available_minor())
+                }
+                (EventKind::PayoutMerchant, _, Some(merchant)) => {
+                    ratio(event.amount_minor, engine.merchants[merchant].settlement_minor)
+                }
+                _ => self.event_feature(Feature::EventCreditToAvailable),
+            },
+            Feature::EventFlowThrough24h => match (event.kind, user) {
+                (EventKind::Transfer | EventKind::WithdrawToBank, Some(user)) => {
+                    let horizon = engine.now_ms.saturating_sub(DAY_MS);
+                    let inflows = user.risk.inflows.iter().filter(|inflow| inflow.time_ms >= horizon);
+                    ratio(event.amount_minor, inflows.map(|inflow| inflow.amount_minor).sum())
+                }
+                _ => Value::Double(0.0),
             },
             Feature::EventReturningCreditShare => ratio(self.returning_credit().0, event.amount_minor),
             Feature::EventReturningCreditHops => int(u64::from(self.returning_credit().1)),
@@ -770,6 +797,13 @@ impl<'a> Context<'a> {
             Feature::UserCreditForOthers7d => int(for_others().map(|purchase| purchase.credit_minor).sum()),
             Feature::UserInflow7d => int(inflows().map(|inflow| inflow.amount_minor).sum()),
             Feature::UserInflowSenders7d => int(distinct(inflows().map(|inflow| inflow.from))),
+            Feature::UserSinceInflow => since(now_ms, risk.inflows.iter().map(|inflow| inflow.time_ms).max()),
+            Feature::UserPayees1h => {
+                int(distinct(risk.payees.iter().filter(|(at, _)| at + HOUR_MS > now_ms).map(|(_, payee)| *payee)))
+            }
+            Feature::UserPayees7d => {
+                int(distinct(risk.payees.iter().filter(|(at, _)| *at >= week_horizon).map(|(_, payee)| *payee)))
+            }
             Feature::UserInflowToCreditForOthers7d => {
                 ratio(inflows().map(|inflow| inflow.amount_minor).sum(), for_others().map(|p| p.credit_minor).sum())
             }

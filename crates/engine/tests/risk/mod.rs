@@ -373,6 +373,59 @@ fn a_takeover_spend_and_cash_out_are_held_and_the_line_frozen() {
     );
 }
 
+/// General behaviour: a wallet taken over from a new device and drained to an account opened the
+/// day before is held, whatever the amounts; the owner moving savings to an old account from a
+/// new phone, or sending a little to a friend who just joined, passes the drain rule.
+#[test]
+fn a_wallet_drained_to_a_day_old_account_is_held_but_savings_to_an_old_one_pass() {
+    let drain = |payee_opened_days_ago: u64, share_per_mille: u64| {
+        let mut ledger = Ledger::with_rules();
+        ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(73_210) });
+        ledger.wait(40 * DAY_MS);
+        let payee = UserId(60);
+        ledger.open_user(payee, 0, 0);
+        ledger.wait(payee_opened_days_ago * DAY_MS + 3 * HOUR_MS);
+        ledger.link(Party::User(ALICE), tie(TieKind::Device, 667));
+        ledger.wait(2 * HOUR_MS);
+        let amount_minor = 73_210 * share_per_mille / 1_000;
+        let (_, outcome) = ledger.run(CommandKind::Transfer { from: ALICE, to: payee, amount: amount(amount_minor) });
+        let decision = ledger.engine.last_decision().expect("scored").clone();
+        (outcome, decision.fired.into_iter().map(|rule| rule.rule).collect::<Vec<_>>())
+    };
+    let (outcome, fired) = drain(0, 960);
+    assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?} {fired:?}");
+    assert!(fired.contains(&"e_takeover_drain_to_new_account".to_owned()), "{fired:?}");
+    for (days, share) in [(400, 960), (0, 300)] {
+        let (_, fired) = drain(days, share);
+        assert!(!fired.contains(&"e_takeover_drain_to_new_account".to_owned()), "{days} days, {share}‰: {fired:?}");
+    }
+}
+
+/// General behaviour: an account opened today passing straight on what it just received is held
+/// (a mule, or a laundering hop); a newcomer withdrawing part of a gift passes.
+#[test]
+fn a_day_old_account_cashing_out_what_it_just_received_is_held_but_part_of_a_gift_passes() {
+    let received_then_withdrawn = |withdrawn_minor: u64| {
+        let mut ledger = Ledger::with_rules();
+        ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(200_000) });
+        ledger.wait(40 * DAY_MS);
+        let newcomer = UserId(61);
+        ledger.open_user(newcomer, 0, 0);
+        ledger.wait(2 * HOUR_MS);
+        ledger.run(CommandKind::Transfer { from: BOB, to: newcomer, amount: amount(50_000) }).1.expect("a gift");
+        ledger.wait(5 * HOUR_MS);
+        let (_, outcome) = ledger.run(CommandKind::WithdrawToBank { user: newcomer, amount: amount(withdrawn_minor) });
+        let fired: Vec<String> =
+            ledger.engine.last_decision().expect("scored").fired.iter().map(|rule| rule.rule.clone()).collect();
+        (outcome, fired)
+    };
+    let (outcome, fired) = received_then_withdrawn(49_000);
+    assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?} {fired:?}");
+    assert_eq!(fired, ["e_mule_cash_out"]);
+    let (outcome, fired) = received_then_withdrawn(20_000);
+    assert_eq!((outcome, fired), (Ok(Accepted::Done), Vec::<String>::new()));
+}
+
 /// Bug: risk actions never lapsed, so a takeover's victim was refused weeks after the freeze
 /// (90 % of the false positives on independent streams). A freeze lapses after a week unless a
 /// case decided as fraud keeps it.
