@@ -6,8 +6,10 @@
 //! customers named `C…` and merchants `M…`. Row types: `CASH_IN` (cash handed to an agent lands in
 //! the balance), `CASH_OUT` (balance paid out in cash by an agent), `DEBIT` (balance to a bank
 //! account), `PAYMENT` (balance to a merchant), `TRANSFER` (balance to another customer).
-//! Each account opens at its first appearance with its stated opening balance as a top-up, so the
-//! replayed balances are the ones the log states. `isFraud` becomes the label
+//! An account whose first row states a balance existed before the log began: it opens, with that
+//! balance as a top-up, a year before the first row ([`PREEXISTING_MS`]), so features that read an
+//! account's age see an old account. An account first seen empty opens at that row (the log cannot
+//! tell a new account from an old empty one). The replayed balances are the ones the log states. `isFraud` becomes the label
 //! (`account_takeover`, the log's fraud model, or `honest`).
 
 use crate::events::{Body, Event, HONEST};
@@ -52,11 +54,16 @@ fn minor(text: &str, line: usize) -> Result<u64, ConvertError> {
     whole.checked_mul(100).and_then(|value| value.checked_add(cents)).ok_or_else(bad)
 }
 
-/// Accounts opened so far: names to ids.
+/// How long before the log's first row an account that already held money opens.
+pub const PREEXISTING_MS: u64 = 365 * 24 * 3_600_000;
+
+/// Accounts opened so far: names to ids; and the openings of accounts that existed before the
+/// log, which go first.
 #[derive(Default)]
 struct Accounts {
     users: BTreeMap<String, u64>,
     merchants: BTreeMap<String, u64>,
+    preexisting: Vec<Body>,
 }
 
 /// Converts a log; events come out in the log's order, ids from 1.
@@ -86,7 +93,13 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Vec<Event>, ConvertError> {
         }
         convert_row(&fields, line, &mut accounts, &mut events)?;
     }
-    Ok(events)
+    // The accounts that existed before the log open first, a year ahead; every id moves up.
+    let opened_ms = START_MS - PREEXISTING_MS;
+    let ahead = accounts.preexisting.len() as u64;
+    let prelude = accounts.preexisting.into_iter().enumerate();
+    let prelude = prelude.map(|(index, body)| Event { id: index as u64 + 1, time_ms: opened_ms, body, label: None });
+    let rest = events.into_iter().map(|event| Event { id: event.id + ahead, ..event });
+    Ok(prelude.chain(rest).collect())
 }
 
 fn convert_row(
@@ -138,13 +151,10 @@ fn open_user(
     }
     let user = accounts.users.len() as u64 + 1;
     accounts.users.insert(name.to_owned(), user);
-    let mut push = |body| {
-        let id = events.len() as u64 + 1;
-        events.push(Event { id, time_ms, body, label: None });
-    };
-    push(Body::OpenUser { user, currency: "CNY".into(), identity: IdentityLevel::Basic, ties: Vec::new() });
-    if opening_minor > 0 {
-        push(Body::TopUp { user, amount_minor: opening_minor });
+    let opening = Body::OpenUser { user, currency: "CNY".into(), identity: IdentityLevel::Basic, ties: Vec::new() };
+    match opening_minor {
+        0 => events.push(Event { id: events.len() as u64 + 1, time_ms, body: opening, label: None }),
+        amount_minor => accounts.preexisting.extend([opening, Body::TopUp { user, amount_minor }]),
     }
     Ok(user)
 }

@@ -146,6 +146,14 @@ fn a_converted_wallet_log_replays_with_the_balances_it_states() {
     }
     let stated = sim::convert::stated_balances(log.as_bytes()).unwrap();
     assert_eq!(stated.len(), 5, "C1231006815, C1666544295, C1305486145, C553264065, C712410124");
+    // An account whose first row states a balance existed before the log: it is a year old at
+    // the first row; one first seen empty (the transfer's payee) opens at its row.
+    let opened = |name: &str| engine.user(UserId(names[name])).expect("opened").opened_at_ms;
+    assert_eq!(opened("C1231006815"), sim::population::START_MS - sim::convert::PREEXISTING_MS);
+    assert!(opened("C553264065") > sim::population::START_MS);
+    let ids: Vec<u64> = converted.iter().map(|event| event.id).collect();
+    assert!(ids.windows(2).all(|pair| pair[1] == pair[0] + 1) && ids[0] == 1, "ids stay 1, 2, 3…");
+    assert!(converted.windows(2).all(|pair| pair[0].time_ms <= pair[1].time_ms), "events stay in time order");
     for (name, balance_minor) in stated {
         let user = engine.user(UserId(names[&name])).expect("opened");
         assert_eq!(user.balance_minor, balance_minor, "{name}");
