@@ -14,8 +14,8 @@ impl Engine {
     ///   exactly one expiry entry.
     /// - No payment has more refunded than captured, per funding source.
     /// - Tie groups and the accounts' group fields agree; groups stay within their bound.
-    /// - An account's credit-derived money never exceeds its balance; a kept provenance is not
-    ///   empty, and names each origin once.
+    /// - An account's credit-derived money never exceeds its balance; a balance's allocated
+    ///   provenance is not empty; origins are named once.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
         let mut holds: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
@@ -46,7 +46,11 @@ impl Engine {
                     user.id.0, user.balance_minor, user.balance_held_minor
                 ));
             }
-            provenance_within(&user.provenance, user.balance_minor)
+            let kept = user.provenance.origins();
+            if kept.is_some_and(|origins| origins.is_empty()) {
+                return Err(format!("user {}: an empty provenance holds an allocation", user.id.0));
+            }
+            provenance_within(kept, user.balance_minor)
                 .map_err(|reason| format!("user {}: the balance's {reason}", user.id.0))?;
             holds.insert(user.id.0, (0, 0));
         }
@@ -71,7 +75,7 @@ impl Engine {
             }
         }
         for merchant in &self.merchants {
-            provenance_within(&merchant.provenance, merchant.settlement_minor)
+            provenance_within(Some(&merchant.provenance), merchant.settlement_minor)
                 .map_err(|reason| format!("merchant {}: the settlement account's {reason}", merchant.id.0))?;
             *sums.entry(merchant.currency).or_default() -= merchant.settlement_minor as i128;
         }
@@ -156,11 +160,11 @@ impl Engine {
 }
 
 /// Checks one account's provenance against its balance.
-fn provenance_within(provenance: &crate::provenance::Provenance, balance_minor: u64) -> Result<(), String> {
-    let Some(origins) = provenance.origins() else { return Ok(()) };
+fn provenance_within(origins: Option<&crate::provenance::Origins>, balance_minor: u64) -> Result<(), String> {
+    let Some(origins) = origins else { return Ok(()) };
     let credit = origins.credit_minor();
-    if credit == 0 || credit > balance_minor {
-        return Err(format!("credit-derived part {credit} is empty or exceeds the balance {balance_minor}"));
+    if credit > balance_minor {
+        return Err(format!("credit-derived part {credit} exceeds the balance {balance_minor}"));
     }
     let named: Vec<u64> = origins.named().map(|origin| origin.user.0).collect();
     match named.iter().enumerate().any(|(place, user)| named[..place].contains(user)) {

@@ -100,8 +100,9 @@ pub struct Merchant {
     /// Risk aggregates.
     pub risk: MerchantRisk,
     /// What of the settlement account was drawn on credit lines, and by whom (at most
-    /// `settlement_minor`).
-    pub provenance: Provenance,
+    /// `settlement_minor`); kept inline, as nearly every merchant holds some and merchants are
+    /// few next to users.
+    pub provenance: Origins,
 }
 
 /// A captured payment, never changed once captured: its refunds are records of their own
@@ -293,7 +294,7 @@ impl Engine {
                     settlement_minor: 0,
                     opened_at_ms: self.now_ms,
                     risk: MerchantRisk::default(),
-                    provenance: Provenance::default(),
+                    provenance: Origins::default(),
                 })
             }
             CommandKind::SetCreditLimit { user, limit_minor } => self.set_credit_limit(user, limit_minor),

@@ -10,7 +10,8 @@
 //!
 //! An account names at most [`ORIGINS_MAX`] origins, the largest; the rest are summed as
 //! `other_minor`, so a settlement account fed by millions of payers costs the same as one fed by
-//! one. Accounts that hold no credit-derived money (most balances) hold no allocation.
+//! one. A balance that holds no credit-derived money (most do not) holds no allocation; a
+//! settlement account keeps its origins inline.
 
 use crate::command::UserId;
 use serde::{Deserialize, Serialize};
@@ -122,7 +123,7 @@ impl Origins {
     /// Adds a slice arriving with a posting; `hop` counts one more move for its origins. An origin
     /// already named grows; a new one takes an empty place, or the smallest one's place if it is
     /// larger (the smaller joins `other_minor`).
-    fn add(&mut self, slice: &Origins, hop: bool) {
+    pub(crate) fn add(&mut self, slice: &Origins, hop: bool) {
         for incoming in slice.named.iter().filter(|origin| origin.amount_minor > 0) {
             let hops = incoming.hops.saturating_add(u8::from(hop));
             let arriving = Origin { hops, ..*incoming };

@@ -621,19 +621,19 @@ impl<'a> Context<'a> {
         let (provenance, held, receiver) = match (event.kind, event.user, event.merchant, event.payee) {
             (EventKind::Transfer, Some(from), _, Some(to)) => {
                 let (payer, payee) = (&engine.users[from], &engine.users[to]);
-                (&payer.provenance, payer.balance_minor, super::Party::User(payee.id))
+                (payer.provenance.origins(), payer.balance_minor, super::Party::User(payee.id))
             }
             (EventKind::WithdrawToBank, Some(slot), _, _) => {
                 let user = &engine.users[slot];
-                (&user.provenance, user.balance_minor, super::Party::User(user.id))
+                (user.provenance.origins(), user.balance_minor, super::Party::User(user.id))
             }
             (EventKind::PayoutMerchant, _, Some(slot), _) => {
                 let merchant = &engine.merchants[slot];
-                (&merchant.provenance, merchant.settlement_minor, super::Party::Merchant(merchant.id))
+                (Some(&merchant.provenance), merchant.settlement_minor, super::Party::Merchant(merchant.id))
             }
             _ => return None,
         };
-        let mut origins = *provenance.origins()?;
+        let mut origins = *provenance?;
         (event.amount_minor <= held).then(|| (origins.take(event.amount_minor, held), receiver))
     }
 

@@ -45,6 +45,9 @@ impl Ledger {
         ] {
             ledger.open_merchant(merchant, category, verification);
         }
+        // Alice and Bob are established customers when a scenario starts, not accounts opened
+        // the same day (which `e_takeover_drain_to_new_account` and `e_mule_cash_out` read).
+        ledger.wait(30 * DAY_MS);
         ledger
     }
 
