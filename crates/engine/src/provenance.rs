@@ -156,7 +156,7 @@ impl Origins {
 
 /// The credit-derived part of one account's money: nothing (no allocation) or its [`Origins`].
 /// Its credit-derived total never exceeds the account's balance; the posting that changes the
-/// balance changes it, through [`Provenance::take`] and [`Provenance::add`].
+/// balance changes it, taking a slice out or adding one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance(Option<Box<Origins>>);
 
