@@ -173,6 +173,8 @@ fn request(event: &Event) -> Vec<Value> {
         Body::Payout { merchant, amount_minor } => {
             vec![json!({"type": "payout_merchant", "merchant_id": merchant, "amount_minor": amount_minor})]
         }
+        Body::MerchantTransfer { merchant, to, amount_minor } => vec![json!({"type": "merchant_transfer",
+            "merchant_id": merchant, "to_user_id": to, "amount_minor": amount_minor})],
         Body::CreditWithdrawal { user, amount_minor, purpose } => vec![json!({"type": "request_withdrawal",
             "user_id": user, "amount_minor": amount_minor, "purpose": purpose})],
         Body::Verify { user, challenge } => {

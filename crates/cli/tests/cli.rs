@@ -586,6 +586,11 @@ fn every_command_kind(base: u64) -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("/v1/withdrawals", "withdraw_to_bank", json!({"command_id": id(11), "user_id": 1, "amount_minor": 5})),
         ("/v1/payouts", "payout_merchant", json!({"command_id": id(12), "merchant_id": 7, "amount_minor": 1})),
+        (
+            "/v1/merchant-transfers",
+            "merchant_transfer",
+            json!({"command_id": id(40), "merchant_id": 7, "to_user_id": 2, "amount_minor": 1}),
+        ),
         ("/v1/repayments", "repay", json!({"command_id": id(13), "user_id": 1, "amount_minor": 10, "source": "bank"})),
         (
             "/v1/instalments",

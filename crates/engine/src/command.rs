@@ -438,6 +438,17 @@ pub enum CommandKind {
         /// The merchant.
         merchant: MerchantId,
     },
+    /// A merchant sends money from its settlement account to a user's balance: cashback, a
+    /// seller's goodwill payment, a disbursement — and a colluding merchant's money back, which
+    /// is why it is scored.
+    MerchantTransfer {
+        /// The merchant paying.
+        merchant: MerchantId,
+        /// The user paid.
+        to: UserId,
+        /// How much.
+        amount: Amount,
+    },
 }
 
 impl CommandKind {
@@ -478,6 +489,7 @@ impl CommandKind {
             CommandKind::LiftAction { .. } => "lift_action",
             CommandKind::GrantMandate { .. } => "grant_mandate",
             CommandKind::RevokeMandate { .. } => "revoke_mandate",
+            CommandKind::MerchantTransfer { .. } => "merchant_transfer",
         }
     }
 }

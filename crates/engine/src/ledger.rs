@@ -356,6 +356,9 @@ impl Engine {
                 self.grant_mandate(user, merchant, per_payment_max_minor, per_month_max_minor)
             }
             CommandKind::RevokeMandate { user, merchant } => self.revoke_mandate(user, merchant),
+            CommandKind::MerchantTransfer { merchant, to, amount } => {
+                self.merchant_transfer(merchant, to, amount, ledger)
+            }
         }
     }
 
@@ -714,6 +717,35 @@ impl Engine {
         self.users[to_slot].risk.on_inflow(Inflow { time_ms: now_ms, from, amount_minor: amount.minor() });
         self.users[from_slot].risk.on_payee(now_ms, to);
         ledger.post(AccountKind::UserBalance, from.0, currency, amount.signed());
+        ledger.post(AccountKind::UserBalance, to.0, currency, -amount.signed());
+        Ok(Accepted::Done)
+    }
+
+    /// Moves money from a merchant's settlement account to a user's balance, with its provenance.
+    fn merchant_transfer(
+        &mut self,
+        merchant: MerchantId,
+        to: UserId,
+        amount: Amount,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        let merchant_slot = self.merchant_slot(merchant)?;
+        let user_slot = self.user_slot(to)?;
+        let currency = self.merchants[merchant_slot].currency;
+        if currency != self.users[user_slot].currency {
+            return Err(Rejection::CurrencyMismatch);
+        }
+        if amount.minor() > self.merchants[merchant_slot].settlement_minor {
+            return Err(Rejection::InsufficientMerchantFunds);
+        }
+        let balance = credit_to(self.users[user_slot].balance_minor, amount.minor())?;
+        let payer = &mut self.merchants[merchant_slot];
+        let moving = payer.provenance.take(amount.minor(), payer.settlement_minor);
+        payer.settlement_minor -= amount.minor();
+        let payee = &mut self.users[user_slot];
+        payee.balance_minor = balance;
+        payee.provenance.add(&moving, true);
+        ledger.post(AccountKind::MerchantSettlement, merchant.0, currency, amount.signed());
         ledger.post(AccountKind::UserBalance, to.0, currency, -amount.signed());
         Ok(Accepted::Done)
     }

@@ -116,6 +116,7 @@ impl Engine {
                 ([self.authorizations.get(&authorization).map(|hold| hold.user), None], Some(merchant))
             }
             CommandKind::PayoutMerchant { merchant, .. } => ([None, None], Some(merchant)),
+            CommandKind::MerchantTransfer { merchant, to, .. } => ([Some(to), None], Some(merchant)),
             _ => ([None, None], None),
         }
     }

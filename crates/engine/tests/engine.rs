@@ -354,8 +354,13 @@ fn command_strategy(users: u64) -> impl Strategy<Value = (u64, u64, CommandKind)
         }),
         (user.clone(), small.clone())
             .prop_map(|(user, minor)| CommandKind::WithdrawToBank { user, amount: amount(minor) }),
-        (merchant, small.clone())
+        (merchant.clone(), small.clone())
             .prop_map(|(merchant, minor)| CommandKind::PayoutMerchant { merchant, amount: amount(minor) }),
+        (merchant, user.clone(), small.clone()).prop_map(|(merchant, to, minor)| CommandKind::MerchantTransfer {
+            merchant,
+            to,
+            amount: amount(minor)
+        }),
         (user.clone(), small, any::<bool>()).prop_map(|(user, minor, bank)| CommandKind::Repay {
             user,
             amount: amount(minor),

@@ -56,6 +56,7 @@ pub const ACCESS: &[Access] = &[
     rule("POST", "/v1/line-reviews", ADMIN, false),
     rule("POST", "/v1/mandate-revocations", APP, false),
     rule("POST", "/v1/mandates", APP, false),
+    rule("POST", "/v1/merchant-transfers", APP, true),
     rule("POST", "/v1/merchants", ADMIN, false),
     rule("GET", "/v1/merchants/{merchant_id}", READERS, true),
     rule("POST", "/v1/payments", APP, true),

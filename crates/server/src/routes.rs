@@ -454,6 +454,13 @@ command_endpoint!(
     "Record a user's mandate (免密支付) for a merchant: its own key may then charge the user up to the caps (platform)."
 );
 command_endpoint!(
+    merchant_transfer,
+    "/v1/merchant-transfers",
+    MerchantTransferRequest,
+    MerchantTransfer,
+    "Pay a user's balance from a merchant's settlement account: cashback, a disbursement (platform, or the merchant's own key)."
+);
+command_endpoint!(
     revoke_mandate,
     "/v1/mandate-revocations",
     RevokeMandateRequest,
@@ -1034,7 +1041,7 @@ impl utoipa::Modify for SecurityAddon {
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
         transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, request_withdrawal, verify_withdrawal,
         adjust_score, set_score_frozen, get_score, repay_statement, convert_statement, review_credit_line, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
-        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, grant_mandate, revoke_mandate, get_cases, get_case, get_decisions,
+        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, grant_mandate, revoke_mandate, merchant_transfer, get_cases, get_case, get_decisions,
         healthz, metrics_text, advance_clock),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -1170,6 +1177,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/risk-action-lifts", post(lift_action))
         .route("/v1/mandates", post(grant_mandate))
         .route("/v1/mandate-revocations", post(revoke_mandate))
+        .route("/v1/merchant-transfers", post(merchant_transfer))
         .route("/v1/cases", get(get_cases))
         .route("/v1/sandbox/clock-advances", post(advance_clock))
         .route("/v1/decisions", get(get_decisions))

@@ -391,6 +391,22 @@ pub struct PayoutRequest {
     pub amount_minor: u64,
 }
 
+/// A merchant's transfer from its settlement account to a user's balance (cashback, a
+/// disbursement); scored like a transfer, with the money's provenance.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantTransferRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The merchant paying.
+    pub merchant_id: u64,
+    /// The user paid.
+    pub to_user_id: u64,
+    /// Minor units, at most the settlement balance.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
+    pub amount_minor: u64,
+}
+
 /// Repays used credit.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -614,6 +630,8 @@ pub enum CommandRequest {
     GrantMandate(GrantMandateRequest),
     /// See `POST /v1/mandate-revocations`.
     RevokeMandate(RevokeMandateRequest),
+    /// See `POST /v1/merchant-transfers`.
+    MerchantTransfer(MerchantTransferRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -744,6 +762,7 @@ impl CommandRequest {
             CommandRequest::LiftAction(request) => request.command_id,
             CommandRequest::GrantMandate(request) => request.command_id,
             CommandRequest::RevokeMandate(request) => request.command_id,
+            CommandRequest::MerchantTransfer(request) => request.command_id,
         }
     }
 
@@ -755,6 +774,7 @@ impl CommandRequest {
             CommandRequest::Capture(request) => Some(request.merchant_id),
             CommandRequest::Release(request) => Some(request.merchant_id),
             CommandRequest::Refund(request) => Some(request.merchant_id),
+            CommandRequest::MerchantTransfer(request) => Some(request.merchant_id),
             _ => None,
         }
     }
@@ -995,6 +1015,11 @@ impl CommandRequest {
             CommandRequest::RevokeMandate(request) => {
                 CommandKind::RevokeMandate { user: UserId(request.user_id), merchant: MerchantId(request.merchant_id) }
             }
+            CommandRequest::MerchantTransfer(request) => CommandKind::MerchantTransfer {
+                merchant: MerchantId(request.merchant_id),
+                to: UserId(request.to_user_id),
+                amount: amount("amount_minor", request.amount_minor)?,
+            },
         };
         Ok(Draft { id, actor, initiator, kind })
     }

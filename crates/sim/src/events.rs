@@ -185,6 +185,15 @@ pub enum Body {
         /// Minor units.
         amount_minor: u64,
     },
+    /// A merchant paying a user's balance from its settlement (cashback, a disbursement).
+    MerchantTransfer {
+        /// The merchant paying.
+        merchant: u64,
+        /// The user paid.
+        to: u64,
+        /// Minor units.
+        amount_minor: u64,
+    },
     /// An official credit withdrawal request (取现) to the balance.
     CreditWithdrawal {
         /// The user.
@@ -379,6 +388,11 @@ impl Event {
             Body::Payout { merchant, amount_minor } => {
                 CommandKind::PayoutMerchant { merchant: MerchantId(*merchant), amount: amount(*amount_minor, line)? }
             }
+            Body::MerchantTransfer { merchant, to, amount_minor } => CommandKind::MerchantTransfer {
+                merchant: MerchantId(*merchant),
+                to: UserId(*to),
+                amount: amount(*amount_minor, line)?,
+            },
             Body::CreditWithdrawal { user, amount_minor, purpose } => CommandKind::RequestWithdrawal {
                 user: UserId(*user),
                 amount: amount(*amount_minor, line)?,
@@ -442,6 +456,7 @@ impl Event {
     pub fn party(&self) -> Option<Party> {
         match &self.body {
             Body::Payout { merchant, .. }
+            | Body::MerchantTransfer { merchant, .. }
             | Body::Capture { merchant, .. }
             | Body::Release { merchant, .. }
             | Body::Refund { merchant, .. } => Some(Party::Merchant(MerchantId(*merchant))),
@@ -461,6 +476,7 @@ impl Event {
             | Body::Transfer { amount_minor, .. }
             | Body::CashOut { amount_minor, .. }
             | Body::Payout { amount_minor, .. }
+            | Body::MerchantTransfer { amount_minor, .. }
             | Body::CreditWithdrawal { amount_minor, .. }
             | Body::Repay { amount_minor, .. } => *amount_minor,
             _ => 0,
@@ -684,6 +700,11 @@ impl Raw<'_> {
             },
             "cash_out" => Body::CashOut { user: user(self.user)?, amount_minor: amount(self.amount_minor)? },
             "payout" => Body::Payout { merchant: merchant(self.merchant)?, amount_minor: amount(self.amount_minor)? },
+            "merchant_transfer" => Body::MerchantTransfer {
+                merchant: merchant(self.merchant)?,
+                to: need(self.to, kind, "to")?,
+                amount_minor: amount(self.amount_minor)?,
+            },
             "credit_withdrawal" => Body::CreditWithdrawal {
                 user: user(self.user)?,
                 amount_minor: amount(self.amount_minor)?,

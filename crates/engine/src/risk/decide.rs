@@ -90,6 +90,16 @@ impl Engine {
                 let funding = Funding { credit_minor: amount.minor(), balance_minor: 0 };
                 event(EventKind::RequestWithdrawal, Some(user(id)?), None, funding, None)
             }
+            CommandKind::MerchantTransfer { merchant: shop, to, amount } => ScoredEvent {
+                payee: Some(user(to)?),
+                ..event(
+                    EventKind::MerchantTransfer,
+                    None,
+                    Some(merchant(shop)?),
+                    Funding { credit_minor: 0, balance_minor: amount.minor() },
+                    None,
+                )
+            },
             CommandKind::PayoutMerchant { merchant: shop, amount } => {
                 let funding = Funding { credit_minor: 0, balance_minor: amount.minor() };
                 event(EventKind::PayoutMerchant, None, Some(merchant(shop)?), funding, None)

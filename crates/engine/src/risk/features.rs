@@ -344,7 +344,7 @@ macro_rules! catalog {
 
 /// Names of `event.kind`.
 pub const EVENT_KINDS: &[&str] =
-    &["pay", "authorize", "transfer", "withdraw_to_bank", "request_withdrawal", "payout_merchant"];
+    &["pay", "authorize", "transfer", "withdraw_to_bank", "request_withdrawal", "payout_merchant", "merchant_transfer"];
 /// Names of `event.beneficiary_kind`.
 pub const BENEFICIARY_KINDS: &[&str] = &["none", "device", "phone", "identity", "bank_card", "payout_account"];
 /// Names of `merchant.category` ("none" when the event has no merchant).
@@ -364,7 +364,7 @@ catalog! {
     EventCounterpartyTied = Event "event.counterparty_tied_to_payer": Type::Bool, "The merchant paid, or the payee of a transfer, is tied to the payer.";
     EventCounterpartyFirstSeen = Event "event.counterparty_first_seen": Type::Bool, "The merchant (or payee) is not among the payer's latest 16 purchases (or payees).";
     EventLoopback = Event "event.loopback_minor": Type::Int, "Money flowing back: for a transfer, credit the payee (or accounts tied to it) spent in 7 days at merchants tied to the payer; for a payout, credit that accounts tied to the merchant spent there in 7 days.";
-    EventCreditShare = Event "event.credit_share": Type::Double, "Money provenance (ADR 0009): the share of what a transfer, withdrawal to a bank or payout moves that was drawn on credit lines, whatever path it took since (0 for other events).";
+    EventCreditShare = Event "event.credit_share": Type::Double, "Money provenance (ADR 0009): the share of what a transfer, a merchant's transfer to a user, a withdrawal to a bank or a payout moves that was drawn on credit lines, whatever path it took since (0 for other events).";
     EventReturningCreditShare = Event "event.returning_credit_share": Type::Double, "The share of what it moves that was drawn by the receiving side or an account tied to it (the user withdrawing, the payee, the merchant paid out): credit coming back to its drawer's group.";
     EventReturningCreditHops = Event "event.returning_credit_hops": Type::Int, "The most moves between accounts (refunds to a balance, transfers) that returning credit made after reaching a merchant (0 if none returns).";
     EventReturningCreditAge = Event "event.returning_credit_age_ms": Type::Int, "Milliseconds since the earliest returning credit was drawn (2^63-1 if none returns).";
@@ -630,6 +630,10 @@ impl<'a> Context<'a> {
             (EventKind::PayoutMerchant, _, Some(slot), _) => {
                 let merchant = &engine.merchants[slot];
                 (Some(&merchant.provenance), merchant.settlement_minor, super::Party::Merchant(merchant.id))
+            }
+            (EventKind::MerchantTransfer, _, Some(slot), Some(to)) => {
+                let merchant = &engine.merchants[slot];
+                (Some(&merchant.provenance), merchant.settlement_minor, super::Party::User(engine.users[to].id))
             }
             _ => return None,
         };

@@ -175,17 +175,20 @@ pub enum EventKind {
     RequestWithdrawal,
     /// `PayoutMerchant`.
     PayoutMerchant,
+    /// `MerchantTransfer`: a merchant paying a user's balance.
+    MerchantTransfer,
 }
 
 impl EventKind {
     /// Every scored kind, in declaration order.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::Pay,
         EventKind::Authorize,
         EventKind::Transfer,
         EventKind::WithdrawToBank,
         EventKind::RequestWithdrawal,
         EventKind::PayoutMerchant,
+        EventKind::MerchantTransfer,
     ];
 
     /// The stable snake_case name.
@@ -197,6 +200,7 @@ impl EventKind {
             EventKind::WithdrawToBank => "withdraw_to_bank",
             EventKind::RequestWithdrawal => "request_withdrawal",
             EventKind::PayoutMerchant => "payout_merchant",
+            EventKind::MerchantTransfer => "merchant_transfer",
         }
     }
 }

@@ -274,6 +274,34 @@ fn a_payout_of_credit_drawn_by_the_merchants_owner_is_held_but_customers_money_p
     ledger.expect_decision(DecisionKind::Allow, "");
 }
 
+/// Money provenance on a path inside the platform: a shop hands a payer's credit back to the
+/// payer's wallet (or a wallet tied to the payer) weeks later; cashback to a customer passes.
+#[test]
+fn a_shop_paying_back_its_payers_credit_is_denied_but_cashback_passes() {
+    let mut ledger = Ledger::with_rules();
+    ledger.open_merchant(COLLUDER, MerchantCategory::PhysicalGoods, MerchantVerification::Certified);
+    let twin = UserId(62);
+    ledger.open_user(twin, 0, 0);
+    ledger.link(Party::User(twin), tie(TieKind::Phone, 88));
+    for customer in 70..76 {
+        ledger.open_user(UserId(customer), 1_000_000, 0);
+        assert!(matches!(ledger.pay(UserId(customer), COLLUDER, 40_000).1, Ok(Accepted::Split { .. })));
+    }
+    assert!(matches!(ledger.pay(ALICE, COLLUDER, 450_000).1, Ok(Accepted::Split { .. })));
+    ledger.wait(16 * DAY_MS);
+    // Alice's phone shows on the twin account only now; the shop pays the twin most of it back.
+    ledger.link(Party::User(ALICE), tie(TieKind::Phone, 88));
+    let back = CommandKind::MerchantTransfer { merchant: COLLUDER, to: twin, amount: amount(400_000) };
+    assert_eq!(ledger.run(back).1, Err(Rejection::RiskDenied));
+    ledger.expect_decision(DecisionKind::Deny, "merchant_money_back");
+    assert!(ledger.engine.user(twin).unwrap().credit_frozen, "the beneficiary's line is frozen");
+    // Cashback: 2 % of what a customer spent, to that customer.
+    let cashback = CommandKind::MerchantTransfer { merchant: COLLUDER, to: UserId(70), amount: amount(800) };
+    assert_eq!(ledger.run(cashback).1, Ok(Accepted::Done));
+    ledger.expect_decision(DecisionKind::Allow, "");
+    assert_eq!(ledger.engine.user(UserId(70)).unwrap().balance_minor, 800);
+}
+
 // c. Proxy purchase.
 
 fn buy_for_others(ledger: &mut Ledger, payback_ppm: u64) {
