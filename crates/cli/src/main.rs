@@ -520,8 +520,9 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         Commands::Convert { input, out } => {
             let log = std::fs::File::open(&input)
                 .map_err(|error| anyhow::anyhow!("cannot open {}: {error}", input.display()))?;
-            let events = sim::convert::wallet_csv(std::io::BufReader::new(log))
+            let converted = sim::convert::wallet_csv(std::io::BufReader::new(log))
                 .map_err(|error| anyhow::anyhow!("{}: {error}", input.display()))?;
+            let events = converted.events;
             let mut writer = std::io::BufWriter::new(std::fs::File::create(&out)?);
             sim::events::write_header(&mut writer)?;
             for event in &events {
@@ -529,6 +530,9 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             }
             std::io::Write::flush(&mut writer)?;
             eprintln!("wrote {} events to {}", events.len(), out.display());
+            for (reason, rows) in &converted.skipped {
+                eprintln!("skipped {rows} rows: {reason}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Commands::Openapi => {

@@ -1,7 +1,8 @@
 //! Converting a generic mobile-money log into the event format.
 //!
 //! The input is the common shape of such logs (as in the PaySim data set): CSV with a header
-//! `step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud`,
+//! `step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud`
+//! and optionally a last column `isFlaggedFraud` (the published Kaggle file has it),
 //! one row per transaction, `step` in hours, amounts in major units with up to two decimals,
 //! customers named `C…` and merchants `M…`. Row types: `CASH_IN` (cash handed to an agent lands in
 //! the balance), `CASH_OUT` (balance paid out in cash by an agent), `DEBIT` (balance to a bank
@@ -10,7 +11,9 @@
 //! balance as a top-up, a year before the first row ([`PREEXISTING_MS`]), so features that read an
 //! account's age see an old account. An account first seen empty opens at that row (the log cannot
 //! tell a new account from an old empty one). The replayed balances are the ones the log states. `isFraud` becomes the label
-//! (`account_takeover`, the log's fraud model, or `honest`).
+//! (`account_takeover`, the log's fraud model, or `honest`). Rows the log's platform blocked
+//! (`isFlaggedFraud` 1 with the payer's balance unchanged) and rows moving nothing are skipped and
+//! counted by reason ([`Converted::skipped`]).
 
 use crate::events::{Body, Event, HONEST};
 use crate::population::START_MS;
@@ -57,6 +60,20 @@ fn minor(text: &str, line: usize) -> Result<u64, ConvertError> {
 /// How long before the log's first row an account that already held money opens.
 pub const PREEXISTING_MS: u64 = 365 * 24 * 3_600_000;
 
+/// A converted log: the events, and the rows left out by reason.
+#[derive(Debug, Default)]
+pub struct Converted {
+    /// The events, in the log's order after the openings of accounts that existed before it.
+    pub events: Vec<Event>,
+    /// Rows not converted, by reason: they moved no money.
+    pub skipped: BTreeMap<&'static str, u64>,
+}
+
+/// The reason a row blocked by the log's own platform is skipped.
+pub const BLOCKED: &str = "blocked by the log's platform (isFlaggedFraud, balance unchanged)";
+/// The reason a row of amount zero is skipped.
+pub const ZERO_AMOUNT: &str = "amount zero";
+
 /// Accounts opened so far: names to ids; and the openings of accounts that existed before the
 /// log, which go first.
 #[derive(Default)]
@@ -67,17 +84,19 @@ struct Accounts {
 }
 
 /// Converts a log; events come out in the log's order, ids from 1.
-pub fn wallet_csv(input: impl BufRead) -> Result<Vec<Event>, ConvertError> {
+pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
     let mut lines = input.lines().enumerate();
     let header = match lines.next() {
         Some((_, Ok(header))) => header,
         _ => return Err(ConvertError { line: 1, message: "empty log: expected a header".into() }),
     };
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    if names != COLUMNS {
-        return Err(ConvertError { line: 1, message: format!("the header must be {}", COLUMNS.join(",")) });
+    let flagged = names.len() == COLUMNS.len() + 1 && names.last() == Some(&"isFlaggedFraud");
+    if names[..names.len().min(COLUMNS.len())] != COLUMNS || !(names.len() == COLUMNS.len() || flagged) {
+        let message = format!("the header must be {}[,isFlaggedFraud]", COLUMNS.join(","));
+        return Err(ConvertError { line: 1, message });
     }
-    let (mut events, mut accounts) = (Vec::new(), Accounts::default());
+    let (mut events, mut accounts, mut skipped) = (Vec::new(), Accounts::default(), BTreeMap::new());
     for (index, row) in lines {
         let line = index + 1;
         let row = row.map_err(|error| ConvertError { line, message: error.to_string() })?;
@@ -85,13 +104,22 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Vec<Event>, ConvertError> {
             continue;
         }
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-        if fields.len() != COLUMNS.len() {
+        if fields.len() != names.len() {
             return Err(ConvertError {
                 line,
-                message: format!("expected {} fields, got {}", COLUMNS.len(), fields.len()),
+                message: format!("expected {} fields, got {}", names.len(), fields.len()),
             });
         }
-        convert_row(&fields, line, &mut accounts, &mut events)?;
+        let blocked = flagged && fields[10] == "1" && minor(fields[4], line)? == minor(fields[5], line)?;
+        let skip = match (blocked, minor(fields[2], line)?) {
+            (true, _) => Some(BLOCKED),
+            (false, 0) => Some(ZERO_AMOUNT),
+            _ => None,
+        };
+        match skip {
+            Some(reason) => *skipped.entry(reason).or_default() += 1,
+            None => convert_row(&fields, line, &mut accounts, &mut events)?,
+        }
     }
     // The accounts that existed before the log open first, a year ahead; every id moves up.
     let opened_ms = START_MS - PREEXISTING_MS;
@@ -99,7 +127,7 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Vec<Event>, ConvertError> {
     let prelude = accounts.preexisting.into_iter().enumerate();
     let prelude = prelude.map(|(index, body)| Event { id: index as u64 + 1, time_ms: opened_ms, body, label: None });
     let rest = events.into_iter().map(|event| Event { id: event.id + ahead, ..event });
-    Ok(prelude.chain(rest).collect())
+    Ok(Converted { events: prelude.chain(rest).collect(), skipped })
 }
 
 fn convert_row(
@@ -185,7 +213,7 @@ pub fn stated_balances(input: impl BufRead) -> Result<BTreeMap<String, u64>, Con
         let line = index + 1;
         let row = row.map_err(|error| ConvertError { line, message: error.to_string() })?;
         let fields: Vec<&str> = row.split(',').map(str::trim).collect();
-        if fields.len() != COLUMNS.len() {
+        if fields.len() < COLUMNS.len() {
             continue;
         }
         balances.insert(fields[3].to_owned(), minor(fields[5], line)?);

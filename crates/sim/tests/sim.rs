@@ -125,7 +125,7 @@ fn bad_lines_are_refused_with_their_number() {
 #[test]
 fn a_converted_wallet_log_replays_with_the_balances_it_states() {
     let log = include_str!("fixtures/wallet.csv");
-    let converted = sim::convert::wallet_csv(log.as_bytes()).expect("the fixture converts");
+    let converted = sim::convert::wallet_csv(log.as_bytes()).expect("the fixture converts").events;
     let mut engine = Engine::default();
     let mut names = std::collections::BTreeMap::new();
     for (index, event) in converted.iter().enumerate() {
@@ -159,6 +159,21 @@ fn a_converted_wallet_log_replays_with_the_balances_it_states() {
         assert_eq!(user.balance_minor, balance_minor, "{name}");
     }
     engine.check_invariants().unwrap();
+    // The published Kaggle file has a last column, isFlaggedFraud: a row the log's platform
+    // blocked (the payer's balance unchanged) moved nothing and is skipped, counted; so is a row
+    // of amount zero.
+    let kaggle = format!(
+        "{},isFlaggedFraud\n{}\n{}\n{}\n",
+        log.lines().next().unwrap(),
+        "1,TRANSFER,250000.00,C9,250000.00,250000.00,C10,0.00,0.00,1,1",
+        "1,PAYMENT,0.00,C11,5.00,5.00,M1,0.00,0.00,0,0",
+        "2,TRANSFER,40.00,C12,100.00,60.00,C13,0.00,40.00,0,0",
+    );
+    let converted = sim::convert::wallet_csv(kaggle.as_bytes()).expect("the Kaggle shape converts");
+    let skipped: Vec<_> = converted.skipped.iter().map(|(reason, rows)| (*reason, *rows)).collect();
+    assert_eq!(skipped, [(sim::convert::ZERO_AMOUNT, 1), (sim::convert::BLOCKED, 1)]);
+    let transfers = converted.events.iter().filter(|event| matches!(event.body, Body::Transfer { .. })).count();
+    assert_eq!(transfers, 1, "only the executed transfer");
     let bad = "step,type\n1,PAYMENT\n";
     assert_eq!(sim::convert::wallet_csv(bad.as_bytes()).unwrap_err().line, 1);
     let header = log.lines().next().unwrap();
