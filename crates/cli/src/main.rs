@@ -203,6 +203,11 @@ enum Commands {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Evaluate N populations (seeds `--seed` to `--seed + N − 1`), each scheme's share of
+        /// users drawn from 0.2–2 % (rings 0.5–3 %), and print the spread: each figure's worst,
+        /// median and best.
+        #[arg(long)]
+        sweep: Option<u32>,
     },
     /// Work with credit product files (TOML; see docs/products.md).
     Product {
@@ -493,12 +498,23 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             rules,
             report,
             json,
+            sweep,
         } => {
             anyhow::ensure!(users >= 20 && merchants >= 10, "--users must be at least 20 and --merchants at least 10");
             anyhow::ensure!((1..=3_650).contains(&days), "--days must be 1 to 3650");
             let mix =
                 sim::population::Mix::parse(&abuse_mix).map_err(|error| anyhow::anyhow!("--abuse-mix: {error}"))?;
             let config = sim::population::Config { users, merchants, days, seed, mix };
+            if let Some(runs) = sweep {
+                anyhow::ensure!((1..=1_000).contains(&runs), "--sweep must be 1 to 1000 populations");
+                anyhow::ensure!(
+                    out.is_none() && target.is_none(),
+                    "--sweep evaluates in process: no --out or --target"
+                );
+                let spread = simulate::sweep(config, runs, load_rules(rules.as_deref())?, !json)?;
+                println!("{}", serde_json::to_string_pretty(&spread)?);
+                return Ok(ExitCode::SUCCESS);
+            }
             let title = format!("simulate --users {users} --merchants {merchants} --days {days} --seed {seed}");
             if let Some(url) = target {
                 let key = key.ok_or_else(|| anyhow::anyhow!("--target needs --key (or CREDITLINE_KEY)"))?;

@@ -85,6 +85,79 @@ pub fn replay_file(input: &Path, rules: RuleSet, progress: bool) -> anyhow::Resu
     Ok(evaluation)
 }
 
+/// Evaluates `runs` populations like `config` (seeds from `config.seed`, each scheme's share
+/// drawn from a wide range by a generator seeded with the run's seed) and returns each run's
+/// mix and figures and, per figure, the worst, median and best over the runs.
+pub fn sweep(config: Config, runs: u32, rules: RuleSet, progress: bool) -> anyhow::Result<Value> {
+    let bar = match progress {
+        true => ProgressBar::new(u64::from(runs)).with_style(
+            ProgressStyle::with_template("sweep {pos}/{len} populations {elapsed} (eta {eta})")
+                .expect("valid template"),
+        ),
+        false => ProgressBar::hidden(),
+    };
+    let mut rows = Vec::new();
+    let mut figures: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
+    for run in 0..u64::from(runs) {
+        let seed = config.seed + run;
+        let mut draw = fastrand::Rng::with_seed(seed);
+        let mut share = |low: f64, high: f64| low + (high - low) * draw.f64();
+        let mix = sim::population::Mix {
+            refund_cycling: share(0.002, 0.02),
+            colluding_merchant: share(0.002, 0.02),
+            proxy_purchase: share(0.002, 0.02),
+            self_recharge: share(0.002, 0.02),
+            account_takeover: share(0.002, 0.02),
+            ring: share(0.005, 0.03),
+        };
+        let evaluation = simulate_and_evaluate(Config { seed, mix, ..config }, rules.clone(), false)?;
+        let mut keep = |name: String, value: Option<f64>| {
+            if let Some(value) = value {
+                figures.entry(name).or_default().push(value);
+            }
+        };
+        keep("overall.precision".into(), evaluation.overall.precision);
+        keep("overall.recall".into(), evaluation.overall.recall);
+        keep("pure_honest_friction_share".into(), Some(evaluation.pure_honest_friction_share));
+        keep("victim_friction_share".into(), Some(evaluation.victim_friction_share));
+        for (label, score) in &evaluation.labels {
+            keep(format!("{label}.recall"), score.recall);
+            keep(format!("{label}.precision"), score.precision);
+        }
+        rows.push(json!({
+            "seed": seed,
+            "mix": {
+                "refund_cycling": mix.refund_cycling,
+                "colluding_merchant": mix.colluding_merchant,
+                "proxy_purchase": mix.proxy_purchase,
+                "self_recharge": mix.self_recharge,
+                "account_takeover": mix.account_takeover,
+                "ring": mix.ring,
+            },
+            "events": evaluation.events,
+            "overall": evaluation.overall,
+            "pure_honest_friction_share": evaluation.pure_honest_friction_share,
+            "labels": evaluation.labels,
+        }));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let spread: serde_json::Map<String, Value> = figures
+        .into_iter()
+        .map(|(name, mut values)| {
+            values.sort_by(f64::total_cmp);
+            // Rates are better high, friction better low: "worst" is the side a target bounds.
+            let (worst, best) = match name.ends_with("friction_share") {
+                true => (values[values.len() - 1], values[0]),
+                false => (values[0], values[values.len() - 1]),
+            };
+            let summary = json!({"worst": worst, "median": values[values.len() / 2], "best": best});
+            (name, summary)
+        })
+        .collect();
+    Ok(json!({"runs": rows, "spread": spread}))
+}
+
 /// Prints the evaluation (JSON or text) and writes the HTML report if asked.
 pub fn print(evaluation: &Evaluation, json: bool, report: Option<&Path>, title: &str) -> anyhow::Result<()> {
     if let Some(directory) = report {

@@ -1900,3 +1900,28 @@ fn a_failed_fdatasync_is_never_acknowledged_nor_trusted_after_restart() {
     let (status, stdout, stderr) = creditline(&["check"], &data_dir);
     assert!(status.success(), "check passes: {stdout}{stderr}");
 }
+
+/// `simulate --sweep N` evaluates N populations with drawn abuse shares and reports each figure's
+/// worst, median and best; the same seed gives the same sweep, and 0 populations are refused.
+#[test]
+fn a_sweep_reports_the_spread_over_populations() {
+    let sweep = |runs: &str| {
+        Command::new(BINARY)
+            .args(["simulate", "--users", "400", "--merchants", "20", "--days", "20", "--json", "--sweep", runs])
+            .output()
+            .expect("the binary runs")
+    };
+    let output = sweep("3");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let runs = report["runs"].as_array().expect("runs");
+    assert_eq!(runs.iter().map(|run| run["seed"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_ne!(runs[0]["mix"], runs[1]["mix"], "each population draws its own mix");
+    let recall = &report["spread"]["overall.recall"];
+    let (worst, median, best) = (recall["worst"].as_f64(), recall["median"].as_f64(), recall["best"].as_f64());
+    assert!(worst <= median && median <= best, "{recall}");
+    let friction = &report["spread"]["pure_honest_friction_share"];
+    assert!(friction["worst"].as_f64() >= friction["best"].as_f64(), "lower friction is better: {friction}");
+    assert_eq!(serde_json::from_slice::<Value>(&sweep("3").stdout).unwrap(), report, "same seed, same sweep");
+    assert!(!sweep("0").status.success());
+}
