@@ -2,7 +2,11 @@
 //!
 //! The input is the common shape of such logs (as in the PaySim data set): CSV with a header
 //! `step,type,amount,nameOrig,oldbalanceOrg,newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud`
-//! and optionally a last column `isFlaggedFraud` (the published Kaggle file has it),
+//! and optionally a last column `isFlaggedFraud` (the published Kaggle file has it), or PaySim 2's
+//! raw log, the same columns as `step,action,amount,nameOrig,oldBalanceOrig,newBalanceOrig,nameDest,
+//! oldBalanceDest,newBalanceDest,isFraud,isFlaggedFraud,isUnauthorizedOverdraft` (its amounts may
+//! carry more decimals, rounded to the cent; its balances may be negative, overdrawn, and an
+//! overdrawn account holds nothing),
 //! one row per transaction, `step` in hours, amounts in major units with up to two decimals,
 //! customers named `C…` and merchants `M…`. Row types: `CASH_IN` (cash handed to an agent lands in
 //! the balance), `CASH_OUT` (balance paid out in cash by an agent), `DEBIT` (balance to a bank
@@ -45,16 +49,43 @@ const COLUMNS: [&str; 10] = [
     "isFraud",
 ];
 
-/// Major units with up to two decimals (`181.00`, `9839.64`, `5`) to minor units.
+/// PaySim 2's raw log header: PaySim 1's columns renamed, and `isUnauthorizedOverdraft`.
+const COLUMNS_2: [&str; 12] = [
+    "step",
+    "action",
+    "amount",
+    "nameOrig",
+    "oldBalanceOrig",
+    "newBalanceOrig",
+    "nameDest",
+    "oldBalanceDest",
+    "newBalanceDest",
+    "isFraud",
+    "isFlaggedFraud",
+    "isUnauthorizedOverdraft",
+];
+
+/// Major units (`181.00`, `9839.64`, `5`, `12.345000000000001`) to minor units, rounded half up
+/// to the cent.
 fn minor(text: &str, line: usize) -> Result<u64, ConvertError> {
-    let bad = || ConvertError { line, message: format!("not an amount with at most two decimals: {text:?}") };
+    let bad = || ConvertError { line, message: format!("not a non-negative amount in major units: {text:?}") };
     let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
-    if fraction.len() > 2 || whole.is_empty() || !whole.bytes().all(|byte| byte.is_ascii_digit()) {
+    let digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
         return Err(bad());
     }
     let whole: u64 = whole.parse().map_err(|_| bad())?;
-    let cents: u64 = if fraction.is_empty() { 0 } else { format!("{fraction:0<2}").parse().map_err(|_| bad())? };
-    whole.checked_mul(100).and_then(|value| value.checked_add(cents)).ok_or_else(bad)
+    let cents: u64 = format!("{:0<2}", &fraction[..fraction.len().min(2)]).parse().map_err(|_| bad())?;
+    let round_up = u64::from(fraction.as_bytes().get(2).is_some_and(|digit| *digit >= b'5'));
+    whole.checked_mul(100).and_then(|value| value.checked_add(cents + round_up)).ok_or_else(bad)
+}
+
+/// A stated balance in minor units: an overdrawn (negative) one holds nothing.
+fn balance_minor(text: &str, line: usize) -> Result<u64, ConvertError> {
+    match text.trim().strip_prefix('-') {
+        Some(overdrawn) => minor(overdrawn, line).map(|_| 0),
+        None => minor(text, line),
+    }
 }
 
 /// How long before the log's first row an account that already held money opens.
@@ -91,9 +122,15 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
         _ => return Err(ConvertError { line: 1, message: "empty log: expected a header".into() }),
     };
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    let flagged = names.len() == COLUMNS.len() + 1 && names.last() == Some(&"isFlaggedFraud");
-    if names[..names.len().min(COLUMNS.len())] != COLUMNS || !(names.len() == COLUMNS.len() || flagged) {
-        let message = format!("the header must be {}[,isFlaggedFraud]", COLUMNS.join(","));
+    let flagged_1 =
+        names.len() == COLUMNS.len() + 1 && names[..COLUMNS.len()] == COLUMNS && names[10] == "isFlaggedFraud";
+    let flagged = flagged_1 || names == COLUMNS_2;
+    if names != COLUMNS && !flagged {
+        let message = format!(
+            "the header must be {}[,isFlaggedFraud] (PaySim 1) or {} (PaySim 2)",
+            COLUMNS.join(","),
+            COLUMNS_2.join(",")
+        );
         return Err(ConvertError { line: 1, message });
     }
     let (mut events, mut accounts, mut skipped) = (Vec::new(), Accounts::default(), BTreeMap::new());
@@ -110,7 +147,8 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
                 message: format!("expected {} fields, got {}", names.len(), fields.len()),
             });
         }
-        let blocked = flagged && fields[10] == "1" && minor(fields[4], line)? == minor(fields[5], line)?;
+        let unchanged = balance_minor(fields[4], line)? == balance_minor(fields[5], line)?;
+        let blocked = flagged && fields[10] == "1" && unchanged;
         let skip = match (blocked, minor(fields[2], line)?) {
             (true, _) => Some(BLOCKED),
             (false, 0) => Some(ZERO_AMOUNT),
@@ -145,7 +183,7 @@ fn convert_row(
         let id = events.len() as u64 + 1;
         events.push(Event { id, time_ms, body, label });
     };
-    let origin = open_user(accounts, events, fields[3], minor(fields[4], line)?, time_ms, line)?;
+    let origin = open_user(accounts, events, fields[3], balance_minor(fields[4], line)?, time_ms, line)?;
     let body = match fields[1] {
         "CASH_IN" => Body::TopUp { user: origin, amount_minor },
         "CASH_OUT" | "DEBIT" => Body::CashOut { user: origin, amount_minor },
@@ -154,7 +192,7 @@ fn convert_row(
             Body::Pay { user: origin, merchant, credit_minor: 0, balance_minor: amount_minor, beneficiary: None }
         }
         "TRANSFER" => {
-            let to = open_user(accounts, events, fields[6], minor(fields[7], line)?, time_ms, line)?;
+            let to = open_user(accounts, events, fields[6], balance_minor(fields[7], line)?, time_ms, line)?;
             Body::Transfer { from: origin, to, amount_minor }
         }
         other => return Err(ConvertError { line, message: format!("unknown type {other:?}") }),
@@ -216,9 +254,9 @@ pub fn stated_balances(input: impl BufRead) -> Result<BTreeMap<String, u64>, Con
         if fields.len() < COLUMNS.len() {
             continue;
         }
-        balances.insert(fields[3].to_owned(), minor(fields[5], line)?);
+        balances.insert(fields[3].to_owned(), balance_minor(fields[5], line)?);
         if fields[1] == "TRANSFER" {
-            balances.insert(fields[6].to_owned(), minor(fields[8], line)?);
+            balances.insert(fields[6].to_owned(), balance_minor(fields[8], line)?);
         }
     }
     Ok(balances)

@@ -174,6 +174,15 @@ fn a_converted_wallet_log_replays_with_the_balances_it_states() {
     assert_eq!(skipped, [(sim::convert::ZERO_AMOUNT, 1), (sim::convert::BLOCKED, 1)]);
     let transfers = converted.events.iter().filter(|event| matches!(event.body, Body::Transfer { .. })).count();
     assert_eq!(transfers, 1, "only the executed transfer");
+    // PaySim 2's raw log: renamed columns, amounts with more decimals (rounded to the cent) and
+    // overdrawn (negative) balances, which hold nothing.
+    let paysim2 = "step,action,amount,nameOrig,oldBalanceOrig,newBalanceOrig,nameDest,oldBalanceDest,\
+                   newBalanceDest,isFraud,isFlaggedFraud,isUnauthorizedOverdraft\n\
+                   0,CASH_IN,100.005,C1,0.0,100.005,M1,0.0,0.0,0,0,0\n\
+                   1,TRANSFER,12.345000000000001,C2,-3.5,-15.845,C1,100.005,112.35,0,0,1\n";
+    let converted = sim::convert::wallet_csv(paysim2.as_bytes()).expect("the PaySim 2 shape converts");
+    let amounts: Vec<u64> = converted.events.iter().map(Event::amount_minor).filter(|minor| *minor > 0).collect();
+    assert_eq!(amounts, [10_001, 1_235], "100.005 and 12.345… rounded half up; C2 overdrawn opens empty");
     let bad = "step,type\n1,PAYMENT\n";
     assert_eq!(sim::convert::wallet_csv(bad.as_bytes()).unwrap_err().line, 1);
     let header = log.lines().next().unwrap();
