@@ -159,11 +159,8 @@ pub struct Evaluator {
     decisions: BTreeMap<DecisionKind, u64>,
     honest_users: IdSet,
     bothered: IdSet,
-    /// Accounts acting in abuse-labelled events, and those in takeover-labelled ones.
-    abusing: IdSet,
-    taken_over: IdSet,
-    /// Abusing accounts by (typology, account).
-    abusers: BTreeMap<(String, u64), Abuser>,
+    /// Accounts acting in abuse-labelled events, by label and account.
+    abusers: BTreeMap<String, BTreeMap<u64, Abuser>>,
     starved: Starved,
     start_ms: u64,
     postings: Vec<engine::Posting>,
@@ -186,8 +183,6 @@ impl Evaluator {
             decisions: BTreeMap::new(),
             honest_users: IdSet::default(),
             bothered: IdSet::default(),
-            abusing: IdSet::default(),
-            taken_over: IdSet::default(),
             abusers: BTreeMap::new(),
             starved: Starved::default(),
             start_ms: 0,
@@ -293,11 +288,12 @@ impl Evaluator {
                 }
             }
             (Some(typology), Some(actor)) => {
-                self.abusing.insert(actor);
-                if typology == Typology::AccountTakeover.name() {
-                    self.taken_over.insert(actor);
+                // The label is allocated once per typology, not once per event.
+                if !self.abusers.contains_key(typology) {
+                    self.abusers.insert(typology.to_owned(), BTreeMap::new());
                 }
-                let abuser = self.abusers.entry((typology.to_owned(), actor)).or_insert(Abuser {
+                let accounts = self.abusers.get_mut(typology).expect("inserted above");
+                let abuser = accounts.entry(actor).or_insert(Abuser {
                     first_ms: event.time_ms,
                     caught_ms: None,
                     moved_before_minor: 0,
@@ -322,25 +318,27 @@ impl Evaluator {
         report.honest_users = self.honest_users.len() as u64;
         report.honest_users_with_friction = self.bothered.len() as u64;
         report.honest_friction_share = share(self.bothered.len(), self.honest_users.len());
-        let pure = |set: &IdSet| set.iter().filter(|user| !self.abusing.contains(user)).count();
+        let abusing: IdSet = self.abusers.values().flat_map(|accounts| accounts.keys().copied()).collect();
+        let pure = |set: &IdSet| set.iter().filter(|user| !abusing.contains(user)).count();
         report.pure_honest_friction_share = share(pure(&self.bothered), pure(&self.honest_users));
-        let victims = |set: &IdSet| set.iter().filter(|user| self.taken_over.contains(user)).count();
+        let taken_over = self.abusers.get(Typology::AccountTakeover.name());
+        let victims =
+            |set: &IdSet| set.iter().filter(|user| taken_over.is_some_and(|taken| taken.contains_key(user))).count();
         report.victims = victims(&self.honest_users) as u64;
         report.victim_friction_share = share(victims(&self.bothered), victims(&self.honest_users));
-        let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-        for ((typology, _), abuser) in &self.abusers {
-            let score = report.accounts.entry(typology.clone()).or_default();
-            score.accounts += 1;
-            score.moved_before_catch_minor += abuser.moved_before_minor;
-            if let Some(caught_ms) = abuser.caught_ms {
-                score.caught += 1;
-                times.entry(typology.clone()).or_default().push(caught_ms - abuser.first_ms);
-            }
-        }
-        for (typology, mut times) in times {
+        for (typology, accounts) in &self.abusers {
+            let mut times: Vec<u64> =
+                accounts.values().filter_map(|abuser| Some(abuser.caught_ms? - abuser.first_ms)).collect();
             times.sort_unstable();
-            report.accounts.get_mut(&typology).expect("counted above").median_time_to_catch_ms =
-                Some(times[times.len() / 2]);
+            report.accounts.insert(
+                typology.clone(),
+                AccountScore {
+                    accounts: accounts.len() as u64,
+                    caught: times.len() as u64,
+                    moved_before_catch_minor: accounts.values().map(|abuser| abuser.moved_before_minor).sum(),
+                    median_time_to_catch_ms: times.get(times.len() / 2).copied(),
+                },
+            );
         }
         let mut rules: Vec<RuleHits> =
             self.rules_seen.into_iter().map(|(rule, hits)| RuleHits { rule, ..hits }).collect();
