@@ -328,42 +328,43 @@ impl Engine {
 
     /// Reverses an action if it is in force; whether it was.
     fn lift_in_force(&mut self, slot: usize, action: AccountAction) -> bool {
+        if !in_force(&self.users[slot], action) {
+            return false;
+        }
         let (_, month) = self.local_today();
         let now_ms = self.now_ms;
         let user = &mut self.users[slot];
         match action {
-            AccountAction::FreezeCredit if user.risk.frozen_by_risk => {
+            AccountAction::FreezeCredit => {
                 user.risk.frozen_by_risk = false;
                 user.credit_frozen = false;
             }
-            AccountAction::CutLine if user.risk.cut_from_limit_minor.is_some() => {
-                let before = user.risk.cut_from_limit_minor.take().expect("checked by the guard");
+            AccountAction::CutLine => {
+                let before = user.risk.cut_from_limit_minor.take().expect("in force");
                 user.limit_minor = user.limit_minor.max(before);
             }
-            AccountAction::LowerScore if user.risk.score_lowered => {
+            AccountAction::LowerScore => {
                 user.risk.score_lowered = false;
                 user.score.adjustment = user.score.adjustment.saturating_add(SCORE_PENALTY_POINTS);
                 crate::score::rescore(user, now_ms, month, true);
             }
-            AccountAction::WatchList if user.risk.watchlisted => user.risk.watchlisted = false,
-            _ => return false,
+            AccountAction::WatchList => user.risk.watchlisted = false,
         }
         self.set_lapse(slot, action, 0);
         true
     }
 
-    /// Lifts every risk action whose lapse time has come (on ticks); returns how many.
-    pub(crate) fn lapse_actions(&mut self) -> u32 {
-        let mut lapsed = 0u32;
+    /// Lifts every risk action whose lapse time has come (on ticks).
+    pub(crate) fn lapse_actions(&mut self) {
         while let Some(&(lapse_at_ms, slot, action)) = self.risk.lapses.first() {
             if lapse_at_ms > self.now_ms {
                 break;
             }
+            // A queued lapse the lift did not remove would be visited for ever: a broken
+            // invariant stops here instead.
             let lifted = self.lift_in_force(slot as usize, action);
-            debug_assert!(lifted, "a queued lapse is of an action in force");
-            lapsed = lapsed.saturating_add(1);
+            assert!(lifted, "a queued lapse is of an action in force");
         }
-        lapsed
     }
 
     /// Runs a challenged command once its user passed the step-up verification.
@@ -430,7 +431,9 @@ impl Engine {
             for action in actions {
                 match (approve, label) {
                     // An action already lifted by hand (or lapsed) stays lifted.
-                    (true, _) => drop(self.lift_in_force(slot, action)),
+                    (true, _) => {
+                        self.lift_in_force(slot, action);
+                    }
                     // Confirmed fraud: what is still in force stays until lifted.
                     (false, Label::Fraud(_)) if in_force(&self.users[slot], action) => {
                         self.set_lapse(slot, action, super::KEPT);
