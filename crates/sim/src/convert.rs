@@ -122,9 +122,9 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
         _ => return Err(ConvertError { line: 1, message: "empty log: expected a header".into() }),
     };
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    let flagged_1 =
-        names.len() == COLUMNS.len() + 1 && names[..COLUMNS.len()] == COLUMNS && names[10] == "isFlaggedFraud";
-    let flagged = flagged_1 || names == COLUMNS_2;
+    // The Kaggle file and PaySim 2 have `isFlaggedFraud` (column 10): blocked rows are known.
+    let kaggle = matches!(names.split_last(), Some((&"isFlaggedFraud", rest)) if rest == COLUMNS);
+    let flagged = kaggle || names == COLUMNS_2;
     if names != COLUMNS && !flagged {
         let message = format!(
             "the header must be {}[,isFlaggedFraud] (PaySim 1) or {} (PaySim 2)",

@@ -1,7 +1,7 @@
 //! The simulator, the event format, the converter and the evaluator, through their public API.
 
 use engine::risk::{Tie, TieKind};
-use engine::{Engine, IdentityLevel, UserId};
+use engine::{Command, CommandKind, Engine, IdentityLevel, MerchantId, UserId};
 use sim::events::{self, Body, Event};
 use sim::population::{Config, Mix, Simulator};
 
@@ -115,6 +115,19 @@ fn bad_lines_are_refused_with_their_number() {
     assert!(error.to_string().contains("below 281474976710656") && commands.is_empty(), "{error}");
     opening((1 << 48) - 1).append_commands(6, &mut commands).expect("fits");
     assert!(commands.iter().all(|command| command.id.0 <= i64::MAX as u64) && commands.len() == 2);
+    // A merchant's transfer to a user reads and becomes its command.
+    let line = r#"{"id":5,"time_ms":9,"type":"merchant_transfer","merchant":3,"to":4,"amount_minor":250}"#;
+    let event = events::parse_line(line).expect("a merchant transfer");
+    assert_eq!(event.body, Body::MerchantTransfer { merchant: 3, to: 4, amount_minor: 250 });
+    let mut commands = Vec::new();
+    event.append_commands(7, &mut commands).expect("maps");
+    assert!(
+        matches!(
+            commands[..],
+            [Command { kind: CommandKind::MerchantTransfer { merchant: MerchantId(3), to: UserId(4), .. }, .. }]
+        ),
+        "{commands:?}"
+    );
     // A type spelt with an escape reads like any other.
     let escaped =
         "{\"format\":\"creditline-events\",\"version\":1}\n{\"id\":1,\"time_ms\":5,\"type\":\"ti\\u0063k\"}\n";
