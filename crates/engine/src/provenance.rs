@@ -2,7 +2,8 @@
 //! on credit lines, and by whom, carried exactly and pro rata through every posting.
 //!
 //! Credit enters the world of balances when a purchase's credit part reaches a merchant's
-//! settlement account; from there it moves with the money (refunds to a balance, P2P transfers)
+//! settlement account; from there it moves with the money (a merchant's transfer to a user, refunds
+//! to a balance, P2P transfers)
 //! and leaves it with the money (payouts and withdrawals to a bank, repayments to a line). An
 //! outflow of `a` from an account holding `h` takes the share `a / h` of its credit-derived part,
 //! so the part held never exceeds the balance. The official credit withdrawal is cash by design
