@@ -155,8 +155,8 @@ enum Commands {
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
     /// Convert a mobile-money transaction log (CSV: step,type,amount,nameOrig,oldbalanceOrg,
-    /// newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud[,isFlaggedFraud], or PaySim
-    /// 2's raw log) into an event file.
+    /// newbalanceOrig,nameDest,oldbalanceDest,newbalanceDest,isFraud, optionally isFlaggedFraud;
+    /// or PaySim 2's raw log) into an event file.
     Convert {
         /// The log.
         input: PathBuf,
