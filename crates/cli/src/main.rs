@@ -204,9 +204,15 @@ enum Commands {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Abusers vary every parameter of their scheme (amounts anywhere in the line, legs
+        /// delayed minutes to weeks, one to three intermediate accounts, beneficiaries shown only
+        /// by later flows, mules opened days ahead, ordinary spending mixed in), and honest
+        /// look-alikes of each scheme live among them.
+        #[arg(long)]
+        adversarial: bool,
         /// Evaluate N populations (seeds `--seed` to `--seed + N − 1`), each scheme's share of
         /// users drawn from 0.2–2 % (rings 0.5–3 %), and print the spread: each figure's worst,
-        /// median and best.
+        /// median and best. Add `--adversarial` to sweep adversarial populations.
         #[arg(long)]
         sweep: Option<u32>,
     },
@@ -499,13 +505,14 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             rules,
             report,
             json,
+            adversarial,
             sweep,
         } => {
             anyhow::ensure!(users >= 20 && merchants >= 10, "--users must be at least 20 and --merchants at least 10");
             anyhow::ensure!((1..=3_650).contains(&days), "--days must be 1 to 3650");
             let mix =
                 sim::population::Mix::parse(&abuse_mix).map_err(|error| anyhow::anyhow!("--abuse-mix: {error}"))?;
-            let config = sim::population::Config { users, merchants, days, seed, mix };
+            let config = sim::population::Config { users, merchants, days, seed, mix, adversarial };
             if let Some(runs) = sweep {
                 anyhow::ensure!((1..=1_000).contains(&runs), "--sweep must be 1 to 1000 populations");
                 anyhow::ensure!(
@@ -516,7 +523,9 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&spread)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let title = format!("simulate --users {users} --merchants {merchants} --days {days} --seed {seed}");
+            let variants = if adversarial { " --adversarial" } else { "" };
+            let title =
+                format!("simulate --users {users} --merchants {merchants} --days {days} --seed {seed}{variants}");
             if let Some(url) = target {
                 let key = key.ok_or_else(|| anyhow::anyhow!("--target needs --key (or CREDITLINE_KEY)"))?;
                 let (sent, rejected) = simulate::drive(config, &url, &key, 2_000, !json)?;

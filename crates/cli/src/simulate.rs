@@ -137,7 +137,10 @@ pub fn sweep(config: Config, runs: u32, rules: RuleSet, progress: bool) -> anyho
             "events": evaluation.events,
             "overall": evaluation.overall,
             "pure_honest_friction_share": evaluation.pure_honest_friction_share,
+            "victim_friction_share": evaluation.victim_friction_share,
+            "refused_positives": evaluation.refused_positives,
             "labels": evaluation.labels,
+            "accounts": evaluation.accounts,
         }));
         bar.inc(1);
     }
@@ -179,6 +182,7 @@ pub fn print(evaluation: &Evaluation, json: bool, report: Option<&Path>, title: 
         "labels": evaluation.labels,
         "caught_minor": evaluation.caught_minor,
         "positive_minor": evaluation.positive_minor,
+        "refused_positives": evaluation.refused_positives,
         "rules": evaluation.rules,
     });
     match json {

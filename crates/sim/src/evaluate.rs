@@ -6,7 +6,8 @@
 //! holds, or money that never arrived because the payment or transfer sending it was stopped
 //! (the simulator's schemes run open-loop, so their later steps still try). Events
 //! labelled with a typology are positives, events labelled `honest` negatives; unlabelled events
-//! (an abuser's ordinary spending, set-up) are applied but not scored.
+//! (an abuser's ordinary spending, set-up) are applied but not scored, and so are positives the
+//! ledger refused on its own (they moved nothing; counted in `refused_positives`).
 
 use crate::events::{Body, Event, EventError, HONEST};
 use engine::product::Product;
@@ -121,6 +122,9 @@ pub struct Evaluation {
     pub caught_minor: u64,
     /// Money all positive events would have moved, minor units.
     pub positive_minor: u64,
+    /// Positive events the ledger refused on its own, for reasons no risk decision caused (the
+    /// line used up, funds that never arrived): they moved nothing and are not scored.
+    pub refused_positives: u64,
     /// Decisions by day.
     pub days: Vec<Day>,
     /// Rules by firings, most first.
@@ -274,6 +278,12 @@ impl Evaluator {
             _ => {}
         }
         let honest = event.label.as_deref() == Some(HONEST);
+        if !caught && !honest && event.label.is_some() && outcome.is_err() {
+            // The ledger refused a scheme's step on its own (the line used up, money that never
+            // came): it moved nothing, so it is neither caught nor missed.
+            report.refused_positives += 1;
+            return;
+        }
         for fired in decision.iter().flat_map(|decision| &decision.fired) {
             let entry = self.rules_seen.entry(fired.rule.clone()).or_default();
             entry.hits += 1;

@@ -16,6 +16,9 @@ use engine::risk::{AccountAction, Label, Tie, TieKind, Typology};
 use engine::{IdentityLevel, MerchantCategory, MerchantVerification, RepaySource, WithdrawalPurpose};
 use std::collections::BTreeMap;
 
+mod adversarial;
+use adversarial::{LookAlike, Style};
+
 /// Share of users running each scheme.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Mix {
@@ -89,6 +92,10 @@ pub struct Config {
     pub seed: u64,
     /// The abuse mix.
     pub mix: Mix,
+    /// Abusers vary every parameter of their scheme (amounts, delays, intermediaries, hidden
+    /// beneficiaries, mules opened ahead), and honest look-alikes of each scheme live among
+    /// them (`adversarial`); otherwise each scheme runs in its textbook form.
+    pub adversarial: bool,
 }
 
 /// Virtual time starts here: 2026-01-01 00:00 UTC.
@@ -125,6 +132,12 @@ enum Role {
         shop: u64,
         day: u32,
     },
+    /// An account opened for a scheme (a mule, an abuser's twin): no life of its own.
+    Shell,
+    /// A recruited account that passes scheme money on; otherwise an ordinary life.
+    Relay,
+    /// An honest user whose ordinary habit looks like a scheme.
+    LookAlike(LookAlike),
 }
 
 struct User {
@@ -139,6 +152,16 @@ struct User {
     friends: [u64; 3],
     phone: u64,
     device: u64,
+    /// The day the account opens (0: before the simulation starts).
+    opens_day: u32,
+    /// How the user runs their scheme (adversarial populations; unused otherwise).
+    style: Style,
+    /// An account of the same person (tied by device), 0 for none.
+    twin: u64,
+    /// Credit the user's scheme drew since the last statement repayment, minor units.
+    drawn_minor: u64,
+    /// Scheme money received and not yet cashed out, minor units.
+    inflow_minor: u64,
 }
 
 /// The simulator: call [`Simulator::run`] with a sink for events.
@@ -157,6 +180,8 @@ pub struct Simulator {
     owned_shops: Vec<(u64, u64)>,
     /// Users who own a shop (with or without one of the ordinary shops tied to them).
     owners: Vec<u64>,
+    /// Accounts that relay scheme money (adversarial populations).
+    relays: Vec<u64>,
 }
 
 /// The label of a scheme's event.
@@ -185,6 +210,7 @@ impl Simulator {
             proxy_clients: Vec::new(),
             owned_shops: Vec::new(),
             owners: Vec::new(),
+            relays: Vec::new(),
         }
     }
 
@@ -290,24 +316,32 @@ impl Simulator {
                 friends: [self.rng.u64(1..=users), self.rng.u64(1..=users), self.rng.u64(1..=users)],
                 phone: id,
                 device: id,
+                opens_day: 0,
+                style: Style::default(),
+                twin: 0,
+                drawn_minor: 0,
+                inflow_minor: 0,
             };
             self.users.push(user);
         }
         self.cast_roles(sink, opening);
         for slot in 0..self.users.len() {
-            let (id, limit_minor, income_minor, phone, device) = {
-                let user = &self.users[slot];
-                (user.id, user.limit_minor, user.income_minor, user.phone, user.device)
-            };
-            let ties = vec![
-                Self::tie(TieKind::Device, device, 1),
-                Self::tie(TieKind::Phone, phone, 2),
-                Self::tie(TieKind::Identity, id, 3),
-                Self::tie(TieKind::BankCard, id, 4),
-            ];
-            let identity = IdentityLevel::Full;
-            let open = self.event(opening, Body::OpenUser { user: id, currency: "CNY".into(), identity, ties }, None);
+            let user = &self.users[slot];
+            let (id, limit_minor, income_minor, opens_day) =
+                (user.id, user.limit_minor, user.income_minor, user.opens_day);
+            let user_is_shell = user.role == Role::Shell;
+            if user_is_shell && opens_day > 0 {
+                let time = self.daytime(opens_day);
+                let open = self.open_user_event(slot, time);
+                self.pending.entry(opens_day).or_default().push(open);
+                continue;
+            }
+            let open = self.open_user_event(slot, opening);
             sink(open);
+            if user_is_shell {
+                // Opened for a scheme: no credit line, nothing in it.
+                continue;
+            }
             let limit = self.event(opening, Body::SetCreditLimit { user: id, limit_minor }, None);
             sink(limit);
             let top_up = self.event(opening, Body::TopUp { user: id, amount_minor: income_minor / 2 }, None);
@@ -318,6 +352,20 @@ impl Simulator {
             let bind = self.event(opening, Body::Bind { user: None, merchant: Some(shop), tie }, None);
             sink(bind);
         }
+    }
+
+    /// The event opening the user in `slot` at `time_ms`, tied by its device, phone, identity and card.
+    fn open_user_event(&mut self, slot: usize, time_ms: u64) -> Event {
+        let user = &self.users[slot];
+        let (id, phone, device) = (user.id, user.phone, user.device);
+        let ties = vec![
+            Self::tie(TieKind::Device, device, 1),
+            Self::tie(TieKind::Phone, phone, 2),
+            Self::tie(TieKind::Identity, id, 3),
+            Self::tie(TieKind::BankCard, id, 4),
+        ];
+        let identity = IdentityLevel::Full;
+        self.event(time_ms, Body::OpenUser { user: id, currency: "CNY".into(), identity, ties }, None)
     }
 
     fn open_shop(
@@ -403,6 +451,9 @@ impl Simulator {
                 self.users[*slot].role = Role::RingMember { shop, day: day + self.rng.u32(0..5) };
             }
         }
+        if self.config.adversarial {
+            self.cast_variants(sink, opening, &mut free);
+        }
     }
 
     fn shop_in(&mut self, category: MerchantCategory) -> u64 {
@@ -435,14 +486,18 @@ impl Simulator {
 
     /// One user's day.
     fn act(&mut self, slot: usize, day: u32) {
+        let user = &self.users[slot];
+        if day < user.opens_day || user.role == Role::Shell {
+            return;
+        }
         // A takeover victim is an honest customer; ring members are recruited to max out their
-        // line and do nothing else.
-        let label = match self.users[slot].role {
-            Role::Honest | Role::Owner | Role::TakeoverVictim { .. } => honest(),
-            _ => None,
-        };
-        if !matches!(self.users[slot].role, Role::RingMember { .. }) {
+        // line and do nothing else (in adversarial populations some live ordinary lives too).
+        let label = self.label_of(user.id);
+        if !matches!(user.role, Role::RingMember { .. }) || user.style.ordinary_life {
             self.live_ordinary_day(slot, day, label);
+        }
+        if self.config.adversarial {
+            return self.act_varied(slot, day);
         }
         match self.users[slot].role {
             Role::RefundCycler => self.refund_cycle(slot, day),
@@ -479,6 +534,8 @@ impl Simulator {
         if day_of_month == repay_day {
             let time = self.daytime(day);
             let in_full = !pays_late || self.rng.bool();
+            // The statement repaid covers what was drawn up to its date, about two thirds of it.
+            self.users[slot].drawn_minor /= 3;
             let body = Body::RepayStatement { user, source: RepaySource::Bank, in_full };
             self.at(day, time, body, label.clone());
         }
@@ -486,7 +543,7 @@ impl Simulator {
         for _ in 0..purchases {
             self.honest_purchase(slot, day, label.clone());
         }
-        if user != household && self.rng.u16(0..60) == 0 {
+        if user != household && self.rng.u16(0..60) == 0 && self.lives(household) {
             // Family money: a transfer within the household.
             let time = self.daytime(day);
             let amount_minor = YUAN * self.rng.u64(50..500);
@@ -506,7 +563,7 @@ impl Simulator {
             let request = self.at(day, time, Body::CreditWithdrawal { user, amount_minor, purpose }, label.clone());
             self.at(day, time + MINUTE_MS, Body::Verify { user, challenge: request }, label.clone());
         }
-        if self.rng.u16(0..1_000) < 5 && friend != user {
+        if self.rng.u16(0..1_000) < 5 && friend != user && self.lives(friend) {
             // A night out: a friend pays their share back the next day.
             let time = self.daytime(day);
             let shop = self.shop_in(MerchantCategory::Other);
@@ -523,9 +580,14 @@ impl Simulator {
         }
     }
 
+    /// Whether the user lives a life of their own (is not an account opened for a scheme).
+    fn lives(&self, user: u64) -> bool {
+        self.users[(user - 1) as usize].role != Role::Shell
+    }
+
     fn label_of(&self, user: u64) -> Option<String> {
         match self.users[(user - 1) as usize].role {
-            Role::Honest | Role::Owner | Role::TakeoverVictim { .. } => honest(),
+            Role::Honest | Role::Owner | Role::TakeoverVictim { .. } | Role::LookAlike(_) => honest(),
             _ => None,
         }
     }
@@ -679,12 +741,16 @@ impl Simulator {
         let sent = self.at(day, time + MINUTE_MS * 5, transfer, label(Typology::AccountTakeover));
         let withdrawal = Body::CreditWithdrawal { user, amount_minor: limit / 10, purpose: WithdrawalPurpose::Other };
         self.at(day, time + MINUTE_MS * 7, withdrawal, label(Typology::AccountTakeover));
-        // The owner calls support the next morning: the analyst rejects what the tool tried (the
-        // holds are released; a case that was never opened is simply refused) and unfreezes the line.
+        self.recover(day, user, &[spent, sent]);
+    }
+
+    /// The owner calls support the next morning: the analyst rejects what the tool tried (the
+    /// holds are released; a case that was never opened is simply refused) and unfreezes the line.
+    fn recover(&mut self, day: u32, user: u64, stopped: &[u64]) {
         let morning = Self::day_start(day + 1) + 9 * HOUR_MS;
-        for case in [spent, sent] {
+        for case in stopped {
             let verdict = Label::Fraud(Typology::AccountTakeover);
-            self.at(day + 1, morning, Body::DecideCase { case, approve: false, verdict }, None);
+            self.at(day + 1, morning, Body::DecideCase { case: *case, approve: false, verdict }, None);
         }
         self.at(day + 1, morning + MINUTE_MS, Body::LiftAction { user, action: AccountAction::FreezeCredit }, None);
     }

@@ -6,7 +6,11 @@ use sim::events::{self, Body, Event};
 use sim::population::{Config, Mix, Simulator};
 
 fn small(seed: u64) -> Config {
-    Config { users: 600, merchants: 40, days: 20, seed, mix: Mix::default() }
+    Config { users: 600, merchants: 40, days: 20, seed, mix: Mix::default(), adversarial: false }
+}
+
+fn adversarial(seed: u64) -> Config {
+    Config { adversarial: true, days: 40, ..small(seed) }
 }
 
 fn file(config: Config) -> Vec<u8> {
@@ -18,10 +22,13 @@ fn file(config: Config) -> Vec<u8> {
 
 #[test]
 fn the_same_seed_writes_the_same_file_and_another_seed_another() {
-    let (first, again, other) = (file(small(7)), file(small(7)), file(small(8)));
-    assert!(first.len() > 50_000, "a real population: {} bytes", first.len());
-    assert_eq!(xxhash(&first), xxhash(&again), "same seed, same bytes");
-    assert_ne!(xxhash(&first), xxhash(&other));
+    for population in [small, adversarial] {
+        let (first, again, other) = (file(population(7)), file(population(7)), file(population(8)));
+        assert!(first.len() > 50_000, "a real population: {} bytes", first.len());
+        assert_eq!(xxhash(&first), xxhash(&again), "same seed, same bytes");
+        assert_ne!(xxhash(&first), xxhash(&other));
+    }
+    assert_ne!(xxhash(&file(small(7))), xxhash(&file(adversarial(7))), "variants change the population");
 }
 
 fn xxhash(bytes: &[u8]) -> u64 {
@@ -31,9 +38,15 @@ fn xxhash(bytes: &[u8]) -> u64 {
 
 #[test]
 fn every_simulated_event_parses_back_and_maps_onto_commands() {
-    let bytes = file(small(3));
+    for population in [small, adversarial] {
+        every_event_parses_back_and_maps_onto_commands(population(3));
+    }
+}
+
+fn every_event_parses_back_and_maps_onto_commands(config: Config) {
+    let bytes = file(config);
     let mut simulated = Vec::new();
-    Simulator::new(small(3)).run(&mut |event| simulated.push(event));
+    Simulator::new(config).run(&mut |event| simulated.push(event));
     let read: Vec<Event> = events::read(&bytes[..]).map(|item| item.expect("parses").1).collect();
     assert!(read == simulated, "every event reads back equal to what was written");
     let mut count = 0;
@@ -61,6 +74,47 @@ fn every_simulated_event_parses_back_and_maps_onto_commands() {
     ] {
         assert!(labels.contains(typology), "{typology} is simulated: {labels:?}");
     }
+}
+
+/// Adversarial schemes move money through accounts opened days ahead, relays and twins: every
+/// account an event names is open by then, and nearly every scheme move finds the money it sends
+/// (a refund may still name a payment the ledger refused, as in any population).
+#[test]
+fn adversarial_schemes_name_only_open_accounts_and_mostly_funded_moves() {
+    let mut simulated = Vec::new();
+    Simulator::new(Config { users: 2_000, ..adversarial(11) }).run(&mut |event| simulated.push(event));
+    let mut engine = Engine::default();
+    let product = toml::from_str(include_str!("../../../products/huabei.toml")).unwrap();
+    let install = Command {
+        id: engine::CommandId(u64::MAX),
+        time_ms: simulated[0].time_ms,
+        actor: engine::ActorId::SERVER,
+        initiator: engine::Initiator::Platform,
+        kind: CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: None },
+    };
+    engine.apply(&install, 0, &mut Vec::new()).unwrap();
+    let (mut moved, mut unfunded) = (0u64, 0u64);
+    for (index, event) in simulated.iter().enumerate() {
+        let mut commands = Vec::new();
+        event.append_commands(index + 2, &mut commands).unwrap();
+        let outcomes: Vec<_> = commands.iter().map(|command| engine.apply(command, 0, &mut Vec::new())).collect();
+        let outcome = outcomes[0];
+        let named_unknown = matches!(outcome, Err(engine::Rejection::UnknownUser | engine::Rejection::UnknownMerchant));
+        assert!(!named_unknown, "line {}: {event:?}: {outcome:?}", index + 2);
+        let scheme = event.label.as_deref().is_some_and(|label| label != events::HONEST);
+        let moves = matches!(
+            event.body,
+            Body::Payout { .. } | Body::MerchantTransfer { .. } | Body::CashOut { .. } | Body::Transfer { .. }
+        );
+        if scheme && moves {
+            moved += 1;
+            unfunded += u64::from(outcome.is_err());
+        }
+    }
+    engine.check_invariants().unwrap();
+    assert!(moved > 200, "schemes move money: {moved}");
+    // A leg whose draw the ledger refused (the line was used up) still runs: the schemes are open-loop.
+    assert!(unfunded * 8 < moved, "{unfunded} of {moved} scheme moves found no money");
 }
 
 /// Lines read in place from the reader's buffer and lines that span two fills of it read alike,

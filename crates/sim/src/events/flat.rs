@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn reads_every_simulated_line_as_the_general_parser_does() {
-        let config = Config { users: 400, merchants: 30, days: 15, seed: 7, mix: Mix::default() };
+        let config = Config { users: 400, merchants: 30, days: 15, seed: 7, mix: Mix::default(), adversarial: false };
         let (mut flat_lines, mut fast, mut for_others) = (0, 0, 0);
         Simulator::new(config).run(&mut |event| {
             let mut out = Vec::new();
