@@ -402,7 +402,7 @@ impl Starved {
                 }
                 self.inflow_stopped_until.insert(Party::Merchant(MerchantId(*merchant)), event.time_ms + INFLOW_MS);
             }
-            Body::Transfer { to, .. } => {
+            Body::Transfer { to, .. } | Body::MerchantTransfer { to, .. } => {
                 self.inflow_stopped_until.insert(Party::User(UserId(*to)), event.time_ms + INFLOW_MS);
             }
             _ => {}

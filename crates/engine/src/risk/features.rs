@@ -363,7 +363,7 @@ catalog! {
     EventBeneficiaryTied = Event "event.beneficiary_tied_to_payer": Type::Bool, "The beneficiary belongs to the payer or an account tied to the payer.";
     EventCounterpartyTied = Event "event.counterparty_tied_to_payer": Type::Bool, "The merchant paid, or the payee of a transfer, is tied to the payer.";
     EventCounterpartyFirstSeen = Event "event.counterparty_first_seen": Type::Bool, "The merchant (or payee) is not among the payer's latest 16 purchases (or payees).";
-    EventLoopback = Event "event.loopback_minor": Type::Int, "Money flowing back: for a transfer, credit the payee (or accounts tied to it) spent in 7 days at merchants tied to the payer; for a payout, credit that accounts tied to the merchant spent there in 7 days.";
+    EventLoopback = Event "event.loopback_minor": Type::Int, "Money flowing back: for a transfer, credit the payee (or accounts tied to it) spent in 7 days at merchants tied to the payer; for a payout, credit that accounts tied to the merchant spent there in 7 days; for a merchant's transfer to a user, credit the user (or accounts tied to them) spent at that merchant in 7 days (of each one's latest 16 purchases).";
     EventCreditShare = Event "event.credit_share": Type::Double, "Money provenance (ADR 0009): the share of what a transfer, a merchant's transfer to a user, a withdrawal to a bank or a payout moves that was drawn on credit lines, whatever path it took since (0 for other events).";
     EventReturningCreditShare = Event "event.returning_credit_share": Type::Double, "The share of what it moves that was drawn by the receiving side or an account tied to it (the user withdrawing, the payee, the merchant paid out): credit coming back to its drawer's group.";
     EventReturningCreditHops = Event "event.returning_credit_hops": Type::Int, "The most moves between accounts (refunds to a balance, transfers) that returning credit made after reaching a merchant (0 if none returns).";
@@ -653,18 +653,16 @@ impl<'a> Context<'a> {
     }
 
     /// See [`Feature::EventLoopback`]. Money can only loop back through a tie group holding a
-    /// merchant, so accounts outside one (nearly all) answer 0 at once.
+    /// merchant, so senders and merchants outside one (nearly all) answer 0 at once; a merchant's
+    /// transfer to a user is looped back when the user's own group paid that merchant.
     fn loopback_minor(&self) -> u64 {
         let (engine, event) = (self.engine, self.event);
-        let group = match (event.kind, event.user, event.merchant) {
-            (EventKind::Transfer, Some(sender), _) => engine.users[sender].risk.group,
-            (EventKind::PayoutMerchant, _, Some(merchant)) => engine.merchants[merchant].risk.group,
-            _ => 0,
+        let holds_merchant = |group: u32| {
+            group != 0
+                && engine.risk.ties.groups[group as usize - 1]
+                    .iter()
+                    .any(|member| matches!(member, super::Party::Merchant(_)))
         };
-        let members = if group == 0 { &[][..] } else { &engine.risk.ties.groups[group as usize - 1][..] };
-        if !members.iter().any(|member| matches!(member, super::Party::Merchant(_))) {
-            return 0;
-        }
         let horizon = engine.now_ms.saturating_sub(7 * DAY_MS);
         let recent_credit_at = |user: UserId, merchant: &dyn Fn(MerchantId) -> bool| -> u64 {
             let Some(slot) = engine.user_index.get(&user) else { return 0 };
@@ -690,21 +688,24 @@ impl<'a> Context<'a> {
             }
             users
         };
+        let credit_of_group_at = |party: super::Party, merchant: &dyn Fn(MerchantId) -> bool| -> u64 {
+            group_users(party).into_iter().map(|user| recent_credit_at(user, merchant)).sum()
+        };
         match (event.kind, event.user, event.payee, event.merchant) {
-            (EventKind::Transfer, Some(sender), Some(payee), _) => {
+            (EventKind::Transfer, Some(sender), Some(payee), _) if holds_merchant(engine.users[sender].risk.group) => {
                 let sender = super::Party::User(engine.users[sender].id);
                 let tied_to_sender = |merchant: MerchantId| engine.tied(sender, super::Party::Merchant(merchant));
-                group_users(super::Party::User(engine.users[payee].id))
-                    .into_iter()
-                    .map(|user| recent_credit_at(user, &tied_to_sender))
-                    .sum()
+                credit_of_group_at(super::Party::User(engine.users[payee].id), &tied_to_sender)
             }
-            (EventKind::PayoutMerchant, _, _, Some(merchant)) => {
+            (EventKind::PayoutMerchant, _, _, Some(merchant))
+                if holds_merchant(engine.merchants[merchant].risk.group) =>
+            {
                 let id = engine.merchants[merchant].id;
-                group_users(super::Party::Merchant(id))
-                    .into_iter()
-                    .map(|user| recent_credit_at(user, &|paid| paid == id))
-                    .sum()
+                credit_of_group_at(super::Party::Merchant(id), &|paid| paid == id)
+            }
+            (EventKind::MerchantTransfer, _, Some(payee), Some(merchant)) => {
+                let id = engine.merchants[merchant].id;
+                credit_of_group_at(super::Party::User(engine.users[payee].id), &|paid| paid == id)
             }
             _ => 0,
         }
