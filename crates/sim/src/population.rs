@@ -162,6 +162,8 @@ struct User {
     drawn_minor: u64,
     /// Scheme money received and not yet cashed out, minor units.
     inflow_minor: u64,
+    /// A self-recharger's wallet is bound to them (bound only after the first recharge to it).
+    wallet_bound: bool,
 }
 
 /// The simulator: call [`Simulator::run`] with a sink for events.
@@ -321,6 +323,7 @@ impl Simulator {
                 twin: 0,
                 drawn_minor: 0,
                 inflow_minor: 0,
+                wallet_bound: false,
             };
             self.users.push(user);
         }

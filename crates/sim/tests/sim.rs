@@ -305,3 +305,56 @@ fn typology_names_agree_with_their_json_spelling() {
     let refused = Mix::parse("rings=0.02").expect_err("not a scheme");
     assert!(refused.contains("expected one of refund_cycling, colluding_merchant"), "{refused}");
 }
+
+/// A recharge whose value the recharge merchant credits to the payer's twin account hours later
+/// is caught (`b_merchant_transfer_of_payers_credit`, whatever the merchant's other sales); the
+/// same merchant's 3 % cashback to a customer passes; and a scheme payment the ledger refuses on
+/// its own (far past the limit) is neither caught nor missed.
+#[test]
+fn a_recharge_credited_to_the_payers_twin_is_caught_and_cashback_passes() {
+    let rules = toml::from_str(include_str!("../../../rules/default.toml")).unwrap();
+    let product = toml::from_str(include_str!("../../../products/huabei.toml")).unwrap();
+    let start = sim::population::START_MS;
+    let tie = |kind, token| Tie { kind, token };
+    let mut bodies = vec![Body::OpenMerchant {
+        merchant: 1,
+        currency: "CNY".into(),
+        category: engine::MerchantCategory::Recharge,
+        verification: engine::MerchantVerification::Certified,
+        partner: false,
+        ties: Vec::new(),
+    }];
+    for user in 1..=7u64 {
+        // Users 1 and 2 are one person's two accounts, on one device.
+        let device = if user == 2 { 1 } else { user };
+        let ties = vec![tie(TieKind::Device, 100 + device), tie(TieKind::Identity, 200 + user)];
+        bodies.push(Body::OpenUser { user, currency: "CNY".into(), identity: IdentityLevel::Full, ties });
+        bodies.push(Body::SetCreditLimit { user, limit_minor: 1_000_000 });
+    }
+    let mut events: Vec<Event> = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(index, body)| Event { id: index as u64 + 1, time_ms: start - 40 * 86_400_000, body, label: None })
+        .collect();
+    let mut at = |hours: u64, body: Body, label: &str| {
+        let id = events.len() as u64 + 1;
+        events.push(Event { id, time_ms: start + hours * 3_600_000, body, label: Some(label.to_owned()) });
+    };
+    for user in [1, 3, 4, 5, 6] {
+        let pay = Body::Pay { user, merchant: 1, credit_minor: 50_000, balance_minor: 0, beneficiary: None };
+        at(user, pay, if user == 1 { "self_recharge" } else { "honest" });
+    }
+    at(9, Body::MerchantTransfer { merchant: 1, to: 3, amount_minor: 1_500 }, "honest");
+    at(10, Body::MerchantTransfer { merchant: 1, to: 2, amount_minor: 50_000 }, "self_recharge");
+    let far_past_the_limit =
+        Body::Pay { user: 7, merchant: 1, credit_minor: 90_000_000, balance_minor: 0, beneficiary: None };
+    at(11, far_past_the_limit, "ring");
+    let items = events.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
+    let evaluation = sim::evaluate::evaluate(items, product, rules, &mut |_| {}).unwrap();
+    let fired = |rule: &str| evaluation.rules.iter().find(|hits| hits.rule == rule).map_or(0, |hits| hits.hits);
+    assert_eq!(fired("b_merchant_transfer_of_payers_credit"), 1, "{:?}", evaluation.rules);
+    assert_eq!(evaluation.labels["self_recharge"].tp, 1, "the twin's credit is caught: {:?}", evaluation.labels);
+    assert_eq!(evaluation.overall.fp, 0, "neither the honest recharges nor the cashback: {:?}", evaluation.rules);
+    assert_eq!(evaluation.refused_positives, 1);
+    assert!(!evaluation.labels.contains_key("ring"), "a refused step is not scored: {:?}", evaluation.labels);
+}

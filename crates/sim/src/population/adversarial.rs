@@ -78,11 +78,6 @@ impl Style {
     }
 }
 
-/// The day `time_ms` falls on.
-fn day_of(time_ms: u64) -> u32 {
-    ((time_ms - super::START_MS) / DAY_MS) as u32
-}
-
 impl Simulator {
     /// Gives every abuser a style, mules and twins their shells, and casts the look-alikes.
     pub(super) fn cast_variants(&mut self, sink: &mut dyn FnMut(Event), opening: u64, free: &mut Vec<usize>) {
@@ -212,13 +207,13 @@ impl Simulator {
         })
     }
 
-    /// Sends `amount_minor` from user `from` to user `to` at `time_ms`, through `hops` relays
-    /// each forwarding 99 % after ten minutes to six hours; returns when and how much arrives.
+    /// Sends `amount_minor` from user `from` to user `to` at `time_ms` (on or after `day`, the
+    /// day the scheme acts), through `hops` relays each forwarding 99 % after ten minutes to six
+    /// hours; returns when and how much arrives.
     fn relay(
         &mut self,
-        time_ms: u64,
-        from: u64,
-        to: u64,
+        (day, time_ms): (u32, u64),
+        (from, to): (u64, u64),
         amount_minor: u64,
         hops: u8,
         typology: Typology,
@@ -229,23 +224,18 @@ impl Simulator {
             if relay == sender || relay == to {
                 continue;
             }
-            self.at(
-                day_of(time),
-                time,
-                Body::Transfer { from: sender, to: relay, amount_minor: amount },
-                label(typology),
-            );
+            self.at(day, time, Body::Transfer { from: sender, to: relay, amount_minor: amount }, label(typology));
             time += log_uniform(&mut self.rng, 10 * MINUTE_MS, 6 * HOUR_MS);
             (sender, amount) = (relay, amount * 99 / 100);
         }
-        self.at(day_of(time), time, Body::Transfer { from: sender, to, amount_minor: amount }, label(typology));
+        self.at(day, time, Body::Transfer { from: sender, to, amount_minor: amount }, label(typology));
         (time, amount)
     }
 
     /// The receiver cashes what arrived out to the bank an hour to two days later.
-    fn cash_out_later(&mut self, time_ms: u64, user: u64, amount_minor: u64, typology: Typology) {
+    fn cash_out_later(&mut self, day: u32, time_ms: u64, user: u64, amount_minor: u64, typology: Typology) {
         let time = time_ms + log_uniform(&mut self.rng, HOUR_MS, 2 * DAY_MS);
-        self.at(day_of(time), time, Body::CashOut { user, amount_minor }, label(typology));
+        self.at(day, time, Body::CashOut { user, amount_minor }, label(typology));
     }
 
     /// a. Credit purchases of liquid goods (sometimes physical), refunded hours to ten days later,
@@ -270,7 +260,7 @@ impl Simulator {
             _ => amount_minor * self.rng.u64(80..100) / 100,
         };
         let later = time + style.delay_ms.min(10 * DAY_MS);
-        self.at(day_of(later), later, Body::Refund { payment, merchant, amount_minor: refunded }, None);
+        self.at(day, later, Body::Refund { payment, merchant, amount_minor: refunded }, None);
         self.users[slot].drawn_minor -= refunded;
     }
 
@@ -297,19 +287,19 @@ impl Simulator {
                 _ => self.relays[self.rng.usize(..self.relays.len())],
             };
             let body = Body::MerchantTransfer { merchant: shop, to: first, amount_minor: back };
-            self.at(day_of(leg), leg, body, label(typology));
+            self.at(day, leg, body, label(typology));
             match first == receiver {
                 true => (leg, back),
-                false => self.relay(leg + HOUR_MS, first, receiver, back * 99 / 100, style.hops - 1, typology),
+                false => self.relay((day, leg + HOUR_MS), (first, receiver), back * 99 / 100, style.hops - 1, typology),
             }
         } else {
-            self.at(day_of(leg), leg, Body::Payout { merchant: shop, amount_minor }, label(typology));
+            self.at(day, leg, Body::Payout { merchant: shop, amount_minor }, label(typology));
             let banked = leg + HOUR_MS;
-            self.at(day_of(banked), banked, Body::TopUp { user: accomplice, amount_minor: back }, None);
-            self.relay(banked + MINUTE_MS, accomplice, receiver, back, style.hops, typology)
+            self.at(day, banked, Body::TopUp { user: accomplice, amount_minor: back }, None);
+            self.relay((day, banked + MINUTE_MS), (accomplice, receiver), back, style.hops, typology)
         };
         if receiver == twin || self.rng.bool() {
-            self.cash_out_later(arrived, receiver, amount, typology);
+            self.cash_out_later(day, arrived, receiver, amount, typology);
         }
     }
 
@@ -341,7 +331,7 @@ impl Simulator {
         let back = (amount_minor as f64 * style.back_share) as u64;
         let later = time + style.delay_ms.min(3 * DAY_MS);
         // The client's payback is the client's act, not the cash-out's: unlabelled.
-        self.at(day_of(later), later, Body::Transfer { from: client, to: user, amount_minor: back }, None);
+        self.at(day, later, Body::Transfer { from: client, to: user, amount_minor: back }, None);
         self.users[slot].inflow_minor += back;
     }
 
@@ -370,18 +360,18 @@ impl Simulator {
             self.at(day, time, body, label(typology));
             let credited = time + style.delay_ms.min(6 * HOUR_MS);
             let body = Body::MerchantTransfer { merchant, to: twin, amount_minor };
-            self.at(day_of(credited), credited, body, label(typology));
-            self.cash_out_later(credited, twin, amount_minor, typology);
+            self.at(day, credited, body, label(typology));
+            self.cash_out_later(day, credited, twin, amount_minor, typology);
             return;
         }
         let beneficiary = Some(wallet_tie);
         let body = Body::Pay { user, merchant, credit_minor: amount_minor, balance_minor: 0, beneficiary };
         self.at(day, time, body, label(typology));
-        if form == 1 && self.users[slot].inflow_minor == 0 {
-            // The wallet shows up as the payer's only later; `inflow_minor` marks it bound.
-            self.users[slot].inflow_minor = 1;
+        if form == 1 && !self.users[slot].wallet_bound {
+            // The wallet shows up as the payer's only later.
+            self.users[slot].wallet_bound = true;
             let bound = time + style.delay_ms;
-            self.at(day_of(bound), bound, Body::Bind { user: Some(user), merchant: None, tie: wallet_tie }, None);
+            self.at(day, bound, Body::Bind { user: Some(user), merchant: None, tie: wallet_tie }, None);
         }
     }
 
@@ -427,12 +417,12 @@ impl Simulator {
             0 => (mule, onward, drained),
             hops => {
                 let cash_point = self.relays[self.rng.usize(..self.relays.len())];
-                let (arrived, amount) = self.relay(onward, mule, cash_point, drained, hops - 1, typology);
+                let (arrived, amount) = self.relay((day, onward), (mule, cash_point), drained, hops - 1, typology);
                 (cash_point, arrived, amount)
             }
         };
         let cash_out = arrived + MINUTE_MS;
-        self.at(day_of(cash_out), cash_out, Body::CashOut { user: cashier, amount_minor: amount }, label(typology));
+        self.at(day, cash_out, Body::CashOut { user: cashier, amount_minor: amount }, label(typology));
         self.recover(day, user, &stopped);
     }
 
@@ -445,7 +435,7 @@ impl Simulator {
         let body = Body::Pay { user, merchant: shop, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
         self.at(day, time, body, label(Typology::Ring));
         let paid_out = time + delay;
-        self.at(day_of(paid_out), paid_out, Body::Payout { merchant: shop, amount_minor }, label(Typology::Ring));
+        self.at(day, paid_out, Body::Payout { merchant: shop, amount_minor }, label(Typology::Ring));
     }
 
     /// An honest look-alike's habit, on top of their ordinary day.
@@ -474,7 +464,7 @@ impl Simulator {
                 let later = time + log_uniform(&mut self.rng, 10 * MINUTE_MS, 6 * HOUR_MS);
                 let body =
                     Body::Pay { user, merchant, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
-                self.at(day_of(later), later, body, honest());
+                self.at(day, later, body, honest());
             }
             LookAlike::SavesForChild { day: on, child } if on == day => {
                 let amount_minor = income * self.rng.u64(20..50) / 100;
@@ -494,7 +484,7 @@ impl Simulator {
                     self.at(day, time, body, honest());
                     let back = time + log_uniform(&mut self.rng, HOUR_MS, 2 * DAY_MS);
                     let label = self.label_of(friend);
-                    self.at(day_of(back), back, Body::Transfer { from: friend, to: user, amount_minor }, label);
+                    self.at(day, back, Body::Transfer { from: friend, to: user, amount_minor }, label);
                 }
             }
             LookAlike::Parent { school, day: on } if on == day => {
@@ -508,7 +498,7 @@ impl Simulator {
                 };
                 self.at(day, time, body, honest());
                 let paid_out = time + log_uniform(&mut self.rng, DAY_MS, 3 * DAY_MS);
-                self.at(day_of(paid_out), paid_out, Body::Payout { merchant: school, amount_minor }, honest());
+                self.at(day, paid_out, Body::Payout { merchant: school, amount_minor }, honest());
             }
             _ => {}
         }
