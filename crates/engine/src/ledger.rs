@@ -15,7 +15,7 @@ use crate::prefetch::{Hint, Lookahead};
 use crate::product::{Overpayment, Product};
 use crate::provenance::{Origins, Provenance};
 use crate::risk::features::{Inflow, MerchantRisk, Purchase, UserRisk, ring_like};
-use crate::risk::{Decision, Party, RiskState, Tie};
+use crate::risk::{Decision, RiskState};
 use crate::score::CreditScore;
 use crate::table::{RecordMap, ShardedMap, SlotIndex};
 use crate::withdrawal::{Challenge, WithdrawalTotals};
@@ -304,9 +304,9 @@ impl Engine {
                 Ok(Accepted::Done)
             }
             CommandKind::TopUp { user, amount } => self.top_up(user, amount, ledger),
-            CommandKind::Pay { user, merchant, funding } => self.pay(id, (user, merchant, funding), None, ledger),
-            CommandKind::PayFor { user, merchant, funding, beneficiary } => {
-                self.pay(id, (user, merchant, funding), Some(beneficiary), ledger)
+            // Whom an order is for matters to the risk features only (noted when it is scored).
+            CommandKind::Pay { user, merchant, funding } | CommandKind::PayFor { user, merchant, funding, .. } => {
+                self.pay(id, (user, merchant, funding), ledger)
             }
             CommandKind::Authorize { user, merchant, funding, hold_ms } => {
                 let expires_at_ms = self.now_ms.saturating_add(hold_ms);
@@ -507,25 +507,21 @@ impl Engine {
         &mut self,
         id: CommandId,
         (user, merchant, funding): (UserId, MerchantId, Funding),
-        beneficiary: Option<Tie>,
         ledger: &mut Postings<'_>,
     ) -> Outcome {
         self.check_new_payment_id(id)?;
         let (user_slot, merchant_slot, total) = self.check_spend(user, merchant, funding)?;
-        // An order for someone the payer is not tied to counts towards proxy-purchase features.
-        let for_other = beneficiary.filter(|tie| !self.tie_belongs_to(*tie, Party::User(user))).map(|tie| tie.token);
-        self.post_capture(id, (user_slot, merchant_slot), funding, total, for_other, ledger)
+        self.post_capture(id, (user_slot, merchant_slot), funding, total, ledger)
     }
 
     /// Moves captured money from the user to the merchant, records the payment and the purchase's
-    /// risk features (`for_other`: the beneficiary's token when the order is for someone else).
+    /// risk features.
     fn post_capture(
         &mut self,
         id: CommandId,
         (user_slot, merchant_slot): (usize, usize),
         funding: Funding,
         total: u64,
-        for_other: Option<u64>,
         ledger: &mut Postings<'_>,
     ) -> Outcome {
         let settlement = credit_to(self.merchants[merchant_slot].settlement_minor, total)?;
@@ -533,8 +529,7 @@ impl Engine {
         let account = &mut self.users[user_slot];
         let available_before = account.credit_available_minor();
         let merchant_id = self.merchants[merchant_slot].id;
-        let purchase =
-            Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor, for_other };
+        let purchase = Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor };
         account.risk.on_purchase(purchase, total);
         let ring = funding.credit_minor > 0 && ring_like(total, funding.credit_minor, available_before);
         self.merchants[merchant_slot].risk.on_sale(now_ms, account.id, total, funding.credit_minor, ring);
@@ -597,7 +592,7 @@ impl Engine {
         let merchant_slot = self.merchant_slot(merchant)?;
         credit_to(self.merchants[merchant_slot].settlement_minor, amount.minor())?;
         self.drop_authorization(id);
-        self.post_capture(id, (user_slot, merchant_slot), captured, amount.minor(), None, ledger)
+        self.post_capture(id, (user_slot, merchant_slot), captured, amount.minor(), ledger)
     }
 
     fn release(&mut self, id: CommandId, merchant: MerchantId) -> Outcome {

@@ -17,9 +17,9 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
-/// stored value (version 9: balances and settlement accounts carry their money's provenance; risk
-/// actions lapse).
-pub const SNAPSHOT_VERSION: u32 = 9;
+/// stored value (version 10: a purchase for another keeps the beneficiary's whole tie, not its
+/// token alone).
+pub const SNAPSHOT_VERSION: u32 = 10;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {

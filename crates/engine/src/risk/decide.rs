@@ -1,6 +1,6 @@
 //! Scoring a command, the decision ladder, account actions, risk challenges, cases and appeals.
 
-use super::features::{Context, ScoredEvent, ring_like};
+use super::features::{Context, OrderForOther, ScoredEvent, ring_like};
 use super::ruleset::RuleSet;
 use super::{
     AccountAction, Appeal, Case, CaseStatus, Decision, DecisionKind, EventKind, Evidence, FiredRule, Held, Label,
@@ -172,6 +172,7 @@ impl Engine {
             None => Party::Merchant(self.merchants[event.merchant.expect("a scored event has a user or merchant")].id),
         };
         self.note_ring_like_attempt(&event);
+        self.note_order_for_other(&event);
         let outcome = match decision.kind {
             DecisionKind::Allow => self.run(id, kind, ledger),
             DecisionKind::Deny => Err(Rejection::RiskDenied),
@@ -205,6 +206,27 @@ impl Engine {
             let payer = self.users[user].id;
             self.merchants[merchant].risk.note_ring_payer(self.now_ms, payer);
         }
+    }
+
+    /// An order for someone not tied to the payer counts towards the proxy-purchase features when
+    /// it is attempted, whatever the decision: an order held or refused still had its payback
+    /// coming.
+    fn note_order_for_other(&mut self, event: &ScoredEvent) {
+        let (EventKind::Pay | EventKind::Authorize, Some(user), Some(beneficiary)) =
+            (event.kind, event.user, event.beneficiary)
+        else {
+            return;
+        };
+        if self.tie_belongs_to(beneficiary, Party::User(self.users[user].id)) {
+            return;
+        }
+        let order = OrderForOther {
+            time_ms: self.now_ms,
+            amount_minor: event.amount_minor,
+            credit_minor: event.credit_minor,
+            beneficiary,
+        };
+        self.users[user].risk.on_order_for_other(order);
     }
 
     fn park(&mut self, id: CommandId, party: Party, kind: &CommandKind) -> Outcome {

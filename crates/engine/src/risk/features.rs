@@ -77,8 +77,20 @@ pub struct Purchase {
     pub merchant: MerchantId,
     /// The credit-funded part.
     pub credit_minor: u64,
-    /// The beneficiary's token when the order was for someone not tied to the payer.
-    pub for_other: Option<u64>,
+}
+
+/// An order for someone not tied to the payer, made or attempted: a held, challenged or refused
+/// order still asked for the payer's money on a stranger's behalf, and its payback still comes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderForOther {
+    /// When it was asked for.
+    pub time_ms: u64,
+    /// Its price, credit and balance.
+    pub amount_minor: u64,
+    /// The part asked of the credit line.
+    pub credit_minor: u64,
+    /// Whom it was for: who should pay it back.
+    pub beneficiary: Tie,
 }
 
 /// Money that came in by P2P transfer.
@@ -145,6 +157,8 @@ pub struct UserRisk {
     pub fast_refund_at_ms: Option<u64>,
     /// The latest purchases.
     pub purchases: Ring<Purchase>,
+    /// The latest orders for others, made or attempted.
+    pub orders_for_others: Ring<OrderForOther>,
     /// The latest incoming transfers.
     pub inflows: Ring<Inflow>,
     /// The latest payees of outgoing transfers, with the time.
@@ -227,6 +241,12 @@ impl UserRisk {
         if fast {
             self.fast_refund_at_ms = Some(now_ms);
         }
+    }
+
+    /// Records an order for someone not tied to the user when it is asked for, whatever the
+    /// decision.
+    pub(crate) fn on_order_for_other(&mut self, order: OrderForOther) {
+        self.orders_for_others.push(order);
     }
 
     /// Records an incoming transfer.
@@ -386,14 +406,15 @@ catalog! {
     UserFastLiquidRefunds30d = User "user.fast_liquid_refunds_30d": Type::Int, "Of those, refunds of virtual goods or recharges (cash-like goods), last 30 days.";
     UserSinceFastRefund = User "user.ms_since_fast_refund": Type::Int, "Milliseconds since the latest such refund (2^63-1 if never): a cheap first test before the 30-day counts.";
     UserRefundRatio30d = User "user.refund_ratio_30d": Type::Double, "Refunded over spent (credit and balance), last 30 days (0 when nothing spent).";
-    UserBeneficiaries7d = User "user.beneficiaries_7d": Type::Int, "Distinct beneficiaries not tied to the user that the user's purchases were for, last 7 days.";
-    UserCreditForOthers7d = User "user.credit_for_others_7d_minor": Type::Int, "Credit spent on orders for others (not tied to the user), last 7 days.";
+    UserBeneficiaries7d = User "user.beneficiaries_7d": Type::Int, "Distinct beneficiaries not tied to the user that the user's orders, made or attempted, were for, last 7 days (of the latest 16).";
+    UserCreditForOthers7d = User "user.credit_for_others_7d_minor": Type::Int, "Credit asked for orders for others (not tied to the user), made or attempted, last 7 days (of the latest 16).";
     UserInflow7d = User "user.inflow_7d_minor": Type::Int, "P2P money received in the last 7 days (of the latest 16 transfers).";
     UserInflowSenders7d = User "user.inflow_senders_7d": Type::Int, "Distinct senders of that money.";
     UserSinceInflow = User "user.ms_since_inflow": Type::Int, "Milliseconds since the latest P2P money received (2^63-1 if never).";
     UserPayees1h = User "user.payees_1h": Type::Int, "Distinct payees of the user's transfers in the last hour (of the latest 16): fan-out.";
     UserPayees7d = User "user.payees_7d": Type::Int, "Distinct payees in the last 7 days (of the latest 16).";
-    UserInflowToCreditForOthers7d = User "user.inflow_to_credit_for_others_7d": Type::Double, "Money received from beneficiaries over credit spent for others, last 7 days (0 when none spent).";
+    UserInflowToCreditForOthers7d = User "user.inflow_to_credit_for_others_7d": Type::Double, "P2P money received over credit asked for orders for others, last 7 days (0 when none asked).";
+    UserDiscountedPaybacks14d = User "user.discounted_paybacks_14d": Type::Int, "P2P transfers received in the last 14 days from the owner of an order's beneficiary (or an account tied to it), each returning half to 99.5 % of the price of one order for them made or attempted up to 7 days before, from a sender who paid none of them back in full (of the latest 16 of each): a client paying a proxy buyer the discounted price. Friends settling a shared bill pay all of it back.";
     UserLimit = User "user.credit_limit_minor": Type::Int, "The credit limit.";
     MerchantCategoryName = Merchant "merchant.category": Type::Symbol(CATEGORIES), "What the merchant sells.";
     MerchantCertified = Merchant "merchant.certified": Type::Bool, "The merchant passed verification.";
@@ -758,11 +779,7 @@ impl<'a> Context<'a> {
         let risk = &user.risk;
         let month = || risk.days.iter().filter(move |bucket| bucket.day + DAYS_KEPT > today);
         let week_horizon = now_ms.saturating_sub(7 * DAY_MS);
-        let for_others = || {
-            risk.purchases
-                .iter()
-                .filter(move |purchase| purchase.time_ms >= week_horizon && purchase.for_other.is_some())
-        };
+        let for_others = || risk.orders_for_others.iter().filter(move |order| order.time_ms >= week_horizon);
         let inflows = || risk.inflows.iter().filter(move |inflow| inflow.time_ms >= week_horizon);
         match feature {
             Feature::UserAgeDays => int(now_ms.saturating_sub(user.opened_at_ms) / DAY_MS),
@@ -798,8 +815,8 @@ impl<'a> Context<'a> {
                 });
                 ratio(refunds, spent)
             }
-            Feature::UserBeneficiaries7d => int(distinct(for_others().filter_map(|purchase| purchase.for_other))),
-            Feature::UserCreditForOthers7d => int(for_others().map(|purchase| purchase.credit_minor).sum()),
+            Feature::UserBeneficiaries7d => int(distinct(for_others().map(|order| order.beneficiary))),
+            Feature::UserCreditForOthers7d => int(for_others().map(|order| order.credit_minor).sum()),
             Feature::UserInflow7d => int(inflows().map(|inflow| inflow.amount_minor).sum()),
             Feature::UserInflowSenders7d => int(distinct(inflows().map(|inflow| inflow.from))),
             Feature::UserSinceInflow => since(now_ms, risk.inflows.iter().map(|inflow| inflow.time_ms).max()),
@@ -811,6 +828,9 @@ impl<'a> Context<'a> {
             }
             Feature::UserInflowToCreditForOthers7d => {
                 ratio(inflows().map(|inflow| inflow.amount_minor).sum(), for_others().map(|p| p.credit_minor).sum())
+            }
+            Feature::UserDiscountedPaybacks14d => {
+                int(discounted_paybacks(engine, risk, now_ms.saturating_sub(14 * DAY_MS)))
             }
             Feature::UserLimit => int(user.limit_minor),
             other => unreachable!("{} is not a user feature", other.name()),
@@ -839,6 +859,35 @@ impl<'a> Context<'a> {
             })
             .collect()
     }
+}
+
+/// See [`Feature::UserDiscountedPaybacks14d`]: inflows since `horizon` from the owner of an
+/// earlier order's beneficiary, each counted once. A sender who paid one of their orders back in
+/// full is settling up as a friend does, and their other transfers (gifts, shares of a bill) are
+/// not paybacks. An inflow is judged only while the order ring still holds every order it could
+/// pay back: with one evicted, the order it paid in full may be gone.
+fn discounted_paybacks(engine: &Engine, risk: &UserRisk, horizon: u64) -> u64 {
+    const PAIR_MS: u64 = 7 * DAY_MS;
+    let orders = &risk.orders_for_others;
+    let full = orders.iter().count() == RECENT_MAX;
+    let seen_since = if full { orders.iter().map(|order| order.time_ms).min().unwrap_or(0) } else { 0 };
+    // Per mille of the order's price the transfer returns, when its sender may pay that order back.
+    let returned = |inflow: &Inflow, order: &OrderForOther| {
+        let paired = order.time_ms <= inflow.time_ms
+            && inflow.time_ms - order.time_ms <= PAIR_MS
+            && order.amount_minor > 0
+            && engine.tie_belongs_to(order.beneficiary, super::Party::User(inflow.from));
+        paired.then(|| u128::from(inflow.amount_minor) * 1000 / u128::from(order.amount_minor))
+    };
+    let shares = |inflow: Inflow| orders.iter().filter_map(move |order| returned(&inflow, order));
+    let pays_in_full = |inflow: &Inflow| shares(*inflow).any(|share| (995..=1005).contains(&share));
+    let settles_up = |sender: UserId| risk.inflows.iter().any(|inflow| inflow.from == sender && pays_in_full(inflow));
+    let discounted = |inflow: &&Inflow| {
+        inflow.time_ms.saturating_sub(PAIR_MS) >= seen_since
+            && shares(**inflow).any(|share| (500..995).contains(&share))
+            && !settles_up(inflow.from)
+    };
+    risk.inflows.iter().filter(|inflow| inflow.time_ms >= horizon).filter(discounted).count() as u64
 }
 
 fn category_symbol(category: MerchantCategory) -> u16 {

@@ -349,6 +349,50 @@ fn tickets_for_friends_paid_back_in_full_pass() {
     ledger.expect_decision(DecisionKind::Allow, "");
 }
 
+/// A friend who pays one order back in full is settling up: a gift from them that happens to be
+/// near the price of another order is no discounted payback. A client who pays every order back
+/// at a discount is, even after the orders start being held (an order held for review still
+/// asked for credit on the client's behalf, and its payback still comes).
+#[test]
+fn a_friends_gifts_are_no_payback_but_a_clients_discounts_pair_even_with_orders_held() {
+    let mut ledger = Ledger::with_rules();
+    let friend = UserId(111);
+    ledger.open_user(friend, 0, 1_000_000);
+    let phone = tie(TieKind::Phone, 9_111);
+    ledger.link(Party::User(friend), phone);
+    for price in [100_000, 150_000] {
+        let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(price, 0), beneficiary: phone };
+        ledger.run(kind).1.unwrap();
+        ledger.wait(HOUR_MS);
+    }
+    // Paid back the first order in full, then a gift of ¥1,200: 80 % of the second.
+    for gift in [100_000, 120_000] {
+        ledger.run(CommandKind::Transfer { from: friend, to: ALICE, amount: amount(gift) }).1.unwrap();
+        ledger.wait(HOUR_MS);
+    }
+    let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary: phone };
+    ledger.run(kind).1.unwrap();
+    ledger.expect_decision(DecisionKind::Allow, "");
+
+    let mut ledger = Ledger::with_rules();
+    let client = UserId(112);
+    ledger.open_user(client, 0, 2_000_000);
+    let phone = tie(TieKind::Phone, 9_112);
+    ledger.link(Party::User(client), phone);
+    let mut decisions = Vec::new();
+    for _ in 0..5 {
+        let kind =
+            CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary: phone };
+        let _held_or_not = ledger.run(kind);
+        decisions.push(ledger.decision().0);
+        ledger.wait(2 * HOUR_MS);
+        ledger.run(CommandKind::Transfer { from: client, to: ALICE, amount: amount(92_000) }).1.unwrap();
+        ledger.wait(DAY_MS);
+    }
+    use DecisionKind::{Allow, Challenge, Review};
+    assert_eq!(decisions, [Allow, Challenge, Review, Review, Review], "caught from the first discount on");
+}
+
 // d. Self-settling recharge.
 
 #[test]
@@ -455,6 +499,30 @@ fn a_day_old_account_cashing_out_what_it_just_received_is_held_but_part_of_a_gif
     assert_eq!(fired, ["e_mule_cash_out"]);
     let (outcome, fired) = received_then_withdrawn(20_000);
     assert_eq!((outcome, fired), (Ok(Accepted::Done), Vec::<String>::new()));
+}
+
+/// General behaviour: an account passing on, within hours, what it just received to a payee it
+/// never paid is a relay; a shop owner paying a supplier out of a large balance is not, even
+/// right after a customer's transfer came in.
+#[test]
+fn a_relay_passing_money_straight_on_is_held_but_an_owner_paying_a_supplier_passes() {
+    let forwarded = |balance_minor: u64| {
+        let mut ledger = Ledger::with_rules();
+        let (relay, onward) = (UserId(121), UserId(122));
+        ledger.open_user(relay, 0, balance_minor);
+        ledger.open_user(onward, 0, 0);
+        ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(500_000) });
+        ledger.wait(40 * DAY_MS);
+        ledger.run(CommandKind::Transfer { from: BOB, to: relay, amount: amount(300_000) }).1.expect("sent");
+        ledger.wait(3 * HOUR_MS);
+        let (_, outcome) = ledger.run(CommandKind::Transfer { from: relay, to: onward, amount: amount(297_000) });
+        (outcome, ledger.decision())
+    };
+    let (outcome, (kind, fired)) = forwarded(10_000);
+    assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?} {fired:?}");
+    assert_eq!((kind, fired), (DecisionKind::Review, vec!["pass_through".to_owned()]));
+    let (outcome, decision) = forwarded(2_000_000);
+    assert_eq!((outcome, decision), (Ok(Accepted::Done), (DecisionKind::Allow, Vec::new())));
 }
 
 /// Bug: risk actions never lapsed, so a takeover's victim was refused weeks after the freeze
