@@ -139,6 +139,7 @@ pub fn sweep(config: Config, runs: u32, rules: RuleSet, progress: bool) -> anyho
             "pure_honest_friction_share": evaluation.pure_honest_friction_share,
             "victim_friction_share": evaluation.victim_friction_share,
             "refused_positives": evaluation.refused_positives,
+            "stopped_upstream": evaluation.stopped_upstream,
             "labels": evaluation.labels,
             "accounts": evaluation.accounts,
         }));
@@ -183,6 +184,7 @@ pub fn print(evaluation: &Evaluation, json: bool, report: Option<&Path>, title: 
         "caught_minor": evaluation.caught_minor,
         "positive_minor": evaluation.positive_minor,
         "refused_positives": evaluation.refused_positives,
+        "stopped_upstream": evaluation.stopped_upstream,
         "rules": evaluation.rules,
     });
     match json {

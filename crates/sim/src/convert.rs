@@ -163,7 +163,8 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
     let opened_ms = START_MS - PREEXISTING_MS;
     let ahead = accounts.preexisting.len() as u64;
     let prelude = accounts.preexisting.into_iter().enumerate();
-    let prelude = prelude.map(|(index, body)| Event { id: index as u64 + 1, time_ms: opened_ms, body, label: None });
+    let prelude =
+        prelude.map(|(index, body)| Event { id: index as u64 + 1, time_ms: opened_ms, body, label: None, after: None });
     let rest = events.into_iter().map(|event| Event { id: event.id + ahead, ..event });
     Ok(Converted { events: prelude.chain(rest).collect(), skipped })
 }
@@ -181,7 +182,7 @@ fn convert_row(
     let label = Some(if fields[9] == "1" { Typology::AccountTakeover.name() } else { HONEST }.to_owned());
     let push = |events: &mut Vec<Event>, body, label| {
         let id = events.len() as u64 + 1;
-        events.push(Event { id, time_ms, body, label });
+        events.push(Event { id, time_ms, body, label, after: None });
     };
     let origin = open_user(accounts, events, fields[3], balance_minor(fields[4], line)?, time_ms, line)?;
     let body = match fields[1] {
@@ -219,7 +220,7 @@ fn open_user(
     accounts.users.insert(name.to_owned(), user);
     let opening = Body::OpenUser { user, currency: "CNY".into(), identity: IdentityLevel::Basic, ties: Vec::new() };
     match opening_minor {
-        0 => events.push(Event { id: events.len() as u64 + 1, time_ms, body: opening, label: None }),
+        0 => events.push(Event { id: events.len() as u64 + 1, time_ms, body: opening, label: None, after: None }),
         amount_minor => accounts.preexisting.extend([opening, Body::TopUp { user, amount_minor }]),
     }
     Ok(user)
@@ -239,7 +240,7 @@ fn open_merchant(accounts: &mut Accounts, events: &mut Vec<Event>, name: &str, t
         partner: false,
         ties: Vec::new(),
     };
-    events.push(Event { id: events.len() as u64 + 1, time_ms, body, label: None });
+    events.push(Event { id: events.len() as u64 + 1, time_ms, body, label: None, after: None });
     merchant
 }
 

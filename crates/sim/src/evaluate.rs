@@ -4,7 +4,9 @@
 //! decision taken earlier stopped it: the ledger refused it because a risk rule froze the credit
 //! or cut the line, or for lack of exactly what an earlier decision took away — credit a review
 //! holds, or money that never arrived because the payment or transfer sending it was stopped
-//! (the simulator's schemes run open-loop, so their later steps still try). Events
+//! (the simulator's schemes run open-loop, so their later steps still try). A step that names
+//! the step it needs (`after`) is not applied when that one did not go through, and counts as
+//! caught when a risk decision stopped the chain (`stopped_upstream`). Events
 //! labelled with a typology are positives, events labelled `honest` negatives; unlabelled events
 //! (an abuser's ordinary spending, set-up) are applied but not scored, and so are positives the
 //! ledger refused on its own (they moved nothing; counted in `refused_positives`).
@@ -14,7 +16,7 @@ use engine::product::Product;
 use engine::risk::{CASE_HOLD_MS, DecisionKind, Party, RuleSet, Typology};
 use engine::{ActorId, Command, CommandId, CommandKind, Engine, Initiator, Lookahead, MerchantId, Rejection, UserId};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
 /// Counts and rates for one label or overall.
@@ -125,6 +127,11 @@ pub struct Evaluation {
     /// Positive events the ledger refused on its own, for reasons no risk decision caused (the
     /// line used up, funds that never arrived): they moved nothing and are not scored.
     pub refused_positives: u64,
+    /// Scheme steps not applied because the step they need (`after`, docs/events.md) was stopped
+    /// by a risk decision, or did not go through on its own: the money they would move never
+    /// came. Counted as caught in the first case, as a refusal for lack of what a decision took
+    /// away is; in the second, among `refused_positives`.
+    pub stopped_upstream: u64,
     /// Decisions by day.
     pub days: Vec<Day>,
     /// Rules by firings, most first.
@@ -166,6 +173,9 @@ pub struct Evaluator {
     /// Accounts acting in abuse-labelled events, by label and account.
     abusers: BTreeMap<String, BTreeMap<u64, Abuser>>,
     starved: Starved,
+    /// Events that did not go through, by id: `true` when a risk decision stopped them (they,
+    /// or a step they needed). Read for events naming one as `after`.
+    not_through: HashMap<u64, bool, foldhash::fast::FixedState>,
     start_ms: u64,
     postings: Vec<engine::Posting>,
     /// Events fed and not yet applied, with their line.
@@ -189,6 +199,7 @@ impl Evaluator {
             bothered: IdSet::default(),
             abusers: BTreeMap::new(),
             starved: Starved::default(),
+            not_through: HashMap::default(),
             start_ms: 0,
             postings: Vec::new(),
             pending: Vec::with_capacity(PENDING_MAX),
@@ -230,15 +241,20 @@ impl Evaluator {
         let pending = std::mem::take(&mut self.pending);
         let commands = std::mem::take(&mut self.commands);
         let mut lookahead = Lookahead::default();
-        let mut next_event = 0;
-        for (index, command) in commands.iter().enumerate() {
-            self.engine.look_ahead(&commands, index, &mut lookahead);
-            self.postings.clear();
-            let outcome = self.engine.apply(command, 0, &mut self.postings);
-            // An event's first command is the event; an opening's ties come after it, unscored.
-            if self.starts.get(next_event) == Some(&index) {
-                self.score(&pending[next_event].1, outcome);
-                next_event += 1;
+        for (event_index, (_, event)) in pending.iter().enumerate() {
+            let end = self.starts.get(event_index + 1).copied().unwrap_or(commands.len());
+            if let Some(by_risk) = event.after.and_then(|after| self.not_through.get(&after).copied()) {
+                self.skip(event, by_risk);
+                continue;
+            }
+            for index in self.starts[event_index]..end {
+                self.engine.look_ahead(&commands, index, &mut lookahead);
+                self.postings.clear();
+                let outcome = self.engine.apply(&commands[index], 0, &mut self.postings);
+                // An event's first command is the event; an opening's ties come after it, unscored.
+                if index == self.starts[event_index] {
+                    self.score(event, outcome);
+                }
             }
         }
         self.pending = pending;
@@ -266,6 +282,9 @@ impl Evaluator {
         if caught {
             self.starved.note(event, kind == Some(DecisionKind::Review));
         }
+        if caught || outcome.is_err() {
+            self.not_through.insert(event.id, caught);
+        }
         let day = (event.time_ms.saturating_sub(self.start_ms) / 86_400_000) as usize;
         if report.days.len() <= day {
             report.days.resize_with(day + 1, Day::default);
@@ -290,6 +309,29 @@ impl Evaluator {
             entry.false_positives += u64::from(honest);
         }
         score_event(report, event, caught, decision);
+        self.follow_actor(event, caught);
+    }
+
+    /// An event not applied because the step it needs did not go through (see
+    /// [`Evaluation::stopped_upstream`]); it passes the same fate on to steps needing it.
+    fn skip(&mut self, event: &Event, by_risk: bool) {
+        self.not_through.insert(event.id, by_risk);
+        self.report.events += 1;
+        self.report.stopped_upstream += 1;
+        let positive = event.label.as_deref().is_some_and(|label| label != HONEST);
+        if !by_risk && positive {
+            self.report.refused_positives += 1;
+            return;
+        }
+        if by_risk {
+            self.starved.note(event, false);
+        }
+        score_event(&mut self.report, event, by_risk, None);
+        self.follow_actor(event, by_risk);
+    }
+
+    /// Follows the event's actor: an honest user's friction, an abusing account's first catch.
+    fn follow_actor(&mut self, event: &Event, caught: bool) {
         match (event.label.as_deref(), event.actor()) {
             (Some(HONEST), Some(actor)) => {
                 self.honest_users.insert(actor);

@@ -51,6 +51,11 @@ pub struct Event {
     /// `proxy_purchase`, `self_recharge`, `account_takeover`, `ring`). Never read by the engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The id of the scheme step this one needs to have gone through: the simulator writes its
+    /// schemes ahead, without seeing decisions, so an evaluator does not apply a step whose money
+    /// never came (a payback after a refused payout). Never read by the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
 }
 
 fn default_currency() -> String {
@@ -603,6 +608,7 @@ struct Raw<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
     label: Option<String>,
+    after: Option<u64>,
     user: Option<u64>,
     merchant: Option<u64>,
     currency: Option<String>,
@@ -732,7 +738,7 @@ impl Raw<'_> {
             "tick" => Body::Tick,
             other => return Err(format!("unknown event type {other:?}; docs/events.md lists them")),
         };
-        Ok(Event { id: self.id, time_ms: self.time_ms, body, label: self.label })
+        Ok(Event { id: self.id, time_ms: self.time_ms, body, label: self.label, after: self.after })
     }
 }
 

@@ -219,15 +219,21 @@ impl Simulator {
     fn event(&mut self, time_ms: u64, body: Body, label: Option<String>) -> Event {
         let id = self.next_id;
         self.next_id += 1;
-        Event { id, time_ms, body, label }
+        Event { id, time_ms, body, label, after: None }
     }
 
     /// Schedules an event at `time_ms` (on or after `day`, the day the scheduling agent acts);
     /// it is emitted with the events of the day its time falls on.
     fn at(&mut self, day: u32, time_ms: u64, body: Body, label: Option<String>) -> u64 {
+        self.at_after(day, time_ms, body, label, None)
+    }
+
+    /// As [`Simulator::at`], for a scheme step that needs the step `after` to have gone through
+    /// ([`Event::after`]).
+    fn at_after(&mut self, day: u32, time_ms: u64, body: Body, label: Option<String>, after: Option<u64>) -> u64 {
         debug_assert!(time_ms >= Self::day_start(day), "events are scheduled forward in time");
         let day = ((time_ms - START_MS) / DAY_MS) as u32;
-        let event = self.event(time_ms, body, label);
+        let event = Event { after, ..self.event(time_ms, body, label) };
         let id = event.id;
         self.pending.entry(day).or_default().push(event);
         id

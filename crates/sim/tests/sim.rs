@@ -152,7 +152,7 @@ fn bad_lines_are_refused_with_their_number() {
     assert_eq!(results[1].as_ref().expect_err("the same bad pay").line, 5);
     let wrong = events::read("{\"format\":\"other\",\"version\":9}\n".as_bytes()).next().unwrap();
     assert!(wrong.expect_err("another format").message.contains("creditline-events version 1"));
-    let zero = Event { id: 1, time_ms: 1, body: Body::TopUp { user: 1, amount_minor: 0 }, label: None };
+    let zero = Event { id: 1, time_ms: 1, body: Body::TopUp { user: 1, amount_minor: 0 }, label: None, after: None };
     let mut commands = Vec::new();
     let error = zero.append_commands(4, &mut commands).expect_err("zero amount");
     assert!(error.to_string().starts_with("line 4: amount_minor") && commands.is_empty(), "{error}");
@@ -164,6 +164,7 @@ fn bad_lines_are_refused_with_their_number() {
         time_ms: 1,
         body: Body::OpenUser { user: 1, currency: "CNY".into(), identity: IdentityLevel::Full, ties: vec![tie] },
         label: None,
+        after: None,
     };
     let error = opening(1 << 48).append_commands(5, &mut commands).expect_err("too large for ties");
     assert!(error.to_string().contains("below 281474976710656") && commands.is_empty(), "{error}");
@@ -173,6 +174,13 @@ fn bad_lines_are_refused_with_their_number() {
     let line = r#"{"id":5,"time_ms":9,"type":"merchant_transfer","merchant":3,"to":4,"amount_minor":250}"#;
     let event = events::parse_line(line).expect("a merchant transfer");
     assert_eq!(event.body, Body::MerchantTransfer { merchant: 3, to: 4, amount_minor: 250 });
+    // A scheme step names the step it needs, on the fast path and the general one alike.
+    let line = r#"{"id":6,"time_ms":9,"type":"cash_out","user":4,"amount_minor":250,"after":5}"#;
+    let step = events::parse_line(line).expect("a step with `after`");
+    assert_eq!(step.after, Some(5));
+    let general = line.replace('}', r#","label":"诚实"}"#);
+    assert_eq!(events::parse_line(&general).expect("read by serde_json").after, Some(5));
+    assert!(serde_json::to_string(&step).expect("writes").contains(r#""after":5"#));
     let mut commands = Vec::new();
     event.append_commands(7, &mut commands).expect("maps");
     assert!(
@@ -334,27 +342,40 @@ fn a_recharge_credited_to_the_payers_twin_is_caught_and_cashback_passes() {
     let mut events: Vec<Event> = bodies
         .into_iter()
         .enumerate()
-        .map(|(index, body)| Event { id: index as u64 + 1, time_ms: start - 40 * 86_400_000, body, label: None })
+        .map(|(index, body)| Event {
+            id: index as u64 + 1,
+            time_ms: start - 40 * 86_400_000,
+            body,
+            label: None,
+            after: None,
+        })
         .collect();
-    let mut at = |hours: u64, body: Body, label: &str| {
+    let mut at = |hours: u64, body: Body, label: &str, after: Option<u64>| {
         let id = events.len() as u64 + 1;
-        events.push(Event { id, time_ms: start + hours * 3_600_000, body, label: Some(label.to_owned()) });
+        events.push(Event { id, time_ms: start + hours * 3_600_000, body, label: Some(label.to_owned()), after });
+        id
     };
     for user in [1, 3, 4, 5, 6] {
         let pay = Body::Pay { user, merchant: 1, credit_minor: 50_000, balance_minor: 0, beneficiary: None };
-        at(user, pay, if user == 1 { "self_recharge" } else { "honest" });
+        at(user, pay, if user == 1 { "self_recharge" } else { "honest" }, None);
     }
-    at(9, Body::MerchantTransfer { merchant: 1, to: 3, amount_minor: 1_500 }, "honest");
-    at(10, Body::MerchantTransfer { merchant: 1, to: 2, amount_minor: 50_000 }, "self_recharge");
+    at(9, Body::MerchantTransfer { merchant: 1, to: 3, amount_minor: 1_500 }, "honest", None);
+    let credited = at(10, Body::MerchantTransfer { merchant: 1, to: 2, amount_minor: 50_000 }, "self_recharge", None);
     let far_past_the_limit =
         Body::Pay { user: 7, merchant: 1, credit_minor: 90_000_000, balance_minor: 0, beneficiary: None };
-    at(11, far_past_the_limit, "ring");
+    let refused = at(11, far_past_the_limit, "ring", None);
+    // Steps written ahead that need those: the twin cashing out what was never credited, and a
+    // payout of what was never paid. The money never came, so neither is applied; the first was
+    // stopped by the risk engine, the second by the ledger alone.
+    at(12, Body::CashOut { user: 2, amount_minor: 50_000 }, "self_recharge", Some(credited));
+    at(13, Body::Payout { merchant: 1, amount_minor: 1_000 }, "ring", Some(refused));
     let items = events.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
     let evaluation = sim::evaluate::evaluate(items, product, rules, &mut |_| {}).unwrap();
     let fired = |rule: &str| evaluation.rules.iter().find(|hits| hits.rule == rule).map_or(0, |hits| hits.hits);
     assert_eq!(fired("b_merchant_transfer_of_payers_credit"), 1, "{:?}", evaluation.rules);
-    assert_eq!(evaluation.labels["self_recharge"].tp, 1, "the twin's credit is caught: {:?}", evaluation.labels);
+    let caught = &evaluation.labels["self_recharge"];
+    assert_eq!((caught.tp, caught.fn_), (2, 1), "the twin's credit, then its cash-out, are caught: {caught:?}");
     assert_eq!(evaluation.overall.fp, 0, "neither the honest recharges nor the cashback: {:?}", evaluation.rules);
-    assert_eq!(evaluation.refused_positives, 1);
+    assert_eq!((evaluation.refused_positives, evaluation.stopped_upstream), (2, 2));
     assert!(!evaluation.labels.contains_key("ring"), "a refused step is not scored: {:?}", evaluation.labels);
 }

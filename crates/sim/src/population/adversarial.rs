@@ -209,33 +209,43 @@ impl Simulator {
 
     /// Sends `amount_minor` from user `from` to user `to` at `time_ms` (on or after `day`, the
     /// day the scheme acts), through `hops` relays each forwarding 99 % after ten minutes to six
-    /// hours; returns when and how much arrives.
+    /// hours, each leg needing the one before (the first, the step `after` that brought the
+    /// money); returns when and how much arrives, and the last leg's id.
     fn relay(
         &mut self,
         (day, time_ms): (u32, u64),
         (from, to): (u64, u64),
-        amount_minor: u64,
+        (amount_minor, after): (u64, u64),
         hops: u8,
         typology: Typology,
-    ) -> (u64, u64) {
-        let (mut time, mut sender, mut amount) = (time_ms, from, amount_minor);
+    ) -> (u64, u64, u64) {
+        let (mut time, mut sender, mut amount, mut after) = (time_ms, from, amount_minor, after);
         for _ in 0..hops {
             let Some(&relay) = self.relays.get(self.rng.usize(..self.relays.len().max(1))) else { break };
             if relay == sender || relay == to {
                 continue;
             }
-            self.at(day, time, Body::Transfer { from: sender, to: relay, amount_minor: amount }, label(typology));
+            let body = Body::Transfer { from: sender, to: relay, amount_minor: amount };
+            after = self.at_after(day, time, body, label(typology), Some(after));
             time += log_uniform(&mut self.rng, 10 * MINUTE_MS, 6 * HOUR_MS);
             (sender, amount) = (relay, amount * 99 / 100);
         }
-        self.at(day, time, Body::Transfer { from: sender, to, amount_minor: amount }, label(typology));
-        (time, amount)
+        let body = Body::Transfer { from: sender, to, amount_minor: amount };
+        let last = self.at_after(day, time, body, label(typology), Some(after));
+        (time, amount, last)
     }
 
-    /// The receiver cashes what arrived out to the bank an hour to two days later.
-    fn cash_out_later(&mut self, day: u32, time_ms: u64, user: u64, amount_minor: u64, typology: Typology) {
+    /// The receiver cashes what arrived (by the step `after`) out to the bank an hour to two days
+    /// later.
+    fn cash_out_later(
+        &mut self,
+        (day, time_ms): (u32, u64),
+        user: u64,
+        (amount_minor, after): (u64, u64),
+        typology: Typology,
+    ) {
         let time = time_ms + log_uniform(&mut self.rng, HOUR_MS, 2 * DAY_MS);
-        self.at(day, time, Body::CashOut { user, amount_minor }, label(typology));
+        self.at_after(day, time, Body::CashOut { user, amount_minor }, label(typology), Some(after));
     }
 
     /// a. Credit purchases of liquid goods (sometimes physical), refunded hours to ten days later,
@@ -277,29 +287,34 @@ impl Simulator {
         let typology = Typology::ColludingMerchant;
         let time = self.daytime(day);
         let body = Body::Pay { user, merchant: shop, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
-        self.at(day, time, body, label(typology));
+        let paid = self.at(day, time, body, label(typology));
         let back = (amount_minor as f64 * style.back_share) as u64;
         let receiver = if twin != 0 && self.rng.bool() { twin } else { user };
         let leg = time + style.delay_ms;
-        let (arrived, amount) = if self.rng.bool() {
+        let (arrived, amount, last) = if self.rng.bool() {
             let first = match style.hops {
                 0 => receiver,
                 _ => self.relays[self.rng.usize(..self.relays.len())],
             };
             let body = Body::MerchantTransfer { merchant: shop, to: first, amount_minor: back };
-            self.at(day, leg, body, label(typology));
+            let sent = self.at_after(day, leg, body, label(typology), Some(paid));
             match first == receiver {
-                true => (leg, back),
-                false => self.relay((day, leg + HOUR_MS), (first, receiver), back * 99 / 100, style.hops - 1, typology),
+                true => (leg, back, sent),
+                false => {
+                    let onward = (back * 99 / 100, sent);
+                    self.relay((day, leg + HOUR_MS), (first, receiver), onward, style.hops - 1, typology)
+                }
             }
         } else {
-            self.at(day, leg, Body::Payout { merchant: shop, amount_minor }, label(typology));
+            let body = Body::Payout { merchant: shop, amount_minor };
+            let paid_out = self.at_after(day, leg, body, label(typology), Some(paid));
             let banked = leg + HOUR_MS;
-            self.at(day, banked, Body::TopUp { user: accomplice, amount_minor: back }, None);
-            self.relay((day, banked + MINUTE_MS), (accomplice, receiver), back, style.hops, typology)
+            let body = Body::TopUp { user: accomplice, amount_minor: back };
+            let topped_up = self.at_after(day, banked, body, None, Some(paid_out));
+            self.relay((day, banked + MINUTE_MS), (accomplice, receiver), (back, topped_up), style.hops, typology)
         };
         if receiver == twin || self.rng.bool() {
-            self.cash_out_later(day, arrived, receiver, amount, typology);
+            self.cash_out_later((day, arrived), receiver, (amount, last), typology);
         }
     }
 
@@ -357,11 +372,11 @@ impl Simulator {
         let typology = Typology::SelfRecharge;
         if form == 2 && twin != 0 {
             let body = Body::Pay { user, merchant, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
-            self.at(day, time, body, label(typology));
+            let paid = self.at(day, time, body, label(typology));
             let credited = time + style.delay_ms.min(6 * HOUR_MS);
             let body = Body::MerchantTransfer { merchant, to: twin, amount_minor };
-            self.at(day, credited, body, label(typology));
-            self.cash_out_later(day, credited, twin, amount_minor, typology);
+            let sent = self.at_after(day, credited, body, label(typology), Some(paid));
+            self.cash_out_later((day, credited), twin, (amount_minor, sent), typology);
             return;
         }
         let beneficiary = Some(wallet_tie);
@@ -401,28 +416,26 @@ impl Simulator {
         }
         time += log_uniform(&mut self.rng, MINUTE_MS, HOUR_MS);
         let drained = income * self.rng.u64(20..60) / 100;
-        stopped.push(self.at(
-            day,
-            time,
-            Body::Transfer { from: user, to: mule, amount_minor: drained },
-            label(typology),
-        ));
+        let drain = self.at(day, time, Body::Transfer { from: user, to: mule, amount_minor: drained }, label(typology));
+        stopped.push(drain);
         if self.rng.u8(0..10) < 3 {
             let amount_minor = limit * self.rng.u64(5..20) / 100 / YUAN * YUAN;
             let body = Body::CreditWithdrawal { user, amount_minor, purpose: WithdrawalPurpose::Other };
             self.at(day, time + MINUTE_MS * 2, body, label(typology));
         }
         let onward = time + log_uniform(&mut self.rng, 5 * MINUTE_MS, 12 * HOUR_MS);
-        let (cashier, arrived, amount) = match style.hops.min(2) {
-            0 => (mule, onward, drained),
+        let (cashier, arrived, amount, last) = match style.hops.min(2) {
+            0 => (mule, onward, drained, drain),
             hops => {
                 let cash_point = self.relays[self.rng.usize(..self.relays.len())];
-                let (arrived, amount) = self.relay((day, onward), (mule, cash_point), drained, hops - 1, typology);
-                (cash_point, arrived, amount)
+                let (arrived, amount, last) =
+                    self.relay((day, onward), (mule, cash_point), (drained, drain), hops - 1, typology);
+                (cash_point, arrived, amount, last)
             }
         };
         let cash_out = arrived + MINUTE_MS;
-        self.at(day, cash_out, Body::CashOut { user: cashier, amount_minor: amount }, label(typology));
+        let body = Body::CashOut { user: cashier, amount_minor: amount };
+        self.at_after(day, cash_out, body, label(typology), Some(last));
         self.recover(day, user, &stopped);
     }
 
@@ -433,9 +446,10 @@ impl Simulator {
         let (user, delay) = (self.users[slot].id, self.users[slot].style.delay_ms);
         let time = self.daytime(day);
         let body = Body::Pay { user, merchant: shop, credit_minor: amount_minor, balance_minor: 0, beneficiary: None };
-        self.at(day, time, body, label(Typology::Ring));
+        let paid = self.at(day, time, body, label(Typology::Ring));
         let paid_out = time + delay;
-        self.at(day, paid_out, Body::Payout { merchant: shop, amount_minor }, label(Typology::Ring));
+        let body = Body::Payout { merchant: shop, amount_minor };
+        self.at_after(day, paid_out, body, label(Typology::Ring), Some(paid));
     }
 
     /// An honest look-alike's habit, on top of their ordinary day.
