@@ -98,10 +98,10 @@ mod tests {
         let line = |needle: &str| DEFAULT.lines().position(|line| line.contains(needle)).expect(needle) + 1;
         let cases = [
             (
-                "user.fast_liquid_refunds_30d >= 2",
-                "user.fast_liquid_refund_30d >= 2",
-                line("user.fast_liquid_refunds_30d >= 2"),
-                "rule `a_refund_cycling`: expression 3:6: unknown feature `user.fast_liquid_refund_30d`",
+                "user.liquid_refunds_30d >= 2",
+                "user.liquid_refund_30d >= 2",
+                line("user.liquid_refunds_30d >= 2"),
+                "rule `a_refund_cycling`: expression 3:6: unknown feature `user.liquid_refund_30d`",
             ),
             (
                 "expression = \"event.loopback_minor > 0\"",

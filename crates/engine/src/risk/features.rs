@@ -113,12 +113,15 @@ pub struct UserDay {
     pub credit_minor: u64,
     /// Purchase amount, credit and balance.
     pub spend_minor: u64,
-    /// Refunds received.
-    pub refunds: u32,
+    /// Refunds received (counts saturate at `u16::MAX` a day).
+    pub refunds: u16,
     /// Refunds within [`FAST_REFUND_MS`] of their purchase.
-    pub fast_refunds: u32,
+    pub fast_refunds: u16,
     /// Of those, refunds of virtual goods or recharges (gift cards and top-ups: cash-like).
-    pub fast_liquid_refunds: u32,
+    pub fast_liquid_refunds: u16,
+    /// Refunds of virtual goods or recharges however late: cash-like goods are rarely returned
+    /// at all.
+    pub liquid_refunds: u16,
     /// Refunded amount.
     pub refund_minor: u64,
 }
@@ -155,6 +158,8 @@ pub struct UserRisk {
     pub device_accounts: u16,
     /// When the latest fast refund came.
     pub fast_refund_at_ms: Option<u64>,
+    /// When the latest refund of virtual goods or a recharge came.
+    pub liquid_refund_at_ms: Option<u64>,
     /// The latest purchases.
     pub purchases: Ring<Purchase>,
     /// The latest orders for others, made or attempted.
@@ -233,13 +238,17 @@ impl UserRisk {
     /// sells virtual goods or recharges.
     pub(crate) fn on_refund(&mut self, now_ms: u64, captured_at_ms: u64, amount_minor: u64, liquid: bool) {
         let bucket = self.day(utc_day(now_ms));
-        bucket.refunds += 1;
+        bucket.refunds = bucket.refunds.saturating_add(1);
         let fast = now_ms.saturating_sub(captured_at_ms) < FAST_REFUND_MS;
-        bucket.fast_refunds += u32::from(fast);
-        bucket.fast_liquid_refunds += u32::from(fast && liquid);
+        bucket.fast_refunds = bucket.fast_refunds.saturating_add(u16::from(fast));
+        bucket.fast_liquid_refunds = bucket.fast_liquid_refunds.saturating_add(u16::from(fast && liquid));
+        bucket.liquid_refunds = bucket.liquid_refunds.saturating_add(u16::from(liquid));
         bucket.refund_minor = bucket.refund_minor.saturating_add(amount_minor);
         if fast {
             self.fast_refund_at_ms = Some(now_ms);
+        }
+        if liquid {
+            self.liquid_refund_at_ms = Some(now_ms);
         }
     }
 
@@ -405,6 +414,8 @@ catalog! {
     UserFastRefunds30d = User "user.fast_refunds_30d": Type::Int, "Refunds within 24 hours of their purchase, last 30 days.";
     UserFastLiquidRefunds30d = User "user.fast_liquid_refunds_30d": Type::Int, "Of those, refunds of virtual goods or recharges (cash-like goods), last 30 days.";
     UserSinceFastRefund = User "user.ms_since_fast_refund": Type::Int, "Milliseconds since the latest such refund (2^63-1 if never): a cheap first test before the 30-day counts.";
+    UserLiquidRefunds30d = User "user.liquid_refunds_30d": Type::Int, "Refunds of virtual goods or recharges however late, last 30 days: a cycler can wait days to refund, but cash-like goods are rarely returned at all.";
+    UserSinceLiquidRefund = User "user.ms_since_liquid_refund": Type::Int, "Milliseconds since the latest such refund (2^63-1 if never).";
     UserRefundRatio30d = User "user.refund_ratio_30d": Type::Double, "Refunded over spent (credit and balance), last 30 days (0 when nothing spent).";
     UserBeneficiaries7d = User "user.beneficiaries_7d": Type::Int, "Distinct beneficiaries not tied to the user that the user's orders, made or attempted, were for, last 7 days (of the latest 16).";
     UserCreditForOthers7d = User "user.credit_for_others_7d_minor": Type::Int, "Credit asked for orders for others (not tied to the user), made or attempted, last 7 days (of the latest 16).";
@@ -808,6 +819,8 @@ impl<'a> Context<'a> {
             Feature::UserRefunds30d => int(month().map(|bucket| u64::from(bucket.refunds)).sum()),
             Feature::UserFastRefunds30d => int(month().map(|bucket| u64::from(bucket.fast_refunds)).sum()),
             Feature::UserSinceFastRefund => since(now_ms, risk.fast_refund_at_ms),
+            Feature::UserLiquidRefunds30d => int(month().map(|bucket| u64::from(bucket.liquid_refunds)).sum()),
+            Feature::UserSinceLiquidRefund => since(now_ms, risk.liquid_refund_at_ms),
             Feature::UserFastLiquidRefunds30d => int(month().map(|bucket| u64::from(bucket.fast_liquid_refunds)).sum()),
             Feature::UserRefundRatio30d => {
                 let (refunds, spent) = month().fold((0u64, 0u64), |(refunds, spent), bucket| {

@@ -149,6 +149,30 @@ fn refund_cycling_is_held_then_denied() {
     assert!(fired.contains(&"a_refund_cycling_watchlisted".to_owned()), "{fired:?}");
 }
 
+/// A cycler who waits two days before each refund is still caught: a gift card is rarely
+/// returned at all, however late. Parcels returned as slowly, then one gift card bought, pass.
+#[test]
+fn slow_gift_card_refunds_are_cycling_but_slow_parcel_returns_are_not() {
+    let rounds = |merchant: MerchantId| {
+        let mut ledger = Ledger::with_rules();
+        let mut decisions = Vec::new();
+        for _ in 0..3 {
+            let (payment, outcome) = ledger.pay(ALICE, merchant, 200_000);
+            decisions.push(ledger.decision().0);
+            if outcome.is_ok_and(|accepted| matches!(accepted, Accepted::Split { .. })) {
+                ledger.wait(2 * DAY_MS);
+                ledger.ok(CommandKind::Refund { payment, merchant, amount: amount(200_000) });
+            }
+        }
+        let _then = ledger.pay(ALICE, GIFT_CARDS, 100_000);
+        decisions.push(ledger.decision().0);
+        decisions
+    };
+    use DecisionKind::{Allow, Challenge, Deny};
+    assert_eq!(rounds(GIFT_CARDS), [Allow, Challenge, Deny, Deny], "stepped up at the second round");
+    assert_eq!(rounds(SHOP), [Allow, Allow, Allow, Allow]);
+}
+
 #[test]
 fn a_genuine_refund_does_not_look_like_cycling() {
     let mut ledger = Ledger::with_rules();
