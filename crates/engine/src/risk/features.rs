@@ -405,6 +405,7 @@ catalog! {
     UserScore = User "user.score": Type::Int, "Credit score.";
     UserWatchlisted = User "user.watchlisted": Type::Bool, "The user is on the watch-list.";
     UserTiedAccounts = User "user.tied_accounts": Type::Int, "Other accounts in the user's tie group.";
+    UserTiedWatchlisted = User "user.tied_watchlisted": Type::Int, "Other users in the user's tie group on the watch-list: a second account of someone caught.";
     UserSinceBindingChange = User "user.ms_since_binding_change": Type::Int, "Milliseconds since a phone, card, identity or payout account was added next to an existing one (2^63-1 if never).";
     UserSinceNewDevice = User "user.ms_since_new_device": Type::Int, "Milliseconds since a device was added next to an existing one (2^63-1 if never).";
     UserPayments1h = User "user.payments_1h": Type::Int, "Purchases in the last hour (of the latest 16).";
@@ -803,6 +804,13 @@ impl<'a> Context<'a> {
             Feature::UserWatchlisted => Value::Bool(risk.watchlisted),
             Feature::UserTiedAccounts => {
                 int(engine.tied_parties(super::Party::User(user.id)).len().saturating_sub(1) as u64)
+            }
+            Feature::UserTiedWatchlisted => {
+                let others = engine.tied_parties(super::Party::User(user.id)).iter().filter_map(|party| match party {
+                    super::Party::User(other) if *other != user.id => engine.user_index.get(other),
+                    _ => None,
+                });
+                int(others.filter(|slot| engine.users[**slot as usize].risk.watchlisted).count() as u64)
             }
             Feature::UserSinceBindingChange => since(now_ms, risk.binding_changed_at_ms),
             Feature::UserSinceNewDevice => since(now_ms, risk.new_device_at_ms),

@@ -442,6 +442,32 @@ fn a_recharge_into_the_payers_own_wallet_is_denied_but_their_phone_is_fine() {
     ledger.expect_decision(DecisionKind::Allow, "");
 }
 
+/// Once a recharge's value was caught reaching the payer's twin, the payer's next recharge on
+/// credit is held; a customer whose tied account is in good standing recharges freely.
+#[test]
+fn the_next_recharge_of_a_caught_twins_drawer_is_held_but_others_pass() {
+    let mut ledger = Ledger::with_rules();
+    let twin = UserId(63);
+    ledger.open_user(twin, 0, 0);
+    ledger.link(Party::User(twin), tie(TieKind::Device, 1_000 + ALICE.0));
+    // Bob shares his device with a sister in good standing.
+    ledger.open_user(UserId(64), 0, 0);
+    ledger.link(Party::User(UserId(64)), tie(TieKind::Device, 1_000 + BOB.0));
+    for payer in [ALICE, BOB] {
+        assert!(matches!(ledger.pay(payer, RECHARGE, 200_000).1, Ok(Accepted::Split { .. })));
+    }
+    ledger.wait(3 * HOUR_MS);
+    let credited = CommandKind::MerchantTransfer { merchant: RECHARGE, to: twin, amount: amount(200_000) };
+    assert_eq!(ledger.run(credited).1, Err(Rejection::RiskDenied));
+    assert!(ledger.engine.user(twin).unwrap().risk.watchlisted);
+    ledger.wait(DAY_MS);
+    let (case, outcome) = ledger.pay(ALICE, RECHARGE, 200_000);
+    assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
+    ledger.expect_decision(DecisionKind::Review, "self_recharge");
+    assert!(matches!(ledger.pay(BOB, RECHARGE, 200_000).1, Ok(Accepted::Split { .. })));
+    ledger.expect_decision(DecisionKind::Allow, "");
+}
+
 // e. Account takeover.
 
 #[test]
