@@ -14,7 +14,7 @@ use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Reject
 use crate::prefetch::{Hint, Lookahead};
 use crate::product::{Overpayment, Product};
 use crate::provenance::{Origins, Provenance};
-use crate::risk::features::{Inflow, MerchantRisk, Purchase, UserRisk, ring_like};
+use crate::risk::features::{Inflow, MerchantRisk, Outflow, Purchase, UserRisk, ring_like};
 use crate::risk::{Decision, RiskState};
 use crate::score::CreditScore;
 use crate::table::{RecordMap, ShardedMap, SlotIndex};
@@ -710,7 +710,7 @@ impl Engine {
         self.users[to_slot].provenance.add(&moving, true);
         let now_ms = self.now_ms;
         self.users[to_slot].risk.on_inflow(Inflow { time_ms: now_ms, from, amount_minor: amount.minor() });
-        self.users[from_slot].risk.on_payee(now_ms, to);
+        self.users[from_slot].risk.on_payee(Outflow { time_ms: now_ms, to, amount_minor: amount.minor() });
         ledger.post(AccountKind::UserBalance, from.0, currency, amount.signed());
         ledger.post(AccountKind::UserBalance, to.0, currency, -amount.signed());
         Ok(Accepted::Done)

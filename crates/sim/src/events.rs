@@ -48,7 +48,8 @@ pub struct Event {
     #[serde(flatten)]
     pub body: Body,
     /// Ground truth: `honest` or a typology (`refund_cycling`, `colluding_merchant`,
-    /// `proxy_purchase`, `self_recharge`, `account_takeover`, `ring`). Never read by the engine.
+    /// `proxy_purchase`, `self_recharge`, `account_takeover`, `ring`), or `laundering`. Never read
+    /// by the engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// The id of the scheme step this one needs to have gone through: the simulator writes its

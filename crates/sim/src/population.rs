@@ -136,6 +136,10 @@ enum Role {
     Shell,
     /// A recruited account that passes scheme money on; otherwise an ordinary life.
     Relay,
+    /// The collector of laundering cell `cell` (adversarial populations), which drives it.
+    Launderer {
+        cell: usize,
+    },
     /// An honest user whose ordinary habit looks like a scheme.
     LookAlike(LookAlike),
 }
@@ -184,6 +188,8 @@ pub struct Simulator {
     owners: Vec<u64>,
     /// Accounts that relay scheme money (adversarial populations).
     relays: Vec<u64>,
+    /// Laundering cells (adversarial populations).
+    cells: Vec<adversarial::Cell>,
 }
 
 /// The label of a scheme's event.
@@ -213,6 +219,7 @@ impl Simulator {
             owned_shops: Vec::new(),
             owners: Vec::new(),
             relays: Vec::new(),
+            cells: Vec::new(),
         }
     }
 

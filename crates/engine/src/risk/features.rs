@@ -104,6 +104,17 @@ pub struct Inflow {
     pub amount_minor: u64,
 }
 
+/// Money sent by P2P transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outflow {
+    /// When.
+    pub time_ms: u64,
+    /// To whom.
+    pub to: UserId,
+    /// How much.
+    pub amount_minor: u64,
+}
+
 /// A user's activity on one UTC day.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDay {
@@ -166,8 +177,8 @@ pub struct UserRisk {
     pub orders_for_others: Ring<OrderForOther>,
     /// The latest incoming transfers.
     pub inflows: Ring<Inflow>,
-    /// The latest payees of outgoing transfers, with the time.
-    pub payees: Ring<(u64, UserId)>,
+    /// The latest outgoing transfers.
+    pub payees: Ring<Outflow>,
     /// Day buckets, oldest first, at most [`DAYS_KEPT`].
     pub days: Vec<UserDay>,
     /// On the watch-list.
@@ -263,9 +274,9 @@ impl UserRisk {
         self.inflows.push(inflow);
     }
 
-    /// Records an outgoing transfer's payee.
-    pub(crate) fn on_payee(&mut self, now_ms: u64, payee: UserId) {
-        self.payees.push((now_ms, payee));
+    /// Records an outgoing transfer.
+    pub(crate) fn on_payee(&mut self, outflow: Outflow) {
+        self.payees.push(outflow);
     }
 }
 
@@ -399,7 +410,8 @@ catalog! {
     EventReturningCreditAge = Event "event.returning_credit_age_ms": Type::Int, "Milliseconds since the earliest returning credit was drawn (2^63-1 if none returns).";
     EventPayeeAgeDays = Event "event.payee_age_days": Type::Int, "General behaviour: days since a transfer's payee opened (0 for other events): money drained to an account opened yesterday.";
     EventDrainShare = Event "event.drain_share": Type::Double, "The share of what the account could move that the event moves: a transfer's or withdrawal's amount over the balance available, a payment's credit part over the credit available (as event.credit_to_available), a payout's over the settlement account.";
-    EventFlowThrough24h = Event "event.flow_through_24h": Type::Double, "A transfer's or withdrawal's amount over the P2P money received in the last 24 hours (of the latest 16 transfers; 0 with none): money passed straight on.";
+    EventDrainShare24h = Event "event.drain_share_24h": Type::Double, "A transfer's or withdrawal's amount, with what the user sent by transfer in the last 24 hours, over the balance available with that sent added back: the share of what the account held a day ago, or received since, that has left within the day (whole or in parts); other events as event.drain_share.";
+    EventFlowThrough24h = Event "event.flow_through_24h": Type::Double, "A transfer's or withdrawal's amount, with what the user sent by transfer in the last 24 hours, over the P2P money received in that time (of the latest 16 transfers each way; 0 with none received): money passed straight on, whole or in parts.";
     UserAgeDays = User "user.age_days": Type::Int, "Days since the user opened.";
     UserIdentity = User "user.identity": Type::Symbol(IDENTITY_LEVELS), "Identity verification level.";
     UserScore = User "user.score": Type::Int, "Credit score.";
@@ -601,7 +613,7 @@ impl<'a> Context<'a> {
                 }
                 (Some(user), None, Some(payee)) => {
                     let id = engine.users[payee].id;
-                    !user.risk.payees.iter().any(|(_, seen)| *seen == id)
+                    !user.risk.payees.iter().any(|outflow| outflow.to == id)
                 }
                 _ => false,
             }),
@@ -623,11 +635,23 @@ impl<'a> Context<'a> {
                 }
                 _ => self.event_feature(Feature::EventCreditToAvailable),
             },
+            Feature::EventDrainShare24h => match (event.kind, user) {
+                (EventKind::Transfer | EventKind::WithdrawToBank, Some(user)) => {
+                    let sent_minor = sent_since(user, engine.now_ms.saturating_sub(DAY_MS));
+                    let held_minor = user.balance_available_minor().saturating_add(sent_minor);
+                    ratio(event.amount_minor.saturating_add(sent_minor), held_minor)
+                }
+                _ => self.event_feature(Feature::EventDrainShare),
+            },
             Feature::EventFlowThrough24h => match (event.kind, user) {
                 (EventKind::Transfer | EventKind::WithdrawToBank, Some(user)) => {
                     let horizon = engine.now_ms.saturating_sub(DAY_MS);
                     let inflows = user.risk.inflows.iter().filter(|inflow| inflow.time_ms >= horizon);
-                    ratio(event.amount_minor, inflows.map(|inflow| inflow.amount_minor).sum())
+                    let sent_minor = sent_since(user, horizon);
+                    ratio(
+                        event.amount_minor.saturating_add(sent_minor),
+                        inflows.map(|inflow| inflow.amount_minor).sum(),
+                    )
                 }
                 _ => Value::Double(0.0),
             },
@@ -842,10 +866,10 @@ impl<'a> Context<'a> {
             Feature::UserInflowSenders7d => int(distinct(inflows().map(|inflow| inflow.from))),
             Feature::UserSinceInflow => since(now_ms, risk.inflows.iter().map(|inflow| inflow.time_ms).max()),
             Feature::UserPayees1h => {
-                int(distinct(risk.payees.iter().filter(|(at, _)| at + HOUR_MS > now_ms).map(|(_, payee)| *payee)))
+                int(distinct(risk.payees.iter().filter(|sent| sent.time_ms + HOUR_MS > now_ms).map(|sent| sent.to)))
             }
             Feature::UserPayees7d => {
-                int(distinct(risk.payees.iter().filter(|(at, _)| *at >= week_horizon).map(|(_, payee)| *payee)))
+                int(distinct(risk.payees.iter().filter(|sent| sent.time_ms >= week_horizon).map(|sent| sent.to)))
             }
             Feature::UserInflowToCreditForOthers7d => {
                 ratio(inflows().map(|inflow| inflow.amount_minor).sum(), for_others().map(|p| p.credit_minor).sum())
@@ -880,6 +904,11 @@ impl<'a> Context<'a> {
             })
             .collect()
     }
+}
+
+/// What the user sent by P2P transfer since `horizon` (of the latest 16 transfers).
+fn sent_since(user: &crate::ledger::User, horizon: u64) -> u64 {
+    user.risk.payees.iter().filter(|outflow| outflow.time_ms >= horizon).map(|outflow| outflow.amount_minor).sum()
 }
 
 /// See [`Feature::UserDiscountedPaybacks14d`]: inflows since `horizon` from the owner of an

@@ -575,6 +575,36 @@ fn a_relay_passing_money_straight_on_is_held_but_an_owner_paying_a_supplier_pass
     assert_eq!((outcome, decision), (Ok(Accepted::Done), (DecisionKind::Allow, Vec::new())));
 }
 
+/// General behaviour: money split among several payees as it arrives (fan-out) is held from the
+/// third payee on; someone paying three friends out of savings right after a small gift passes.
+#[test]
+fn money_split_among_payees_as_it_arrives_is_held_but_paying_friends_from_savings_passes() {
+    let split = |own_minor: u64, received_minor: u64| {
+        let mut ledger = Ledger::with_rules();
+        let layer = UserId(131);
+        ledger.open_user(layer, 0, own_minor);
+        ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(2_000_000) });
+        for payee in 132..=134 {
+            ledger.open_user(UserId(payee), 0, 0);
+        }
+        ledger.wait(40 * DAY_MS);
+        ledger.run(CommandKind::Transfer { from: BOB, to: layer, amount: amount(received_minor) }).1.expect("sent");
+        let mut decisions = Vec::new();
+        for payee in 132..=134 {
+            ledger.wait(10 * 60 * 1000);
+            let part = amount(received_minor / 4);
+            let _held_or_not = ledger.run(CommandKind::Transfer { from: layer, to: UserId(payee), amount: part });
+            decisions.push(ledger.decision());
+        }
+        decisions
+    };
+    let held = split(0, 900_000);
+    assert_eq!(held[2], (DecisionKind::Review, vec!["pass_through".to_owned()]), "{held:?}");
+    assert!(held[..2].iter().all(|(kind, _)| *kind == DecisionKind::Allow), "{held:?}");
+    let savings = split(3_000_000, 100_000);
+    assert!(savings.iter().all(|(kind, _)| *kind == DecisionKind::Allow), "{savings:?}");
+}
+
 /// Bug: risk actions never lapsed, so a takeover's victim was refused weeks after the freeze
 /// (90 % of the false positives on independent streams). A freeze lapses after a week unless a
 /// case decided as fraud keeps it.

@@ -51,7 +51,23 @@ pub(super) enum LookAlike {
     GroupOrganizer,
     /// f: pays a small school's term fee, a round sum near the limit, as other parents do.
     Parent { school: u64, day: u32 },
+    /// Laundering: collects a club's dues from many members, and days later pays the venue.
+    Treasurer { venue: u64 },
 }
+
+/// A laundering cell, driven by its collector: smurfs bring cash in and pass it to the collector,
+/// who layers it through a chain of accounts (sometimes partly back to itself: a cycle) and fans
+/// it out to exits that cash it out. Every account but the collector is opened for the cell.
+pub(super) struct Cell {
+    smurfs: Vec<u64>,
+    layers: Vec<u64>,
+    exits: Vec<u64>,
+    /// The first day the cell moves money.
+    starts: u32,
+}
+
+/// The label of a laundering step (not one of the engine's cash-out typologies).
+const LAUNDERING: &str = "laundering";
 
 /// `low` to `high`, drawn uniformly on a log scale (delays: minutes as likely as days).
 fn log_uniform(rng: &mut fastrand::Rng, low: u64, high: u64) -> u64 {
@@ -128,6 +144,25 @@ impl Simulator {
             self.users[slot].role = Role::Relay;
             self.relays.push(self.users[slot].id);
         }
+        // Laundering cells: one per 2,000 users, each 8 to 16 accounts opened days before it starts.
+        for cell in 0..(self.users.len() / 2_000).max(1) {
+            let Some(collector) = take(1).pop() else { break };
+            let starts = self.rng.u32(3..days.max(4) / 2 + 3);
+            let mut shells = |count: usize, rng: &mut fastrand::Rng, users: &mut Vec<super::User>| -> Vec<u64> {
+                let slots = take(count);
+                for slot in &slots {
+                    users[*slot].role = Role::Shell;
+                    users[*slot].opens_day = starts.saturating_sub(rng.u32(1..=10));
+                }
+                slots.into_iter().map(|slot| users[slot].id).collect()
+            };
+            let smurfs = shells(self.rng.usize(3..=6), &mut self.rng, &mut self.users);
+            let layers = shells(self.rng.usize(1..=3), &mut self.rng, &mut self.users);
+            let exits = shells(self.rng.usize(3..=6), &mut self.rng, &mut self.users);
+            self.cells.push(Cell { smurfs, layers, exits, starts });
+            self.users[collector].role = Role::Launderer { cell };
+            self.users[collector].style = Style::draw(&mut self.rng);
+        }
         self.cast_look_alikes(sink, opening, &mut take);
     }
 
@@ -161,6 +196,11 @@ impl Simulator {
             self.users[slot].role = Role::LookAlike(LookAlike::GroupOrganizer);
             self.users[slot].style = Style::draw(&mut self.rng);
         }
+        for slot in take(each) {
+            let venue = self.rng.u64(1..=self.users.len() as u64);
+            self.users[slot].role = Role::LookAlike(LookAlike::Treasurer { venue });
+            self.users[slot].style = Style::draw(&mut self.rng);
+        }
         let parents = take(each * 2);
         for class in parents.chunks(6) {
             let school = self.shops.iter().max().copied().unwrap_or(0) + 1;
@@ -183,6 +223,7 @@ impl Simulator {
             Role::SelfRecharger { wallet } => self.self_recharge_varied(slot, day, wallet),
             Role::TakeoverVictim { day: attack, mule } if attack == day => self.take_over_varied(slot, day, mule),
             Role::RingMember { shop, day: join } if join == day => self.ring_pay_varied(slot, day, shop),
+            Role::Launderer { cell } => self.launder(slot, day, cell),
             Role::LookAlike(habit) => self.look_alike_day(slot, day, habit),
             _ => {}
         }
@@ -452,6 +493,59 @@ impl Simulator {
         self.at_after(day, paid_out, body, label(Typology::Ring), Some(paid));
     }
 
+    /// A laundering cell's round, every `cadence` days from its start: each smurf tops up ¥2,000–
+    /// 20,000 and passes it to the collector within the hour; the collector sends it on through
+    /// the layers (each forwarding 98–99 % after ten minutes to six hours), the last layer sends a
+    /// tenth to a third back to the collector half the time (a cycle) and splits the rest among
+    /// the exits, which cash out an hour to two days later. Each leg needs the one before.
+    fn launder(&mut self, slot: usize, day: u32, cell: usize) {
+        let style = self.users[slot].style;
+        if day < self.cells[cell].starts || !style.runs_on(day) {
+            return;
+        }
+        let collector = self.users[slot].id;
+        let laundering = || Some(LAUNDERING.to_owned());
+        let (smurfs, layers, exits) =
+            (self.cells[cell].smurfs.clone(), self.cells[cell].layers.clone(), self.cells[cell].exits.clone());
+        let mut time = self.daytime(day).min(Self::day_start(day) + 20 * HOUR_MS);
+        let (mut gathered, mut after) = (0, 0);
+        for smurf in smurfs {
+            let cash = YUAN * self.rng.u64(2_000..20_000);
+            let cash = if style.round { cash / (100 * YUAN) * (100 * YUAN) } else { cash };
+            time += self.rng.u64(MINUTE_MS..20 * MINUTE_MS);
+            let topped_up = self.at(day, time, Body::TopUp { user: smurf, amount_minor: cash }, None);
+            let passed = cash * self.rng.u64(97..=100) / 100;
+            let body = Body::Transfer { from: smurf, to: collector, amount_minor: passed };
+            let sent_at = time + self.rng.u64(MINUTE_MS..HOUR_MS);
+            after = self.at_after(day, sent_at, body, laundering(), Some(topped_up));
+            gathered += passed;
+        }
+        let (mut holder, mut amount) = (collector, gathered);
+        time += HOUR_MS;
+        for layer in layers {
+            time += log_uniform(&mut self.rng, 10 * MINUTE_MS, 6 * HOUR_MS);
+            let body = Body::Transfer { from: holder, to: layer, amount_minor: amount };
+            after = self.at_after(day, time, body, laundering(), Some(after));
+            (holder, amount) = (layer, amount * self.rng.u64(98..=99) / 100);
+        }
+        if self.rng.bool() {
+            let back = amount * self.rng.u64(10..=33) / 100;
+            time += log_uniform(&mut self.rng, 10 * MINUTE_MS, 6 * HOUR_MS);
+            let body = Body::Transfer { from: holder, to: collector, amount_minor: back };
+            self.at_after(day, time, body, laundering(), Some(after));
+            amount -= back;
+        }
+        let share = amount / exits.len() as u64;
+        for exit in exits {
+            time += self.rng.u64(MINUTE_MS..15 * MINUTE_MS);
+            let part = share * self.rng.u64(80..=100) / 100;
+            let body = Body::Transfer { from: holder, to: exit, amount_minor: part };
+            let sent = self.at_after(day, time, body, laundering(), Some(after));
+            let later = time + log_uniform(&mut self.rng, HOUR_MS, 2 * DAY_MS);
+            self.at_after(day, later, Body::CashOut { user: exit, amount_minor: part }, laundering(), Some(sent));
+        }
+    }
+
     /// An honest look-alike's habit, on top of their ordinary day.
     fn look_alike_day(&mut self, slot: usize, day: u32, habit: LookAlike) {
         let (user, limit, income) = (self.users[slot].id, self.users[slot].limit_minor, self.users[slot].income_minor);
@@ -513,6 +607,25 @@ impl Simulator {
                 self.at(day, time, body, honest());
                 let paid_out = time + log_uniform(&mut self.rng, DAY_MS, 3 * DAY_MS);
                 self.at(day, paid_out, Body::Payout { merchant: school, amount_minor }, honest());
+            }
+            LookAlike::Treasurer { venue } if (day + self.users[slot].style.phase).is_multiple_of(30) => {
+                let mut collected = 0;
+                for _ in 0..self.rng.u32(5..=12) {
+                    let member = self.rng.u64(1..=self.users.len() as u64);
+                    if member == user || member == venue || !self.lives(member) {
+                        continue;
+                    }
+                    let dues = YUAN * self.rng.u64(50..300);
+                    let at = self.daytime(day);
+                    let label = self.label_of(member);
+                    self.at(day, at, Body::Transfer { from: member, to: user, amount_minor: dues }, label);
+                    collected += dues;
+                }
+                let later = day + self.rng.u32(2..=6);
+                if collected > 0 && self.lives(venue) {
+                    let at = self.daytime(later);
+                    self.at(later, at, Body::Transfer { from: user, to: venue, amount_minor: collected }, honest());
+                }
             }
             _ => {}
         }
