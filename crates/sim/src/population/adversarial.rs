@@ -496,7 +496,8 @@ impl Simulator {
     /// A laundering cell's round, every `cadence` days from its start: each smurf tops up ¥2,000–
     /// 20,000 and passes it to the collector within the hour; the collector sends it on through
     /// the layers (each forwarding 98–99 % after ten minutes to six hours), the last layer sends a
-    /// tenth to a third back to the collector half the time (a cycle) and splits the rest among
+    /// tenth to a third back to the collector half the time (a cycle, layered again with the next
+    /// round's cash) and splits the rest among
     /// the exits, which cash out an hour to two days later. Each leg needs the one before.
     fn launder(&mut self, slot: usize, day: u32, cell: usize) {
         let style = self.users[slot].style;
@@ -520,7 +521,8 @@ impl Simulator {
             after = self.at_after(day, sent_at, body, laundering(), Some(topped_up));
             gathered += passed;
         }
-        let (mut holder, mut amount) = (collector, gathered);
+        // What came back to the collector in earlier rounds is layered again with this round's.
+        let (mut holder, mut amount) = (collector, gathered + std::mem::take(&mut self.users[slot].inflow_minor));
         time += HOUR_MS;
         for layer in layers {
             time += log_uniform(&mut self.rng, 10 * MINUTE_MS, 6 * HOUR_MS);
@@ -533,6 +535,7 @@ impl Simulator {
             time += log_uniform(&mut self.rng, 10 * MINUTE_MS, 6 * HOUR_MS);
             let body = Body::Transfer { from: holder, to: collector, amount_minor: back };
             self.at_after(day, time, body, laundering(), Some(after));
+            self.users[slot].inflow_minor += back;
             amount -= back;
         }
         let share = amount / exits.len() as u64;
