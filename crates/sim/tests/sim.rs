@@ -63,15 +63,7 @@ fn every_event_parses_back_and_maps_onto_commands(config: Config) {
         count += 1;
     }
     assert_eq!(count, bytes.iter().filter(|byte| **byte == b'\n').count() - 1, "every line but the header");
-    for typology in [
-        "honest",
-        "refund_cycling",
-        "colluding_merchant",
-        "proxy_purchase",
-        "self_recharge",
-        "account_takeover",
-        "ring",
-    ] {
+    for typology in std::iter::once("honest").chain(engine::risk::Typology::SCHEMES.map(|scheme| scheme.name())) {
         assert!(labels.contains(typology), "{typology} is simulated: {labels:?}");
     }
 }

@@ -180,10 +180,12 @@ impl Engine {
             DecisionKind::Review => self.hold_for_review(id, party, kind, &decision, ledger),
         };
         if let Some(payee) = event.payee {
-            self.take_actions(payee, &decision.counterparty_actions, false);
+            let reason = self.watch_reason(&decision, |rule| &rule.counterparty_actions);
+            self.take_actions(payee, &decision.counterparty_actions, false, reason);
         }
         if let Some(slot) = event.user {
-            self.take_actions(slot, &decision.actions, true);
+            let reason = self.watch_reason(&decision, |rule| &rule.account_actions);
+            self.take_actions(slot, &decision.actions, true, reason);
             if decision.kind == DecisionKind::Deny && !decision.actions.is_empty() {
                 // The user can appeal the actions: they get a case with nothing held.
                 self.open_case(id, party, decision.clone(), Held::Nothing);
@@ -285,7 +287,23 @@ impl Engine {
     /// Takes account actions on a user. On the event's own user they lapse (`lapsing`): that
     /// user may be the victim of a takeover. On a counterparty — the payee money was sent back
     /// to — they are kept until lifted: the beneficiary of a cash-out is not its victim.
-    fn take_actions(&mut self, slot: usize, actions: &[AccountAction], lapsing: bool) {
+    /// What a watch-list taken on this decision is for (`features::WATCH_REASONS`): the reason of
+    /// the highest-scoring active rule that fired and asks for it among `actions`, by the typology
+    /// it names (`other` for a reason naming none).
+    fn watch_reason(&self, decision: &Decision, actions: fn(&super::RuleSource) -> &Vec<AccountAction>) -> u8 {
+        let Some(rules) = self.risk.rules.as_deref() else { return 0 };
+        let asks = |rule: &str| {
+            rules
+                .source
+                .rules
+                .iter()
+                .any(|source| source.id == rule && actions(source).contains(&AccountAction::WatchList))
+        };
+        let fired = decision.fired.iter().filter(|fired| !fired.shadow && asks(&fired.rule));
+        fired.max_by_key(|fired| fired.score).map_or(0, |fired| super::features::watch_reason_symbol(&fired.reason))
+    }
+
+    fn take_actions(&mut self, slot: usize, actions: &[AccountAction], lapsing: bool, watch_reason: u8) {
         if actions.is_empty() {
             return;
         }
@@ -308,7 +326,14 @@ impl Engine {
                     user.score.adjustment = user.score.adjustment.saturating_sub(SCORE_PENALTY_POINTS);
                     crate::score::rescore(user, now_ms, month, true);
                 }
-                AccountAction::WatchList => user.risk.watchlisted = true,
+                AccountAction::WatchList => {
+                    // The first reason stays while the user is on the list: a cycler caught
+                    // again by a ring rule is still watched for cycling.
+                    if !user.risk.watchlisted {
+                        user.risk.watch_reason = watch_reason;
+                    }
+                    user.risk.watchlisted = true;
+                }
                 _ => {}
             }
         }
@@ -370,7 +395,10 @@ impl Engine {
                 user.score.adjustment = user.score.adjustment.saturating_add(SCORE_PENALTY_POINTS);
                 crate::score::rescore(user, now_ms, month, true);
             }
-            AccountAction::WatchList => user.risk.watchlisted = false,
+            AccountAction::WatchList => {
+                user.risk.watchlisted = false;
+                user.risk.watch_reason = 0;
+            }
         }
         self.set_lapse(slot, action, 0);
         true

@@ -5,7 +5,7 @@
 //! [`RECENT_MAX`] purchases, inflows, payees and payers, so a count over a short window saturates
 //! at that many; the 30-day windows read one bucket per UTC day, at most [`DAYS_KEPT`].
 
-use super::{EventKind, Tie};
+use super::{EventKind, Tie, Typology};
 use crate::command::{IdentityLevel, MerchantCategory, MerchantId, MerchantVerification, UserId};
 use crate::ledger::Engine;
 use crate::provenance::Origins;
@@ -183,6 +183,8 @@ pub struct UserRisk {
     pub days: Vec<UserDay>,
     /// On the watch-list.
     pub watchlisted: bool,
+    /// What for, by [`WATCH_REASONS`] (0: not on it; the first reason while on it).
+    pub watch_reason: u8,
     /// Credit frozen by a risk action (lifted by `LiftAction`).
     pub frozen_by_risk: bool,
     /// The limit before a risk cut, restored when the cut is lifted.
@@ -390,6 +392,26 @@ pub const BENEFICIARY_KINDS: &[&str] = &["none", "device", "phone", "identity", 
 /// Names of `merchant.category` ("none" when the event has no merchant).
 pub const CATEGORIES: &[&str] =
     &["none", "physical_goods", "virtual_goods", "recharge", "tuition", "utilities", "subscriptions", "other"];
+/// Names of `user.watch_reason`: the cash-out typologies a watch-list may be for, `other` for a
+/// rule whose reason names none of them.
+pub const WATCH_REASONS: &[&str] = &{
+    let schemes = Typology::SCHEMES;
+    let mut names = ["none"; Typology::SCHEMES.len() + 2];
+    let mut index = 0;
+    while index < schemes.len() {
+        names[index + 1] = schemes[index].name();
+        index += 1;
+    }
+    names[schemes.len() + 1] = Typology::Other.name();
+    names
+};
+
+/// The [`WATCH_REASONS`] symbol of a rule's reason code.
+pub(crate) fn watch_reason_symbol(reason: &str) -> u8 {
+    let named = WATCH_REASONS[1..WATCH_REASONS.len() - 1].iter().position(|name| *name == reason);
+    named.map_or(WATCH_REASONS.len() as u8 - 1, |index| index as u8 + 1)
+}
+
 /// Names of `user.identity`.
 pub const IDENTITY_LEVELS: &[&str] = &["none", "unverified", "basic", "full"];
 
@@ -416,6 +438,7 @@ catalog! {
     UserIdentity = User "user.identity": Type::Symbol(IDENTITY_LEVELS), "Identity verification level.";
     UserScore = User "user.score": Type::Int, "Credit score.";
     UserWatchlisted = User "user.watchlisted": Type::Bool, "The user is on the watch-list.";
+    UserWatchReason = User "user.watch_reason": Type::Symbol(WATCH_REASONS), "What the watch-list is for: the typology named by the reason of the rule that put the user on it (the highest-scoring such rule; the first while the user stays on the list; `other` if its reason names none; `none` off the list). A rule can ask for its own typology's watch-list, not one another rule set.";
     UserTiedAccounts = User "user.tied_accounts": Type::Int, "Other accounts in the user's tie group.";
     UserTiedWatchlisted = User "user.tied_watchlisted": Type::Int, "Other users in the user's tie group on the watch-list: a second account of someone caught.";
     UserSinceBindingChange = User "user.ms_since_binding_change": Type::Int, "Milliseconds since a phone, card, identity or payout account was added next to an existing one (2^63-1 if never).";
@@ -826,6 +849,7 @@ impl<'a> Context<'a> {
             }),
             Feature::UserScore => Value::Int(i64::from(user.score.score)),
             Feature::UserWatchlisted => Value::Bool(risk.watchlisted),
+            Feature::UserWatchReason => Value::Symbol(u16::from(risk.watch_reason)),
             Feature::UserTiedAccounts => {
                 int(engine.tied_parties(super::Party::User(user.id)).len().saturating_sub(1) as u64)
             }

@@ -237,7 +237,7 @@ impl Typology {
     ];
 
     /// The name used in labels, event files, reports and JSON (`refund_cycling`, …).
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Typology::RefundCycling => "refund_cycling",
             Typology::ColludingMerchant => "colluding_merchant",

@@ -415,6 +415,13 @@ fn a_friends_gifts_are_no_payback_but_a_clients_discounts_pair_even_with_orders_
     }
     use DecisionKind::{Allow, Challenge, Review};
     assert_eq!(decisions, [Allow, Challenge, Review, Review, Review], "caught from the first discount on");
+    // Watched for proxy purchase, the buyer's next order naming nobody is stepped up too.
+    assert_eq!(
+        engine::risk::features::WATCH_REASONS[usize::from(ledger.engine.user(ALICE).unwrap().risk.watch_reason)],
+        "proxy_purchase"
+    );
+    ledger.pay(ALICE, SHOP, 50_000).1.unwrap();
+    ledger.expect_decision(Challenge, "proxy_purchase");
 }
 
 // d. Self-settling recharge.
