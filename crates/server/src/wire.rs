@@ -116,8 +116,13 @@ pub struct PayRequest {
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TieBody {
-    /// `device`, `phone`, `identity`, `bank_card` or `payout_account`.
-    #[schema(value_type = String, example = "phone", pattern = "^(device|phone|identity|bank_card|payout_account)$")]
+    /// `device`, `phone`, `identity`, `bank_card`, `payout_account` or `delivery_address` (names
+    /// whom an order is for; never ties accounts together).
+    #[schema(
+        value_type = String,
+        example = "phone",
+        pattern = "^(device|phone|identity|bank_card|payout_account|delivery_address)$"
+    )]
     pub kind: TieKind,
     /// The identifier's token.
     pub token: u64,

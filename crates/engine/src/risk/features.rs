@@ -388,7 +388,8 @@ macro_rules! catalog {
 pub const EVENT_KINDS: &[&str] =
     &["pay", "authorize", "transfer", "withdraw_to_bank", "request_withdrawal", "payout_merchant", "merchant_transfer"];
 /// Names of `event.beneficiary_kind`.
-pub const BENEFICIARY_KINDS: &[&str] = &["none", "device", "phone", "identity", "bank_card", "payout_account"];
+pub const BENEFICIARY_KINDS: &[&str] =
+    &["none", "device", "phone", "identity", "bank_card", "payout_account", "delivery_address"];
 /// Names of `merchant.category` ("none" when the event has no merchant).
 pub const CATEGORIES: &[&str] =
     &["none", "physical_goods", "virtual_goods", "recharge", "tuition", "utilities", "subscriptions", "other"];

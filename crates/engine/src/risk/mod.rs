@@ -39,12 +39,22 @@ pub enum TieKind {
     BankCard,
     /// A payout or stored-value account (a wallet, a game or merchant account, where money lands).
     PayoutAccount,
+    /// A delivery address (a keyed hash of the normalised address): whom an order is for. It
+    /// names its accounts but never ties them into a group — a building's address or a parcel
+    /// locker is shared by strangers — and adding one is no binding change.
+    DeliveryAddress,
 }
 
 impl TieKind {
     /// Every kind, in declaration order; [`TieKind::name`] of each is a rule symbol.
-    pub const ALL: [TieKind; 5] =
-        [TieKind::Device, TieKind::Phone, TieKind::Identity, TieKind::BankCard, TieKind::PayoutAccount];
+    pub const ALL: [TieKind; 6] = [
+        TieKind::Device,
+        TieKind::Phone,
+        TieKind::Identity,
+        TieKind::BankCard,
+        TieKind::PayoutAccount,
+        TieKind::DeliveryAddress,
+    ];
 
     /// The stable snake_case name.
     pub fn name(self) -> &'static str {
@@ -54,6 +64,7 @@ impl TieKind {
             TieKind::Identity => "identity",
             TieKind::BankCard => "bank_card",
             TieKind::PayoutAccount => "payout_account",
+            TieKind::DeliveryAddress => "delivery_address",
         }
     }
 }

@@ -75,7 +75,10 @@ impl Engine {
         if known {
             return Ok(Accepted::Done);
         }
-        if let Party::User(user) = party {
+        let names_only = tie.kind == TieKind::DeliveryAddress;
+        if let Party::User(user) = party
+            && !names_only
+        {
             self.note_binding(user, tie);
         }
         let parties = self.risk.ties.parties.get_or_default(tie);
@@ -86,7 +89,7 @@ impl Engine {
         if tie.kind == TieKind::Device {
             self.count_device_accounts(tie);
         }
-        if let Some(other) = first {
+        if let Some(other) = first.filter(|_| !names_only) {
             self.join(party, other);
         }
         Ok(Accepted::Done)

@@ -373,6 +373,25 @@ fn tickets_for_friends_paid_back_in_full_pass() {
     ledger.expect_decision(DecisionKind::Allow, "");
 }
 
+/// Alice orders ¥1,000 on credit for a client named by `beneficiary` (linked to the client's
+/// account) `rounds` times, a day apart; the client pays each back at 92 % two hours later.
+/// Returns the decision on each order.
+fn orders_paid_back_at_a_discount(ledger: &mut Ledger, beneficiary: Tie, rounds: usize) -> Vec<DecisionKind> {
+    let client = UserId(112);
+    ledger.open_user(client, 0, 2_000_000);
+    ledger.link(Party::User(client), beneficiary);
+    let mut decisions = Vec::new();
+    for _ in 0..rounds {
+        let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary };
+        let _held_or_not = ledger.run(kind);
+        decisions.push(ledger.decision().0);
+        ledger.wait(2 * HOUR_MS);
+        ledger.run(CommandKind::Transfer { from: client, to: ALICE, amount: amount(92_000) }).1.unwrap();
+        ledger.wait(DAY_MS);
+    }
+    decisions
+}
+
 /// A friend who pays one order back in full is settling up: a gift from them that happens to be
 /// near the price of another order is no discounted payback. A client who pays every order back
 /// at a discount is, even after the orders start being held (an order held for review still
@@ -399,20 +418,7 @@ fn a_friends_gifts_are_no_payback_but_a_clients_discounts_pair_even_with_orders_
     ledger.expect_decision(DecisionKind::Allow, "");
 
     let mut ledger = Ledger::with_rules();
-    let client = UserId(112);
-    ledger.open_user(client, 0, 2_000_000);
-    let phone = tie(TieKind::Phone, 9_112);
-    ledger.link(Party::User(client), phone);
-    let mut decisions = Vec::new();
-    for _ in 0..5 {
-        let kind =
-            CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary: phone };
-        let _held_or_not = ledger.run(kind);
-        decisions.push(ledger.decision().0);
-        ledger.wait(2 * HOUR_MS);
-        ledger.run(CommandKind::Transfer { from: client, to: ALICE, amount: amount(92_000) }).1.unwrap();
-        ledger.wait(DAY_MS);
-    }
+    let decisions = orders_paid_back_at_a_discount(&mut ledger, tie(TieKind::Phone, 9_112), 5);
     use DecisionKind::{Allow, Challenge, Review};
     assert_eq!(decisions, [Allow, Challenge, Review, Review, Review], "caught from the first discount on");
     // Watched for proxy purchase, the buyer's next order naming nobody is stepped up too.
@@ -422,6 +428,25 @@ fn a_friends_gifts_are_no_payback_but_a_clients_discounts_pair_even_with_orders_
     );
     ledger.pay(ALICE, SHOP, 50_000).1.unwrap();
     ledger.expect_decision(Challenge, "proxy_purchase");
+}
+
+/// A delivery address names whom an order is for, so a client's discounted paybacks pair with
+/// the orders shipped to them; but it ties no one: a shop and a customer who share a parcel
+/// locker's address are strangers.
+#[test]
+fn a_delivery_address_pairs_paybacks_but_ties_no_accounts() {
+    let mut ledger = Ledger::with_rules();
+    let decisions = orders_paid_back_at_a_discount(&mut ledger, tie(TieKind::DeliveryAddress, 9_113), 3);
+    assert_eq!(decisions, [DecisionKind::Allow, DecisionKind::Challenge, DecisionKind::Review]);
+
+    let locker = tie(TieKind::DeliveryAddress, 9_200);
+    ledger.link(Party::Merchant(SMALL_SHOP), locker);
+    ledger.link(Party::User(BOB), locker);
+    assert!(matches!(ledger.pay(BOB, SMALL_SHOP, 30_000).1, Ok(Accepted::Split { .. })));
+    ledger.expect_decision(DecisionKind::Allow, "");
+    // A second address is an order shipped elsewhere, not a changed binding (takeover features).
+    ledger.link(Party::User(BOB), tie(TieKind::DeliveryAddress, 9_201));
+    assert_eq!(ledger.engine.user(BOB).unwrap().risk.binding_changed_at_ms, None, "an address is no binding");
 }
 
 // d. Self-settling recharge.
