@@ -3,6 +3,7 @@
 //! challenges, cases, appeals and account actions; rule reloads, shadow rules and replay.
 
 use super::{ALICE, BOB, Ledger, SHOP, amount, funding};
+use engine::risk::features;
 use engine::risk::{
     AccountAction, CaseStatus, DecisionKind, EventKind, Evidence, EvidenceKind, Label, Party, RuleSet, RuleStatus, Tie,
     TieKind, Typology,
@@ -699,6 +700,31 @@ fn a_new_phone_then_groceries_and_a_small_transfer_pass() {
 }
 
 // f. Rings.
+
+/// A watch-list keeps what it is for: a payer watch-listed by a ring rule who later returns a
+/// gift card and buys another is not held as a cycler, as one watched for cycling would be.
+#[test]
+fn a_watch_list_for_a_ring_is_no_sign_of_refund_cycling() {
+    let mut ledger = Ledger::with_rules();
+    for member in 0..2u64 {
+        let user = UserId(50 + member);
+        ledger.open_user(user, 500_000, 0);
+        let (challenge, _) = ledger.pay(user, SMALL_SHOP, 500_000);
+        ledger.ok(CommandKind::VerifyChallenge { user, challenge });
+    }
+    let payer = UserId(52);
+    ledger.open_user(payer, 500_000, 0);
+    assert_eq!(ledger.pay(payer, SMALL_SHOP, 500_000).1, Err(Rejection::RiskDenied));
+    let watched = &ledger.engine.user(payer).unwrap().risk;
+    assert_eq!((watched.watchlisted, features::WATCH_REASONS[usize::from(watched.watch_reason)]), (true, "ring"));
+    // Ordinary spending, then a gift card returned two days later and another bought.
+    assert!(matches!(ledger.pay(payer, SHOP, 300_000).1, Ok(Accepted::Split { .. })));
+    let (card, _) = ledger.pay(payer, GIFT_CARDS, 50_000);
+    ledger.wait(2 * DAY_MS);
+    ledger.ok(CommandKind::Refund { payment: card, merchant: GIFT_CARDS, amount: amount(50_000) });
+    assert!(matches!(ledger.pay(payer, GIFT_CARDS, 50_000).1, Ok(Accepted::Split { .. })));
+    ledger.expect_decision(DecisionKind::Allow, "");
+}
 
 #[test]
 fn a_ring_at_a_small_merchant_is_stopped_but_parents_paying_school_fees_pass() {
