@@ -59,8 +59,11 @@ pub(super) enum LookAlike {
 /// who layers it through a chain of accounts (sometimes partly back to itself: a cycle) and fans
 /// it out to exits that cash it out. Every account but the collector is opened for the cell.
 pub(super) struct Cell {
+    /// Accounts that bring cash in (top-ups) and pass it to the collector: fan-in.
     smurfs: Vec<u64>,
+    /// Accounts the collector's money passes through, in order.
     layers: Vec<u64>,
+    /// Accounts the last layer splits the money among, which cash it out: fan-out.
     exits: Vec<u64>,
     /// The first day the cell moves money.
     starts: u32,
