@@ -206,8 +206,9 @@ enum Commands {
         json: bool,
         /// Abusers vary every parameter of their scheme (amounts anywhere in the line, legs
         /// delayed minutes to weeks, one to three intermediate accounts, beneficiaries shown only
-        /// by later flows, mules opened days ahead, ordinary spending mixed in), and honest
-        /// look-alikes of each scheme live among them.
+        /// by later flows, mules opened days ahead, ordinary spending mixed in), laundering cells
+        /// move money through fan-in, layers, cycles and fan-out, and honest look-alikes of each
+        /// scheme live among them.
         #[arg(long)]
         adversarial: bool,
         /// Evaluate N populations (seeds `--seed` to `--seed + N − 1`), each scheme's share of
