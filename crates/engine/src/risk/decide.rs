@@ -31,7 +31,7 @@ pub(crate) fn in_force(user: &crate::ledger::User, action: AccountAction) -> boo
         AccountAction::FreezeCredit => user.risk.frozen_by_risk,
         AccountAction::CutLine => user.risk.cut_from_limit_minor.is_some(),
         AccountAction::LowerScore => user.risk.score_lowered,
-        AccountAction::WatchList => user.risk.watchlisted,
+        AccountAction::WatchList => user.risk.watchlisted(),
     }
 }
 
@@ -180,11 +180,12 @@ impl Engine {
             DecisionKind::Review => self.hold_for_review(id, party, kind, &decision, ledger),
         };
         if let Some(payee) = event.payee {
-            let reason = self.watch_reason(&decision, |rule| &rule.counterparty_actions);
+            let reason =
+                self.watch_reason(&decision, &decision.counterparty_actions, |rule| &rule.counterparty_actions);
             self.take_actions(payee, &decision.counterparty_actions, false, reason);
         }
         if let Some(slot) = event.user {
-            let reason = self.watch_reason(&decision, |rule| &rule.account_actions);
+            let reason = self.watch_reason(&decision, &decision.actions, |rule| &rule.account_actions);
             self.take_actions(slot, &decision.actions, true, reason);
             if decision.kind == DecisionKind::Deny && !decision.actions.is_empty() {
                 // The user can appeal the actions: they get a case with nothing held.
@@ -284,25 +285,32 @@ impl Engine {
         self.risk.cases.insert(id, case);
     }
 
-    /// Takes account actions on a user. On the event's own user they lapse (`lapsing`): that
-    /// user may be the victim of a takeover. On a counterparty — the payee money was sent back
-    /// to — they are kept until lifted: the beneficiary of a cash-out is not its victim.
-    /// What a watch-list taken on this decision is for (`features::WATCH_REASONS`): the reason of
-    /// the highest-scoring active rule that fired and asks for it among `actions`, by the typology
-    /// it names (`other` for a reason naming none).
-    fn watch_reason(&self, decision: &Decision, actions: fn(&super::RuleSource) -> &Vec<AccountAction>) -> u8 {
-        let Some(rules) = self.risk.rules.as_deref() else { return 0 };
+    /// What a watch-list among `actions` taken on this decision is for (`features::WATCH_REASONS`):
+    /// the reason of the highest-scoring active rule that fired and asks for it among `of` (its
+    /// account or counterparty actions), by the typology it names (`other` for a reason naming
+    /// none); 0 when `actions` takes no watch-list.
+    fn watch_reason(
+        &self,
+        decision: &Decision,
+        actions: &[AccountAction],
+        of: fn(&super::RuleSource) -> &Vec<AccountAction>,
+    ) -> u8 {
+        if !actions.contains(&AccountAction::WatchList) {
+            return 0;
+        }
+        let sources = self.risk.rules.as_deref().map_or(&[][..], |rules| &rules.source.rules[..]);
         let asks = |rule: &str| {
-            rules
-                .source
-                .rules
-                .iter()
-                .any(|source| source.id == rule && actions(source).contains(&AccountAction::WatchList))
+            sources.iter().any(|source| source.id == rule && of(source).contains(&AccountAction::WatchList))
         };
         let fired = decision.fired.iter().filter(|fired| !fired.shadow && asks(&fired.rule));
-        fired.max_by_key(|fired| fired.score).map_or(0, |fired| super::features::watch_reason_symbol(&fired.reason))
+        let reason = fired.max_by_key(|fired| fired.score).map_or("", |fired| fired.reason.as_str());
+        super::features::watch_reason_symbol(reason)
     }
 
+    /// Takes account actions on a user. On the event's own user they lapse (`lapsing`): that
+    /// user may be the victim of a takeover. On a counterparty — the payee money was sent back
+    /// to — they are kept until lifted: the beneficiary of a cash-out is not its victim. A
+    /// watch-list is taken for `watch_reason` (see [`Engine::watch_reason`]).
     fn take_actions(&mut self, slot: usize, actions: &[AccountAction], lapsing: bool, watch_reason: u8) {
         if actions.is_empty() {
             return;
@@ -326,13 +334,11 @@ impl Engine {
                     user.score.adjustment = user.score.adjustment.saturating_sub(SCORE_PENALTY_POINTS);
                     crate::score::rescore(user, now_ms, month, true);
                 }
-                AccountAction::WatchList => {
-                    // The first reason stays while the user is on the list: a cycler caught
-                    // again by a ring rule is still watched for cycling.
-                    if !user.risk.watchlisted {
-                        user.risk.watch_reason = watch_reason;
-                    }
-                    user.risk.watchlisted = true;
+                // The first reason stays while the user is on the list: a cycler caught again by a
+                // ring rule is still watched for cycling.
+                AccountAction::WatchList if !user.risk.watchlisted() => {
+                    assert_ne!(watch_reason, 0, "a watch-list is taken for a reason");
+                    user.risk.watch_reason = watch_reason;
                 }
                 _ => {}
             }
@@ -395,10 +401,7 @@ impl Engine {
                 user.score.adjustment = user.score.adjustment.saturating_add(SCORE_PENALTY_POINTS);
                 crate::score::rescore(user, now_ms, month, true);
             }
-            AccountAction::WatchList => {
-                user.risk.watchlisted = false;
-                user.risk.watch_reason = 0;
-            }
+            AccountAction::WatchList => user.risk.watch_reason = 0,
         }
         self.set_lapse(slot, action, 0);
         true

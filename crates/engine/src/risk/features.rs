@@ -181,9 +181,8 @@ pub struct UserRisk {
     pub payees: Ring<Outflow>,
     /// Day buckets, oldest first, at most [`DAYS_KEPT`].
     pub days: Vec<UserDay>,
-    /// On the watch-list.
-    pub watchlisted: bool,
-    /// What for, by [`WATCH_REASONS`] (0: not on it; the first reason while on it).
+    /// On the watch-list, and what for, by [`WATCH_REASONS`] (0: not on it; the first reason
+    /// while on it).
     pub watch_reason: u8,
     /// Credit frozen by a risk action (lifted by `LiftAction`).
     pub frozen_by_risk: bool,
@@ -223,6 +222,11 @@ pub(crate) fn utc_day(time_ms: u64) -> u32 {
 }
 
 impl UserRisk {
+    /// Whether the user is on the watch-list.
+    pub fn watchlisted(&self) -> bool {
+        self.watch_reason != 0
+    }
+
     /// Asks the CPU for the aggregates on the heap (see [`crate::prefetch`]): the rings, and of
     /// the day buckets only the latest, which the ledger writes (asking for all 30 cost more
     /// instructions than the rarer 30-day reads saved waiting).
@@ -407,7 +411,7 @@ pub const WATCH_REASONS: &[&str] = &{
     names
 };
 
-/// The [`WATCH_REASONS`] symbol of a rule's reason code.
+/// The [`WATCH_REASONS`] symbol of a rule's reason code: never 0, which stands for no watch-list.
 pub(crate) fn watch_reason_symbol(reason: &str) -> u8 {
     let named = WATCH_REASONS[1..WATCH_REASONS.len() - 1].iter().position(|name| *name == reason);
     named.map_or(WATCH_REASONS.len() as u8 - 1, |index| index as u8 + 1)
@@ -849,7 +853,7 @@ impl<'a> Context<'a> {
                 IdentityLevel::Full => 3,
             }),
             Feature::UserScore => Value::Int(i64::from(user.score.score)),
-            Feature::UserWatchlisted => Value::Bool(risk.watchlisted),
+            Feature::UserWatchlisted => Value::Bool(risk.watchlisted()),
             Feature::UserWatchReason => Value::Symbol(u16::from(risk.watch_reason)),
             Feature::UserTiedAccounts => {
                 int(engine.tied_parties(super::Party::User(user.id)).len().saturating_sub(1) as u64)
@@ -859,7 +863,7 @@ impl<'a> Context<'a> {
                     super::Party::User(other) if *other != user.id => engine.user_index.get(other),
                     _ => None,
                 });
-                int(others.filter(|slot| engine.users[**slot as usize].risk.watchlisted).count() as u64)
+                int(others.filter(|slot| engine.users[**slot as usize].risk.watchlisted()).count() as u64)
             }
             Feature::UserSinceBindingChange => since(now_ms, risk.binding_changed_at_ms),
             Feature::UserSinceNewDevice => since(now_ms, risk.new_device_at_ms),

@@ -122,7 +122,7 @@ fn a_second_round_of_cycling_is_stepped_up() {
     let (challenge, outcome) = ledger.pay(ALICE, GIFT_CARDS, 200_000);
     assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
     ledger.expect_decision(DecisionKind::Challenge, "refund_cycling");
-    assert!(ledger.engine.user(ALICE).unwrap().risk.watchlisted);
+    assert!(ledger.engine.user(ALICE).unwrap().risk.watchlisted());
     assert!(ledger.engine.parked(challenge).is_some(), "the purchase waits for step-up verification");
 }
 
@@ -135,7 +135,7 @@ fn refund_cycling_is_held_then_denied() {
     ledger.expect_decision(DecisionKind::Review, "refund_cycling");
     let readings = &ledger.engine.last_decision().unwrap().readings;
     assert!(readings.iter().any(|reading| reading.feature == "user.fast_liquid_refunds_30d" && reading.value == "2"));
-    assert!(ledger.engine.user(ALICE).unwrap().risk.watchlisted);
+    assert!(ledger.engine.user(ALICE).unwrap().risk.watchlisted());
     assert_eq!(ledger.engine.user(ALICE).unwrap().credit_held_minor, 200_000, "the payment is held, not taken");
     // The analyst rejects it as cycling: the hold is released and the label kept.
     ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::RefundCycling) });
@@ -492,7 +492,7 @@ fn the_next_recharge_of_a_caught_twins_drawer_is_held_but_others_pass() {
     ledger.wait(3 * HOUR_MS);
     let credited = CommandKind::MerchantTransfer { merchant: RECHARGE, to: twin, amount: amount(200_000) };
     assert_eq!(ledger.run(credited).1, Err(Rejection::RiskDenied));
-    assert!(ledger.engine.user(twin).unwrap().risk.watchlisted);
+    assert!(ledger.engine.user(twin).unwrap().risk.watchlisted());
     ledger.wait(DAY_MS);
     let (case, outcome) = ledger.pay(ALICE, RECHARGE, 200_000);
     assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
@@ -716,7 +716,7 @@ fn a_watch_list_for_a_ring_is_no_sign_of_refund_cycling() {
     ledger.open_user(payer, 500_000, 0);
     assert_eq!(ledger.pay(payer, SMALL_SHOP, 500_000).1, Err(Rejection::RiskDenied));
     let watched = &ledger.engine.user(payer).unwrap().risk;
-    assert_eq!((watched.watchlisted, features::WATCH_REASONS[usize::from(watched.watch_reason)]), (true, "ring"));
+    assert_eq!((watched.watchlisted(), features::WATCH_REASONS[usize::from(watched.watch_reason)]), (true, "ring"));
     // Ordinary spending, then a gift card returned two days later and another bought.
     assert!(matches!(ledger.pay(payer, SHOP, 300_000).1, Ok(Accepted::Split { .. })));
     let (card, _) = ledger.pay(payer, GIFT_CARDS, 50_000);
