@@ -67,6 +67,13 @@ impl TieKind {
             TieKind::DeliveryAddress => "delivery_address",
         }
     }
+
+    /// Whether two accounts sharing it are tied (joined into one group), and linking a second
+    /// one is a changed binding: every kind but a delivery address, which only names its
+    /// accounts.
+    pub fn ties_accounts(self) -> bool {
+        self != TieKind::DeliveryAddress
+    }
 }
 
 /// An identifier accounts can share: its kind and an opaque token (a keyed hash of the number,

@@ -75,9 +75,8 @@ impl Engine {
         if known {
             return Ok(Accepted::Done);
         }
-        let names_only = tie.kind == TieKind::DeliveryAddress;
         if let Party::User(user) = party
-            && !names_only
+            && tie.kind.ties_accounts()
         {
             self.note_binding(user, tie);
         }
@@ -89,7 +88,7 @@ impl Engine {
         if tie.kind == TieKind::Device {
             self.count_device_accounts(tie);
         }
-        if let Some(other) = first.filter(|_| !names_only) {
+        if let Some(other) = first.filter(|_| tie.kind.ties_accounts()) {
             self.join(party, other);
         }
         Ok(Accepted::Done)
