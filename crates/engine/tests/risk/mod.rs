@@ -701,17 +701,48 @@ fn a_new_phone_then_groceries_and_a_small_transfer_pass() {
 
 // f. Rings.
 
+/// Users 50 and 51 each pay the small uncertified shop a round ¥5,000, their whole line: the
+/// first ring-like payments are challenged, and each passes the step-up.
+fn two_ring_payers_stepped_up(ledger: &mut Ledger) {
+    for member in 0..2u64 {
+        let user = UserId(50 + member);
+        ledger.open_user(user, 500_000, 0);
+        let (challenge, outcome) = ledger.pay(user, SMALL_SHOP, 500_000);
+        assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
+        ledger.expect_decision(DecisionKind::Challenge, "ring");
+        ledger.ok(CommandKind::VerifyChallenge { user, challenge });
+    }
+}
+
+#[test]
+fn a_ring_at_a_small_merchant_is_stopped_but_parents_paying_school_fees_pass() {
+    let mut ledger = Ledger::with_rules();
+    two_ring_payers_stepped_up(&mut ledger);
+    for member in 2..4u64 {
+        let user = UserId(50 + member);
+        ledger.open_user(user, 500_000, 0);
+        // Two rules agree (a ring-like payer, and two before it): refused.
+        assert_eq!(ledger.pay(user, SMALL_SHOP, 500_000).1, Err(Rejection::RiskDenied));
+        ledger.expect_decision(DecisionKind::Deny, "ring");
+    }
+    // The shop pays out what two payers' credit became: a ring and a one-customer shop at once.
+    let (_, outcome) = ledger.run(CommandKind::PayoutMerchant { merchant: SMALL_SHOP, amount: amount(900_000) });
+    assert_eq!(outcome, Err(Rejection::RiskDenied));
+    ledger.expect_decision(DecisionKind::Deny, "ring");
+    for parent in 0..4u64 {
+        let user = UserId(60 + parent);
+        ledger.open_user(user, 500_000, 0);
+        ledger.pay(user, SCHOOL, 500_000).1.unwrap();
+        ledger.expect_decision(DecisionKind::Allow, "");
+    }
+}
+
 /// A watch-list keeps what it is for: a payer watch-listed by a ring rule who later returns a
 /// gift card and buys another is not held as a cycler, as one watched for cycling would be.
 #[test]
 fn a_watch_list_for_a_ring_is_no_sign_of_refund_cycling() {
     let mut ledger = Ledger::with_rules();
-    for member in 0..2u64 {
-        let user = UserId(50 + member);
-        ledger.open_user(user, 500_000, 0);
-        let (challenge, _) = ledger.pay(user, SMALL_SHOP, 500_000);
-        ledger.ok(CommandKind::VerifyChallenge { user, challenge });
-    }
+    two_ring_payers_stepped_up(&mut ledger);
     let payer = UserId(52);
     ledger.open_user(payer, 500_000, 0);
     assert_eq!(ledger.pay(payer, SMALL_SHOP, 500_000).1, Err(Rejection::RiskDenied));
@@ -724,39 +755,6 @@ fn a_watch_list_for_a_ring_is_no_sign_of_refund_cycling() {
     ledger.ok(CommandKind::Refund { payment: card, merchant: GIFT_CARDS, amount: amount(50_000) });
     assert!(matches!(ledger.pay(payer, GIFT_CARDS, 50_000).1, Ok(Accepted::Split { .. })));
     ledger.expect_decision(DecisionKind::Allow, "");
-}
-
-#[test]
-fn a_ring_at_a_small_merchant_is_stopped_but_parents_paying_school_fees_pass() {
-    let mut ledger = Ledger::with_rules();
-    for member in 0..4u64 {
-        let user = UserId(50 + member);
-        ledger.open_user(user, 500_000, 0);
-        let (case, outcome) = ledger.pay(user, SMALL_SHOP, 500_000);
-        match member {
-            // The first ring-like payments are challenged; once two payers did it, held.
-            0 | 1 => {
-                assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
-                ledger.expect_decision(DecisionKind::Challenge, "ring");
-                ledger.ok(CommandKind::VerifyChallenge { user, challenge: case });
-            }
-            // Two rules agree (a ring-like payer, and two before it): refused.
-            _ => {
-                assert_eq!(outcome, Err(Rejection::RiskDenied), "case {case:?}");
-                ledger.expect_decision(DecisionKind::Deny, "ring");
-            }
-        }
-    }
-    // The shop pays out what two payers' credit became: a ring and a one-customer shop at once.
-    let (_, outcome) = ledger.run(CommandKind::PayoutMerchant { merchant: SMALL_SHOP, amount: amount(900_000) });
-    assert_eq!(outcome, Err(Rejection::RiskDenied));
-    ledger.expect_decision(DecisionKind::Deny, "ring");
-    for parent in 0..4u64 {
-        let user = UserId(60 + parent);
-        ledger.open_user(user, 500_000, 0);
-        ledger.pay(user, SCHOOL, 500_000).1.unwrap();
-        ledger.expect_decision(DecisionKind::Allow, "");
-    }
 }
 
 // Challenges, reloads, shadow rules, replay.
