@@ -198,75 +198,90 @@ pub fn print(evaluation: &Evaluation, json: bool, report: Option<&Path>, title: 
 /// with the few ids an operator used by hand (a product, a rules file) on the same server.
 const HTTP_ID_BASE: u64 = 1 << 40;
 
-/// The API request (a `/v1/batch` command) for an event; ticks have none (the server ticks).
-/// Event ids, and references to them, are moved up by [`HTTP_ID_BASE`].
+/// The API requests (`/v1/batch` commands) for an event, in the order of
+/// [`Event::append_commands`]; ticks have none (the server ticks). Event ids, and references to
+/// them, are moved up by [`HTTP_ID_BASE`].
 fn request(event: &Event) -> Vec<Value> {
     let id = HTTP_ID_BASE + event.id;
     let reference = |event_id: &u64| HTTP_ID_BASE + *event_id;
-    let mut requests = match &event.body {
-        Body::OpenUser { user, currency, identity, ties } => {
-            let mut requests =
-                vec![json!({"type": "open_user", "user_id": user, "currency": currency, "identity": identity})];
-            for (index, tie) in ties.iter().enumerate() {
-                let command_id = events::tie_command_id(id, index);
-                requests.push(json!({"type": "link_tie", "command_id": command_id, "user_id": user, "tie": tie}));
+    let mut derived = Vec::new();
+    let mut push_derived = |mut request: Value| {
+        request["command_id"] = json!(events::derived_command_id(id, derived.len()));
+        derived.push(request);
+    };
+    if let (Some(device), Some(user)) = (event.device, event.actor()) {
+        push_derived(json!({"type": "link_tie", "user_id": user, "tie": {"kind": "device", "token": device}}));
+    }
+    let mut main = match &event.body {
+        Body::OpenUser { user, currency, identity, ties, balance_minor } => {
+            let opening = json!({"type": "open_user", "user_id": user, "currency": currency, "identity": identity});
+            for tie in ties {
+                push_derived(json!({"type": "link_tie", "user_id": user, "tie": tie}));
             }
-            requests
+            if *balance_minor > 0 {
+                push_derived(json!({"type": "top_up", "user_id": user, "amount_minor": balance_minor}));
+            }
+            opening
         }
-        Body::OpenMerchant { merchant, currency, category, verification, partner, ties } => {
-            let mut requests = vec![json!({"type": "open_merchant", "merchant_id": merchant, "currency": currency,
-                "category": category, "verification": verification, "partner": partner})];
-            for (index, tie) in ties.iter().enumerate() {
-                let command_id = events::tie_command_id(id, index);
-                requests
-                    .push(json!({"type": "link_tie", "command_id": command_id, "merchant_id": merchant, "tie": tie}));
+        Body::OpenMerchant { merchant, currency, category, verification, partner, ties, owner } => {
+            let opening = json!({"type": "open_merchant", "merchant_id": merchant, "currency": currency,
+                "category": category, "verification": verification, "partner": partner});
+            for tie in ties {
+                push_derived(json!({"type": "link_tie", "merchant_id": merchant, "tie": tie}));
             }
-            requests
+            if let Some(owner) = owner {
+                let tie = json!({"kind": "owner", "token": owner});
+                push_derived(json!({"type": "link_tie", "merchant_id": merchant, "tie": tie}));
+                push_derived(json!({"type": "link_tie", "user_id": owner, "tie": tie}));
+            }
+            opening
         }
         Body::SetCreditLimit { user, limit_minor } => {
-            vec![json!({"type": "set_credit_limit", "user_id": user, "limit_minor": limit_minor})]
+            json!({"type": "set_credit_limit", "user_id": user, "limit_minor": limit_minor})
         }
-        Body::TopUp { user, amount_minor } => {
-            vec![json!({"type": "top_up", "user_id": user, "amount_minor": amount_minor})]
+        Body::TopUp { user, amount_minor, agent: None } => {
+            json!({"type": "top_up", "user_id": user, "amount_minor": amount_minor})
         }
-        Body::Pay { user, merchant, credit_minor, balance_minor, beneficiary } => vec![json!({"type": "pay",
+        Body::TopUp { user, amount_minor, agent: Some(agent) } => json!({"type": "merchant_transfer",
+            "merchant_id": agent, "to_user_id": user, "amount_minor": amount_minor}),
+        Body::Pay { user, merchant, credit_minor, balance_minor, beneficiary } => json!({"type": "pay",
             "user_id": user, "merchant_id": merchant, "credit_minor": credit_minor, "balance_minor": balance_minor,
-            "beneficiary": beneficiary})],
-        Body::Authorize { user, merchant, credit_minor, balance_minor, hold_ms } => vec![json!({"type": "authorize",
+            "beneficiary": beneficiary}),
+        Body::Authorize { user, merchant, credit_minor, balance_minor, hold_ms } => json!({"type": "authorize",
             "user_id": user, "merchant_id": merchant, "credit_minor": credit_minor, "balance_minor": balance_minor,
-            "hold_ms": hold_ms})],
-        Body::Capture { authorization, merchant, amount_minor } => vec![json!({"type": "capture",
-            "authorization_id": reference(authorization), "merchant_id": merchant, "amount_minor": amount_minor})],
+            "hold_ms": hold_ms}),
+        Body::Capture { authorization, merchant, amount_minor } => json!({"type": "capture",
+            "authorization_id": reference(authorization), "merchant_id": merchant, "amount_minor": amount_minor}),
         Body::Release { authorization, merchant } => {
-            vec![json!({"type": "release", "authorization_id": reference(authorization), "merchant_id": merchant})]
+            json!({"type": "release", "authorization_id": reference(authorization), "merchant_id": merchant})
         }
         Body::Refund { payment, merchant, amount_minor } => {
-            vec![json!({"type": "refund", "payment_id": reference(payment),
-            "merchant_id": merchant, "amount_minor": amount_minor})]
+            json!({"type": "refund", "payment_id": reference(payment),
+            "merchant_id": merchant, "amount_minor": amount_minor})
         }
-        Body::Transfer { from, to, amount_minor } => vec![json!({"type": "transfer", "from_user_id": from,
-            "to_user_id": to, "amount_minor": amount_minor})],
+        Body::Transfer { from, to, amount_minor } => json!({"type": "transfer", "from_user_id": from,
+            "to_user_id": to, "amount_minor": amount_minor}),
         Body::CashOut { user, amount_minor } => {
-            vec![json!({"type": "withdraw_to_bank", "user_id": user, "amount_minor": amount_minor})]
+            json!({"type": "withdraw_to_bank", "user_id": user, "amount_minor": amount_minor})
         }
         Body::Payout { merchant, amount_minor } => {
-            vec![json!({"type": "payout_merchant", "merchant_id": merchant, "amount_minor": amount_minor})]
+            json!({"type": "payout_merchant", "merchant_id": merchant, "amount_minor": amount_minor})
         }
-        Body::MerchantTransfer { merchant, to, amount_minor } => vec![json!({"type": "merchant_transfer",
-            "merchant_id": merchant, "to_user_id": to, "amount_minor": amount_minor})],
-        Body::CreditWithdrawal { user, amount_minor, purpose } => vec![json!({"type": "request_withdrawal",
-            "user_id": user, "amount_minor": amount_minor, "purpose": purpose})],
+        Body::MerchantTransfer { merchant, to, amount_minor } => json!({"type": "merchant_transfer",
+            "merchant_id": merchant, "to_user_id": to, "amount_minor": amount_minor}),
+        Body::CreditWithdrawal { user, amount_minor, purpose } => json!({"type": "request_withdrawal",
+            "user_id": user, "amount_minor": amount_minor, "purpose": purpose}),
         Body::Verify { user, challenge } => {
-            vec![json!({"type": "verify_challenge", "user_id": user, "challenge_id": reference(challenge)})]
+            json!({"type": "verify_challenge", "user_id": user, "challenge_id": reference(challenge)})
         }
         Body::Repay { user, amount_minor, source } => {
-            vec![json!({"type": "repay", "user_id": user, "amount_minor": amount_minor, "source": source})]
+            json!({"type": "repay", "user_id": user, "amount_minor": amount_minor, "source": source})
         }
         Body::RepayStatement { user, source, in_full } => {
-            vec![json!({"type": "repay_statement", "user_id": user, "source": source, "in_full": in_full})]
+            json!({"type": "repay_statement", "user_id": user, "source": source, "in_full": in_full})
         }
-        Body::Login { user, device } => vec![json!({"type": "link_tie", "user_id": user,
-            "tie": {"kind": "device", "token": device}})],
+        Body::Login { user, device } => json!({"type": "link_tie", "user_id": user,
+            "tie": {"kind": "device", "token": device}}),
         Body::Bind { user, merchant, tie } => {
             let mut request = json!({"type": "link_tie", "tie": tie});
             match (user, merchant) {
@@ -274,21 +289,21 @@ fn request(event: &Event) -> Vec<Value> {
                 (_, Some(merchant)) => request["merchant_id"] = json!(merchant),
                 _ => {}
             }
-            vec![request]
+            request
         }
         Body::LiftAction { user, action } => {
-            vec![json!({"type": "lift_action", "user_id": user, "action": action})]
+            json!({"type": "lift_action", "user_id": user, "action": action})
         }
         Body::DecideCase { case, approve, verdict } => {
-            vec![json!({"type": "decide_case", "case_id": reference(case), "approve": approve, "label": verdict})]
+            json!({"type": "decide_case", "case_id": reference(case), "approve": approve, "label": verdict})
         }
-        Body::Tick => Vec::new(),
+        Body::Tick => return Vec::new(),
     };
-    if let Some(first) = requests.first_mut()
-        && first.get("command_id").is_none()
-    {
-        first["command_id"] = json!(id);
-    }
+    main["command_id"] = json!(id);
+    // The device link comes before the event's own command, an opening's links after it.
+    let before = usize::from(event.device.is_some());
+    let mut requests = derived;
+    requests.insert(before, main);
     requests
 }
 

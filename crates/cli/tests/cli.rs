@@ -515,6 +515,11 @@ fn openapi_document_is_served_and_matches_the_committed_copy() {
     ] {
         assert!(paths.contains_key(path), "OpenAPI lacks {path}");
     }
+    // The tie kinds the document admits are the engine's, every one.
+    let pattern =
+        document["components"]["schemas"]["TieBody"]["properties"]["kind"]["pattern"].as_str().expect("pattern");
+    let names: Vec<&str> = engine::risk::TieKind::ALL.iter().map(|kind| kind.name()).collect();
+    assert_eq!(pattern, format!("^({})$", names.join("|")));
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json"))
         .expect("docs/openapi.json exists");
     let committed: Value = serde_json::from_str(&committed).expect("docs/openapi.json is JSON");

@@ -116,12 +116,13 @@ pub struct PayRequest {
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TieBody {
-    /// `device`, `phone`, `identity`, `bank_card`, `payout_account` or `delivery_address` (names
-    /// whom an order is for; never ties accounts together).
+    /// `device`, `phone`, `identity`, `bank_card`, `payout_account`, `delivery_address` (names
+    /// whom an order is for; never ties accounts together) or `owner` (ties a merchant to its
+    /// owner's user accounts; no changed binding).
     #[schema(
         value_type = String,
         example = "phone",
-        pattern = "^(device|phone|identity|bank_card|payout_account|delivery_address)$"
+        pattern = "^(device|phone|identity|bank_card|payout_account|delivery_address|owner)$"
     )]
     pub kind: TieKind,
     /// The identifier's token.

@@ -12,7 +12,7 @@
 //! the balance), `CASH_OUT` (balance paid out in cash by an agent), `DEBIT` (balance to a bank
 //! account), `PAYMENT` (balance to a merchant), `TRANSFER` (balance to another customer).
 //! An account whose first row states a balance existed before the log began: it opens, with that
-//! balance as a top-up, a year before the first row ([`PREEXISTING_MS`]), so features that read an
+//! balance as its opening balance, a year before the first row ([`PREEXISTING_MS`]), so features that read an
 //! account's age see an old account. An account first seen empty opens at that row (the log cannot
 //! tell a new account from an old empty one). The replayed balances are the ones the log states. `isFraud` becomes the label
 //! (`account_takeover`, the log's fraud model, or `honest`). Rows the log's platform blocked
@@ -163,8 +163,14 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
     let opened_ms = START_MS - PREEXISTING_MS;
     let ahead = accounts.preexisting.len() as u64;
     let prelude = accounts.preexisting.into_iter().enumerate();
-    let prelude =
-        prelude.map(|(index, body)| Event { id: index as u64 + 1, time_ms: opened_ms, body, label: None, after: None });
+    let prelude = prelude.map(|(index, body)| Event {
+        id: index as u64 + 1,
+        time_ms: opened_ms,
+        body,
+        label: None,
+        after: None,
+        device: None,
+    });
     let rest = events.into_iter().map(|event| Event { id: event.id + ahead, ..event });
     Ok(Converted { events: prelude.chain(rest).collect(), skipped })
 }
@@ -182,11 +188,11 @@ fn convert_row(
     let label = Some(if fields[9] == "1" { Typology::AccountTakeover.name() } else { HONEST }.to_owned());
     let push = |events: &mut Vec<Event>, body, label| {
         let id = events.len() as u64 + 1;
-        events.push(Event { id, time_ms, body, label, after: None });
+        events.push(Event { id, time_ms, body, label, after: None, device: None });
     };
     let origin = open_user(accounts, events, fields[3], balance_minor(fields[4], line)?, time_ms, line)?;
     let body = match fields[1] {
-        "CASH_IN" => Body::TopUp { user: origin, amount_minor },
+        "CASH_IN" => Body::TopUp { user: origin, amount_minor, agent: None },
         "CASH_OUT" | "DEBIT" => Body::CashOut { user: origin, amount_minor },
         "PAYMENT" => {
             let merchant = open_merchant(accounts, events, fields[6], time_ms);
@@ -218,10 +224,24 @@ fn open_user(
     }
     let user = accounts.users.len() as u64 + 1;
     accounts.users.insert(name.to_owned(), user);
-    let opening = Body::OpenUser { user, currency: "CNY".into(), identity: IdentityLevel::Basic, ties: Vec::new() };
+    let currency = "CNY".into();
+    let opening = Body::OpenUser {
+        user,
+        currency,
+        identity: IdentityLevel::Basic,
+        ties: Vec::new(),
+        balance_minor: opening_minor,
+    };
     match opening_minor {
-        0 => events.push(Event { id: events.len() as u64 + 1, time_ms, body: opening, label: None, after: None }),
-        amount_minor => accounts.preexisting.extend([opening, Body::TopUp { user, amount_minor }]),
+        0 => events.push(Event {
+            id: events.len() as u64 + 1,
+            time_ms,
+            body: opening,
+            label: None,
+            after: None,
+            device: None,
+        }),
+        _ => accounts.preexisting.push(opening),
     }
     Ok(user)
 }
@@ -239,8 +259,9 @@ fn open_merchant(accounts: &mut Accounts, events: &mut Vec<Event>, name: &str, t
         verification: MerchantVerification::Uncertified,
         partner: false,
         ties: Vec::new(),
+        owner: None,
     };
-    events.push(Event { id: events.len() as u64 + 1, time_ms, body, label: None, after: None });
+    events.push(Event { id: events.len() as u64 + 1, time_ms, body, label: None, after: None, device: None });
     merchant
 }
 

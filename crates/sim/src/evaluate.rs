@@ -251,8 +251,9 @@ impl Evaluator {
                 self.engine.look_ahead(&commands, index, &mut lookahead);
                 self.postings.clear();
                 let outcome = self.engine.apply(&commands[index], 0, &mut self.postings);
-                // An event's first command is the event; an opening's ties come after it, unscored.
-                if index == self.starts[event_index] {
+                // The command with the event's id is the event; its device link before it and an
+                // opening's ties after it are not scored.
+                if commands[index].id.0 == event.id {
                     self.score(event, outcome);
                 }
             }

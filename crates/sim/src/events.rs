@@ -1,7 +1,9 @@
-//! The event format, version 1: JSON Lines, one event per line, a header line first.
+//! The event format, version 2: JSON Lines, one event per line, a header line first. Version 1
+//! files are read too: version 2 only adds fields (the device of a payment, an opening balance,
+//! a merchant's owner, the agent of a cash-in).
 //!
 //! ```text
-//! {"format":"creditline-events","version":1}
+//! {"format":"creditline-events","version":2}
 //! {"id":1,"time_ms":1767225600000,"type":"open_user","user":1,"currency":"CNY","identity":"full"}
 //! {"id":2,"time_ms":1767225601000,"type":"pay","user":1,"merchant":7,"credit_minor":1500,"label":"honest"}
 //! ```
@@ -23,8 +25,10 @@ mod flat;
 
 /// The format name in the header line.
 pub const FORMAT: &str = "creditline-events";
-/// The format version this build reads and writes.
-pub const VERSION: u32 = 1;
+/// The format version this build writes.
+pub const VERSION: u32 = 2;
+/// The format versions this build reads: every version a field was added in.
+pub const VERSIONS_READ: [u32; 2] = [1, 2];
 /// The label of an honest user's event; fraud events carry a [`engine::risk::Typology`]'s name.
 pub const HONEST: &str = "honest";
 
@@ -57,10 +61,20 @@ pub struct Event {
     /// never came (a payback after a refused payout). Never read by the engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<u64>,
+    /// The device (token) the acting user made the event from, as a platform records it with
+    /// each payment: it becomes a device link just before the event, so a payment from a device
+    /// the account never used is a new device (the takeover features read it). Only on events a
+    /// user makes, other than `login`, which names its device in its body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<u64>,
 }
 
 fn default_currency() -> String {
     "CNY".to_owned()
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// What an event does, by `type`.
@@ -79,6 +93,10 @@ pub enum Body {
         /// Device, phone, identity, bank card, payout account.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         ties: Vec<Tie>,
+        /// The balance the account held when the log began (minor units): a top-up at its
+        /// opening. 0 for none.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        balance_minor: u64,
     },
     /// A merchant opens.
     OpenMerchant {
@@ -97,6 +115,10 @@ pub enum Body {
         /// Its payout account, owner's phone and identity, ….
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         ties: Vec<Tie>,
+        /// The user who owns it, if the platform knows: an `owner` tie on both, so the owner's
+        /// own credit spent there is spent at a tied merchant.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<u64>,
     },
     /// A credit line is granted or changed.
     SetCreditLimit {
@@ -111,6 +133,10 @@ pub enum Body {
         user: u64,
         /// Minor units.
         amount_minor: u64,
+        /// The agent (a merchant) the cash was handed to, if any: its settlement account pays
+        /// the user's balance (a merchant transfer), as the agent's float does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<u64>,
     },
     /// A purchase from credit, balance or both; `beneficiary` when it is for someone else.
     Pay {
@@ -294,9 +320,30 @@ fn currency(code: &str, line: usize) -> Result<Currency, EventError> {
 }
 
 impl Event {
-    /// Appends the engine commands this event becomes (an opening with ties is several), in
-    /// order, to `out`; on an error nothing is appended. `line` places errors.
+    /// Appends the engine commands this event becomes, in order, to `out`: the event's own
+    /// command (with the event's id), preceded by the link of its `device` and followed by an
+    /// opening's ties, opening balance and owner links, each with an id derived from the event's
+    /// ([`derived_command_id`]). On an error nothing is appended. `line` places errors.
     pub fn append_commands(&self, line: usize, out: &mut Vec<Command>) -> Result<(), EventError> {
+        let start = out.len();
+        let appended = self.try_append_commands(line, out);
+        if appended.is_err() {
+            out.truncate(start);
+        }
+        appended
+    }
+
+    /// How many commands with derived ids the event becomes besides its own.
+    fn derived_commands(&self) -> usize {
+        let body = match &self.body {
+            Body::OpenUser { ties, balance_minor, .. } => ties.len() + usize::from(*balance_minor > 0),
+            Body::OpenMerchant { ties, owner, .. } => ties.len() + 2 * usize::from(owner.is_some()),
+            _ => 0,
+        };
+        body + usize::from(self.device.is_some())
+    }
+
+    fn try_append_commands(&self, line: usize, out: &mut Vec<Command>) -> Result<(), EventError> {
         // An event file carries no keys: its commands are recorded as the server's own.
         let command = |kind| Command {
             id: CommandId(self.id),
@@ -305,6 +352,11 @@ impl Event {
             initiator: Initiator::Platform,
             kind,
         };
+        let mut derived = 0;
+        let mut push_derived = |out: &mut Vec<Command>, kind| {
+            out.push(Command { id: CommandId(derived_command_id(self.id, derived)), ..command(kind) });
+            derived += 1;
+        };
         let funding = |credit_minor: u64, balance_minor: u64| {
             let total = credit_minor.checked_add(balance_minor).filter(|total| (1..=Amount::MAX).contains(total));
             match total {
@@ -312,36 +364,52 @@ impl Event {
                 None => Err(EventError { line, message: "credit_minor + balance_minor must be 1 to 2^63-1".into() }),
             }
         };
-        // Ties of an opening become their own commands, with ids derived from the event's.
-        if self.id >= TIED_OPENING_ID_LIMIT
-            && matches!(&self.body, Body::OpenUser { ties, .. } | Body::OpenMerchant { ties, .. } if !ties.is_empty())
-        {
-            let message =
-                format!("an opening with ties has an id below {TIED_OPENING_ID_LIMIT} (2^48), got {}", self.id);
+        if self.derived_commands() > DERIVED_MAX {
+            let message = format!("an event becomes at most {DERIVED_MAX} commands besides its own (ties, …)");
             return Err(EventError { line, message });
         }
-        let tied = |party: Party, ties: &[Tie], opening: CommandKind, out: &mut Vec<Command>| {
+        if self.id >= DERIVED_ID_LIMIT && self.derived_commands() > 0 {
+            let message = format!(
+                "an event with ties, an opening balance, an owner or a device has an id below {DERIVED_ID_LIMIT} \
+                 (2^48), got {}",
+                self.id
+            );
+            return Err(EventError { line, message });
+        }
+        if let Some(device) = self.device {
+            let user = self.device_user().ok_or_else(|| EventError {
+                line,
+                message: "`device` is for an event a user makes (top_up, pay, authorize, transfer, cash_out, \
+                          credit_withdrawal, verify, repay, repay_statement); a login names its own"
+                    .into(),
+            })?;
+            let tie = Tie { kind: TieKind::Device, token: device };
+            push_derived(out, CommandKind::LinkTie { party: Party::User(UserId(user)), tie });
+        }
+        let tied = |party: Party,
+                    ties: &[Tie],
+                    opening: CommandKind,
+                    out: &mut Vec<Command>,
+                    push_derived: &mut dyn FnMut(&mut Vec<Command>, CommandKind)| {
             out.push(command(opening));
-            for (index, tie) in ties.iter().enumerate() {
-                let id = CommandId(tie_command_id(self.id, index));
-                let kind = CommandKind::LinkTie { party, tie: *tie };
-                out.push(Command {
-                    id,
-                    time_ms: self.time_ms,
-                    actor: ActorId::SERVER,
-                    initiator: Initiator::Platform,
-                    kind,
-                });
+            for tie in ties {
+                push_derived(out, CommandKind::LinkTie { party, tie: *tie });
             }
         };
         let kind = match &self.body {
-            Body::OpenUser { user, currency: code, identity, ties } => {
+            Body::OpenUser { user, currency: code, identity, ties, balance_minor } => {
                 let opening =
                     CommandKind::OpenUser { user: UserId(*user), currency: currency(code, line)?, identity: *identity };
-                tied(Party::User(UserId(*user)), ties, opening, out);
+                tied(Party::User(UserId(*user)), ties, opening, out, &mut push_derived);
+                if *balance_minor > 0 {
+                    push_derived(
+                        out,
+                        CommandKind::TopUp { user: UserId(*user), amount: amount(*balance_minor, line)? },
+                    );
+                }
                 return Ok(());
             }
-            Body::OpenMerchant { merchant, currency: code, category, verification, partner, ties } => {
+            Body::OpenMerchant { merchant, currency: code, category, verification, partner, ties, owner } => {
                 let opening = CommandKind::OpenMerchant {
                     merchant: MerchantId(*merchant),
                     currency: currency(code, line)?,
@@ -349,15 +417,26 @@ impl Event {
                     verification: *verification,
                     partner: *partner,
                 };
-                tied(Party::Merchant(MerchantId(*merchant)), ties, opening, out);
+                tied(Party::Merchant(MerchantId(*merchant)), ties, opening, out, &mut push_derived);
+                if let Some(owner) = owner {
+                    let tie = Tie { kind: TieKind::Owner, token: *owner };
+                    for party in [Party::Merchant(MerchantId(*merchant)), Party::User(UserId(*owner))] {
+                        push_derived(out, CommandKind::LinkTie { party, tie });
+                    }
+                }
                 return Ok(());
             }
             Body::SetCreditLimit { user, limit_minor } => {
                 CommandKind::SetCreditLimit { user: UserId(*user), limit_minor: *limit_minor }
             }
-            Body::TopUp { user, amount_minor } => {
+            Body::TopUp { user, amount_minor, agent: None } => {
                 CommandKind::TopUp { user: UserId(*user), amount: amount(*amount_minor, line)? }
             }
+            Body::TopUp { user, amount_minor, agent: Some(agent) } => CommandKind::MerchantTransfer {
+                merchant: MerchantId(*agent),
+                to: UserId(*user),
+                amount: amount(*amount_minor, line)?,
+            },
             Body::Pay { user, merchant, credit_minor, balance_minor, beneficiary } => {
                 let (user, merchant, funding) =
                     (UserId(*user), MerchantId(*merchant), funding(*credit_minor, *balance_minor)?);
@@ -457,6 +536,22 @@ impl Event {
         }
     }
 
+    /// The user whose device a `device` field names: the actor of an event a user makes.
+    fn device_user(&self) -> Option<u64> {
+        match &self.body {
+            Body::TopUp { .. }
+            | Body::Pay { .. }
+            | Body::Authorize { .. }
+            | Body::Transfer { .. }
+            | Body::CashOut { .. }
+            | Body::CreditWithdrawal { .. }
+            | Body::Verify { .. }
+            | Body::Repay { .. }
+            | Body::RepayStatement { .. } => self.actor(),
+            _ => None,
+        }
+    }
+
     /// The account that acts: the user of [`Event::actor`], or the merchant of a payout, capture,
     /// release or refund.
     pub fn party(&self) -> Option<Party> {
@@ -490,15 +585,17 @@ impl Event {
     }
 }
 
-/// The bound on the id of an opening that carries ties: its ties' command ids are derived from
-/// its low 48 bits.
-pub const TIED_OPENING_ID_LIMIT: u64 = 1 << 48;
+/// The bound on the id of an event that becomes several commands (an opening's ties, balance
+/// and owner, the device of a payment): their ids are derived from its low 48 bits.
+pub const DERIVED_ID_LIMIT: u64 = 1 << 48;
+/// The most commands an event becomes besides its own: the index bits of [`derived_command_id`].
+pub const DERIVED_MAX: usize = 1 << 14;
 
-/// The command id of an opening's `index`-th tie: the event id with bit 62 set and the index in
-/// the bits above 48, so it collides with no event id below 2^48 and stays an int64, as the API
-/// takes ids (ADR 0008).
-pub fn tie_command_id(event_id: u64, index: usize) -> u64 {
-    let id = (1 << 62) | ((index as u64 & 0x3fff) << 48) | (event_id & 0xffff_ffff_ffff);
+/// The id of the `index`-th command an event becomes besides its own: the event id with bit 62
+/// set and the index in the bits above 48, so it collides with no event id below 2^48 and stays
+/// an int64, as the API takes ids (ADR 0008).
+pub fn derived_command_id(event_id: u64, index: usize) -> u64 {
+    let id = (1 << 62) | ((index as u64 & (DERIVED_MAX as u64 - 1)) << 48) | (event_id & 0xffff_ffff_ffff);
     debug_assert!(id <= i64::MAX as u64);
     id
 }
@@ -586,12 +683,14 @@ fn with_next_line<T>(
     }
 }
 
-/// Checks the header line names this format and version.
+/// Checks the header line names this format and a version this build reads.
 fn check_header(line: &str) -> Result<(), String> {
     match serde_json::from_str::<Header>(line) {
-        Ok(header) if header.format == FORMAT && header.version == VERSION => Ok(()),
+        Ok(header) if header.format == FORMAT && VERSIONS_READ.contains(&header.version) => Ok(()),
         Ok(header) => {
-            Err(format!("format {} version {} is not {FORMAT} version {VERSION}", header.format, header.version))
+            let read: Vec<String> = VERSIONS_READ.iter().map(u32::to_string).collect();
+            let read = read.join(" or ");
+            Err(format!("format {} version {} is not {FORMAT} version {read}", header.format, header.version))
         }
         Err(_) => Err(format!("the first line must be {{\"format\":\"{FORMAT}\",\"version\":{VERSION}}}")),
     }
@@ -610,6 +709,8 @@ struct Raw<'a> {
     kind: Cow<'a, str>,
     label: Option<String>,
     after: Option<u64>,
+    owner: Option<u64>,
+    agent: Option<u64>,
     user: Option<u64>,
     merchant: Option<u64>,
     currency: Option<String>,
@@ -646,7 +747,7 @@ fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
 }
 
 impl Raw<'_> {
-    fn into_event(self) -> Result<Event, String> {
+    fn into_event(mut self) -> Result<Event, String> {
         let kind = &*self.kind;
         let user = |value| need(value, kind, "user");
         let merchant = |value| need(value, kind, "merchant");
@@ -658,6 +759,7 @@ impl Raw<'_> {
                 currency: currency(),
                 identity: need(self.identity, kind, "identity")?,
                 ties: self.ties.unwrap_or_default(),
+                balance_minor: self.balance_minor.unwrap_or(0),
             },
             "open_merchant" => Body::OpenMerchant {
                 merchant: merchant(self.merchant)?,
@@ -666,12 +768,15 @@ impl Raw<'_> {
                 verification: need(self.verification, kind, "verification")?,
                 partner: self.partner.unwrap_or(false),
                 ties: self.ties.unwrap_or_default(),
+                owner: self.owner,
             },
             "set_credit_limit" => Body::SetCreditLimit {
                 user: user(self.user)?,
                 limit_minor: need(self.limit_minor, kind, "limit_minor")?,
             },
-            "top_up" => Body::TopUp { user: user(self.user)?, amount_minor: amount(self.amount_minor)? },
+            "top_up" => {
+                Body::TopUp { user: user(self.user)?, amount_minor: amount(self.amount_minor)?, agent: self.agent }
+            }
             "pay" => Body::Pay {
                 user: user(self.user)?,
                 merchant: merchant(self.merchant)?,
@@ -728,7 +833,7 @@ impl Raw<'_> {
                 source: need(self.source, kind, "source")?,
                 in_full: need(self.in_full, kind, "in_full")?,
             },
-            "login" => Body::Login { user: user(self.user)?, device: need(self.device, kind, "device")? },
+            "login" => Body::Login { user: user(self.user)?, device: need(self.device.take(), kind, "device")? },
             "bind" => Body::Bind { user: self.user, merchant: self.merchant, tie: need(self.tie, kind, "tie")? },
             "decide_case" => Body::DecideCase {
                 case: need(self.case, kind, "case")?,
@@ -739,7 +844,14 @@ impl Raw<'_> {
             "tick" => Body::Tick,
             other => return Err(format!("unknown event type {other:?}; docs/events.md lists them")),
         };
-        Ok(Event { id: self.id, time_ms: self.time_ms, body, label: self.label, after: self.after })
+        Ok(Event {
+            id: self.id,
+            time_ms: self.time_ms,
+            body,
+            label: self.label,
+            after: self.after,
+            device: self.device,
+        })
     }
 }
 

@@ -226,7 +226,7 @@ impl Simulator {
     fn event(&mut self, time_ms: u64, body: Body, label: Option<String>) -> Event {
         let id = self.next_id;
         self.next_id += 1;
-        Event { id, time_ms, body, label, after: None }
+        Event { id, time_ms, body, label, after: None, device: None }
     }
 
     /// Schedules an event at `time_ms` (on or after `day`, the day the scheduling agent acts);
@@ -360,7 +360,8 @@ impl Simulator {
             }
             let limit = self.event(opening, Body::SetCreditLimit { user: id, limit_minor }, None);
             sink(limit);
-            let top_up = self.event(opening, Body::TopUp { user: id, amount_minor: income_minor / 2 }, None);
+            let top_up =
+                self.event(opening, Body::TopUp { user: id, amount_minor: income_minor / 2, agent: None }, None);
             sink(top_up);
         }
         for (owner, shop) in self.owned_shops.clone() {
@@ -381,7 +382,7 @@ impl Simulator {
             Self::tie(TieKind::BankCard, id, 4),
         ];
         let identity = IdentityLevel::Full;
-        self.event(time_ms, Body::OpenUser { user: id, currency: "CNY".into(), identity, ties }, None)
+        self.event(time_ms, Body::OpenUser { user: id, currency: "CNY".into(), identity, ties, balance_minor: 0 }, None)
     }
 
     fn open_shop(
@@ -393,8 +394,15 @@ impl Simulator {
         verification: MerchantVerification,
         ties: Vec<Tie>,
     ) {
-        let body =
-            Body::OpenMerchant { merchant: id, currency: "CNY".into(), category, verification, partner: false, ties };
+        let body = Body::OpenMerchant {
+            merchant: id,
+            currency: "CNY".into(),
+            category,
+            verification,
+            partner: false,
+            ties,
+            owner: None,
+        };
         let event = self.event(time_ms, body, None);
         sink(event);
         self.shops.push(id);
@@ -543,7 +551,7 @@ impl Simulator {
         let day_of_month = day % 30 + 1;
         if day_of_month == income_day {
             let time = self.daytime(day);
-            self.at(day, time, Body::TopUp { user, amount_minor: income_minor }, label.clone());
+            self.at(day, time, Body::TopUp { user, amount_minor: income_minor, agent: None }, label.clone());
         }
         // Autopay of the statement between the 3rd and the 9th, late payers in the third week.
         let repay_day = if pays_late { 15 + user % 5 } else { 3 + user % 7 } as u32;
@@ -685,7 +693,7 @@ impl Simulator {
         let back = Body::Transfer { from: accomplice, to: user, amount_minor: amount_minor * 9 / 10 };
         let later = day + 1 + self.rng.u32(0..2);
         let later_time = self.daytime(later);
-        self.at(later, later_time, Body::TopUp { user: accomplice, amount_minor }, None);
+        self.at(later, later_time, Body::TopUp { user: accomplice, amount_minor, agent: None }, None);
         self.at(later, later_time + MINUTE_MS, back, label(Typology::ColludingMerchant));
         self.at(
             later,

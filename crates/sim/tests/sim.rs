@@ -144,7 +144,8 @@ fn bad_lines_are_refused_with_their_number() {
     assert_eq!(results[1].as_ref().expect_err("the same bad pay").line, 5);
     let wrong = events::read("{\"format\":\"other\",\"version\":9}\n".as_bytes()).next().unwrap();
     assert!(wrong.expect_err("another format").message.contains("creditline-events version 1"));
-    let zero = Event { id: 1, time_ms: 1, body: Body::TopUp { user: 1, amount_minor: 0 }, label: None, after: None };
+    let body = Body::TopUp { user: 1, amount_minor: 0, agent: None };
+    let zero = Event { id: 1, time_ms: 1, body, label: None, after: None, device: None };
     let mut commands = Vec::new();
     let error = zero.append_commands(4, &mut commands).expect_err("zero amount");
     assert!(error.to_string().starts_with("line 4: amount_minor") && commands.is_empty(), "{error}");
@@ -154,9 +155,16 @@ fn bad_lines_are_refused_with_their_number() {
     let opening = |id| Event {
         id,
         time_ms: 1,
-        body: Body::OpenUser { user: 1, currency: "CNY".into(), identity: IdentityLevel::Full, ties: vec![tie] },
+        body: Body::OpenUser {
+            user: 1,
+            currency: "CNY".into(),
+            identity: IdentityLevel::Full,
+            ties: vec![tie],
+            balance_minor: 0,
+        },
         label: None,
         after: None,
+        device: None,
     };
     let error = opening(1 << 48).append_commands(5, &mut commands).expect_err("too large for ties");
     assert!(error.to_string().contains("below 281474976710656") && commands.is_empty(), "{error}");
@@ -323,12 +331,19 @@ fn a_recharge_credited_to_the_payers_twin_is_caught_and_cashback_passes() {
         verification: engine::MerchantVerification::Certified,
         partner: false,
         ties: Vec::new(),
+        owner: None,
     }];
     for user in 1..=7u64 {
         // Users 1 and 2 are one person's two accounts, on one device.
         let device = if user == 2 { 1 } else { user };
         let ties = vec![tie(TieKind::Device, 100 + device), tie(TieKind::Identity, 200 + user)];
-        bodies.push(Body::OpenUser { user, currency: "CNY".into(), identity: IdentityLevel::Full, ties });
+        bodies.push(Body::OpenUser {
+            user,
+            currency: "CNY".into(),
+            identity: IdentityLevel::Full,
+            ties,
+            balance_minor: 0,
+        });
         bodies.push(Body::SetCreditLimit { user, limit_minor: 1_000_000 });
     }
     let mut events: Vec<Event> = bodies
@@ -340,11 +355,13 @@ fn a_recharge_credited_to_the_payers_twin_is_caught_and_cashback_passes() {
             body,
             label: None,
             after: None,
+            device: None,
         })
         .collect();
     let mut at = |hours: u64, body: Body, label: &str, after: Option<u64>| {
         let id = events.len() as u64 + 1;
-        events.push(Event { id, time_ms: start + hours * 3_600_000, body, label: Some(label.to_owned()), after });
+        let time_ms = start + hours * 3_600_000;
+        events.push(Event { id, time_ms, body, label: Some(label.to_owned()), after, device: None });
         id
     };
     for user in [1, 3, 4, 5, 6] {
@@ -370,4 +387,131 @@ fn a_recharge_credited_to_the_payers_twin_is_caught_and_cashback_passes() {
     assert_eq!(evaluation.overall.fp, 0, "neither the honest recharges nor the cashback: {:?}", evaluation.rules);
     assert_eq!((evaluation.refused_positives, evaluation.stopped_upstream), (2, 2));
     assert!(!evaluation.labels.contains_key("ring"), "a refused step is not scored: {:?}", evaluation.labels);
+}
+
+/// The kinds of the commands a line becomes, with their ids.
+fn commands_of(line: &str) -> Vec<(u64, CommandKind)> {
+    let event = events::parse_line(line).unwrap_or_else(|error| panic!("{line}: {error}"));
+    let general = events::parse_line(&line.replacen('{', "{ ", 1)).expect("read by serde_json");
+    assert_eq!(general, event, "the fast and the general reader agree on {line}");
+    let mut commands = Vec::new();
+    event.append_commands(1, &mut commands).expect("maps");
+    commands.into_iter().map(|command| (command.id.0, command.kind)).collect()
+}
+
+/// Version 2 adds what platforms record: the device of a payment (linked just before it), an
+/// opening balance, a merchant's owner, an agent's cash-in. Version 1 files are still read.
+#[test]
+fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
+    for version in [1, 2] {
+        let text = format!(
+            "{{\"format\":\"creditline-events\",\"version\":{version}}}\n{{\"id\":1,\"time_ms\":5,\"type\":\"tick\"}}\n"
+        );
+        assert!(events::read(text.as_bytes()).all(|line| line.is_ok()), "version {version}");
+    }
+    let three = events::read("{\"format\":\"creditline-events\",\"version\":3}\n".as_bytes()).next().unwrap();
+    assert!(three.expect_err("a later version").message.contains("version 3 is not"));
+    let mut header = Vec::new();
+    events::write_header(&mut header).unwrap();
+    assert_eq!(header, b"{\"format\":\"creditline-events\",\"version\":2}\n");
+
+    let device = Tie { kind: TieKind::Device, token: 77 };
+    let commands =
+        commands_of(r#"{"id":9,"time_ms":5,"type":"pay","user":3,"merchant":4,"credit_minor":100,"device":77}"#);
+    let link = CommandKind::LinkTie { party: engine::risk::Party::User(UserId(3)), tie: device };
+    assert_eq!(commands[0], (events::derived_command_id(9, 0), link), "the device links first");
+    assert!(matches!(commands[1], (9, CommandKind::Pay { user: UserId(3), .. })) && commands.len() == 2);
+
+    let commands =
+        commands_of(r#"{"id":10,"time_ms":5,"type":"open_user","user":3,"identity":"basic","balance_minor":5000}"#);
+    assert!(matches!(commands[0], (10, CommandKind::OpenUser { .. })));
+    assert!(matches!(commands[1], (_, CommandKind::TopUp { user: UserId(3), amount }) if amount.minor() == 5_000));
+
+    let commands = commands_of(
+        r#"{"id":11,"time_ms":5,"type":"open_merchant","merchant":4,"category":"other","verification":"uncertified","owner":3}"#,
+    );
+    let owner = Tie { kind: TieKind::Owner, token: 3 };
+    let links: Vec<_> = commands[1..].iter().map(|(_, kind)| kind.clone()).collect();
+    assert_eq!(
+        links,
+        [
+            CommandKind::LinkTie { party: engine::risk::Party::Merchant(MerchantId(4)), tie: owner },
+            CommandKind::LinkTie { party: engine::risk::Party::User(UserId(3)), tie: owner },
+        ]
+    );
+    let ids: std::collections::BTreeSet<u64> = commands.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids.len(), commands.len(), "every command an event becomes has its own id");
+
+    let commands = commands_of(r#"{"id":12,"time_ms":5,"type":"top_up","user":3,"amount_minor":800,"agent":4}"#);
+    assert!(matches!(
+        commands[..],
+        [(12, CommandKind::MerchantTransfer { merchant: MerchantId(4), to: UserId(3), .. })]
+    ));
+
+    // A device names the acting user's device: an event no user makes has none, and an event
+    // whose id leaves no room for derived ids is refused rather than colliding.
+    for line in [
+        r#"{"id":13,"time_ms":5,"type":"payout","merchant":4,"amount_minor":800,"device":77}"#,
+        r#"{"id":281474976710656,"time_ms":5,"type":"cash_out","user":3,"amount_minor":800,"device":77}"#,
+    ] {
+        let event = events::parse_line(line).expect("reads");
+        let mut commands = Vec::new();
+        assert!(event.append_commands(1, &mut commands).is_err() && commands.is_empty(), "{line}");
+    }
+    // Written back, the fields read to the same event.
+    let line = r#"{"id":14,"time_ms":5,"type":"transfer","from":3,"to":5,"amount_minor":800,"device":77}"#;
+    let event = events::parse_line(line).unwrap();
+    assert_eq!(events::parse_line(&serde_json::to_string(&event).unwrap()).unwrap(), event);
+}
+
+/// A takeover made from the thief's phone shows on the payment itself when the platform records
+/// the device of each payment: the drain from a device the account never used is caught, and
+/// the owner's own purchase of the same size, from the device she always uses, passes. The
+/// evaluator scores the payment, not the device link before it.
+#[test]
+fn a_payment_from_a_device_the_account_never_used_is_a_takeover_and_the_owners_passes() {
+    let rules = toml::from_str(include_str!("../../../rules/default.toml")).unwrap();
+    let product = toml::from_str(include_str!("../../../products/huabei.toml")).unwrap();
+    let start = sim::population::START_MS;
+    let opened = start - 60 * 86_400_000;
+    let mut events = vec![Event {
+        id: 1,
+        time_ms: opened,
+        body: Body::OpenMerchant {
+            merchant: 1,
+            currency: "CNY".into(),
+            category: engine::MerchantCategory::VirtualGoods,
+            verification: engine::MerchantVerification::Certified,
+            partner: false,
+            ties: Vec::new(),
+            owner: None,
+        },
+        label: None,
+        after: None,
+        device: None,
+    }];
+    let mut push = |time_ms: u64, body: Body, label: Option<&str>, device: Option<u64>| {
+        let id = events.len() as u64 + 1;
+        events.push(Event { id, time_ms, body, label: label.map(str::to_owned), after: None, device });
+    };
+    for user in [1, 2] {
+        let ties = vec![Tie { kind: TieKind::Device, token: 100 + user }];
+        let currency = "CNY".into();
+        push(
+            opened,
+            Body::OpenUser { user, currency, identity: IdentityLevel::Full, ties, balance_minor: 0 },
+            None,
+            None,
+        );
+        push(opened, Body::SetCreditLimit { user, limit_minor: 500_000 }, None, None);
+    }
+    let pay = |user| Body::Pay { user, merchant: 1, credit_minor: 450_000, balance_minor: 0, beneficiary: None };
+    push(start, pay(1), Some("honest"), Some(101));
+    push(start + 3_600_000, pay(2), Some("account_takeover"), Some(999));
+    let items = events.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
+    let evaluation = sim::evaluate::evaluate(items, product, rules, &mut |_| {}).unwrap();
+    let takeover = &evaluation.labels["account_takeover"];
+    assert_eq!((takeover.tp, takeover.fn_), (1, 0), "the thief's payment is caught: {:?}", evaluation.rules);
+    assert_eq!(evaluation.overall.fp, 0, "the owner's purchase passes: {:?}", evaluation.rules);
+    assert_eq!(evaluation.events, 7, "each event counts once, its device link not apart");
 }

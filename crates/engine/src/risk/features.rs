@@ -393,7 +393,7 @@ pub const EVENT_KINDS: &[&str] =
     &["pay", "authorize", "transfer", "withdraw_to_bank", "request_withdrawal", "payout_merchant", "merchant_transfer"];
 /// Names of `event.beneficiary_kind`.
 pub const BENEFICIARY_KINDS: &[&str] =
-    &["none", "device", "phone", "identity", "bank_card", "payout_account", "delivery_address"];
+    &["none", "device", "phone", "identity", "bank_card", "payout_account", "delivery_address", "owner"];
 /// Names of `merchant.category` ("none" when the event has no merchant).
 pub const CATEGORIES: &[&str] =
     &["none", "physical_goods", "virtual_goods", "recharge", "tuition", "utilities", "subscriptions", "other"];
@@ -984,6 +984,15 @@ fn category_symbol(category: MerchantCategory) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::risk::TieKind;
+
+    #[test]
+    fn every_tie_kind_names_its_beneficiary_kind() {
+        for kind in TieKind::ALL {
+            assert_eq!(BENEFICIARY_KINDS[kind as usize + 1], kind.name());
+        }
+        assert_eq!(BENEFICIARY_KINDS.len(), TieKind::ALL.len() + 1);
+    }
 
     #[test]
     fn distinct_counts_each_value_once() {

@@ -43,17 +43,22 @@ pub enum TieKind {
     /// names its accounts but never ties them into a group — a building's address or a parcel
     /// locker is shared by strangers — and adding one is no binding change.
     DeliveryAddress,
+    /// Who owns a merchant (a token for the owning person, linked to the merchant and to the
+    /// owner's user accounts): ties them, so credit spent at one's own shop is spent at a tied
+    /// merchant, but is no binding change — opening a shop is not taking over an account.
+    Owner,
 }
 
 impl TieKind {
     /// Every kind, in declaration order; [`TieKind::name`] of each is a rule symbol.
-    pub const ALL: [TieKind; 6] = [
+    pub const ALL: [TieKind; 7] = [
         TieKind::Device,
         TieKind::Phone,
         TieKind::Identity,
         TieKind::BankCard,
         TieKind::PayoutAccount,
         TieKind::DeliveryAddress,
+        TieKind::Owner,
     ];
 
     /// The stable snake_case name.
@@ -65,14 +70,20 @@ impl TieKind {
             TieKind::BankCard => "bank_card",
             TieKind::PayoutAccount => "payout_account",
             TieKind::DeliveryAddress => "delivery_address",
+            TieKind::Owner => "owner",
         }
     }
 
-    /// Whether two accounts sharing it are tied (joined into one group), and linking a second
-    /// one is a changed binding: every kind but a delivery address, which only names its
-    /// accounts.
+    /// Whether two accounts sharing it are tied (joined into one group): every kind but a
+    /// delivery address, which only names its accounts.
     pub fn ties_accounts(self) -> bool {
         self != TieKind::DeliveryAddress
+    }
+
+    /// Whether a user linking one is a login or binding the takeover features watch (a new
+    /// device, a second phone or card): every kind that ties accounts but ownership of a shop.
+    pub fn is_binding(self) -> bool {
+        self.ties_accounts() && self != TieKind::Owner
     }
 }
 

@@ -76,7 +76,7 @@ impl Engine {
             return Ok(Accepted::Done);
         }
         if let Party::User(user) = party
-            && tie.kind.ties_accounts()
+            && tie.kind.is_binding()
         {
             self.note_binding(user, tie);
         }

@@ -234,6 +234,25 @@ fn credit_paid_to_a_merchant_tied_to_the_payer_is_held() {
 }
 
 #[test]
+fn credit_spent_at_the_payers_own_shop_is_held_and_owning_it_is_no_binding_change() {
+    let mut ledger = Ledger::with_rules();
+    ledger.open_merchant(COLLUDER, MerchantCategory::PhysicalGoods, MerchantVerification::Uncertified);
+    let owner = tie(TieKind::Owner, ALICE.0);
+    ledger.link(Party::Merchant(COLLUDER), owner);
+    ledger.link(Party::User(ALICE), owner);
+    // A second shop she owns with a partner: another owner token on her account.
+    ledger.link(Party::User(ALICE), tie(TieKind::Owner, 9_999));
+    let alice = ledger.engine.user(ALICE).unwrap();
+    assert_eq!(alice.risk.binding_changed_at_ms, None, "opening a shop is not a changed binding");
+    assert_eq!(alice.risk.new_device_at_ms, None);
+    let (case, outcome) = ledger.pay(ALICE, COLLUDER, 300_000);
+    assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
+    ledger.expect_decision(DecisionKind::Review, "merchant_tied_to_payer");
+    let (_, outcome) = ledger.pay(BOB, COLLUDER, 300_000);
+    assert!(outcome.is_ok(), "the owner's tie does not reach a customer: {outcome:?}");
+}
+
+#[test]
 fn a_merchant_paying_a_supplier_and_a_friend_paying_back_dinner_pass() {
     let mut ledger = Ledger::with_rules();
     carl_owns_the_colluder(&mut ledger);

@@ -37,6 +37,8 @@ pub(super) fn read<'a>(line: &'a [u8], raw: &mut Raw<'a>) -> Option<()> {
             b'l' if cursor.key(b"label") => set(&mut raw.label, cursor.string()?.to_owned())?,
             b'a' if cursor.key(b"amount_minor") => set(&mut raw.amount_minor, cursor.number()?)?,
             b'a' if cursor.key(b"after") => set(&mut raw.after, cursor.number()?)?,
+            b'a' if cursor.key(b"agent") => set(&mut raw.agent, cursor.number()?)?,
+            b'o' if cursor.key(b"owner") => set(&mut raw.owner, cursor.number()?)?,
             b'p' if cursor.key(b"payment") => set(&mut raw.payment, cursor.number()?)?,
             b'f' if cursor.key(b"from") => set(&mut raw.from, cursor.number()?)?,
             b't' if cursor.key(b"to") => set(&mut raw.to, cursor.number()?)?,

@@ -353,7 +353,7 @@ impl Simulator {
             let body = Body::Payout { merchant: shop, amount_minor };
             let paid_out = self.at_after(day, leg, body, label(typology), Some(paid));
             let banked = leg + HOUR_MS;
-            let body = Body::TopUp { user: accomplice, amount_minor: back };
+            let body = Body::TopUp { user: accomplice, amount_minor: back, agent: None };
             let topped_up = self.at_after(day, banked, body, None, Some(paid_out));
             self.relay((day, banked + MINUTE_MS), (accomplice, receiver), (back, topped_up), style.hops, typology)
         };
@@ -517,7 +517,7 @@ impl Simulator {
             let cash = YUAN * self.rng.u64(2_000..20_000);
             let cash = if style.round { cash / (100 * YUAN) * (100 * YUAN) } else { cash };
             time += self.rng.u64(MINUTE_MS..20 * MINUTE_MS);
-            let topped_up = self.at(day, time, Body::TopUp { user: smurf, amount_minor: cash }, None);
+            let topped_up = self.at(day, time, Body::TopUp { user: smurf, amount_minor: cash, agent: None }, None);
             let passed = cash * self.rng.u64(97..=100) / 100;
             let body = Body::Transfer { from: smurf, to: collector, amount_minor: passed };
             let sent_at = time + self.rng.u64(MINUTE_MS..HOUR_MS);
