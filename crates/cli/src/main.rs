@@ -557,6 +557,10 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             }
             std::io::Write::flush(&mut writer)?;
             eprintln!("wrote {} events to {}", events.len(), out.display());
+            if converted.refused > 0 {
+                let rows = converted.refused;
+                eprintln!("{rows} rows the log's platform blocked: written as refused attempts, moving nothing");
+            }
             for (reason, rows) in &converted.skipped {
                 eprintln!("skipped {rows} rows: {reason}");
             }

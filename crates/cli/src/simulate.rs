@@ -140,6 +140,7 @@ pub fn sweep(config: Config, runs: u32, rules: RuleSet, progress: bool) -> anyho
             "victim_friction_share": evaluation.victim_friction_share,
             "refused_positives": evaluation.refused_positives,
             "stopped_upstream": evaluation.stopped_upstream,
+            "refused_attempts": evaluation.refused_attempts,
             "labels": evaluation.labels,
             "accounts": evaluation.accounts,
         }));
@@ -185,6 +186,7 @@ pub fn print(evaluation: &Evaluation, json: bool, report: Option<&Path>, title: 
         "positive_minor": evaluation.positive_minor,
         "refused_positives": evaluation.refused_positives,
         "stopped_upstream": evaluation.stopped_upstream,
+        "refused_attempts": evaluation.refused_attempts,
         "rules": evaluation.rules,
     });
     match json {
@@ -213,6 +215,8 @@ fn request(event: &Event) -> Vec<Value> {
         push_derived(json!({"type": "link_tie", "user_id": user, "tie": {"kind": "device", "token": device}}));
     }
     let mut main = match &event.body {
+        _ if event.refused => json!({"type": "record_refused_attempt", "user_id": event.actor(),
+            "amount_minor": event.amount_minor()}),
         Body::OpenUser { user, currency, identity, ties, balance_minor } => {
             let opening = json!({"type": "open_user", "user_id": user, "currency": currency, "identity": identity});
             for tie in ties {
@@ -261,14 +265,19 @@ fn request(event: &Event) -> Vec<Value> {
         }
         Body::Transfer { from, to, amount_minor } => json!({"type": "transfer", "from_user_id": from,
             "to_user_id": to, "amount_minor": amount_minor}),
-        Body::CashOut { user, amount_minor } => {
+        Body::CashOut { user, amount_minor, agent: None } => {
             json!({"type": "withdraw_to_bank", "user_id": user, "amount_minor": amount_minor})
+        }
+        Body::CashOut { user, amount_minor, agent: Some(agent) } => {
+            json!({"type": "agent_cash_out", "user_id": user, "agent_id": agent, "amount_minor": amount_minor})
         }
         Body::Payout { merchant, amount_minor } => {
             json!({"type": "payout_merchant", "merchant_id": merchant, "amount_minor": amount_minor})
         }
         Body::MerchantTransfer { merchant, to, amount_minor } => json!({"type": "merchant_transfer",
             "merchant_id": merchant, "to_user_id": to, "amount_minor": amount_minor}),
+        Body::MerchantToMerchant { merchant, to_merchant, amount_minor } => json!({"type": "merchant_transfer",
+            "merchant_id": merchant, "to_merchant_id": to_merchant, "amount_minor": amount_minor}),
         Body::CreditWithdrawal { user, amount_minor, purpose } => json!({"type": "request_withdrawal",
             "user_id": user, "amount_minor": amount_minor, "purpose": purpose}),
         Body::Verify { user, challenge } => {

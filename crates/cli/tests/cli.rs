@@ -321,6 +321,9 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         ("/v1/users", json!({"command_id": 30, "user_id": 9, "currency": "yuan", "identity": "full"}).to_string(), 422, "invalid_currency"),
         ("/v1/users", json!({"command_id": 30, "user_id": 9, "currency": "CNY", "identity": "superb"}).to_string(), 422, "invalid_body"),
         ("/v1/authorizations", json!({"command_id": 30, "user_id": 1, "merchant_id": 7, "credit_minor": 1, "hold_ms": 0}).to_string(), 422, "invalid_hold"),
+        ("/v1/merchant-transfers", json!({"command_id": 30, "merchant_id": 7, "amount_minor": 1}).to_string(), 422, "invalid_party"),
+        ("/v1/merchant-transfers", json!({"command_id": 30, "merchant_id": 7, "to_user_id": 1, "to_merchant_id": 8, "amount_minor": 1}).to_string(), 422, "invalid_party"),
+        ("/v1/refused-attempts", json!({"command_id": 30, "user_id": 1, "amount_minor": 0}).to_string(), 422, "invalid_amount"),
         ("/v1/batch", json!({"commands": []}).to_string(), 422, "invalid_batch"),
         ("/v1/batch", json!({"commands": [{"type": "top_up", "command_id": 30, "user_id": 1, "amount_minor": 5}, {"type": "top_up", "command_id": 31, "user_id": 1, "amount_minor": 0}]}).to_string(), 422, "invalid_amount"),
         ("/v1/batch", json!({"commands": [{"type": "launch_rocket", "command_id": 30}]}).to_string(), 422, "invalid_body"),
@@ -594,7 +597,22 @@ fn every_command_kind(base: u64) -> Vec<(&'static str, &'static str, Value)> {
         (
             "/v1/merchant-transfers",
             "merchant_transfer",
+            json!({"command_id": id(41), "merchant_id": 7, "to_merchant_id": 8, "amount_minor": 1}),
+        ),
+        (
+            "/v1/merchant-transfers",
+            "merchant_transfer",
             json!({"command_id": id(40), "merchant_id": 7, "to_user_id": 2, "amount_minor": 1}),
+        ),
+        (
+            "/v1/agent-cash-outs",
+            "agent_cash_out",
+            json!({"command_id": id(42), "user_id": 1, "agent_id": 7, "amount_minor": 2}),
+        ),
+        (
+            "/v1/refused-attempts",
+            "record_refused_attempt",
+            json!({"command_id": id(43), "user_id": 1, "amount_minor": 500}),
         ),
         ("/v1/repayments", "repay", json!({"command_id": id(13), "user_id": 1, "amount_minor": 10, "source": "bank"})),
         (

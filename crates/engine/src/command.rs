@@ -449,6 +449,38 @@ pub enum CommandKind {
         /// How much.
         amount: Amount,
     },
+    /// A user hands balance to an agent (a merchant) for cash, as mobile money's cash-out works:
+    /// the balance moves to the agent's settlement account, with its provenance. Scored as money
+    /// leaving the user (`withdraw_to_bank`), the agent its merchant.
+    AgentCashOut {
+        /// The user cashing out.
+        user: UserId,
+        /// The agent paying the cash.
+        agent: MerchantId,
+        /// How much.
+        amount: Amount,
+    },
+    /// A merchant sends money from its settlement account to another merchant's: a supplier, a
+    /// franchise's head office — or a shell layering money, which is why it is scored, as money
+    /// leaving the payer (`payout_merchant`).
+    MerchantToMerchant {
+        /// The merchant paying.
+        merchant: MerchantId,
+        /// The merchant paid.
+        to: MerchantId,
+        /// How much.
+        amount: Amount,
+    },
+    /// Another system refused a user's attempt to move money before it reached this ledger (a
+    /// bank declined the card, a gateway or an upstream rule blocked a transfer): nothing moves,
+    /// but the risk features see when (`user.ms_since_refused_attempt`), as they see this
+    /// engine's own denials.
+    RecordRefusedAttempt {
+        /// The user who attempted it.
+        user: UserId,
+        /// How much the attempt was for.
+        amount: Amount,
+    },
 }
 
 impl CommandKind {
@@ -490,6 +522,9 @@ impl CommandKind {
             CommandKind::GrantMandate { .. } => "grant_mandate",
             CommandKind::RevokeMandate { .. } => "revoke_mandate",
             CommandKind::MerchantTransfer { .. } => "merchant_transfer",
+            CommandKind::AgentCashOut { .. } => "agent_cash_out",
+            CommandKind::MerchantToMerchant { .. } => "merchant_to_merchant",
+            CommandKind::RecordRefusedAttempt { .. } => "record_refused_attempt",
         }
     }
 }

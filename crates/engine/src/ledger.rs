@@ -198,6 +198,14 @@ pub(crate) fn platform_slot(accounts: &mut Vec<(Currency, i64)>, currency: Curre
     }
 }
 
+/// An account money moves between on the platform, by its slot: a user's balance or a
+/// merchant's settlement account.
+#[derive(Clone, Copy)]
+enum Wallet {
+    User(usize),
+    Merchant(usize),
+}
+
 /// Adds to an unsigned balance, keeping it within `Amount::MAX`.
 fn credit_to(balance: u64, amount: u64) -> Result<u64, Rejection> {
     balance.checked_add(amount).filter(|sum| *sum <= Amount::MAX).ok_or(Rejection::AmountOverflow)
@@ -356,8 +364,23 @@ impl Engine {
                 self.grant_mandate(user, merchant, per_payment_max_minor, per_month_max_minor)
             }
             CommandKind::RevokeMandate { user, merchant } => self.revoke_mandate(user, merchant),
+            // A merchant's settlement to a user's balance; a user's balance to the agent that
+            // hands over the cash.
             CommandKind::MerchantTransfer { merchant, to, amount } => {
-                self.merchant_transfer(merchant, to, amount, ledger)
+                let from = Wallet::Merchant(self.merchant_slot(merchant)?);
+                self.move_between(from, Wallet::User(self.user_slot(to)?), amount, ledger)
+            }
+            CommandKind::AgentCashOut { user, agent, amount } => {
+                let from = Wallet::User(self.user_slot(user)?);
+                self.move_between(from, Wallet::Merchant(self.merchant_slot(agent)?), amount, ledger)
+            }
+            CommandKind::MerchantToMerchant { merchant, to, amount } => {
+                self.merchant_to_merchant(merchant, to, amount, ledger)
+            }
+            CommandKind::RecordRefusedAttempt { user, .. } => {
+                let slot = self.user_slot(user)?;
+                self.users[slot].risk.refused_at_ms = Some(self.now_ms);
+                Ok(Accepted::Done)
             }
         }
     }
@@ -695,53 +718,90 @@ impl Engine {
         }
         let from_slot = self.user_slot(from)?;
         let to_slot = self.user_slot(to)?;
-        let currency = self.users[from_slot].currency;
-        if currency != self.users[to_slot].currency {
-            return Err(Rejection::CurrencyMismatch);
-        }
-        if amount.minor() > self.users[from_slot].balance_available_minor() {
-            return Err(Rejection::InsufficientBalance);
-        }
-        let to_balance = credit_to(self.users[to_slot].balance_minor, amount.minor())?;
-        let payer = &mut self.users[from_slot];
-        let moving = payer.provenance.take(amount.minor(), payer.balance_minor);
-        payer.balance_minor -= amount.minor();
-        self.users[to_slot].balance_minor = to_balance;
-        self.users[to_slot].provenance.add(&moving, true);
+        self.move_between(Wallet::User(from_slot), Wallet::User(to_slot), amount, ledger)?;
         let now_ms = self.now_ms;
         self.users[to_slot].risk.on_inflow(Inflow { time_ms: now_ms, from, amount_minor: amount.minor() });
         self.users[from_slot].risk.on_payee(Outflow { time_ms: now_ms, to, amount_minor: amount.minor() });
-        ledger.post(AccountKind::UserBalance, from.0, currency, amount.signed());
-        ledger.post(AccountKind::UserBalance, to.0, currency, -amount.signed());
         Ok(Accepted::Done)
     }
 
-    /// Moves money from a merchant's settlement account to a user's balance, with its provenance.
-    fn merchant_transfer(
+    /// Moves money between two merchants' settlement accounts; for the payer's risk features it
+    /// is money paid out.
+    fn merchant_to_merchant(
         &mut self,
         merchant: MerchantId,
-        to: UserId,
+        to: MerchantId,
         amount: Amount,
         ledger: &mut Postings<'_>,
     ) -> Outcome {
-        let merchant_slot = self.merchant_slot(merchant)?;
-        let user_slot = self.user_slot(to)?;
-        let currency = self.merchants[merchant_slot].currency;
-        if currency != self.users[user_slot].currency {
+        if merchant == to {
+            return Err(Rejection::SelfTransfer);
+        }
+        let from_slot = self.merchant_slot(merchant)?;
+        let to_slot = self.merchant_slot(to)?;
+        self.move_between(Wallet::Merchant(from_slot), Wallet::Merchant(to_slot), amount, ledger)?;
+        self.merchants[from_slot].risk.on_payout(self.now_ms, amount.minor());
+        Ok(Accepted::Done)
+    }
+
+    fn wallet_currency(&self, wallet: Wallet) -> Currency {
+        match wallet {
+            Wallet::User(slot) => self.users[slot].currency,
+            Wallet::Merchant(slot) => self.merchants[slot].currency,
+        }
+    }
+
+    /// Moves `amount` from one wallet on the platform to another, with its provenance (pro rata,
+    /// one hop), posting both sides. Refuses a currency mismatch, funds short of the amount (a
+    /// user's held balance is not available) and a payee past [`Amount::MAX`]; on a refusal
+    /// nothing changed.
+    fn move_between(&mut self, from: Wallet, to: Wallet, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+        let currency = self.wallet_currency(from);
+        if currency != self.wallet_currency(to) {
             return Err(Rejection::CurrencyMismatch);
         }
-        if amount.minor() > self.merchants[merchant_slot].settlement_minor {
-            return Err(Rejection::InsufficientMerchantFunds);
+        let (available, short) = match from {
+            Wallet::User(slot) => (self.users[slot].balance_available_minor(), Rejection::InsufficientBalance),
+            Wallet::Merchant(slot) => (self.merchants[slot].settlement_minor, Rejection::InsufficientMerchantFunds),
+        };
+        if amount.minor() > available {
+            return Err(short);
         }
-        let balance = credit_to(self.users[user_slot].balance_minor, amount.minor())?;
-        let payer = &mut self.merchants[merchant_slot];
-        let moving = payer.provenance.take(amount.minor(), payer.settlement_minor);
-        payer.settlement_minor -= amount.minor();
-        let payee = &mut self.users[user_slot];
-        payee.balance_minor = balance;
-        payee.provenance.add(&moving, true);
-        ledger.post(AccountKind::MerchantSettlement, merchant.0, currency, amount.signed());
-        ledger.post(AccountKind::UserBalance, to.0, currency, -amount.signed());
+        let held_by_payee = match to {
+            Wallet::User(slot) => self.users[slot].balance_minor,
+            Wallet::Merchant(slot) => self.merchants[slot].settlement_minor,
+        };
+        let payee_after = credit_to(held_by_payee, amount.minor())?;
+        let moving = match from {
+            Wallet::User(slot) => {
+                let payer = &mut self.users[slot];
+                let moving = payer.provenance.take(amount.minor(), payer.balance_minor);
+                payer.balance_minor -= amount.minor();
+                ledger.post(AccountKind::UserBalance, payer.id.0, currency, amount.signed());
+                moving
+            }
+            Wallet::Merchant(slot) => {
+                let payer = &mut self.merchants[slot];
+                let moving = payer.provenance.take(amount.minor(), payer.settlement_minor);
+                payer.settlement_minor -= amount.minor();
+                ledger.post(AccountKind::MerchantSettlement, payer.id.0, currency, amount.signed());
+                moving
+            }
+        };
+        match to {
+            Wallet::User(slot) => {
+                let payee = &mut self.users[slot];
+                payee.balance_minor = payee_after;
+                payee.provenance.add(&moving, true);
+                ledger.post(AccountKind::UserBalance, payee.id.0, currency, -amount.signed());
+            }
+            Wallet::Merchant(slot) => {
+                let payee = &mut self.merchants[slot];
+                payee.settlement_minor = payee_after;
+                payee.provenance.add(&moving, true);
+                ledger.post(AccountKind::MerchantSettlement, payee.id.0, currency, -amount.signed());
+            }
+        }
         Ok(Accepted::Done)
     }
 

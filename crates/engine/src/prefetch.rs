@@ -117,6 +117,8 @@ impl Engine {
             }
             CommandKind::PayoutMerchant { merchant, .. } => ([None, None], Some(merchant)),
             CommandKind::MerchantTransfer { merchant, to, .. } => ([Some(to), None], Some(merchant)),
+            CommandKind::AgentCashOut { user, agent, .. } => ([Some(user), None], Some(agent)),
+            CommandKind::RecordRefusedAttempt { user, .. } => ([Some(user), None], None),
             _ => ([None, None], None),
         }
     }

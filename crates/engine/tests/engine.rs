@@ -356,11 +356,19 @@ fn command_strategy(users: u64) -> impl Strategy<Value = (u64, u64, CommandKind)
             .prop_map(|(user, minor)| CommandKind::WithdrawToBank { user, amount: amount(minor) }),
         (merchant.clone(), small.clone())
             .prop_map(|(merchant, minor)| CommandKind::PayoutMerchant { merchant, amount: amount(minor) }),
-        (merchant, user.clone(), small.clone()).prop_map(|(merchant, to, minor)| CommandKind::MerchantTransfer {
-            merchant,
-            to,
+        (merchant.clone(), user.clone(), small.clone()).prop_map(|(merchant, to, minor)| {
+            CommandKind::MerchantTransfer { merchant, to, amount: amount(minor) }
+        }),
+        (merchant.clone(), merchant.clone(), small.clone()).prop_map(|(merchant, to, minor)| {
+            CommandKind::MerchantToMerchant { merchant, to, amount: amount(minor) }
+        }),
+        (user.clone(), merchant, small.clone()).prop_map(|(user, agent, minor)| CommandKind::AgentCashOut {
+            user,
+            agent,
             amount: amount(minor)
         }),
+        (user.clone(), small.clone())
+            .prop_map(|(user, minor)| CommandKind::RecordRefusedAttempt { user, amount: amount(minor) }),
         (user.clone(), small, any::<bool>()).prop_map(|(user, minor, bank)| CommandKind::Repay {
             user,
             amount: amount(minor),

@@ -458,7 +458,21 @@ command_endpoint!(
     "/v1/merchant-transfers",
     MerchantTransferRequest,
     MerchantTransfer,
-    "Pay a user's balance from a merchant's settlement account: cashback, a disbursement (platform, or the merchant's own key)."
+    "Pay a user's balance, or another merchant, from a merchant's settlement account: cashback, a disbursement, a supplier (platform, or the merchant's own key)."
+);
+command_endpoint!(
+    agent_cash_out,
+    "/v1/agent-cash-outs",
+    AgentCashOutRequest,
+    AgentCashOut,
+    "Cash out a user's balance at an agent: the balance moves to the agent's settlement account (platform, or the agent's own key)."
+);
+command_endpoint!(
+    record_refused_attempt,
+    "/v1/refused-attempts",
+    RefusedAttemptRequest,
+    RecordRefusedAttempt,
+    "Record a user's attempt to move money that another system refused: nothing moves; the risk features see it (platform)."
 );
 command_endpoint!(
     revoke_mandate,
@@ -1041,7 +1055,7 @@ impl utoipa::Modify for SecurityAddon {
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
         transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, request_withdrawal, verify_withdrawal,
         adjust_score, set_score_frozen, get_score, repay_statement, convert_statement, review_credit_line, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
-        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, grant_mandate, revoke_mandate, merchant_transfer, get_cases, get_case, get_decisions,
+        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, grant_mandate, revoke_mandate, merchant_transfer, agent_cash_out, record_refused_attempt, get_cases, get_case, get_decisions,
         healthz, metrics_text, advance_clock),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -1178,6 +1192,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/mandates", post(grant_mandate))
         .route("/v1/mandate-revocations", post(revoke_mandate))
         .route("/v1/merchant-transfers", post(merchant_transfer))
+        .route("/v1/agent-cash-outs", post(agent_cash_out))
+        .route("/v1/refused-attempts", post(record_refused_attempt))
         .route("/v1/cases", get(get_cases))
         .route("/v1/sandbox/clock-advances", post(advance_clock))
         .route("/v1/decisions", get(get_decisions))

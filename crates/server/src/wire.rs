@@ -398,7 +398,8 @@ pub struct PayoutRequest {
 }
 
 /// A merchant's transfer from its settlement account to a user's balance (cashback, a
-/// disbursement); scored like a transfer, with the money's provenance.
+/// disbursement; scored like a transfer) or to another merchant's settlement account (a
+/// supplier, a head office; scored as a payout), with the money's provenance.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MerchantTransferRequest {
@@ -406,9 +407,45 @@ pub struct MerchantTransferRequest {
     pub command_id: u64,
     /// The merchant paying.
     pub merchant_id: u64,
-    /// The user paid.
-    pub to_user_id: u64,
+    /// The user paid (give exactly one of `to_user_id` and `to_merchant_id`).
+    #[serde(default)]
+    pub to_user_id: Option<u64>,
+    /// The merchant paid, not the payer itself.
+    #[serde(default)]
+    pub to_merchant_id: Option<u64>,
     /// Minor units, at most the settlement balance.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
+    pub amount_minor: u64,
+}
+
+/// A user's cash-out at an agent (a merchant), as mobile money works: the balance moves to the
+/// agent's settlement account and the agent hands over the cash. Scored as money leaving the
+/// user (`withdraw_to_bank`), the agent as its merchant.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentCashOutRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user cashing out.
+    pub user_id: u64,
+    /// The agent (a merchant of the same currency).
+    pub agent_id: u64,
+    /// Minor units, at most the available balance.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
+    pub amount_minor: u64,
+}
+
+/// An attempt of a user to move money that another system refused before it reached this
+/// ledger (a card declined, a gateway's block): nothing moves; the risk features see when
+/// (`user.ms_since_refused_attempt`).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedAttemptRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The user who attempted it.
+    pub user_id: u64,
+    /// What the attempt was for, in minor units.
     #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
     pub amount_minor: u64,
 }
@@ -638,6 +675,10 @@ pub enum CommandRequest {
     RevokeMandate(RevokeMandateRequest),
     /// See `POST /v1/merchant-transfers`.
     MerchantTransfer(MerchantTransferRequest),
+    /// See `POST /v1/agent-cash-outs`.
+    AgentCashOut(AgentCashOutRequest),
+    /// See `POST /v1/refused-attempts`.
+    RecordRefusedAttempt(RefusedAttemptRequest),
 }
 
 /// Up to [`BATCH_MAX_COMMANDS`] commands applied in order, each with its own result.
@@ -667,6 +708,13 @@ pub fn cross_field_schemas() -> Vec<(&'static str, serde_json::Value)> {
             json!({"oneOf": [
                 {"required": ["user_id"], "properties": {"user_id": {"type": "integer"}}},
                 {"required": ["merchant_id"], "properties": {"merchant_id": {"type": "integer"}}},
+            ]}),
+        ),
+        (
+            "MerchantTransferRequest",
+            json!({"oneOf": [
+                {"required": ["to_user_id"], "properties": {"to_user_id": {"type": "integer"}}},
+                {"required": ["to_merchant_id"], "properties": {"to_merchant_id": {"type": "integer"}}},
             ]}),
         ),
         (
@@ -769,6 +817,8 @@ impl CommandRequest {
             CommandRequest::GrantMandate(request) => request.command_id,
             CommandRequest::RevokeMandate(request) => request.command_id,
             CommandRequest::MerchantTransfer(request) => request.command_id,
+            CommandRequest::AgentCashOut(request) => request.command_id,
+            CommandRequest::RecordRefusedAttempt(request) => request.command_id,
         }
     }
 
@@ -781,6 +831,7 @@ impl CommandRequest {
             CommandRequest::Release(request) => Some(request.merchant_id),
             CommandRequest::Refund(request) => Some(request.merchant_id),
             CommandRequest::MerchantTransfer(request) => Some(request.merchant_id),
+            CommandRequest::AgentCashOut(request) => Some(request.agent_id),
             _ => None,
         }
     }
@@ -1021,9 +1072,25 @@ impl CommandRequest {
             CommandRequest::RevokeMandate(request) => {
                 CommandKind::RevokeMandate { user: UserId(request.user_id), merchant: MerchantId(request.merchant_id) }
             }
-            CommandRequest::MerchantTransfer(request) => CommandKind::MerchantTransfer {
-                merchant: MerchantId(request.merchant_id),
-                to: UserId(request.to_user_id),
+            CommandRequest::MerchantTransfer(request) => {
+                let (merchant, amount) =
+                    (MerchantId(request.merchant_id), amount("amount_minor", request.amount_minor)?);
+                match (request.to_user_id, request.to_merchant_id) {
+                    (Some(to), None) => CommandKind::MerchantTransfer { merchant, to: UserId(to), amount },
+                    (None, Some(to)) => CommandKind::MerchantToMerchant { merchant, to: MerchantId(to), amount },
+                    _ => {
+                        let message = "give exactly one of to_user_id and to_merchant_id";
+                        return Err(ApiError::invalid("invalid_party", message));
+                    }
+                }
+            }
+            CommandRequest::AgentCashOut(request) => CommandKind::AgentCashOut {
+                user: UserId(request.user_id),
+                agent: MerchantId(request.agent_id),
+                amount: amount("amount_minor", request.amount_minor)?,
+            },
+            CommandRequest::RecordRefusedAttempt(request) => CommandKind::RecordRefusedAttempt {
+                user: UserId(request.user_id),
                 amount: amount("amount_minor", request.amount_minor)?,
             },
         };

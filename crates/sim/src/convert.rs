@@ -15,9 +15,10 @@
 //! balance as its opening balance, a year before the first row ([`PREEXISTING_MS`]), so features that read an
 //! account's age see an old account. An account first seen empty opens at that row (the log cannot
 //! tell a new account from an old empty one). The replayed balances are the ones the log states. `isFraud` becomes the label
-//! (`account_takeover`, the log's fraud model, or `honest`). Rows the log's platform blocked
-//! (`isFlaggedFraud` 1 with the payer's balance unchanged) and rows moving nothing are skipped and
-//! counted by reason ([`Converted::skipped`]).
+//! (`account_takeover`, the log's fraud model, or `honest`). A row the log's platform blocked
+//! (`isFlaggedFraud` 1 with the payer's balance unchanged) becomes a `refused` event, an attempt
+//! that moves nothing ([`Converted::refused`]); rows moving nothing are skipped and counted by
+//! reason ([`Converted::skipped`]).
 
 use crate::events::{Body, Event, HONEST};
 use crate::population::START_MS;
@@ -98,10 +99,11 @@ pub struct Converted {
     pub events: Vec<Event>,
     /// Rows not converted, by reason: they moved no money.
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Rows the log's platform blocked (`isFlaggedFraud` 1, the payer's balance unchanged):
+    /// converted as `refused` events, attempts that move nothing.
+    pub refused: u64,
 }
 
-/// The reason a row blocked by the log's own platform is skipped.
-pub const BLOCKED: &str = "blocked by the log's platform (isFlaggedFraud, balance unchanged)";
 /// The reason a row of amount zero is skipped.
 pub const ZERO_AMOUNT: &str = "amount zero";
 
@@ -134,6 +136,7 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
         return Err(ConvertError { line: 1, message });
     }
     let (mut events, mut accounts, mut skipped) = (Vec::new(), Accounts::default(), BTreeMap::new());
+    let mut refused = 0;
     for (index, row) in lines {
         let line = index + 1;
         let row = row.map_err(|error| ConvertError { line, message: error.to_string() })?;
@@ -149,15 +152,11 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
         }
         let unchanged = balance_minor(fields[4], line)? == balance_minor(fields[5], line)?;
         let blocked = flagged && fields[10] == "1" && unchanged;
-        let skip = match (blocked, minor(fields[2], line)?) {
-            (true, _) => Some(BLOCKED),
-            (false, 0) => Some(ZERO_AMOUNT),
-            _ => None,
-        };
-        match skip {
-            Some(reason) => *skipped.entry(reason).or_default() += 1,
-            None => convert_row(&fields, line, &mut accounts, &mut events)?,
+        match minor(fields[2], line)? {
+            0 => *skipped.entry(ZERO_AMOUNT).or_default() += 1,
+            _ => convert_row(&fields, line, blocked, &mut accounts, &mut events)?,
         }
+        refused += u64::from(blocked);
     }
     // The accounts that existed before the log open first, a year ahead; every id moves up.
     let opened_ms = START_MS - PREEXISTING_MS;
@@ -170,14 +169,16 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
         label: None,
         after: None,
         device: None,
+        refused: false,
     });
     let rest = events.into_iter().map(|event| Event { id: event.id + ahead, ..event });
-    Ok(Converted { events: prelude.chain(rest).collect(), skipped })
+    Ok(Converted { events: prelude.chain(rest).collect(), skipped, refused })
 }
 
 fn convert_row(
     fields: &[&str],
     line: usize,
+    refused: bool,
     accounts: &mut Accounts,
     events: &mut Vec<Event>,
 ) -> Result<(), ConvertError> {
@@ -188,12 +189,12 @@ fn convert_row(
     let label = Some(if fields[9] == "1" { Typology::AccountTakeover.name() } else { HONEST }.to_owned());
     let push = |events: &mut Vec<Event>, body, label| {
         let id = events.len() as u64 + 1;
-        events.push(Event { id, time_ms, body, label, after: None, device: None });
+        events.push(Event { id, time_ms, body, label, after: None, device: None, refused });
     };
     let origin = open_user(accounts, events, fields[3], balance_minor(fields[4], line)?, time_ms, line)?;
     let body = match fields[1] {
         "CASH_IN" => Body::TopUp { user: origin, amount_minor, agent: None },
-        "CASH_OUT" | "DEBIT" => Body::CashOut { user: origin, amount_minor },
+        "CASH_OUT" | "DEBIT" => Body::CashOut { user: origin, amount_minor, agent: None },
         "PAYMENT" => {
             let merchant = open_merchant(accounts, events, fields[6], time_ms);
             Body::Pay { user: origin, merchant, credit_minor: 0, balance_minor: amount_minor, beneficiary: None }
@@ -240,6 +241,7 @@ fn open_user(
             label: None,
             after: None,
             device: None,
+            refused: false,
         }),
         _ => accounts.preexisting.push(opening),
     }
@@ -261,7 +263,15 @@ fn open_merchant(accounts: &mut Accounts, events: &mut Vec<Event>, name: &str, t
         ties: Vec::new(),
         owner: None,
     };
-    events.push(Event { id: events.len() as u64 + 1, time_ms, body, label: None, after: None, device: None });
+    events.push(Event {
+        id: events.len() as u64 + 1,
+        time_ms,
+        body,
+        label: None,
+        after: None,
+        device: None,
+        refused: false,
+    });
     merchant
 }
 

@@ -132,6 +132,10 @@ pub struct Evaluation {
     /// came. Counted as caught in the first case, as a refusal for lack of what a decision took
     /// away is; in the second, among `refused_positives`.
     pub stopped_upstream: u64,
+    /// Events the log marks `refused` (blocked before they reached its ledger): replayed as
+    /// recorded refused attempts, which move nothing and are not scored; a step needing one is
+    /// not applied either.
+    pub refused_attempts: u64,
     /// Decisions by day.
     pub days: Vec<Day>,
     /// Rules by firings, most first.
@@ -253,8 +257,16 @@ impl Evaluator {
                 let outcome = self.engine.apply(&commands[index], 0, &mut self.postings);
                 // The command with the event's id is the event; its device link before it and an
                 // opening's ties after it are not scored.
-                if commands[index].id.0 == event.id {
-                    self.score(event, outcome);
+                if commands[index].id.0 != event.id {
+                    continue;
+                }
+                match event.refused {
+                    true => {
+                        self.report.events += 1;
+                        self.report.refused_attempts += 1;
+                        self.not_through.insert(event.id, false);
+                    }
+                    false => self.score(event, outcome),
                 }
             }
         }
@@ -445,8 +457,13 @@ impl Starved {
                 }
                 self.inflow_stopped_until.insert(Party::Merchant(MerchantId(*merchant)), event.time_ms + INFLOW_MS);
             }
-            Body::Transfer { to, .. } | Body::MerchantTransfer { to, .. } => {
+            Body::Transfer { to, .. }
+            | Body::MerchantTransfer { to, .. }
+            | Body::TopUp { user: to, agent: Some(_), .. } => {
                 self.inflow_stopped_until.insert(Party::User(UserId(*to)), event.time_ms + INFLOW_MS);
+            }
+            Body::MerchantToMerchant { to_merchant: to, .. } | Body::CashOut { agent: Some(to), .. } => {
+                self.inflow_stopped_until.insert(Party::Merchant(MerchantId(*to)), event.time_ms + INFLOW_MS);
             }
             _ => {}
         }

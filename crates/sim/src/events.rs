@@ -1,6 +1,7 @@
 //! The event format, version 2: JSON Lines, one event per line, a header line first. Version 1
 //! files are read too: version 2 only adds fields (the device of a payment, an opening balance,
-//! a merchant's owner, the agent of a cash-in).
+//! a merchant's owner, the agent of a cash-in or cash-out, a merchant paying a merchant, an
+//! attempt refused upstream).
 //!
 //! ```text
 //! {"format":"creditline-events","version":2}
@@ -67,6 +68,11 @@ pub struct Event {
     /// user makes, other than `login`, which names its device in its body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<u64>,
+    /// The attempt was refused before it reached the ledger, by the log's platform or a bank:
+    /// it moves no money and becomes a recorded refused attempt (which the risk features see),
+    /// not its own command. Only on events a user makes, as `device`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub refused: bool,
 }
 
 fn default_currency() -> String {
@@ -75,6 +81,10 @@ fn default_currency() -> String {
 
 fn is_zero(value: &u64) -> bool {
     *value == 0
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// What an event does, by `type`.
@@ -203,12 +213,16 @@ pub enum Body {
         /// Minor units.
         amount_minor: u64,
     },
-    /// Balance leaving the platform: withdrawal to a bank, or cash-out at an agent or merchant.
+    /// Balance leaving the platform: withdrawal to a bank, or cash-out at an agent.
     CashOut {
         /// The user.
         user: u64,
         /// Minor units.
         amount_minor: u64,
+        /// The agent (a merchant) that paid the cash, if any: the balance moves to its
+        /// settlement account.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<u64>,
     },
     /// A merchant's settlement paid out to its bank.
     Payout {
@@ -223,6 +237,17 @@ pub enum Body {
         merchant: u64,
         /// The user paid.
         to: u64,
+        /// Minor units.
+        amount_minor: u64,
+    },
+    /// A merchant paying another merchant's settlement account (a supplier, a head office),
+    /// written as a `merchant_transfer` with `to_merchant` instead of `to`.
+    #[serde(rename = "merchant_transfer")]
+    MerchantToMerchant {
+        /// The merchant paying.
+        merchant: u64,
+        /// The merchant paid.
+        to_merchant: u64,
         /// Minor units.
         amount_minor: u64,
     },
@@ -396,6 +421,16 @@ impl Event {
                 push_derived(out, CommandKind::LinkTie { party, tie: *tie });
             }
         };
+        if self.refused {
+            let user = self.device_user().ok_or_else(|| EventError {
+                line,
+                message: "`refused` is for an event a user makes, as `device` is".into(),
+            })?;
+            let kind =
+                CommandKind::RecordRefusedAttempt { user: UserId(user), amount: amount(self.amount_minor(), line)? };
+            out.push(command(kind));
+            return Ok(());
+        }
         let kind = match &self.body {
             Body::OpenUser { user, currency: code, identity, ties, balance_minor } => {
                 let opening =
@@ -467,15 +502,25 @@ impl Event {
             Body::Transfer { from, to, amount_minor } => {
                 CommandKind::Transfer { from: UserId(*from), to: UserId(*to), amount: amount(*amount_minor, line)? }
             }
-            Body::CashOut { user, amount_minor } => {
+            Body::CashOut { user, amount_minor, agent: None } => {
                 CommandKind::WithdrawToBank { user: UserId(*user), amount: amount(*amount_minor, line)? }
             }
+            Body::CashOut { user, amount_minor, agent: Some(agent) } => CommandKind::AgentCashOut {
+                user: UserId(*user),
+                agent: MerchantId(*agent),
+                amount: amount(*amount_minor, line)?,
+            },
             Body::Payout { merchant, amount_minor } => {
                 CommandKind::PayoutMerchant { merchant: MerchantId(*merchant), amount: amount(*amount_minor, line)? }
             }
             Body::MerchantTransfer { merchant, to, amount_minor } => CommandKind::MerchantTransfer {
                 merchant: MerchantId(*merchant),
                 to: UserId(*to),
+                amount: amount(*amount_minor, line)?,
+            },
+            Body::MerchantToMerchant { merchant, to_merchant, amount_minor } => CommandKind::MerchantToMerchant {
+                merchant: MerchantId(*merchant),
+                to: MerchantId(*to_merchant),
                 amount: amount(*amount_minor, line)?,
             },
             Body::CreditWithdrawal { user, amount_minor, purpose } => CommandKind::RequestWithdrawal {
@@ -536,7 +581,8 @@ impl Event {
         }
     }
 
-    /// The user whose device a `device` field names: the actor of an event a user makes.
+    /// The user whose device a `device` field names, and whose attempt a `refused` event was: the
+    /// actor of an event a user makes.
     fn device_user(&self) -> Option<u64> {
         match &self.body {
             Body::TopUp { .. }
@@ -558,6 +604,7 @@ impl Event {
         match &self.body {
             Body::Payout { merchant, .. }
             | Body::MerchantTransfer { merchant, .. }
+            | Body::MerchantToMerchant { merchant, .. }
             | Body::Capture { merchant, .. }
             | Body::Release { merchant, .. }
             | Body::Refund { merchant, .. } => Some(Party::Merchant(MerchantId(*merchant))),
@@ -578,6 +625,7 @@ impl Event {
             | Body::CashOut { amount_minor, .. }
             | Body::Payout { amount_minor, .. }
             | Body::MerchantTransfer { amount_minor, .. }
+            | Body::MerchantToMerchant { amount_minor, .. }
             | Body::CreditWithdrawal { amount_minor, .. }
             | Body::Repay { amount_minor, .. } => *amount_minor,
             _ => 0,
@@ -711,6 +759,8 @@ struct Raw<'a> {
     after: Option<u64>,
     owner: Option<u64>,
     agent: Option<u64>,
+    to_merchant: Option<u64>,
+    refused: Option<bool>,
     user: Option<u64>,
     merchant: Option<u64>,
     currency: Option<String>,
@@ -810,12 +860,22 @@ impl Raw<'_> {
                 to: need(self.to, kind, "to")?,
                 amount_minor: amount(self.amount_minor)?,
             },
-            "cash_out" => Body::CashOut { user: user(self.user)?, amount_minor: amount(self.amount_minor)? },
+            "cash_out" => {
+                Body::CashOut { user: user(self.user)?, amount_minor: amount(self.amount_minor)?, agent: self.agent }
+            }
             "payout" => Body::Payout { merchant: merchant(self.merchant)?, amount_minor: amount(self.amount_minor)? },
-            "merchant_transfer" => Body::MerchantTransfer {
-                merchant: merchant(self.merchant)?,
-                to: need(self.to, kind, "to")?,
-                amount_minor: amount(self.amount_minor)?,
+            "merchant_transfer" => match (self.to, self.to_merchant) {
+                (Some(to), None) => Body::MerchantTransfer {
+                    merchant: merchant(self.merchant)?,
+                    to,
+                    amount_minor: amount(self.amount_minor)?,
+                },
+                (None, Some(to_merchant)) => Body::MerchantToMerchant {
+                    merchant: merchant(self.merchant)?,
+                    to_merchant,
+                    amount_minor: amount(self.amount_minor)?,
+                },
+                _ => return Err("a `merchant_transfer` event needs exactly one of `to` and `to_merchant`".into()),
             },
             "credit_withdrawal" => Body::CreditWithdrawal {
                 user: user(self.user)?,
@@ -851,6 +911,7 @@ impl Raw<'_> {
             label: self.label,
             after: self.after,
             device: self.device,
+            refused: self.refused.unwrap_or(false),
         })
     }
 }

@@ -226,7 +226,7 @@ impl Simulator {
     fn event(&mut self, time_ms: u64, body: Body, label: Option<String>) -> Event {
         let id = self.next_id;
         self.next_id += 1;
-        Event { id, time_ms, body, label, after: None, device: None }
+        Event { id, time_ms, body, label, after: None, device: None, refused: false }
     }
 
     /// Schedules an event at `time_ms` (on or after `day`, the day the scheduling agent acts);
@@ -724,7 +724,7 @@ impl Simulator {
         let back_time = time + HOUR_MS * self.rng.u64(1..8);
         self.at(day, back_time, back, None);
         if day % 7 == 6 {
-            let cash = Body::CashOut { user, amount_minor: amount_minor * 2 };
+            let cash = Body::CashOut { user, amount_minor: amount_minor * 2, agent: None };
             let evening = Self::day_start(day) + 23 * HOUR_MS;
             self.at(day, evening, cash, label(Typology::ProxyPurchase));
         }

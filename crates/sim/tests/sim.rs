@@ -145,7 +145,7 @@ fn bad_lines_are_refused_with_their_number() {
     let wrong = events::read("{\"format\":\"other\",\"version\":9}\n".as_bytes()).next().unwrap();
     assert!(wrong.expect_err("another format").message.contains("creditline-events version 1"));
     let body = Body::TopUp { user: 1, amount_minor: 0, agent: None };
-    let zero = Event { id: 1, time_ms: 1, body, label: None, after: None, device: None };
+    let zero = Event { id: 1, time_ms: 1, body, label: None, after: None, device: None, refused: false };
     let mut commands = Vec::new();
     let error = zero.append_commands(4, &mut commands).expect_err("zero amount");
     assert!(error.to_string().starts_with("line 4: amount_minor") && commands.is_empty(), "{error}");
@@ -165,6 +165,7 @@ fn bad_lines_are_refused_with_their_number() {
         label: None,
         after: None,
         device: None,
+        refused: false,
     };
     let error = opening(1 << 48).append_commands(5, &mut commands).expect_err("too large for ties");
     assert!(error.to_string().contains("below 281474976710656") && commands.is_empty(), "{error}");
@@ -235,8 +236,8 @@ fn a_converted_wallet_log_replays_with_the_balances_it_states() {
     }
     engine.check_invariants().unwrap();
     // The published Kaggle file has a last column, isFlaggedFraud: a row the log's platform
-    // blocked (the payer's balance unchanged) moved nothing and is skipped, counted; so is a row
-    // of amount zero.
+    // blocked (the payer's balance unchanged) moved nothing and becomes a refused attempt; a row
+    // of amount zero is skipped, counted.
     let kaggle = format!(
         "{},isFlaggedFraud\n{}\n{}\n{}\n",
         log.lines().next().unwrap(),
@@ -246,9 +247,25 @@ fn a_converted_wallet_log_replays_with_the_balances_it_states() {
     );
     let converted = sim::convert::wallet_csv(kaggle.as_bytes()).expect("the Kaggle shape converts");
     let skipped: Vec<_> = converted.skipped.iter().map(|(reason, rows)| (*reason, *rows)).collect();
-    assert_eq!(skipped, [(sim::convert::ZERO_AMOUNT, 1), (sim::convert::BLOCKED, 1)]);
-    let transfers = converted.events.iter().filter(|event| matches!(event.body, Body::Transfer { .. })).count();
-    assert_eq!(transfers, 1, "only the executed transfer");
+    assert_eq!((skipped, converted.refused), (vec![(sim::convert::ZERO_AMOUNT, 1)], 1));
+    let transfers: Vec<bool> = converted
+        .events
+        .iter()
+        .filter(|event| matches!(event.body, Body::Transfer { .. }))
+        .map(|event| event.refused)
+        .collect();
+    assert_eq!(transfers, [true, false], "the blocked transfer is an attempt, the other executed");
+    let mut engine = Engine::default();
+    for event in &converted.events {
+        let mut commands = Vec::new();
+        event.append_commands(1, &mut commands).unwrap();
+        for command in &commands {
+            engine.apply(command, 0, &mut Vec::new()).expect("applies");
+        }
+    }
+    let blocked_payer = engine.user(UserId(names_of(&converted.events)[0])).expect("C9 opened");
+    assert_eq!(blocked_payer.balance_minor, 25_000_000, "the blocked transfer moved nothing");
+    assert!(blocked_payer.risk.refused_at_ms.is_some(), "but the attempt is on record");
     // PaySim 2's raw log: renamed columns, amounts with more decimals (rounded to the cent) and
     // overdrawn (negative) balances, which hold nothing.
     let paysim2 = "step,action,amount,nameOrig,oldBalanceOrig,newBalanceOrig,nameDest,oldBalanceDest,\
@@ -356,12 +373,13 @@ fn a_recharge_credited_to_the_payers_twin_is_caught_and_cashback_passes() {
             label: None,
             after: None,
             device: None,
+            refused: false,
         })
         .collect();
     let mut at = |hours: u64, body: Body, label: &str, after: Option<u64>| {
         let id = events.len() as u64 + 1;
         let time_ms = start + hours * 3_600_000;
-        events.push(Event { id, time_ms, body, label: Some(label.to_owned()), after, device: None });
+        events.push(Event { id, time_ms, body, label: Some(label.to_owned()), after, device: None, refused: false });
         id
     };
     for user in [1, 3, 4, 5, 6] {
@@ -376,7 +394,7 @@ fn a_recharge_credited_to_the_payers_twin_is_caught_and_cashback_passes() {
     // Steps written ahead that need those: the twin cashing out what was never credited, and a
     // payout of what was never paid. The money never came, so neither is applied; the first was
     // stopped by the risk engine, the second by the ledger alone.
-    at(12, Body::CashOut { user: 2, amount_minor: 50_000 }, "self_recharge", Some(credited));
+    at(12, Body::CashOut { user: 2, amount_minor: 50_000, agent: None }, "self_recharge", Some(credited));
     at(13, Body::Payout { merchant: 1, amount_minor: 1_000 }, "ring", Some(refused));
     let items = events.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
     let evaluation = sim::evaluate::evaluate(items, product, rules, &mut |_| {}).unwrap();
@@ -400,7 +418,8 @@ fn commands_of(line: &str) -> Vec<(u64, CommandKind)> {
 }
 
 /// Version 2 adds what platforms record: the device of a payment (linked just before it), an
-/// opening balance, a merchant's owner, an agent's cash-in. Version 1 files are still read.
+/// opening balance, a merchant's owner, an agent's cash-in and cash-out, a merchant paying a
+/// merchant, an attempt refused upstream. Version 1 files are still read.
 #[test]
 fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
     for version in [1, 2] {
@@ -448,20 +467,47 @@ fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
         [(12, CommandKind::MerchantTransfer { merchant: MerchantId(4), to: UserId(3), .. })]
     ));
 
+    let commands = commands_of(r#"{"id":15,"time_ms":5,"type":"cash_out","user":3,"amount_minor":800,"agent":4}"#);
+    assert!(matches!(commands[..], [(15, CommandKind::AgentCashOut { user: UserId(3), agent: MerchantId(4), .. })]));
+    let commands = commands_of(
+        r#"{"id":16,"time_ms":5,"type":"merchant_transfer","merchant":4,"to_merchant":6,"amount_minor":800}"#,
+    );
+    assert!(matches!(
+        commands[..],
+        [(16, CommandKind::MerchantToMerchant { merchant: MerchantId(4), to: MerchantId(6), .. })]
+    ));
+    let neither =
+        events::parse_line(r#"{"id":17,"time_ms":5,"type":"merchant_transfer","merchant":4,"amount_minor":8}"#);
+    assert!(neither.expect_err("no payee").contains("exactly one of `to` and `to_merchant`"));
+    // An attempt refused upstream moves nothing: a recorded refused attempt, after its device.
+    let commands = commands_of(
+        r#"{"id":18,"time_ms":5,"type":"transfer","from":3,"to":5,"amount_minor":800,"device":77,"refused":true}"#,
+    );
+    assert!(matches!(
+        commands[..],
+        [(_, CommandKind::LinkTie { .. }), (18, CommandKind::RecordRefusedAttempt { user: UserId(3), amount })]
+            if amount.minor() == 800
+    ));
     // A device names the acting user's device: an event no user makes has none, and an event
     // whose id leaves no room for derived ids is refused rather than colliding.
     for line in [
         r#"{"id":13,"time_ms":5,"type":"payout","merchant":4,"amount_minor":800,"device":77}"#,
         r#"{"id":281474976710656,"time_ms":5,"type":"cash_out","user":3,"amount_minor":800,"device":77}"#,
+        r#"{"id":19,"time_ms":5,"type":"payout","merchant":4,"amount_minor":800,"refused":true}"#,
     ] {
         let event = events::parse_line(line).expect("reads");
         let mut commands = Vec::new();
         assert!(event.append_commands(1, &mut commands).is_err() && commands.is_empty(), "{line}");
     }
     // Written back, the fields read to the same event.
-    let line = r#"{"id":14,"time_ms":5,"type":"transfer","from":3,"to":5,"amount_minor":800,"device":77}"#;
-    let event = events::parse_line(line).unwrap();
-    assert_eq!(events::parse_line(&serde_json::to_string(&event).unwrap()).unwrap(), event);
+    for line in [
+        r#"{"id":14,"time_ms":5,"type":"transfer","from":3,"to":5,"amount_minor":800,"device":77,"refused":true}"#,
+        r#"{"id":16,"time_ms":5,"type":"merchant_transfer","merchant":4,"to_merchant":6,"amount_minor":800}"#,
+        r#"{"id":15,"time_ms":5,"type":"cash_out","user":3,"amount_minor":800,"agent":4}"#,
+    ] {
+        let event = events::parse_line(line).unwrap();
+        assert_eq!(events::parse_line(&serde_json::to_string(&event).unwrap()).unwrap(), event, "{line}");
+    }
 }
 
 /// A takeover made from the thief's phone shows on the payment itself when the platform records
@@ -489,10 +535,11 @@ fn a_payment_from_a_device_the_account_never_used_is_a_takeover_and_the_owners_p
         label: None,
         after: None,
         device: None,
+        refused: false,
     }];
     let mut push = |time_ms: u64, body: Body, label: Option<&str>, device: Option<u64>| {
         let id = events.len() as u64 + 1;
-        events.push(Event { id, time_ms, body, label: label.map(str::to_owned), after: None, device });
+        events.push(Event { id, time_ms, body, label: label.map(str::to_owned), after: None, device, refused: false });
     };
     for user in [1, 2] {
         let ties = vec![Tie { kind: TieKind::Device, token: 100 + user }];
@@ -514,4 +561,15 @@ fn a_payment_from_a_device_the_account_never_used_is_a_takeover_and_the_owners_p
     assert_eq!((takeover.tp, takeover.fn_), (1, 0), "the thief's payment is caught: {:?}", evaluation.rules);
     assert_eq!(evaluation.overall.fp, 0, "the owner's purchase passes: {:?}", evaluation.rules);
     assert_eq!(evaluation.events, 7, "each event counts once, its device link not apart");
+}
+
+/// The users the events open, in order.
+fn names_of(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|event| match event.body {
+            Body::OpenUser { user, .. } => Some(user),
+            _ => None,
+        })
+        .collect()
 }

@@ -100,9 +100,14 @@ impl Engine {
                     None,
                 )
             },
-            CommandKind::PayoutMerchant { merchant: shop, amount } => {
+            CommandKind::PayoutMerchant { merchant: shop, amount }
+            | CommandKind::MerchantToMerchant { merchant: shop, amount, .. } => {
                 let funding = Funding { credit_minor: 0, balance_minor: amount.minor() };
                 event(EventKind::PayoutMerchant, None, Some(merchant(shop)?), funding, None)
+            }
+            CommandKind::AgentCashOut { user: id, agent, amount } => {
+                let funding = Funding { credit_minor: 0, balance_minor: amount.minor() };
+                event(EventKind::WithdrawToBank, Some(user(id)?), Some(merchant(agent)?), funding, None)
             }
             _ => return None,
         })
@@ -185,6 +190,9 @@ impl Engine {
             self.take_actions(payee, &decision.counterparty_actions, false, reason);
         }
         if let Some(slot) = event.user {
+            if decision.kind == DecisionKind::Deny {
+                self.users[slot].risk.refused_at_ms = Some(self.now_ms);
+            }
             let reason = self.watch_reason(&decision, &decision.actions, |rule| &rule.account_actions);
             self.take_actions(slot, &decision.actions, true, reason);
             if decision.kind == DecisionKind::Deny && !decision.actions.is_empty() {

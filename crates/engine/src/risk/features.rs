@@ -163,6 +163,9 @@ pub struct UserRisk {
     pub binding_changed_at_ms: Option<u64>,
     /// When a device was last added next to an existing one.
     pub new_device_at_ms: Option<u64>,
+    /// When a money movement of the user was last refused: denied by the rules, or a refused
+    /// attempt another system recorded.
+    pub refused_at_ms: Option<u64>,
     /// The latest device.
     pub device: Option<u64>,
     /// Accounts sharing the latest device (kept current as others link it).
@@ -421,7 +424,7 @@ pub(crate) fn watch_reason_symbol(reason: &str) -> u8 {
 pub const IDENTITY_LEVELS: &[&str] = &["none", "unverified", "basic", "full"];
 
 catalog! {
-    EventKindName = Event "event.kind": Type::Symbol(EVENT_KINDS), "The scored command: pay (also pay_for), authorize, transfer, withdraw_to_bank, request_withdrawal, payout_merchant.";
+    EventKindName = Event "event.kind": Type::Symbol(EVENT_KINDS), "The scored command: pay (also pay_for), authorize, transfer, withdraw_to_bank (also a cash-out at an agent, the agent its merchant), request_withdrawal, payout_merchant (also a merchant paying another merchant), merchant_transfer.";
     EventAmount = Event "event.amount_minor": Type::Int, "The amount the event moves, in minor units.";
     EventCredit = Event "event.credit_minor": Type::Int, "The part drawn on the credit line (a credit withdrawal: all of it).";
     EventRound = Event "event.round_amount": Type::Bool, "The amount is a multiple of 10,000 minor units (100 CNY).";
@@ -448,6 +451,7 @@ catalog! {
     UserTiedWatchlisted = User "user.tied_watchlisted": Type::Int, "Other users in the user's tie group on the watch-list: a second account of someone caught.";
     UserSinceBindingChange = User "user.ms_since_binding_change": Type::Int, "Milliseconds since a phone, card, identity or payout account was added next to an existing one (2^63-1 if never).";
     UserSinceNewDevice = User "user.ms_since_new_device": Type::Int, "Milliseconds since a device was added next to an existing one (2^63-1 if never).";
+    UserSinceRefusedAttempt = User "user.ms_since_refused_attempt": Type::Int, "Milliseconds since a money movement of the user was refused: denied by these rules, or blocked by another system (a recorded refused attempt); 2^63-1 if never.";
     UserPayments1h = User "user.payments_1h": Type::Int, "Purchases in the last hour (of the latest 16).";
     UserCreditSpend24h = User "user.credit_spend_24h_minor": Type::Int, "Credit-funded purchases in the last 24 hours (of the latest 16).";
     UserCreditSpend30d = User "user.credit_spend_30d_minor": Type::Int, "Credit-funded purchases in the last 30 days.";
@@ -867,6 +871,7 @@ impl<'a> Context<'a> {
             }
             Feature::UserSinceBindingChange => since(now_ms, risk.binding_changed_at_ms),
             Feature::UserSinceNewDevice => since(now_ms, risk.new_device_at_ms),
+            Feature::UserSinceRefusedAttempt => since(now_ms, risk.refused_at_ms),
             Feature::UserPayments1h => {
                 int(risk.purchases.iter().filter(|purchase| purchase.time_ms + HOUR_MS > now_ms).count() as u64)
             }

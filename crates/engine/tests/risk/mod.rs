@@ -824,6 +824,11 @@ fn every_feature_reads_on_every_kind_of_event() {
         (EventKind::Transfer, CommandKind::Transfer { from: ALICE, to: BOB, amount: amount(1_000) }),
         (EventKind::WithdrawToBank, CommandKind::WithdrawToBank { user: ALICE, amount: amount(1_000) }),
         (EventKind::PayoutMerchant, CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(1_000) }),
+        (EventKind::WithdrawToBank, CommandKind::AgentCashOut { user: ALICE, agent: SHOP, amount: amount(1_000) }),
+        (
+            EventKind::PayoutMerchant,
+            CommandKind::MerchantToMerchant { merchant: SHOP, to: GIFT_CARDS, amount: amount(1_000) },
+        ),
     ];
     for (kind, command) in events {
         let mut ledger = Ledger::with_rules();
@@ -834,6 +839,63 @@ fn every_feature_reads_on_every_kind_of_event() {
         assert_eq!(decision.fired.len(), 1, "{kind:?}");
         assert_eq!(decision.readings.len(), Feature::ALL.len(), "{kind:?}");
     }
+}
+
+/// A refused attempt, recorded from another system or this engine's own denial, is what
+/// `user.ms_since_refused_attempt` reads; a cash-out at an agent is scored as money leaving the
+/// user, the agent its merchant, and moves the balance to the agent's settlement account.
+#[test]
+fn a_cash_out_just_after_a_refused_attempt_is_seen_and_the_agent_holds_the_money() {
+    let mut ledger = Ledger::with_rules();
+    let rule = "user.ms_since_refused_attempt < 3600000 && merchant.category == \"other\"";
+    ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(rule, EventKind::WithdrawToBank, 100)) });
+    for user in [ALICE, BOB] {
+        ledger.ok(CommandKind::TopUp { user, amount: amount(50_000) });
+    }
+    let cash_out = |user| CommandKind::AgentCashOut { user, agent: SMALL_SHOP, amount: amount(20_000) };
+    ledger.ok(cash_out(BOB));
+    assert_eq!((ledger.settlement(SMALL_SHOP), ledger.engine.user(BOB).unwrap().balance_minor), (20_000, 30_000));
+    // A gateway refused Alice's transfer: nothing moved, but her cash-out minutes later is seen.
+    ledger.ok(CommandKind::RecordRefusedAttempt { user: ALICE, amount: amount(45_000) });
+    assert_eq!(ledger.engine.user(ALICE).unwrap().balance_minor, 50_000);
+    ledger.wait(10 * 60 * 1000);
+    let (_, outcome) = ledger.run(cash_out(ALICE));
+    assert_eq!(outcome, Err(Rejection::RiskDenied));
+    let alice = ledger.engine.user(ALICE).unwrap();
+    assert_eq!(alice.risk.refused_at_ms, Some(ledger.time_ms), "the engine's own denial is a refused attempt too");
+    assert_eq!((alice.balance_minor, ledger.settlement(SMALL_SHOP)), (50_000, 20_000));
+    // To the bank there is no agent (merchant "none"); hours later the refusal is old news.
+    ledger.ok(CommandKind::WithdrawToBank { user: ALICE, amount: amount(1_000) });
+    ledger.wait(2 * HOUR_MS);
+    ledger.ok(cash_out(ALICE));
+    assert_eq!(ledger.settlement(SMALL_SHOP), 40_000);
+    ledger.rejected(
+        CommandKind::AgentCashOut { user: ALICE, agent: SMALL_SHOP, amount: amount(30_000) },
+        Rejection::InsufficientBalance,
+    );
+}
+
+/// A merchant paying another merchant moves settlement with its provenance and is scored as
+/// money leaving the payer; a merchant cannot pay itself.
+#[test]
+fn a_merchant_paying_another_is_scored_as_a_payout() {
+    let mut ledger = Ledger::with_rules();
+    let rule = "merchant.category == \"virtual_goods\" && event.amount_minor >= 10000";
+    ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(rule, EventKind::PayoutMerchant, 100)) });
+    ledger.pay(ALICE, GIFT_CARDS, 30_000).1.unwrap();
+    let pay = |amount_minor| CommandKind::MerchantToMerchant {
+        merchant: GIFT_CARDS,
+        to: SCHOOL,
+        amount: amount(amount_minor),
+    };
+    ledger.ok(pay(5_000));
+    assert_eq!((ledger.settlement(GIFT_CARDS), ledger.settlement(SCHOOL)), (25_000, 5_000));
+    let (_, outcome) = ledger.run(pay(20_000));
+    assert_eq!(outcome, Err(Rejection::RiskDenied));
+    assert_eq!(ledger.settlement(SCHOOL), 5_000);
+    let itself = CommandKind::MerchantToMerchant { merchant: SCHOOL, to: SCHOOL, amount: amount(1_000) };
+    ledger.rejected(itself, Rejection::SelfTransfer);
+    ledger.engine.check_invariants().unwrap();
 }
 
 /// The evidence holds the value of every feature a fired rule names, also one the rule never read

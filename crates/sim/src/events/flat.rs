@@ -39,6 +39,8 @@ pub(super) fn read<'a>(line: &'a [u8], raw: &mut Raw<'a>) -> Option<()> {
             b'a' if cursor.key(b"after") => set(&mut raw.after, cursor.number()?)?,
             b'a' if cursor.key(b"agent") => set(&mut raw.agent, cursor.number()?)?,
             b'o' if cursor.key(b"owner") => set(&mut raw.owner, cursor.number()?)?,
+            b't' if cursor.key(b"to_merchant") => set(&mut raw.to_merchant, cursor.number()?)?,
+            b'r' if cursor.key(b"refused") => set(&mut raw.refused, cursor.boolean()?)?,
             b'p' if cursor.key(b"payment") => set(&mut raw.payment, cursor.number()?)?,
             b'f' if cursor.key(b"from") => set(&mut raw.from, cursor.number()?)?,
             b't' if cursor.key(b"to") => set(&mut raw.to, cursor.number()?)?,

@@ -289,7 +289,7 @@ impl Simulator {
         typology: Typology,
     ) {
         let time = time_ms + log_uniform(&mut self.rng, HOUR_MS, 2 * DAY_MS);
-        self.at_after(day, time, Body::CashOut { user, amount_minor }, label(typology), Some(after));
+        self.at_after(day, time, Body::CashOut { user, amount_minor, agent: None }, label(typology), Some(after));
     }
 
     /// a. Credit purchases of liquid goods (sometimes physical), refunded hours to ten days later,
@@ -371,7 +371,7 @@ impl Simulator {
             let amount_minor = self.users[slot].inflow_minor * self.rng.u64(70..=100) / 100;
             self.users[slot].inflow_minor = 0;
             let evening = Self::day_start(day) + 22 * HOUR_MS + self.rng.u64(0..HOUR_MS);
-            self.at(day, evening, Body::CashOut { user, amount_minor }, label(Typology::ProxyPurchase));
+            self.at(day, evening, Body::CashOut { user, amount_minor, agent: None }, label(Typology::ProxyPurchase));
         }
         if self.rng.u32(0..style.cadence_days) > 1 || self.proxy_clients.is_empty() {
             return;
@@ -478,7 +478,7 @@ impl Simulator {
             }
         };
         let cash_out = arrived + MINUTE_MS;
-        let body = Body::CashOut { user: cashier, amount_minor: amount };
+        let body = Body::CashOut { user: cashier, amount_minor: amount, agent: None };
         self.at_after(day, cash_out, body, label(typology), Some(last));
         self.recover(day, user, &stopped);
     }
@@ -548,7 +548,13 @@ impl Simulator {
             let body = Body::Transfer { from: holder, to: exit, amount_minor: part };
             let sent = self.at_after(day, time, body, laundering(), Some(after));
             let later = time + log_uniform(&mut self.rng, HOUR_MS, 2 * DAY_MS);
-            self.at_after(day, later, Body::CashOut { user: exit, amount_minor: part }, laundering(), Some(sent));
+            self.at_after(
+                day,
+                later,
+                Body::CashOut { user: exit, amount_minor: part, agent: None },
+                laundering(),
+                Some(sent),
+            );
         }
     }
 
