@@ -1611,8 +1611,8 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
         |id: u64, toml: &str, key: &str| server.post("/v1/rules", key, json!({"command_id": id, "toml": toml}));
     assert_eq!(install(30, DEFAULT_RULES, platform).0, 403, "only admins install rules");
     assert_eq!(install(31, DEFAULT_RULES, admin).0, 200);
-    // A bad file is refused with its line and reason; version 3 keeps running.
-    let broken = DEFAULT_RULES.replacen("version = 3", "version = 4", 1).replacen(
+    // A bad file is refused with its line and reason; version 4 keeps running.
+    let broken = DEFAULT_RULES.replacen("version = 4", "version = 5", 1).replacen(
         "event.counterparty_tied_to_payer\"",
         "event.counterparty_tied_to_payer && user.score\"",
         1,
@@ -1622,7 +1622,7 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
     let message = refused["message"].as_str().unwrap();
     assert!(message.contains("b_merchant_tied_to_payer") && message.contains("expected bool, found int"), "{message}");
     assert!(message.starts_with("toml:"), "names the line: {message}");
-    assert_eq!(server.get("/v1/rules", analyst).1["version"], 3);
+    assert_eq!(server.get("/v1/rules", analyst).1["version"], 4);
     assert_eq!(server.get("/v1/rules", &fixture.merchant7).0, 403);
 
     // User 1 and merchant 8 share a phone: a credit payment there is held for review.
@@ -1731,7 +1731,7 @@ fn risk_rules_cases_and_appeals_over_http_with_roles_enforced() {
     assert_eq!(status, 200, "{page}");
     let reviews = page["decisions"].as_array().unwrap();
     assert_eq!(reviews.len(), 1, "{page}");
-    assert_eq!((reviews[0]["command_id"].as_u64(), reviews[0]["rules_version"].as_u64()), (Some(35), Some(3)));
+    assert_eq!((reviews[0]["command_id"].as_u64(), reviews[0]["rules_version"].as_u64()), (Some(35), Some(4)));
     assert_eq!(reviews[0]["evidence"]["fired"][0]["rule"], "b_merchant_tied_to_payer");
     assert_eq!(server.get("/v1/decisions", &fixture.merchant7).0, 403);
 

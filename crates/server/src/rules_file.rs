@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn the_default_rule_pack_is_valid() {
         let rules = parse(DEFAULT, "default.toml").expect("the default rules are valid");
-        assert_eq!(rules.version, 3);
+        assert_eq!(rules.version, 4);
         assert!(rules.rules.len() >= 7, "a rule per typology at least");
     }
 

@@ -875,6 +875,39 @@ fn a_cash_out_just_after_a_refused_attempt_is_seen_and_the_agent_holds_the_money
     );
 }
 
+/// The default pack's `g_retry_after_refusal` (shadow) sees a wallet drained to a new payee
+/// minutes after a gateway blocked it, and not the owner who, after a declined card, pays a
+/// friend she paid before, nor a drain with no refusal before it.
+#[test]
+fn a_drain_to_a_new_payee_after_a_block_is_seen_and_the_owners_retry_is_not() {
+    let fired = |ledger: &Ledger| {
+        let decision = ledger.engine.last_decision().expect("scored");
+        decision.fired.iter().any(|fired| fired.rule == "g_retry_after_refusal" && fired.shadow)
+    };
+    let mut ledger = Ledger::with_rules();
+    ledger.open_user(CARL, 0, 0);
+    // Carl's account is days old: no account opened for the drain (e_takeover_drain_to_new_account).
+    ledger.wait(3 * DAY_MS);
+    for user in [ALICE, BOB] {
+        ledger.ok(CommandKind::TopUp { user, amount: amount(100_000) });
+    }
+    ledger.ok(CommandKind::Transfer { from: BOB, to: CARL, amount: amount(1_000) });
+    assert!(!fired(&ledger), "no refusal yet");
+    for user in [ALICE, BOB] {
+        ledger.ok(CommandKind::RecordRefusedAttempt { user, amount: amount(90_000) });
+    }
+    ledger.wait(5 * 60 * 1000);
+    let (_, outcome) = ledger.run(CommandKind::Transfer { from: ALICE, to: CARL, amount: amount(95_000) });
+    assert_eq!(outcome, Ok(Accepted::Done), "shadow: the outcome is the pack's without it");
+    assert!(fired(&ledger), "{:?}", ledger.engine.last_decision());
+    ledger.run(CommandKind::Transfer { from: BOB, to: CARL, amount: amount(95_000) }).1.unwrap();
+    assert!(!fired(&ledger), "a payee Bob paid before");
+    ledger.wait(2 * HOUR_MS);
+    ledger.ok(CommandKind::RecordRefusedAttempt { user: ALICE, amount: amount(1_000) });
+    ledger.run(CommandKind::WithdrawToBank { user: ALICE, amount: amount(1_000) }).1.unwrap();
+    assert!(!fired(&ledger), "a little of the balance");
+}
+
 /// A merchant paying another merchant moves settlement with its provenance and is scored as
 /// money leaving the payer; a merchant cannot pay itself.
 #[test]
