@@ -17,10 +17,11 @@ use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
-/// stored value (version 15: when a user's attempt was last refused; 14: the watch-list is its reason alone; 13: a watch-list keeps what it
-/// is for; 12: a user's outgoing transfers keep their amounts; 11: refunds of cash-like goods are
-/// counted however late; 10: orders for others are a ring of their own).
-pub const SNAPSHOT_VERSION: u32 = 15;
+/// stored value (version 16: a watch-list's reason may be pass_through, before other; 15: when
+/// a user's attempt was last refused; 14: the watch-list is its reason alone; 13: a watch-list
+/// keeps what it is for; 12: a user's outgoing transfers keep their amounts; 11: refunds of
+/// cash-like goods are counted however late; 10: orders for others are a ring of their own).
+pub const SNAPSHOT_VERSION: u32 = 16;
 
 #[derive(Serialize)]
 struct SnapshotRef<'a> {

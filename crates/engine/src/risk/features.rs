@@ -400,17 +400,23 @@ pub const BENEFICIARY_KINDS: &[&str] =
 /// Names of `merchant.category` ("none" when the event has no merchant).
 pub const CATEGORIES: &[&str] =
     &["none", "physical_goods", "virtual_goods", "recharge", "tuition", "utilities", "subscriptions", "other"];
-/// Names of `user.watch_reason`: the cash-out typologies a watch-list may be for, `other` for a
-/// rule whose reason names none of them.
+/// The reason code of the rules that catch money passed straight through an account (a
+/// laundering collector or layer): a watch-list reason of its own, so the accounts that feed such
+/// an account can be asked about.
+pub const PASS_THROUGH: &str = "pass_through";
+
+/// Names of `user.watch_reason`: the cash-out typologies a watch-list may be for, then
+/// [`PASS_THROUGH`], then `other` for a rule whose reason names none of them.
 pub const WATCH_REASONS: &[&str] = &{
     let schemes = Typology::SCHEMES;
-    let mut names = ["none"; Typology::SCHEMES.len() + 2];
+    let mut names = ["none"; Typology::SCHEMES.len() + 3];
     let mut index = 0;
     while index < schemes.len() {
         names[index + 1] = schemes[index].name();
         index += 1;
     }
-    names[schemes.len() + 1] = Typology::Other.name();
+    names[schemes.len() + 1] = PASS_THROUGH;
+    names[schemes.len() + 2] = Typology::Other.name();
     names
 };
 
@@ -438,6 +444,7 @@ catalog! {
     EventReturningCreditShare = Event "event.returning_credit_share": Type::Double, "The share of what it moves that was drawn by the receiving side or an account tied to it (the user withdrawing, the payee, the merchant paid out): credit coming back to its drawer's group.";
     EventReturningCreditHops = Event "event.returning_credit_hops": Type::Int, "The most moves between accounts (refunds to a balance, transfers) that returning credit made after reaching a merchant (0 if none returns).";
     EventReturningCreditAge = Event "event.returning_credit_age_ms": Type::Int, "Milliseconds since the earliest returning credit was drawn (2^63-1 if none returns).";
+    EventPayeeWatchReason = Event "event.payee_watch_reason": Type::Symbol(WATCH_REASONS), "General behaviour: what a transfer's payee is on the watch-list for, as user.watch_reason reads it for the user (`none` off the list, and for events without a payee): money fed to an account already caught passing money through.";
     EventPayeeAgeDays = Event "event.payee_age_days": Type::Int, "General behaviour: days since a transfer's payee opened (0 for other events): money drained to an account opened yesterday.";
     EventDrainShare = Event "event.drain_share": Type::Double, "The share of what the account could move that the event moves: a transfer's or withdrawal's amount over the balance available, a payment's credit part over the credit available (as event.credit_to_available), a payout's over the settlement account.";
     EventDrainShare24h = Event "event.drain_share_24h": Type::Double, "A transfer's or withdrawal's amount, with what the user sent by transfer in the last 24 hours, over the balance available with that sent added back: the share of what the account held a day ago, or received since, that has left within the day (whole or in parts); other events as event.drain_share.";
@@ -654,6 +661,9 @@ impl<'a> Context<'a> {
                 Some((slice, _)) => ratio(slice.credit_minor(), event.amount_minor),
                 None => Value::Double(0.0),
             },
+            Feature::EventPayeeWatchReason => {
+                Value::Symbol(event.payee.map_or(0, |payee| u16::from(engine.users[payee].risk.watch_reason)))
+            }
             Feature::EventPayeeAgeDays => match event.payee {
                 Some(payee) => int(engine.now_ms.saturating_sub(engine.users[payee].opened_at_ms) / DAY_MS),
                 None => Value::Int(0),

@@ -637,6 +637,63 @@ fn money_collected_from_many_and_passed_on_is_held_but_an_owner_paying_a_supplie
     }
 }
 
+/// Once a collector is caught passing money through, it is on the watch-list for it, and so is
+/// the account it paid: the accounts feeding it most of what they hold, and either of them
+/// relaying again, are held, whatever the payee; a member paying small dues into it passes, and
+/// so does a listed account paying out days after the money came.
+#[test]
+fn a_caught_collector_is_watched_its_feeders_and_relays_held_and_small_dues_pass() {
+    let mut ledger = Ledger::with_rules();
+    let (collector, onward, member) = (UserId(121), UserId(122), UserId(139));
+    for user in [collector, onward] {
+        ledger.open_user(user, 0, 10_000);
+    }
+    ledger.open_user(member, 0, 5_000_000);
+    for sender in 0..3 {
+        ledger.open_user(UserId(140 + sender), 0, 0);
+    }
+    ledger.wait(40 * DAY_MS);
+    let round = |ledger: &mut Ledger| {
+        let mut outcomes = Vec::new();
+        for sender in 0..3 {
+            let smurf = UserId(140 + sender);
+            ledger.ok(CommandKind::TopUp { user: smurf, amount: amount(100_000) });
+            outcomes.push(ledger.run(CommandKind::Transfer { from: smurf, to: collector, amount: amount(99_000) }).1);
+        }
+        outcomes
+    };
+    let first = round(&mut ledger);
+    assert!(first.iter().all(|outcome| *outcome == Ok(Accepted::Done)), "nothing is known yet: {first:?}");
+    ledger.wait(3 * HOUR_MS);
+    let pass_on = CommandKind::Transfer { from: collector, to: onward, amount: amount(290_000) };
+    let (_, outcome) = ledger.run(pass_on.clone());
+    assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?}");
+    ledger.expect_decision(DecisionKind::Review, "pass_through");
+    for user in [collector, onward] {
+        assert_eq!(
+            ledger.engine.user(user).unwrap().risk.watch_reason as usize,
+            features::WATCH_REASONS.iter().position(|name| *name == features::PASS_THROUGH).unwrap()
+        );
+    }
+    ledger.wait(DAY_MS);
+    let second = round(&mut ledger);
+    assert!(
+        second.iter().all(|outcome| matches!(outcome, Ok(Accepted::HeldForReview { .. }))),
+        "feeders held: {second:?}"
+    );
+    let dues = CommandKind::Transfer { from: member, to: collector, amount: amount(20_000) };
+    assert_eq!(ledger.run(dues).1, Ok(Accepted::Done), "a small part of the member's balance");
+    // The collector relays what it has from the member to the same payee: no longer first-seen.
+    ledger.wait(HOUR_MS);
+    let (_, outcome) = ledger.run(CommandKind::Transfer { from: collector, to: onward, amount: amount(19_000) });
+    assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?}");
+    ledger.expect_decision(DecisionKind::Review, "pass_through");
+    // Days after the money came, a listed account paying out is not relaying it.
+    ledger.wait(3 * DAY_MS);
+    let (_, outcome) = ledger.run(CommandKind::Transfer { from: collector, to: member, amount: amount(15_000) });
+    assert_eq!(outcome, Ok(Accepted::Done));
+}
+
 /// General behaviour: money split among several payees as it arrives (fan-out) is held from the
 /// third payee on; someone paying three friends out of savings right after a small gift passes.
 #[test]
