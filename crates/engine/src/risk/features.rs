@@ -477,7 +477,7 @@ catalog! {
     UserPayees1h = User "user.payees_1h": Type::Int, "Distinct payees of the user's transfers in the last hour (of the latest 16): fan-out.";
     UserPayees7d = User "user.payees_7d": Type::Int, "Distinct payees in the last 7 days (of the latest 16).";
     UserInflowToCreditForOthers7d = User "user.inflow_to_credit_for_others_7d": Type::Double, "P2P money received over credit asked for orders for others, last 7 days (0 when none asked).";
-    UserDiscountedPaybacks14d = User "user.discounted_paybacks_14d": Type::Int, "P2P transfers received in the last 14 days from the owner of an order's beneficiary (or an account tied to it), each returning half to 99.5 % of the price of one order for them made or attempted up to 7 days before, from a sender who paid none of them back in full (of the latest 16 of each): a client paying a proxy buyer the discounted price. Friends settling a shared bill pay all of it back.";
+    UserDiscountedPaybacks30d = User "user.discounted_paybacks_30d": Type::Int, "P2P transfers received in the last 30 days (a statement cycle: a proxy buyer may serve a client a week or two apart) from the owner of an order's beneficiary (or an account tied to it), each returning half to 99.5 % of the price of one order for them made or attempted up to 7 days before, from a sender who paid none of them back in full (of the latest 16 of each): a client paying a proxy buyer the discounted price. Friends settling a shared bill pay all of it back.";
     UserLimit = User "user.credit_limit_minor": Type::Int, "The credit limit.";
     MerchantCategoryName = Merchant "merchant.category": Type::Symbol(CATEGORIES), "What the merchant sells.";
     MerchantCertified = Merchant "merchant.certified": Type::Bool, "The merchant passed verification.";
@@ -918,8 +918,8 @@ impl<'a> Context<'a> {
             Feature::UserInflowToCreditForOthers7d => {
                 ratio(inflows().map(|inflow| inflow.amount_minor).sum(), for_others().map(|p| p.credit_minor).sum())
             }
-            Feature::UserDiscountedPaybacks14d => {
-                int(discounted_paybacks(engine, risk, now_ms.saturating_sub(14 * DAY_MS)))
+            Feature::UserDiscountedPaybacks30d => {
+                int(discounted_paybacks(engine, risk, now_ms.saturating_sub(30 * DAY_MS)))
             }
             Feature::UserLimit => int(user.limit_minor),
             other => unreachable!("{} is not a user feature", other.name()),
@@ -955,7 +955,7 @@ fn sent_since(user: &crate::ledger::User, horizon: u64) -> u64 {
     user.risk.payees.iter().filter(|outflow| outflow.time_ms >= horizon).map(|outflow| outflow.amount_minor).sum()
 }
 
-/// See [`Feature::UserDiscountedPaybacks14d`]: inflows since `horizon` from the owner of an
+/// See [`Feature::UserDiscountedPaybacks30d`]: inflows since `horizon` from the owner of an
 /// earlier order's beneficiary, each counted once. A sender who paid one of their orders back in
 /// full is settling up as a friend does, and their other transfers (gifts, shares of a bill) are
 /// not paybacks. An inflow is judged only while the order ring still holds every order it could

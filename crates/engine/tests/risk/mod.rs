@@ -394,9 +394,14 @@ fn tickets_for_friends_paid_back_in_full_pass() {
 }
 
 /// Alice orders ¥1,000 on credit for a client named by `beneficiary` (linked to the client's
-/// account) `rounds` times, a day apart; the client pays each back at 92 % two hours later.
+/// account) `rounds` times, `apart_ms` apart; the client pays each back at 92 % two hours later.
 /// Returns the decision on each order.
-fn orders_paid_back_at_a_discount(ledger: &mut Ledger, beneficiary: Tie, rounds: usize) -> Vec<DecisionKind> {
+fn orders_paid_back_at_a_discount(
+    ledger: &mut Ledger,
+    beneficiary: Tie,
+    rounds: usize,
+    apart_ms: u64,
+) -> Vec<DecisionKind> {
     let client = UserId(112);
     ledger.open_user(client, 0, 2_000_000);
     ledger.link(Party::User(client), beneficiary);
@@ -407,7 +412,7 @@ fn orders_paid_back_at_a_discount(ledger: &mut Ledger, beneficiary: Tie, rounds:
         decisions.push(ledger.decision().0);
         ledger.wait(2 * HOUR_MS);
         ledger.run(CommandKind::Transfer { from: client, to: ALICE, amount: amount(92_000) }).1.unwrap();
-        ledger.wait(DAY_MS);
+        ledger.wait(apart_ms);
     }
     decisions
 }
@@ -438,7 +443,7 @@ fn a_friends_gifts_are_no_payback_but_a_clients_discounts_pair_even_with_orders_
     ledger.expect_decision(DecisionKind::Allow, "");
 
     let mut ledger = Ledger::with_rules();
-    let decisions = orders_paid_back_at_a_discount(&mut ledger, tie(TieKind::Phone, 9_112), 5);
+    let decisions = orders_paid_back_at_a_discount(&mut ledger, tie(TieKind::Phone, 9_112), 5, DAY_MS);
     use DecisionKind::{Allow, Challenge, Review};
     assert_eq!(decisions, [Allow, Challenge, Review, Review, Review], "caught from the first discount on");
     // Watched for proxy purchase, the buyer's next order naming nobody is stepped up too.
@@ -450,13 +455,22 @@ fn a_friends_gifts_are_no_payback_but_a_clients_discounts_pair_even_with_orders_
     ledger.expect_decision(Challenge, "proxy_purchase");
 }
 
+/// A proxy buyer serving a client every twelve days is still pairing orders with
+/// discounted paybacks: the third order is held, the paybacks counted over a statement cycle.
+#[test]
+fn a_slow_proxy_buyer_serving_a_client_every_few_weeks_is_caught() {
+    let mut ledger = Ledger::with_rules();
+    let decisions = orders_paid_back_at_a_discount(&mut ledger, tie(TieKind::Phone, 9_114), 3, 12 * DAY_MS);
+    assert_eq!(decisions, [DecisionKind::Allow, DecisionKind::Challenge, DecisionKind::Review]);
+}
+
 /// A delivery address names whom an order is for, so a client's discounted paybacks pair with
 /// the orders shipped to them; but it ties no one: a shop and a customer who share a parcel
 /// locker's address are strangers.
 #[test]
 fn a_delivery_address_pairs_paybacks_but_ties_no_accounts() {
     let mut ledger = Ledger::with_rules();
-    let decisions = orders_paid_back_at_a_discount(&mut ledger, tie(TieKind::DeliveryAddress, 9_113), 3);
+    let decisions = orders_paid_back_at_a_discount(&mut ledger, tie(TieKind::DeliveryAddress, 9_113), 3, DAY_MS);
     assert_eq!(decisions, [DecisionKind::Allow, DecisionKind::Challenge, DecisionKind::Review]);
 
     let locker = tie(TieKind::DeliveryAddress, 9_200);
