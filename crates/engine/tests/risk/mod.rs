@@ -150,6 +150,25 @@ fn refund_cycling_is_held_then_denied() {
     assert!(fired.contains(&"a_refund_cycling_watchlisted".to_owned()), "{fired:?}");
 }
 
+/// A user watched for refund cycling who turns to other goods is stepped up on a large draw of
+/// their credit line; the same purchase by someone not watched passes.
+#[test]
+fn a_watched_cycler_turning_to_other_goods_is_stepped_up_on_a_large_draw() {
+    let mut ledger = Ledger::with_rules();
+    buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 200_000);
+    ledger.pay(ALICE, GIFT_CARDS, 200_000).1.unwrap();
+    assert!(ledger.engine.user(ALICE).unwrap().risk.watchlisted(), "watched for cycling");
+    ledger.wait(DAY_MS);
+    for user in [ALICE, BOB] {
+        let (_, outcome) = ledger.pay(user, SHOP, 600_000);
+        let decision = ledger.decision();
+        match user == ALICE {
+            true => assert_eq!(decision, (DecisionKind::Challenge, vec!["refund_cycling".to_owned()]), "{outcome:?}"),
+            false => assert_eq!(decision.0, DecisionKind::Allow, "{outcome:?} {decision:?}"),
+        }
+    }
+}
+
 /// A cycler who waits two days before each refund is still caught: a gift card is rarely
 /// returned at all, however late. Parcels returned as slowly, then one gift card bought, pass.
 #[test]
