@@ -70,7 +70,7 @@ pub struct Event {
     pub device: Option<u64>,
     /// The attempt was refused before it reached the ledger, by the log's platform or a bank:
     /// it moves no money and becomes a recorded refused attempt (which the risk features see),
-    /// not its own command. Only on events a user makes, as `device`.
+    /// not its own command. Only on events a user makes that move money.
     #[serde(default, skip_serializing_if = "is_false")]
     pub refused: bool,
 }
@@ -422,9 +422,11 @@ impl Event {
             }
         };
         if self.refused {
-            let user = self.device_user().ok_or_else(|| EventError {
+            let user = self.device_user().filter(|_| self.amount_minor() > 0).ok_or_else(|| EventError {
                 line,
-                message: "`refused` is for an event a user makes, as `device` is".into(),
+                message: "`refused` is for an event a user makes that moves money (top_up, pay, authorize, \
+                          transfer, cash_out, credit_withdrawal, repay)"
+                    .into(),
             })?;
             let kind =
                 CommandKind::RecordRefusedAttempt { user: UserId(user), amount: amount(self.amount_minor(), line)? };

@@ -494,6 +494,7 @@ fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
         r#"{"id":13,"time_ms":5,"type":"payout","merchant":4,"amount_minor":800,"device":77}"#,
         r#"{"id":281474976710656,"time_ms":5,"type":"cash_out","user":3,"amount_minor":800,"device":77}"#,
         r#"{"id":19,"time_ms":5,"type":"payout","merchant":4,"amount_minor":800,"refused":true}"#,
+        r#"{"id":20,"time_ms":5,"type":"verify","user":3,"challenge":9,"refused":true}"#,
     ] {
         let event = events::parse_line(line).expect("reads");
         let mut commands = Vec::new();
