@@ -44,3 +44,42 @@ impl postcard::ser_flavors::Flavor for VecSink<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{CommandKind, Funding, IdentityLevel, MerchantId, UserId};
+    use crate::money::{Amount, Currency};
+    use crate::risk::{Party, Tie, TieKind};
+
+    /// The journal encodes a command kind by its variant's position: a journal written before a
+    /// kind was added decodes only if every kind keeps its place, so new kinds go at the end. This
+    /// pins the places of the first, some common and the latest kinds.
+    #[test]
+    fn command_kinds_keep_their_place_in_the_journal() {
+        let (user, merchant, amount) = (UserId(1), MerchantId(2), Amount::new(3).expect("an amount"));
+        let funding = Funding { credit_minor: 3, balance_minor: 0 };
+        let tie = Tie { kind: TieKind::Device, token: 4 };
+        let kinds = [
+            (0, CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full }),
+            (4, CommandKind::TopUp { user, amount }),
+            (5, CommandKind::Pay { user, merchant, funding }),
+            (10, CommandKind::Transfer { from: user, to: UserId(5), amount }),
+            (11, CommandKind::WithdrawToBank { user, amount }),
+            (14, CommandKind::Tick),
+            (25, CommandKind::PayFor { user, merchant, funding, beneficiary: tie }),
+            (26, CommandKind::LinkTie { party: Party::User(user), tie }),
+            (34, CommandKind::MerchantTransfer { merchant, to: user, amount }),
+            (35, CommandKind::AgentCashOut { user, agent: merchant, amount }),
+            (36, CommandKind::MerchantToMerchant { merchant, to: MerchantId(6), amount }),
+            (37, CommandKind::RecordRefusedAttempt { user, amount }),
+        ];
+        for (place, kind) in kinds {
+            let mut bytes = Vec::new();
+            encode_into(&kind, &mut bytes);
+            assert_eq!(bytes[0], place, "{}", kind.name());
+            let decoded: CommandKind = postcard::from_bytes(&bytes).expect("decodes");
+            assert_eq!(decoded, kind);
+        }
+    }
+}
