@@ -154,23 +154,17 @@ pub fn wallet_csv(input: impl BufRead) -> Result<Converted, ConvertError> {
         let blocked = flagged && fields[10] == "1" && unchanged;
         match minor(fields[2], line)? {
             0 => *skipped.entry(ZERO_AMOUNT).or_default() += 1,
-            _ => convert_row(&fields, line, blocked, &mut accounts, &mut events)?,
+            _ => {
+                convert_row(&fields, line, blocked, &mut accounts, &mut events)?;
+                refused += u64::from(blocked);
+            }
         }
-        refused += u64::from(blocked);
     }
     // The accounts that existed before the log open first, a year ahead; every id moves up.
     let opened_ms = START_MS - PREEXISTING_MS;
     let ahead = accounts.preexisting.len() as u64;
     let prelude = accounts.preexisting.into_iter().enumerate();
-    let prelude = prelude.map(|(index, body)| Event {
-        id: index as u64 + 1,
-        time_ms: opened_ms,
-        body,
-        label: None,
-        after: None,
-        device: None,
-        refused: false,
-    });
+    let prelude = prelude.map(|(index, body)| Event::new(index as u64 + 1, opened_ms, body));
     let rest = events.into_iter().map(|event| Event { id: event.id + ahead, ..event });
     Ok(Converted { events: prelude.chain(rest).collect(), skipped, refused })
 }
@@ -189,7 +183,7 @@ fn convert_row(
     let label = Some(if fields[9] == "1" { Typology::AccountTakeover.name() } else { HONEST }.to_owned());
     let push = |events: &mut Vec<Event>, body, label| {
         let id = events.len() as u64 + 1;
-        events.push(Event { id, time_ms, body, label, after: None, device: None, refused });
+        events.push(Event { label, refused, ..Event::new(id, time_ms, body) });
     };
     let origin = open_user(accounts, events, fields[3], balance_minor(fields[4], line)?, time_ms, line)?;
     let body = match fields[1] {
@@ -234,15 +228,7 @@ fn open_user(
         balance_minor: opening_minor,
     };
     match opening_minor {
-        0 => events.push(Event {
-            id: events.len() as u64 + 1,
-            time_ms,
-            body: opening,
-            label: None,
-            after: None,
-            device: None,
-            refused: false,
-        }),
+        0 => events.push(Event::new(events.len() as u64 + 1, time_ms, opening)),
         _ => accounts.preexisting.push(opening),
     }
     Ok(user)
@@ -263,15 +249,7 @@ fn open_merchant(accounts: &mut Accounts, events: &mut Vec<Event>, name: &str, t
         ties: Vec::new(),
         owner: None,
     };
-    events.push(Event {
-        id: events.len() as u64 + 1,
-        time_ms,
-        body,
-        label: None,
-        after: None,
-        device: None,
-        refused: false,
-    });
+    events.push(Event::new(events.len() as u64 + 1, time_ms, body));
     merchant
 }
 

@@ -345,6 +345,12 @@ fn currency(code: &str, line: usize) -> Result<Currency, EventError> {
 }
 
 impl Event {
+    /// An event with no label, no `after`, no device, not refused: what the optional fields
+    /// default to in a file.
+    pub fn new(id: u64, time_ms: u64, body: Body) -> Event {
+        Event { id, time_ms, body, label: None, after: None, device: None, refused: false }
+    }
+
     /// Appends the engine commands this event becomes, in order, to `out`: the event's own
     /// command (with the event's id), preceded by the link of its `device` and followed by an
     /// opening's ties, opening balance and owner links, each with an id derived from the event's

@@ -226,7 +226,7 @@ impl Simulator {
     fn event(&mut self, time_ms: u64, body: Body, label: Option<String>) -> Event {
         let id = self.next_id;
         self.next_id += 1;
-        Event { id, time_ms, body, label, after: None, device: None, refused: false }
+        Event { label, ..Event::new(id, time_ms, body) }
     }
 
     /// Schedules an event at `time_ms` (on or after `day`, the day the scheduling agent acts);

@@ -145,27 +145,20 @@ fn bad_lines_are_refused_with_their_number() {
     let wrong = events::read("{\"format\":\"other\",\"version\":9}\n".as_bytes()).next().unwrap();
     assert!(wrong.expect_err("another format").message.contains("creditline-events version 1"));
     let body = Body::TopUp { user: 1, amount_minor: 0, agent: None };
-    let zero = Event { id: 1, time_ms: 1, body, label: None, after: None, device: None, refused: false };
+    let zero = Event::new(1, 1, body);
     let mut commands = Vec::new();
     let error = zero.append_commands(4, &mut commands).expect_err("zero amount");
     assert!(error.to_string().starts_with("line 4: amount_minor") && commands.is_empty(), "{error}");
     // An opening's ties take command ids derived from its low 48 bits: a larger id is refused
     // rather than colliding, and every derived id is an int64 the API takes.
     let tie = Tie { kind: TieKind::Phone, token: 7 };
-    let opening = |id| Event {
-        id,
-        time_ms: 1,
-        body: Body::OpenUser {
-            user: 1,
-            currency: "CNY".into(),
-            identity: IdentityLevel::Full,
-            ties: vec![tie],
-            balance_minor: 0,
-        },
-        label: None,
-        after: None,
-        device: None,
-        refused: false,
+    let opening = |id| {
+        let ties = vec![tie];
+        Event::new(
+            id,
+            1,
+            Body::OpenUser { user: 1, currency: "CNY".into(), identity: IdentityLevel::Full, ties, balance_minor: 0 },
+        )
     };
     let error = opening(1 << 48).append_commands(5, &mut commands).expect_err("too large for ties");
     assert!(error.to_string().contains("below 281474976710656") && commands.is_empty(), "{error}");
@@ -239,15 +232,17 @@ fn a_converted_wallet_log_replays_with_the_balances_it_states() {
     // blocked (the payer's balance unchanged) moved nothing and becomes a refused attempt; a row
     // of amount zero is skipped, counted.
     let kaggle = format!(
-        "{},isFlaggedFraud\n{}\n{}\n{}\n",
+        "{},isFlaggedFraud\n{}\n{}\n{}\n{}\n",
         log.lines().next().unwrap(),
         "1,TRANSFER,250000.00,C9,250000.00,250000.00,C10,0.00,0.00,1,1",
         "1,PAYMENT,0.00,C11,5.00,5.00,M1,0.00,0.00,0,0",
+        "1,TRANSFER,0.00,C11,5.00,5.00,C10,0.00,0.00,0,1",
         "2,TRANSFER,40.00,C12,100.00,60.00,C13,0.00,40.00,0,0",
     );
     let converted = sim::convert::wallet_csv(kaggle.as_bytes()).expect("the Kaggle shape converts");
     let skipped: Vec<_> = converted.skipped.iter().map(|(reason, rows)| (*reason, *rows)).collect();
-    assert_eq!((skipped, converted.refused), (vec![(sim::convert::ZERO_AMOUNT, 1)], 1));
+    // A flagged row of amount zero is skipped, not also counted as an attempt.
+    assert_eq!((skipped, converted.refused), (vec![(sim::convert::ZERO_AMOUNT, 2)], 1));
     let transfers: Vec<bool> = converted
         .events
         .iter()
@@ -366,20 +361,12 @@ fn a_recharge_credited_to_the_payers_twin_is_caught_and_cashback_passes() {
     let mut events: Vec<Event> = bodies
         .into_iter()
         .enumerate()
-        .map(|(index, body)| Event {
-            id: index as u64 + 1,
-            time_ms: start - 40 * 86_400_000,
-            body,
-            label: None,
-            after: None,
-            device: None,
-            refused: false,
-        })
+        .map(|(index, body)| Event::new(index as u64 + 1, start - 40 * 86_400_000, body))
         .collect();
     let mut at = |hours: u64, body: Body, label: &str, after: Option<u64>| {
         let id = events.len() as u64 + 1;
         let time_ms = start + hours * 3_600_000;
-        events.push(Event { id, time_ms, body, label: Some(label.to_owned()), after, device: None, refused: false });
+        events.push(Event { label: Some(label.to_owned()), after, ..Event::new(id, time_ms, body) });
         id
     };
     for user in [1, 3, 4, 5, 6] {
@@ -521,26 +508,19 @@ fn a_payment_from_a_device_the_account_never_used_is_a_takeover_and_the_owners_p
     let product = toml::from_str(include_str!("../../../products/huabei.toml")).unwrap();
     let start = sim::population::START_MS;
     let opened = start - 60 * 86_400_000;
-    let mut events = vec![Event {
-        id: 1,
-        time_ms: opened,
-        body: Body::OpenMerchant {
-            merchant: 1,
-            currency: "CNY".into(),
-            category: engine::MerchantCategory::VirtualGoods,
-            verification: engine::MerchantVerification::Certified,
-            partner: false,
-            ties: Vec::new(),
-            owner: None,
-        },
-        label: None,
-        after: None,
-        device: None,
-        refused: false,
-    }];
+    let shop = Body::OpenMerchant {
+        merchant: 1,
+        currency: "CNY".into(),
+        category: engine::MerchantCategory::VirtualGoods,
+        verification: engine::MerchantVerification::Certified,
+        partner: false,
+        ties: Vec::new(),
+        owner: None,
+    };
+    let mut events = vec![Event::new(1, opened, shop)];
     let mut push = |time_ms: u64, body: Body, label: Option<&str>, device: Option<u64>| {
         let id = events.len() as u64 + 1;
-        events.push(Event { id, time_ms, body, label: label.map(str::to_owned), after: None, device, refused: false });
+        events.push(Event { label: label.map(str::to_owned), device, ..Event::new(id, time_ms, body) });
     };
     for user in [1, 2] {
         let ties = vec![Tie { kind: TieKind::Device, token: 100 + user }];
