@@ -211,7 +211,7 @@ fn request(event: &Event) -> Vec<Value> {
         request["command_id"] = json!(events::derived_command_id(id, derived.len()));
         derived.push(request);
     };
-    if let (Some(device), Some(user)) = (event.device, event.actor()) {
+    if let (Some(device), Some(user)) = (event.device, event.device_user()) {
         push_derived(json!({"type": "link_tie", "user_id": user, "tie": {"kind": "device", "token": device}}));
     }
     let mut main = match &event.body {

@@ -395,11 +395,12 @@ impl Event {
                 None => Err(EventError { line, message: "credit_minor + balance_minor must be 1 to 2^63-1".into() }),
             }
         };
-        if self.derived_commands() > DERIVED_MAX {
+        let derived_commands = self.derived_commands();
+        if derived_commands > DERIVED_MAX {
             let message = format!("an event becomes at most {DERIVED_MAX} commands besides its own (ties, …)");
             return Err(EventError { line, message });
         }
-        if self.id >= DERIVED_ID_LIMIT && self.derived_commands() > 0 {
+        if self.id >= DERIVED_ID_LIMIT && derived_commands > 0 {
             let message = format!(
                 "an event with ties, an opening balance, an owner or a device has an id below {DERIVED_ID_LIMIT} \
                  (2^48), got {}",
@@ -417,16 +418,6 @@ impl Event {
             let tie = Tie { kind: TieKind::Device, token: device };
             push_derived(out, CommandKind::LinkTie { party: Party::User(UserId(user)), tie });
         }
-        let tied = |party: Party,
-                    ties: &[Tie],
-                    opening: CommandKind,
-                    out: &mut Vec<Command>,
-                    push_derived: &mut dyn FnMut(&mut Vec<Command>, CommandKind)| {
-            out.push(command(opening));
-            for tie in ties {
-                push_derived(out, CommandKind::LinkTie { party, tie: *tie });
-            }
-        };
         if self.refused {
             let user = self.device_user().filter(|_| self.amount_minor() > 0).ok_or_else(|| EventError {
                 line,
@@ -443,7 +434,10 @@ impl Event {
             Body::OpenUser { user, currency: code, identity, ties, balance_minor } => {
                 let opening =
                     CommandKind::OpenUser { user: UserId(*user), currency: currency(code, line)?, identity: *identity };
-                tied(Party::User(UserId(*user)), ties, opening, out, &mut push_derived);
+                out.push(command(opening));
+                for tie in ties {
+                    push_derived(out, CommandKind::LinkTie { party: Party::User(UserId(*user)), tie: *tie });
+                }
                 if *balance_minor > 0 {
                     push_derived(
                         out,
@@ -460,10 +454,14 @@ impl Event {
                     verification: *verification,
                     partner: *partner,
                 };
-                tied(Party::Merchant(MerchantId(*merchant)), ties, opening, out, &mut push_derived);
+                out.push(command(opening));
+                let party = Party::Merchant(MerchantId(*merchant));
+                for tie in ties {
+                    push_derived(out, CommandKind::LinkTie { party, tie: *tie });
+                }
                 if let Some(owner) = owner {
                     let tie = Tie { kind: TieKind::Owner, token: *owner };
-                    for party in [Party::Merchant(MerchantId(*merchant)), Party::User(UserId(*owner))] {
+                    for party in [party, Party::User(UserId(*owner))] {
                         push_derived(out, CommandKind::LinkTie { party, tie });
                     }
                 }
@@ -591,7 +589,7 @@ impl Event {
 
     /// The user whose device a `device` field names, and whose attempt a `refused` event was: the
     /// actor of an event a user makes.
-    fn device_user(&self) -> Option<u64> {
+    pub fn device_user(&self) -> Option<u64> {
         match &self.body {
             Body::TopUp { .. }
             | Body::Pay { .. }
