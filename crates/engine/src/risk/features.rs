@@ -5,7 +5,7 @@
 //! [`RECENT_MAX`] purchases, inflows, payees and payers, so a count over a short window saturates
 //! at that many; the 30-day windows read one bucket per UTC day, at most [`DAYS_KEPT`].
 
-use super::{EventKind, Tie, Typology};
+use super::{EventKind, Tie, TieKind, Typology};
 use crate::command::{IdentityLevel, MerchantCategory, MerchantId, MerchantVerification, UserId};
 use crate::ledger::Engine;
 use crate::provenance::Origins;
@@ -394,9 +394,17 @@ macro_rules! catalog {
 /// Names of `event.kind`.
 pub const EVENT_KINDS: &[&str] =
     &["pay", "authorize", "transfer", "withdraw_to_bank", "request_withdrawal", "payout_merchant", "merchant_transfer"];
-/// Names of `event.beneficiary_kind`.
-pub const BENEFICIARY_KINDS: &[&str] =
-    &["none", "device", "phone", "identity", "bank_card", "payout_account", "delivery_address", "owner"];
+/// Names of `event.beneficiary_kind`: `none` (the order is for the payer), then each tie kind's
+/// name by its position in [`TieKind::ALL`], as the feature reads `kind as u16 + 1`.
+pub const BENEFICIARY_KINDS: &[&str] = &{
+    let mut names = ["none"; TieKind::ALL.len() + 1];
+    let mut index = 0;
+    while index < TieKind::ALL.len() {
+        names[index + 1] = TieKind::ALL[index].name();
+        index += 1;
+    }
+    names
+};
 /// Names of `merchant.category` ("none" when the event has no merchant).
 pub const CATEGORIES: &[&str] =
     &["none", "physical_goods", "virtual_goods", "recharge", "tuition", "utilities", "subscriptions", "other"];
@@ -999,14 +1007,13 @@ fn category_symbol(category: MerchantCategory) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::risk::TieKind;
 
     #[test]
     fn every_tie_kind_names_its_beneficiary_kind() {
+        // The feature reads a kind's discriminant: `ALL` must list the kinds in declaration order.
         for kind in TieKind::ALL {
             assert_eq!(BENEFICIARY_KINDS[kind as usize + 1], kind.name());
         }
-        assert_eq!(BENEFICIARY_KINDS.len(), TieKind::ALL.len() + 1);
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl TieKind {
     ];
 
     /// The stable snake_case name.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             TieKind::Device => "device",
             TieKind::Phone => "phone",
