@@ -84,6 +84,9 @@ pub struct BenchReport {
     pub peak_rss_bytes: u64,
     /// The seed.
     pub seed: u64,
+    /// The rules-on run's [`engine::Engine::state_hash`], in hex: the same workload and build
+    /// give the same hash, so a change that must not alter behaviour can be shown not to.
+    pub state_hash: String,
 }
 
 /// Counts of notable decisions in the rules-on run.
@@ -301,5 +304,6 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
         journal_bytes_per_event: durable.bytes_per_event,
         peak_rss_bytes: peak_rss_bytes(),
         seed: config.population.seed,
+        state_hash: format!("{engine_hash:016x}"),
     })
 }

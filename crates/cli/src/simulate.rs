@@ -188,6 +188,7 @@ pub fn print(evaluation: &Evaluation, json: bool, report: Option<&Path>, title: 
         "stopped_upstream": evaluation.stopped_upstream,
         "refused_attempts": evaluation.refused_attempts,
         "rules": evaluation.rules,
+        "state_hash": evaluation.state_hash,
     });
     match json {
         true => println!("{summary}"),

@@ -144,6 +144,9 @@ pub struct Evaluation {
     pub honest_users: u64,
     /// Honest users who saw friction.
     pub honest_users_with_friction: u64,
+    /// The engine's [`Engine::state_hash`] after the last event, in hex: the same events, rules
+    /// and build give the same hash.
+    pub state_hash: String,
 }
 
 /// The typology a reason code stands for, to charge a false positive to a typology.
@@ -410,6 +413,7 @@ impl Evaluator {
         rules.sort_by(|left, right| right.hits.cmp(&left.hits).then(left.rule.cmp(&right.rule)));
         report.rules = rules;
         report.events_per_sec = report.events as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        report.state_hash = format!("{:016x}", self.engine.state_hash());
         Ok(report)
     }
 }
