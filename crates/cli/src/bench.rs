@@ -3,10 +3,11 @@
 //! the engine-side latency of single scored events.
 
 use crate::workload::{Population, Workload};
-use engine::risk::RuleSet;
-use engine::{Command, Engine, codec};
+use engine::Engine;
 use indicatif::{ProgressBar, ProgressStyle};
 use journal::{Journal, JournalOptions};
+use model::risk::RuleSet;
+use model::{Command, codec};
 use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -186,10 +187,10 @@ fn latency_pass(config: &BenchConfig) -> (Vec<Duration>, Decisions) {
             latencies.push(elapsed);
             decisions.scored += 1;
             match decision.kind {
-                engine::risk::DecisionKind::Challenge => decisions.challenge += 1,
-                engine::risk::DecisionKind::Review => decisions.review += 1,
-                engine::risk::DecisionKind::Deny => decisions.deny += 1,
-                engine::risk::DecisionKind::Allow => {}
+                model::risk::DecisionKind::Challenge => decisions.challenge += 1,
+                model::risk::DecisionKind::Review => decisions.review += 1,
+                model::risk::DecisionKind::Deny => decisions.deny += 1,
+                model::risk::DecisionKind::Allow => {}
             }
         }
         (Duration::ZERO, 0)

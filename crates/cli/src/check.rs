@@ -26,7 +26,7 @@ pub fn run(data_dir: &DataDir, thorough: bool, json: bool) -> anyhow::Result<Exi
     let (found, end) = store::verify(data_dir).map_err(|error| anyhow::anyhow!("{}", error.with_hint()))?;
     let mut unbalanced: Option<String> = None;
     let (engine, _, _) = store::rebuild(data_dir, 0, end, thorough, &mut |batch| {
-        let mut sums: BTreeMap<(u32, engine::Currency), i128> = BTreeMap::new();
+        let mut sums: BTreeMap<(u32, model::Currency), i128> = BTreeMap::new();
         for posting in batch.postings {
             *sums.entry((posting.command_index, posting.account.currency)).or_default() += posting.amount_minor as i128;
         }

@@ -574,7 +574,7 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
 }
 
 /// The rules file given, or the shipped default.
-fn load_rules(file: Option<&std::path::Path>) -> anyhow::Result<engine::risk::RuleSet> {
+fn load_rules(file: Option<&std::path::Path>) -> anyhow::Result<model::risk::RuleSet> {
     Ok(match file {
         Some(file) => server::rules_file::load(file)?,
         None => server::rules_file::parse(DEFAULT_RULES, "rules/default.toml")?,

@@ -2,10 +2,11 @@
 //! one exactly as journaled, one with a candidate rules file in place of every rules file the
 //! journal installed — and reports how the decisions change. The data directory is only read.
 
-use engine::risk::{Decision, DecisionKind, RuleSet};
-use engine::{Command, CommandId, CommandKind, Engine, codec};
+use engine::Engine;
 use indicatif::{ProgressBar, ProgressStyle};
 use journal::Journal;
+use model::risk::{Decision, DecisionKind, RuleSet};
+use model::{Command, CommandId, CommandKind, codec};
 use serde::Serialize;
 use server::store::DataDir;
 use std::collections::BTreeMap;
@@ -90,8 +91,8 @@ pub fn run(data_dir: &DataDir, candidate: RuleSet, changes_max: usize, progress:
                 // The candidate is in force from the first command on.
                 let install = CommandKind::InstallRules { rules: Box::new(candidate.clone()) };
                 let first = Command {
-                    actor: engine::ActorId::SERVER,
-                    initiator: engine::Initiator::Platform,
+                    actor: model::ActorId::SERVER,
+                    initiator: model::Initiator::Platform,
                     id: CommandId(u64::MAX),
                     time_ms: command.time_ms,
                     kind: install,

@@ -1,7 +1,7 @@
 //! `creditline rules`: check a rules file, install it on a running server, list the features
 //! rules can read.
 
-use engine::risk::features::Feature;
+use model::risk::catalog::Feature;
 use server::rules_file;
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
     match rules_file::load(file) {
         Ok(rules) => {
             let count = |status| rules.rules.iter().filter(|rule| rule.status == status).count();
-            use engine::risk::RuleStatus::{Active, Off, Shadow};
+            use model::risk::RuleStatus::{Active, Off, Shadow};
             println!(
                 "ok: version {} with {} rules ({} active, {} shadow, {} off)",
                 rules.version,

@@ -1,8 +1,8 @@
 //! `creditline simulate` and `creditline replay --input`: the population simulator and the
 //! evaluator, with a progress bar, an optional HTML report, and a driver for a running server.
 
-use engine::risk::RuleSet;
 use indicatif::{ProgressBar, ProgressStyle};
+use model::risk::RuleSet;
 use serde_json::{Value, json};
 use sim::evaluate::{self, Evaluation, Evaluator};
 use sim::events::{self, Body, Event};
@@ -11,7 +11,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
 
 /// The default product, installed by the evaluator before the first event.
-pub fn default_product() -> anyhow::Result<engine::product::Product> {
+pub fn default_product() -> anyhow::Result<model::product::Product> {
     Ok(server::product_file::parse(include_str!("../../../products/huabei.toml"), "products/huabei.toml")?)
 }
 

@@ -1,6 +1,6 @@
 //! `creditline statement`: a user's statements, rebuilt read-only from the data directory.
 
-use engine::UserId;
+use model::UserId;
 use server::store::{self, DataDir};
 use server::wire::StatementView;
 use std::process::ExitCode;

@@ -1,8 +1,8 @@
 //! A seeded, deterministic mix of ledger commands for the bench: many users and merchants,
 //! a realistic share of purchases, holds, refunds, transfers, top-ups and repayments.
 
-use engine::risk::{Party, RuleSet, Tie, TieKind};
-use engine::{
+use model::risk::{Party, RuleSet, Tie, TieKind};
+use model::{
     Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
 };
@@ -75,8 +75,8 @@ impl Workload {
         let id = CommandId(self.next_id);
         self.next_id += 1;
         Command {
-            actor: engine::ActorId::SERVER,
-            initiator: engine::Initiator::Platform,
+            actor: model::ActorId::SERVER,
+            initiator: model::Initiator::Platform,
             id,
             time_ms: self.time_ms,
             kind,
@@ -205,9 +205,9 @@ impl Workload {
     /// Between the 2nd and the 9th of each month most users' autopay pays their statement in
     /// full; a few skip the month and run late.
     fn autopay_due(&mut self) -> Option<UserId> {
-        let day = engine::calendar::local_day(self.time_ms, UTC_OFFSET_MINUTES);
-        let (_, _, day_of_month) = engine::calendar::civil(day);
-        let month = engine::calendar::month_key(day);
+        let day = model::calendar::local_day(self.time_ms, UTC_OFFSET_MINUTES);
+        let (_, _, day_of_month) = model::calendar::civil(day);
+        let month = model::calendar::month_key(day);
         if month != self.autopay_month && day_of_month >= 2 {
             self.autopay_month = month;
             let users = self.population.users;

@@ -521,7 +521,7 @@ fn openapi_document_is_served_and_matches_the_committed_copy() {
     // The tie kinds the document admits are the engine's, every one.
     let pattern =
         document["components"]["schemas"]["TieBody"]["properties"]["kind"]["pattern"].as_str().expect("pattern");
-    let names: Vec<&str> = engine::risk::TieKind::ALL.iter().map(|kind| kind.name()).collect();
+    let names: Vec<&str> = model::risk::TieKind::ALL.iter().map(|kind| kind.name()).collect();
     assert_eq!(pattern, format!("^({})$", names.join("|")));
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json"))
         .expect("docs/openapi.json exists");
@@ -1425,7 +1425,7 @@ fn china_midnight_2026(month: u64, day: u64) -> u64 {
 /// Writes a journal of past-dated commands, as a platform migrating its history would: the
 /// default product from 2026-01-01, user 1 paying ¥1,234.56 on credit on Jan 10, nothing repaid.
 fn journal_with_history(data_dir: &Path) {
-    use engine::{
+    use model::{
         Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
         MerchantVerification, UserId, codec,
     };
@@ -1462,8 +1462,8 @@ fn journal_with_history(data_dir: &Path) {
         .into_iter()
         .enumerate()
         .map(|(index, (time_ms, kind))| Command {
-            actor: engine::ActorId::SERVER,
-            initiator: engine::Initiator::Platform,
+            actor: model::ActorId::SERVER,
+            initiator: model::Initiator::Platform,
             id: CommandId(index as u64 + 1),
             time_ms,
             kind,

@@ -12,9 +12,9 @@
 //! Repayments go: penalties → past-due fees → current fees → unbilled fees → past-due principal
 //! → current principal → unbilled principal. Refunds reduce principal only, oldest first.
 
-use crate::calendar;
 use crate::instalments::InstalmentPlanState;
-use crate::product::{PPM, Product};
+use model::calendar;
+use model::product::{PPM, Product};
 use serde::{Deserialize, Serialize};
 
 /// What happened on the credit line during a cycle: the lines of its statement.

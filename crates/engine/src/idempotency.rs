@@ -8,9 +8,9 @@
 //! command (11 % of the bench's engine time). An id is therefore remembered until the end of the
 //! window after its own: at least [`IDEMPOTENCY_WINDOW_MS`], at most twice that.
 
-use crate::command::{CommandId, CommandKind};
-use crate::outcome::Outcome;
 use crate::table::ShardedMap;
+use model::Outcome;
+use model::{CommandId, CommandKind};
 use serde::{Deserialize, Serialize};
 
 /// The shortest time a command id is remembered for idempotent retries, in command time; windows
@@ -61,7 +61,7 @@ pub(crate) fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
         _ => {
             scratch.clear();
             scratch.extend_from_slice(&0u64.to_le_bytes());
-            crate::codec::encode_into(kind, scratch);
+            model::codec::encode_into(kind, scratch);
             xxhash_rust::xxh3::xxh3_64(scratch)
         }
     }
@@ -145,7 +145,7 @@ mod tests {
     use super::*;
 
     fn remembered(sequence: u64) -> Remembered {
-        Remembered { sequence, fingerprint: sequence, outcome: Err(crate::outcome::Rejection::InvalidAmount) }
+        Remembered { sequence, fingerprint: sequence, outcome: Err(model::Rejection::InvalidAmount) }
     }
 
     #[test]
@@ -169,8 +169,8 @@ mod tests {
 
     #[test]
     fn every_field_of_a_fixed_layout_changes_the_fingerprint() {
-        use crate::command::{Funding, MerchantId, RepaySource, UserId, WithdrawalPurpose};
-        use crate::money::Amount;
+        use model::Amount;
+        use model::{Funding, MerchantId, RepaySource, UserId, WithdrawalPurpose};
         fn amount(minor: u64) -> Amount {
             Amount::new(minor).expect("small")
         }

@@ -7,10 +7,10 @@
 //! principal and waives its unbilled fees.
 
 use crate::billing::{Billing, apply_ppm};
-use crate::command::{CommandId, RepaySource, UserId};
 use crate::ledger::{Engine, Postings};
-use crate::money::Amount;
-use crate::outcome::{Accepted, Outcome, Rejection};
+use model::Amount;
+use model::{Accepted, Outcome, Rejection};
+use model::{CommandId, RepaySource, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A live instalment plan.

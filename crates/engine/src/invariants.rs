@@ -1,7 +1,7 @@
 //! Whole-state invariants: run after every batch in tests and simulation, and by `creditline check`.
 
 use crate::ledger::Engine;
-use crate::money::{Amount, Currency};
+use model::{Amount, Currency};
 use std::collections::BTreeMap;
 
 impl Engine {
@@ -67,7 +67,7 @@ impl Engine {
             return Err("the risk-action lapse queue differs from the users' records".into());
         }
         for user in &self.users {
-            for action in crate::risk::AccountAction::ALL {
+            for action in model::risk::AccountAction::ALL {
                 let recorded = user.risk.lapse_at_ms[action.index()] != 0;
                 if recorded != crate::risk::decide::in_force(user, action) {
                     return Err(format!("user {}: {action:?} in force and its lapse disagree", user.id.0));

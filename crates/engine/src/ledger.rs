@@ -4,21 +4,22 @@
 //! check has passed, so a rejected command leaves no trace but its remembered outcome.
 
 use crate::billing::Billing;
-use crate::command::{
-    Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
-    RepaySource, UserId,
-};
 use crate::idempotency::{Remembered, RememberedIds, fingerprint};
-use crate::money::{Amount, Currency};
-use crate::outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
 use crate::prefetch::{Hint, Lookahead};
-use crate::product::{Overpayment, Product};
 use crate::provenance::{Origins, Provenance};
+use crate::risk::RiskState;
 use crate::risk::features::{Inflow, MerchantRisk, Outflow, Purchase, UserRisk, ring_like};
-use crate::risk::{Decision, RiskState};
 use crate::score::CreditScore;
 use crate::table::{RecordMap, ShardedMap, SlotIndex};
 use crate::withdrawal::{Challenge, WithdrawalTotals};
+use model::product::{Overpayment, Product};
+use model::risk::Decision;
+use model::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};
+use model::{Amount, Currency};
+use model::{
+    Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, MerchantVerification,
+    RepaySource, UserId,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -167,9 +168,9 @@ pub struct Engine {
     pub(crate) scratch: Vec<u8>,
     /// Who sent the command being applied (recorded on the cases it opens, decides or
     /// appeals); not part of the state between commands.
-    pub(crate) actor: crate::command::ActorId,
+    pub(crate) actor: model::ActorId,
     /// Whether the command being applied came from a merchant; not state either.
-    pub(crate) initiator: crate::command::Initiator,
+    pub(crate) initiator: model::Initiator,
     /// Mandates in force, by user and merchant (ordered: snapshots iterate them).
     pub(crate) mandates: std::collections::BTreeMap<(UserId, MerchantId), crate::mandates::Mandate>,
     /// Refunds of each refunded payment: refund command id and split, oldest first.
@@ -496,8 +497,8 @@ impl Engine {
     /// UTC before any product).
     pub(crate) fn local_today(&self) -> (i64, i64) {
         let offset = self.products.first().map_or(0, |(_, product)| product.billing.utc_offset_minutes);
-        let day = crate::calendar::local_day(self.now_ms, offset);
-        (day, crate::calendar::month_key(day))
+        let day = model::calendar::local_day(self.now_ms, offset);
+        (day, model::calendar::month_key(day))
     }
 
     fn review_credit_line(&mut self, user: UserId) -> Outcome {

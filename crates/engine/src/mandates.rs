@@ -3,9 +3,9 @@
 //! its own ([`Initiator::Merchant`]) that spends a user's money — a payment or a hold — passes
 //! only under one; what the platform sends for the user needs none.
 
-use crate::command::{CommandKind, Funding, Initiator, MerchantId, UserId};
 use crate::ledger::Engine;
-use crate::outcome::Rejection;
+use model::Rejection;
+use model::{CommandKind, Funding, Initiator, MerchantId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A mandate in force, with what it has let through this month.
@@ -69,10 +69,10 @@ impl Engine {
         merchant: MerchantId,
         per_payment: u64,
         per_month: u64,
-    ) -> crate::Outcome {
+    ) -> model::Outcome {
         self.user_slot(user)?;
         self.merchant_slot(merchant)?;
-        if per_payment == 0 || per_month < per_payment || per_month > crate::money::Amount::MAX {
+        if per_payment == 0 || per_month < per_payment || per_month > model::Amount::MAX {
             return Err(Rejection::InvalidAmount);
         }
         let (_, month) = self.local_today();
@@ -81,15 +81,15 @@ impl Engine {
         let mandate =
             Mandate { per_payment_max_minor: per_payment, per_month_max_minor: per_month, month, spent_minor };
         self.mandates.insert((user, merchant), mandate);
-        Ok(crate::Accepted::Done)
+        Ok(model::Accepted::Done)
     }
 
     /// Takes a mandate back; taking back one that is not in force changes nothing and is no
     /// error (the user's wish holds either way).
-    pub(crate) fn revoke_mandate(&mut self, user: UserId, merchant: MerchantId) -> crate::Outcome {
+    pub(crate) fn revoke_mandate(&mut self, user: UserId, merchant: MerchantId) -> model::Outcome {
         self.user_slot(user)?;
         self.merchant_slot(merchant)?;
         self.mandates.remove(&(user, merchant));
-        Ok(crate::Accepted::Done)
+        Ok(model::Accepted::Done)
     }
 }

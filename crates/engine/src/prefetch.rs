@@ -16,8 +16,8 @@
 //! applied also spares its account lookups ([`Engine::find_user`]), once checked against the
 //! record it points to.
 
-use crate::command::{Command, CommandKind, MerchantId, UserId};
 use crate::ledger::Engine;
+use model::{Command, CommandKind, MerchantId, UserId};
 
 /// How many commands ahead records are asked for.
 const DISTANCE: usize = 6;

@@ -1,10 +1,10 @@
 //! Installing credit products and running their calendar: statement closing and daily penalties.
 
 use crate::billing;
-use crate::calendar;
 use crate::ledger::{Engine, Postings, User, platform_slot};
-use crate::outcome::{Accepted, AccountKind, Outcome, Rejection};
-use crate::product::Product;
+use model::calendar;
+use model::product::Product;
+use model::{Accepted, AccountKind, Outcome, Rejection};
 use std::collections::BTreeSet;
 
 impl Engine {

@@ -14,7 +14,7 @@
 //! one. A balance that holds no credit-derived money (most do not) holds no allocation; a
 //! settlement account keeps its origins inline.
 
-use crate::command::UserId;
+use model::UserId;
 use serde::{Deserialize, Serialize};
 
 /// The most origins an account names; smaller ones are summed in `other_minor`.

@@ -1,8 +1,8 @@
 //! Read-only views of the engine state, for the API and the tools.
 
-use crate::command::{CommandId, Funding, MerchantId, UserId};
 use crate::ledger::{Authorization, Engine, Merchant, Payment, User};
-use crate::money::Currency;
+use model::Currency;
+use model::{CommandId, Funding, MerchantId, UserId};
 
 /// Sizes of the state, for metrics and the bench.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl Engine {
     }
 
     /// Installed product versions with the time each takes effect, oldest first.
-    pub fn products(&self) -> &[(u64, crate::product::Product)] {
+    pub fn products(&self) -> &[(u64, model::product::Product)] {
         &self.products
     }
 
@@ -99,23 +99,23 @@ impl Engine {
     }
 
     /// A case by the id of the command that opened it.
-    pub fn case(&self, id: CommandId) -> Option<&crate::risk::Case> {
+    pub fn case(&self, id: CommandId) -> Option<&model::risk::Case> {
         self.risk.cases.get(&id)
     }
 
     /// Cases with an id above `after`, by id.
-    pub fn cases_after(&self, after: CommandId) -> impl Iterator<Item = (CommandId, &crate::risk::Case)> {
+    pub fn cases_after(&self, after: CommandId) -> impl Iterator<Item = (CommandId, &model::risk::Case)> {
         use std::ops::Bound::{Excluded, Unbounded};
         self.risk.cases.range((Excluded(after), Unbounded)).map(|(id, case)| (*id, case))
     }
 
     /// The rules file in force, if any.
-    pub fn rules(&self) -> Option<&crate::risk::RuleSet> {
+    pub fn rules(&self) -> Option<&model::risk::RuleSet> {
         self.risk.rules.as_ref().map(|rules| &rules.source)
     }
 
     /// A command waiting for step-up verification.
-    pub fn parked(&self, id: CommandId) -> Option<&crate::risk::Parked> {
+    pub fn parked(&self, id: CommandId) -> Option<&model::risk::Parked> {
         self.risk.parked.get(&id)
     }
 }

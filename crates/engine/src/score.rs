@@ -5,7 +5,7 @@
 //! actions and analysts made. A frozen score keeps its value until unfrozen; adjustments still apply.
 
 use crate::ledger::User;
-use crate::product::SCORE_MAX;
+use model::product::SCORE_MAX;
 use serde::{Deserialize, Serialize};
 
 /// What moved a score.
@@ -103,7 +103,7 @@ pub fn rescore(user: &mut User, now_ms: u64, month: i64, forced: bool) {
 
 /// The limit a line review sets: cut to the band's maximum (never below what is used and held),
 /// or raised by the policy's share up to it when the record earns it.
-pub fn reviewed_limit(user: &User, product: &crate::product::Product, month: i64) -> u64 {
+pub fn reviewed_limit(user: &User, product: &model::product::Product, month: i64) -> u64 {
     let band_max = product.band(user.score.score).max_limit_minor;
     let committed = user.credit_committed_minor().max(0) as u64;
     let policy = &product.line_policy;

@@ -4,14 +4,14 @@
 //! and keyed maps are written sorted by key, so the same state always encodes to the same bytes
 //! and [`Engine::state_hash`] compares states bit for bit.
 
-use crate::command::{CommandId, Funding, MerchantId, UserId};
 use crate::idempotency::{RememberedIds, RememberedSnapshot};
 use crate::ledger::{Authorization, Engine, Merchant, Payment, User};
 use crate::mandates::Mandate;
-use crate::money::Currency;
-use crate::product::Product;
-use crate::risk::{Case, Parked, Party, RuleSet, Tie};
 use crate::withdrawal::Challenge;
+use model::Currency;
+use model::product::Product;
+use model::risk::{Case, Parked, Party, RuleSet, Tie};
+use model::{CommandId, Funding, MerchantId, UserId};
 use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 use std::collections::BTreeMap;

@@ -151,13 +151,13 @@ pub trait Numbered: Copy + Hash + Eq {
 /// The ids that are numbers: `Numbered` for each newtype of a `u64`.
 macro_rules! numbered {
     ($($id:ident),+) => {$(
-        impl Numbered for crate::command::$id {
+        impl Numbered for model::$id {
             fn number(self) -> u64 {
                 self.0
             }
 
             fn from_number(number: u64) -> Self {
-                crate::command::$id(number)
+                model::$id(number)
             }
         }
     )+};
@@ -426,7 +426,7 @@ mod tests {
             ids in proptest::collection::vec(proptest::prop_oneof![0u64..120_000, proptest::num::u64::ANY], 0..400),
             run in 0u64..30_000,
         ) {
-            use crate::command::UserId;
+            use model::UserId;
             let mut index = SlotIndex::default();
             let mut model = std::collections::HashMap::new();
             let mut reached = 0;
@@ -455,7 +455,7 @@ mod tests {
 
     #[test]
     fn slot_index_moves_the_ids_its_array_grows_over_out_of_the_map() {
-        use crate::command::CommandId;
+        use model::CommandId;
         let mut index = SlotIndex::default();
         // Ids from 100,000 while the index is nearly empty: too far for the array.
         for id in 100_000..100_010u64 {
@@ -475,7 +475,7 @@ mod tests {
 
     #[test]
     fn slot_index_keeps_sequential_ids_in_its_array() {
-        use crate::command::UserId;
+        use model::UserId;
         let mut index = SlotIndex::default();
         for id in 1..=50_000u64 {
             index.insert(UserId(id), id as u32 - 1);
@@ -488,7 +488,7 @@ mod tests {
 
     #[test]
     fn slot_index_array_reaches_four_times_its_ids_plus_a_chunk_and_no_further() {
-        use crate::command::UserId;
+        use model::UserId;
         let mut index = SlotIndex::default();
         for id in 0..20_000u64 {
             index.insert(UserId(id), id as u32);
@@ -502,7 +502,7 @@ mod tests {
 
     #[test]
     fn record_map_keeps_every_record_across_chunks() {
-        use crate::command::CommandId;
+        use model::CommandId;
         let mut map = RecordMap::default();
         let count = 3 * CHUNK as u64 + 5;
         // Sequential keys, and a few far apart that the index keeps in its hash map.

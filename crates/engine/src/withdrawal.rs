@@ -7,11 +7,11 @@
 //! monthly and share-of-line caps, then available credit.
 
 use crate::billing::apply_ppm;
-use crate::command::{CommandId, UserId, WithdrawalPurpose};
 use crate::ledger::{Engine, Postings};
-use crate::money::Amount;
-use crate::outcome::{Accepted, AccountKind, Outcome, Rejection};
-use crate::product::Product;
+use model::Amount;
+use model::product::Product;
+use model::{Accepted, AccountKind, Outcome, Rejection};
+use model::{CommandId, UserId, WithdrawalPurpose};
 use serde::{Deserialize, Serialize};
 
 /// A withdrawal waiting for its step-up verification; its amount and fee are held on the line.

@@ -1,9 +1,10 @@
 //! Engine behaviour through its public API: hand-worked scenarios and property tests.
 
-use engine::product::Product;
-use engine::{
-    Accepted, Amount, Command, CommandId, CommandKind, Currency, Engine, Funding, IdentityLevel, MerchantCategory,
-    MerchantId, MerchantVerification, Outcome, Rejection, RepaySource, UserId,
+use engine::Engine;
+use model::product::Product;
+use model::{
+    Accepted, Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
+    MerchantVerification, Outcome, Rejection, RepaySource, UserId,
 };
 use proptest::prelude::*;
 
@@ -52,11 +53,11 @@ impl Ledger {
     }
 
     fn run(&mut self, kind: CommandKind) -> (CommandId, Outcome) {
-        self.run_from(engine::Initiator::Platform, kind)
+        self.run_from(model::Initiator::Platform, kind)
     }
 
     /// Runs a command sent by `initiator` (a merchant's own key, or the platform).
-    fn run_from(&mut self, initiator: engine::Initiator, kind: CommandKind) -> (CommandId, Outcome) {
+    fn run_from(&mut self, initiator: model::Initiator, kind: CommandKind) -> (CommandId, Outcome) {
         let id = CommandId(self.next_id);
         self.next_id += 1;
         self.time_ms += 1_000;
@@ -64,13 +65,13 @@ impl Ledger {
     }
 
     fn run_as(&mut self, id: CommandId, kind: CommandKind) -> Outcome {
-        self.run_as_initiated(id, engine::Initiator::Platform, kind)
+        self.run_as_initiated(id, model::Initiator::Platform, kind)
     }
 
-    fn run_as_initiated(&mut self, id: CommandId, initiator: engine::Initiator, kind: CommandKind) -> Outcome {
+    fn run_as_initiated(&mut self, id: CommandId, initiator: model::Initiator, kind: CommandKind) -> Outcome {
         let mut postings = Vec::new();
         let command =
-            Command { actor: engine::ActorId::SERVER, initiator, id, time_ms: self.time_ms, kind: kind.clone() };
+            Command { actor: model::ActorId::SERVER, initiator, id, time_ms: self.time_ms, kind: kind.clone() };
         let outcome = self.engine.apply(&command, 0, &mut postings);
         self.log.push(command);
         let sum: i64 = postings.iter().map(|posting| posting.amount_minor).sum();
@@ -298,8 +299,8 @@ proptest! {
         let second = if same { first.clone() } else { second };
         let mut engine = Engine::default();
         let id = CommandId(7);
-        let outcome = engine.apply(&Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id, time_ms: 1_000, kind: first.clone() }, 0, &mut Vec::new());
-        let again = engine.apply(&Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id, time_ms: 2_000, kind: second.clone() }, 0, &mut Vec::new());
+        let outcome = engine.apply(&Command { actor: model::ActorId::SERVER, initiator: model::Initiator::Platform, id, time_ms: 1_000, kind: first.clone() }, 0, &mut Vec::new());
+        let again = engine.apply(&Command { actor: model::ActorId::SERVER, initiator: model::Initiator::Platform, id, time_ms: 2_000, kind: second.clone() }, 0, &mut Vec::new());
         match first == second {
             true => prop_assert_eq!(again, outcome),
             false => prop_assert_eq!(again, Err(Rejection::IdempotencyConflict)),
@@ -402,7 +403,7 @@ fn command_strategy(users: u64) -> impl Strategy<Value = (u64, u64, CommandKind)
 /// Risk commands: the default rules, ties over a few tokens (so groups form and merge), orders
 /// for others, challenges verified, cases decided and appealed, actions lifted.
 fn risk_command_strategy(users: u64) -> impl Strategy<Value = CommandKind> {
-    use engine::risk::{AccountAction, EvidenceKind, Label, Party, Tie, TieKind, Typology};
+    use model::risk::{AccountAction, EvidenceKind, Label, Party, Tie, TieKind, Typology};
     let user = (0u64..users).prop_map(UserId);
     let tie = (prop::sample::select(TieKind::ALL.to_vec()), 0u64..4).prop_map(|(kind, token)| Tie { kind, token });
     let party = prop_oneof![
@@ -415,7 +416,7 @@ fn risk_command_strategy(users: u64) -> impl Strategy<Value = CommandKind> {
         AccountAction::LowerScore,
         AccountAction::WatchList,
     ]);
-    let rules: engine::risk::RuleSet =
+    let rules: model::risk::RuleSet =
         toml::from_str(include_str!("../../../rules/default.toml")).expect("the default rules parse");
     prop_oneof![
         Just(CommandKind::InstallRules { rules: Box::new(rules) }),
@@ -431,7 +432,7 @@ fn risk_command_strategy(users: u64) -> impl Strategy<Value = CommandKind> {
         }),
         (0u64..60).prop_map(|id| CommandKind::AppealCase {
             case: CommandId(id),
-            evidence: vec![engine::risk::Evidence { kind: EvidenceKind::Receipt, reference: "r-1".into() }],
+            evidence: vec![model::risk::Evidence { kind: EvidenceKind::Receipt, reference: "r-1".into() }],
             text: String::new()
         }),
         (user, action).prop_map(|(user, action)| CommandKind::LiftAction { user, action }),
@@ -447,8 +448,8 @@ proptest! {
     #[test]
     fn random_commands_keep_invariants_and_replay_identically(script in proptest::collection::vec(command_strategy(6), 1..300)) {
         let commands: Vec<Command> = script.iter().enumerate().map(|(index, (id, jitter, kind))| Command {
-            actor: engine::ActorId(*id as u32 % 3),
-            initiator: engine::Initiator::Platform,
+            actor: model::ActorId(*id as u32 % 3),
+            initiator: model::Initiator::Platform,
             id: CommandId(*id),
             time_ms: 1_000_000 + index as u64 * 1_000 + jitter,
             kind: kind.clone(),
@@ -564,7 +565,7 @@ fn a_month_of_purchases_repaid_in_full_costs_nothing() {
 /// snapshot; the platform's own payments need none.
 #[test]
 fn merchant_charges_follow_the_mandate_caps_month_by_month() {
-    use engine::Initiator::Merchant;
+    use model::Initiator::Merchant;
     let mut ledger = Ledger::with_product();
     let charge = |credit_minor| CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(credit_minor, 0) };
     ledger.time_ms = china_2026(1, 10, 9);
@@ -717,20 +718,20 @@ proptest! {
     fn a_year_of_billing_keeps_invariants_and_replays(
         script in proptest::collection::vec((command_strategy(40), 0u64..3 * 86_400_000), 1..400),
         overpayment in prop::sample::select(vec![
-            engine::product::Overpayment::Refuse,
-            engine::product::Overpayment::ReturnToBalance,
-            engine::product::Overpayment::KeepAsCredit,
+            model::product::Overpayment::Refuse,
+            model::product::Overpayment::ReturnToBalance,
+            model::product::Overpayment::KeepAsCredit,
         ]),
     ) {
         let start_ms = china_2026(1, 1, 0);
         let mut product = huabei();
         product.billing.overpayment = overpayment;
         let install = CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: Some(start_ms) };
-        let mut commands = vec![Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id: CommandId(1_000_000), time_ms: start_ms, kind: install }];
+        let mut commands = vec![Command { actor: model::ActorId::SERVER, initiator: model::Initiator::Platform, id: CommandId(1_000_000), time_ms: start_ms, kind: install }];
         let mut time_ms = start_ms;
         for ((id, _, kind), gap_ms) in script {
             time_ms += gap_ms;
-            commands.push(Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id: CommandId(id), time_ms, kind });
+            commands.push(Command { actor: model::ActorId::SERVER, initiator: model::Initiator::Platform, id: CommandId(id), time_ms, kind });
         }
         let mut live = Engine::default();
         let mut snapshot = None;
@@ -854,7 +855,7 @@ fn a_partial_refund_of_an_instalment_purchase_unwinds_its_schedule() {
 }
 
 fn withdraw(user: UserId, minor: u64) -> CommandKind {
-    CommandKind::RequestWithdrawal { user, amount: amount(minor), purpose: engine::WithdrawalPurpose::DailyExpenses }
+    CommandKind::RequestWithdrawal { user, amount: amount(minor), purpose: model::WithdrawalPurpose::DailyExpenses }
 }
 
 /// The official withdrawal under the default product: refused by each rule in turn, then
@@ -987,9 +988,9 @@ fn repaying_the_statement_pays_the_minimum_or_the_whole_bill() {
 #[test]
 fn overpayment_follows_the_product_rule() {
     for (rule, expected) in [
-        (engine::product::Overpayment::Refuse, None),
-        (engine::product::Overpayment::ReturnToBalance, Some((0, 4_000))),
-        (engine::product::Overpayment::KeepAsCredit, Some((-4_000, 0))),
+        (model::product::Overpayment::Refuse, None),
+        (model::product::Overpayment::ReturnToBalance, Some((0, 4_000))),
+        (model::product::Overpayment::KeepAsCredit, Some((-4_000, 0))),
     ] {
         let mut ledger = Ledger::new();
         let mut product = huabei();
@@ -1002,7 +1003,7 @@ fn overpayment_follows_the_product_rule() {
             None => ledger.rejected(repay, Rejection::Overpayment),
             Some(position) => {
                 let (_, outcome) = ledger.ok(repay);
-                let applied = if rule == engine::product::Overpayment::KeepAsCredit { 10_000 } else { 6_000 };
+                let applied = if rule == model::product::Overpayment::KeepAsCredit { 10_000 } else { 6_000 };
                 assert_eq!(outcome, Accepted::Repaid { amount_minor: applied });
                 assert_eq!(ledger.position(ALICE), position, "{rule:?}: (credit used, balance)");
             }

@@ -3,11 +3,12 @@
 //! read the same way after any restructuring, so these bytes may only change with a new journal
 //! or snapshot version. `GOLDEN_WRITE=1 cargo test -p engine --test golden` rewrites them.
 
-use engine::product::Product;
-use engine::risk::{AccountAction, Evidence, EvidenceKind, Label, Party, RuleSet, Tie, TieKind, Typology};
-use engine::{
-    ActorId, Amount, Command, CommandId, CommandKind, Currency, Engine, Funding, IdentityLevel, Initiator,
-    MerchantCategory, MerchantId, MerchantVerification, RepaySource, UserId, WithdrawalPurpose, codec,
+use engine::Engine;
+use model::product::Product;
+use model::risk::{AccountAction, Evidence, EvidenceKind, Label, Party, RuleSet, Tie, TieKind, Typology};
+use model::{
+    ActorId, Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, Initiator, MerchantCategory,
+    MerchantId, MerchantVerification, RepaySource, UserId, WithdrawalPurpose, codec,
 };
 use std::fmt::Write as _;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! A key reads `clk_<id>_<secret>`; only its id, role, scope and the SHA-256 of the whole key
 //! are stored, so a leaked key file grants nothing. Keys are shown once, at creation.
 
-use engine::{ActorId, MerchantId};
+use model::{ActorId, MerchantId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

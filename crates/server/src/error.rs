@@ -4,7 +4,7 @@ use crate::writer::WriteError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use engine::Rejection;
+use model::Rejection;
 use serde::Serialize;
 
 /// The error body of every non-2xx response.

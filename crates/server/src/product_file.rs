@@ -1,6 +1,6 @@
 //! Product files: TOML in, a validated [`Product`] out, or an error that says where and why.
 
-use engine::product::Product;
+use model::product::Product;
 use std::path::Path;
 
 /// Why a product file was refused.

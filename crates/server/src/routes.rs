@@ -16,8 +16,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use engine::{CommandId, MerchantId, UserId};
 use metrics_exporter_prometheus::PrometheusHandle;
+use model::{CommandId, MerchantId, UserId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -245,16 +245,16 @@ async fn submit_one(
     let committed = state.writer.submit(vec![draft]).await?;
     let committed = committed.first().expect("one result per submitted command");
     match (committed.outcome, &committed.decision) {
-        (Err(engine::Rejection::RiskDenied), _) if principal.role == Role::Merchant => {
+        (Err(model::Rejection::RiskDenied), _) if principal.role == Role::Merchant => {
             let mut error = ApiError::new(
-                rejection_status(engine::Rejection::RiskDenied),
+                rejection_status(model::Rejection::RiskDenied),
                 MERCHANT_DECLINED,
                 MERCHANT_DECLINED_MESSAGE,
             );
             error.body.sequence = Some(committed.sequence);
             Err(error)
         }
-        (Err(rejection @ engine::Rejection::RiskDenied), Some(decision)) => {
+        (Err(rejection @ model::Rejection::RiskDenied), Some(decision)) => {
             let mut error = ApiError::rejected(rejection, committed.sequence);
             error.body.message = format!("{}: {}", error.body.message, decision.reasons.join(", "));
             Err(error)
@@ -520,7 +520,7 @@ async fn get_cases(
     ApiQuery(params): ApiQuery<CasesParams>,
 ) -> Result<Json<Vec<CaseView>>, ApiError> {
     require(&principal, READERS)?;
-    use engine::risk::CaseStatus;
+    use model::risk::CaseStatus;
     let status = match params.status.as_deref() {
         None => None,
         Some(name) => match [CaseStatus::Open, CaseStatus::Approved, CaseStatus::Rejected]

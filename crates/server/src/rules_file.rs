@@ -1,6 +1,6 @@
 //! Rules files: TOML in, a validated [`RuleSet`] out, or an error naming the line and the reason.
 
-use engine::risk::RuleSet;
+use model::risk::RuleSet;
 use serde::Deserialize;
 use std::path::Path;
 

@@ -6,11 +6,12 @@
 //! - `read.sqlite` the read model (derived; can be deleted and rebuilt);
 //! - `keys.json`  API keys (hashed).
 
-use engine::risk::Decision;
-use engine::{Command, Engine, Outcome, Posting, SnapshotError, codec};
+use engine::{Engine, SnapshotError};
 use journal::{
     FileStorage, Journal, JournalError, JournalOptions, Record, RecordReader, SnapshotStore, Storage, Witness,
 };
+use model::risk::Decision;
+use model::{Command, Outcome, Posting, codec};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

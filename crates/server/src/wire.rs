@@ -4,10 +4,11 @@
 use crate::auth::{Principal, Role, key_id_of};
 use crate::error::ApiError;
 use crate::writer::{Committed, Draft};
-use engine::risk::{AccountAction, Case, Evidence, Held, Label, Party, RuleSet, Tie, TieKind};
-use engine::{
-    Accepted, Amount, Authorization, CommandId, CommandKind, Currency, Funding, IdentityLevel, Merchant,
-    MerchantCategory, MerchantId, MerchantVerification, Payment, RepaySource, User, UserId,
+use engine::{Authorization, Merchant, Payment, User};
+use model::risk::{AccountAction, Case, Evidence, Held, Label, Party, RuleSet, Tie, TieKind};
+use model::{
+    Accepted, Amount, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
+    MerchantVerification, RepaySource, UserId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -256,7 +257,7 @@ impl utoipa::ToSchema for LabelSchema {
 impl utoipa::PartialSchema for LabelSchema {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
-        let typologies = engine::risk::Typology::SCHEMES.into_iter().chain([engine::risk::Typology::Other]);
+        let typologies = model::risk::Typology::SCHEMES.into_iter().chain([model::risk::Typology::Other]);
         let not_fraud = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["not_fraud"]));
         let typology = ObjectBuilder::new()
             .schema_type(Type::String)
@@ -545,7 +546,7 @@ pub struct RequestWithdrawalRequest {
     pub amount_minor: u64,
     /// `daily_expenses`, `education`, `medical`, `travel`, `home` or `other`.
     #[schema(value_type = String, example = "education", pattern = "^(daily_expenses|education|medical|travel|home|other)$")]
-    pub purpose: engine::WithdrawalPurpose,
+    pub purpose: model::WithdrawalPurpose,
 }
 
 /// Completes a challenged withdrawal after the user passed step-up verification.
@@ -879,8 +880,8 @@ impl CommandRequest {
     pub fn into_draft(self, principal: &Principal) -> Result<Draft, ApiError> {
         let actor = principal.actor;
         let initiator = match principal.role {
-            Role::Merchant => engine::Initiator::Merchant,
-            _ => engine::Initiator::Platform,
+            Role::Merchant => model::Initiator::Merchant,
+            _ => model::Initiator::Platform,
         };
         let id = CommandId(self.command_id());
         let kind = match self {
@@ -1037,12 +1038,12 @@ impl CommandRequest {
                 label: request.label,
             },
             CommandRequest::AppealCase(request) => {
-                if !engine::risk::appeal_within_bounds(&request.evidence, &request.text) {
+                if !model::risk::appeal_within_bounds(&request.evidence, &request.text) {
                     let message = format!(
                         "an appeal carries a text of at most {} characters and at most {} evidence references of 1 to {} characters, and not nothing",
-                        engine::risk::APPEAL_TEXT_MAX_CHARS,
-                        engine::risk::EVIDENCE_MAX,
-                        engine::risk::REFERENCE_MAX_CHARS
+                        model::risk::APPEAL_TEXT_MAX_CHARS,
+                        model::risk::EVIDENCE_MAX,
+                        model::risk::REFERENCE_MAX_CHARS
                     );
                     return Err(ApiError::invalid("invalid_appeal", message));
                 }
@@ -1162,7 +1163,7 @@ impl CommandResult {
             if matches!(result.status.as_str(), "held_for_review" | "challenged") {
                 result.status = "pending".into();
             }
-            if result.code.as_deref() == Some(engine::Rejection::RiskDenied.code()) {
+            if result.code.as_deref() == Some(model::Rejection::RiskDenied.code()) {
                 result.code = Some(MERCHANT_DECLINED.into());
                 result.message = Some(MERCHANT_DECLINED_MESSAGE.into());
             }
@@ -1553,7 +1554,7 @@ pub struct ProductVersionView {
     pub effective_at_ms: u64,
     /// The product's rules (as in the TOML file).
     #[schema(value_type = Object)]
-    pub product: engine::product::Product,
+    pub product: model::product::Product,
 }
 
 /// One period of an instalment schedule.
@@ -1654,7 +1655,7 @@ pub struct CaseView {
     pub held: String,
     /// The decision: kind, score, rules version, reasons, fired rules, feature readings, actions.
     #[schema(value_type = Object)]
-    pub decision: engine::risk::Decision,
+    pub decision: model::risk::Decision,
     /// The analyst's label, once decided.
     #[schema(value_type = Option<LabelSchema>)]
     pub label: Option<Label>,

@@ -6,8 +6,9 @@
 
 use crate::metrics as names;
 use crate::store::{self, Recovered};
-use engine::risk::Decision;
-use engine::{ActorId, Command, CommandId, CommandKind, Engine, Initiator, Outcome, codec};
+use engine::Engine;
+use model::risk::Decision;
+use model::{ActorId, Command, CommandId, CommandKind, Initiator, Outcome, codec};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, mpsc};
@@ -380,9 +381,9 @@ impl Writer {
     }
 
     /// The result of one command journaled at `sequence`; a retry points at the original.
-    fn committed(&self, command: &Command, sequence: u64, outcome: engine::Outcome) -> Committed {
+    fn committed(&self, command: &Command, sequence: u64, outcome: model::Outcome) -> Committed {
         let original = match outcome {
-            Err(engine::Rejection::IdempotencyConflict) => None,
+            Err(model::Rejection::IdempotencyConflict) => None,
             _ => self.recovered.engine.first_sequence(command.id),
         };
         let first = original.unwrap_or(sequence);

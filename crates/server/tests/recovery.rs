@@ -1,11 +1,12 @@
 //! Recovery through the real journal files: whatever the batch sizes, snapshot points and torn
 //! tails, snapshot + journal tail rebuilds the state the writer had, bit for bit.
 
-use engine::{
-    Amount, Command, CommandId, CommandKind, Currency, Engine, Funding, IdentityLevel, MerchantCategory, MerchantId,
+use engine::Engine;
+use journal::{Journal, JournalOptions};
+use model::{
+    Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, UserId, codec,
 };
-use journal::{Journal, JournalOptions};
 use proptest::prelude::*;
 use server::store::{self, DataDir};
 
@@ -68,7 +69,7 @@ proptest! {
         let (mut journal, _) = Journal::open(data_dir.storage(), &data_dir.journal(), small_segments(), &[]).expect("opens");
         let snapshots = data_dir.snapshot_store().expect("opens");
         let mut commands: Vec<Command> = setup().into_iter().chain(kinds).enumerate()
-            .map(|(index, kind)| Command { actor: engine::ActorId::SERVER, initiator: engine::Initiator::Platform, id: CommandId(index as u64), time_ms: 1_000 + index as u64, kind })
+            .map(|(index, kind)| Command { actor: model::ActorId::SERVER, initiator: model::Initiator::Platform, id: CommandId(index as u64), time_ms: 1_000 + index as u64, kind })
             .collect();
         // Retries of earlier ids, with the same body, mixed in at the end.
         let retries: Vec<Command> = retry_ids.iter().filter_map(|id| commands.get(*id as usize).cloned()).collect();
@@ -121,8 +122,8 @@ fn a_snapshot_of_another_format_version_is_replayed_past() {
         .into_iter()
         .enumerate()
         .map(|(index, kind)| Command {
-            actor: engine::ActorId::SERVER,
-            initiator: engine::Initiator::Platform,
+            actor: model::ActorId::SERVER,
+            initiator: model::Initiator::Platform,
             id: CommandId(index as u64),
             time_ms: 1_000 + index as u64,
             kind,

@@ -22,8 +22,8 @@
 
 use crate::events::{Body, Event, HONEST};
 use crate::population::START_MS;
-use engine::risk::Typology;
-use engine::{IdentityLevel, MerchantCategory, MerchantVerification};
+use model::risk::Typology;
+use model::{IdentityLevel, MerchantCategory, MerchantVerification};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 

@@ -12,9 +12,11 @@
 //! ledger refused on its own (they moved nothing; counted in `refused_positives`).
 
 use crate::events::{Body, Event, EventError, HONEST};
-use engine::product::Product;
-use engine::risk::{CASE_HOLD_MS, DecisionKind, Party, RuleSet, Typology};
-use engine::{ActorId, Command, CommandId, CommandKind, Engine, Initiator, Lookahead, MerchantId, Rejection, UserId};
+use engine::risk::CASE_HOLD_MS;
+use engine::{Engine, Lookahead};
+use model::product::Product;
+use model::risk::{DecisionKind, Party, RuleSet, Typology};
+use model::{ActorId, Command, CommandId, CommandKind, Initiator, MerchantId, Rejection, UserId};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Instant;
@@ -184,7 +186,7 @@ pub struct Evaluator {
     /// or a step they needed). Read for events naming one as `after`.
     not_through: HashMap<u64, bool, foldhash::fast::FixedState>,
     start_ms: u64,
-    postings: Vec<engine::Posting>,
+    postings: Vec<model::Posting>,
     /// Events fed and not yet applied, with their line.
     pending: Vec<(usize, Event)>,
     /// The pending events' commands, and where each event's start.
@@ -279,7 +281,7 @@ impl Evaluator {
         Ok(())
     }
 
-    fn score(&mut self, event: &Event, outcome: engine::Outcome) {
+    fn score(&mut self, event: &Event, outcome: model::Outcome) {
         let report = &mut self.report;
         report.events += 1;
         let decision = self.engine.last_decision();
@@ -474,7 +476,7 @@ impl Starved {
     }
 
     /// Whether the event's refusal is for lack of what an earlier risk decision took away.
-    fn explains(&self, event: &Event, outcome: engine::Outcome) -> bool {
+    fn explains(&self, event: &Event, outcome: model::Outcome) -> bool {
         let live = |until: Option<&u64>| until.is_some_and(|until| event.time_ms < *until);
         match (outcome, event.party()) {
             (Err(Rejection::InsufficientCredit), Some(Party::User(user))) => live(self.credit_held_until.get(&user.0)),
@@ -510,7 +512,7 @@ fn install(engine: &mut Engine, time_ms: u64, product: Product, rules: RuleSet) 
     }
 }
 
-fn score_event(report: &mut Evaluation, event: &Event, caught: bool, decision: Option<&engine::risk::Decision>) {
+fn score_event(report: &mut Evaluation, event: &Event, caught: bool, decision: Option<&model::risk::Decision>) {
     match event.label.as_deref() {
         None => {}
         Some(HONEST) if caught => {

@@ -13,8 +13,8 @@
 //! type's fields; `label` (ground truth: `honest` or a typology name) is optional and never
 //! reaches the engine. docs/events.md documents every type.
 
-use engine::risk::{AccountAction, Label, Party, Tie, TieKind};
-use engine::{
+use model::risk::{AccountAction, Label, Party, Tie, TieKind};
+use model::{
     ActorId, Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, Initiator, MerchantCategory,
     MerchantId, MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
 };
@@ -30,7 +30,7 @@ pub const FORMAT: &str = "creditline-events";
 pub const VERSION: u32 = 2;
 /// The format versions this build reads: every version a field was added in.
 pub const VERSIONS_READ: [u32; 2] = [1, 2];
-/// The label of an honest user's event; fraud events carry a [`engine::risk::Typology`]'s name.
+/// The label of an honest user's event; fraud events carry a [`model::risk::Typology`]'s name.
 pub const HONEST: &str = "honest";
 
 /// The first line of an event file.

@@ -12,8 +12,8 @@
 //! everything and events are ordered by (time, id).
 
 use crate::events::{Body, Event, HONEST};
-use engine::risk::{AccountAction, Label, Tie, TieKind, Typology};
-use engine::{IdentityLevel, MerchantCategory, MerchantVerification, RepaySource, WithdrawalPurpose};
+use model::risk::{AccountAction, Label, Tie, TieKind, Typology};
+use model::{IdentityLevel, MerchantCategory, MerchantVerification, RepaySource, WithdrawalPurpose};
 use std::collections::BTreeMap;
 
 mod adversarial;

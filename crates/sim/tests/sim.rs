@@ -1,7 +1,8 @@
 //! The simulator, the event format, the converter and the evaluator, through their public API.
 
-use engine::risk::{Tie, TieKind};
-use engine::{Command, CommandKind, Engine, IdentityLevel, MerchantId, UserId};
+use engine::Engine;
+use model::risk::{Tie, TieKind};
+use model::{Command, CommandKind, IdentityLevel, MerchantId, UserId};
 use sim::events::{self, Body, Event};
 use sim::population::{Config, Mix, Simulator};
 
@@ -63,7 +64,7 @@ fn every_event_parses_back_and_maps_onto_commands(config: Config) {
         count += 1;
     }
     assert_eq!(count, bytes.iter().filter(|byte| **byte == b'\n').count() - 1, "every line but the header");
-    for typology in std::iter::once("honest").chain(engine::risk::Typology::SCHEMES.map(|scheme| scheme.name())) {
+    for typology in std::iter::once("honest").chain(model::risk::Typology::SCHEMES.map(|scheme| scheme.name())) {
         assert!(labels.contains(typology), "{typology} is simulated: {labels:?}");
     }
 }
@@ -78,10 +79,10 @@ fn adversarial_schemes_name_only_open_accounts_and_mostly_funded_moves() {
     let mut engine = Engine::default();
     let product = toml::from_str(include_str!("../../../products/huabei.toml")).unwrap();
     let install = Command {
-        id: engine::CommandId(u64::MAX),
+        id: model::CommandId(u64::MAX),
         time_ms: simulated[0].time_ms,
-        actor: engine::ActorId::SERVER,
-        initiator: engine::Initiator::Platform,
+        actor: model::ActorId::SERVER,
+        initiator: model::Initiator::Platform,
         kind: CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: None },
     };
     engine.apply(&install, 0, &mut Vec::new()).unwrap();
@@ -91,7 +92,7 @@ fn adversarial_schemes_name_only_open_accounts_and_mostly_funded_moves() {
         event.append_commands(index + 2, &mut commands).unwrap();
         let outcomes: Vec<_> = commands.iter().map(|command| engine.apply(command, 0, &mut Vec::new())).collect();
         let outcome = outcomes[0];
-        let named_unknown = matches!(outcome, Err(engine::Rejection::UnknownUser | engine::Rejection::UnknownMerchant));
+        let named_unknown = matches!(outcome, Err(model::Rejection::UnknownUser | model::Rejection::UnknownMerchant));
         assert!(!named_unknown, "line {}: {event:?}: {outcome:?}", index + 2);
         let scheme = event.label.as_deref().is_some_and(|label| label != events::HONEST);
         let moves = matches!(
@@ -301,8 +302,8 @@ fn the_evaluation_scores_labels_and_is_reproducible() {
     }
     assert!(first.victims > 0, "takeover victims are honest users too");
     // Nothing flagged: precision is undefined, not 1, and recall is 0.
-    let mut off: engine::risk::RuleSet = Clone::clone(&rules);
-    off.rules.iter_mut().for_each(|rule| rule.status = engine::risk::RuleStatus::Off);
+    let mut off: model::risk::RuleSet = Clone::clone(&rules);
+    off.rules.iter_mut().for_each(|rule| rule.status = model::risk::RuleStatus::Off);
     let mut collected = Vec::new();
     Simulator::new(small(5)).run(&mut |event| collected.push(event));
     let items = collected.into_iter().enumerate().map(|(index, event)| Ok((index + 2, event)));
@@ -317,7 +318,7 @@ fn the_evaluation_scores_labels_and_is_reproducible() {
 /// the same enum: the two agree, and a mix naming no scheme is refused with the names.
 #[test]
 fn typology_names_agree_with_their_json_spelling() {
-    use engine::risk::Typology;
+    use model::risk::Typology;
     for typology in Typology::SCHEMES.into_iter().chain([Typology::Other]) {
         assert_eq!(serde_json::to_value(typology).unwrap(), typology.name());
     }
@@ -339,8 +340,8 @@ fn a_recharge_credited_to_the_payers_twin_is_caught_and_cashback_passes() {
     let mut bodies = vec![Body::OpenMerchant {
         merchant: 1,
         currency: "CNY".into(),
-        category: engine::MerchantCategory::Recharge,
-        verification: engine::MerchantVerification::Certified,
+        category: model::MerchantCategory::Recharge,
+        verification: model::MerchantVerification::Certified,
         partner: false,
         ties: Vec::new(),
         owner: None,
@@ -424,7 +425,7 @@ fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
     let device = Tie { kind: TieKind::Device, token: 77 };
     let commands =
         commands_of(r#"{"id":9,"time_ms":5,"type":"pay","user":3,"merchant":4,"credit_minor":100,"device":77}"#);
-    let link = CommandKind::LinkTie { party: engine::risk::Party::User(UserId(3)), tie: device };
+    let link = CommandKind::LinkTie { party: model::risk::Party::User(UserId(3)), tie: device };
     assert_eq!(commands[0], (events::derived_command_id(9, 0), link), "the device links first");
     assert!(matches!(commands[1], (9, CommandKind::Pay { user: UserId(3), .. })) && commands.len() == 2);
 
@@ -441,8 +442,8 @@ fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
     assert_eq!(
         links,
         [
-            CommandKind::LinkTie { party: engine::risk::Party::Merchant(MerchantId(4)), tie: owner },
-            CommandKind::LinkTie { party: engine::risk::Party::User(UserId(3)), tie: owner },
+            CommandKind::LinkTie { party: model::risk::Party::Merchant(MerchantId(4)), tie: owner },
+            CommandKind::LinkTie { party: model::risk::Party::User(UserId(3)), tie: owner },
         ]
     );
     let ids: std::collections::BTreeSet<u64> = commands.iter().map(|(id, _)| *id).collect();
@@ -511,8 +512,8 @@ fn a_payment_from_a_device_the_account_never_used_is_a_takeover_and_the_owners_p
     let shop = Body::OpenMerchant {
         merchant: 1,
         currency: "CNY".into(),
-        category: engine::MerchantCategory::VirtualGoods,
-        verification: engine::MerchantVerification::Certified,
+        category: model::MerchantCategory::VirtualGoods,
+        verification: model::MerchantVerification::Certified,
         partner: false,
         ties: Vec::new(),
         owner: None,

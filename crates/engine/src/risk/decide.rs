@@ -1,29 +1,16 @@
 //! Scoring a command, the decision ladder, account actions, risk challenges, cases and appeals.
 
 use super::features::{Context, OrderForOther, ScoredEvent, ring_like};
-use super::ruleset::RuleSet;
-use super::{
-    AccountAction, Appeal, Case, CaseStatus, Decision, DecisionKind, EventKind, Evidence, FiredRule, Held, Label,
-    Parked, Party, RuleStatus,
-};
-use crate::command::{CommandId, CommandKind, Funding, UserId};
 use crate::ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, Postings};
-use crate::outcome::{Accepted, Outcome, Rejection};
+use model::risk::{
+    APPEALS_MAX, AccountAction, Appeal, Case, CaseStatus, Decision, DecisionKind, EventKind, Evidence, FiredRule, Held,
+    Label, Parked, Party, RuleSet, RuleStatus, SCORE_PENALTY_POINTS, appeal_within_bounds,
+};
+use model::{Accepted, Outcome, Rejection};
+use model::{CommandId, CommandKind, Funding, UserId};
 
-/// Points a `lower_score` action takes off the credit score (and lifting it gives back).
-pub const SCORE_PENALTY_POINTS: i32 = 50;
 /// How long a payment held for review stays held before it lapses.
 pub const CASE_HOLD_MS: u64 = AUTHORIZATION_MAX_MS;
-/// The most appeals a case takes.
-pub const APPEALS_MAX: usize = 8;
-/// The most evidence references one appeal carries.
-pub const EVIDENCE_MAX: usize = 10;
-/// The longest evidence reference, in characters (Unicode scalar values, as JSON Schema's
-/// `maxLength` counts them; at most 4 bytes each).
-pub const REFERENCE_MAX_CHARS: usize = 200;
-/// The longest appeal text, in characters (as [`REFERENCE_MAX_CHARS`]).
-pub const APPEAL_TEXT_MAX_CHARS: usize = 2000;
-
 /// Whether a risk action is in force on a user (a freeze counts only when a risk action froze
 /// the line).
 pub(crate) fn in_force(user: &crate::ledger::User, action: AccountAction) -> bool {
@@ -33,18 +20,6 @@ pub(crate) fn in_force(user: &crate::ledger::User, action: AccountAction) -> boo
         AccountAction::LowerScore => user.risk.score_lowered,
         AccountAction::WatchList => user.risk.watchlisted(),
     }
-}
-
-/// Whether an appeal's evidence and text are within bounds and not empty. The API checks it
-/// before a command is journaled (an oversized appeal never reaches the journal); the engine
-/// checks it again, as it checks every command.
-pub fn appeal_within_bounds(evidence: &[Evidence], text: &str) -> bool {
-    evidence.len() <= EVIDENCE_MAX
-        && evidence
-            .iter()
-            .all(|item| !item.reference.is_empty() && item.reference.chars().count() <= REFERENCE_MAX_CHARS)
-        && text.chars().count() <= APPEAL_TEXT_MAX_CHARS
-        && !(evidence.is_empty() && text.trim().is_empty())
 }
 
 impl Engine {
@@ -301,7 +276,7 @@ impl Engine {
         &self,
         decision: &Decision,
         actions: &[AccountAction],
-        of: fn(&super::RuleSource) -> &Vec<AccountAction>,
+        of: fn(&model::risk::RuleSource) -> &Vec<AccountAction>,
     ) -> u8 {
         if !actions.contains(&AccountAction::WatchList) {
             return 0;
@@ -312,7 +287,7 @@ impl Engine {
         };
         let fired = decision.fired.iter().filter(|fired| !fired.shadow && asks(&fired.rule));
         let reason = fired.max_by_key(|fired| fired.score).map_or("", |fired| fired.reason.as_str());
-        super::features::watch_reason_symbol(reason)
+        model::risk::catalog::watch_reason_symbol(reason)
     }
 
     /// Takes account actions on a user. On the event's own user they lapse (`lapsing`): that
@@ -473,8 +448,8 @@ impl Engine {
             (true, Held::Payment { merchant }) => {
                 let amount = self.authorizations.get(&id).map(|held| held.funding);
                 let amount = amount.ok_or(Rejection::AuthorizationExpired)?;
-                let amount = crate::money::Amount::new(amount.credit_minor + amount.balance_minor)
-                    .ok_or(Rejection::AmountOverflow)?;
+                let amount =
+                    model::Amount::new(amount.credit_minor + amount.balance_minor).ok_or(Rejection::AmountOverflow)?;
                 self.run(id, &CommandKind::Capture { authorization: id, merchant, amount }, ledger)?
             }
             (true, Held::Parked(kind)) => self.run(id, &kind, ledger)?,

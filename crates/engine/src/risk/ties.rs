@@ -6,11 +6,11 @@
 //! and a group holds at most [`GROUP_MAX`] members (a tie shared that widely — a public device —
 //! stops merging groups but still counts towards `device.accounts`).
 
-use super::{Party, Tie, TieKind};
-use crate::command::UserId;
 use crate::ledger::Engine;
-use crate::outcome::{Accepted, Outcome};
 use crate::table::ShardedMap;
+use model::UserId;
+use model::risk::{Party, Tie, TieKind};
+use model::{Accepted, Outcome};
 
 /// The most parties one tie remembers.
 pub const TIE_PARTIES_MAX: usize = 64;

@@ -3,13 +3,14 @@
 //! challenges, cases, appeals and account actions; rule reloads, shadow rules and replay.
 
 use super::{ALICE, BOB, Ledger, SHOP, amount, funding};
-use engine::risk::features;
-use engine::risk::{
+use engine::Engine;
+use model::risk::catalog;
+use model::risk::{
     AccountAction, CaseStatus, DecisionKind, EventKind, Evidence, EvidenceKind, Label, Party, RuleSet, RuleStatus, Tie,
     TieKind, Typology,
 };
-use engine::{
-    Accepted, Command, CommandId, CommandKind, Currency, Engine, IdentityLevel, MerchantCategory, MerchantId,
+use model::{
+    Accepted, Command, CommandId, CommandKind, Currency, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, Outcome, Rejection, UserId,
 };
 
@@ -467,7 +468,7 @@ fn a_friends_gifts_are_no_payback_but_a_clients_discounts_pair_even_with_orders_
     assert_eq!(decisions, [Allow, Challenge, Review, Review, Review], "caught from the first discount on");
     // Watched for proxy purchase, the buyer's next order naming nobody is stepped up too.
     assert_eq!(
-        engine::risk::features::WATCH_REASONS[usize::from(ledger.engine.user(ALICE).unwrap().risk.watch_reason)],
+        model::risk::catalog::WATCH_REASONS[usize::from(ledger.engine.user(ALICE).unwrap().risk.watch_reason)],
         "proxy_purchase"
     );
     ledger.pay(ALICE, SHOP, 50_000).1.unwrap();
@@ -705,7 +706,7 @@ fn a_caught_collector_is_watched_its_feeders_and_relays_held_and_small_dues_pass
     for user in [collector, onward] {
         assert_eq!(
             ledger.engine.user(user).unwrap().risk.watch_reason as usize,
-            features::WATCH_REASONS.iter().position(|name| *name == features::PASS_THROUGH).unwrap()
+            catalog::WATCH_REASONS.iter().position(|name| *name == catalog::PASS_THROUGH).unwrap()
         );
     }
     ledger.wait(DAY_MS);
@@ -856,7 +857,7 @@ fn a_watch_list_for_a_ring_is_no_sign_of_refund_cycling() {
     ledger.open_user(payer, 500_000, 0);
     assert_eq!(ledger.pay(payer, SMALL_SHOP, 500_000).1, Err(Rejection::RiskDenied));
     let watched = &ledger.engine.user(payer).unwrap().risk;
-    assert_eq!((watched.watchlisted(), features::WATCH_REASONS[usize::from(watched.watch_reason)]), (true, "ring"));
+    assert_eq!((watched.watchlisted(), catalog::WATCH_REASONS[usize::from(watched.watch_reason)]), (true, "ring"));
     // Ordinary spending, then a gift card returned two days later and another bought.
     assert!(matches!(ledger.pay(payer, SHOP, 300_000).1, Ok(Accepted::Split { .. })));
     let (card, _) = ledger.pay(payer, GIFT_CARDS, 50_000);
@@ -900,7 +901,7 @@ fn an_absent_side_reads_as_zero_false_or_none() {
 /// constant, all joined by `&&`) fires and records a reading of each.
 #[test]
 fn every_feature_reads_on_every_kind_of_event() {
-    use engine::risk::features::Feature;
+    use model::risk::catalog::Feature;
     use rules::Type;
     let tautology = |feature: Feature| match feature.ty() {
         Type::Bool => format!("({0} || !{0})", feature.name()),

@@ -8,7 +8,7 @@
 //! same event or refuses it with its precise error. ADR 0006 says why.
 
 use super::Raw;
-use engine::risk::Tie;
+use model::risk::Tie;
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 use serde::de::value::Error as ValueError;

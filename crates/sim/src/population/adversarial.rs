@@ -14,8 +14,8 @@
 
 use super::{DAY_MS, HOUR_MS, MINUTE_MS, Role, Simulator, YUAN, honest, label};
 use crate::events::{Body, Event};
-use engine::risk::{TieKind, Typology};
-use engine::{MerchantCategory, MerchantVerification, WithdrawalPurpose};
+use model::risk::{TieKind, Typology};
+use model::{MerchantCategory, MerchantVerification, WithdrawalPurpose};
 
 /// How one abuser runs their scheme, drawn once (see the module documentation).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -1,6 +1,7 @@
-//! The rules file as journaled ([`RuleSet`]) and its compiled form ([`ActiveRules`]).
+//! The rules file as journaled ([`RuleSet`]) and its compiled form ([`CompiledRules`]): installing
+//! validates and compiles in one step, so a rule set in force always compiled.
 
-use super::features::CATALOG;
+use super::catalog::CATALOG;
 use super::{AccountAction, DecisionKind, EventKind};
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +76,7 @@ pub struct RuleSet {
 
 /// The most rules a file may hold.
 pub const RULES_MAX: usize = 256;
-// Every rule of a file fits one batch (`ActiveRules::batches`).
+// Every rule of a file fits one batch (`CompiledRules::batches`).
 const _: () = assert!(RULES_MAX <= rules::BATCH_MAX);
 /// The longest rule expression, in bytes.
 pub const EXPRESSION_MAX_BYTES: usize = 4096;
@@ -102,17 +103,21 @@ impl std::fmt::Display for RulesError {
 impl std::error::Error for RulesError {}
 
 /// A compiled rule.
-pub(crate) struct CompiledRule {
-    pub(crate) index: usize,
-    pub(crate) program: rules::Program,
+pub struct CompiledRule {
+    /// The rule's position in [`RuleSet::rules`].
+    pub index: usize,
+    /// Its expression, compiled against the feature catalog.
+    pub program: rules::Program,
 }
 
 /// A rule set in force: its source and, per event kind, the compiled rules that apply.
-pub(crate) struct ActiveRules {
-    pub(crate) source: RuleSet,
-    pub(crate) by_kind: [Vec<CompiledRule>; EventKind::ALL.len()],
+pub struct CompiledRules {
+    /// The rule set as journaled.
+    pub source: RuleSet,
+    /// Per event kind (by [`EventKind`] position), the rules not off that apply to it.
+    pub by_kind: [Vec<CompiledRule>; EventKind::ALL.len()],
     /// The same programs per event kind, evaluated together (shared first tests once).
-    pub(crate) batches: [rules::Batch; EventKind::ALL.len()],
+    pub batches: [rules::Batch; EventKind::ALL.len()],
 }
 
 fn refuse(rule: Option<usize>, message: String) -> RulesError {
@@ -126,7 +131,7 @@ impl RuleSet {
     }
 
     /// Checks the thresholds, ids, sizes and every expression; returns the compiled rules.
-    pub(crate) fn compile(self) -> Result<ActiveRules, RulesError> {
+    pub fn compile(self) -> Result<CompiledRules, RulesError> {
         let decision = &self.decision;
         if !(0 < decision.challenge_at
             && decision.challenge_at <= decision.review_at
@@ -182,6 +187,6 @@ impl RuleSet {
             }
         }
         let batches = by_kind.each_ref().map(|list| rules::Batch::new(list.iter().map(|rule| &rule.program)));
-        Ok(ActiveRules { source: self, by_kind, batches })
+        Ok(CompiledRules { source: self, by_kind, batches })
     }
 }

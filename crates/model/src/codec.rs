@@ -15,8 +15,9 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Vec<Command>, String> {
     postcard::from_bytes(bytes).map_err(|error| error.to_string())
 }
 
-/// Appends the postcard encoding of `value` to `out`.
-pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+/// Appends the postcard encoding of `value` to `out` (any serde value: the engine fingerprints
+/// commands with it, in the journal's encoding).
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
     // Pushing to a vector cannot fail short of allocation failure, which aborts before this.
     postcard::serialize_with_flavor(value, VecSink(out)).expect("encoding into a vector cannot fail");
 }
