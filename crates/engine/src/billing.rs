@@ -116,6 +116,18 @@ fn take(bucket: &mut u64, want: &mut u64) -> u64 {
 }
 
 impl Billing {
+    /// The delinquency bucket reporting uses for the days past due now: `current`, `1-30`,
+    /// `31-60`, `61-90` or `90+`.
+    pub fn delinquency_bucket(&self) -> &'static str {
+        match self.days_past_due {
+            0 => "current",
+            1..=30 => "1-30",
+            31..=60 => "31-60",
+            61..=90 => "61-90",
+            _ => "90+",
+        }
+    }
+
     /// Everything owed (the credit account's debit balance).
     pub fn owed_minor(&self) -> i64 {
         self.unbilled_principal_minor + (self.billed_minor() + self.unbilled_fees_minor + self.plans_minor()) as i64

@@ -139,6 +139,10 @@ pub struct LinePolicy {
 /// The highest credit score.
 pub const SCORE_MAX: u16 = 950;
 
+/// The widest change one score adjustment may make, either way: the whole score range, so one
+/// adjustment can take any score to any other. The API refuses a wider one before it is journaled.
+pub const SCORE_ADJUSTMENT_MAX: i32 = SCORE_MAX as i32;
+
 fn check(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
     if condition { Ok(()) } else { Err(message()) }
 }

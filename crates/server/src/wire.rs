@@ -5,6 +5,7 @@ use crate::auth::{Principal, Role, key_id_of};
 use crate::error::ApiError;
 use crate::writer::{Committed, Draft};
 use engine::{Authorization, Merchant, Payment, User};
+use model::product::SCORE_ADJUSTMENT_MAX;
 use model::risk::{AccountAction, Case, Evidence, Held, Label, Party, RuleSet, Tie, TieKind};
 use model::{
     Accepted, Amount, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
@@ -994,8 +995,9 @@ impl CommandRequest {
                 withdrawal: CommandId(request.withdrawal_id),
             },
             CommandRequest::AdjustScore(request) => {
-                if !(-950..=950).contains(&request.points) {
-                    return Err(ApiError::invalid("invalid_points", "points must be -950 to 950"));
+                if !(-SCORE_ADJUSTMENT_MAX..=SCORE_ADJUSTMENT_MAX).contains(&request.points) {
+                    let message = format!("points must be -{SCORE_ADJUSTMENT_MAX} to {SCORE_ADJUSTMENT_MAX}");
+                    return Err(ApiError::invalid("invalid_points", message));
                 }
                 CommandKind::AdjustScore { user: UserId(request.user_id), points: request.points }
             }
@@ -1460,17 +1462,6 @@ pub struct BillingView {
     pub statements: u32,
 }
 
-/// The delinquency bucket of a number of days past due.
-pub fn delinquency_bucket(days_past_due: u32) -> &'static str {
-    match days_past_due {
-        0 => "current",
-        1..=30 => "1-30",
-        31..=60 => "31-60",
-        61..=90 => "61-90",
-        _ => "90+",
-    }
-}
-
 impl From<&engine::Billing> for BillingView {
     fn from(billing: &engine::Billing) -> BillingView {
         let latest = billing.statements.last();
@@ -1485,7 +1476,7 @@ impl From<&engine::Billing> for BillingView {
             due_before_ms: latest.map(|statement| statement.due_before_ms),
             overdue_minimum_minor: billing.overdue_minimum_minor,
             days_past_due: billing.days_past_due,
-            delinquency_bucket: delinquency_bucket(billing.days_past_due).into(),
+            delinquency_bucket: billing.delinquency_bucket().into(),
             worst_days_past_due: billing.worst_days_past_due,
             statements: billing.statements.len() as u32,
         }
