@@ -43,13 +43,13 @@ enum Commands {
         #[arg(long, env = "CREDITLINE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// Most commands per journal write (one fsync each).
-        #[arg(long, default_value_t = 8_192)]
+        #[arg(long, default_value_t = 8_192, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))]
         batch_max_commands: usize,
         /// Write a snapshot after this many commands.
-        #[arg(long, default_value_t = 1_000_000)]
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
         snapshot_every_commands: u64,
         /// Sustained requests per second allowed per API key (bursts of two seconds' worth).
-        #[arg(long, default_value_t = 5_000.0)]
+        #[arg(long, default_value_t = 5_000.0, value_parser = positive_rate)]
         rate_limit_per_key: f64,
         /// Refuse to start with less free disk space than this, in bytes (default 64 MiB: a
         /// server started on a full disk would only fail its first write).
@@ -57,14 +57,14 @@ enum Commands {
         free_bytes_min: u64,
         /// Failed authentications a second each client address may make (bursts of twice it)
         /// before it gets 429 for a while.
-        #[arg(long, default_value_t = server::auth::FAILURES_PER_SECOND)]
+        #[arg(long, default_value_t = server::auth::FAILURES_PER_SECOND, value_parser = positive_rate)]
         auth_failures_per_second: f64,
         /// Open connections at most; more clients wait to be accepted.
-        #[arg(long, default_value_t = 4_096)]
+        #[arg(long, default_value_t = 4_096, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         connections_max: usize,
         /// Close a connection whose request headers take longer than this (a half-sent request
         /// or an idle keep-alive connection), in seconds.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
         header_timeout_secs: u64,
         /// Run a sandbox: test data whose clock an admin can move (`creditline sandbox advance`,
         /// `POST /v1/sandbox/clock-advances`). Only on a new data directory or a sandbox's;
@@ -110,16 +110,16 @@ enum Commands {
     /// Measure the engine alone and engine + journal (fsync per batch) on a seeded mix.
     Bench {
         /// Users in the population.
-        #[arg(long, default_value_t = 100_000)]
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
         users: u64,
         /// Merchants.
-        #[arg(long, default_value_t = 2_000)]
+        #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
         merchants: u64,
         /// Mixed events to measure.
         #[arg(long, default_value_t = 2_000_000)]
         events: u64,
         /// Commands per batch (one fsync per batch in the durable run).
-        #[arg(long, default_value_t = 8_192)]
+        #[arg(long, default_value_t = 8_192, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65_536))]
         batch_size: usize,
         /// Rounds of the engine alone, each a rules-off then a rules-on pass; the figures are the
         /// rounds' medians, and each pass is listed too.
@@ -168,14 +168,14 @@ enum Commands {
     /// typology) in virtual time: write the events (`--out`), send them to a server
     /// (`--target`), or run them in process and score the decisions (default, or `--evaluate`).
     Simulate {
-        /// Users, abusers included.
-        #[arg(long, default_value_t = 10_000)]
+        /// Users, abusers included (at least 20).
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(20..))]
         users: u64,
-        /// Ordinary merchants.
-        #[arg(long, default_value_t = 500)]
+        /// Ordinary merchants (at least 10).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..))]
         merchants: u64,
         /// Days of virtual time.
-        #[arg(long, default_value_t = 90)]
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3_650))]
         days: u32,
         /// The seed: same seed, same events.
         #[arg(long, default_value_t = 1)]
@@ -214,7 +214,7 @@ enum Commands {
         /// Evaluate N populations (seeds `--seed` to `--seed + N − 1`), each scheme's share of
         /// users drawn from 0.2–2 % (rings 0.5–3 %), and print the spread: each figure's worst,
         /// median and best. Add `--adversarial` to sweep adversarial populations.
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000))]
         sweep: Option<u32>,
     },
     /// Work with credit product files (TOML; see docs/products.md).
@@ -341,6 +341,14 @@ fn parse_role(name: &str) -> Result<Role, String> {
     Role::parse(name).ok_or_else(|| format!("unknown role {name:?}; use admin, platform, merchant or analyst"))
 }
 
+/// A per-second rate flag: a finite number above zero (clap has no range check for floats).
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("`{text}` is not a positive number of events a second")),
+    }
+}
+
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -383,12 +391,6 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             header_timeout_secs,
             sandbox,
         } => {
-            anyhow::ensure!(auth_failures_per_second > 0.0, "--auth-failures-per-second must be positive");
-            anyhow::ensure!(connections_max > 0, "--connections-max must be at least 1");
-            anyhow::ensure!(header_timeout_secs > 0, "--header-timeout-secs must be at least 1");
-            anyhow::ensure!((1..=65_536).contains(&batch_max_commands), "--batch-max-commands must be 1 to 65536");
-            anyhow::ensure!(rate_limit_per_key > 0.0, "--rate-limit-per-key must be positive");
-            anyhow::ensure!(snapshot_every_commands > 0, "--snapshot-every-commands must be at least 1");
             let writer = server::writer::WriterConfig { batch_max_commands, sandbox, ..Default::default() };
             let journal = journal::JournalOptions { free_bytes_min, ..Default::default() };
             let config = server::ServeConfig {
@@ -413,8 +415,6 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         Commands::Check { data_dir, thorough, json } => check::run(&DataDir::new(data_dir), thorough, json),
         Commands::Repair { data_dir } => check::repair(&DataDir::new(data_dir)),
         Commands::Bench { users, merchants, events, batch_size, passes, seed, dir, rules, json } => {
-            anyhow::ensure!(users > 0 && merchants > 0, "--users and --merchants must be at least 1");
-            anyhow::ensure!((1..=65_536).contains(&batch_size), "--batch-size must be 1 to 65536");
             let population = workload::Population { users, merchants, seed };
             let rules = match rules {
                 Some(file) => server::rules_file::load(&file)?,
@@ -509,13 +509,10 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             adversarial,
             sweep,
         } => {
-            anyhow::ensure!(users >= 20 && merchants >= 10, "--users must be at least 20 and --merchants at least 10");
-            anyhow::ensure!((1..=3_650).contains(&days), "--days must be 1 to 3650");
             let mix =
                 sim::population::Mix::parse(&abuse_mix).map_err(|error| anyhow::anyhow!("--abuse-mix: {error}"))?;
             let config = sim::population::Config { users, merchants, days, seed, mix, adversarial };
             if let Some(runs) = sweep {
-                anyhow::ensure!((1..=1_000).contains(&runs), "--sweep must be 1 to 1000 populations");
                 anyhow::ensure!(
                     out.is_none() && target.is_none(),
                     "--sweep evaluates in process: no --out or --target"

@@ -1946,5 +1946,23 @@ fn a_sweep_reports_the_spread_over_populations() {
     let friction = &report["spread"]["pure_honest_friction_share"];
     assert!(friction["worst"].as_f64() >= friction["best"].as_f64(), "lower friction is better: {friction}");
     assert_eq!(serde_json::from_slice::<Value>(&sweep("3").stdout).unwrap(), report, "same seed, same sweep");
-    assert!(!sweep("0").status.success());
+    assert_eq!(sweep("0").status.code(), Some(2), "0 populations are a usage error");
+}
+
+/// A numeric flag outside its range is refused before anything runs, with exit code 2 and a
+/// message naming the flag and the range, whatever the subcommand.
+#[test]
+fn out_of_range_flags_are_refused_with_the_range() {
+    let refused = |args: &[&str], wanted: &str| {
+        let output = Command::new(BINARY).args(args).output().expect("the binary runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+    };
+    refused(&["bench", "--batch-size", "0"], "1..=65536");
+    refused(&["bench", "--users", "0"], "--users");
+    refused(&["simulate", "--days", "3651"], "1..=3650");
+    refused(&["simulate", "--sweep", "1001"], "1..=1000");
+    refused(&["serve", "--rate-limit-per-key", "0"], "not a positive number");
+    refused(&["serve", "--connections-max", "0"], "--connections-max");
 }
