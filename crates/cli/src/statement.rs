@@ -37,6 +37,7 @@ pub fn print(data_dir: &DataDir, user: u64, cycle: Option<u32>, json: bool) -> a
     let id = UserId(user);
     let account = engine.user(id).ok_or_else(|| anyhow::anyhow!("no user {user} in {}", data_dir.root().display()))?;
     let statements: Vec<StatementView> = account
+        .credit
         .billing
         .statements
         .iter()
@@ -47,7 +48,7 @@ pub fn print(data_dir: &DataDir, user: u64, cycle: Option<u32>, json: bool) -> a
         anyhow::ensure!(
             !statements.is_empty(),
             "user {user} has no statement {number} (it has {})",
-            account.billing.statements.len()
+            account.credit.billing.statements.len()
         );
     }
     match json {

@@ -107,7 +107,7 @@ impl Engine {
         let payment =
             self.payments.get(&payment_id).filter(|payment| payment.user == user).ok_or(Rejection::UnknownPayment)?;
         let credit_minor = payment.captured.credit_minor - self.refunded(payment_id).credit_minor;
-        let billing = &self.users[slot].billing;
+        let billing = &self.lines[slot].billing;
         let last_close = billing.statements.last().map_or(0, |statement| statement.closed_at_ms);
         if payment.captured_at_ms < last_close {
             return Err(Rejection::PaymentAlreadyBilled);
@@ -118,7 +118,7 @@ impl Engine {
         if credit_minor == 0 || billing.unbilled_principal_minor < credit_minor as i64 {
             return Err(Rejection::NothingToConvert);
         }
-        let billing = &mut self.users[slot].billing;
+        let billing = &mut self.lines[slot].billing;
         billing.unbilled_principal_minor -= credit_minor as i64;
         billing.activity.purchases_minor -= credit_minor.min(billing.activity.purchases_minor);
         let plan = InstalmentPlanState {
@@ -145,7 +145,7 @@ impl Engine {
     pub(crate) fn convert_statement(&mut self, id: CommandId, user: UserId, periods: u8) -> Outcome {
         let slot = self.user_slot(user)?;
         let fee_ppm = self.instalment_fee_ppm(periods)?;
-        let billing = &mut self.users[slot].billing;
+        let billing = &mut self.lines[slot].billing;
         if billing.statements.is_empty() || billing.due_passed {
             return Err(Rejection::NothingToConvert);
         }
@@ -174,13 +174,12 @@ impl Engine {
         ledger: &mut Postings<'_>,
     ) -> Outcome {
         let slot = self.user_slot(user)?;
-        let account = &self.users[slot];
-        let index =
-            account.billing.plans.iter().position(|plan| plan.id == plan_id).ok_or(Rejection::UnknownInstalmentPlan)?;
-        let principal = account.billing.plans[index].remaining_principal_minor;
+        let billing = &self.lines[slot].billing;
+        let index = billing.plans.iter().position(|plan| plan.id == plan_id).ok_or(Rejection::UnknownInstalmentPlan)?;
+        let principal = billing.plans[index].remaining_principal_minor;
         let amount = Amount::new(principal).ok_or(Rejection::NothingToConvert)?;
         self.move_repayment(slot, amount, source, ledger)?;
-        let billing = &mut self.users[slot].billing;
+        let billing = &mut self.lines[slot].billing;
         billing.plans.remove(index);
         billing.activity.repayments_minor += principal;
         Ok(Accepted::Done)

@@ -22,21 +22,31 @@ impl Engine {
         for (currency, position) in self.bank_clearing.iter().chain(&self.fee_income) {
             *sums.entry(*currency).or_default() += *position as i128;
         }
-        for user in &self.users {
+        if self.lines.len() != self.users.len() || self.risk.users.len() != self.users.len() {
+            return Err(format!(
+                "{} user accounts, {} credit lines, {} risk records",
+                self.users.len(),
+                self.lines.len(),
+                self.risk.users.len()
+            ));
+        }
+        if self.risk.merchants.len() != self.merchants.len() {
+            return Err(format!("{} merchants, {} risk records", self.merchants.len(), self.risk.merchants.len()));
+        }
+        for (user, line) in self.users.iter().zip(&self.lines) {
             *sums.entry(user.currency).or_default() += user.credit_used_minor as i128 - user.balance_minor as i128;
-            if user.credit_committed_minor() > user.limit_minor as i128 {
+            let committed = crate::ledger::committed_minor(user, line);
+            if committed > user.limit_minor as i128 {
                 return Err(format!(
-                    "user {}: credit used (fees and penalties aside) + held = {} exceeds limit {}",
-                    user.id.0,
-                    user.credit_committed_minor(),
-                    user.limit_minor
+                    "user {}: credit used (fees and penalties aside) + held = {committed} exceeds limit {}",
+                    user.id.0, user.limit_minor
                 ));
             }
-            if user.billing.owed_minor() != user.credit_used_minor {
+            if line.billing.owed_minor() != user.credit_used_minor {
                 return Err(format!(
                     "user {}: billing buckets sum to {}, the credit line owes {}",
                     user.id.0,
-                    user.billing.owed_minor(),
+                    line.billing.owed_minor(),
                     user.credit_used_minor
                 ));
             }
@@ -54,7 +64,7 @@ impl Engine {
                 .map_err(|reason| format!("user {}: the balance's {reason}", user.id.0))?;
             holds.insert(user.id.0, (0, 0));
         }
-        let (daily, due_dates) = crate::products::billing_work(&self.users);
+        let (daily, due_dates) = crate::products::billing_work(&self.lines);
         // The daily set may still hold users who settled today (they leave at the day's end),
         // but must hold every user with past-due work; due dates must match exactly.
         if let Some(missing) = daily.difference(&self.daily_billing).next() {
@@ -63,13 +73,13 @@ impl Engine {
         if due_dates != self.due_dates {
             return Err("the due-date schedule differs from the users' latest statements".into());
         }
-        if crate::risk::lapses_of(&self.users) != self.risk.lapses {
+        if crate::risk::lapses_of(&self.risk.users) != self.risk.lapses {
             return Err("the risk-action lapse queue differs from the users' records".into());
         }
-        for user in &self.users {
+        for (user, risk) in self.users.iter().zip(&self.risk.users) {
             for action in model::risk::AccountAction::ALL {
-                let recorded = user.risk.lapse_at_ms[action.index()] != 0;
-                if recorded != crate::risk::decide::in_force(user, action) {
+                let recorded = risk.lapse_at_ms[action.index()] != 0;
+                if recorded != crate::risk::decide::in_force(risk, action) {
                     return Err(format!("user {}: {action:?} in force and its lapse disagree", user.id.0));
                 }
             }
@@ -93,7 +103,7 @@ impl Engine {
             }
         }
         for (id, challenge) in self.challenges.iter() {
-            let pending = self.user(challenge.user).and_then(|user| user.withdrawals.pending);
+            let pending = self.user(challenge.user).and_then(|user| user.credit.withdrawals.pending);
             if pending != Some(*id) {
                 return Err(format!("challenge {} is not its user's pending withdrawal ({pending:?})", id.0));
             }
@@ -104,7 +114,7 @@ impl Engine {
                 return Err(format!("challenge {} has no expiry entry", id.0));
             }
         }
-        let pending = self.users.iter().filter(|user| user.withdrawals.pending.is_some()).count();
+        let pending = self.lines.iter().filter(|line| line.withdrawals.pending.is_some()).count();
         if pending != self.challenges.len() {
             return Err(format!(
                 "{pending} users have a pending withdrawal, {} challenges exist",
@@ -150,7 +160,7 @@ impl Engine {
                 return Err(format!("tie group {group} lists {member:?}, whose group is {}", self.group_of(*member)));
             }
         }
-        let grouped = self.users.iter().map(|user| user.risk.group).chain(self.merchants.iter().map(|m| m.risk.group));
+        let grouped = self.risk.users.iter().map(|user| user.group).chain(self.risk.merchants.iter().map(|m| m.group));
         let listed: usize = self.risk.ties.groups.iter().map(Vec::len).sum();
         match grouped.filter(|group| *group != 0).count() == listed {
             true => Ok(()),

@@ -28,9 +28,11 @@ type FastMap<K, V> = ShardedMap<K, V>;
 /// The longest an authorization may hold funds.
 pub const AUTHORIZATION_MAX_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
-/// A user's credit line and balance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
+/// A user's two ledger accounts: the credit line (limit, used, held) and the balance (余额).
+/// What else the platform knows of a user lives beside it by slot: [`CreditLine`] in
+/// `Engine::lines`, [`UserRisk`] in the risk state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserAccount {
     /// The user's id.
     pub id: UserId,
     /// Currency of both accounts.
@@ -51,28 +53,14 @@ pub struct User {
     pub credit_frozen: bool,
     /// When the user was opened.
     pub opened_at_ms: u64,
-    /// What is owed by bucket, the open cycle and the statements.
-    pub billing: Billing,
-    /// The credit score and its history.
-    pub score: CreditScore,
-    /// Withdrawals completed today and this month, for the caps.
-    pub withdrawals: WithdrawalTotals,
-    /// Risk aggregates and account-action flags.
-    pub risk: UserRisk,
     /// What of the balance was drawn on credit lines, and by whom (at most `balance_minor`).
     pub provenance: Provenance,
 }
 
-impl User {
+impl UserAccount {
     /// Credit that can still be drawn: limit − used − held (may exceed the limit after refunds).
     pub fn credit_available_minor(&self) -> i128 {
         self.limit_minor as i128 - self.credit_used_minor as i128 - self.credit_held_minor as i128
-    }
-
-    /// Credit committed against the limit: principal used (fees and penalties aside) plus held.
-    /// A limit may never be below it.
-    pub fn credit_committed_minor(&self) -> i128 {
-        self.credit_used_minor as i128 - self.billing.charges_minor() as i128 + self.credit_held_minor as i128
     }
 
     /// Balance not held by authorizations.
@@ -81,9 +69,47 @@ impl User {
     }
 }
 
-/// A merchant and its settlement account.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Merchant {
+/// What the credit product keeps on a user, by the user's slot: billing, score and the
+/// withdrawal caps' totals.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditLine {
+    /// What is owed by bucket, the open cycle and the statements.
+    pub billing: Billing,
+    /// The credit score and its history.
+    pub score: CreditScore,
+    /// Withdrawals completed today and this month, for the caps.
+    pub withdrawals: WithdrawalTotals,
+}
+
+/// A user as the queries show one: the ledger accounts, the credit line and the risk record,
+/// which the engine keeps apart by slot.
+#[derive(Clone, Copy, Debug)]
+pub struct User<'a> {
+    /// The credit and balance accounts.
+    pub account: &'a UserAccount,
+    /// Billing, score and withdrawal totals.
+    pub credit: &'a CreditLine,
+    /// Risk aggregates and account-action flags.
+    pub risk: &'a UserRisk,
+}
+
+impl User<'_> {
+    /// Credit committed against the limit: principal used (fees and penalties aside) plus held.
+    /// A limit may never be below it.
+    pub fn credit_committed_minor(&self) -> i128 {
+        committed_minor(self.account, self.credit)
+    }
+}
+
+/// Credit committed against a limit: principal used (fees and penalties aside) plus held.
+pub(crate) fn committed_minor(account: &UserAccount, credit: &CreditLine) -> i128 {
+    account.credit_used_minor as i128 - credit.billing.charges_minor() as i128 + account.credit_held_minor as i128
+}
+
+/// A merchant and its settlement account. Its risk aggregates live beside it by slot, in the
+/// risk state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MerchantAccount {
     /// The merchant's id.
     pub id: MerchantId,
     /// Currency of the settlement account.
@@ -98,12 +124,19 @@ pub struct Merchant {
     pub settlement_minor: u64,
     /// When the merchant was opened.
     pub opened_at_ms: u64,
-    /// Risk aggregates.
-    pub risk: MerchantRisk,
     /// What of the settlement account was drawn on credit lines, and by whom (at most
     /// `settlement_minor`); kept inline, as nearly every merchant holds some and merchants are
     /// few next to users.
     pub provenance: Origins,
+}
+
+/// A merchant as the queries show one: the account and its risk aggregates.
+#[derive(Clone, Copy, Debug)]
+pub struct Merchant<'a> {
+    /// The settlement account.
+    pub account: &'a MerchantAccount,
+    /// Risk aggregates.
+    pub risk: &'a MerchantRisk,
 }
 
 /// A captured payment, never changed once captured: its refunds are records of their own
@@ -138,9 +171,11 @@ pub struct Authorization {
 pub struct Engine {
     pub(crate) now_ms: u64,
     pub(crate) commands_applied: u64,
-    pub(crate) users: Vec<User>,
+    pub(crate) users: Vec<UserAccount>,
+    /// Each user's credit line, by the user's slot.
+    pub(crate) lines: Vec<CreditLine>,
     pub(crate) user_index: SlotIndex<UserId>,
-    pub(crate) merchants: Vec<Merchant>,
+    pub(crate) merchants: Vec<MerchantAccount>,
     pub(crate) merchant_index: SlotIndex<MerchantId>,
     /// The platform's bank clearing position per currency (debit positive), sorted by currency.
     pub(crate) bank_clearing: Vec<(Currency, i64)>,
@@ -294,7 +329,7 @@ impl Engine {
         match *kind {
             CommandKind::OpenUser { user, currency, identity } => self.open_user(user, currency, identity),
             CommandKind::OpenMerchant { merchant, currency, category, verification, partner } => {
-                self.open_merchant(Merchant {
+                self.open_merchant(MerchantAccount {
                     id: merchant,
                     currency,
                     category,
@@ -302,7 +337,6 @@ impl Engine {
                     partner,
                     settlement_minor: 0,
                     opened_at_ms: self.now_ms,
-                    risk: MerchantRisk::default(),
                     provenance: Origins::default(),
                 })
             }
@@ -352,7 +386,7 @@ impl Engine {
             }
             CommandKind::SetScoreFrozen { user, frozen } => {
                 let slot = self.user_slot(user)?;
-                self.users[slot].score.frozen = frozen;
+                self.lines[slot].score.frozen = frozen;
                 Ok(Accepted::Done)
             }
             CommandKind::LinkTie { party, tie } => self.link_tie(party, tie),
@@ -380,7 +414,7 @@ impl Engine {
             }
             CommandKind::RecordRefusedAttempt { user, .. } => {
                 let slot = self.user_slot(user)?;
-                self.users[slot].risk.refused_at_ms = Some(self.now_ms);
+                self.risk.users[slot].refused_at_ms = Some(self.now_ms);
                 Ok(Accepted::Done)
             }
         }
@@ -403,7 +437,7 @@ impl Engine {
             return Err(Rejection::UserExists);
         }
         let slot = u32::try_from(self.users.len()).map_err(|_| Rejection::AmountOverflow)?;
-        self.users.push(User {
+        self.users.push(UserAccount {
             id,
             currency,
             identity,
@@ -414,20 +448,19 @@ impl Engine {
             balance_held_minor: 0,
             credit_frozen: false,
             opened_at_ms: self.now_ms,
-            billing: Billing::default(),
-            score: CreditScore::default(),
-            withdrawals: WithdrawalTotals::default(),
-            risk: UserRisk::default(),
             provenance: Provenance::default(),
         });
+        self.lines.push(CreditLine::default());
+        self.risk.users.push(UserRisk::default());
         self.user_index.insert(id, slot);
         let (_, month) = self.local_today();
-        crate::score::rescore(&mut self.users[slot as usize], self.now_ms, month, true);
+        let slot = slot as usize;
+        crate::score::rescore(&self.users[slot], &mut self.lines[slot], self.now_ms, month, true);
         self.bank_slot(currency);
         Ok(Accepted::Done)
     }
 
-    fn open_merchant(&mut self, merchant: Merchant) -> Outcome {
+    fn open_merchant(&mut self, merchant: MerchantAccount) -> Outcome {
         if self.merchant_index.contains_key(&merchant.id) {
             return Err(Rejection::MerchantExists);
         }
@@ -435,6 +468,7 @@ impl Engine {
         self.merchant_index.insert(merchant.id, slot);
         self.bank_slot(merchant.currency);
         self.merchants.push(merchant);
+        self.risk.merchants.push(MerchantRisk::default());
         Ok(Accepted::Done)
     }
 
@@ -443,11 +477,10 @@ impl Engine {
         if limit_minor > Amount::MAX {
             return Err(Rejection::InvalidAmount);
         }
-        let account = &mut self.users[slot];
-        if (limit_minor as i128) < account.credit_committed_minor() {
+        if (limit_minor as i128) < committed_minor(&self.users[slot], &self.lines[slot]) {
             return Err(Rejection::LimitBelowUsed);
         }
-        account.limit_minor = limit_minor;
+        self.users[slot].limit_minor = limit_minor;
         Ok(Accepted::Done)
     }
 
@@ -505,7 +538,7 @@ impl Engine {
         let slot = self.user_slot(user)?;
         let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
         let (_, month) = self.local_today();
-        let to_minor = crate::score::reviewed_limit(&self.users[slot], product, month);
+        let to_minor = crate::score::reviewed_limit(&self.users[slot], &self.lines[slot], product, month);
         let from_minor = std::mem::replace(&mut self.users[slot].limit_minor, to_minor);
         Ok(Accepted::LineReviewed { from_minor, to_minor })
     }
@@ -513,9 +546,9 @@ impl Engine {
     fn adjust_score(&mut self, user: UserId, points: i32) -> Outcome {
         let slot = self.user_slot(user)?;
         let (_, month) = self.local_today();
-        let account = &mut self.users[slot];
-        account.score.adjustment = account.score.adjustment.saturating_add(points);
-        crate::score::rescore(account, self.now_ms, month, true);
+        let line = &mut self.lines[slot];
+        line.score.adjustment = line.score.adjustment.saturating_add(points);
+        crate::score::rescore(&self.users[slot], line, self.now_ms, month, true);
         Ok(Accepted::Done)
     }
 
@@ -554,12 +587,12 @@ impl Engine {
         let available_before = account.credit_available_minor();
         let merchant_id = self.merchants[merchant_slot].id;
         let purchase = Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor };
-        account.risk.on_purchase(purchase, total);
+        self.risk.users[user_slot].on_purchase(purchase, total);
         let ring = funding.credit_minor > 0 && ring_like(total, funding.credit_minor, available_before);
-        self.merchants[merchant_slot].risk.on_sale(now_ms, account.id, total, funding.credit_minor, ring);
+        self.risk.merchants[merchant_slot].on_sale(now_ms, account.id, total, funding.credit_minor, ring);
         // Both parts were checked against what is available, which bounds them by i64::MAX.
         account.credit_used_minor += funding.credit_minor as i64;
-        account.billing.spend(funding.credit_minor);
+        self.lines[user_slot].billing.spend(funding.credit_minor);
         let from_balance = account.provenance.take(funding.balance_minor, account.balance_minor);
         account.balance_minor -= funding.balance_minor;
         let (user, currency) = (account.id, account.currency);
@@ -696,8 +729,8 @@ impl Engine {
         self.users[user_slot].provenance.add(&moving, true);
         self.users[user_slot].balance_minor = balance;
         self.users[user_slot].credit_used_minor = used;
-        let rest = self.users[user_slot].billing.refund_plan(payment_id, split.credit_minor);
-        self.users[user_slot].billing.refund(rest);
+        let rest = self.lines[user_slot].billing.refund_plan(payment_id, split.credit_minor);
+        self.lines[user_slot].billing.refund(rest);
         self.merchants[merchant_slot].settlement_minor = settlement;
         let captured_at_ms = payment.captured_at_ms;
         self.refunds.get_or_default(payment_id).push((id, split));
@@ -705,8 +738,8 @@ impl Engine {
             self.merchants[merchant_slot].category,
             MerchantCategory::VirtualGoods | MerchantCategory::Recharge
         );
-        self.users[user_slot].risk.on_refund(self.now_ms, captured_at_ms, amount.minor(), liquid);
-        self.merchants[merchant_slot].risk.on_refund(self.now_ms, amount.minor());
+        self.risk.users[user_slot].on_refund(self.now_ms, captured_at_ms, amount.minor(), liquid);
+        self.risk.merchants[merchant_slot].on_refund(self.now_ms, amount.minor());
         ledger.post(AccountKind::MerchantSettlement, merchant.0, currency, amount.signed());
         ledger.post(AccountKind::UserCredit, user.0, currency, -(split.credit_minor as i64));
         ledger.post(AccountKind::UserBalance, user.0, currency, -(split.balance_minor as i64));
@@ -721,8 +754,8 @@ impl Engine {
         let to_slot = self.user_slot(to)?;
         self.move_between(Wallet::User(from_slot), Wallet::User(to_slot), amount, ledger)?;
         let now_ms = self.now_ms;
-        self.users[to_slot].risk.on_inflow(Inflow { time_ms: now_ms, from, amount_minor: amount.minor() });
-        self.users[from_slot].risk.on_payee(Outflow { time_ms: now_ms, to, amount_minor: amount.minor() });
+        self.risk.users[to_slot].on_inflow(Inflow { time_ms: now_ms, from, amount_minor: amount.minor() });
+        self.risk.users[from_slot].on_payee(Outflow { time_ms: now_ms, to, amount_minor: amount.minor() });
         Ok(Accepted::Done)
     }
 
@@ -741,7 +774,7 @@ impl Engine {
         let from_slot = self.merchant_slot(merchant)?;
         let to_slot = self.merchant_slot(to)?;
         self.move_between(Wallet::Merchant(from_slot), Wallet::Merchant(to_slot), amount, ledger)?;
-        self.merchants[from_slot].risk.on_payout(self.now_ms, amount.minor());
+        self.risk.merchants[from_slot].on_payout(self.now_ms, amount.minor());
         Ok(Accepted::Done)
     }
 
@@ -846,7 +879,7 @@ impl Engine {
         let account = &mut self.merchants[slot];
         account.provenance.take(amount.minor(), account.settlement_minor);
         account.settlement_minor -= amount.minor();
-        self.merchants[slot].risk.on_payout(self.now_ms, amount.minor());
+        self.risk.merchants[slot].on_payout(self.now_ms, amount.minor());
         Ok(Accepted::Done)
     }
 
@@ -854,7 +887,7 @@ impl Engine {
         let slot = self.user_slot(user)?;
         let account = &self.users[slot];
         // Instalment plans are paid period by period, or off early: not by ordinary repayments.
-        let owed = (account.credit_used_minor - account.billing.plans_minor() as i64).max(0) as u64;
+        let owed = (account.credit_used_minor - self.lines[slot].billing.plans_minor() as i64).max(0) as u64;
         let rule = self.product_at(self.now_ms).map_or(Overpayment::Refuse, |product| product.billing.overpayment);
         let applied = match (amount.minor() > owed, rule) {
             (false, _) | (true, Overpayment::KeepAsCredit) => amount.minor(),
@@ -870,7 +903,7 @@ impl Engine {
         }
         if let Some(applied) = Amount::new(applied) {
             self.move_repayment(slot, applied, source, ledger)?;
-            self.users[slot].billing.repay(applied.minor());
+            self.lines[slot].billing.repay(applied.minor());
         }
         if let (Some(excess), RepaySource::Bank) = (Amount::new(amount.minor() - applied), source) {
             // The excess came from the user's bank and lands in the balance, like a top-up.
@@ -888,7 +921,7 @@ impl Engine {
         ledger: &mut Postings<'_>,
     ) -> Outcome {
         let slot = self.user_slot(user)?;
-        let due = self.users[slot].billing.statement_due_minor(in_full);
+        let due = self.lines[slot].billing.statement_due_minor(in_full);
         let amount = Amount::new(due).ok_or(Rejection::NothingDue)?;
         self.repay(user, amount, source, ledger)?;
         Ok(Accepted::Repaid { amount_minor: due })

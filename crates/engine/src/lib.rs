@@ -28,7 +28,9 @@ mod withdrawal;
 pub use billing::{Billing, CycleActivity, Statement};
 pub use idempotency::IDEMPOTENCY_WINDOW_MS;
 pub use instalments::{InstalmentPlanState, ScheduledPeriod};
-pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, Merchant, Payment, User};
+pub use ledger::{
+    AUTHORIZATION_MAX_MS, Authorization, CreditLine, Engine, Merchant, MerchantAccount, Payment, User, UserAccount,
+};
 pub use prefetch::Lookahead;
 pub use queries::Counts;
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};

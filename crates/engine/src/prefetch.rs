@@ -58,11 +58,22 @@ impl Engine {
         self.hint = ahead.hints[index % (2 * CHUNK)];
         if index + DISTANCE < commands.len() {
             let hint = ahead.hints[(index + DISTANCE) % (2 * CHUNK)];
-            self.prefetch(hint, record, record);
+            self.prefetch(
+                hint,
+                |slot| {
+                    record(&self.users[slot]);
+                    record(&self.lines[slot]);
+                    record(&self.risk.users[slot]);
+                },
+                |slot| {
+                    record(&self.merchants[slot]);
+                    record(&self.risk.merchants[slot]);
+                },
+            );
         }
         if index + DISTANCE / 2 < commands.len() {
             let hint = ahead.hints[(index + DISTANCE / 2) % (2 * CHUNK)];
-            self.prefetch(hint, |user| user.risk.prefetch(), |merchant| merchant.risk.prefetch());
+            self.prefetch(hint, |slot| self.risk.users[slot].prefetch(), |slot| self.risk.merchants[slot].prefetch());
         }
     }
 
@@ -123,14 +134,16 @@ impl Engine {
         }
     }
 
-    fn prefetch(&self, hint: Hint, user: impl Fn(&crate::ledger::User), merchant: impl Fn(&crate::ledger::Merchant)) {
-        for slot in hint.users.iter().flatten() {
-            if let Some(record) = self.users.get(*slot as usize) {
-                user(record);
+    /// Calls `user` and `merchant` with the hint's slots that hold records (a slot's records
+    /// are all present or all absent: accounts open with their credit line and risk record).
+    fn prefetch(&self, hint: Hint, user: impl Fn(usize), merchant: impl Fn(usize)) {
+        for slot in hint.users.iter().flatten().map(|slot| *slot as usize) {
+            if slot < self.users.len() {
+                user(slot);
             }
         }
-        if let Some(record) = hint.merchant.and_then(|slot| self.merchants.get(slot as usize)) {
-            merchant(record);
+        if let Some(slot) = hint.merchant.map(|slot| slot as usize).filter(|slot| *slot < self.merchants.len()) {
+            merchant(slot);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Installing credit products and running their calendar: statement closing and daily penalties.
 
 use crate::billing;
-use crate::ledger::{Engine, Postings, User, platform_slot};
+use crate::ledger::{CreditLine, Engine, Postings, UserAccount, platform_slot};
 use model::calendar;
 use model::product::Product;
 use model::{Accepted, AccountKind, Outcome, Rejection};
@@ -73,11 +73,12 @@ impl Engine {
             work.sort_unstable();
             work.dedup();
             for slot in work {
-                let user = &mut self.users[slot as usize];
+                let (user, line) = (&mut self.users[slot as usize], &mut self.lines[slot as usize]);
                 if user.currency == product.currency {
-                    charge_penalty(user, (next_start_ms, month), product, &mut self.fee_income[fee_slot].1, ledger);
+                    let penalty = line.billing.end_of_day(next_start_ms, month, product);
+                    charge(user, penalty, &mut self.fee_income[fee_slot].1, ledger);
                 }
-                match user.billing.has_past_due_work() {
+                match line.billing.has_past_due_work() {
                     true => self.daily_billing.insert(slot),
                     false => self.daily_billing.remove(&slot),
                 };
@@ -85,16 +86,15 @@ impl Engine {
             let (_, _, day_of_month) = calendar::civil(day + 2);
             if day_of_month == product.billing.statement_day {
                 let due_before_ms = calendar::day_start_ms(billing::due_before_day(day + 2, product), offset);
-                for (slot, user) in
-                    self.users.iter_mut().enumerate().filter(|(_, user)| user.currency == product.currency)
-                {
-                    let closed = user.billing.statements.len();
-                    let fees = user.billing.close_cycle(next_start_ms, due_before_ms, product);
+                let lines = self.users.iter_mut().zip(self.lines.iter_mut()).enumerate();
+                for (slot, (user, line)) in lines.filter(|(_, (user, _))| user.currency == product.currency) {
+                    let closed = line.billing.statements.len();
+                    let fees = line.billing.close_cycle(next_start_ms, due_before_ms, product);
                     charge(user, fees, &mut self.fee_income[fee_slot].1, ledger);
-                    if user.billing.statements.len() > closed {
+                    if line.billing.statements.len() > closed {
                         statements += 1;
                         self.due_dates.insert((due_before_ms, slot as u32));
-                        crate::score::rescore(user, next_start_ms, month, false);
+                        crate::score::rescore(user, line, next_start_ms, month, false);
                     }
                 }
             }
@@ -105,20 +105,8 @@ impl Engine {
     }
 }
 
-/// Runs the end of a day for one user and posts its penalty.
-fn charge_penalty(
-    user: &mut User,
-    (next_day_start_ms, month): (u64, i64),
-    product: &Product,
-    fee_income: &mut i64,
-    ledger: &mut Postings<'_>,
-) {
-    let penalty = user.billing.end_of_day(next_day_start_ms, month, product);
-    charge(user, penalty, fee_income, ledger);
-}
-
 /// Posts a fee or penalty the billing buckets already hold: Dr the credit line, Cr fee income.
-fn charge(user: &mut User, amount_minor: u64, fee_income: &mut i64, ledger: &mut Postings<'_>) {
+fn charge(user: &mut UserAccount, amount_minor: u64, fee_income: &mut i64, ledger: &mut Postings<'_>) {
     if amount_minor == 0 {
         return;
     }
@@ -131,12 +119,12 @@ fn charge(user: &mut User, amount_minor: u64, fee_income: &mut i64, ledger: &mut
 
 /// The billing work the users' state implies: who is past due (billed daily) and which latest
 /// statements still await their due date.
-pub(crate) fn billing_work(users: &[User]) -> (BTreeSet<u32>, BTreeSet<(u64, u32)>) {
-    let daily = (0..users.len() as u32).filter(|slot| users[*slot as usize].billing.has_past_due_work()).collect();
-    let due_dates = users
+pub(crate) fn billing_work(lines: &[CreditLine]) -> (BTreeSet<u32>, BTreeSet<(u64, u32)>) {
+    let daily = (0..lines.len() as u32).filter(|slot| lines[*slot as usize].billing.has_past_due_work()).collect();
+    let due_dates = lines
         .iter()
         .enumerate()
-        .filter_map(|(slot, user)| user.billing.awaiting_due_before_ms().map(|due| (due, slot as u32)))
+        .filter_map(|(slot, line)| line.billing.awaiting_due_before_ms().map(|due| (due, slot as u32)))
         .collect();
     (daily, due_dates)
 }

@@ -25,13 +25,15 @@ pub struct Counts {
 
 impl Engine {
     /// A user's accounts, if open.
-    pub fn user(&self, id: UserId) -> Option<&User> {
-        self.user_index.get(&id).map(|slot| &self.users[*slot as usize])
+    pub fn user(&self, id: UserId) -> Option<User<'_>> {
+        let slot = *self.user_index.get(&id)? as usize;
+        Some(User { account: &self.users[slot], credit: &self.lines[slot], risk: &self.risk.users[slot] })
     }
 
     /// A merchant, if open.
-    pub fn merchant(&self, id: MerchantId) -> Option<&Merchant> {
-        self.merchant_index.get(&id).map(|slot| &self.merchants[*slot as usize])
+    pub fn merchant(&self, id: MerchantId) -> Option<Merchant<'_>> {
+        let slot = *self.merchant_index.get(&id)? as usize;
+        Some(Merchant { account: &self.merchants[slot], risk: &self.risk.merchants[slot] })
     }
 
     /// A captured payment.
@@ -94,7 +96,7 @@ impl Engine {
             payments: self.payments.len(),
             authorizations: self.authorizations.len(),
             remembered_ids: self.remembered.len(),
-            statements: self.users.iter().map(|user| user.billing.statements.len()).sum(),
+            statements: self.lines.iter().map(|line| line.billing.statements.len()).sum(),
         }
     }
 

@@ -4,7 +4,7 @@
 //! lateness in the last twelve months), utilisation, tenure and flags, plus the adjustments risk
 //! actions and analysts made. A frozen score keeps its value until unfrozen; adjustments still apply.
 
-use crate::ledger::User;
+use crate::ledger::{CreditLine, UserAccount};
 use model::product::SCORE_MAX;
 use serde::{Deserialize, Serialize};
 
@@ -59,10 +59,10 @@ pub const SCORE_BASE: i32 = 600;
 const DAY_MS: u64 = 86_400_000;
 
 /// The behavioural score of a user now, with its reasons.
-pub fn behavioural(user: &User, now_ms: u64, month: i64) -> (u16, Vec<(ScoreReason, i32)>) {
+pub fn behavioural(user: &UserAccount, line: &CreditLine, now_ms: u64, month: i64) -> (u16, Vec<(ScoreReason, i32)>) {
     let months = (now_ms.saturating_sub(user.opened_at_ms) / (30 * DAY_MS)) as i32;
-    let on_time = user.billing.on_time_statements.min(10) as i32;
-    let late_days = user.billing.worst_days_past_due_last_year(month).min(75) as i32;
+    let on_time = line.billing.on_time_statements.min(10) as i32;
+    let late_days = line.billing.worst_days_past_due_last_year(month).min(75) as i32;
     let used_percent = match user.limit_minor {
         0 => 0,
         limit => (user.credit_used_minor.max(0) as u128 * 100 / u128::from(limit)) as i32,
@@ -79,23 +79,23 @@ pub fn behavioural(user: &User, now_ms: u64, month: i64) -> (u16, Vec<(ScoreReas
         (ScoreReason::Lateness, -4 * late_days),
         (ScoreReason::Utilisation, utilisation),
         (ScoreReason::CreditFrozen, if user.credit_frozen { -100 } else { 0 }),
-        (ScoreReason::Adjustment, user.score.adjustment),
+        (ScoreReason::Adjustment, line.score.adjustment),
     ];
     let total: i32 = reasons.iter().map(|(_, points)| points).sum();
     (total.clamp(0, i32::from(SCORE_MAX)) as u16, reasons.into_iter().filter(|(_, points)| *points != 0).collect())
 }
 
 /// Recomputes a user's score (unless frozen and not `forced`) and records the change.
-pub fn rescore(user: &mut User, now_ms: u64, month: i64, forced: bool) {
-    if user.score.frozen && !forced {
+pub fn rescore(user: &UserAccount, line: &mut CreditLine, now_ms: u64, month: i64, forced: bool) {
+    if line.score.frozen && !forced {
         return;
     }
-    let (score, reasons) = behavioural(user, now_ms, month);
-    let history = &mut user.score.history;
+    let (score, reasons) = behavioural(user, line, now_ms, month);
+    let history = &mut line.score.history;
     if history.last().is_some_and(|last| last.score == score && last.reasons == reasons) {
         return;
     }
-    user.score.score = score;
+    line.score.score = score;
     history.push(ScoreChange { at_ms: now_ms, score, reasons });
     let keep_from = history.len().saturating_sub(SCORE_HISTORY_MAX);
     history.drain(..keep_from);
@@ -103,16 +103,16 @@ pub fn rescore(user: &mut User, now_ms: u64, month: i64, forced: bool) {
 
 /// The limit a line review sets: cut to the band's maximum (never below what is used and held),
 /// or raised by the policy's share up to it when the record earns it.
-pub fn reviewed_limit(user: &User, product: &model::product::Product, month: i64) -> u64 {
-    let band_max = product.band(user.score.score).max_limit_minor;
-    let committed = user.credit_committed_minor().max(0) as u64;
+pub fn reviewed_limit(user: &UserAccount, line: &CreditLine, product: &model::product::Product, month: i64) -> u64 {
+    let band_max = product.band(line.score.score).max_limit_minor;
+    let committed = crate::ledger::committed_minor(user, line).max(0) as u64;
     let policy = &product.line_policy;
     if user.limit_minor > band_max {
         return band_max.max(committed);
     }
-    let earned = user.billing.on_time_statements >= policy.min_on_time_statements
-        && user.billing.worst_days_past_due_last_year(month) <= policy.max_days_past_due_last_year
-        && user.billing.days_past_due == 0
+    let earned = line.billing.on_time_statements >= policy.min_on_time_statements
+        && line.billing.worst_days_past_due_last_year(month) <= policy.max_days_past_due_last_year
+        && line.billing.days_past_due == 0
         && !user.credit_frozen;
     match earned {
         true => (user.limit_minor + crate::billing::apply_ppm(user.limit_minor, policy.increase_ppm)).min(band_max),

@@ -4,16 +4,23 @@
 //! and keyed maps are written sorted by key, so the same state always encodes to the same bytes
 //! and [`Engine::state_hash`] compares states bit for bit.
 
+use crate::billing::Billing;
 use crate::idempotency::{RememberedIds, RememberedSnapshot};
-use crate::ledger::{Authorization, Engine, Merchant, Payment, User};
+use crate::ledger::{Authorization, CreditLine, Engine, MerchantAccount, Payment, UserAccount};
 use crate::mandates::Mandate;
+use crate::provenance::{Origins, Provenance};
+use crate::risk::features::{MerchantRisk, UserRisk};
+use crate::score::CreditScore;
 use crate::withdrawal::Challenge;
+use crate::withdrawal::WithdrawalTotals;
 use model::Currency;
 use model::product::Product;
 use model::risk::{Case, Parked, Party, RuleSet, Tie};
 use model::{CommandId, Funding, MerchantId, UserId};
+use model::{IdentityLevel, MerchantCategory, MerchantVerification};
 use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
@@ -23,13 +30,123 @@ use std::collections::BTreeMap;
 /// cash-like goods are counted however late; 10: orders for others are a ring of their own).
 pub const SNAPSHOT_VERSION: u32 = 16;
 
+/// One user as the snapshot lays it out: the account, then the credit line and the risk record
+/// (kept apart by slot in the engine), then the balance's provenance. Borrowed when written,
+/// owned when read.
+#[derive(Serialize, Deserialize)]
+struct UserRecord<'a> {
+    id: UserId,
+    currency: Currency,
+    identity: IdentityLevel,
+    limit_minor: u64,
+    credit_used_minor: i64,
+    credit_held_minor: u64,
+    balance_minor: u64,
+    balance_held_minor: u64,
+    credit_frozen: bool,
+    opened_at_ms: u64,
+    billing: Cow<'a, Billing>,
+    score: Cow<'a, CreditScore>,
+    withdrawals: Cow<'a, WithdrawalTotals>,
+    risk: Cow<'a, UserRisk>,
+    provenance: Cow<'a, Provenance>,
+}
+
+/// One merchant as the snapshot lays it out, as [`UserRecord`] does a user.
+#[derive(Serialize, Deserialize)]
+struct MerchantRecord<'a> {
+    id: MerchantId,
+    currency: Currency,
+    category: MerchantCategory,
+    verification: MerchantVerification,
+    partner: bool,
+    settlement_minor: u64,
+    opened_at_ms: u64,
+    risk: Cow<'a, MerchantRisk>,
+    provenance: Cow<'a, Origins>,
+}
+
+impl UserRecord<'_> {
+    fn of<'a>(account: &'a UserAccount, line: &'a CreditLine, risk: &'a UserRisk) -> UserRecord<'a> {
+        UserRecord {
+            id: account.id,
+            currency: account.currency,
+            identity: account.identity,
+            limit_minor: account.limit_minor,
+            credit_used_minor: account.credit_used_minor,
+            credit_held_minor: account.credit_held_minor,
+            balance_minor: account.balance_minor,
+            balance_held_minor: account.balance_held_minor,
+            credit_frozen: account.credit_frozen,
+            opened_at_ms: account.opened_at_ms,
+            billing: Cow::Borrowed(&line.billing),
+            score: Cow::Borrowed(&line.score),
+            withdrawals: Cow::Borrowed(&line.withdrawals),
+            risk: Cow::Borrowed(risk),
+            provenance: Cow::Borrowed(&account.provenance),
+        }
+    }
+
+    fn into_parts(self) -> (UserAccount, CreditLine, UserRisk) {
+        let account = UserAccount {
+            id: self.id,
+            currency: self.currency,
+            identity: self.identity,
+            limit_minor: self.limit_minor,
+            credit_used_minor: self.credit_used_minor,
+            credit_held_minor: self.credit_held_minor,
+            balance_minor: self.balance_minor,
+            balance_held_minor: self.balance_held_minor,
+            credit_frozen: self.credit_frozen,
+            opened_at_ms: self.opened_at_ms,
+            provenance: self.provenance.into_owned(),
+        };
+        let line = CreditLine {
+            billing: self.billing.into_owned(),
+            score: self.score.into_owned(),
+            withdrawals: self.withdrawals.into_owned(),
+        };
+        (account, line, self.risk.into_owned())
+    }
+}
+
+impl MerchantRecord<'_> {
+    fn of<'a>(account: &'a MerchantAccount, risk: &'a MerchantRisk) -> MerchantRecord<'a> {
+        MerchantRecord {
+            id: account.id,
+            currency: account.currency,
+            category: account.category,
+            verification: account.verification,
+            partner: account.partner,
+            settlement_minor: account.settlement_minor,
+            opened_at_ms: account.opened_at_ms,
+            risk: Cow::Borrowed(risk),
+            provenance: Cow::Borrowed(&account.provenance),
+        }
+    }
+
+    fn into_parts(self) -> (MerchantAccount, MerchantRisk) {
+        let account = MerchantAccount {
+            id: self.id,
+            currency: self.currency,
+            category: self.category,
+            verification: self.verification,
+            partner: self.partner,
+            settlement_minor: self.settlement_minor,
+            opened_at_ms: self.opened_at_ms,
+            provenance: self.provenance.into_owned(),
+        };
+        (account, self.risk.into_owned())
+    }
+}
+
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
     version: u32,
     now_ms: u64,
     commands_applied: u64,
-    users: &'a [User],
-    merchants: &'a [Merchant],
+    users: Vec<UserRecord<'a>>,
+    merchants: Vec<MerchantRecord<'a>>,
     bank_clearing: &'a [(Currency, i64)],
     fee_income: &'a [(Currency, i64)],
     products: &'a [(u64, Product)],
@@ -52,8 +169,8 @@ struct SnapshotOwned {
     version: u32,
     now_ms: u64,
     commands_applied: u64,
-    users: Vec<User>,
-    merchants: Vec<Merchant>,
+    users: Vec<UserRecord<'static>>,
+    merchants: Vec<MerchantRecord<'static>>,
     bank_clearing: Vec<(Currency, i64)>,
     fee_income: Vec<(Currency, i64)>,
     products: Vec<(u64, Product)>,
@@ -109,8 +226,12 @@ impl Engine {
             version: SNAPSHOT_VERSION,
             now_ms: self.now_ms,
             commands_applied: self.commands_applied,
-            users: &self.users,
-            merchants: &self.merchants,
+            users: (self.users.iter().zip(&self.lines).zip(&self.risk.users))
+                .map(|((account, line), risk)| UserRecord::of(account, line, risk))
+                .collect(),
+            merchants: (self.merchants.iter().zip(&self.risk.merchants))
+                .map(|(account, risk)| MerchantRecord::of(account, risk))
+                .collect(),
             bank_clearing: &self.bank_clearing,
             fee_income: &self.fee_income,
             products: &self.products,
@@ -144,16 +265,21 @@ impl Engine {
             return Err(SnapshotError::Version(owned.version));
         }
         let mut engine = Engine { now_ms: owned.now_ms, commands_applied: owned.commands_applied, ..Engine::default() };
-        for (slot, user) in owned.users.iter().enumerate() {
-            engine.user_index.insert(UserId(user.id.0), slot as u32);
+        for (slot, user) in owned.users.into_iter().enumerate() {
+            engine.user_index.insert(user.id, slot as u32);
+            let (account, line, risk) = user.into_parts();
+            engine.users.push(account);
+            engine.lines.push(line);
+            engine.risk.users.push(risk);
         }
-        for (slot, merchant) in owned.merchants.iter().enumerate() {
-            engine.merchant_index.insert(MerchantId(merchant.id.0), slot as u32);
+        for (slot, merchant) in owned.merchants.into_iter().enumerate() {
+            engine.merchant_index.insert(merchant.id, slot as u32);
+            let (account, risk) = merchant.into_parts();
+            engine.merchants.push(account);
+            engine.risk.merchants.push(risk);
         }
-        (engine.daily_billing, engine.due_dates) = crate::products::billing_work(&owned.users);
-        engine.risk.lapses = crate::risk::lapses_of(&owned.users);
-        engine.users = owned.users;
-        engine.merchants = owned.merchants;
+        (engine.daily_billing, engine.due_dates) = crate::products::billing_work(&engine.lines);
+        engine.risk.lapses = crate::risk::lapses_of(&engine.risk.users);
         engine.bank_clearing = owned.bank_clearing;
         engine.fee_income = owned.fee_income;
         engine.products = owned.products;

@@ -76,20 +76,20 @@ impl Engine {
         (day, month): (i64, i64),
     ) -> Result<u64, Rejection> {
         let policy = &product.withdrawal;
-        let user = &self.users[slot];
+        let (user, line) = (&self.users[slot], &self.lines[slot]);
         refuse_unless(policy.enabled, Rejection::WithdrawalNotOffered)?;
         refuse_unless(!user.credit_frozen, Rejection::CreditFrozen)?;
         refuse_unless(user.identity >= policy.min_identity, Rejection::WithdrawalIdentity)?;
         let age_days = self.now_ms.saturating_sub(user.opened_at_ms) / 86_400_000;
         refuse_unless(age_days >= u64::from(policy.min_account_age_days), Rejection::WithdrawalAccountTooNew)?;
-        refuse_unless(user.score.score >= policy.min_score, Rejection::WithdrawalScoreTooLow)?;
-        let late = user.billing.worst_days_past_due_last_year(month).max(user.billing.days_past_due);
+        refuse_unless(line.score.score >= policy.min_score, Rejection::WithdrawalScoreTooLow)?;
+        let late = line.billing.worst_days_past_due_last_year(month).max(line.billing.days_past_due);
         refuse_unless(late <= policy.max_days_past_due_last_year, Rejection::WithdrawalPastDue)?;
         // The score band scales the caps.
-        let band_ppm = product.band(user.score.score).withdrawal_caps_ppm;
+        let band_ppm = product.band(line.score.score).withdrawal_caps_ppm;
         let cap = |policy_cap: u64| apply_ppm(policy_cap, band_ppm);
         refuse_unless(amount.minor() <= cap(policy.max_per_transaction_minor), Rejection::WithdrawalTransactionCap)?;
-        let (day_minor, month_minor) = user.withdrawals.on(day, month);
+        let (day_minor, month_minor) = line.withdrawals.on(day, month);
         refuse_unless(day_minor + amount.minor() <= cap(policy.max_per_day_minor), Rejection::WithdrawalDailyCap)?;
         refuse_unless(
             month_minor + amount.minor() <= cap(policy.max_per_month_minor),
@@ -115,7 +115,7 @@ impl Engine {
     ) -> Outcome {
         let slot = self.user_slot(user)?;
         self.check_new_payment_id(id)?;
-        refuse_unless(self.users[slot].withdrawals.pending.is_none(), Rejection::WithdrawalPending)?;
+        refuse_unless(self.lines[slot].withdrawals.pending.is_none(), Rejection::WithdrawalPending)?;
         let calendar = self.local_today();
         let (fee, step_up_from_minor, challenge_ttl_ms) = {
             let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
@@ -127,7 +127,7 @@ impl Engine {
         }
         let expires_at_ms = self.now_ms + challenge_ttl_ms;
         self.users[slot].credit_held_minor += amount.minor() + fee;
-        self.users[slot].withdrawals.pending = Some(id);
+        self.lines[slot].withdrawals.pending = Some(id);
         self.expiries.insert((expires_at_ms, id));
         self.challenges
             .insert(id, Challenge { user, amount_minor: amount.minor(), fee_minor: fee, purpose, expires_at_ms });
@@ -153,7 +153,7 @@ impl Engine {
         self.expiries.remove(&(challenge.expires_at_ms, id));
         let slot = self.user_index[&challenge.user] as usize;
         self.users[slot].credit_held_minor -= challenge.amount_minor + challenge.fee_minor;
-        self.users[slot].withdrawals.pending = None;
+        self.lines[slot].withdrawals.pending = None;
     }
 
     /// Moves the money: Dr the credit line amount + fee, Cr the balance the amount, Cr fee income the fee.
@@ -177,8 +177,9 @@ impl Engine {
         let user = &mut self.users[slot];
         user.balance_minor = balance;
         user.credit_used_minor += (amount.minor() + fee) as i64;
-        user.billing.withdraw(amount.minor(), fee);
-        user.withdrawals.add(day, month, amount.minor());
+        let line = &mut self.lines[slot];
+        line.billing.withdraw(amount.minor(), fee);
+        line.withdrawals.add(day, month, amount.minor());
         ledger.post(AccountKind::UserCredit, id.0, currency, (amount.minor() + fee) as i64);
         ledger.post(AccountKind::UserBalance, id.0, currency, -amount.signed());
         ledger.post(AccountKind::FeeIncome, 0, currency, -(fee as i64));

@@ -101,11 +101,11 @@ impl Ledger {
     /// (credit used, balance) of a user.
     fn position(&self, user: UserId) -> (i64, u64) {
         let user = self.engine.user(user).expect("user is open");
-        (user.credit_used_minor, user.balance_minor)
+        (user.account.credit_used_minor, user.account.balance_minor)
     }
 
     fn settlement(&self, merchant: MerchantId) -> u64 {
-        self.engine.merchant(merchant).expect("merchant is open").settlement_minor
+        self.engine.merchant(merchant).expect("merchant is open").account.settlement_minor
     }
 }
 
@@ -197,7 +197,7 @@ fn authorization_capture_release_and_expiry() {
     );
     ledger.ok(CommandKind::Capture { authorization: hold, merchant: SHOP, amount: amount(5_000) });
     // Capturing 5,000 of 6,000 releases the other 1,000.
-    assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()), Some(5_000));
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.account.credit_available_minor()), Some(5_000));
     ledger.rejected(CommandKind::Release { authorization: hold, merchant: SHOP }, Rejection::UnknownAuthorization);
     ledger.ok(CommandKind::Refund { payment: hold, merchant: SHOP, amount: amount(5_000) });
 
@@ -210,7 +210,7 @@ fn authorization_capture_release_and_expiry() {
     );
     let (_, expired) = ledger.ok(CommandKind::Tick);
     assert_eq!(expired, Accepted::Ticked { authorizations: 1, statements: 0 });
-    assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()), Some(10_000));
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.account.credit_available_minor()), Some(10_000));
     for hold_ms in [0, engine::AUTHORIZATION_MAX_MS + 1] {
         ledger.rejected(
             CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1, 0), hold_ms },
@@ -517,7 +517,7 @@ impl Ledger {
     }
 
     fn billing(&self, user: UserId) -> engine::Billing {
-        self.engine.user(user).expect("user is open").billing.clone()
+        self.engine.user(user).expect("user is open").credit.billing.clone()
     }
 
     fn fee_income(&self) -> i64 {
@@ -599,11 +599,14 @@ fn merchant_charges_follow_the_mandate_caps_month_by_month() {
 #[test]
 fn a_balance_payment_goes_through_when_penalties_put_the_line_past_its_limit() {
     let mut ledger = Ledger::with_product();
-    let available = ledger.engine.user(ALICE).map(|user| user.credit_available_minor()).expect("alice") as u64;
+    let available = ledger.engine.user(ALICE).map(|user| user.account.credit_available_minor()).expect("alice") as u64;
     ledger.at(china_2026(1, 10, 9), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(available, 0) });
     ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
     ledger.at(china_2026(2, 14, 0) + 1_000, CommandKind::Tick);
-    assert!(ledger.engine.user(ALICE).map(|user| user.credit_available_minor()) < Some(0), "penalties past the limit");
+    assert!(
+        ledger.engine.user(ALICE).map(|user| user.account.credit_available_minor()) < Some(0),
+        "penalties past the limit"
+    );
     ledger.at(china_2026(2, 14, 1), CommandKind::TopUp { user: ALICE, amount: amount(500) });
     let (_, outcome) =
         ledger.at(china_2026(2, 14, 2), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 500) });
@@ -872,7 +875,7 @@ fn withdrawal_is_refused_by_each_rule_then_granted_and_billed() {
     ledger.time_ms = jan(2, 9);
     ledger.rejected(withdraw(ALICE, 50_000), Rejection::WithdrawalScoreTooLow);
     ledger.ok(CommandKind::AdjustScore { user: ALICE, points: 0 });
-    assert_eq!(ledger.engine.user(ALICE).map(|user| user.score.score), Some(660));
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit.score.score), Some(660));
     let carol = UserId(3);
     ledger.ok(CommandKind::OpenUser { user: carol, currency: Currency::CNY, identity: IdentityLevel::Basic });
     ledger.rejected(withdraw(carol, 50_000), Rejection::WithdrawalIdentity);
@@ -893,7 +896,7 @@ fn withdrawal_is_refused_by_each_rule_then_granted_and_billed() {
     // ¥2,000 waits for the step-up: ¥2,020 is held meanwhile.
     let (challenge, held) = ledger.ok(withdraw(ALICE, 200_000));
     assert_eq!(held, Accepted::Challenged { expires_at_ms: ledger.time_ms + 300_000 });
-    assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_held_minor), Some(202_000));
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.account.credit_held_minor), Some(202_000));
     ledger.rejected(withdraw(ALICE, 10_000), Rejection::WithdrawalPending);
     let (_, verified) = ledger.ok(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: challenge });
     assert_eq!(verified, Accepted::Withdrawn { amount_minor: 200_000, fee_minor: 2_000 });
@@ -904,7 +907,7 @@ fn withdrawal_is_refused_by_each_rule_then_granted_and_billed() {
     let (lapsing, _) = ledger.ok(withdraw(ALICE, 100_000));
     ledger.time_ms += 301_000;
     ledger.ok(CommandKind::Tick);
-    assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit_held_minor), Some(0));
+    assert_eq!(ledger.engine.user(ALICE).map(|user| user.account.credit_held_minor), Some(0));
     ledger.rejected(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: lapsing }, Rejection::UnknownChallenge);
 
     // Daily cap: ¥2,500 + ¥5,000 today, then ¥3,000 more would pass ¥10,000.
@@ -945,9 +948,14 @@ fn withdrawal_is_refused_after_lateness() {
     ledger
         .at(china_2026(2, 13, 10), CommandKind::Repay { user: BOB, amount: amount(50_050), source: RepaySource::Bank });
     ledger.ok(CommandKind::AdjustScore { user: BOB, points: 100 });
-    let bob = ledger.engine.user(BOB).expect("open").clone();
-    assert_eq!((bob.billing.days_past_due, bob.billing.worst_days_past_due), (0, 2));
-    assert!(bob.score.score >= 650, "score {} with reasons {:?}", bob.score.score, bob.score.history.last());
+    let bob = ledger.engine.user(BOB).expect("open");
+    assert_eq!((bob.credit.billing.days_past_due, bob.credit.billing.worst_days_past_due), (0, 2));
+    assert!(
+        bob.credit.score.score >= 650,
+        "score {} with reasons {:?}",
+        bob.credit.score.score,
+        bob.credit.score.history.last()
+    );
     ledger.rejected(withdraw(BOB, 10_000), Rejection::WithdrawalPastDue);
 }
 
@@ -1067,7 +1075,7 @@ fn line_reviews_follow_the_score_band_and_the_repayment_record() {
     // Alice owes ¥800 when her score drops into the "poor" band (at most ¥500): cut to ¥800.
     ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(80_000, 0) });
     ledger.ok(CommandKind::AdjustScore { user: ALICE, points: -300 });
-    assert_eq!(ledger.engine.user(ALICE).map(|user| product_band(&user.score)), Some("poor".to_owned()));
+    assert_eq!(ledger.engine.user(ALICE).map(|user| product_band(&user.credit.score)), Some("poor".to_owned()));
     assert_eq!(ledger.ok(review).1, Accepted::LineReviewed { from_minor: 1_200_000, to_minor: 80_000 });
 }
 

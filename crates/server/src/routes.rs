@@ -602,7 +602,7 @@ async fn get_statements(
     Path(user_id): Path<String>,
 ) -> Result<Json<Vec<StatementView>>, ApiError> {
     read_user(&state, &principal, &user_id, |_, user| {
-        user.billing.statements.iter().map(|statement| StatementView::new(user.id, statement)).collect()
+        user.credit.billing.statements.iter().map(|statement| StatementView::new(user.account.id, statement)).collect()
     })
     .await
 }
@@ -617,8 +617,10 @@ async fn get_instalments(
     Extension(principal): Extension<Principal>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Vec<InstalmentPlanView>>, ApiError> {
-    read_user(&state, &principal, &user_id, |_, user| user.billing.plans.iter().map(InstalmentPlanView::from).collect())
-        .await
+    read_user(&state, &principal, &user_id, |_, user| {
+        user.credit.billing.plans.iter().map(InstalmentPlanView::from).collect()
+    })
+    .await
 }
 
 /// A user's credit score with its band and the reasons that moved it.
@@ -632,12 +634,12 @@ async fn get_score(
     Path(user_id): Path<String>,
 ) -> Result<Json<ScoreView>, ApiError> {
     read_user(&state, &principal, &user_id, |engine, user| ScoreView {
-        user_id: user.id.0,
-        score: user.score.score,
-        band: engine.product_at(engine.now_ms()).map(|product| product.band(user.score.score).name.clone()),
-        frozen: user.score.frozen,
-        adjustment: user.score.adjustment,
-        history: user.score.history.clone(),
+        user_id: user.account.id.0,
+        score: user.credit.score.score,
+        band: engine.product_at(engine.now_ms()).map(|product| product.band(user.credit.score.score).name.clone()),
+        frozen: user.credit.score.frozen,
+        adjustment: user.credit.score.adjustment,
+        history: user.credit.score.history.clone(),
     })
     .await
 }
@@ -658,7 +660,7 @@ async fn get_statement(
     let statement = state
         .writer
         .read(move |engine| {
-            let statements = &engine.user(id)?.billing.statements;
+            let statements = &engine.user(id)?.credit.billing.statements;
             let index = usize::try_from(number).ok()?.checked_sub(1)?;
             statements.get(index).map(|statement| StatementView::new(id, statement))
         })
@@ -725,7 +727,7 @@ async fn read_user<T: Send + 'static>(
     state: &AppState,
     principal: &Principal,
     user_id: &str,
-    read: impl FnOnce(&engine::Engine, &engine::User) -> T + Send + 'static,
+    read: impl FnOnce(&engine::Engine, engine::User<'_>) -> T + Send + 'static,
 ) -> Result<Json<T>, ApiError> {
     require(principal, READERS)?;
     let id = UserId(parse_id(user_id, "user_id")?);

@@ -1279,20 +1279,21 @@ pub struct RiskActionView {
     pub lapses_at_ms: Option<u64>,
 }
 
-impl From<&User> for UserView {
-    fn from(user: &User) -> UserView {
+impl From<User<'_>> for UserView {
+    fn from(user: User<'_>) -> UserView {
         UserView {
-            user_id: user.id.0,
-            currency: user.currency.to_string(),
-            identity: user.identity,
-            limit_minor: user.limit_minor,
-            credit_used_minor: user.credit_used_minor,
-            credit_held_minor: user.credit_held_minor,
-            credit_available_minor: user.credit_available_minor().clamp(i64::MIN as i128, i64::MAX as i128) as i64,
-            balance_minor: user.balance_minor,
-            balance_held_minor: user.balance_held_minor,
-            credit_frozen: user.credit_frozen,
-            opened_at_ms: user.opened_at_ms,
+            user_id: user.account.id.0,
+            currency: user.account.currency.to_string(),
+            identity: user.account.identity,
+            limit_minor: user.account.limit_minor,
+            credit_used_minor: user.account.credit_used_minor,
+            credit_held_minor: user.account.credit_held_minor,
+            credit_available_minor: user.account.credit_available_minor().clamp(i64::MIN as i128, i64::MAX as i128)
+                as i64,
+            balance_minor: user.account.balance_minor,
+            balance_held_minor: user.account.balance_held_minor,
+            credit_frozen: user.account.credit_frozen,
+            opened_at_ms: user.account.opened_at_ms,
             risk_actions: AccountAction::ALL
                 .into_iter()
                 .filter(|action| user.risk.lapse_at_ms[action.index()] != 0)
@@ -1301,7 +1302,7 @@ impl From<&User> for UserView {
                     RiskActionView { action, lapses_at_ms: (lapse_at_ms != engine::risk::KEPT).then_some(lapse_at_ms) }
                 })
                 .collect(),
-            billing: BillingView::from(&user.billing),
+            billing: BillingView::from(&user.credit.billing),
         }
     }
 }
@@ -1327,16 +1328,16 @@ pub struct MerchantView {
     pub opened_at_ms: u64,
 }
 
-impl From<&Merchant> for MerchantView {
-    fn from(merchant: &Merchant) -> MerchantView {
+impl From<Merchant<'_>> for MerchantView {
+    fn from(merchant: Merchant<'_>) -> MerchantView {
         MerchantView {
-            merchant_id: merchant.id.0,
-            currency: merchant.currency.to_string(),
-            category: merchant.category,
-            verification: merchant.verification,
-            partner: merchant.partner,
-            settlement_minor: merchant.settlement_minor,
-            opened_at_ms: merchant.opened_at_ms,
+            merchant_id: merchant.account.id.0,
+            currency: merchant.account.currency.to_string(),
+            category: merchant.account.category,
+            verification: merchant.account.verification,
+            partner: merchant.account.partner,
+            settlement_minor: merchant.account.settlement_minor,
+            opened_at_ms: merchant.account.opened_at_ms,
         }
     }
 }

@@ -218,7 +218,7 @@ fn a_converted_wallet_log_replays_with_the_balances_it_states() {
     assert_eq!(stated.len(), 5, "C1231006815, C1666544295, C1305486145, C553264065, C712410124");
     // An account whose first row states a balance existed before the log: it is a year old at
     // the first row; one first seen empty (the transfer's payee) opens at its row.
-    let opened = |name: &str| engine.user(UserId(names[name])).expect("opened").opened_at_ms;
+    let opened = |name: &str| engine.user(UserId(names[name])).expect("opened").account.opened_at_ms;
     assert_eq!(opened("C1231006815"), sim::population::START_MS - sim::convert::PREEXISTING_MS);
     assert!(opened("C553264065") > sim::population::START_MS);
     let ids: Vec<u64> = converted.iter().map(|event| event.id).collect();
@@ -226,7 +226,7 @@ fn a_converted_wallet_log_replays_with_the_balances_it_states() {
     assert!(converted.windows(2).all(|pair| pair[0].time_ms <= pair[1].time_ms), "events stay in time order");
     for (name, balance_minor) in stated {
         let user = engine.user(UserId(names[&name])).expect("opened");
-        assert_eq!(user.balance_minor, balance_minor, "{name}");
+        assert_eq!(user.account.balance_minor, balance_minor, "{name}");
     }
     engine.check_invariants().unwrap();
     // The published Kaggle file has a last column, isFlaggedFraud: a row the log's platform
@@ -260,7 +260,7 @@ fn a_converted_wallet_log_replays_with_the_balances_it_states() {
         }
     }
     let blocked_payer = engine.user(UserId(names_of(&converted.events)[0])).expect("C9 opened");
-    assert_eq!(blocked_payer.balance_minor, 25_000_000, "the blocked transfer moved nothing");
+    assert_eq!(blocked_payer.account.balance_minor, 25_000_000, "the blocked transfer moved nothing");
     assert!(blocked_payer.risk.refused_at_ms.is_some(), "but the attempt is on record");
     // PaySim 2's raw log: renamed columns, amounts with more decimals (rounded to the cent) and
     // overdrawn (negative) balances, which hold nothing.

@@ -13,12 +13,12 @@ use model::{CommandId, CommandKind, Funding, UserId};
 pub const CASE_HOLD_MS: u64 = AUTHORIZATION_MAX_MS;
 /// Whether a risk action is in force on a user (a freeze counts only when a risk action froze
 /// the line).
-pub(crate) fn in_force(user: &crate::ledger::User, action: AccountAction) -> bool {
+pub(crate) fn in_force(risk: &super::features::UserRisk, action: AccountAction) -> bool {
     match action {
-        AccountAction::FreezeCredit => user.risk.frozen_by_risk,
-        AccountAction::CutLine => user.risk.cut_from_limit_minor.is_some(),
-        AccountAction::LowerScore => user.risk.score_lowered,
-        AccountAction::WatchList => user.risk.watchlisted(),
+        AccountAction::FreezeCredit => risk.frozen_by_risk,
+        AccountAction::CutLine => risk.cut_from_limit_minor.is_some(),
+        AccountAction::LowerScore => risk.score_lowered,
+        AccountAction::WatchList => risk.watchlisted(),
     }
 }
 
@@ -166,7 +166,7 @@ impl Engine {
         }
         if let Some(slot) = event.user {
             if decision.kind == DecisionKind::Deny {
-                self.users[slot].risk.refused_at_ms = Some(self.now_ms);
+                self.risk.users[slot].refused_at_ms = Some(self.now_ms);
             }
             let reason = self.watch_reason(&decision, &decision.actions, |rule| &rule.account_actions);
             self.take_actions(slot, &decision.actions, true, reason);
@@ -190,7 +190,7 @@ impl Engine {
         let available = self.users[user].credit_available_minor();
         if event.credit_minor > 0 && ring_like(event.amount_minor, event.credit_minor, available) {
             let payer = self.users[user].id;
-            self.merchants[merchant].risk.note_ring_payer(self.now_ms, payer);
+            self.risk.merchants[merchant].note_ring_payer(self.now_ms, payer);
         }
     }
 
@@ -212,7 +212,7 @@ impl Engine {
             credit_minor: event.credit_minor,
             beneficiary,
         };
-        self.users[user].risk.on_order_for_other(order);
+        self.risk.users[user].on_order_for_other(order);
     }
 
     fn park(&mut self, id: CommandId, party: Party, kind: &CommandKind) -> Outcome {
@@ -300,36 +300,37 @@ impl Engine {
         }
         let (_, month) = self.local_today();
         let now_ms = self.now_ms;
-        let user = &mut self.users[slot];
+        let (user, line, risk) = (&mut self.users[slot], &mut self.lines[slot], &mut self.risk.users[slot]);
         for action in actions {
             match action {
                 AccountAction::FreezeCredit if !user.credit_frozen => {
                     user.credit_frozen = true;
-                    user.risk.frozen_by_risk = true;
+                    risk.frozen_by_risk = true;
                 }
-                AccountAction::CutLine if user.risk.cut_from_limit_minor.is_none() => {
-                    let committed = user.credit_committed_minor().clamp(0, user.limit_minor as i128) as u64;
-                    user.risk.cut_from_limit_minor = Some(user.limit_minor);
+                AccountAction::CutLine if risk.cut_from_limit_minor.is_none() => {
+                    let committed =
+                        crate::ledger::committed_minor(user, line).clamp(0, user.limit_minor as i128) as u64;
+                    risk.cut_from_limit_minor = Some(user.limit_minor);
                     user.limit_minor = committed;
                 }
-                AccountAction::LowerScore if !user.risk.score_lowered => {
-                    user.risk.score_lowered = true;
-                    user.score.adjustment = user.score.adjustment.saturating_sub(SCORE_PENALTY_POINTS);
-                    crate::score::rescore(user, now_ms, month, true);
+                AccountAction::LowerScore if !risk.score_lowered => {
+                    risk.score_lowered = true;
+                    line.score.adjustment = line.score.adjustment.saturating_sub(SCORE_PENALTY_POINTS);
+                    crate::score::rescore(user, line, now_ms, month, true);
                 }
                 // The first reason stays while the user is on the list: a cycler caught again by a
                 // ring rule is still watched for cycling.
-                AccountAction::WatchList if !user.risk.watchlisted() => {
+                AccountAction::WatchList if !risk.watchlisted() => {
                     assert_ne!(watch_reason, 0, "a watch-list is taken for a reason");
-                    user.risk.watch_reason = watch_reason;
+                    risk.watch_reason = watch_reason;
                 }
                 _ => {}
             }
         }
         for action in actions {
             // Taken again, an action in force lasts its whole lapse from now.
-            if in_force(&self.users[slot], *action) {
-                let lapse_at_ms = self.users[slot].risk.lapse_at_ms[action.index()];
+            if in_force(&self.risk.users[slot], *action) {
+                let lapse_at_ms = self.risk.users[slot].lapse_at_ms[action.index()];
                 let lapse_at_ms = match lapsing {
                     true if lapse_at_ms != super::KEPT => now_ms.saturating_add(action.lapse_ms()).max(lapse_at_ms),
                     _ => super::KEPT,
@@ -342,7 +343,7 @@ impl Engine {
     /// Records when a user's action lapses (0: not in force; `KEPT`: never), keeping the lapse
     /// queue equal to the users' records.
     fn set_lapse(&mut self, slot: usize, action: AccountAction, lapse_at_ms: u64) {
-        let place = &mut self.users[slot].risk.lapse_at_ms[action.index()];
+        let place = &mut self.risk.users[slot].lapse_at_ms[action.index()];
         let before = std::mem::replace(place, lapse_at_ms);
         let slot = u32::try_from(slot).expect("user slots fit in u32");
         if before != 0 && before != super::KEPT {
@@ -364,27 +365,27 @@ impl Engine {
 
     /// Reverses an action if it is in force; whether it was.
     fn lift_in_force(&mut self, slot: usize, action: AccountAction) -> bool {
-        if !in_force(&self.users[slot], action) {
+        if !in_force(&self.risk.users[slot], action) {
             return false;
         }
         let (_, month) = self.local_today();
         let now_ms = self.now_ms;
-        let user = &mut self.users[slot];
+        let (user, line, risk) = (&mut self.users[slot], &mut self.lines[slot], &mut self.risk.users[slot]);
         match action {
             AccountAction::FreezeCredit => {
-                user.risk.frozen_by_risk = false;
+                risk.frozen_by_risk = false;
                 user.credit_frozen = false;
             }
             AccountAction::CutLine => {
-                let before = user.risk.cut_from_limit_minor.take().expect("in force");
+                let before = risk.cut_from_limit_minor.take().expect("in force");
                 user.limit_minor = user.limit_minor.max(before);
             }
             AccountAction::LowerScore => {
-                user.risk.score_lowered = false;
-                user.score.adjustment = user.score.adjustment.saturating_add(SCORE_PENALTY_POINTS);
-                crate::score::rescore(user, now_ms, month, true);
+                risk.score_lowered = false;
+                line.score.adjustment = line.score.adjustment.saturating_add(SCORE_PENALTY_POINTS);
+                crate::score::rescore(user, line, now_ms, month, true);
             }
-            AccountAction::WatchList => user.risk.watch_reason = 0,
+            AccountAction::WatchList => risk.watch_reason = 0,
         }
         self.set_lapse(slot, action, 0);
         true
@@ -471,7 +472,7 @@ impl Engine {
                         self.lift_in_force(slot, action);
                     }
                     // Confirmed fraud: what is still in force stays until lifted.
-                    (false, Label::Fraud(_)) if in_force(&self.users[slot], action) => {
+                    (false, Label::Fraud(_)) if in_force(&self.risk.users[slot], action) => {
                         self.set_lapse(slot, action, super::KEPT);
                     }
                     (false, _) => {}

@@ -455,6 +455,7 @@ impl<'a> Context<'a> {
     fn event_feature(&self, feature: Feature) -> Value {
         let (engine, event) = (self.engine, self.event);
         let user = event.user.map(|slot| &engine.users[slot]);
+        let risk = event.user.map(|slot| &engine.risk.users[slot]);
         match feature {
             Feature::EventKindName => Value::Symbol(event.kind as u16),
             Feature::EventAmount => int(event.amount_minor),
@@ -474,20 +475,20 @@ impl<'a> Context<'a> {
             }),
             Feature::EventCounterpartyTied => {
                 let other_group = match (event.merchant, event.payee) {
-                    (Some(merchant), _) => engine.merchants[merchant].risk.group,
-                    (None, Some(payee)) => engine.users[payee].risk.group,
+                    (Some(merchant), _) => engine.risk.merchants[merchant].group,
+                    (None, Some(payee)) => engine.risk.users[payee].group,
                     _ => 0,
                 };
-                Value::Bool(user.is_some_and(|user| user.risk.group != 0 && user.risk.group == other_group))
+                Value::Bool(risk.is_some_and(|risk| risk.group != 0 && risk.group == other_group))
             }
-            Feature::EventCounterpartyFirstSeen => Value::Bool(match (user, event.merchant, event.payee) {
-                (Some(user), Some(merchant), _) => {
+            Feature::EventCounterpartyFirstSeen => Value::Bool(match (risk, event.merchant, event.payee) {
+                (Some(risk), Some(merchant), _) => {
                     let id = engine.merchants[merchant].id;
-                    !user.risk.purchases.iter().any(|purchase| purchase.merchant == id)
+                    !risk.purchases.iter().any(|purchase| purchase.merchant == id)
                 }
-                (Some(user), None, Some(payee)) => {
+                (Some(risk), None, Some(payee)) => {
                     let id = engine.users[payee].id;
-                    !user.risk.payees.iter().any(|outflow| outflow.to == id)
+                    !risk.payees.iter().any(|outflow| outflow.to == id)
                 }
                 _ => false,
             }),
@@ -497,7 +498,7 @@ impl<'a> Context<'a> {
                 None => Value::Double(0.0),
             },
             Feature::EventPayeeWatchReason => {
-                Value::Symbol(event.payee.map_or(0, |payee| u16::from(engine.users[payee].risk.watch_reason)))
+                Value::Symbol(event.payee.map_or(0, |payee| u16::from(engine.risk.users[payee].watch_reason)))
             }
             Feature::EventPayeeAgeDays => match event.payee {
                 Some(payee) => int(engine.now_ms.saturating_sub(engine.users[payee].opened_at_ms) / DAY_MS),
@@ -512,19 +513,19 @@ impl<'a> Context<'a> {
                 }
                 _ => self.event_feature(Feature::EventCreditToAvailable),
             },
-            Feature::EventDrainShare24h => match (event.kind, user) {
-                (EventKind::Transfer | EventKind::WithdrawToBank, Some(user)) => {
-                    let sent_minor = sent_since(user, engine.now_ms.saturating_sub(DAY_MS));
+            Feature::EventDrainShare24h => match (event.kind, user.zip(risk)) {
+                (EventKind::Transfer | EventKind::WithdrawToBank, Some((user, risk))) => {
+                    let sent_minor = sent_since(risk, engine.now_ms.saturating_sub(DAY_MS));
                     let held_minor = user.balance_available_minor().saturating_add(sent_minor);
                     ratio(event.amount_minor.saturating_add(sent_minor), held_minor)
                 }
                 _ => self.event_feature(Feature::EventDrainShare),
             },
-            Feature::EventFlowThrough24h => match (event.kind, user) {
-                (EventKind::Transfer | EventKind::WithdrawToBank, Some(user)) => {
+            Feature::EventFlowThrough24h => match (event.kind, risk) {
+                (EventKind::Transfer | EventKind::WithdrawToBank, Some(risk)) => {
                     let horizon = engine.now_ms.saturating_sub(DAY_MS);
-                    let inflows = user.risk.inflows.iter().filter(|inflow| inflow.time_ms >= horizon);
-                    let sent_minor = sent_since(user, horizon);
+                    let inflows = risk.inflows.iter().filter(|inflow| inflow.time_ms >= horizon);
+                    let sent_minor = sent_since(risk, horizon);
                     ratio(
                         event.amount_minor.saturating_add(sent_minor),
                         inflows.map(|inflow| inflow.amount_minor).sum(),
@@ -535,14 +536,14 @@ impl<'a> Context<'a> {
             Feature::EventReturningCreditShare => ratio(self.returning_credit().0, event.amount_minor),
             Feature::EventReturningCreditHops => int(u64::from(self.returning_credit().1)),
             Feature::EventReturningCreditAge => since(engine.now_ms, self.returning_credit().2),
-            Feature::PairPurchases => match (user, event.merchant) {
-                (Some(user), Some(merchant)) => {
+            Feature::PairPurchases => match (risk, event.merchant) {
+                (Some(risk), Some(merchant)) => {
                     let id = engine.merchants[merchant].id;
-                    int(user.risk.purchases.iter().filter(|purchase| purchase.merchant == id).count() as u64)
+                    int(risk.purchases.iter().filter(|purchase| purchase.merchant == id).count() as u64)
                 }
                 _ => Value::Int(0),
             },
-            Feature::DeviceAccounts => Value::Int(user.map_or(0, |user| i64::from(user.risk.device_accounts))),
+            Feature::DeviceAccounts => Value::Int(risk.map_or(0, |risk| i64::from(risk.device_accounts))),
             other => unreachable!("{} is not an event feature", other.name()),
         }
     }
@@ -601,7 +602,7 @@ impl<'a> Context<'a> {
         let horizon = engine.now_ms.saturating_sub(7 * DAY_MS);
         let recent_credit_at = |user: UserId, merchant: &dyn Fn(MerchantId) -> bool| -> u64 {
             let Some(slot) = engine.user_index.get(&user) else { return 0 };
-            let purchases = engine.users[*slot as usize].risk.purchases.iter();
+            let purchases = engine.risk.users[*slot as usize].purchases.iter();
             purchases
                 .filter(|purchase| purchase.time_ms >= horizon && merchant(purchase.merchant))
                 .map(|purchase| purchase.credit_minor)
@@ -627,13 +628,13 @@ impl<'a> Context<'a> {
             group_users(party).into_iter().map(|user| recent_credit_at(user, merchant)).sum()
         };
         match (event.kind, event.user, event.payee, event.merchant) {
-            (EventKind::Transfer, Some(sender), Some(payee), _) if holds_merchant(engine.users[sender].risk.group) => {
+            (EventKind::Transfer, Some(sender), Some(payee), _) if holds_merchant(engine.risk.users[sender].group) => {
                 let sender = model::risk::Party::User(engine.users[sender].id);
                 let tied_to_sender = |merchant: MerchantId| engine.tied(sender, model::risk::Party::Merchant(merchant));
                 credit_of_group_at(model::risk::Party::User(engine.users[payee].id), &tied_to_sender)
             }
             (EventKind::PayoutMerchant, _, _, Some(merchant))
-                if holds_merchant(engine.merchants[merchant].risk.group) =>
+                if holds_merchant(engine.risk.merchants[merchant].group) =>
             {
                 let id = engine.merchants[merchant].id;
                 credit_of_group_at(model::risk::Party::Merchant(id), &|paid| paid == id)
@@ -648,10 +649,11 @@ impl<'a> Context<'a> {
 
     fn merchant_feature(&self, feature: Feature) -> Value {
         let engine = self.engine;
-        let Some(merchant) = self.event.merchant.map(|slot| &engine.merchants[slot]) else { return absent(feature) };
+        let Some(slot) = self.event.merchant else { return absent(feature) };
+        let (merchant, risk) = (&engine.merchants[slot], &engine.risk.merchants[slot]);
         let now_ms = engine.now_ms;
         let today = utc_day(now_ms);
-        let window = |days: u32| merchant.risk.days.iter().filter(move |bucket| bucket.day + days > today);
+        let window = |days: u32| risk.days.iter().filter(move |bucket| bucket.day + days > today);
         let payers_since = |ring: &Ring<(u64, UserId)>, window_ms: u64| {
             let horizon = now_ms.saturating_sub(window_ms);
             int(distinct(ring.iter().filter(|(time_ms, _)| *time_ms >= horizon).map(|(_, payer)| *payer)))
@@ -677,9 +679,9 @@ impl<'a> Context<'a> {
                 });
                 ratio(refunds, sales)
             }
-            Feature::MerchantPayers24h => payers_since(&merchant.risk.payers, DAY_MS),
-            Feature::MerchantDistinctPayersRecent => payers_since(&merchant.risk.payers, u64::MAX),
-            Feature::MerchantRingPayers7d => payers_since(&merchant.risk.ring_payers, 7 * DAY_MS),
+            Feature::MerchantPayers24h => payers_since(&risk.payers, DAY_MS),
+            Feature::MerchantDistinctPayersRecent => payers_since(&risk.payers, u64::MAX),
+            Feature::MerchantRingPayers7d => payers_since(&risk.ring_payers, 7 * DAY_MS),
             Feature::MerchantPayout24h => int(window(2).map(|bucket| bucket.payout_minor).sum()),
             other => unreachable!("{} is not a merchant feature", other.name()),
         }
@@ -687,10 +689,10 @@ impl<'a> Context<'a> {
 
     fn user_feature(&self, feature: Feature) -> Value {
         let engine = self.engine;
-        let Some(user) = self.event.user.map(|slot| &engine.users[slot]) else { return absent(feature) };
+        let Some(slot) = self.event.user else { return absent(feature) };
+        let (user, risk) = (&engine.users[slot], &engine.risk.users[slot]);
         let now_ms = engine.now_ms;
         let today = utc_day(now_ms);
-        let risk = &user.risk;
         let month = || risk.days.iter().filter(move |bucket| bucket.day + DAYS_KEPT > today);
         let week_horizon = now_ms.saturating_sub(7 * DAY_MS);
         let for_others = || risk.orders_for_others.iter().filter(move |order| order.time_ms >= week_horizon);
@@ -702,7 +704,7 @@ impl<'a> Context<'a> {
                 IdentityLevel::Basic => 2,
                 IdentityLevel::Full => 3,
             }),
-            Feature::UserScore => Value::Int(i64::from(user.score.score)),
+            Feature::UserScore => Value::Int(i64::from(engine.lines[slot].score.score)),
             Feature::UserWatchlisted => Value::Bool(risk.watchlisted()),
             Feature::UserWatchReason => Value::Symbol(u16::from(risk.watch_reason)),
             Feature::UserTiedAccounts => {
@@ -714,7 +716,7 @@ impl<'a> Context<'a> {
                         model::risk::Party::User(other) if *other != user.id => engine.user_index.get(other),
                         _ => None,
                     });
-                int(others.filter(|slot| engine.users[**slot as usize].risk.watchlisted()).count() as u64)
+                int(others.filter(|slot| engine.risk.users[**slot as usize].watchlisted()).count() as u64)
             }
             Feature::UserSinceBindingChange => since(now_ms, risk.binding_changed_at_ms),
             Feature::UserSinceNewDevice => since(now_ms, risk.new_device_at_ms),
@@ -788,8 +790,8 @@ impl<'a> Context<'a> {
 }
 
 /// What the user sent by P2P transfer since `horizon` (of the latest 16 transfers).
-fn sent_since(user: &crate::ledger::User, horizon: u64) -> u64 {
-    user.risk.payees.iter().filter(|outflow| outflow.time_ms >= horizon).map(|outflow| outflow.amount_minor).sum()
+fn sent_since(risk: &UserRisk, horizon: u64) -> u64 {
+    risk.payees.iter().filter(|outflow| outflow.time_ms >= horizon).map(|outflow| outflow.amount_minor).sum()
 }
 
 /// See [`Feature::UserDiscountedPaybacks30d`]: inflows since `horizon` from the owner of an

@@ -25,11 +25,11 @@ pub use decide::CASE_HOLD_MS;
 pub const KEPT: u64 = u64::MAX;
 
 /// The lapse queue the users' records imply (restored snapshots rebuild it; invariants compare).
-pub(crate) fn lapses_of(users: &[crate::ledger::User]) -> std::collections::BTreeSet<(u64, u32, AccountAction)> {
+pub(crate) fn lapses_of(users: &[features::UserRisk]) -> std::collections::BTreeSet<(u64, u32, AccountAction)> {
     let mut lapses = std::collections::BTreeSet::new();
-    for (slot, user) in users.iter().enumerate() {
+    for (slot, risk) in users.iter().enumerate() {
         for action in AccountAction::ALL {
-            let lapse_at_ms = user.risk.lapse_at_ms[action.index()];
+            let lapse_at_ms = risk.lapse_at_ms[action.index()];
             if lapse_at_ms != 0 && lapse_at_ms != KEPT {
                 lapses.insert((lapse_at_ms, slot as u32, action));
             }
@@ -41,6 +41,10 @@ pub(crate) fn lapses_of(users: &[crate::ledger::User]) -> std::collections::BTre
 /// The engine's risk state beyond what lives on users and merchants.
 #[derive(Default)]
 pub(crate) struct RiskState {
+    /// Each user's aggregates and account-action flags, by the user's slot.
+    pub(crate) users: Vec<features::UserRisk>,
+    /// Each merchant's aggregates, by the merchant's slot.
+    pub(crate) merchants: Vec<features::MerchantRisk>,
     /// The rules in force, compiled.
     pub(crate) rules: Option<Box<CompiledRules>>,
     /// The tie graph.

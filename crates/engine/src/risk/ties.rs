@@ -30,9 +30,9 @@ impl Engine {
     /// The group of a party: 0 when it is in none (or unknown).
     pub(crate) fn group_of(&self, party: Party) -> u32 {
         match party {
-            Party::User(user) => self.user_index.get(&user).map_or(0, |slot| self.users[*slot as usize].risk.group),
+            Party::User(user) => self.user_index.get(&user).map_or(0, |slot| self.risk.users[*slot as usize].group),
             Party::Merchant(merchant) => {
-                self.merchant_index.get(&merchant).map_or(0, |slot| self.merchants[*slot as usize].risk.group)
+                self.merchant_index.get(&merchant).map_or(0, |slot| self.risk.merchants[*slot as usize].group)
             }
         }
     }
@@ -41,11 +41,11 @@ impl Engine {
         match party {
             Party::User(user) => {
                 let slot = self.user_index[&user] as usize;
-                self.users[slot].risk.group = group;
+                self.risk.users[slot].group = group;
             }
             Party::Merchant(merchant) => {
                 let slot = self.merchant_index[&merchant] as usize;
-                self.merchants[slot].risk.group = group;
+                self.risk.merchants[slot].group = group;
             }
         }
     }
@@ -97,7 +97,7 @@ impl Engine {
     fn note_binding(&mut self, user: UserId, tie: Tie) {
         let now_ms = self.now_ms;
         let slot = self.user_index[&user] as usize;
-        let risk = &mut self.users[slot].risk;
+        let risk = &mut self.risk.users[slot];
         let bit = 1u8 << (tie.kind as u8);
         if risk.bound_kinds & bit != 0 {
             match tie.kind {
@@ -119,7 +119,7 @@ impl Engine {
             if let Party::User(user) = party
                 && let Some(slot) = self.user_index.get(user)
             {
-                let risk = &mut self.users[*slot as usize].risk;
+                let risk = &mut self.risk.users[*slot as usize];
                 if risk.device == Some(tie.token) {
                     risk.device_accounts = accounts;
                 }

@@ -137,10 +137,10 @@ fn refund_cycling_is_held_then_denied() {
     let readings = &ledger.engine.last_decision().unwrap().readings;
     assert!(readings.iter().any(|reading| reading.feature == "user.fast_liquid_refunds_30d" && reading.value == "2"));
     assert!(ledger.engine.user(ALICE).unwrap().risk.watchlisted());
-    assert_eq!(ledger.engine.user(ALICE).unwrap().credit_held_minor, 200_000, "the payment is held, not taken");
+    assert_eq!(ledger.engine.user(ALICE).unwrap().account.credit_held_minor, 200_000, "the payment is held, not taken");
     // The analyst rejects it as cycling: the hold is released and the label kept.
     ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::RefundCycling) });
-    assert_eq!(ledger.engine.user(ALICE).unwrap().credit_held_minor, 0);
+    assert_eq!(ledger.engine.user(ALICE).unwrap().account.credit_held_minor, 0);
     assert_eq!(ledger.engine.case(case).unwrap().label, Some(Label::Fraud(Typology::RefundCycling)));
     // The next attempt meets both the pattern and the watch-list: refused.
     let (_, outcome) = ledger.pay(ALICE, GIFT_CARDS, 100_000);
@@ -230,10 +230,10 @@ fn money_back_from_a_colluding_merchant_is_denied() {
     let (_, outcome) = ledger.run(CommandKind::Transfer { from: CARL, to: ALICE, amount: amount(280_000) });
     assert_eq!(outcome, Err(Rejection::RiskDenied));
     ledger.expect_decision(DecisionKind::Deny, "merchant_money_back");
-    assert_eq!(ledger.engine.user(ALICE).unwrap().balance_minor, 0, "no cash reached the payer");
+    assert_eq!(ledger.engine.user(ALICE).unwrap().account.balance_minor, 0, "no cash reached the payer");
     // The payee's freeze does not lapse: the beneficiary of a cash-out is not its victim.
     let alice = ledger.engine.user(ALICE).unwrap();
-    assert!(alice.credit_frozen);
+    assert!(alice.account.credit_frozen);
     assert_eq!(alice.risk.lapse_at_ms[AccountAction::FreezeCredit.index()], engine::risk::KEPT);
 }
 
@@ -358,12 +358,12 @@ fn a_shop_paying_back_its_payers_credit_is_denied_but_cashback_passes() {
     let back = CommandKind::MerchantTransfer { merchant: COLLUDER, to: twin, amount: amount(400_000) };
     assert_eq!(ledger.run(back).1, Err(Rejection::RiskDenied));
     ledger.expect_decision(DecisionKind::Deny, "merchant_money_back");
-    assert!(ledger.engine.user(twin).unwrap().credit_frozen, "the beneficiary's line is frozen");
+    assert!(ledger.engine.user(twin).unwrap().account.credit_frozen, "the beneficiary's line is frozen");
     // Cashback: 2 % of what a customer spent, to that customer.
     let cashback = CommandKind::MerchantTransfer { merchant: COLLUDER, to: UserId(70), amount: amount(800) };
     assert_eq!(ledger.run(cashback).1, Ok(Accepted::Done));
     ledger.expect_decision(DecisionKind::Allow, "");
-    assert_eq!(ledger.engine.user(UserId(70)).unwrap().balance_minor, 800);
+    assert_eq!(ledger.engine.user(UserId(70)).unwrap().account.balance_minor, 800);
 }
 
 // c. Proxy purchase.
@@ -396,9 +396,13 @@ fn proxy_purchases_paid_back_at_a_discount_are_held() {
     let (case, outcome) = ledger.run(CommandKind::WithdrawToBank { user: ALICE, amount: amount(279_000) });
     assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
     ledger.expect_decision(DecisionKind::Review, "proxy_purchase");
-    assert_eq!(ledger.engine.user(ALICE).unwrap().balance_minor, 279_000, "the cash-out waits for the analyst");
+    assert_eq!(ledger.engine.user(ALICE).unwrap().account.balance_minor, 279_000, "the cash-out waits for the analyst");
     ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::ProxyPurchase) });
-    assert_eq!(ledger.engine.user(ALICE).unwrap().balance_minor, 279_000, "a rejected withdrawal moves nothing");
+    assert_eq!(
+        ledger.engine.user(ALICE).unwrap().account.balance_minor,
+        279_000,
+        "a rejected withdrawal moves nothing"
+    );
 }
 
 #[test]
@@ -566,7 +570,7 @@ fn a_takeover_spend_and_cash_out_are_held_and_the_line_frozen() {
     let (case, outcome) = ledger.pay(ALICE, GIFT_CARDS, 950_000);
     assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
     ledger.expect_decision(DecisionKind::Review, "account_takeover");
-    assert!(ledger.engine.user(ALICE).unwrap().credit_frozen, "credit use is frozen");
+    assert!(ledger.engine.user(ALICE).unwrap().account.credit_frozen, "credit use is frozen");
     // Cash leaving is challenged: the real owner can verify, the tool cannot.
     let (_, outcome) = ledger.run(CommandKind::Transfer { from: ALICE, to: UserId(2), amount: amount(150_000) });
     assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
@@ -577,7 +581,7 @@ fn a_takeover_spend_and_cash_out_are_held_and_the_line_frozen() {
     ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::AccountTakeover) });
     assert_eq!(ledger.engine.case(case).unwrap().appeals.len(), 1);
     ledger.ok(CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit });
-    assert!(!ledger.engine.user(ALICE).unwrap().credit_frozen);
+    assert!(!ledger.engine.user(ALICE).unwrap().account.credit_frozen);
     ledger.rejected(
         CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit },
         Rejection::ActionNotInForce,
@@ -769,7 +773,7 @@ fn a_victims_freeze_lapses_but_confirmed_fraud_keeps_it() {
         ledger.link(Party::User(ALICE), tie(TieKind::Device, 666));
         let (case, outcome) = ledger.pay(ALICE, GIFT_CARDS, 950_000);
         assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
-        assert!(ledger.engine.user(ALICE).unwrap().credit_frozen, "the takeover rule froze the line");
+        assert!(ledger.engine.user(ALICE).unwrap().account.credit_frozen, "the takeover rule froze the line");
         if let Some(label) = decide {
             ledger.ok(CommandKind::DecideCase { case, approve: false, label });
         }
@@ -794,7 +798,7 @@ fn a_victims_freeze_lapses_but_confirmed_fraud_keeps_it() {
     assert_eq!(groceries, Err(Rejection::CreditFrozen));
     ledger.wait(400 * DAY_MS);
     ledger.ok(CommandKind::Tick);
-    assert!(ledger.engine.user(ALICE).unwrap().credit_frozen);
+    assert!(ledger.engine.user(ALICE).unwrap().account.credit_frozen);
     ledger.ok(CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit });
 }
 
@@ -945,16 +949,19 @@ fn a_cash_out_just_after_a_refused_attempt_is_seen_and_the_agent_holds_the_money
     }
     let cash_out = |user| CommandKind::AgentCashOut { user, agent: SMALL_SHOP, amount: amount(20_000) };
     ledger.ok(cash_out(BOB));
-    assert_eq!((ledger.settlement(SMALL_SHOP), ledger.engine.user(BOB).unwrap().balance_minor), (20_000, 30_000));
+    assert_eq!(
+        (ledger.settlement(SMALL_SHOP), ledger.engine.user(BOB).unwrap().account.balance_minor),
+        (20_000, 30_000)
+    );
     // A gateway refused Alice's transfer: nothing moved, but her cash-out minutes later is seen.
     ledger.ok(CommandKind::RecordRefusedAttempt { user: ALICE, amount: amount(45_000) });
-    assert_eq!(ledger.engine.user(ALICE).unwrap().balance_minor, 50_000);
+    assert_eq!(ledger.engine.user(ALICE).unwrap().account.balance_minor, 50_000);
     ledger.wait(10 * 60 * 1000);
     let (_, outcome) = ledger.run(cash_out(ALICE));
     assert_eq!(outcome, Err(Rejection::RiskDenied));
     let alice = ledger.engine.user(ALICE).unwrap();
     assert_eq!(alice.risk.refused_at_ms, Some(ledger.time_ms), "the engine's own denial is a refused attempt too");
-    assert_eq!((alice.balance_minor, ledger.settlement(SMALL_SHOP)), (50_000, 20_000));
+    assert_eq!((alice.account.balance_minor, ledger.settlement(SMALL_SHOP)), (50_000, 20_000));
     // To the bank there is no agent (merchant "none"); hours later the refusal is old news.
     ledger.ok(CommandKind::WithdrawToBank { user: ALICE, amount: amount(1_000) });
     ledger.wait(2 * HOUR_MS);
@@ -1048,7 +1055,7 @@ fn a_challenge_waits_for_verification_or_expires() {
     ledger.ok(CommandKind::InstallRules { rules: Box::new(rules) });
     let (challenge, outcome) = ledger.pay(ALICE, GIFT_CARDS, 600_000);
     assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
-    assert_eq!(ledger.engine.user(ALICE).unwrap().credit_used_minor, 0, "nothing moves before verification");
+    assert_eq!(ledger.engine.user(ALICE).unwrap().account.credit_used_minor, 0, "nothing moves before verification");
     ledger.rejected(CommandKind::VerifyChallenge { user: BOB, challenge }, Rejection::UnknownChallenge);
     let (_, verified) = ledger.ok(CommandKind::VerifyChallenge { user: ALICE, challenge });
     assert_eq!(verified, Accepted::Split { credit_minor: 600_000, balance_minor: 0 });
@@ -1171,7 +1178,9 @@ fn shadow_rules_are_recorded_but_never_change_an_outcome() {
         assert_eq!(counts(&plain_engine), counts(&shadow_engine));
         for user in [ALICE, BOB] {
             let (plain, shadow) = (plain_engine.user(user).unwrap(), shadow_engine.user(user).unwrap());
-            let position = |user: &engine::User| (user.credit_used_minor, user.balance_minor, user.credit_frozen);
+            let position = |user: engine::User| {
+                (user.account.credit_used_minor, user.account.balance_minor, user.account.credit_frozen)
+            };
             assert_eq!(position(plain), position(shadow));
         }
     }
