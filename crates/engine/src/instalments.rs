@@ -6,8 +6,8 @@
 //! lowers the principal lowers the fees still to come. Paying a plan off early pays its unbilled
 //! principal and waives its unbilled fees.
 
+use crate::apply::{Engine, Postings};
 use crate::billing::{Billing, apply_ppm};
-use crate::ledger::{Engine, Postings};
 use model::Amount;
 use model::{Accepted, Outcome, Rejection};
 use model::{CommandId, RepaySource, UserId};
@@ -105,7 +105,7 @@ impl Engine {
         let slot = self.user_slot(user)?;
         let fee_ppm = self.instalment_fee_ppm(periods)?;
         let payment =
-            self.payments.get(&payment_id).filter(|payment| payment.user == user).ok_or(Rejection::UnknownPayment)?;
+            self.ledger.payment(payment_id).filter(|payment| payment.user == user).ok_or(Rejection::UnknownPayment)?;
         let credit_minor = payment.captured.credit_minor - self.refunded(payment_id).credit_minor;
         let billing = &self.lines[slot].billing;
         let last_close = billing.statements.last().map_or(0, |statement| statement.closed_at_ms);
@@ -178,7 +178,7 @@ impl Engine {
         let index = billing.plans.iter().position(|plan| plan.id == plan_id).ok_or(Rejection::UnknownInstalmentPlan)?;
         let principal = billing.plans[index].remaining_principal_minor;
         let amount = Amount::new(principal).ok_or(Rejection::NothingToConvert)?;
-        self.move_repayment(slot, amount, source, ledger)?;
+        self.ledger.repay(slot, amount, source, ledger)?;
         let billing = &mut self.lines[slot].billing;
         billing.plans.remove(index);
         billing.activity.repayments_minor += principal;

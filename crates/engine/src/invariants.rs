@@ -1,6 +1,6 @@
 //! Whole-state invariants: run after every batch in tests and simulation, and by `creditline check`.
 
-use crate::ledger::Engine;
+use crate::apply::Engine;
 use model::{Amount, Currency};
 use std::collections::BTreeMap;
 
@@ -19,23 +19,27 @@ impl Engine {
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
         let mut holds: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-        for (currency, position) in self.bank_clearing.iter().chain(&self.fee_income) {
+        for (currency, position) in self.ledger.bank_clearing().iter().chain(self.ledger.fee_income()) {
             *sums.entry(*currency).or_default() += *position as i128;
         }
-        if self.lines.len() != self.users.len() || self.risk.users.len() != self.users.len() {
+        if self.lines.len() != self.ledger.users().len() || self.risk.users.len() != self.ledger.users().len() {
             return Err(format!(
                 "{} user accounts, {} credit lines, {} risk records",
-                self.users.len(),
+                self.ledger.users().len(),
                 self.lines.len(),
                 self.risk.users.len()
             ));
         }
-        if self.risk.merchants.len() != self.merchants.len() {
-            return Err(format!("{} merchants, {} risk records", self.merchants.len(), self.risk.merchants.len()));
+        if self.risk.merchants.len() != self.ledger.merchants().len() {
+            return Err(format!(
+                "{} merchants, {} risk records",
+                self.ledger.merchants().len(),
+                self.risk.merchants.len()
+            ));
         }
-        for (user, line) in self.users.iter().zip(&self.lines) {
+        for (user, line) in self.ledger.users().iter().zip(&self.lines) {
             *sums.entry(user.currency).or_default() += user.credit_used_minor as i128 - user.balance_minor as i128;
-            let committed = crate::ledger::committed_minor(user, line);
+            let committed = crate::apply::committed_minor(user, line);
             if committed > user.limit_minor as i128 {
                 return Err(format!(
                     "user {}: credit used (fees and penalties aside) + held = {committed} exceeds limit {}",
@@ -76,7 +80,7 @@ impl Engine {
         if crate::risk::lapses_of(&self.risk.users) != self.risk.lapses {
             return Err("the risk-action lapse queue differs from the users' records".into());
         }
-        for (user, risk) in self.users.iter().zip(&self.risk.users) {
+        for (user, risk) in self.ledger.users().iter().zip(&self.risk.users) {
             for action in model::risk::AccountAction::ALL {
                 let recorded = risk.lapse_at_ms[action.index()] != 0;
                 if recorded != crate::risk::decide::in_force(risk, action) {
@@ -84,7 +88,7 @@ impl Engine {
                 }
             }
         }
-        for merchant in &self.merchants {
+        for merchant in self.ledger.merchants() {
             provenance_within(Some(&merchant.provenance), merchant.settlement_minor)
                 .map_err(|reason| format!("merchant {}: the settlement account's {reason}", merchant.id.0))?;
             *sums.entry(merchant.currency).or_default() -= merchant.settlement_minor as i128;
@@ -92,13 +96,13 @@ impl Engine {
         if let Some((currency, sum)) = sums.iter().find(|(_, sum)| **sum != 0) {
             return Err(format!("postings in {currency} sum to {sum}, not zero"));
         }
-        for (id, authorization) in self.authorizations.iter() {
+        for (id, authorization) in self.ledger.authorizations() {
             let held = holds
                 .get_mut(&authorization.user.0)
                 .ok_or_else(|| format!("authorization {} names unknown user", id.0))?;
             held.0 += authorization.funding.credit_minor;
             held.1 += authorization.funding.balance_minor;
-            if !self.expiries.contains(&(authorization.expires_at_ms, *id)) {
+            if !self.ledger.expiries().contains(&(authorization.expires_at_ms, *id)) {
                 return Err(format!("authorization {} has no expiry entry", id.0));
             }
         }
@@ -110,7 +114,7 @@ impl Engine {
             let held =
                 holds.get_mut(&challenge.user.0).ok_or_else(|| format!("challenge {} names unknown user", id.0))?;
             held.0 += challenge.amount_minor + challenge.fee_minor;
-            if !self.expiries.contains(&(challenge.expires_at_ms, *id)) {
+            if !self.ledger.expiries().contains(&(challenge.expires_at_ms, *id)) {
                 return Err(format!("challenge {} has no expiry entry", id.0));
             }
         }
@@ -121,14 +125,16 @@ impl Engine {
                 self.challenges.len()
             ));
         }
-        if self.expiries.len() != self.authorizations.len() + self.challenges.len() + self.risk.parked.len() {
+        if self.ledger.expiries().len()
+            != self.ledger.authorization_count() + self.challenges.len() + self.risk.parked.len()
+        {
             return Err(format!(
                 "{} expiry entries for {} authorizations",
-                self.expiries.len(),
-                self.authorizations.len()
+                self.ledger.expiries().len(),
+                self.ledger.authorization_count()
             ));
         }
-        for user in &self.users {
+        for user in self.ledger.users() {
             if holds[&user.id.0] != (user.credit_held_minor, user.balance_held_minor) {
                 return Err(format!(
                     "user {}: holds {:?} differ from live authorizations {:?}",
@@ -138,7 +144,7 @@ impl Engine {
                 ));
             }
         }
-        for (id, payment) in self.payments.iter() {
+        for (id, payment) in self.ledger.payments() {
             let refunded = self.refunded(id);
             if refunded.credit_minor > payment.captured.credit_minor
                 || refunded.balance_minor > payment.captured.balance_minor
@@ -170,7 +176,7 @@ impl Engine {
 }
 
 /// Checks one account's provenance against its balance.
-fn provenance_within(origins: Option<&crate::provenance::Origins>, balance_minor: u64) -> Result<(), String> {
+fn provenance_within(origins: Option<&ledger::provenance::Origins>, balance_minor: u64) -> Result<(), String> {
     let Some(origins) = origins else { return Ok(()) };
     let credit = origins.credit_minor();
     if credit > balance_minor {

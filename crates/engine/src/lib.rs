@@ -9,28 +9,24 @@
 
 #![warn(missing_docs)]
 
+mod apply;
 mod billing;
-mod idempotency;
 mod instalments;
 mod invariants;
-mod ledger;
 mod mandates;
 mod prefetch;
 mod products;
-pub mod provenance;
 mod queries;
 pub mod risk;
 pub mod score;
 mod snapshot;
-mod table;
 mod withdrawal;
 
+pub use apply::{CreditLine, Engine, Merchant, User};
 pub use billing::{Billing, CycleActivity, Statement};
-pub use idempotency::IDEMPOTENCY_WINDOW_MS;
 pub use instalments::{InstalmentPlanState, ScheduledPeriod};
-pub use ledger::{
-    AUTHORIZATION_MAX_MS, Authorization, CreditLine, Engine, Merchant, MerchantAccount, Payment, User, UserAccount,
-};
+pub use ledger::idempotency::IDEMPOTENCY_WINDOW_MS;
+pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, MerchantAccount, Payment, UserAccount, provenance};
 pub use prefetch::Lookahead;
 pub use queries::Counts;
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};

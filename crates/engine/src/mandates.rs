@@ -3,7 +3,7 @@
 //! its own ([`Initiator::Merchant`]) that spends a user's money — a payment or a hold — passes
 //! only under one; what the platform sends for the user needs none.
 
-use crate::ledger::Engine;
+use crate::apply::Engine;
 use model::Rejection;
 use model::{CommandKind, Funding, Initiator, MerchantId, UserId};
 use serde::{Deserialize, Serialize};

@@ -16,7 +16,7 @@
 //! applied also spares its account lookups ([`Engine::find_user`]), once checked against the
 //! record it points to.
 
-use crate::ledger::Engine;
+use crate::apply::Engine;
 use model::{Command, CommandKind, MerchantId, UserId};
 
 /// How many commands ahead records are asked for.
@@ -61,12 +61,12 @@ impl Engine {
             self.prefetch(
                 hint,
                 |slot| {
-                    record(&self.users[slot]);
+                    record(&self.ledger.users()[slot]);
                     record(&self.lines[slot]);
                     record(&self.risk.users[slot]);
                 },
                 |slot| {
-                    record(&self.merchants[slot]);
+                    record(&self.ledger.merchants()[slot]);
                     record(&self.risk.merchants[slot]);
                 },
             );
@@ -81,26 +81,22 @@ impl Engine {
     /// that user's record, else the index's. The hint is checked against the record, so one gone
     /// stale (or left from an earlier command) costs only the index lookup it would have saved.
     pub(crate) fn find_user(&self, user: UserId) -> Option<usize> {
-        let holds = |slot| hinted(&self.users, slot, |record| record.id == user);
-        holds(self.hint.users[0])
-            .or_else(|| holds(self.hint.users[1]))
-            .or_else(|| self.user_index.get(&user).map(|slot| *slot as usize))
+        self.ledger.find_user(user, self.hint.users)
     }
 
     /// The slot of `merchant`, as [`Engine::find_user`] finds a user's.
     pub(crate) fn find_merchant(&self, merchant: MerchantId) -> Option<usize> {
-        hinted(&self.merchants, self.hint.merchant, |record| record.id == merchant)
-            .or_else(|| self.merchant_index.get(&merchant).map(|slot| *slot as usize))
+        self.ledger.find_merchant(merchant, self.hint.merchant)
     }
 
     // Both functions spell out their two user slots: written as `array::map` and an iterator
     // chain, the compiler at times left them as calls (~80 instructions a command).
     fn hint(&self, kind: &CommandKind) -> Hint {
         let ([first, second], merchant) = self.parties(kind);
-        let user = |user: Option<UserId>| user.and_then(|user| self.user_index.get(&user).copied());
+        let user = |user: Option<UserId>| user.and_then(|user| self.ledger.user_slot(user));
         Hint {
             users: [user(first), user(second)],
-            merchant: merchant.and_then(|merchant| self.merchant_index.get(&merchant).copied()),
+            merchant: merchant.and_then(|merchant| self.ledger.merchant_slot(merchant)),
         }
     }
 
@@ -121,10 +117,10 @@ impl Engine {
             | CommandKind::RequestWithdrawal { user, .. }
             | CommandKind::ConvertToInstalments { user, .. } => ([Some(user), None], None),
             CommandKind::Refund { payment, merchant, .. } => {
-                ([self.payments.get(&payment).map(|payment| payment.user), None], Some(merchant))
+                ([self.ledger.payment(payment).map(|payment| payment.user), None], Some(merchant))
             }
             CommandKind::Capture { authorization, merchant, .. } | CommandKind::Release { authorization, merchant } => {
-                ([self.authorizations.get(&authorization).map(|hold| hold.user), None], Some(merchant))
+                ([self.ledger.authorization(authorization).map(|hold| hold.user), None], Some(merchant))
             }
             CommandKind::PayoutMerchant { merchant, .. } => ([None, None], Some(merchant)),
             CommandKind::MerchantTransfer { merchant, to, .. } => ([Some(to), None], Some(merchant)),
@@ -138,19 +134,14 @@ impl Engine {
     /// are all present or all absent: accounts open with their credit line and risk record).
     fn prefetch(&self, hint: Hint, user: impl Fn(usize), merchant: impl Fn(usize)) {
         for slot in hint.users.iter().flatten().map(|slot| *slot as usize) {
-            if slot < self.users.len() {
+            if slot < self.lines.len() {
                 user(slot);
             }
         }
-        if let Some(slot) = hint.merchant.map(|slot| slot as usize).filter(|slot| *slot < self.merchants.len()) {
+        if let Some(slot) = hint.merchant.map(|slot| slot as usize).filter(|slot| *slot < self.risk.merchants.len()) {
             merchant(slot);
         }
     }
-}
-
-/// A hinted slot whose record `is` the one looked for.
-fn hinted<R>(records: &[R], slot: Option<u32>, is: impl Fn(&R) -> bool) -> Option<usize> {
-    slot.map(|slot| slot as usize).filter(|slot| records.get(*slot).is_some_and(&is))
 }
 
 /// Every cache line of a record.

@@ -1,10 +1,10 @@
 //! Installing credit products and running their calendar: statement closing and daily penalties.
 
+use crate::apply::{CreditLine, Engine, Postings};
 use crate::billing;
-use crate::ledger::{CreditLine, Engine, Postings, UserAccount, platform_slot};
 use model::calendar;
 use model::product::Product;
-use model::{Accepted, AccountKind, Outcome, Rejection};
+use model::{Accepted, Outcome, Rejection};
 use std::collections::BTreeSet;
 
 impl Engine {
@@ -41,7 +41,7 @@ impl Engine {
     /// When the next tick has work: the earliest authorization expiry or risk-action lapse, or
     /// the end of the next unbilled day.
     pub fn next_tick_ms(&self) -> Option<u64> {
-        let expiry = self.expiries.first().map(|(expires_at_ms, _)| *expires_at_ms);
+        let expiry = self.ledger.expiries().first().map(|(expires_at_ms, _)| *expires_at_ms);
         let lapse = self.risk.lapses.first().map(|(lapse_at_ms, _, _)| *lapse_at_ms);
         let day_end = self
             .billed_through_day
@@ -62,7 +62,7 @@ impl Engine {
             let index = self.products.partition_point(|(effective_at_ms, _)| *effective_at_ms < next_start_ms);
             let Some(index) = index.checked_sub(1) else { break };
             let product = &self.products[index].1;
-            let fee_slot = platform_slot(&mut self.fee_income, product.currency);
+            self.ledger.open_fee_income(product.currency);
             let month = calendar::month_key(day + 1);
             // Only users whose due date passes today, or with something past due, have work.
             let mut work: Vec<u32> = self.daily_billing.iter().copied().collect();
@@ -73,10 +73,10 @@ impl Engine {
             work.sort_unstable();
             work.dedup();
             for slot in work {
-                let (user, line) = (&mut self.users[slot as usize], &mut self.lines[slot as usize]);
-                if user.currency == product.currency {
+                let line = &mut self.lines[slot as usize];
+                if self.ledger.users()[slot as usize].currency == product.currency {
                     let penalty = line.billing.end_of_day(next_start_ms, month, product);
-                    charge(user, penalty, &mut self.fee_income[fee_slot].1, ledger);
+                    self.ledger.charge(slot as usize, penalty, ledger);
                 }
                 match line.billing.has_past_due_work() {
                     true => self.daily_billing.insert(slot),
@@ -86,15 +86,17 @@ impl Engine {
             let (_, _, day_of_month) = calendar::civil(day + 2);
             if day_of_month == product.billing.statement_day {
                 let due_before_ms = calendar::day_start_ms(billing::due_before_day(day + 2, product), offset);
-                let lines = self.users.iter_mut().zip(self.lines.iter_mut()).enumerate();
-                for (slot, (user, line)) in lines.filter(|(_, (user, _))| user.currency == product.currency) {
+                for (slot, line) in self.lines.iter_mut().enumerate() {
+                    if self.ledger.users()[slot].currency != product.currency {
+                        continue;
+                    }
                     let closed = line.billing.statements.len();
                     let fees = line.billing.close_cycle(next_start_ms, due_before_ms, product);
-                    charge(user, fees, &mut self.fee_income[fee_slot].1, ledger);
+                    self.ledger.charge(slot, fees, ledger);
                     if line.billing.statements.len() > closed {
                         statements += 1;
                         self.due_dates.insert((due_before_ms, slot as u32));
-                        crate::score::rescore(user, line, next_start_ms, month, false);
+                        crate::score::rescore(&self.ledger.users()[slot], line, next_start_ms, month, false);
                     }
                 }
             }
@@ -103,18 +105,6 @@ impl Engine {
         }
         statements
     }
-}
-
-/// Posts a fee or penalty the billing buckets already hold: Dr the credit line, Cr fee income.
-fn charge(user: &mut UserAccount, amount_minor: u64, fee_income: &mut i64, ledger: &mut Postings<'_>) {
-    if amount_minor == 0 {
-        return;
-    }
-    // Charges are fractions of balances that fit i64, so they fit too.
-    user.credit_used_minor += amount_minor as i64;
-    *fee_income -= amount_minor as i64;
-    ledger.post(AccountKind::UserCredit, user.id.0, user.currency, amount_minor as i64);
-    ledger.post(AccountKind::FeeIncome, 0, user.currency, -(amount_minor as i64));
 }
 
 /// The billing work the users' state implies: who is past due (billed daily) and which latest

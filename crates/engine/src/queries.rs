@@ -1,6 +1,7 @@
 //! Read-only views of the engine state, for the API and the tools.
 
-use crate::ledger::{Authorization, Engine, Merchant, Payment, User};
+use crate::apply::{Engine, Merchant, User};
+use ledger::{Authorization, Payment};
 use model::Currency;
 use model::{CommandId, Funding, MerchantId, UserId};
 
@@ -26,39 +27,39 @@ pub struct Counts {
 impl Engine {
     /// A user's accounts, if open.
     pub fn user(&self, id: UserId) -> Option<User<'_>> {
-        let slot = *self.user_index.get(&id)? as usize;
-        Some(User { account: &self.users[slot], credit: &self.lines[slot], risk: &self.risk.users[slot] })
+        let slot = self.ledger.user_slot(id)? as usize;
+        Some(User { account: &self.ledger.users()[slot], credit: &self.lines[slot], risk: &self.risk.users[slot] })
     }
 
     /// A merchant, if open.
     pub fn merchant(&self, id: MerchantId) -> Option<Merchant<'_>> {
-        let slot = *self.merchant_index.get(&id)? as usize;
-        Some(Merchant { account: &self.merchants[slot], risk: &self.risk.merchants[slot] })
+        let slot = self.ledger.merchant_slot(id)? as usize;
+        Some(Merchant { account: &self.ledger.merchants()[slot], risk: &self.risk.merchants[slot] })
     }
 
     /// A captured payment.
     pub fn payment(&self, id: CommandId) -> Option<&Payment> {
-        self.payments.get(&id)
+        self.ledger.payment(id)
     }
 
     /// The refunds of a payment, oldest first: refund command id and split.
     pub fn refunds(&self, payment: CommandId) -> &[(CommandId, Funding)] {
-        self.refunds.get(&payment).map_or(&[], Vec::as_slice)
+        self.ledger.refunds(payment)
     }
 
     /// What has been refunded of a payment so far, by funding source.
     pub fn refunded(&self, payment: CommandId) -> Funding {
-        Funding::total(self.refunds(payment).iter().map(|(_, split)| *split))
+        self.ledger.refunded(payment)
     }
 
     /// A live authorization.
     pub fn authorization(&self, id: CommandId) -> Option<&Authorization> {
-        self.authorizations.get(&id)
+        self.ledger.authorization(id)
     }
 
     /// The platform's bank clearing position per currency (debit positive), sorted by currency.
     pub fn bank_clearing(&self) -> &[(Currency, i64)] {
-        &self.bank_clearing
+        self.ledger.bank_clearing()
     }
 
     /// The latest command time seen, in milliseconds since the Unix epoch.
@@ -68,7 +69,7 @@ impl Engine {
 
     /// The platform's fee income per currency (debit positive, so negative), sorted by currency.
     pub fn fee_income(&self) -> &[(Currency, i64)] {
-        &self.fee_income
+        self.ledger.fee_income()
     }
 
     /// Installed product versions with the time each takes effect, oldest first.
@@ -90,11 +91,14 @@ impl Engine {
     /// Sizes of the state.
     pub fn counts(&self) -> Counts {
         Counts {
-            users: self.users.len(),
-            merchants: self.merchants.len(),
-            accounts: self.users.len() * 2 + self.merchants.len() + self.bank_clearing.len() + self.fee_income.len(),
-            payments: self.payments.len(),
-            authorizations: self.authorizations.len(),
+            users: self.ledger.users().len(),
+            merchants: self.ledger.merchants().len(),
+            accounts: self.ledger.users().len() * 2
+                + self.ledger.merchants().len()
+                + self.ledger.bank_clearing().len()
+                + self.ledger.fee_income().len(),
+            payments: self.ledger.payment_count(),
+            authorizations: self.ledger.authorization_count(),
             remembered_ids: self.remembered.len(),
             statements: self.lines.iter().map(|line| line.billing.statements.len()).sum(),
         }

@@ -4,15 +4,16 @@
 //! and keyed maps are written sorted by key, so the same state always encodes to the same bytes
 //! and [`Engine::state_hash`] compares states bit for bit.
 
+use crate::apply::{CreditLine, Engine};
 use crate::billing::Billing;
-use crate::idempotency::{RememberedIds, RememberedSnapshot};
-use crate::ledger::{Authorization, CreditLine, Engine, MerchantAccount, Payment, UserAccount};
 use crate::mandates::Mandate;
-use crate::provenance::{Origins, Provenance};
 use crate::risk::features::{MerchantRisk, UserRisk};
 use crate::score::CreditScore;
 use crate::withdrawal::Challenge;
 use crate::withdrawal::WithdrawalTotals;
+use ledger::idempotency::{RememberedIds, RememberedSnapshot};
+use ledger::provenance::{Origins, Provenance};
+use ledger::{Authorization, Ledger, LedgerRecords, MerchantAccount, Payment, UserAccount};
 use model::Currency;
 use model::product::Product;
 use model::risk::{Case, Parked, Party, RuleSet, Tie};
@@ -226,20 +227,20 @@ impl Engine {
             version: SNAPSHOT_VERSION,
             now_ms: self.now_ms,
             commands_applied: self.commands_applied,
-            users: (self.users.iter().zip(&self.lines).zip(&self.risk.users))
+            users: (self.ledger.users().iter().zip(&self.lines).zip(&self.risk.users))
                 .map(|((account, line), risk)| UserRecord::of(account, line, risk))
                 .collect(),
-            merchants: (self.merchants.iter().zip(&self.risk.merchants))
+            merchants: (self.ledger.merchants().iter().zip(&self.risk.merchants))
                 .map(|(account, risk)| MerchantRecord::of(account, risk))
                 .collect(),
-            bank_clearing: &self.bank_clearing,
-            fee_income: &self.fee_income,
+            bank_clearing: self.ledger.bank_clearing(),
+            fee_income: self.ledger.fee_income(),
             products: &self.products,
             billed_through_day: self.billed_through_day,
-            payments: sorted(self.payments.iter()),
-            authorizations: sorted(self.authorizations.iter()),
+            payments: sorted(self.ledger.payments()),
+            authorizations: sorted(self.ledger.authorizations()),
             challenges: sorted(self.challenges.iter()),
-            refunds: sorted(self.refunds.iter()),
+            refunds: sorted(self.ledger.all_refunds()),
             remembered: self.remembered.to_snapshot(),
             rules: self.risk.rules.as_ref().map(|rules| &rules.source),
             ties: sorted(self.risk.ties.parties.iter()),
@@ -265,35 +266,36 @@ impl Engine {
             return Err(SnapshotError::Version(owned.version));
         }
         let mut engine = Engine { now_ms: owned.now_ms, commands_applied: owned.commands_applied, ..Engine::default() };
-        for (slot, user) in owned.users.into_iter().enumerate() {
-            engine.user_index.insert(user.id, slot as u32);
+        let mut users = Vec::with_capacity(owned.users.len());
+        for user in owned.users {
             let (account, line, risk) = user.into_parts();
-            engine.users.push(account);
+            users.push(account);
             engine.lines.push(line);
             engine.risk.users.push(risk);
         }
-        for (slot, merchant) in owned.merchants.into_iter().enumerate() {
-            engine.merchant_index.insert(merchant.id, slot as u32);
+        let mut merchants = Vec::with_capacity(owned.merchants.len());
+        for merchant in owned.merchants {
             let (account, risk) = merchant.into_parts();
-            engine.merchants.push(account);
+            merchants.push(account);
             engine.risk.merchants.push(risk);
         }
+        engine.ledger = Ledger::restore(LedgerRecords {
+            users,
+            merchants,
+            bank_clearing: owned.bank_clearing,
+            fee_income: owned.fee_income,
+            payments: owned.payments,
+            authorizations: owned.authorizations,
+            refunds: owned.refunds,
+        });
         (engine.daily_billing, engine.due_dates) = crate::products::billing_work(&engine.lines);
         engine.risk.lapses = crate::risk::lapses_of(&engine.risk.users);
-        engine.bank_clearing = owned.bank_clearing;
-        engine.fee_income = owned.fee_income;
         engine.products = owned.products;
         engine.billed_through_day = owned.billed_through_day;
-        engine.payments.extend(owned.payments);
-        for (id, authorization) in owned.authorizations {
-            engine.expiries.insert((authorization.expires_at_ms, id));
-            engine.authorizations.insert(id, authorization);
-        }
         for (id, challenge) in owned.challenges {
-            engine.expiries.insert((challenge.expires_at_ms, id));
+            engine.ledger.schedule(challenge.expires_at_ms, id);
             engine.challenges.insert(id, challenge);
         }
-        engine.refunds.extend(owned.refunds);
         if let Some(rules) = owned.rules {
             let active = rules.compile().map_err(|error| SnapshotError::Invariant(format!("rules: {error}")))?;
             engine.risk.rules = Some(Box::new(active));
@@ -302,7 +304,7 @@ impl Engine {
         engine.risk.ties.groups = owned.groups;
         engine.risk.cases = owned.cases;
         for (id, parked) in owned.parked {
-            engine.expiries.insert((parked.expires_at_ms, id));
+            engine.ledger.schedule(parked.expires_at_ms, id);
             engine.risk.parked.insert(id, parked);
         }
         engine.remembered = RememberedIds::from_snapshot(owned.remembered);

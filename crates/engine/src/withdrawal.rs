@@ -6,11 +6,11 @@
 //! flag (a frozen line), identity, account age, score, lateness, the per-transaction, daily,
 //! monthly and share-of-line caps, then available credit.
 
+use crate::apply::{Engine, Postings};
 use crate::billing::apply_ppm;
-use crate::ledger::{Engine, Postings};
 use model::Amount;
 use model::product::Product;
-use model::{Accepted, AccountKind, Outcome, Rejection};
+use model::{Accepted, Outcome, Rejection};
 use model::{CommandId, UserId, WithdrawalPurpose};
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +76,7 @@ impl Engine {
         (day, month): (i64, i64),
     ) -> Result<u64, Rejection> {
         let policy = &product.withdrawal;
-        let (user, line) = (&self.users[slot], &self.lines[slot]);
+        let (user, line) = (&self.ledger.users()[slot], &self.lines[slot]);
         refuse_unless(policy.enabled, Rejection::WithdrawalNotOffered)?;
         refuse_unless(!user.credit_frozen, Rejection::CreditFrozen)?;
         refuse_unless(user.identity >= policy.min_identity, Rejection::WithdrawalIdentity)?;
@@ -126,9 +126,10 @@ impl Engine {
             return self.complete_withdrawal(slot, amount, fee, calendar, ledger);
         }
         let expires_at_ms = self.now_ms + challenge_ttl_ms;
-        self.users[slot].credit_held_minor += amount.minor() + fee;
+        self.ledger.hold_credit(slot, amount.minor() + fee);
         self.lines[slot].withdrawals.pending = Some(id);
-        self.expiries.insert((expires_at_ms, id));
+        let fresh = self.ledger.schedule(expires_at_ms, id);
+        assert!(fresh, "withdrawal {id:?} was checked to be new");
         self.challenges
             .insert(id, Challenge { user, amount_minor: amount.minor(), fee_minor: fee, purpose, expires_at_ms });
         Ok(Accepted::Challenged { expires_at_ms })
@@ -150,9 +151,9 @@ impl Engine {
     /// Releases a challenge's hold.
     pub(crate) fn drop_challenge(&mut self, id: CommandId) {
         let Some(challenge) = self.challenges.remove(&id) else { return };
-        self.expiries.remove(&(challenge.expires_at_ms, id));
-        let slot = self.user_index[&challenge.user] as usize;
-        self.users[slot].credit_held_minor -= challenge.amount_minor + challenge.fee_minor;
+        self.ledger.unschedule(challenge.expires_at_ms, id);
+        let slot = self.ledger.user_slot(challenge.user).expect("a challenge's user is open") as usize;
+        self.ledger.release_credit(slot, challenge.amount_minor + challenge.fee_minor);
         self.lines[slot].withdrawals.pending = None;
     }
 
@@ -165,24 +166,10 @@ impl Engine {
         (day, month): (i64, i64),
         ledger: &mut Postings<'_>,
     ) -> Outcome {
-        let user = &self.users[slot];
-        let balance = user
-            .balance_minor
-            .checked_add(amount.minor())
-            .filter(|sum| *sum <= Amount::MAX)
-            .ok_or(Rejection::AmountOverflow)?;
-        let (id, currency) = (user.id, user.currency);
-        let fee_slot = crate::ledger::platform_slot(&mut self.fee_income, currency);
-        self.fee_income[fee_slot].1 -= fee as i64;
-        let user = &mut self.users[slot];
-        user.balance_minor = balance;
-        user.credit_used_minor += (amount.minor() + fee) as i64;
+        self.ledger.draw_cash(slot, amount, fee, ledger)?;
         let line = &mut self.lines[slot];
         line.billing.withdraw(amount.minor(), fee);
         line.withdrawals.add(day, month, amount.minor());
-        ledger.post(AccountKind::UserCredit, id.0, currency, (amount.minor() + fee) as i64);
-        ledger.post(AccountKind::UserBalance, id.0, currency, -amount.signed());
-        ledger.post(AccountKind::FeeIncome, 0, currency, -(fee as i64));
         Ok(Accepted::Withdrawn { amount_minor: amount.minor(), fee_minor: fee })
     }
 }

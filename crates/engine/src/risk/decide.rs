@@ -1,7 +1,8 @@
 //! Scoring a command, the decision ladder, account actions, risk challenges, cases and appeals.
 
 use super::features::{Context, OrderForOther, ScoredEvent, ring_like};
-use crate::ledger::{AUTHORIZATION_MAX_MS, Authorization, Engine, Postings};
+use crate::apply::{Authorization, Engine, Postings};
+use ledger::AUTHORIZATION_MAX_MS;
 use model::risk::{
     APPEALS_MAX, AccountAction, Appeal, Case, CaseStatus, Decision, DecisionKind, EventKind, Evidence, FiredRule, Held,
     Label, Parked, Party, RuleSet, RuleStatus, SCORE_PENALTY_POINTS, appeal_within_bounds,
@@ -148,8 +149,10 @@ impl Engine {
             decision.kind = DecisionKind::Review;
         }
         let party = match event.user {
-            Some(slot) => Party::User(self.users[slot].id),
-            None => Party::Merchant(self.merchants[event.merchant.expect("a scored event has a user or merchant")].id),
+            Some(slot) => Party::User(self.ledger.users()[slot].id),
+            None => Party::Merchant(
+                self.ledger.merchants()[event.merchant.expect("a scored event has a user or merchant")].id,
+            ),
         };
         self.note_ring_like_attempt(&event);
         self.note_order_for_other(&event);
@@ -187,9 +190,9 @@ impl Engine {
         else {
             return;
         };
-        let available = self.users[user].credit_available_minor();
+        let available = self.ledger.users()[user].credit_available_minor();
         if event.credit_minor > 0 && ring_like(event.amount_minor, event.credit_minor, available) {
-            let payer = self.users[user].id;
+            let payer = self.ledger.users()[user].id;
             self.risk.merchants[merchant].note_ring_payer(self.now_ms, payer);
         }
     }
@@ -203,7 +206,7 @@ impl Engine {
         else {
             return;
         };
-        if self.tie_belongs_to(beneficiary, Party::User(self.users[user].id)) {
+        if self.tie_belongs_to(beneficiary, Party::User(self.ledger.users()[user].id)) {
             return;
         }
         let order = OrderForOther {
@@ -220,7 +223,8 @@ impl Engine {
         self.check_new_payment_id(id)?;
         let ttl_ms = self.risk.rules.as_ref().map_or(0, |rules| rules.source.decision.challenge_ttl_ms);
         let expires_at_ms = self.now_ms.saturating_add(ttl_ms);
-        self.expiries.insert((expires_at_ms, id));
+        let fresh = self.ledger.schedule(expires_at_ms, id);
+        assert!(fresh, "parked command {id:?} was checked to be new");
         self.risk.parked.insert(id, Parked { user, kind: kind.clone(), expires_at_ms });
         Ok(Accepted::Challenged { expires_at_ms })
     }
@@ -300,18 +304,17 @@ impl Engine {
         }
         let (_, month) = self.local_today();
         let now_ms = self.now_ms;
-        let (user, line, risk) = (&mut self.users[slot], &mut self.lines[slot], &mut self.risk.users[slot]);
+        let (line, risk) = (&mut self.lines[slot], &mut self.risk.users[slot]);
         for action in actions {
+            let user = &self.ledger.users()[slot];
             match action {
                 AccountAction::FreezeCredit if !user.credit_frozen => {
-                    user.credit_frozen = true;
+                    self.ledger.set_credit_frozen(slot, true);
                     risk.frozen_by_risk = true;
                 }
                 AccountAction::CutLine if risk.cut_from_limit_minor.is_none() => {
-                    let committed =
-                        crate::ledger::committed_minor(user, line).clamp(0, user.limit_minor as i128) as u64;
-                    risk.cut_from_limit_minor = Some(user.limit_minor);
-                    user.limit_minor = committed;
+                    let committed = crate::apply::committed_minor(user, line).clamp(0, user.limit_minor as i128) as u64;
+                    risk.cut_from_limit_minor = Some(self.ledger.set_limit(slot, committed));
                 }
                 AccountAction::LowerScore if !risk.score_lowered => {
                     risk.score_lowered = true;
@@ -370,15 +373,16 @@ impl Engine {
         }
         let (_, month) = self.local_today();
         let now_ms = self.now_ms;
-        let (user, line, risk) = (&mut self.users[slot], &mut self.lines[slot], &mut self.risk.users[slot]);
+        let (line, risk) = (&mut self.lines[slot], &mut self.risk.users[slot]);
+        let user = &self.ledger.users()[slot];
         match action {
             AccountAction::FreezeCredit => {
                 risk.frozen_by_risk = false;
-                user.credit_frozen = false;
+                self.ledger.set_credit_frozen(slot, false);
             }
             AccountAction::CutLine => {
                 let before = risk.cut_from_limit_minor.take().expect("in force");
-                user.limit_minor = user.limit_minor.max(before);
+                self.ledger.set_limit(slot, user.limit_minor.max(before));
             }
             AccountAction::LowerScore => {
                 risk.score_lowered = false;
@@ -412,14 +416,14 @@ impl Engine {
             return Err(Rejection::ChallengeExpired);
         }
         let parked = self.risk.parked.remove(&id).expect("found above");
-        self.expiries.remove(&(parked.expires_at_ms, id));
+        self.ledger.unschedule(parked.expires_at_ms, id);
         self.run(id, &parked.kind, ledger)
     }
 
     /// Drops a lapsed challenge (from the expiry queue).
     pub(crate) fn drop_parked(&mut self, id: CommandId) {
         if let Some(parked) = self.risk.parked.remove(&id) {
-            self.expiries.remove(&(parked.expires_at_ms, id));
+            self.ledger.unschedule(parked.expires_at_ms, id);
         }
     }
 
@@ -447,7 +451,7 @@ impl Engine {
         let (held, party, actions) = (case.held.clone(), case.party, case.decision.actions.clone());
         let outcome = match (approve, held) {
             (true, Held::Payment { merchant }) => {
-                let amount = self.authorizations.get(&id).map(|held| held.funding);
+                let amount = self.ledger.authorization(id).map(|held| held.funding);
                 let amount = amount.ok_or(Rejection::AuthorizationExpired)?;
                 let amount =
                     model::Amount::new(amount.credit_minor + amount.balance_minor).ok_or(Rejection::AmountOverflow)?;
@@ -455,7 +459,7 @@ impl Engine {
             }
             (true, Held::Parked(kind)) => self.run(id, &kind, ledger)?,
             (false, Held::Payment { .. } | Held::Authorization { .. }) => {
-                self.drop_authorization(id);
+                self.ledger.drop_authorization(id);
                 Accepted::Done
             }
             _ => Accepted::Done,

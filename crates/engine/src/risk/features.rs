@@ -5,8 +5,8 @@
 //! [`RECENT_MAX`] purchases, inflows, payees and payers, so a count over a short window saturates
 //! at that many; the 30-day windows read one bucket per UTC day, at most [`DAYS_KEPT`].
 
-use crate::ledger::Engine;
-use crate::provenance::Origins;
+use crate::apply::Engine;
+use ledger::provenance::Origins;
 use model::risk::catalog::{Feature, Side};
 use model::risk::{EventKind, Tie};
 use model::{IdentityLevel, MerchantCategory, MerchantId, MerchantVerification, UserId};
@@ -454,7 +454,7 @@ impl<'a> Context<'a> {
 
     fn event_feature(&self, feature: Feature) -> Value {
         let (engine, event) = (self.engine, self.event);
-        let user = event.user.map(|slot| &engine.users[slot]);
+        let user = event.user.map(|slot| &engine.ledger.users()[slot]);
         let risk = event.user.map(|slot| &engine.risk.users[slot]);
         match feature {
             Feature::EventKindName => Value::Symbol(event.kind as u16),
@@ -483,11 +483,11 @@ impl<'a> Context<'a> {
             }
             Feature::EventCounterpartyFirstSeen => Value::Bool(match (risk, event.merchant, event.payee) {
                 (Some(risk), Some(merchant), _) => {
-                    let id = engine.merchants[merchant].id;
+                    let id = engine.ledger.merchants()[merchant].id;
                     !risk.purchases.iter().any(|purchase| purchase.merchant == id)
                 }
                 (Some(risk), None, Some(payee)) => {
-                    let id = engine.users[payee].id;
+                    let id = engine.ledger.users()[payee].id;
                     !risk.payees.iter().any(|outflow| outflow.to == id)
                 }
                 _ => false,
@@ -501,7 +501,7 @@ impl<'a> Context<'a> {
                 Value::Symbol(event.payee.map_or(0, |payee| u16::from(engine.risk.users[payee].watch_reason)))
             }
             Feature::EventPayeeAgeDays => match event.payee {
-                Some(payee) => int(engine.now_ms.saturating_sub(engine.users[payee].opened_at_ms) / DAY_MS),
+                Some(payee) => int(engine.now_ms.saturating_sub(engine.ledger.users()[payee].opened_at_ms) / DAY_MS),
                 None => Value::Int(0),
             },
             Feature::EventDrainShare => match (event.kind, user, event.merchant) {
@@ -509,7 +509,7 @@ impl<'a> Context<'a> {
                     ratio(event.amount_minor, user.balance_available_minor())
                 }
                 (EventKind::PayoutMerchant, _, Some(merchant)) => {
-                    ratio(event.amount_minor, engine.merchants[merchant].settlement_minor)
+                    ratio(event.amount_minor, engine.ledger.merchants()[merchant].settlement_minor)
                 }
                 _ => self.event_feature(Feature::EventCreditToAvailable),
             },
@@ -538,7 +538,7 @@ impl<'a> Context<'a> {
             Feature::EventReturningCreditAge => since(engine.now_ms, self.returning_credit().2),
             Feature::PairPurchases => match (risk, event.merchant) {
                 (Some(risk), Some(merchant)) => {
-                    let id = engine.merchants[merchant].id;
+                    let id = engine.ledger.merchants()[merchant].id;
                     int(risk.purchases.iter().filter(|purchase| purchase.merchant == id).count() as u64)
                 }
                 _ => Value::Int(0),
@@ -555,20 +555,24 @@ impl<'a> Context<'a> {
         let (engine, event) = (self.engine, self.event);
         let (provenance, held, receiver) = match (event.kind, event.user, event.merchant, event.payee) {
             (EventKind::Transfer, Some(from), _, Some(to)) => {
-                let (payer, payee) = (&engine.users[from], &engine.users[to]);
+                let (payer, payee) = (&engine.ledger.users()[from], &engine.ledger.users()[to]);
                 (payer.provenance.origins(), payer.balance_minor, model::risk::Party::User(payee.id))
             }
             (EventKind::WithdrawToBank, Some(slot), _, _) => {
-                let user = &engine.users[slot];
+                let user = &engine.ledger.users()[slot];
                 (user.provenance.origins(), user.balance_minor, model::risk::Party::User(user.id))
             }
             (EventKind::PayoutMerchant, _, Some(slot), _) => {
-                let merchant = &engine.merchants[slot];
+                let merchant = &engine.ledger.merchants()[slot];
                 (Some(&merchant.provenance), merchant.settlement_minor, model::risk::Party::Merchant(merchant.id))
             }
             (EventKind::MerchantTransfer, _, Some(slot), Some(to)) => {
-                let merchant = &engine.merchants[slot];
-                (Some(&merchant.provenance), merchant.settlement_minor, model::risk::Party::User(engine.users[to].id))
+                let merchant = &engine.ledger.merchants()[slot];
+                (
+                    Some(&merchant.provenance),
+                    merchant.settlement_minor,
+                    model::risk::Party::User(engine.ledger.users()[to].id),
+                )
             }
             _ => return None,
         };
@@ -601,8 +605,8 @@ impl<'a> Context<'a> {
         };
         let horizon = engine.now_ms.saturating_sub(7 * DAY_MS);
         let recent_credit_at = |user: UserId, merchant: &dyn Fn(MerchantId) -> bool| -> u64 {
-            let Some(slot) = engine.user_index.get(&user) else { return 0 };
-            let purchases = engine.risk.users[*slot as usize].purchases.iter();
+            let Some(slot) = engine.ledger.user_slot(user) else { return 0 };
+            let purchases = engine.risk.users[slot as usize].purchases.iter();
             purchases
                 .filter(|purchase| purchase.time_ms >= horizon && merchant(purchase.merchant))
                 .map(|purchase| purchase.credit_minor)
@@ -629,19 +633,19 @@ impl<'a> Context<'a> {
         };
         match (event.kind, event.user, event.payee, event.merchant) {
             (EventKind::Transfer, Some(sender), Some(payee), _) if holds_merchant(engine.risk.users[sender].group) => {
-                let sender = model::risk::Party::User(engine.users[sender].id);
+                let sender = model::risk::Party::User(engine.ledger.users()[sender].id);
                 let tied_to_sender = |merchant: MerchantId| engine.tied(sender, model::risk::Party::Merchant(merchant));
-                credit_of_group_at(model::risk::Party::User(engine.users[payee].id), &tied_to_sender)
+                credit_of_group_at(model::risk::Party::User(engine.ledger.users()[payee].id), &tied_to_sender)
             }
             (EventKind::PayoutMerchant, _, _, Some(merchant))
                 if holds_merchant(engine.risk.merchants[merchant].group) =>
             {
-                let id = engine.merchants[merchant].id;
+                let id = engine.ledger.merchants()[merchant].id;
                 credit_of_group_at(model::risk::Party::Merchant(id), &|paid| paid == id)
             }
             (EventKind::MerchantTransfer, _, Some(payee), Some(merchant)) => {
-                let id = engine.merchants[merchant].id;
-                credit_of_group_at(model::risk::Party::User(engine.users[payee].id), &|paid| paid == id)
+                let id = engine.ledger.merchants()[merchant].id;
+                credit_of_group_at(model::risk::Party::User(engine.ledger.users()[payee].id), &|paid| paid == id)
             }
             _ => 0,
         }
@@ -650,7 +654,7 @@ impl<'a> Context<'a> {
     fn merchant_feature(&self, feature: Feature) -> Value {
         let engine = self.engine;
         let Some(slot) = self.event.merchant else { return absent(feature) };
-        let (merchant, risk) = (&engine.merchants[slot], &engine.risk.merchants[slot]);
+        let (merchant, risk) = (&engine.ledger.merchants()[slot], &engine.risk.merchants[slot]);
         let now_ms = engine.now_ms;
         let today = utc_day(now_ms);
         let window = |days: u32| risk.days.iter().filter(move |bucket| bucket.day + days > today);
@@ -690,7 +694,7 @@ impl<'a> Context<'a> {
     fn user_feature(&self, feature: Feature) -> Value {
         let engine = self.engine;
         let Some(slot) = self.event.user else { return absent(feature) };
-        let (user, risk) = (&engine.users[slot], &engine.risk.users[slot]);
+        let (user, risk) = (&engine.ledger.users()[slot], &engine.risk.users[slot]);
         let now_ms = engine.now_ms;
         let today = utc_day(now_ms);
         let month = || risk.days.iter().filter(move |bucket| bucket.day + DAYS_KEPT > today);
@@ -713,10 +717,10 @@ impl<'a> Context<'a> {
             Feature::UserTiedWatchlisted => {
                 let others =
                     engine.tied_parties(model::risk::Party::User(user.id)).iter().filter_map(|party| match party {
-                        model::risk::Party::User(other) if *other != user.id => engine.user_index.get(other),
+                        model::risk::Party::User(other) if *other != user.id => engine.ledger.user_slot(*other),
                         _ => None,
                     });
-                int(others.filter(|slot| engine.risk.users[**slot as usize].watchlisted()).count() as u64)
+                int(others.filter(|slot| engine.risk.users[*slot as usize].watchlisted()).count() as u64)
             }
             Feature::UserSinceBindingChange => since(now_ms, risk.binding_changed_at_ms),
             Feature::UserSinceNewDevice => since(now_ms, risk.new_device_at_ms),

@@ -14,7 +14,7 @@ pub(crate) mod decide;
 pub mod features;
 pub(crate) mod ties;
 
-use crate::table::ShardedMap;
+use ledger::table::ShardedMap;
 use model::CommandId;
 use model::risk::{AccountAction, Case, CompiledRules, Decision, Parked};
 use std::collections::BTreeMap;

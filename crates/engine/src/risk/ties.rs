@@ -6,8 +6,8 @@
 //! and a group holds at most [`GROUP_MAX`] members (a tie shared that widely — a public device —
 //! stops merging groups but still counts towards `device.accounts`).
 
-use crate::ledger::Engine;
-use crate::table::ShardedMap;
+use crate::apply::Engine;
+use ledger::table::ShardedMap;
 use model::UserId;
 use model::risk::{Party, Tie, TieKind};
 use model::{Accepted, Outcome};
@@ -30,9 +30,9 @@ impl Engine {
     /// The group of a party: 0 when it is in none (or unknown).
     pub(crate) fn group_of(&self, party: Party) -> u32 {
         match party {
-            Party::User(user) => self.user_index.get(&user).map_or(0, |slot| self.risk.users[*slot as usize].group),
+            Party::User(user) => self.ledger.user_slot(user).map_or(0, |slot| self.risk.users[slot as usize].group),
             Party::Merchant(merchant) => {
-                self.merchant_index.get(&merchant).map_or(0, |slot| self.risk.merchants[*slot as usize].group)
+                self.ledger.merchant_slot(merchant).map_or(0, |slot| self.risk.merchants[slot as usize].group)
             }
         }
     }
@@ -40,11 +40,11 @@ impl Engine {
     fn set_group(&mut self, party: Party, group: u32) {
         match party {
             Party::User(user) => {
-                let slot = self.user_index[&user] as usize;
+                let slot = self.ledger.user_slot(user).expect("tied users are open") as usize;
                 self.risk.users[slot].group = group;
             }
             Party::Merchant(merchant) => {
-                let slot = self.merchant_index[&merchant] as usize;
+                let slot = self.ledger.merchant_slot(merchant).expect("tied merchants are open") as usize;
                 self.risk.merchants[slot].group = group;
             }
         }
@@ -96,7 +96,7 @@ impl Engine {
 
     fn note_binding(&mut self, user: UserId, tie: Tie) {
         let now_ms = self.now_ms;
-        let slot = self.user_index[&user] as usize;
+        let slot = self.ledger.user_slot(user).expect("tied users are open") as usize;
         let risk = &mut self.risk.users[slot];
         let bit = 1u8 << (tie.kind as u8);
         if risk.bound_kinds & bit != 0 {
@@ -117,9 +117,9 @@ impl Engine {
         let accounts = parties.len() as u16;
         for party in parties {
             if let Party::User(user) = party
-                && let Some(slot) = self.user_index.get(user)
+                && let Some(slot) = self.ledger.user_slot(*user)
             {
-                let risk = &mut self.risk.users[*slot as usize];
+                let risk = &mut self.risk.users[slot as usize];
                 if risk.device == Some(tie.token) {
                     risk.device_accounts = accounts;
                 }

@@ -134,6 +134,11 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         self.length
     }
 
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// All entries, in unspecified order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.shards.iter().flat_map(HashTable::iter).map(|(key, value)| (key, value))
@@ -261,6 +266,11 @@ impl<K: Numbered> SlotIndex<K> {
         self.length
     }
 
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Every id with its slot, in unspecified order.
     pub fn iter(&self) -> impl Iterator<Item = (K, u32)> + '_ {
         let numbered = self.chunks.iter().flatten().enumerate();
@@ -325,6 +335,11 @@ impl<K: Numbered, V> RecordMap<K, V> {
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.index.len()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// All entries, in unspecified order.

@@ -85,7 +85,7 @@ impl Origins {
     /// these origins are part of): the share `amount / held`, rounded so that what stays is at
     /// most `held − amount` — all of it when all is taken. Splits a slice too (a refund: the
     /// part going back to the credit line, and the rest).
-    pub(crate) fn take(&mut self, amount: u64, held: u64) -> Origins {
+    pub fn take(&mut self, amount: u64, held: u64) -> Origins {
         let credit = self.credit_minor();
         assert!(amount <= held && credit <= held, "take {amount} of {held} holding {credit} credit-derived");
         let scale = |part: u64| (part as u128 * amount as u128 / held.max(1) as u128) as u64;
@@ -124,7 +124,7 @@ impl Origins {
     /// Adds a slice arriving with a posting; `hop` counts one more move for its origins. An origin
     /// already named grows; a new one takes an empty place, or the smallest one's place if it is
     /// larger (the smaller joins `other_minor`).
-    pub(crate) fn add(&mut self, slice: &Origins, hop: bool) {
+    pub fn add(&mut self, slice: &Origins, hop: bool) {
         for incoming in slice.named.iter().filter(|origin| origin.amount_minor > 0) {
             let hops = incoming.hops.saturating_add(u8::from(hop));
             let arriving = Origin { hops, ..*incoming };
@@ -174,7 +174,7 @@ impl Provenance {
 
     /// Removes the slice moving out with `amount` of the account's `held` minor units (its
     /// balance before the posting).
-    pub(crate) fn take(&mut self, amount: u64, held: u64) -> Origins {
+    pub fn take(&mut self, amount: u64, held: u64) -> Origins {
         let Some(origins) = self.0.as_deref_mut() else { return Origins::default() };
         let slice = origins.take(amount, held);
         if origins.is_empty() {
@@ -184,7 +184,7 @@ impl Provenance {
     }
 
     /// Adds a slice arriving with a posting (see [`Origins::add`]).
-    pub(crate) fn add(&mut self, slice: &Origins, hop: bool) {
+    pub fn add(&mut self, slice: &Origins, hop: bool) {
         if !slice.is_empty() {
             self.0.get_or_insert_with(Box::default).add(slice, hop);
         }

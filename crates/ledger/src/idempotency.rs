@@ -19,12 +19,14 @@ pub const IDEMPOTENCY_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// What a command id's first application left: enough to answer a retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Remembered {
+pub struct Remembered {
     /// The journal sequence of the first application (the engine applies every journaled
     /// command in order, so this is `commands_applied` at that time).
-    pub(crate) sequence: u64,
-    pub(crate) fingerprint: u64,
-    pub(crate) outcome: Outcome,
+    pub sequence: u64,
+    /// The body's [`fingerprint`], to tell a retry from another command reusing the id.
+    pub fingerprint: u64,
+    /// The outcome a retry gets back.
+    pub outcome: Outcome,
 }
 
 /// The fingerprint of a command body (id and time excluded), remembered with its id to tell a
@@ -34,7 +36,7 @@ pub(crate) struct Remembered {
 /// hashes a zero word, then its canonical (postcard) encoding; the tags keep the layouts apart.
 /// Writing whole words lets the hash read them straight back, where a postcard encoding written
 /// byte by byte stalled each of the hash's 8-byte reads on store forwarding.
-pub(crate) fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
+pub fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
     match *kind {
         CommandKind::Pay { user, merchant, funding } => {
             hash_words([1, user.0, merchant.0, funding.credit_minor, funding.balance_minor])
@@ -74,7 +76,7 @@ fn hash_words<const N: usize>(words: [u64; N]) -> u64 {
 
 /// The remembered ids of the current and the previous window.
 #[derive(Default)]
-pub(crate) struct RememberedIds {
+pub struct RememberedIds {
     /// Index of the current window (command time / [`IDEMPOTENCY_WINDOW_MS`]).
     window: u64,
     current: ShardedMap<CommandId, Remembered>,
@@ -83,11 +85,11 @@ pub(crate) struct RememberedIds {
 
 /// The encoded form: the current window's index, then the previous and the current generation,
 /// each sorted by id.
-pub(crate) type RememberedSnapshot = (u64, [Vec<(CommandId, Remembered)>; 2]);
+pub type RememberedSnapshot = (u64, [Vec<(CommandId, Remembered)>; 2]);
 
 impl RememberedIds {
     /// Moves to the window of `now_ms`, forgetting the ids of windows before the previous one.
-    pub(crate) fn advance(&mut self, now_ms: u64) {
+    pub fn advance(&mut self, now_ms: u64) {
         let window = now_ms / IDEMPOTENCY_WINDOW_MS;
         if window == self.window {
             return;
@@ -107,22 +109,27 @@ impl RememberedIds {
     }
 
     /// What `id` left, if it is still remembered.
-    pub(crate) fn get(&self, id: &CommandId) -> Option<&Remembered> {
+    pub fn get(&self, id: &CommandId) -> Option<&Remembered> {
         self.current.get(id).or_else(|| self.previous.get(id))
     }
 
     /// Remembers a first application of `id` (the caller has checked it is not remembered).
-    pub(crate) fn insert(&mut self, id: CommandId, remembered: Remembered) {
+    pub fn insert(&mut self, id: CommandId, remembered: Remembered) {
         self.current.insert_new(id, remembered);
     }
 
     /// Number of ids remembered.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.current.len() + self.previous.len()
     }
 
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The canonical encoding of both generations.
-    pub(crate) fn to_snapshot(&self) -> RememberedSnapshot {
+    pub fn to_snapshot(&self) -> RememberedSnapshot {
         let sorted = |map: &ShardedMap<CommandId, Remembered>| {
             let mut entries: Vec<(CommandId, Remembered)> = map.iter().map(|(id, value)| (*id, *value)).collect();
             entries.sort_unstable_by_key(|(id, _)| *id);
@@ -132,7 +139,7 @@ impl RememberedIds {
     }
 
     /// Rebuilds the ids from [`RememberedIds::to_snapshot`].
-    pub(crate) fn from_snapshot((window, [previous, current]): RememberedSnapshot) -> RememberedIds {
+    pub fn from_snapshot((window, [previous, current]): RememberedSnapshot) -> RememberedIds {
         let mut ids = RememberedIds { window, ..RememberedIds::default() };
         ids.previous.extend(previous);
         ids.current.extend(current);

@@ -1,0 +1,545 @@
+//! The engine: the whole ledger state and the deterministic `apply`.
+//!
+//! Each handler validates first (pure reads, checked arithmetic) and mutates only once every
+//! check has passed, so a rejected command leaves no trace but its remembered outcome.
+
+use crate::billing::Billing;
+use crate::prefetch::{Hint, Lookahead};
+use crate::risk::RiskState;
+use crate::risk::features::{Inflow, MerchantRisk, Outflow, Purchase, UserRisk, ring_like};
+use crate::score::CreditScore;
+use crate::withdrawal::{Challenge, WithdrawalTotals};
+use ledger::idempotency::{Remembered, RememberedIds, fingerprint};
+use ledger::provenance::Origins;
+use ledger::table::ShardedMap;
+pub(crate) use ledger::{Authorization, Captured, Ledger, MerchantAccount, Postings, Refunded, UserAccount, Wallet};
+use model::product::{Overpayment, Product};
+use model::risk::Decision;
+use model::{Accepted, Outcome, Posting, Rejection};
+use model::{Amount, Currency};
+use model::{
+    Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, RepaySource, UserId,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// What the credit product keeps on a user, by the user's slot: billing, score and the
+/// withdrawal caps' totals.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditLine {
+    /// What is owed by bucket, the open cycle and the statements.
+    pub billing: Billing,
+    /// The credit score and its history.
+    pub score: CreditScore,
+    /// Withdrawals completed today and this month, for the caps.
+    pub withdrawals: WithdrawalTotals,
+}
+
+/// A user as the queries show one: the ledger accounts, the credit line and the risk record,
+/// which the engine keeps apart by slot.
+#[derive(Clone, Copy, Debug)]
+pub struct User<'a> {
+    /// The credit and balance accounts.
+    pub account: &'a UserAccount,
+    /// Billing, score and withdrawal totals.
+    pub credit: &'a CreditLine,
+    /// Risk aggregates and account-action flags.
+    pub risk: &'a UserRisk,
+}
+
+impl User<'_> {
+    /// Credit committed against the limit: principal used (fees and penalties aside) plus held.
+    /// A limit may never be below it.
+    pub fn credit_committed_minor(&self) -> i128 {
+        committed_minor(self.account, self.credit)
+    }
+}
+
+/// Credit committed against a limit: principal used (fees and penalties aside) plus held.
+pub(crate) fn committed_minor(account: &UserAccount, credit: &CreditLine) -> i128 {
+    account.credit_used_minor as i128 - credit.billing.charges_minor() as i128 + account.credit_held_minor as i128
+}
+
+/// A merchant as the queries show one: the account and its risk aggregates.
+#[derive(Clone, Copy, Debug)]
+pub struct Merchant<'a> {
+    /// The settlement account.
+    pub account: &'a MerchantAccount,
+    /// Risk aggregates.
+    pub risk: &'a MerchantRisk,
+}
+
+/// The ledger state machine. Create with [`Engine::default`], feed with [`Engine::apply`].
+#[derive(Default)]
+pub struct Engine {
+    pub(crate) now_ms: u64,
+    pub(crate) commands_applied: u64,
+    /// Accounts, payments, holds and the expiry queue.
+    pub(crate) ledger: Ledger,
+    /// Each user's credit line, by the user's slot.
+    pub(crate) lines: Vec<CreditLine>,
+    /// Installed product versions with the time each takes effect, in version order.
+    pub(crate) products: Vec<(u64, Product)>,
+    /// Slots of users with past-due work every day (`Billing::has_past_due_work`); users who
+    /// settle leave at the next day's end. Derived from the users, so snapshots rebuild it.
+    pub(crate) daily_billing: BTreeSet<u32>,
+    /// (due date, slot) of every latest statement whose due date is still ahead. Derived too.
+    pub(crate) due_dates: BTreeSet<(u64, u32)>,
+    /// The last local day whose end billing has processed (None before any product).
+    pub(crate) billed_through_day: Option<i64>,
+    /// Withdrawals waiting for their step-up verification; they share the ledger's expiries.
+    pub(crate) challenges: ShardedMap<CommandId, Challenge>,
+    pub(crate) remembered: RememberedIds,
+    /// The look-ahead's account slots for the command being applied (see `prefetch`): checked
+    /// against the records before use, not part of the state.
+    pub(crate) hint: Hint,
+    /// Reused buffer for fingerprints; not part of the state.
+    pub(crate) scratch: Vec<u8>,
+    /// Who sent the command being applied (recorded on the cases it opens, decides or
+    /// appeals); not part of the state between commands.
+    pub(crate) actor: model::ActorId,
+    /// Whether the command being applied came from a merchant; not state either.
+    pub(crate) initiator: model::Initiator,
+    /// Mandates in force, by user and merchant (ordered: snapshots iterate them).
+    pub(crate) mandates: std::collections::BTreeMap<(UserId, MerchantId), crate::mandates::Mandate>,
+    /// Rules, ties, cases and risk challenges.
+    pub(crate) risk: RiskState,
+}
+
+impl Engine {
+    /// Applies a batch in order, appending one outcome per command and the postings made.
+    pub fn apply_batch(&mut self, commands: &[Command], outcomes: &mut Vec<Outcome>, postings: &mut Vec<Posting>) {
+        self.apply_batch_decided(commands, outcomes, postings, &mut Vec::new());
+    }
+
+    /// [`Engine::apply_batch`], also appending (command index, decision) for every notable risk
+    /// decision: one where a rule fired (active or shadow) or the command was not simply allowed.
+    pub fn apply_batch_decided(
+        &mut self,
+        commands: &[Command],
+        outcomes: &mut Vec<Outcome>,
+        postings: &mut Vec<Posting>,
+        decisions: &mut Vec<(u32, Decision)>,
+    ) {
+        let mut lookahead = Lookahead::default();
+        for (index, command) in commands.iter().enumerate() {
+            self.look_ahead(commands, index, &mut lookahead);
+            let index = u32::try_from(index).expect("batches are far smaller than 2^32 commands");
+            outcomes.push(self.apply(command, index, postings));
+            if let Some(decision) = self.risk.last_decision.take_if(|decision| decision.is_notable()) {
+                decisions.push((index, decision));
+            }
+        }
+    }
+
+    /// Applies one command. A retry of a remembered id with the same body returns the first
+    /// outcome and changes nothing; with a different body it is rejected.
+    pub fn apply(&mut self, command: &Command, command_index: u32, postings: &mut Vec<Posting>) -> Outcome {
+        self.now_ms = self.now_ms.max(command.time_ms);
+        self.actor = command.actor;
+        self.initiator = command.initiator;
+        self.commands_applied += 1;
+        self.remembered.advance(self.now_ms);
+        let mut ledger = Postings::new(postings, command_index);
+        // Ticks come from the server's clock, not a client: nothing to retry, nothing to remember.
+        if matches!(command.kind, CommandKind::Tick) {
+            return self.execute(command.id, &command.kind, &mut ledger);
+        }
+        let fingerprint = fingerprint(&command.kind, &mut self.scratch);
+        if let Some(remembered) = self.remembered.get(&command.id) {
+            return match remembered.fingerprint == fingerprint {
+                true => remembered.outcome,
+                false => Err(Rejection::IdempotencyConflict),
+            };
+        }
+        let outcome = self.execute(command.id, &command.kind, &mut ledger);
+        let sequence = self.commands_applied;
+        self.remembered.insert(command.id, Remembered { sequence, fingerprint, outcome });
+        outcome
+    }
+
+    /// The risk decision on the last applied command, when the rules scored it.
+    pub fn last_decision(&self) -> Option<&Decision> {
+        self.risk.last_decision.as_ref()
+    }
+
+    /// Scores the command, then runs it if the decision lets it through.
+    fn execute(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
+        self.risk.last_decision = None;
+        let mandated = self.check_mandate(self.initiator, kind)?;
+        if let CommandKind::Capture { authorization, .. } | CommandKind::Release { authorization, .. } = *kind
+            && self.held_by_open_case(authorization)
+        {
+            return Err(Rejection::HeldByCase);
+        }
+        let outcome = match self.screen(id, kind, ledger) {
+            Some(outcome) => outcome,
+            None => self.run(id, kind, ledger),
+        };
+        if let (Ok(_), Some((user, merchant, amount))) = (outcome, mandated) {
+            self.count_on_mandate(user, merchant, amount);
+        }
+        outcome
+    }
+
+    /// Runs a command past the risk screen. Handlers update the online risk features of the
+    /// accounts they touch as they post.
+    pub(crate) fn run(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
+        match *kind {
+            CommandKind::OpenUser { user, currency, identity } => self.open_user(user, currency, identity),
+            CommandKind::OpenMerchant { merchant, currency, category, verification, partner } => {
+                self.open_merchant(MerchantAccount {
+                    id: merchant,
+                    currency,
+                    category,
+                    verification,
+                    partner,
+                    settlement_minor: 0,
+                    opened_at_ms: self.now_ms,
+                    provenance: Origins::default(),
+                })
+            }
+            CommandKind::SetCreditLimit { user, limit_minor } => self.set_credit_limit(user, limit_minor),
+            CommandKind::SetCreditFrozen { user, frozen } => {
+                let slot = self.user_slot(user)?;
+                self.ledger.set_credit_frozen(slot, frozen);
+                Ok(Accepted::Done)
+            }
+            CommandKind::TopUp { user, amount } => {
+                self.ledger.top_up(self.user_slot(user)?, amount, ledger)?;
+                Ok(Accepted::Done)
+            }
+            // Whom an order is for matters to the risk features only (noted when it is scored).
+            CommandKind::Pay { user, merchant, funding } | CommandKind::PayFor { user, merchant, funding, .. } => {
+                self.pay(id, (user, merchant, funding), ledger)
+            }
+            CommandKind::Authorize { user, merchant, funding, hold_ms } => {
+                let expires_at_ms = self.now_ms.saturating_add(hold_ms);
+                self.authorize(id, Authorization { user, merchant, funding, expires_at_ms })
+            }
+            CommandKind::Capture { authorization, merchant, amount } => {
+                let captured = self.ledger.capture(authorization, merchant, amount, self.now_ms, ledger)?;
+                Ok(self.on_captured(captured))
+            }
+            CommandKind::Release { authorization, merchant } => {
+                self.ledger.live_authorization(authorization, merchant, self.now_ms)?;
+                self.ledger.drop_authorization(authorization);
+                Ok(Accepted::Done)
+            }
+            CommandKind::Refund { payment, merchant, amount } => self.refund(id, payment, merchant, amount, ledger),
+            CommandKind::Transfer { from, to, amount } => self.transfer(from, to, amount, ledger),
+            CommandKind::WithdrawToBank { user, amount } => {
+                self.ledger.pay_out(Wallet::User(self.user_slot(user)?), amount, ledger)?;
+                Ok(Accepted::Done)
+            }
+            CommandKind::PayoutMerchant { merchant, amount } => self.payout_merchant(merchant, amount, ledger),
+            CommandKind::Repay { user, amount, source } => self.repay(user, amount, source, ledger),
+            CommandKind::Tick => Ok(self.tick(ledger)),
+            CommandKind::InstallProduct { ref product, effective_at_ms } => {
+                self.install_product(product, effective_at_ms)
+            }
+            CommandKind::ConvertToInstalments { user, payment, periods } => {
+                self.convert_to_instalments(id, user, payment, periods)
+            }
+            CommandKind::PayOffInstalments { user, plan, source } => {
+                self.pay_off_instalments(user, plan, source, ledger)
+            }
+            CommandKind::RequestWithdrawal { user, amount, purpose } => {
+                self.request_withdrawal(id, (user, amount, purpose), ledger)
+            }
+            CommandKind::VerifyWithdrawal { user, withdrawal } => self.verify_withdrawal(user, withdrawal, ledger),
+            CommandKind::AdjustScore { user, points } => self.adjust_score(user, points),
+            CommandKind::ConvertStatementToInstalments { user, periods } => self.convert_statement(id, user, periods),
+            CommandKind::ReviewCreditLine { user } => self.review_credit_line(user),
+            CommandKind::RepayStatement { user, source, in_full } => {
+                self.repay_statement(user, source, in_full, ledger)
+            }
+            CommandKind::SetScoreFrozen { user, frozen } => {
+                let slot = self.user_slot(user)?;
+                self.lines[slot].score.frozen = frozen;
+                Ok(Accepted::Done)
+            }
+            CommandKind::LinkTie { party, tie } => self.link_tie(party, tie),
+            CommandKind::InstallRules { ref rules } => self.install_rules(rules),
+            CommandKind::VerifyChallenge { user, challenge } => self.verify_challenge(user, challenge, ledger),
+            CommandKind::DecideCase { case, approve, label } => self.decide_case(case, approve, label, ledger),
+            CommandKind::AppealCase { case, ref evidence, ref text } => self.appeal_case(case, evidence, text),
+            CommandKind::LiftAction { user, action } => self.lift_action(user, action),
+            CommandKind::GrantMandate { user, merchant, per_payment_max_minor, per_month_max_minor } => {
+                self.grant_mandate(user, merchant, per_payment_max_minor, per_month_max_minor)
+            }
+            CommandKind::RevokeMandate { user, merchant } => self.revoke_mandate(user, merchant),
+            // A merchant's settlement to a user's balance; a user's balance to the agent that
+            // hands over the cash.
+            CommandKind::MerchantTransfer { merchant, to, amount } => {
+                let from = Wallet::Merchant(self.merchant_slot(merchant)?);
+                self.ledger.move_between(from, Wallet::User(self.user_slot(to)?), amount, ledger)?;
+                Ok(Accepted::Done)
+            }
+            CommandKind::AgentCashOut { user, agent, amount } => {
+                let from = Wallet::User(self.user_slot(user)?);
+                self.ledger.move_between(from, Wallet::Merchant(self.merchant_slot(agent)?), amount, ledger)?;
+                Ok(Accepted::Done)
+            }
+            CommandKind::MerchantToMerchant { merchant, to, amount } => {
+                self.merchant_to_merchant(merchant, to, amount, ledger)
+            }
+            CommandKind::RecordRefusedAttempt { user, .. } => {
+                let slot = self.user_slot(user)?;
+                self.risk.users[slot].refused_at_ms = Some(self.now_ms);
+                Ok(Accepted::Done)
+            }
+        }
+    }
+
+    pub(crate) fn user_slot(&self, user: UserId) -> Result<usize, Rejection> {
+        self.find_user(user).ok_or(Rejection::UnknownUser)
+    }
+
+    pub(crate) fn merchant_slot(&self, merchant: MerchantId) -> Result<usize, Rejection> {
+        self.find_merchant(merchant).ok_or(Rejection::UnknownMerchant)
+    }
+
+    fn open_user(&mut self, id: UserId, currency: Currency, identity: IdentityLevel) -> Outcome {
+        let slot = self.ledger.open_user(id, currency, identity, self.now_ms)?;
+        self.lines.push(CreditLine::default());
+        self.risk.users.push(UserRisk::default());
+        let (_, month) = self.local_today();
+        crate::score::rescore(&self.ledger.users()[slot], &mut self.lines[slot], self.now_ms, month, true);
+        Ok(Accepted::Done)
+    }
+
+    fn open_merchant(&mut self, merchant: MerchantAccount) -> Outcome {
+        self.ledger.open_merchant(merchant)?;
+        self.risk.merchants.push(MerchantRisk::default());
+        Ok(Accepted::Done)
+    }
+
+    fn set_credit_limit(&mut self, user: UserId, limit_minor: u64) -> Outcome {
+        let slot = self.user_slot(user)?;
+        if limit_minor > Amount::MAX {
+            return Err(Rejection::InvalidAmount);
+        }
+        if (limit_minor as i128) < committed_minor(&self.ledger.users()[slot], &self.lines[slot]) {
+            return Err(Rejection::LimitBelowUsed);
+        }
+        self.ledger.set_limit(slot, limit_minor);
+        Ok(Accepted::Done)
+    }
+
+    /// Today's local day and month key in the products' time zone (every version shares it;
+    /// UTC before any product).
+    pub(crate) fn local_today(&self) -> (i64, i64) {
+        let offset = self.products.first().map_or(0, |(_, product)| product.billing.utc_offset_minutes);
+        let day = model::calendar::local_day(self.now_ms, offset);
+        (day, model::calendar::month_key(day))
+    }
+
+    fn review_credit_line(&mut self, user: UserId) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
+        let (_, month) = self.local_today();
+        let to_minor = crate::score::reviewed_limit(&self.ledger.users()[slot], &self.lines[slot], product, month);
+        let from_minor = self.ledger.set_limit(slot, to_minor);
+        Ok(Accepted::LineReviewed { from_minor, to_minor })
+    }
+
+    fn adjust_score(&mut self, user: UserId, points: i32) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let (_, month) = self.local_today();
+        let line = &mut self.lines[slot];
+        line.score.adjustment = line.score.adjustment.saturating_add(points);
+        crate::score::rescore(&self.ledger.users()[slot], line, self.now_ms, month, true);
+        Ok(Accepted::Done)
+    }
+
+    /// Refuses an id already taken by a payment, a hold, a pending withdrawal or a parked command.
+    pub(crate) fn check_new_payment_id(&self, id: CommandId) -> Result<(), Rejection> {
+        let taken = self.ledger.holds_payment_id(id);
+        match taken || self.challenges.contains_key(&id) || self.risk.parked.contains_key(&id) {
+            true => Err(Rejection::PaymentExists),
+            false => Ok(()),
+        }
+    }
+
+    /// The user's and the merchant's slots and the total of a spend they may make.
+    fn check_spend(
+        &self,
+        user: UserId,
+        merchant: MerchantId,
+        funding: Funding,
+    ) -> Result<(usize, usize, u64), Rejection> {
+        let user_slot = self.user_slot(user)?;
+        let merchant_slot = self.merchant_slot(merchant)?;
+        let total = self.ledger.check_spend(user_slot, merchant_slot, funding)?;
+        Ok((user_slot, merchant_slot, total))
+    }
+
+    fn pay(
+        &mut self,
+        id: CommandId,
+        (user, merchant, funding): (UserId, MerchantId, Funding),
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        self.check_new_payment_id(id)?;
+        let (user_slot, merchant_slot, _) = self.check_spend(user, merchant, funding)?;
+        let captured = self.ledger.capture_payment(id, (user_slot, merchant_slot), funding, self.now_ms, ledger)?;
+        Ok(self.on_captured(captured))
+    }
+
+    /// A captured payment as the credit line and the risk features see it.
+    fn on_captured(&mut self, captured: Captured) -> Accepted {
+        let Captured { user, merchant, funding, available_before_minor } = captured;
+        let total = funding.credit_minor + funding.balance_minor;
+        let now_ms = self.now_ms;
+        let merchant_id = self.ledger.merchants()[merchant].id;
+        let purchase = Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor };
+        self.risk.users[user].on_purchase(purchase, total);
+        let ring = funding.credit_minor > 0 && ring_like(total, funding.credit_minor, available_before_minor);
+        let payer = self.ledger.users()[user].id;
+        self.risk.merchants[merchant].on_sale(now_ms, payer, total, funding.credit_minor, ring);
+        self.lines[user].billing.spend(funding.credit_minor);
+        Accepted::Split { credit_minor: funding.credit_minor, balance_minor: funding.balance_minor }
+    }
+
+    pub(crate) fn authorize(&mut self, id: CommandId, authorization: Authorization) -> Outcome {
+        self.check_new_payment_id(id)?;
+        let (user_slot, _, _) = self.check_spend(authorization.user, authorization.merchant, authorization.funding)?;
+        self.ledger.authorize(id, user_slot, authorization, self.now_ms)?;
+        Ok(Accepted::Done)
+    }
+
+    fn tick(&mut self, ledger: &mut Postings<'_>) -> Accepted {
+        let authorizations = self.expire_holds();
+        self.lapse_actions();
+        let statements = self.run_billing_days(ledger);
+        Accepted::Ticked { authorizations, statements }
+    }
+
+    /// Drops every hold, pending withdrawal and parked command whose expiry has come.
+    fn expire_holds(&mut self) -> u32 {
+        let mut released = 0u32;
+        while let Some(&(expires_at_ms, id)) = self.ledger.expiries().first() {
+            if expires_at_ms > self.now_ms {
+                break;
+            }
+            if !self.ledger.drop_authorization(id) {
+                match self.challenges.contains_key(&id) {
+                    true => self.drop_challenge(id),
+                    false => self.drop_parked(id),
+                }
+            }
+            released = released.saturating_add(1);
+        }
+        released
+    }
+
+    fn refund(
+        &mut self,
+        id: CommandId,
+        payment: CommandId,
+        merchant: MerchantId,
+        amount: Amount,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        let Refunded { user, merchant: merchant_slot, split, captured_at_ms } =
+            self.ledger.refund(id, payment, merchant, amount, ledger)?;
+        let line = &mut self.lines[user];
+        let rest = line.billing.refund_plan(payment, split.credit_minor);
+        line.billing.refund(rest);
+        let liquid = matches!(
+            self.ledger.merchants()[merchant_slot].category,
+            MerchantCategory::VirtualGoods | MerchantCategory::Recharge
+        );
+        self.risk.users[user].on_refund(self.now_ms, captured_at_ms, amount.minor(), liquid);
+        self.risk.merchants[merchant_slot].on_refund(self.now_ms, amount.minor());
+        Ok(Accepted::Split { credit_minor: split.credit_minor, balance_minor: split.balance_minor })
+    }
+
+    fn transfer(&mut self, from: UserId, to: UserId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+        if from == to {
+            return Err(Rejection::SelfTransfer);
+        }
+        let from_slot = self.user_slot(from)?;
+        let to_slot = self.user_slot(to)?;
+        self.ledger.move_between(Wallet::User(from_slot), Wallet::User(to_slot), amount, ledger)?;
+        let now_ms = self.now_ms;
+        self.risk.users[to_slot].on_inflow(Inflow { time_ms: now_ms, from, amount_minor: amount.minor() });
+        self.risk.users[from_slot].on_payee(Outflow { time_ms: now_ms, to, amount_minor: amount.minor() });
+        Ok(Accepted::Done)
+    }
+
+    /// Moves money between two merchants' settlement accounts; for the payer's risk features it
+    /// is money paid out.
+    fn merchant_to_merchant(
+        &mut self,
+        merchant: MerchantId,
+        to: MerchantId,
+        amount: Amount,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        if merchant == to {
+            return Err(Rejection::SelfTransfer);
+        }
+        let from_slot = self.merchant_slot(merchant)?;
+        let to_slot = self.merchant_slot(to)?;
+        self.ledger.move_between(Wallet::Merchant(from_slot), Wallet::Merchant(to_slot), amount, ledger)?;
+        self.risk.merchants[from_slot].on_payout(self.now_ms, amount.minor());
+        Ok(Accepted::Done)
+    }
+
+    fn payout_merchant(&mut self, merchant: MerchantId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
+        let slot = self.merchant_slot(merchant)?;
+        self.ledger.pay_out(Wallet::Merchant(slot), amount, ledger)?;
+        self.risk.merchants[slot].on_payout(self.now_ms, amount.minor());
+        Ok(Accepted::Done)
+    }
+
+    fn repay(&mut self, user: UserId, amount: Amount, source: RepaySource, ledger: &mut Postings<'_>) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let account = &self.ledger.users()[slot];
+        // Instalment plans are paid period by period, or off early: not by ordinary repayments.
+        let owed = (account.credit_used_minor - self.lines[slot].billing.plans_minor() as i64).max(0) as u64;
+        let rule = self.product_at(self.now_ms).map_or(Overpayment::Refuse, |product| product.billing.overpayment);
+        let applied = match (amount.minor() > owed, rule) {
+            (false, _) | (true, Overpayment::KeepAsCredit) => amount.minor(),
+            (true, Overpayment::Refuse) => return Err(Rejection::Overpayment),
+            (true, Overpayment::ReturnToBalance) => owed,
+        };
+        if source == RepaySource::Balance && amount.minor() > account.balance_available_minor() {
+            return Err(Rejection::InsufficientBalance);
+        }
+        if source == RepaySource::Bank {
+            // Check the excess's landing before moving anything, so a refusal changes nothing.
+            account
+                .balance_minor
+                .checked_add(amount.minor() - applied)
+                .filter(|sum| *sum <= Amount::MAX)
+                .ok_or(Rejection::AmountOverflow)?;
+        }
+        if let Some(applied) = Amount::new(applied) {
+            self.ledger.repay(slot, applied, source, ledger)?;
+            self.lines[slot].billing.repay(applied.minor());
+        }
+        if let (Some(excess), RepaySource::Bank) = (Amount::new(amount.minor() - applied), source) {
+            // The excess came from the user's bank and lands in the balance, like a top-up.
+            self.ledger.top_up(slot, excess, ledger)?;
+        }
+        Ok(Accepted::Repaid { amount_minor: applied })
+    }
+
+    /// Pays the bill: the whole billed balance or the rest of the minimum.
+    fn repay_statement(
+        &mut self,
+        user: UserId,
+        source: RepaySource,
+        in_full: bool,
+        ledger: &mut Postings<'_>,
+    ) -> Outcome {
+        let slot = self.user_slot(user)?;
+        let due = self.lines[slot].billing.statement_due_minor(in_full);
+        let amount = Amount::new(due).ok_or(Rejection::NothingDue)?;
+        self.repay(user, amount, source, ledger)?;
+        Ok(Accepted::Repaid { amount_minor: due })
+    }
+}
