@@ -36,6 +36,7 @@ pub struct Remembered {
 /// hashes a zero word, then its canonical (postcard) encoding; the tags keep the layouts apart.
 /// Writing whole words lets the hash read them straight back, where a postcard encoding written
 /// byte by byte stalled each of the hash's 8-byte reads on store forwarding.
+#[inline]
 pub fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
     match *kind {
         CommandKind::Pay { user, merchant, funding } => {
@@ -70,6 +71,7 @@ pub fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
 }
 
 /// The xxh3 hash of words, each as 8 little-endian bytes.
+#[inline]
 fn hash_words<const N: usize>(words: [u64; N]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(words.map(u64::to_le_bytes).as_flattened())
 }
@@ -89,6 +91,7 @@ pub type RememberedSnapshot = (u64, [Vec<(CommandId, Remembered)>; 2]);
 
 impl RememberedIds {
     /// Moves to the window of `now_ms`, forgetting the ids of windows before the previous one.
+    #[inline]
     pub fn advance(&mut self, now_ms: u64) {
         let window = now_ms / IDEMPOTENCY_WINDOW_MS;
         if window == self.window {
@@ -109,11 +112,13 @@ impl RememberedIds {
     }
 
     /// What `id` left, if it is still remembered.
+    #[inline]
     pub fn get(&self, id: &CommandId) -> Option<&Remembered> {
         self.current.get(id).or_else(|| self.previous.get(id))
     }
 
     /// Remembers a first application of `id` (the caller has checked it is not remembered).
+    #[inline]
     pub fn insert(&mut self, id: CommandId, remembered: Remembered) {
         self.current.insert_new(id, remembered);
     }

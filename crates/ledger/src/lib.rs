@@ -114,10 +114,12 @@ pub struct Postings<'a> {
 
 impl<'a> Postings<'a> {
     /// Postings of the command at `command_index` of its batch, appended to `postings`.
+    #[inline]
     pub fn new(postings: &'a mut Vec<Posting>, command_index: u32) -> Postings<'a> {
         Postings { postings, command_index }
     }
 
+    #[inline]
     fn post(&mut self, kind: AccountKind, owner: u64, currency: Currency, amount_minor: i64) {
         if amount_minor != 0 {
             let account = AccountKey { kind, owner, currency };
@@ -127,6 +129,7 @@ impl<'a> Postings<'a> {
 }
 
 /// Checks a funding split: each part in range, not both zero, total in range.
+#[inline]
 pub fn checked_funding(funding: Funding) -> Result<u64, Rejection> {
     let total = funding.credit_minor.checked_add(funding.balance_minor).ok_or(Rejection::InvalidAmount)?;
     if total == 0 || total > Amount::MAX {
@@ -161,11 +164,13 @@ fn credit_to(balance: u64, amount: u64) -> Result<u64, Rejection> {
 /// Reads.
 impl Ledger {
     /// Users' accounts by slot.
+    #[inline]
     pub fn users(&self) -> &[UserAccount] {
         &self.users
     }
 
     /// Merchants' accounts by slot.
+    #[inline]
     pub fn merchants(&self) -> &[MerchantAccount] {
         &self.merchants
     }
@@ -173,6 +178,7 @@ impl Ledger {
     /// The slot of a user: the first of `hints` that holds that user's record, else the index's.
     /// A hint is only a guess (the engine's look-ahead), checked against the record, so a stale
     /// one costs just the index lookup it would have saved.
+    #[inline]
     pub fn find_user(&self, user: UserId, hints: [Option<u32>; 2]) -> Option<usize> {
         let holds = |slot: Option<u32>| {
             slot.map(|slot| slot as usize).filter(|slot| self.users.get(*slot).is_some_and(|record| record.id == user))
@@ -181,6 +187,7 @@ impl Ledger {
     }
 
     /// The slot of a merchant, as [`Ledger::find_user`] finds a user's.
+    #[inline]
     pub fn find_merchant(&self, merchant: MerchantId, hint: Option<u32>) -> Option<usize> {
         hint.map(|slot| slot as usize)
             .filter(|slot| self.merchants.get(*slot).is_some_and(|record| record.id == merchant))
@@ -188,76 +195,91 @@ impl Ledger {
     }
 
     /// The index's slot of a user, without hints (for the look-ahead itself).
+    #[inline]
     pub fn user_slot(&self, user: UserId) -> Option<u32> {
         self.user_index.get(&user).copied()
     }
 
     /// The index's slot of a merchant, without hints.
+    #[inline]
     pub fn merchant_slot(&self, merchant: MerchantId) -> Option<u32> {
         self.merchant_index.get(&merchant).copied()
     }
 
     /// The bank clearing position per currency (debit positive), sorted by currency.
+    #[inline]
     pub fn bank_clearing(&self) -> &[(Currency, i64)] {
         &self.bank_clearing
     }
 
     /// Fee income per currency (debit positive, so negative), sorted by currency.
+    #[inline]
     pub fn fee_income(&self) -> &[(Currency, i64)] {
         &self.fee_income
     }
 
     /// A captured payment.
+    #[inline]
     pub fn payment(&self, id: CommandId) -> Option<&Payment> {
         self.payments.get(&id)
     }
 
     /// Every captured payment, in no particular order.
+    #[inline]
     pub fn payments(&self) -> impl Iterator<Item = (CommandId, &Payment)> {
         self.payments.iter()
     }
 
     /// Captured payments held.
+    #[inline]
     pub fn payment_count(&self) -> usize {
         self.payments.len()
     }
 
     /// The refunds of a payment, oldest first: refund command id and split.
+    #[inline]
     pub fn refunds(&self, payment: CommandId) -> &[(CommandId, Funding)] {
         self.refunds.get(&payment).map_or(&[], Vec::as_slice)
     }
 
     /// Every refunded payment's refunds, in no particular order.
+    #[inline]
     pub fn all_refunds(&self) -> impl Iterator<Item = (&CommandId, &Vec<(CommandId, Funding)>)> {
         self.refunds.iter()
     }
 
     /// What has been refunded of a payment so far, by funding source.
+    #[inline]
     pub fn refunded(&self, payment: CommandId) -> Funding {
         Funding::total(self.refunds(payment).iter().map(|(_, split)| *split))
     }
 
     /// A live authorization.
+    #[inline]
     pub fn authorization(&self, id: CommandId) -> Option<&Authorization> {
         self.authorizations.get(&id)
     }
 
     /// Every live authorization, in no particular order.
+    #[inline]
     pub fn authorizations(&self) -> impl Iterator<Item = (&CommandId, &Authorization)> {
         self.authorizations.iter()
     }
 
     /// Live authorizations held.
+    #[inline]
     pub fn authorization_count(&self) -> usize {
         self.authorizations.len()
     }
 
     /// The expiry queue: (time, id), earliest first.
+    #[inline]
     pub fn expiries(&self) -> &BTreeSet<(u64, CommandId)> {
         &self.expiries
     }
 
     /// Whether a payment or a hold already has this id.
+    #[inline]
     pub fn holds_payment_id(&self, id: CommandId) -> bool {
         self.payments.contains_key(&id) || self.authorizations.contains_key(&id)
     }
@@ -346,29 +368,34 @@ impl Ledger {
 /// Line settings and holds.
 impl Ledger {
     /// Sets a user's limit; the caller has checked it covers what is committed.
+    #[inline]
     pub fn set_limit(&mut self, slot: usize, limit_minor: u64) -> u64 {
         assert!(limit_minor <= Amount::MAX, "limit {limit_minor} out of range");
         std::mem::replace(&mut self.users[slot].limit_minor, limit_minor)
     }
 
     /// Freezes or unfreezes a user's credit line.
+    #[inline]
     pub fn set_credit_frozen(&mut self, slot: usize, frozen: bool) {
         self.users[slot].credit_frozen = frozen;
     }
 
     /// Holds credit for something settled later (a pending withdrawal and its fee).
+    #[inline]
     pub fn hold_credit(&mut self, slot: usize, amount_minor: u64) {
         let held = &mut self.users[slot].credit_held_minor;
         *held = held.checked_add(amount_minor).expect("holds are checked against the limit");
     }
 
     /// Frees credit held by [`Ledger::hold_credit`].
+    #[inline]
     pub fn release_credit(&mut self, slot: usize, amount_minor: u64) {
         let held = &mut self.users[slot].credit_held_minor;
         *held = held.checked_sub(amount_minor).expect("only what was held is released");
     }
 
     /// Checks that a user may spend `funding` at a merchant; returns the total.
+    #[inline]
     pub fn check_spend(&self, user: usize, merchant: usize, funding: Funding) -> Result<u64, Rejection> {
         let total = checked_funding(funding)?;
         let account = &self.users[user];
@@ -391,6 +418,7 @@ impl Ledger {
 
     /// Holds funds for a merchant until captured, released or expired; the caller has checked
     /// the spend ([`Ledger::check_spend`]) and that the id is new.
+    #[inline]
     pub fn authorize(
         &mut self,
         id: CommandId,
@@ -412,6 +440,7 @@ impl Ledger {
     }
 
     /// Finds a live authorization of this merchant.
+    #[inline]
     pub fn live_authorization(
         &self,
         id: CommandId,
@@ -429,6 +458,7 @@ impl Ledger {
     }
 
     /// Removes an authorization and frees its holds; whether there was one.
+    #[inline]
     pub fn drop_authorization(&mut self, id: CommandId) -> bool {
         let Some(authorization) = self.authorizations.remove(&id) else { return false };
         self.expiries.remove(&(authorization.expires_at_ms, id));
@@ -443,6 +473,7 @@ impl Ledger {
 /// Money movements.
 impl Ledger {
     /// Money from the user's bank into their balance.
+    #[inline]
     pub fn top_up(&mut self, slot: usize, amount: Amount, postings: &mut Postings<'_>) -> Result<(), Rejection> {
         let (user, currency) = (self.users[slot].id, self.users[slot].currency);
         let balance = credit_to(self.users[slot].balance_minor, amount.minor())?;
@@ -457,6 +488,7 @@ impl Ledger {
 
     /// Captures a payment: moves `funding` from the user's line and balance to the merchant
     /// and records the payment. The caller has checked the spend, or holds it (a capture).
+    #[inline]
     pub fn capture_payment(
         &mut self,
         id: CommandId,
@@ -487,6 +519,7 @@ impl Ledger {
     }
 
     /// Captures `amount` of a live hold (credit first), dropping the hold.
+    #[inline]
     pub fn capture(
         &mut self,
         id: CommandId,
@@ -513,6 +546,7 @@ impl Ledger {
 
     /// Refunds `amount` of a payment to the merchant's payer: the credit part back to the line
     /// first, never into the balance; the rest to the balance.
+    #[inline]
     pub fn refund(
         &mut self,
         id: CommandId,
@@ -568,6 +602,7 @@ impl Ledger {
     /// one hop), posting both sides. Refuses a currency mismatch, funds short of the amount (a
     /// user's held balance is not available) and a payee past [`Amount::MAX`]; on a refusal
     /// nothing changed.
+    #[inline]
     pub fn move_between(
         &mut self,
         from: Wallet,
