@@ -3,14 +3,17 @@
 //! A key reads `clk_<id>_<secret>`; only its id, role, scope and the SHA-256 of the whole key
 //! are stored, so a leaked key file grants nothing. Keys are shown once, at creation.
 
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, NotUntil, Quota, RateLimiter};
 use model::{ActorId, MerchantId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What a key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -185,42 +188,42 @@ pub fn key_id_of(actor: ActorId) -> Option<String> {
     (actor != ActorId::SERVER).then(|| format!("{:08x}", actor.0))
 }
 
-#[derive(Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    refilled: Instant,
-}
-
-impl Bucket {
-    /// Refills at `per_second` up to `burst`, then takes one token if there is one; otherwise
-    /// the whole seconds until there will be.
-    fn take(&mut self, now: Instant, per_second: f64, burst: f64) -> Result<(), u64> {
-        let refill = now.duration_since(self.refilled).as_secs_f64() * per_second;
-        self.tokens = (self.tokens + refill).min(burst);
-        self.refilled = now;
-        if self.tokens < 1.0 {
-            return Err(((1.0 - self.tokens) / per_second).ceil().max(1.0) as u64);
-        }
-        self.tokens -= 1.0;
-        Ok(())
-    }
-}
-
 /// Failed authentications allowed per client address by default: this many a second, bursts of
 /// twice it.
 pub const FAILURES_PER_SECOND: f64 = 5.0;
-/// Client addresses whose failures are tracked at once; past it the oldest-refilled are dropped.
+/// Client addresses tracked at once, by the failure limiter and by the blocked list each; past
+/// it those whose state no longer matters are dropped, and then all.
 const FAILURE_ADDRESSES_MAX: usize = 65_536;
 
-/// The live key set, reloaded when the file changes, with a token bucket per key and one per
+/// A keyed GCRA limiter (governor's): `rate` a second, bursts of two seconds' worth.
+type Limiter<K> = DefaultKeyedRateLimiter<K>;
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_second: f64) -> Limiter<K> {
+    // The callers' rates are positive and finite (clap checks them); a rate past 10^9 a second
+    // rounds to one request a nanosecond.
+    let period = Duration::from_secs_f64(1.0 / per_second).max(Duration::from_nanos(1));
+    let burst = NonZeroU32::new((per_second * 2.0).ceil().clamp(1.0, f64::from(u32::MAX)) as u32)
+        .expect("clamped to at least one");
+    let quota = Quota::with_period(period).expect("period is at least a nanosecond").allow_burst(burst);
+    RateLimiter::keyed(quota)
+}
+
+/// Whole seconds to wait, at least one, for a limiter's refusal.
+fn retry_after(not_until: &NotUntil<Instant>) -> u64 {
+    not_until.wait_time_from(DefaultClock::default().now()).as_secs_f64().ceil().max(1.0) as u64
+}
+
+/// The live key set, reloaded when the file changes, with a rate limit per key and one per
 /// client address for failed attempts.
 pub struct KeyRing {
     path: PathBuf,
     keys: RwLock<(Option<SystemTime>, HashMap<String, KeyRecord>)>,
-    buckets: Mutex<HashMap<String, Bucket>>,
-    failures: Mutex<HashMap<IpAddr, Bucket>>,
-    requests_per_second: f64,
+    requests: Limiter<String>,
     failures_per_second: f64,
+    failures: RwLock<Limiter<IpAddr>>,
+    /// Addresses the failure limiter refused, until when: a client past its failures is refused
+    /// before its key is looked at, which governor's limiter cannot tell without charging it.
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 /// Why a request was not authenticated.
@@ -247,10 +250,10 @@ impl KeyRing {
         let ring = KeyRing {
             path,
             keys: RwLock::default(),
-            buckets: Mutex::default(),
-            failures: Mutex::default(),
-            requests_per_second,
+            requests: limiter(requests_per_second),
             failures_per_second: FAILURES_PER_SECOND,
+            failures: RwLock::new(limiter(FAILURES_PER_SECOND)),
+            blocked: Mutex::default(),
         };
         ring.reload()?;
         Ok(ring)
@@ -261,6 +264,7 @@ impl KeyRing {
     pub fn with_failure_rate(mut self, failures_per_second: f64) -> KeyRing {
         assert!(failures_per_second > 0.0, "checked by the caller");
         self.failures_per_second = failures_per_second;
+        self.failures = RwLock::new(limiter(failures_per_second));
         self
     }
 
@@ -316,35 +320,49 @@ impl KeyRing {
     }
 
     fn charge(&self, key_id: &str) -> Result<(), Denied> {
-        let burst = self.requests_per_second * 2.0;
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket = buckets.entry(key_id.to_owned()).or_insert(Bucket { tokens: burst, refilled: now });
-        bucket.take(now, self.requests_per_second, burst).map_err(Denied::RateLimited)
+        self.requests.check_key(&key_id.to_owned()).map_err(|not_until| Denied::RateLimited(retry_after(&not_until)))
     }
 
-    /// Refuses a client whose failure bucket is empty, without charging it.
+    /// Refuses a client the failure limiter has blocked, without charging it.
     fn check_failures(&self, client: IpAddr) -> Result<(), Denied> {
-        let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(bucket) = failures.get(&client) else { return Ok(()) };
-        let mut probe = *bucket;
-        let per_second = self.failures_per_second;
-        probe.take(Instant::now(), per_second, per_second * 2.0).map_err(Denied::FailuresThrottled)
+        let mut blocked = self.blocked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(until) = blocked.get(&client).copied() else { return Ok(()) };
+        let now = Instant::now();
+        if until <= now {
+            blocked.remove(&client);
+            return Ok(());
+        }
+        Err(Denied::FailuresThrottled((until - now).as_secs_f64().ceil().max(1.0) as u64))
     }
 
+    /// Counts a failed attempt; past the burst the client is blocked until the limiter would let
+    /// it fail again.
     fn charge_failure(&self, client: IpAddr) {
-        let (per_second, burst) = (self.failures_per_second, self.failures_per_second * 2.0);
-        let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if failures.len() >= FAILURE_ADDRESSES_MAX && !failures.contains_key(&client) {
-            // Addresses whose bucket has refilled carry no information: forget them first.
-            failures.retain(|_, bucket| now.duration_since(bucket.refilled).as_secs_f64() * per_second < burst);
+        let refused = {
+            let failures = self.failures.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            failures.check_key(&client).err().map(|not_until| not_until.earliest_possible())
+        };
+        if let Some(until) = refused {
+            let mut blocked = self.blocked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if blocked.len() >= FAILURE_ADDRESSES_MAX && !blocked.contains_key(&client) {
+                let now = Instant::now();
+                blocked.retain(|_, until| *until > now);
+                if blocked.len() >= FAILURE_ADDRESSES_MAX {
+                    blocked.clear();
+                }
+            }
+            blocked.insert(client, until);
+        }
+        let crowded = self.failures.read().unwrap_or_else(|poisoned| poisoned.into_inner()).len();
+        if crowded >= FAILURE_ADDRESSES_MAX {
+            // Addresses whose limit has refilled carry no information: forget them first.
+            let mut failures = self.failures.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            failures.retain_recent();
+            failures.shrink_to_fit();
             if failures.len() >= FAILURE_ADDRESSES_MAX {
-                failures.clear();
+                *failures = limiter(self.failures_per_second);
             }
         }
-        let bucket = failures.entry(client).or_insert(Bucket { tokens: burst, refilled: now });
-        let _ = bucket.take(now, per_second, burst);
     }
 }
 
