@@ -55,6 +55,11 @@ pub struct BenchReport {
     pub decision_p50_us: f64,
     /// 99th percentile of the same.
     pub decision_p99_us: f64,
+    /// 99th percentile of the time one batch takes in `apply_batch`, rules on, over every
+    /// rules-on pass, µs: the stall a writer's queue sees.
+    pub batch_apply_p99_us: f64,
+    /// The longest batch of the rules-on passes, µs.
+    pub batch_apply_max_us: f64,
     /// Scored events, and how many the rules did not simply allow, by decision.
     pub decisions: Decisions,
     /// Commands per batch.
@@ -85,6 +90,8 @@ pub struct BenchReport {
     pub peak_rss_bytes: u64,
     /// The seed.
     pub seed: u64,
+    /// How the workload's ids were numbered (`--id-shape`).
+    pub id_shape: crate::workload::IdShape,
     /// The rules-on run's [`engine::Engine::state_hash`], in hex: the same workload and build
     /// give the same hash, so a change that must not alter behaviour can be shown not to.
     pub state_hash: String,
@@ -116,13 +123,21 @@ fn bar(config: &BenchConfig, label: &'static str) -> ProgressBar {
     bar
 }
 
-/// Runs `apply` over the workload in batches; returns the time spent inside `apply` and the rejections.
+/// What [`drive`] measured: the time spent inside `apply`, each batch's share of it, and the
+/// rejections (set-up excluded).
+struct Driven {
+    busy: Duration,
+    batches: Vec<Duration>,
+    rejected: u64,
+}
+
+/// Runs `apply` over the workload in batches.
 fn drive(
     config: &BenchConfig,
     rules: bool,
     label: &'static str,
     mut apply: impl FnMut(&[Command]) -> (Duration, u64),
-) -> (Duration, u64) {
+) -> Driven {
     let mut workload = Workload::new(config.population, rules.then(|| config.rules.clone()));
     let setup = workload.setup();
     for chunk in setup.chunks(config.batch_size) {
@@ -130,6 +145,7 @@ fn drive(
     }
     let progress = bar(config, label);
     let (mut busy, mut rejected, mut done) = (Duration::ZERO, 0u64, 0u64);
+    let mut batches = Vec::with_capacity(config.events.div_ceil(config.batch_size as u64) as usize);
     let mut batch = Vec::with_capacity(config.batch_size);
     while done < config.events {
         batch.clear();
@@ -137,12 +153,13 @@ fn drive(
         batch.extend((0..size).map(|_| workload.next_event()));
         let (elapsed, batch_rejected) = apply(&batch);
         busy += elapsed;
+        batches.push(elapsed);
         rejected += batch_rejected;
         done += size;
         progress.inc(size);
     }
     progress.finish_and_clear();
-    (busy, rejected)
+    Driven { busy, batches, rejected }
 }
 
 fn peak_rss_bytes() -> u64 {
@@ -156,18 +173,18 @@ fn percentile<T: Copy + Default>(sorted: &[T], share: f64) -> T {
     sorted.get(index).copied().unwrap_or_default()
 }
 
-/// An in-memory pass: the time inside `apply_batch`, the rejections and the final engine.
-fn engine_pass(config: &BenchConfig, rules: bool, label: &'static str) -> (Duration, u64, Engine) {
+/// An in-memory pass: what it measured inside `apply_batch`, and the final engine.
+fn engine_pass(config: &BenchConfig, rules: bool, label: &'static str) -> (Driven, Engine) {
     let (mut outcomes, mut postings) = (Vec::with_capacity(config.batch_size), Vec::new());
     let mut engine = Engine::default();
-    let (busy, rejected) = drive(config, rules, label, |batch| {
+    let driven = drive(config, rules, label, |batch| {
         outcomes.clear();
         postings.clear();
         let started = Instant::now();
         engine.apply_batch(batch, &mut outcomes, &mut postings);
         (started.elapsed(), outcomes.iter().filter(|outcome| outcome.is_err()).count() as u64)
     });
-    (busy, rejected, engine)
+    (driven, engine)
 }
 
 /// Applies every event on its own, timing each scored one; also counts the decisions.
@@ -214,7 +231,7 @@ fn durable_pass(config: &BenchConfig, rules: bool, label: &'static str, journal_
     let (mut outcomes, mut postings, mut payload) = (Vec::new(), Vec::new(), Vec::new());
     let mut appends = Vec::new();
     let mut failure = None;
-    let (busy, _) = drive(config, rules, label, |batch| {
+    let busy = drive(config, rules, label, |batch| {
         outcomes.clear();
         postings.clear();
         payload.clear();
@@ -227,7 +244,8 @@ fn durable_pass(config: &BenchConfig, rules: bool, label: &'static str, journal_
         }
         appends.push(appending.elapsed());
         (started.elapsed(), 0)
-    });
+    })
+    .busy;
     if let Some(error) = failure {
         return Err(error.into());
     }
@@ -255,16 +273,19 @@ fn micros(duration: Duration) -> f64 {
 /// durable runs; `journal_dir` receives the durable runs' journals. The cold pass is reported on
 /// its own: it is what a process pays once, while its state first grows.
 pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchReport> {
-    let (cold_busy, _, cold) = engine_pass(config, true, "cold");
-    drop(cold);
-    let (mut off_passes, mut on_passes) = (Vec::new(), Vec::new());
+    let (cold, cold_engine) = engine_pass(config, true, "cold");
+    drop(cold_engine);
+    let cold_busy = cold.busy;
+    let (mut off_passes, mut on_passes, mut on_batches) = (Vec::new(), Vec::new(), Vec::new());
     let mut last_on: Option<(u64, u64, engine::Counts, i64)> = None;
     for _ in 0..config.passes.max(1) {
-        let (off_busy, _, off) = engine_pass(config, false, "engine off");
-        drop(off);
-        off_passes.push(off_busy);
-        let (on_busy, rejected, engine) = engine_pass(config, true, "engine on");
-        on_passes.push(on_busy);
+        let (off, off_engine) = engine_pass(config, false, "engine off");
+        drop(off_engine);
+        off_passes.push(off.busy);
+        let (on, engine) = engine_pass(config, true, "engine on");
+        on_passes.push(on.busy);
+        on_batches.extend(on.batches);
+        let rejected = on.rejected;
         let fee_income_minor: i64 = engine.fee_income().iter().map(|(_, position)| -position).sum();
         let hash = engine.state_hash();
         let diverged = last_on.as_ref().is_some_and(|(last_hash, ..)| *last_hash != hash);
@@ -272,6 +293,7 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
         last_on = Some((hash, rejected, engine.counts(), fee_income_minor));
     }
     let (engine_hash, rejected, counts, fee_income_minor) = last_on.expect("at least one pass ran");
+    on_batches.sort_unstable();
     let (latencies, decisions) = latency_pass(config);
     let durable = durable_pass(config, true, "durable on", &journal_dir.join("risk-on"))?;
     anyhow::ensure!(durable.hash == engine_hash, "the durable run diverged from the in-memory run");
@@ -290,6 +312,8 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
         durable_risk_off_events_per_sec: per_sec(durable_off.busy),
         decision_p50_us: micros(percentile(&latencies, 0.50)),
         decision_p99_us: micros(percentile(&latencies, 0.99)),
+        batch_apply_p99_us: micros(percentile(&on_batches, 0.99)),
+        batch_apply_max_us: micros(on_batches.last().copied().unwrap_or_default()),
         decisions,
         batch_size: config.batch_size,
         passes: on_passes.len(),
@@ -305,6 +329,7 @@ pub fn run(config: &BenchConfig, journal_dir: &Path) -> anyhow::Result<BenchRepo
         journal_bytes_per_event: durable.bytes_per_event,
         peak_rss_bytes: peak_rss_bytes(),
         seed: config.population.seed,
+        id_shape: config.population.id_shape,
         state_hash: format!("{engine_hash:016x}"),
     })
 }

@@ -128,6 +128,10 @@ enum Commands {
         /// Seed of the workload.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// How user, merchant and command ids are numbered: `sequential` (0, 1, 2, …) or
+        /// `sparse` (scattered over 64 bits, as a platform's are; the same events otherwise).
+        #[arg(long, value_enum, default_value_t = workload::IdShape::Sequential)]
+        id_shape: workload::IdShape,
         /// Directory for the durable run's journal (default: a fresh one under the temp dir, removed after).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -414,8 +418,8 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
         Commands::Keys { data_dir, action } => keys(&DataDir::new(data_dir), action),
         Commands::Check { data_dir, thorough, json } => check::run(&DataDir::new(data_dir), thorough, json),
         Commands::Repair { data_dir } => check::repair(&DataDir::new(data_dir)),
-        Commands::Bench { users, merchants, events, batch_size, passes, seed, dir, rules, json } => {
-            let population = workload::Population { users, merchants, seed };
+        Commands::Bench { users, merchants, events, batch_size, passes, seed, id_shape, dir, rules, json } => {
+            let population = workload::Population { users, merchants, seed, id_shape };
             let rules = match rules {
                 Some(file) => server::rules_file::load(&file)?,
                 None => server::rules_file::parse(DEFAULT_RULES, "rules/default.toml")?,

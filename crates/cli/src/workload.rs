@@ -16,6 +16,36 @@ pub struct Population {
     pub merchants: u64,
     /// The seed.
     pub seed: u64,
+    /// How user, merchant and command ids are numbered.
+    pub id_shape: IdShape,
+}
+
+/// How the workload numbers its users, merchants and commands. The same events either way:
+/// only the ids differ, so the two shapes give the same outcomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdShape {
+    /// 0, 1, 2, …: small numbers, which the engine's indexes hold in arrays.
+    Sequential,
+    /// Scattered over all 64 bits, as a platform's ids are (snowflake ids, hashes of account
+    /// numbers): the n-th id is a fixed bijection of n, so no two collide.
+    Sparse,
+}
+
+impl IdShape {
+    /// The id of the `index`-th user, merchant or command.
+    fn id(self, index: u64) -> u64 {
+        match self {
+            IdShape::Sequential => index,
+            // splitmix64's finalizer: a bijection of u64 that spreads neighbours apart.
+            IdShape::Sparse => {
+                let mut x = index ^ 0x9e37_79b9_7f4a_7c15;
+                x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                x ^ (x >> 31)
+            }
+        }
+    }
 }
 
 /// How many recent payments and holds are remembered as targets for refunds and captures.
@@ -71,8 +101,21 @@ impl Workload {
         }
     }
 
+    /// The id the next command will get.
+    fn next_command_id(&self) -> CommandId {
+        CommandId(self.population.id_shape.id(self.next_id))
+    }
+
+    fn user_id(&self, index: u64) -> UserId {
+        UserId(self.population.id_shape.id(index))
+    }
+
+    fn merchant_id(&self, index: u64) -> MerchantId {
+        MerchantId(self.population.id_shape.id(index))
+    }
+
     fn command(&mut self, kind: CommandKind) -> Command {
-        let id = CommandId(self.next_id);
+        let id = self.next_command_id();
         self.next_id += 1;
         Command {
             actor: model::ActorId::SERVER,
@@ -102,15 +145,15 @@ impl Workload {
                 _ => MerchantCategory::PhysicalGoods,
             };
             commands.push(self.command(CommandKind::OpenMerchant {
-                merchant: MerchantId(merchant),
+                merchant: self.merchant_id(merchant),
                 currency: Currency::CNY,
                 category,
                 verification: MerchantVerification::Certified,
                 partner: merchant % 50 == 0,
             }));
         }
-        for user in 0..self.population.users {
-            let user = UserId(user);
+        for index in 0..self.population.users {
+            let user = self.user_id(index);
             commands.push(self.command(CommandKind::OpenUser {
                 user,
                 currency: Currency::CNY,
@@ -120,7 +163,7 @@ impl Workload {
             commands.push(self.command(CommandKind::SetCreditLimit { user, limit_minor }));
             let amount = amount(100 * self.rng.u64(100..=5_000));
             commands.push(self.command(CommandKind::TopUp { user, amount }));
-            let token = if user.0 % 50 == 1 { user.0 - 1 } else { user.0 };
+            let token = self.user_id(if index % 50 == 1 { index - 1 } else { index }).0;
             let tie = Tie { kind: TieKind::Device, token };
             commands.push(self.command(CommandKind::LinkTie { party: Party::User(user), tie }));
         }
@@ -131,14 +174,16 @@ impl Workload {
     }
 
     fn user(&mut self) -> UserId {
-        UserId(self.rng.u64(0..self.population.users))
+        let index = self.rng.u64(0..self.population.users);
+        self.user_id(index)
     }
 
     fn merchant(&mut self) -> MerchantId {
         // A few merchants take most of the traffic, as in real payment flows.
         let merchants = self.population.merchants;
         let popular = self.rng.u8(..) < 160;
-        MerchantId(if popular { self.rng.u64(0..merchants.div_ceil(20)) } else { self.rng.u64(0..merchants) })
+        let index = if popular { self.rng.u64(0..merchants.div_ceil(20)) } else { self.rng.u64(0..merchants) };
+        self.merchant_id(index)
     }
 
     fn price(&mut self) -> u64 {
@@ -212,7 +257,9 @@ impl Workload {
             self.autopay_month = month;
             let users = self.population.users;
             let skip = |rng: &mut fastrand::Rng| rng.u64(0..1_000) < SKIP_PER_MILLE;
-            self.autopay = (0..users).rev().map(UserId).filter(|_| !skip(&mut self.rng)).collect();
+            let shape = self.population.id_shape;
+            self.autopay =
+                (0..users).rev().filter(|_| !skip(&mut self.rng)).map(|index| UserId(shape.id(index))).collect();
         }
         if !(2..=9).contains(&day_of_month) || self.rng.u8(0..100) >= 60 {
             return None;
@@ -239,18 +286,18 @@ impl Workload {
 
     fn purchase(&mut self) -> CommandKind {
         let (user, merchant, price) = (self.user(), self.merchant(), self.price());
-        let funding = self.funding(price);
+        let (funding, id) = (self.funding(price), self.next_command_id());
         if funding.credit_minor > 0 {
-            Self::remember(&mut self.credit_purchases, &mut self.rng, (CommandId(self.next_id), user));
+            Self::remember(&mut self.credit_purchases, &mut self.rng, (id, user));
         }
-        Self::remember(&mut self.payments, &mut self.rng, (CommandId(self.next_id), merchant, price));
+        Self::remember(&mut self.payments, &mut self.rng, (id, merchant, price));
         CommandKind::Pay { user, merchant, funding }
     }
 
     fn hold(&mut self) -> CommandKind {
         let (user, merchant, price) = (self.user(), self.merchant(), self.price());
-        let funding = self.funding(price);
-        Self::remember(&mut self.holds, &mut self.rng, (CommandId(self.next_id), merchant, price));
+        let (funding, id) = (self.funding(price), self.next_command_id());
+        Self::remember(&mut self.holds, &mut self.rng, (id, merchant, price));
         CommandKind::Authorize { user, merchant, funding, hold_ms: 3_600_000 }
     }
 

@@ -1867,6 +1867,31 @@ fn bench_reports_every_pass_and_their_median() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--passes"));
 }
 
+/// `--id-shape sparse` numbers users, merchants and commands over all 64 bits (the engine's
+/// indexes take their hash path) and changes nothing else: the same events meet the same
+/// outcomes and decisions, in a state that differs only by its ids.
+#[test]
+fn bench_with_sparse_ids_decides_as_with_sequential_ones() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let dir = directory.path().to_str().expect("utf-8 path");
+    let run = |shape: &str| -> Value {
+        let args = ["bench", "--users", "300", "--merchants", "20", "--events", "30000", "--passes", "1"];
+        let output = Command::new(BINARY)
+            .args(args)
+            .args(["--json", "--dir", dir, "--id-shape", shape])
+            .output()
+            .expect("the binary runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).expect("one JSON object")
+    };
+    let (sequential, sparse) = (run("sequential"), run("sparse"));
+    assert_eq!((sequential["id_shape"].as_str(), sparse["id_shape"].as_str()), (Some("sequential"), Some("sparse")));
+    for field in ["decisions", "rejected_share", "statements", "fee_income_minor", "accounts"] {
+        assert_eq!(sequential[field], sparse[field], "{field}");
+    }
+    assert_ne!(sequential["state_hash"], sparse["state_hash"], "the ids are part of the state");
+}
+
 /// The child's exit status, waiting at most 60 s (then it is killed and the test fails).
 fn exit_within_a_minute(child: &mut Child) -> ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(60);
