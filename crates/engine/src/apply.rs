@@ -3,12 +3,11 @@
 //! Each handler validates first (pure reads, checked arithmetic) and mutates only once every
 //! check has passed, so a rejected command leaves no trace but its remembered outcome.
 
-use crate::billing::Billing;
 use crate::prefetch::{Hint, Lookahead};
 use crate::risk::RiskState;
 use crate::risk::features::{Inflow, MerchantRisk, Outflow, Purchase, UserRisk, ring_like};
-use crate::score::CreditScore;
-use crate::withdrawal::{Challenge, WithdrawalTotals};
+use credit::withdrawal::Challenge;
+pub(crate) use credit::{CreditLine, committed_minor};
 use ledger::idempotency::{Remembered, RememberedIds, fingerprint};
 use ledger::provenance::Origins;
 use ledger::table::ShardedMap;
@@ -20,20 +19,7 @@ use model::{Amount, Currency};
 use model::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, RepaySource, UserId,
 };
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// What the credit product keeps on a user, by the user's slot: billing, score and the
-/// withdrawal caps' totals.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreditLine {
-    /// What is owed by bucket, the open cycle and the statements.
-    pub billing: Billing,
-    /// The credit score and its history.
-    pub score: CreditScore,
-    /// Withdrawals completed today and this month, for the caps.
-    pub withdrawals: WithdrawalTotals,
-}
 
 /// A user as the queries show one: the ledger accounts, the credit line and the risk record,
 /// which the engine keeps apart by slot.
@@ -53,11 +39,6 @@ impl User<'_> {
     pub fn credit_committed_minor(&self) -> i128 {
         committed_minor(self.account, self.credit)
     }
-}
-
-/// Credit committed against a limit: principal used (fees and penalties aside) plus held.
-pub(crate) fn committed_minor(account: &UserAccount, credit: &CreditLine) -> i128 {
-    account.credit_used_minor as i128 - credit.billing.charges_minor() as i128 + account.credit_held_minor as i128
 }
 
 /// A merchant as the queries show one: the account and its risk aggregates.
@@ -305,7 +286,7 @@ impl Engine {
         self.lines.push(CreditLine::default());
         self.risk.users.push(UserRisk::default());
         let (_, month) = self.local_today();
-        crate::score::rescore(&self.ledger.users()[slot], &mut self.lines[slot], self.now_ms, month, true);
+        credit::score::rescore(&self.ledger.users()[slot], &mut self.lines[slot], self.now_ms, month, true);
         Ok(Accepted::Done)
     }
 
@@ -339,7 +320,7 @@ impl Engine {
         let slot = self.user_slot(user)?;
         let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
         let (_, month) = self.local_today();
-        let to_minor = crate::score::reviewed_limit(&self.ledger.users()[slot], &self.lines[slot], product, month);
+        let to_minor = credit::score::reviewed_limit(&self.ledger.users()[slot], &self.lines[slot], product, month);
         let from_minor = self.ledger.set_limit(slot, to_minor);
         Ok(Accepted::LineReviewed { from_minor, to_minor })
     }
@@ -349,7 +330,7 @@ impl Engine {
         let (_, month) = self.local_today();
         let line = &mut self.lines[slot];
         line.score.adjustment = line.score.adjustment.saturating_add(points);
-        crate::score::rescore(&self.ledger.users()[slot], line, self.now_ms, month, true);
+        credit::score::rescore(&self.ledger.users()[slot], line, self.now_ms, month, true);
         Ok(Accepted::Done)
     }
 

@@ -39,7 +39,7 @@ impl Engine {
         }
         for (user, line) in self.ledger.users().iter().zip(&self.lines) {
             *sums.entry(user.currency).or_default() += user.credit_used_minor as i128 - user.balance_minor as i128;
-            let committed = crate::apply::committed_minor(user, line);
+            let committed = credit::committed_minor(user, line);
             if committed > user.limit_minor as i128 {
                 return Err(format!(
                     "user {}: credit used (fees and penalties aside) + held = {committed} exceeds limit {}",

@@ -10,7 +10,6 @@
 #![warn(missing_docs)]
 
 mod apply;
-mod billing;
 mod instalments;
 mod invariants;
 mod mandates;
@@ -18,16 +17,16 @@ mod prefetch;
 mod products;
 mod queries;
 pub mod risk;
-pub mod score;
 mod snapshot;
 mod withdrawal;
 
-pub use apply::{CreditLine, Engine, Merchant, User};
-pub use billing::{Billing, CycleActivity, Statement};
-pub use instalments::{InstalmentPlanState, ScheduledPeriod};
+pub use apply::{Engine, Merchant, User};
+pub use credit::billing::{Billing, CycleActivity, Statement};
+pub use credit::instalments::{InstalmentPlanState, ScheduledPeriod};
+pub use credit::withdrawal::{Challenge, WithdrawalTotals};
+pub use credit::{CreditLine, score};
 pub use ledger::idempotency::IDEMPOTENCY_WINDOW_MS;
 pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, MerchantAccount, Payment, UserAccount, provenance};
 pub use prefetch::Lookahead;
 pub use queries::Counts;
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};
-pub use withdrawal::{Challenge, WithdrawalTotals};

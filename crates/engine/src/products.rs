@@ -1,7 +1,7 @@
 //! Installing credit products and running their calendar: statement closing and daily penalties.
 
 use crate::apply::{CreditLine, Engine, Postings};
-use crate::billing;
+use credit::billing;
 use model::calendar;
 use model::product::Product;
 use model::{Accepted, Outcome, Rejection};
@@ -96,7 +96,7 @@ impl Engine {
                     if line.billing.statements.len() > closed {
                         statements += 1;
                         self.due_dates.insert((due_before_ms, slot as u32));
-                        crate::score::rescore(&self.ledger.users()[slot], line, next_start_ms, month, false);
+                        credit::score::rescore(&self.ledger.users()[slot], line, next_start_ms, month, false);
                     }
                 }
             }

@@ -5,12 +5,12 @@
 //! and [`Engine::state_hash`] compares states bit for bit.
 
 use crate::apply::{CreditLine, Engine};
-use crate::billing::Billing;
 use crate::mandates::Mandate;
 use crate::risk::features::{MerchantRisk, UserRisk};
-use crate::score::CreditScore;
-use crate::withdrawal::Challenge;
-use crate::withdrawal::WithdrawalTotals;
+use credit::billing::Billing;
+use credit::score::CreditScore;
+use credit::withdrawal::Challenge;
+use credit::withdrawal::WithdrawalTotals;
 use ledger::idempotency::{RememberedIds, RememberedSnapshot};
 use ledger::provenance::{Origins, Provenance};
 use ledger::{Authorization, Ledger, LedgerRecords, MerchantAccount, Payment, UserAccount};

@@ -1,66 +1,18 @@
 //! The official credit withdrawal (取现 / 转至余额): eligibility by product policy, caps, a fee,
 //! a declared purpose and a step-up challenge; the funds land in the balance and are billed and
-//! repaid like purchases.
+//! repaid like purchases (the records are `credit::withdrawal`'s).
 //!
 //! Every refusal names the rule that refused it. Checks run in a fixed order: offered, risk
 //! flag (a frozen line), identity, account age, score, lateness, the per-transaction, daily,
 //! monthly and share-of-line caps, then available credit.
 
 use crate::apply::{Engine, Postings};
-use crate::billing::apply_ppm;
+use credit::billing::apply_ppm;
+use credit::withdrawal::Challenge;
 use model::Amount;
 use model::product::Product;
 use model::{Accepted, Outcome, Rejection};
 use model::{CommandId, UserId, WithdrawalPurpose};
-use serde::{Deserialize, Serialize};
-
-/// A withdrawal waiting for its step-up verification; its amount and fee are held on the line.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Challenge {
-    /// The user.
-    pub user: UserId,
-    /// The amount to land in the balance.
-    pub amount_minor: u64,
-    /// The fee to charge.
-    pub fee_minor: u64,
-    /// The declared purpose.
-    pub purpose: WithdrawalPurpose,
-    /// When the challenge lapses.
-    pub expires_at_ms: u64,
-}
-
-/// Withdrawals completed in the current local day and month, for the caps.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WithdrawalTotals {
-    /// The local day of `day_minor`.
-    pub day: i64,
-    /// Withdrawn that day.
-    pub day_minor: u64,
-    /// The month key of `month_minor`.
-    pub month: i64,
-    /// Withdrawn that month.
-    pub month_minor: u64,
-    /// The withdrawal waiting for verification, if any (at most one per user).
-    pub pending: Option<CommandId>,
-}
-
-impl WithdrawalTotals {
-    fn on(&self, day: i64, month: i64) -> (u64, u64) {
-        (if self.day == day { self.day_minor } else { 0 }, if self.month == month { self.month_minor } else { 0 })
-    }
-
-    fn add(&mut self, day: i64, month: i64, amount_minor: u64) {
-        let (day_minor, month_minor) = self.on(day, month);
-        let pending = self.pending;
-        *self = WithdrawalTotals {
-            day,
-            day_minor: day_minor + amount_minor,
-            month,
-            month_minor: month_minor + amount_minor,
-            pending,
-        };
-    }
-}
 
 fn refuse_unless(condition: bool, rejection: Rejection) -> Result<(), Rejection> {
     if condition { Ok(()) } else { Err(rejection) }

@@ -313,13 +313,13 @@ impl Engine {
                     risk.frozen_by_risk = true;
                 }
                 AccountAction::CutLine if risk.cut_from_limit_minor.is_none() => {
-                    let committed = crate::apply::committed_minor(user, line).clamp(0, user.limit_minor as i128) as u64;
+                    let committed = credit::committed_minor(user, line).clamp(0, user.limit_minor as i128) as u64;
                     risk.cut_from_limit_minor = Some(self.ledger.set_limit(slot, committed));
                 }
                 AccountAction::LowerScore if !risk.score_lowered => {
                     risk.score_lowered = true;
                     line.score.adjustment = line.score.adjustment.saturating_sub(SCORE_PENALTY_POINTS);
-                    crate::score::rescore(user, line, now_ms, month, true);
+                    credit::score::rescore(user, line, now_ms, month, true);
                 }
                 // The first reason stays while the user is on the list: a cycler caught again by a
                 // ring rule is still watched for cycling.
@@ -387,7 +387,7 @@ impl Engine {
             AccountAction::LowerScore => {
                 risk.score_lowered = false;
                 line.score.adjustment = line.score.adjustment.saturating_add(SCORE_PENALTY_POINTS);
-                crate::score::rescore(user, line, now_ms, month, true);
+                credit::score::rescore(user, line, now_ms, month, true);
             }
             AccountAction::WatchList => risk.watch_reason = 0,
         }

@@ -4,7 +4,8 @@
 //! lateness in the last twelve months), utilisation, tenure and flags, plus the adjustments risk
 //! actions and analysts made. A frozen score keeps its value until unfrozen; adjustments still apply.
 
-use crate::apply::{CreditLine, UserAccount};
+use crate::CreditLine;
+use ledger::UserAccount;
 use model::product::SCORE_MAX;
 use serde::{Deserialize, Serialize};
 
@@ -105,7 +106,7 @@ pub fn rescore(user: &UserAccount, line: &mut CreditLine, now_ms: u64, month: i6
 /// or raised by the policy's share up to it when the record earns it.
 pub fn reviewed_limit(user: &UserAccount, line: &CreditLine, product: &model::product::Product, month: i64) -> u64 {
     let band_max = product.band(line.score.score).max_limit_minor;
-    let committed = crate::apply::committed_minor(user, line).max(0) as u64;
+    let committed = crate::committed_minor(user, line).max(0) as u64;
     let policy = &product.line_policy;
     if user.limit_minor > band_max {
         return band_max.max(committed);
