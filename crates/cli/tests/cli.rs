@@ -1605,6 +1605,11 @@ fn credit_withdrawal_and_score_over_the_api() {
     let (_, score) = server.get("/v1/users/2/score", &platform);
     assert!(score["score"].as_u64() >= Some(650), "tenure lifts it: {score}");
     assert_eq!(score["band"], "good", "{score}");
+    let latest = &score["history"].as_array().and_then(|history| history.last().cloned()).expect("a history");
+    assert_eq!(latest["score"], score["score"], "the latest change is the score: {score}");
+    let reasons = latest["reasons"].as_array().expect("reasons as a list");
+    assert!(reasons.contains(&json!(["base", 600])), "reasons are [name, points] pairs: {latest}");
+    assert!(reasons.iter().any(|reason| reason[0] == "tenure"), "{latest}");
 
     let (status, small) = server.post("/v1/credit-withdrawals", &platform, request(203, 50_000));
     assert_eq!(

@@ -639,7 +639,7 @@ async fn get_score(
         band: engine.product_at(engine.now_ms()).map(|product| product.band(user.credit.score.score).name.clone()),
         frozen: user.credit.score.frozen,
         adjustment: user.credit.score.adjustment,
-        history: user.credit.score.history.clone(),
+        history: user.credit.score.history.iter().map(ScoreChangeView::from).collect(),
     })
     .await
 }

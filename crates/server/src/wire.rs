@@ -1615,7 +1615,39 @@ pub struct ScoreView {
     pub adjustment: i32,
     /// The latest changes, oldest first, each with the points every reason contributed.
     #[schema(value_type = Vec<Object>)]
-    pub history: Vec<engine::score::ScoreChange>,
+    pub history: Vec<ScoreChangeView>,
+}
+
+/// One change of a score as the API names it: `{"at_ms", "score", "reasons": [[name, points], …]}`.
+/// The names are the API's, spelt here, not the credit crate's.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoreChangeView {
+    /// When it changed, ms since the Unix epoch.
+    pub at_ms: u64,
+    /// The new score.
+    pub score: u16,
+    /// Each reason that moved it, with its points.
+    pub reasons: Vec<(&'static str, i32)>,
+}
+
+impl From<&engine::score::ScoreChange> for ScoreChangeView {
+    fn from(change: &engine::score::ScoreChange) -> ScoreChangeView {
+        use engine::score::ScoreReason;
+        let name = |reason: ScoreReason| match reason {
+            ScoreReason::Base => "base",
+            ScoreReason::Tenure => "tenure",
+            ScoreReason::OnTimeHistory => "on_time_history",
+            ScoreReason::Lateness => "lateness",
+            ScoreReason::Utilisation => "utilisation",
+            ScoreReason::CreditFrozen => "credit_frozen",
+            ScoreReason::Adjustment => "adjustment",
+        };
+        ScoreChangeView {
+            at_ms: change.at_ms,
+            score: change.score,
+            reasons: change.reasons.iter().map(|(reason, points)| (name(*reason), *points)).collect(),
+        }
+    }
 }
 
 /// The rules file in force.
