@@ -1,15 +1,18 @@
 //! What the credit product keeps on each user, above the ledger and below risk: what is owed by
 //! bucket and the statements (`billing`), instalment plans (`instalments`), the credit score and
-//! line reviews (`score`), and the official withdrawal's pending challenge and cap totals
-//! (`withdrawal`). The engine keeps one [`CreditLine`] per user slot beside the ledger's
-//! account; the handlers that run these on commands and on the product calendar are the
-//! engine's for now.
+//! line reviews (`score`), the official withdrawal's pending challenge and cap totals
+//! (`withdrawal`), and the installed product versions with the calendar they run (`calendar`:
+//! statement close and daily penalties, posted through the ledger). The engine keeps one
+//! [`CreditLine`] per user slot beside the ledger's account; the handlers that run these on
+//! commands are the engine's for now.
 //!
-//! Pure data and arithmetic: no I/O, no clock (times arrive as arguments), nothing of risk.
+//! No I/O, no clock (times arrive as arguments), nothing of risk; money moves only through the
+//! ledger's operations.
 
 #![warn(missing_docs)]
 
 pub mod billing;
+pub mod calendar;
 pub mod instalments;
 pub mod score;
 pub mod withdrawal;

@@ -6,20 +6,20 @@
 use crate::prefetch::{Hint, Lookahead};
 use crate::risk::RiskState;
 use crate::risk::features::{Inflow, MerchantRisk, Outflow, Purchase, UserRisk, ring_like};
+use credit::calendar::Calendar;
 use credit::withdrawal::Challenge;
 pub(crate) use credit::{CreditLine, committed_minor};
 use ledger::idempotency::{Remembered, RememberedIds, fingerprint};
 use ledger::provenance::Origins;
 use ledger::table::ShardedMap;
 pub(crate) use ledger::{Authorization, Captured, Ledger, MerchantAccount, Postings, Refunded, UserAccount, Wallet};
-use model::product::{Overpayment, Product};
+use model::product::Overpayment;
 use model::risk::Decision;
 use model::{Accepted, Outcome, Posting, Rejection};
 use model::{Amount, Currency};
 use model::{
     Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, RepaySource, UserId,
 };
-use std::collections::BTreeSet;
 
 /// A user as the queries show one: the ledger accounts, the credit line and the risk record,
 /// which the engine keeps apart by slot.
@@ -59,15 +59,8 @@ pub struct Engine {
     pub(crate) ledger: Ledger,
     /// Each user's credit line, by the user's slot.
     pub(crate) lines: Vec<CreditLine>,
-    /// Installed product versions with the time each takes effect, in version order.
-    pub(crate) products: Vec<(u64, Product)>,
-    /// Slots of users with past-due work every day (`Billing::has_past_due_work`); users who
-    /// settle leave at the next day's end. Derived from the users, so snapshots rebuild it.
-    pub(crate) daily_billing: BTreeSet<u32>,
-    /// (due date, slot) of every latest statement whose due date is still ahead. Derived too.
-    pub(crate) due_dates: BTreeSet<(u64, u32)>,
-    /// The last local day whose end billing has processed (None before any product).
-    pub(crate) billed_through_day: Option<i64>,
+    /// Product versions and the calendar they run.
+    pub(crate) calendar: Calendar,
     /// Withdrawals waiting for their step-up verification; they share the ledger's expiries.
     pub(crate) challenges: ShardedMap<CommandId, Challenge>,
     pub(crate) remembered: RememberedIds,
@@ -217,7 +210,8 @@ impl Engine {
             CommandKind::Repay { user, amount, source } => self.repay(user, amount, source, ledger),
             CommandKind::Tick => Ok(self.tick(ledger)),
             CommandKind::InstallProduct { ref product, effective_at_ms } => {
-                self.install_product(product, effective_at_ms)
+                self.calendar.install(product, effective_at_ms, self.now_ms)?;
+                Ok(Accepted::Done)
             }
             CommandKind::ConvertToInstalments { user, payment, periods } => {
                 self.convert_to_instalments(id, user, payment, periods)
@@ -311,9 +305,7 @@ impl Engine {
     /// Today's local day and month key in the products' time zone (every version shares it;
     /// UTC before any product).
     pub(crate) fn local_today(&self) -> (i64, i64) {
-        let offset = self.products.first().map_or(0, |(_, product)| product.billing.utc_offset_minutes);
-        let day = model::calendar::local_day(self.now_ms, offset);
-        (day, model::calendar::month_key(day))
+        self.calendar.local_today(self.now_ms)
     }
 
     fn review_credit_line(&mut self, user: UserId) -> Outcome {
@@ -393,7 +385,7 @@ impl Engine {
     fn tick(&mut self, ledger: &mut Postings<'_>) -> Accepted {
         let authorizations = self.expire_holds();
         self.lapse_actions();
-        let statements = self.run_billing_days(ledger);
+        let statements = self.calendar.run_days(self.now_ms, &mut self.lines, &mut self.ledger, ledger);
         Accepted::Ticked { authorizations, statements }
     }
 

@@ -68,15 +68,7 @@ impl Engine {
                 .map_err(|reason| format!("user {}: the balance's {reason}", user.id.0))?;
             holds.insert(user.id.0, (0, 0));
         }
-        let (daily, due_dates) = crate::products::billing_work(&self.lines);
-        // The daily set may still hold users who settled today (they leave at the day's end),
-        // but must hold every user with past-due work; due dates must match exactly.
-        if let Some(missing) = daily.difference(&self.daily_billing).next() {
-            return Err(format!("user slot {missing} has past-due work but is not billed daily"));
-        }
-        if due_dates != self.due_dates {
-            return Err("the due-date schedule differs from the users' latest statements".into());
-        }
+        self.calendar.check(&self.lines)?;
         if crate::risk::lapses_of(&self.risk.users) != self.risk.lapses {
             return Err("the risk-action lapse queue differs from the users' records".into());
         }

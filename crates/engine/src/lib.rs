@@ -14,7 +14,6 @@ mod instalments;
 mod invariants;
 mod mandates;
 mod prefetch;
-mod products;
 mod queries;
 pub mod risk;
 mod snapshot;

@@ -72,9 +72,22 @@ impl Engine {
         self.ledger.fee_income()
     }
 
+    /// The product version in force at `time_ms`.
+    pub fn product_at(&self, time_ms: u64) -> Option<&model::product::Product> {
+        self.calendar.product_at(time_ms)
+    }
+
+    /// When the next tick has work: the earliest authorization expiry or risk-action lapse, or
+    /// the end of the next unbilled day.
+    pub fn next_tick_ms(&self) -> Option<u64> {
+        let expiry = self.ledger.expiries().first().map(|(expires_at_ms, _)| *expires_at_ms);
+        let lapse = self.risk.lapses.first().map(|(lapse_at_ms, _, _)| *lapse_at_ms);
+        [expiry, lapse, self.calendar.next_day_end_ms()].into_iter().flatten().min()
+    }
+
     /// Installed product versions with the time each takes effect, oldest first.
     pub fn products(&self) -> &[(u64, model::product::Product)] {
-        &self.products
+        self.calendar.products()
     }
 
     /// The sequence at which a remembered command id was first applied (counting every applied

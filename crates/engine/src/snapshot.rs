@@ -8,6 +8,7 @@ use crate::apply::{CreditLine, Engine};
 use crate::mandates::Mandate;
 use crate::risk::features::{MerchantRisk, UserRisk};
 use credit::billing::Billing;
+use credit::calendar::Calendar;
 use credit::score::CreditScore;
 use credit::withdrawal::Challenge;
 use credit::withdrawal::WithdrawalTotals;
@@ -235,8 +236,8 @@ impl Engine {
                 .collect(),
             bank_clearing: self.ledger.bank_clearing(),
             fee_income: self.ledger.fee_income(),
-            products: &self.products,
-            billed_through_day: self.billed_through_day,
+            products: self.calendar.products(),
+            billed_through_day: self.calendar.billed_through_day(),
             payments: sorted(self.ledger.payments()),
             authorizations: sorted(self.ledger.authorizations()),
             challenges: sorted(self.challenges.iter()),
@@ -288,10 +289,8 @@ impl Engine {
             authorizations: owned.authorizations,
             refunds: owned.refunds,
         });
-        (engine.daily_billing, engine.due_dates) = crate::products::billing_work(&engine.lines);
         engine.risk.lapses = crate::risk::lapses_of(&engine.risk.users);
-        engine.products = owned.products;
-        engine.billed_through_day = owned.billed_through_day;
+        engine.calendar = Calendar::restore(owned.products, owned.billed_through_day, &engine.lines);
         for (id, challenge) in owned.challenges {
             engine.ledger.schedule(challenge.expires_at_ms, id);
             engine.challenges.insert(id, challenge);
