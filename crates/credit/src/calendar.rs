@@ -70,6 +70,14 @@ impl Calendar {
         index.checked_sub(1).map(|index| &self.products[index].1)
     }
 
+    /// The total fee rate, ppm, of the plan with `periods` periods in the product in force at
+    /// `now_ms`.
+    pub fn instalment_fee_ppm(&self, now_ms: u64, periods: u8) -> Result<u32, Rejection> {
+        let product = self.product_at(now_ms).ok_or(Rejection::NoProduct)?;
+        let plan = product.instalments.iter().find(|plan| plan.periods == periods);
+        plan.map(|plan| plan.total_fee_ppm).ok_or(Rejection::InstalmentPlanNotOffered)
+    }
+
     /// The local day and month key of `now_ms` in the products' time zone (every version shares
     /// it; UTC before any product).
     pub fn local_today(&self, now_ms: u64) -> (i64, i64) {

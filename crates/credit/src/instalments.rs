@@ -7,7 +7,7 @@
 //! principal and waives its unbilled fees.
 
 use crate::billing::{Billing, apply_ppm};
-use model::CommandId;
+use model::{CommandId, Rejection};
 use serde::{Deserialize, Serialize};
 
 /// A live instalment plan.
@@ -87,5 +87,81 @@ impl Billing {
         self.plans.retain(|plan| plan.remaining_principal_minor > 0);
         self.activity.refunds_minor += taken;
         credit_minor - taken
+    }
+}
+
+/// A plan to open: which command opens it, over how many periods, at what total fee rate.
+#[derive(Clone, Copy, Debug)]
+pub struct NewPlan {
+    /// The command that opens the plan (its id names the plan).
+    pub id: CommandId,
+    /// Number of periods.
+    pub periods: u8,
+    /// The product's total fee rate for that many periods, ppm of the principal.
+    pub fee_ppm: u32,
+}
+
+impl Billing {
+    /// Converts what is left on credit of an unbilled purchase (`credit_minor`, captured at
+    /// `captured_at_ms`) into a plan; refused once a statement has billed it, when a plan has it
+    /// already, or when nothing of it is left unbilled.
+    pub fn convert_purchase(
+        &mut self,
+        plan: NewPlan,
+        payment: CommandId,
+        captured_at_ms: u64,
+        credit_minor: u64,
+    ) -> Result<(), Rejection> {
+        let last_close = self.statements.last().map_or(0, |statement| statement.closed_at_ms);
+        if captured_at_ms < last_close {
+            return Err(Rejection::PaymentAlreadyBilled);
+        }
+        if self.plans.iter().any(|existing| existing.payment == Some(payment)) {
+            return Err(Rejection::AlreadyInstalment);
+        }
+        if credit_minor == 0 || self.unbilled_principal_minor < credit_minor as i64 {
+            return Err(Rejection::NothingToConvert);
+        }
+        self.unbilled_principal_minor -= credit_minor as i64;
+        self.activity.purchases_minor -= credit_minor.min(self.activity.purchases_minor);
+        self.plans.push(InstalmentPlanState::new(plan, Some(payment), credit_minor));
+        Ok(())
+    }
+
+    /// Converts the latest statement's billed principal, before its due date, into a plan
+    /// (账单分期); its first period comes on the next statement.
+    pub fn convert_statement(&mut self, plan: NewPlan) -> Result<(), Rejection> {
+        if self.statements.is_empty() || self.due_passed || self.current_principal_minor == 0 {
+            return Err(Rejection::NothingToConvert);
+        }
+        let principal = std::mem::take(&mut self.current_principal_minor);
+        self.plans.push(InstalmentPlanState::new(plan, None, principal));
+        Ok(())
+    }
+
+    /// A plan's place and the principal it has left unbilled.
+    pub fn plan_principal(&self, plan: CommandId) -> Result<(usize, u64), Rejection> {
+        let index = self.plans.iter().position(|state| state.id == plan).ok_or(Rejection::UnknownInstalmentPlan)?;
+        Ok((index, self.plans[index].remaining_principal_minor))
+    }
+
+    /// Closes the plan at `index`, paid off early (its unbilled fees lapse); the caller has
+    /// moved its principal through the ledger.
+    pub fn pay_off(&mut self, index: usize) {
+        let plan = self.plans.remove(index);
+        self.activity.repayments_minor += plan.remaining_principal_minor;
+    }
+}
+
+impl InstalmentPlanState {
+    fn new(plan: NewPlan, payment: Option<CommandId>, principal_minor: u64) -> InstalmentPlanState {
+        InstalmentPlanState {
+            id: plan.id,
+            payment,
+            periods: plan.periods,
+            billed_periods: 0,
+            fee_ppm: plan.fee_ppm,
+            remaining_principal_minor: principal_minor,
+        }
     }
 }
