@@ -1,7 +1,12 @@
-//! The official credit withdrawal's records (取现 / 转至余额): a withdrawal waiting for its
-//! step-up challenge, and the day's and month's totals the caps count.
+//! The official credit withdrawal (取现 / 转至余额): its eligibility rules and caps (`check`;
+//! every refusal names the rule that refused it), a withdrawal waiting for its step-up challenge,
+//! and the day's and month's totals the caps count.
 
-use model::{CommandId, UserId, WithdrawalPurpose};
+use crate::CreditLine;
+use crate::billing::apply_ppm;
+use ledger::UserAccount;
+use model::product::Product;
+use model::{Amount, CommandId, Rejection, UserId, WithdrawalPurpose};
 use serde::{Deserialize, Serialize};
 
 /// A withdrawal waiting for its step-up verification; its amount and fee are held on the line.
@@ -52,4 +57,42 @@ impl WithdrawalTotals {
             pending,
         };
     }
+}
+
+fn refuse_unless(condition: bool, rejection: Rejection) -> Result<(), Rejection> {
+    if condition { Ok(()) } else { Err(rejection) }
+}
+
+/// Checks every eligibility rule and cap of a withdrawal of `amount` at `now_ms`, local
+/// `day` of `month`, in their fixed order (offered, a frozen line, identity, account age,
+/// score, lateness, the per-transaction, daily, monthly and share-of-line caps, then
+/// available credit); returns the fee.
+pub fn check(
+    user: &UserAccount,
+    line: &CreditLine,
+    amount: Amount,
+    product: &Product,
+    (now_ms, day, month): (u64, i64, i64),
+) -> Result<u64, Rejection> {
+    let policy = &product.withdrawal;
+    refuse_unless(policy.enabled, Rejection::WithdrawalNotOffered)?;
+    refuse_unless(!user.credit_frozen, Rejection::CreditFrozen)?;
+    refuse_unless(user.identity >= policy.min_identity, Rejection::WithdrawalIdentity)?;
+    let age_days = now_ms.saturating_sub(user.opened_at_ms) / 86_400_000;
+    refuse_unless(age_days >= u64::from(policy.min_account_age_days), Rejection::WithdrawalAccountTooNew)?;
+    refuse_unless(line.score.score >= policy.min_score, Rejection::WithdrawalScoreTooLow)?;
+    let late = line.billing.worst_days_past_due_last_year(month).max(line.billing.days_past_due);
+    refuse_unless(late <= policy.max_days_past_due_last_year, Rejection::WithdrawalPastDue)?;
+    // The score band scales the caps.
+    let band_ppm = product.band(line.score.score).withdrawal_caps_ppm;
+    let cap = |policy_cap: u64| apply_ppm(policy_cap, band_ppm);
+    refuse_unless(amount.minor() <= cap(policy.max_per_transaction_minor), Rejection::WithdrawalTransactionCap)?;
+    let (day_minor, month_minor) = line.withdrawals.on(day, month);
+    refuse_unless(day_minor + amount.minor() <= cap(policy.max_per_day_minor), Rejection::WithdrawalDailyCap)?;
+    refuse_unless(month_minor + amount.minor() <= cap(policy.max_per_month_minor), Rejection::WithdrawalMonthlyCap)?;
+    let share_minor = apply_ppm(user.limit_minor, policy.max_share_of_limit_ppm);
+    refuse_unless(month_minor + amount.minor() <= share_minor, Rejection::WithdrawalShareCap)?;
+    let fee = apply_ppm(amount.minor(), policy.fee_ppm);
+    refuse_unless(i128::from(amount.minor() + fee) <= user.credit_available_minor(), Rejection::InsufficientCredit)?;
+    Ok(fee)
 }
