@@ -13,8 +13,9 @@
 //! → current principal → unbilled principal. Refunds reduce principal only, oldest first.
 
 use crate::instalments::InstalmentPlanState;
+use model::Rejection;
 use model::calendar;
-use model::product::{PPM, Product};
+use model::product::{Overpayment, PPM, Product};
 use serde::{Deserialize, Serialize};
 
 /// What happened on the credit line during a cycle: the lines of its statement.
@@ -190,6 +191,24 @@ impl Billing {
         take(&mut self.current_principal_minor, &mut left);
         self.unbilled_principal_minor -= left as i64;
         self.activity.refunds_minor += credit_minor;
+    }
+
+    /// How much of a repayment of `amount_minor` the line takes, when `credit_used_minor` is
+    /// owed: all of it up to what is owed outside instalment plans (those are paid period by
+    /// period, or off early); past that, what the product's overpayment rule says — all of it
+    /// kept as a credit balance, only what is owed (the rest goes back), or a refusal.
+    pub fn applied_repayment(
+        &self,
+        credit_used_minor: i64,
+        amount_minor: u64,
+        rule: Overpayment,
+    ) -> Result<u64, Rejection> {
+        let owed = (credit_used_minor - self.plans_minor() as i64).max(0) as u64;
+        match (amount_minor > owed, rule) {
+            (false, _) | (true, Overpayment::KeepAsCredit) => Ok(amount_minor),
+            (true, Overpayment::Refuse) => Err(Rejection::Overpayment),
+            (true, Overpayment::ReturnToBalance) => Ok(owed),
+        }
     }
 
     /// Allocates a repayment (the caller checked it does not exceed what is owed).

@@ -471,14 +471,8 @@ impl Engine {
     fn repay(&mut self, user: UserId, amount: Amount, source: RepaySource, ledger: &mut Postings<'_>) -> Outcome {
         let slot = self.user_slot(user)?;
         let account = &self.ledger.users()[slot];
-        // Instalment plans are paid period by period, or off early: not by ordinary repayments.
-        let owed = (account.credit_used_minor - self.lines[slot].billing.plans_minor() as i64).max(0) as u64;
         let rule = self.product_at(self.now_ms).map_or(Overpayment::Refuse, |product| product.billing.overpayment);
-        let applied = match (amount.minor() > owed, rule) {
-            (false, _) | (true, Overpayment::KeepAsCredit) => amount.minor(),
-            (true, Overpayment::Refuse) => return Err(Rejection::Overpayment),
-            (true, Overpayment::ReturnToBalance) => owed,
-        };
+        let applied = self.lines[slot].billing.applied_repayment(account.credit_used_minor, amount.minor(), rule)?;
         if source == RepaySource::Balance && amount.minor() > account.balance_available_minor() {
             return Err(Rejection::InsufficientBalance);
         }
