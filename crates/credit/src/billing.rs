@@ -130,11 +130,13 @@ impl Billing {
     }
 
     /// Everything owed (the credit account's debit balance).
+    #[inline]
     pub fn owed_minor(&self) -> i64 {
         self.unbilled_principal_minor + (self.billed_minor() + self.unbilled_fees_minor + self.plans_minor()) as i64
     }
 
     /// Instalment principal not yet billed.
+    #[inline]
     pub fn plans_minor(&self) -> u64 {
         self.plans.iter().map(|plan| plan.remaining_principal_minor).sum()
     }
@@ -151,17 +153,20 @@ impl Billing {
     }
 
     /// Fees and penalties outstanding: they may take the line above its limit.
+    #[inline]
     pub fn charges_minor(&self) -> u64 {
         self.unbilled_fees_minor + self.current_fees_minor + self.past_due_fees_minor + self.penalties_minor
     }
 
     /// Records credit spent (a purchase or capture).
+    #[inline]
     pub fn spend(&mut self, credit_minor: u64) {
         self.unbilled_principal_minor += credit_minor as i64;
         self.activity.purchases_minor += credit_minor;
     }
 
     /// What the bill asks for now: everything billed and unpaid, or the rest of the minimum.
+    #[inline]
     pub fn statement_due_minor(&self, in_full: bool) -> u64 {
         match in_full {
             true => self.billed_minor(),
@@ -176,6 +181,7 @@ impl Billing {
     }
 
     /// Records an official withdrawal: its amount is principal, its fee an unbilled fee.
+    #[inline]
     pub fn withdraw(&mut self, amount_minor: u64, fee_minor: u64) {
         self.unbilled_principal_minor += amount_minor as i64;
         self.unbilled_fees_minor += fee_minor;
@@ -185,6 +191,7 @@ impl Billing {
 
     /// Records a credit refund: principal only, oldest first (past-due, then current, then
     /// unbilled); the rest becomes a credit balance.
+    #[inline]
     pub fn refund(&mut self, credit_minor: u64) {
         let mut left = credit_minor;
         take(&mut self.past_due_principal_minor, &mut left);
@@ -197,6 +204,7 @@ impl Billing {
     /// owed: all of it up to what is owed outside instalment plans (those are paid period by
     /// period, or off early); past that, what the product's overpayment rule says — all of it
     /// kept as a credit balance, only what is owed (the rest goes back), or a refusal.
+    #[inline]
     pub fn applied_repayment(
         &self,
         credit_used_minor: i64,
@@ -212,6 +220,7 @@ impl Billing {
     }
 
     /// Allocates a repayment (the caller checked it does not exceed what is owed).
+    #[inline]
     pub fn repay(&mut self, amount_minor: u64) {
         let mut left = amount_minor;
         take(&mut self.penalties_minor, &mut left);
@@ -271,6 +280,7 @@ impl Billing {
 
     /// Whether every day's end has work: something is past due (it accrues the penalty) or a
     /// minimum is overdue (days past due count).
+    #[inline]
     pub fn has_past_due_work(&self) -> bool {
         let past_due = self.past_due_principal_minor + self.past_due_fees_minor + self.past_due_instalments_minor;
         past_due > 0 || self.overdue_minimum_minor > 0

@@ -65,6 +65,7 @@ impl Calendar {
     }
 
     /// The product version in force at `time_ms`.
+    #[inline]
     pub fn product_at(&self, time_ms: u64) -> Option<&Product> {
         let index = self.products.partition_point(|(effective_at_ms, _)| *effective_at_ms <= time_ms);
         index.checked_sub(1).map(|index| &self.products[index].1)
@@ -80,6 +81,7 @@ impl Calendar {
 
     /// The local day and month key of `now_ms` in the products' time zone (every version shares
     /// it; UTC before any product).
+    #[inline]
     pub fn local_today(&self, now_ms: u64) -> (i64, i64) {
         let offset = self.products.first().map_or(0, |(_, product)| product.billing.utc_offset_minutes);
         let day = calendar::local_day(now_ms, offset);
@@ -87,6 +89,7 @@ impl Calendar {
     }
 
     /// When the next unbilled local day ends (None before any product).
+    #[inline]
     pub fn next_day_end_ms(&self) -> Option<u64> {
         self.billed_through_day
             .zip(self.products.first())

@@ -80,6 +80,7 @@ impl Billing {
 
     /// Applies a credit refund of an instalment purchase to its plan's unbilled principal first;
     /// returns what is left for the ordinary refund path. A plan refunded to zero ends.
+    #[inline]
     pub fn refund_plan(&mut self, payment: CommandId, credit_minor: u64) -> u64 {
         let Some(plan) = self.plans.iter_mut().find(|plan| plan.payment == Some(payment)) else { return credit_minor };
         let taken = plan.remaining_principal_minor.min(credit_minor);

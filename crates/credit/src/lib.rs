@@ -34,6 +34,7 @@ pub struct CreditLine {
 
 /// Credit committed against a limit: principal used (fees and penalties aside) plus held. A
 /// limit may never be below it.
+#[inline]
 pub fn committed_minor(account: &UserAccount, line: &CreditLine) -> i128 {
     account.credit_used_minor as i128 - line.billing.charges_minor() as i128 + account.credit_held_minor as i128
 }

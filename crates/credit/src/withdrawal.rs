@@ -41,11 +41,13 @@ pub struct WithdrawalTotals {
 
 impl WithdrawalTotals {
     /// Withdrawn on local `day` and in month `month` (zero for a day or month not recorded).
+    #[inline]
     pub fn on(&self, day: i64, month: i64) -> (u64, u64) {
         (if self.day == day { self.day_minor } else { 0 }, if self.month == month { self.month_minor } else { 0 })
     }
 
     /// Counts a completed withdrawal on `day` of `month`.
+    #[inline]
     pub fn add(&mut self, day: i64, month: i64, amount_minor: u64) {
         let (day_minor, month_minor) = self.on(day, month);
         let pending = self.pending;
