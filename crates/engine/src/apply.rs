@@ -33,14 +33,6 @@ pub struct User<'a> {
     pub risk: &'a UserRisk,
 }
 
-impl User<'_> {
-    /// Credit committed against the limit: principal used (fees and penalties aside) plus held.
-    /// A limit may never be below it.
-    pub fn credit_committed_minor(&self) -> i128 {
-        committed_minor(self.account, self.credit)
-    }
-}
-
 /// A merchant as the queries show one: the account and its risk aggregates.
 #[derive(Clone, Copy, Debug)]
 pub struct Merchant<'a> {

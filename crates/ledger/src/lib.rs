@@ -130,7 +130,7 @@ impl<'a> Postings<'a> {
 
 /// Checks a funding split: each part in range, not both zero, total in range.
 #[inline]
-pub fn checked_funding(funding: Funding) -> Result<u64, Rejection> {
+fn checked_funding(funding: Funding) -> Result<u64, Rejection> {
     let total = funding.credit_minor.checked_add(funding.balance_minor).ok_or(Rejection::InvalidAmount)?;
     if total == 0 || total > Amount::MAX {
         return Err(Rejection::InvalidAmount);

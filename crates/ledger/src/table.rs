@@ -3,7 +3,7 @@
 //! A single hash table doubles by rehashing every entry at once: with millions of remembered
 //! command ids that stalls the writer for hundreds of milliseconds. [`ShardedMap`] splits a map
 //! into [`SHARDS`] tables chosen by hash, so each doubling moves 1/256 of the entries.
-//! [`RecordMap`] keeps large records in chunks that never move; [`SlotIndex`] finds a record's
+//! `RecordMap` keeps large records in chunks that never move; `SlotIndex` finds a record's
 //! slot from its id, directly for ids that are small numbers.
 
 use hashbrown::HashTable;
@@ -145,8 +145,8 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     }
 }
 
-/// A key that is a number, for [`SlotIndex`].
-pub trait Numbered: Copy + Hash + Eq {
+/// A key that is a number, for `SlotIndex`.
+pub(crate) trait Numbered: Copy + Hash + Eq {
     /// The number.
     fn number(self) -> u64;
     /// The key of a number.
@@ -183,7 +183,7 @@ const SLOT_CHUNK: usize = 16_384;
 /// so sparse ids never make it large. An id the array reaches is never in the map (growth moves
 /// the ids it now reaches out of the map), so a lookup there, found or not, is two loads.
 #[derive(Clone, Debug)]
-pub struct SlotIndex<K> {
+pub(crate) struct SlotIndex<K> {
     chunks: Vec<Box<[u32]>>,
     map: ShardedMap<K, u32>,
     /// The smallest number among the map's ids (`u64::MAX` when it has none): growth looks
@@ -266,11 +266,6 @@ impl<K: Numbered> SlotIndex<K> {
         self.length
     }
 
-    /// Whether it holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Every id with its slot, in unspecified order.
     pub fn iter(&self) -> impl Iterator<Item = (K, u32)> + '_ {
         let numbered = self.chunks.iter().flatten().enumerate();
@@ -295,7 +290,7 @@ const CHUNK: usize = 4_096;
 /// order, into fixed chunks that are never moved or freed, and a [`SlotIndex`] maps each key to
 /// its record's position, directly when keys are small numbers. Growth never moves a record.
 #[derive(Clone, Debug)]
-pub struct RecordMap<K, V> {
+pub(crate) struct RecordMap<K, V> {
     index: SlotIndex<K>,
     chunks: Vec<Vec<V>>,
 }
@@ -335,11 +330,6 @@ impl<K: Numbered, V> RecordMap<K, V> {
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.index.len()
-    }
-
-    /// Whether it holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// All entries, in unspecified order.

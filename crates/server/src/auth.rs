@@ -218,7 +218,8 @@ fn retry_after(not_until: &NotUntil<Instant>) -> u64 {
 pub struct KeyRing {
     path: PathBuf,
     keys: RwLock<(Option<SystemTime>, HashMap<String, KeyRecord>)>,
-    requests: Limiter<String>,
+    /// Each key's rate, by the key's actor id (its id as a number: one per key, no allocation).
+    requests: Limiter<ActorId>,
     failures_per_second: f64,
     failures: RwLock<Limiter<IpAddr>>,
     /// Addresses the failure limiter refused, until when: a client past its failures is refused
@@ -303,7 +304,7 @@ impl KeyRing {
             }
             return Err(Denied::Unauthenticated);
         };
-        self.charge(&principal.key_id)?;
+        self.charge(principal.actor)?;
         Ok(principal)
     }
 
@@ -319,8 +320,8 @@ impl KeyRing {
         })
     }
 
-    fn charge(&self, key_id: &str) -> Result<(), Denied> {
-        self.requests.check_key(&key_id.to_owned()).map_err(|not_until| Denied::RateLimited(retry_after(&not_until)))
+    fn charge(&self, actor: ActorId) -> Result<(), Denied> {
+        self.requests.check_key(&actor).map_err(|not_until| Denied::RateLimited(retry_after(&not_until)))
     }
 
     /// Refuses a client the failure limiter has blocked, without charging it.
