@@ -4,22 +4,20 @@
 //! check has passed, so a rejected command leaves no trace but its remembered outcome.
 
 use crate::prefetch::{Hint, Lookahead};
-use crate::risk::RiskState;
-use crate::risk::features::{Inflow, MerchantRisk, Outflow, Purchase, UserRisk, ring_like};
 use credit::calendar::Calendar;
 use credit::withdrawal::Challenge;
 pub(crate) use credit::{CreditLine, committed_minor};
 use ledger::idempotency::{Remembered, RememberedIds, fingerprint};
 use ledger::provenance::Origins;
 use ledger::table::ShardedMap;
-pub(crate) use ledger::{Authorization, Captured, Ledger, MerchantAccount, Postings, Refunded, UserAccount, Wallet};
+pub(crate) use ledger::{Authorization, Captured, Ledger, MerchantAccount, Postings, UserAccount, Wallet};
 use model::product::Overpayment;
 use model::risk::Decision;
 use model::{Accepted, Outcome, Posting, Rejection};
 use model::{Amount, Currency};
-use model::{
-    Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantCategory, MerchantId, RepaySource, UserId,
-};
+use model::{Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantId, RepaySource, UserId};
+use risk::Risk;
+use risk::features::{MerchantRisk, UserRisk};
 
 /// A user as the queries show one: the ledger accounts, the credit line and the risk record,
 /// which the engine keeps apart by slot.
@@ -68,8 +66,10 @@ pub struct Engine {
     pub(crate) initiator: model::Initiator,
     /// Mandates in force, by user and merchant (ordered: snapshots iterate them).
     pub(crate) mandates: std::collections::BTreeMap<(UserId, MerchantId), crate::mandates::Mandate>,
-    /// Rules, ties, cases and risk challenges.
-    pub(crate) risk: RiskState,
+    /// Rules, ties, cases, parked commands and each account's risk record.
+    pub(crate) risk: Risk,
+    /// The risk decision on the command being applied, if it was scored; not part of the state.
+    pub(crate) last_decision: Option<Decision>,
 }
 
 impl Engine {
@@ -92,7 +92,7 @@ impl Engine {
             self.look_ahead(commands, index, &mut lookahead);
             let index = u32::try_from(index).expect("batches are far smaller than 2^32 commands");
             outcomes.push(self.apply(command, index, postings));
-            if let Some(decision) = self.risk.last_decision.take_if(|decision| decision.is_notable()) {
+            if let Some(decision) = self.last_decision.take_if(|decision| decision.is_notable()) {
                 decisions.push((index, decision));
             }
         }
@@ -126,15 +126,15 @@ impl Engine {
 
     /// The risk decision on the last applied command, when the rules scored it.
     pub fn last_decision(&self) -> Option<&Decision> {
-        self.risk.last_decision.as_ref()
+        self.last_decision.as_ref()
     }
 
     /// Scores the command, then runs it if the decision lets it through.
     fn execute(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
-        self.risk.last_decision = None;
+        self.last_decision = None;
         let mandated = self.check_mandate(self.initiator, kind)?;
         if let CommandKind::Capture { authorization, .. } | CommandKind::Release { authorization, .. } = *kind
-            && self.held_by_open_case(authorization)
+            && self.risk.held_by_open_case(authorization)
         {
             return Err(Rejection::HeldByCase);
         }
@@ -226,8 +226,8 @@ impl Engine {
                 self.lines[slot].score.frozen = frozen;
                 Ok(Accepted::Done)
             }
-            CommandKind::LinkTie { party, tie } => self.link_tie(party, tie),
-            CommandKind::InstallRules { ref rules } => self.install_rules(rules),
+            CommandKind::LinkTie { party, tie } => self.risk.link_tie(&self.ledger, self.now_ms, party, tie),
+            CommandKind::InstallRules { ref rules } => self.risk.install_rules(rules),
             CommandKind::VerifyChallenge { user, challenge } => self.verify_challenge(user, challenge, ledger),
             CommandKind::DecideCase { case, approve, label } => self.decide_case(case, approve, label, ledger),
             CommandKind::AppealCase { case, ref evidence, ref text } => self.appeal_case(case, evidence, text),
@@ -253,7 +253,7 @@ impl Engine {
             }
             CommandKind::RecordRefusedAttempt { user, .. } => {
                 let slot = self.user_slot(user)?;
-                self.risk.users[slot].refused_at_ms = Some(self.now_ms);
+                self.risk.note_refused(slot, self.now_ms);
                 Ok(Accepted::Done)
             }
         }
@@ -270,7 +270,7 @@ impl Engine {
     fn open_user(&mut self, id: UserId, currency: Currency, identity: IdentityLevel) -> Outcome {
         let slot = self.ledger.open_user(id, currency, identity, self.now_ms)?;
         self.lines.push(CreditLine::default());
-        self.risk.users.push(UserRisk::default());
+        self.risk.open_user();
         let (_, month) = self.local_today();
         credit::score::rescore(&self.ledger.users()[slot], &mut self.lines[slot], self.now_ms, month, true);
         Ok(Accepted::Done)
@@ -278,7 +278,7 @@ impl Engine {
 
     fn open_merchant(&mut self, merchant: MerchantAccount) -> Outcome {
         self.ledger.open_merchant(merchant)?;
-        self.risk.merchants.push(MerchantRisk::default());
+        self.risk.open_merchant();
         Ok(Accepted::Done)
     }
 
@@ -321,7 +321,7 @@ impl Engine {
     /// Refuses an id already taken by a payment, a hold, a pending withdrawal or a parked command.
     pub(crate) fn check_new_payment_id(&self, id: CommandId) -> Result<(), Rejection> {
         let taken = self.ledger.holds_payment_id(id);
-        match taken || self.challenges.contains_key(&id) || self.risk.parked.contains_key(&id) {
+        match taken || self.challenges.contains_key(&id) || self.risk.parked(id).is_some() {
             true => Err(Rejection::PaymentExists),
             false => Ok(()),
         }
@@ -354,16 +354,9 @@ impl Engine {
 
     /// A captured payment as the credit line and the risk features see it.
     fn on_captured(&mut self, captured: Captured) -> Accepted {
-        let Captured { user, merchant, funding, available_before_minor } = captured;
-        let total = funding.credit_minor + funding.balance_minor;
-        let now_ms = self.now_ms;
-        let merchant_id = self.ledger.merchants()[merchant].id;
-        let purchase = Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor };
-        self.risk.users[user].on_purchase(purchase, total);
-        let ring = funding.credit_minor > 0 && ring_like(total, funding.credit_minor, available_before_minor);
-        let payer = self.ledger.users()[user].id;
-        self.risk.merchants[merchant].on_sale(now_ms, payer, total, funding.credit_minor, ring);
-        self.lines[user].billing.spend(funding.credit_minor);
+        self.risk.on_captured(&self.ledger, &captured, self.now_ms);
+        let funding = captured.funding;
+        self.lines[captured.user].billing.spend(funding.credit_minor);
         Accepted::Split { credit_minor: funding.credit_minor, balance_minor: funding.balance_minor }
     }
 
@@ -391,7 +384,7 @@ impl Engine {
             if !self.ledger.drop_authorization(id) {
                 match self.challenges.contains_key(&id) {
                     true => self.drop_challenge(id),
-                    false => self.drop_parked(id),
+                    false => self.risk.drop_parked(&mut self.ledger, id),
                 }
             }
             released = released.saturating_add(1);
@@ -407,17 +400,11 @@ impl Engine {
         amount: Amount,
         ledger: &mut Postings<'_>,
     ) -> Outcome {
-        let Refunded { user, merchant: merchant_slot, split, captured_at_ms } =
-            self.ledger.refund(id, payment, merchant, amount, ledger)?;
-        let line = &mut self.lines[user];
+        let refunded = self.ledger.refund(id, payment, merchant, amount, ledger)?;
+        let (line, split) = (&mut self.lines[refunded.user], refunded.split);
         let rest = line.billing.refund_plan(payment, split.credit_minor);
         line.billing.refund(rest);
-        let liquid = matches!(
-            self.ledger.merchants()[merchant_slot].category,
-            MerchantCategory::VirtualGoods | MerchantCategory::Recharge
-        );
-        self.risk.users[user].on_refund(self.now_ms, captured_at_ms, amount.minor(), liquid);
-        self.risk.merchants[merchant_slot].on_refund(self.now_ms, amount.minor());
+        self.risk.on_refunded(&self.ledger, &refunded, amount.minor(), self.now_ms);
         Ok(Accepted::Split { credit_minor: split.credit_minor, balance_minor: split.balance_minor })
     }
 
@@ -428,9 +415,7 @@ impl Engine {
         let from_slot = self.user_slot(from)?;
         let to_slot = self.user_slot(to)?;
         self.ledger.move_between(Wallet::User(from_slot), Wallet::User(to_slot), amount, ledger)?;
-        let now_ms = self.now_ms;
-        self.risk.users[to_slot].on_inflow(Inflow { time_ms: now_ms, from, amount_minor: amount.minor() });
-        self.risk.users[from_slot].on_payee(Outflow { time_ms: now_ms, to, amount_minor: amount.minor() });
+        self.risk.on_transfer(&self.ledger, (from_slot, to_slot), amount.minor(), self.now_ms);
         Ok(Accepted::Done)
     }
 
@@ -449,14 +434,14 @@ impl Engine {
         let from_slot = self.merchant_slot(merchant)?;
         let to_slot = self.merchant_slot(to)?;
         self.ledger.move_between(Wallet::Merchant(from_slot), Wallet::Merchant(to_slot), amount, ledger)?;
-        self.risk.merchants[from_slot].on_payout(self.now_ms, amount.minor());
+        self.risk.on_merchant_payout(from_slot, amount.minor(), self.now_ms);
         Ok(Accepted::Done)
     }
 
     fn payout_merchant(&mut self, merchant: MerchantId, amount: Amount, ledger: &mut Postings<'_>) -> Outcome {
         let slot = self.merchant_slot(merchant)?;
         self.ledger.pay_out(Wallet::Merchant(slot), amount, ledger)?;
-        self.risk.merchants[slot].on_payout(self.now_ms, amount.minor());
+        self.risk.on_merchant_payout(slot, amount.minor(), self.now_ms);
         Ok(Accepted::Done)
     }
 

@@ -22,21 +22,10 @@ impl Engine {
         for (currency, position) in self.ledger.bank_clearing().iter().chain(self.ledger.fee_income()) {
             *sums.entry(*currency).or_default() += *position as i128;
         }
-        if self.lines.len() != self.ledger.users().len() || self.risk.users.len() != self.ledger.users().len() {
-            return Err(format!(
-                "{} user accounts, {} credit lines, {} risk records",
-                self.ledger.users().len(),
-                self.lines.len(),
-                self.risk.users.len()
-            ));
+        if self.lines.len() != self.ledger.users().len() {
+            return Err(format!("{} user accounts, {} credit lines", self.ledger.users().len(), self.lines.len()));
         }
-        if self.risk.merchants.len() != self.ledger.merchants().len() {
-            return Err(format!(
-                "{} merchants, {} risk records",
-                self.ledger.merchants().len(),
-                self.risk.merchants.len()
-            ));
-        }
+        self.risk.check(&self.ledger)?;
         for (user, line) in self.ledger.users().iter().zip(&self.lines) {
             *sums.entry(user.currency).or_default() += user.credit_used_minor as i128 - user.balance_minor as i128;
             let committed = credit::committed_minor(user, line);
@@ -69,17 +58,6 @@ impl Engine {
             holds.insert(user.id.0, (0, 0));
         }
         self.calendar.check(&self.lines)?;
-        if crate::risk::lapses_of(&self.risk.users) != self.risk.lapses {
-            return Err("the risk-action lapse queue differs from the users' records".into());
-        }
-        for (user, risk) in self.ledger.users().iter().zip(&self.risk.users) {
-            for action in model::risk::AccountAction::ALL {
-                let recorded = risk.lapse_at_ms[action.index()] != 0;
-                if recorded != crate::risk::decide::in_force(risk, action) {
-                    return Err(format!("user {}: {action:?} in force and its lapse disagree", user.id.0));
-                }
-            }
-        }
         for merchant in self.ledger.merchants() {
             provenance_within(Some(&merchant.provenance), merchant.settlement_minor)
                 .map_err(|reason| format!("merchant {}: the settlement account's {reason}", merchant.id.0))?;
@@ -118,7 +96,7 @@ impl Engine {
             ));
         }
         if self.ledger.expiries().len()
-            != self.ledger.authorization_count() + self.challenges.len() + self.risk.parked.len()
+            != self.ledger.authorization_count() + self.challenges.len() + self.risk.parked_count()
         {
             return Err(format!(
                 "{} expiry entries for {} authorizations",
@@ -144,26 +122,7 @@ impl Engine {
                 return Err(format!("payment {}: refunded {refunded:?} exceeds captured {:?}", id.0, payment.captured));
             }
         }
-        self.check_tie_groups()
-    }
-
-    /// Each tie group lists exactly the accounts whose group field names it, within its bound.
-    fn check_tie_groups(&self) -> Result<(), String> {
-        for (index, members) in self.risk.ties.groups.iter().enumerate() {
-            let group = index as u32 + 1;
-            if members.len() > crate::risk::ties::GROUP_MAX {
-                return Err(format!("tie group {group} has {} members", members.len()));
-            }
-            if let Some(member) = members.iter().find(|member| self.group_of(**member) != group) {
-                return Err(format!("tie group {group} lists {member:?}, whose group is {}", self.group_of(*member)));
-            }
-        }
-        let grouped = self.risk.users.iter().map(|user| user.group).chain(self.risk.merchants.iter().map(|m| m.group));
-        let listed: usize = self.risk.ties.groups.iter().map(Vec::len).sum();
-        match grouped.filter(|group| *group != 0).count() == listed {
-            true => Ok(()),
-            false => Err(format!("{listed} accounts listed in tie groups, a different number carry a group")),
-        }
+        Ok(())
     }
 }
 

@@ -15,7 +15,7 @@ mod invariants;
 mod mandates;
 mod prefetch;
 mod queries;
-pub mod risk;
+mod screen;
 mod snapshot;
 mod withdrawal;
 
@@ -28,4 +28,6 @@ pub use ledger::idempotency::IDEMPOTENCY_WINDOW_MS;
 pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, MerchantAccount, Payment, UserAccount, provenance};
 pub use prefetch::Lookahead;
 pub use queries::Counts;
+pub use risk::CASE_HOLD_MS;
+pub use risk::features::{MerchantRisk, UserRisk};
 pub use snapshot::{SNAPSHOT_VERSION, SnapshotError};

@@ -17,6 +17,7 @@
 //! record it points to.
 
 use crate::apply::Engine;
+use ledger::prefetch::record;
 use model::{Command, CommandKind, MerchantId, UserId};
 
 /// How many commands ahead records are asked for.
@@ -63,17 +64,21 @@ impl Engine {
                 |slot| {
                     record(&self.ledger.users()[slot]);
                     record(&self.lines[slot]);
-                    record(&self.risk.users[slot]);
+                    self.risk.prefetch_user(slot, false);
                 },
                 |slot| {
                     record(&self.ledger.merchants()[slot]);
-                    record(&self.risk.merchants[slot]);
+                    self.risk.prefetch_merchant(slot, false);
                 },
             );
         }
         if index + DISTANCE / 2 < commands.len() {
             let hint = ahead.hints[(index + DISTANCE / 2) % (2 * CHUNK)];
-            self.prefetch(hint, |slot| self.risk.users[slot].prefetch(), |slot| self.risk.merchants[slot].prefetch());
+            self.prefetch(
+                hint,
+                |slot| self.risk.prefetch_user(slot, true),
+                |slot| self.risk.prefetch_merchant(slot, true),
+            );
         }
     }
 
@@ -138,37 +143,9 @@ impl Engine {
                 user(slot);
             }
         }
-        if let Some(slot) = hint.merchant.map(|slot| slot as usize).filter(|slot| *slot < self.risk.merchants.len()) {
+        if let Some(slot) = hint.merchant.map(|slot| slot as usize).filter(|slot| *slot < self.ledger.merchants().len())
+        {
             merchant(slot);
         }
     }
 }
-
-/// Every cache line of a record.
-pub(crate) fn record<T>(value: &T) {
-    slice(std::slice::from_ref(value));
-}
-
-/// Every cache line of a slice.
-pub(crate) fn slice<T>(values: &[T]) {
-    let (start, size) = (values.as_ptr().cast::<u8>(), size_of_val(values));
-    let mut offset = 0;
-    while offset < size {
-        line(start.wrapping_add(offset));
-        offset += 64;
-    }
-}
-
-/// Asks for one line into the level-2 cache rather than the level-1 (`T1`, not `T0`): measured
-/// on the bench, `T1` was 3–4 % faster in the rules-on pass alone (two batches of six pairs) and
-/// 3 % in the full bench (six pairs, every one faster; commit 45ea7ab). Why is not known:
-/// `perf` still puts samples on the prefetch instructions either way.
-#[cfg(target_arch = "x86_64")]
-fn line(address: *const u8) {
-    // SAFETY: a prefetch is a hint without memory effects, valid for any address; SSE, which
-    // provides it, is part of the x86_64 baseline.
-    unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(address.cast()) }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn line(_address: *const u8) {}

@@ -28,13 +28,13 @@ impl Engine {
     /// A user's accounts, if open.
     pub fn user(&self, id: UserId) -> Option<User<'_>> {
         let slot = self.ledger.user_slot(id)? as usize;
-        Some(User { account: &self.ledger.users()[slot], credit: &self.lines[slot], risk: &self.risk.users[slot] })
+        Some(User { account: &self.ledger.users()[slot], credit: &self.lines[slot], risk: &self.risk.users()[slot] })
     }
 
     /// A merchant, if open.
     pub fn merchant(&self, id: MerchantId) -> Option<Merchant<'_>> {
         let slot = self.ledger.merchant_slot(id)? as usize;
-        Some(Merchant { account: &self.ledger.merchants()[slot], risk: &self.risk.merchants[slot] })
+        Some(Merchant { account: &self.ledger.merchants()[slot], risk: &self.risk.merchants()[slot] })
     }
 
     /// A captured payment.
@@ -81,7 +81,7 @@ impl Engine {
     /// the end of the next unbilled day.
     pub fn next_tick_ms(&self) -> Option<u64> {
         let expiry = self.ledger.expiries().first().map(|(expires_at_ms, _)| *expires_at_ms);
-        let lapse = self.risk.lapses.first().map(|(lapse_at_ms, _, _)| *lapse_at_ms);
+        let lapse = self.risk.next_lapse_ms();
         [expiry, lapse, self.calendar.next_day_end_ms()].into_iter().flatten().min()
     }
 
@@ -119,22 +119,22 @@ impl Engine {
 
     /// A case by the id of the command that opened it.
     pub fn case(&self, id: CommandId) -> Option<&model::risk::Case> {
-        self.risk.cases.get(&id)
+        self.risk.cases().get(&id)
     }
 
     /// Cases with an id above `after`, by id.
     pub fn cases_after(&self, after: CommandId) -> impl Iterator<Item = (CommandId, &model::risk::Case)> {
         use std::ops::Bound::{Excluded, Unbounded};
-        self.risk.cases.range((Excluded(after), Unbounded)).map(|(id, case)| (*id, case))
+        self.risk.cases().range((Excluded(after), Unbounded)).map(|(id, case)| (*id, case))
     }
 
     /// The rules file in force, if any.
     pub fn rules(&self) -> Option<&model::risk::RuleSet> {
-        self.risk.rules.as_ref().map(|rules| &rules.source)
+        self.risk.rules()
     }
 
     /// A command waiting for step-up verification.
     pub fn parked(&self, id: CommandId) -> Option<&model::risk::Parked> {
-        self.risk.parked.get(&id)
+        self.risk.parked(id)
     }
 }

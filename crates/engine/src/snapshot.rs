@@ -6,7 +6,6 @@
 
 use crate::apply::{CreditLine, Engine};
 use crate::mandates::Mandate;
-use crate::risk::features::{MerchantRisk, UserRisk};
 use credit::billing::Billing;
 use credit::calendar::Calendar;
 use credit::score::CreditScore;
@@ -20,6 +19,8 @@ use model::product::Product;
 use model::risk::{Case, Parked, Party, RuleSet, Tie};
 use model::{CommandId, Funding, MerchantId, UserId};
 use model::{IdentityLevel, MerchantCategory, MerchantVerification};
+use risk::features::{MerchantRisk, UserRisk};
+use risk::{Risk, RiskRecords};
 use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 use std::borrow::Cow;
@@ -224,14 +225,15 @@ fn sorted<'a, K: Ord + Copy + 'a, V, B: Borrow<K>>(map: impl Iterator<Item = (B,
 impl Engine {
     /// Encodes the whole state canonically.
     pub fn snapshot(&self) -> Vec<u8> {
+        let (ties, groups) = self.risk.ties();
         let snapshot = SnapshotRef {
             version: SNAPSHOT_VERSION,
             now_ms: self.now_ms,
             commands_applied: self.commands_applied,
-            users: (self.ledger.users().iter().zip(&self.lines).zip(&self.risk.users))
+            users: (self.ledger.users().iter().zip(&self.lines).zip(self.risk.users()))
                 .map(|((account, line), risk)| UserRecord::of(account, line, risk))
                 .collect(),
-            merchants: (self.ledger.merchants().iter().zip(&self.risk.merchants))
+            merchants: (self.ledger.merchants().iter().zip(self.risk.merchants()))
                 .map(|(account, risk)| MerchantRecord::of(account, risk))
                 .collect(),
             bank_clearing: self.ledger.bank_clearing(),
@@ -243,11 +245,11 @@ impl Engine {
             challenges: sorted(self.challenges.iter()),
             refunds: sorted(self.ledger.all_refunds()),
             remembered: self.remembered.to_snapshot(),
-            rules: self.risk.rules.as_ref().map(|rules| &rules.source),
-            ties: sorted(self.risk.ties.parties.iter()),
-            groups: &self.risk.ties.groups,
-            cases: &self.risk.cases,
-            parked: sorted(self.risk.parked.iter()),
+            rules: self.risk.rules(),
+            ties: sorted(ties),
+            groups,
+            cases: self.risk.cases(),
+            parked: sorted(self.risk.all_parked()),
             mandates: &self.mandates,
         };
         // Encoding into a growable vector fails only on allocation failure, which aborts anyway.
@@ -267,18 +269,20 @@ impl Engine {
             return Err(SnapshotError::Version(owned.version));
         }
         let mut engine = Engine { now_ms: owned.now_ms, commands_applied: owned.commands_applied, ..Engine::default() };
-        let mut users = Vec::with_capacity(owned.users.len());
+        let (mut users, mut user_risks) =
+            (Vec::with_capacity(owned.users.len()), Vec::with_capacity(owned.users.len()));
         for user in owned.users {
             let (account, line, risk) = user.into_parts();
             users.push(account);
             engine.lines.push(line);
-            engine.risk.users.push(risk);
+            user_risks.push(risk);
         }
-        let mut merchants = Vec::with_capacity(owned.merchants.len());
+        let count = owned.merchants.len();
+        let (mut merchants, mut merchant_risks) = (Vec::with_capacity(count), Vec::with_capacity(count));
         for merchant in owned.merchants {
             let (account, risk) = merchant.into_parts();
             merchants.push(account);
-            engine.risk.merchants.push(risk);
+            merchant_risks.push(risk);
         }
         engine.ledger = Ledger::restore(LedgerRecords {
             users,
@@ -289,23 +293,25 @@ impl Engine {
             authorizations: owned.authorizations,
             refunds: owned.refunds,
         });
-        engine.risk.lapses = crate::risk::lapses_of(&engine.risk.users);
         engine.calendar = Calendar::restore(owned.products, owned.billed_through_day, &engine.lines);
         for (id, challenge) in owned.challenges {
             engine.ledger.schedule(challenge.expires_at_ms, id);
             engine.challenges.insert(id, challenge);
         }
-        if let Some(rules) = owned.rules {
-            let active = rules.compile().map_err(|error| SnapshotError::Invariant(format!("rules: {error}")))?;
-            engine.risk.rules = Some(Box::new(active));
+        let rules = owned.rules.map(|rules| rules.compile());
+        let rules = rules.transpose().map_err(|error| SnapshotError::Invariant(format!("rules: {error}")))?;
+        for (id, parked) in &owned.parked {
+            engine.ledger.schedule(parked.expires_at_ms, *id);
         }
-        engine.risk.ties.parties.extend(owned.ties);
-        engine.risk.ties.groups = owned.groups;
-        engine.risk.cases = owned.cases;
-        for (id, parked) in owned.parked {
-            engine.ledger.schedule(parked.expires_at_ms, id);
-            engine.risk.parked.insert(id, parked);
-        }
+        engine.risk = Risk::restore(RiskRecords {
+            users: user_risks,
+            merchants: merchant_risks,
+            rules,
+            ties: owned.ties,
+            groups: owned.groups,
+            cases: owned.cases,
+            parked: owned.parked,
+        });
         engine.remembered = RememberedIds::from_snapshot(owned.remembered);
         engine.mandates = owned.mandates;
         engine.check_invariants().map_err(SnapshotError::Invariant)?;

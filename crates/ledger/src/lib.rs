@@ -18,6 +18,7 @@
 
 mod accounts;
 pub mod idempotency;
+pub mod prefetch;
 pub mod provenance;
 pub mod table;
 

@@ -1294,13 +1294,10 @@ impl From<User<'_>> for UserView {
             balance_held_minor: user.account.balance_held_minor,
             credit_frozen: user.account.credit_frozen,
             opened_at_ms: user.account.opened_at_ms,
-            risk_actions: AccountAction::ALL
-                .into_iter()
-                .filter(|action| user.risk.lapse_at_ms[action.index()] != 0)
-                .map(|action| {
-                    let lapse_at_ms = user.risk.lapse_at_ms[action.index()];
-                    RiskActionView { action, lapses_at_ms: (lapse_at_ms != engine::risk::KEPT).then_some(lapse_at_ms) }
-                })
+            risk_actions: user
+                .risk
+                .actions_in_force()
+                .map(|(action, lapses_at_ms)| RiskActionView { action, lapses_at_ms })
                 .collect(),
             billing: BillingView::from(&user.credit.billing),
         }

@@ -12,7 +12,7 @@
 //! ledger refused on its own (they moved nothing; counted in `refused_positives`).
 
 use crate::events::{Body, Event, EventError, HONEST};
-use engine::risk::CASE_HOLD_MS;
+use engine::CASE_HOLD_MS;
 use engine::{Engine, Lookahead};
 use model::product::Product;
 use model::risk::{DecisionKind, Party, RuleSet, Typology};

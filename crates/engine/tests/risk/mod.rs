@@ -234,7 +234,8 @@ fn money_back_from_a_colluding_merchant_is_denied() {
     // The payee's freeze does not lapse: the beneficiary of a cash-out is not its victim.
     let alice = ledger.engine.user(ALICE).unwrap();
     assert!(alice.account.credit_frozen);
-    assert_eq!(alice.risk.lapse_at_ms[AccountAction::FreezeCredit.index()], engine::risk::KEPT);
+    let freeze = alice.risk.actions_in_force().find(|(action, _)| *action == AccountAction::FreezeCredit);
+    assert_eq!(freeze, Some((AccountAction::FreezeCredit, None)), "kept until lifted");
 }
 
 #[test]

@@ -5,8 +5,10 @@
 //! [`RECENT_MAX`] purchases, inflows, payees and payers, so a count over a short window saturates
 //! at that many; the 30-day windows read one bucket per UTC day, at most [`DAYS_KEPT`].
 
-use crate::apply::Engine;
+use crate::decide::ScoredEvent;
+use crate::{Books, Risk};
 use ledger::provenance::Origins;
+use ledger::{Captured, Ledger, Refunded};
 use model::risk::catalog::{Feature, Side};
 use model::risk::{EventKind, Tie};
 use model::{IdentityLevel, MerchantCategory, MerchantId, MerchantVerification, UserId};
@@ -55,9 +57,9 @@ impl<T> Ring<T> {
         self.items.iter()
     }
 
-    /// Asks the CPU for the entries (see [`crate::prefetch`]).
+    /// Asks the CPU for the entries (see [`ledger::prefetch`]).
     fn prefetch(&self) {
-        crate::prefetch::slice(&self.items);
+        ledger::prefetch::slice(&self.items);
     }
 
     /// The entry pushed last.
@@ -231,7 +233,17 @@ impl UserRisk {
         self.watch_reason != 0
     }
 
-    /// Asks the CPU for the aggregates on the heap (see [`crate::prefetch`]): the rings, and of
+    /// The account actions in force on the user, each with when it lapses (`None`: kept until
+    /// an analyst lifts it).
+    pub fn actions_in_force(&self) -> impl Iterator<Item = (model::risk::AccountAction, Option<u64>)> + '_ {
+        model::risk::AccountAction::ALL.into_iter().filter_map(|action| match self.lapse_at_ms[action.index()] {
+            0 => None,
+            crate::KEPT => Some((action, None)),
+            lapse_at_ms => Some((action, Some(lapse_at_ms))),
+        })
+    }
+
+    /// Asks the CPU for the aggregates on the heap (see [`ledger::prefetch`]): the rings, and of
     /// the day buckets only the latest, which the ledger writes (asking for all 30 cost more
     /// instructions than the rarer 30-day reads saved waiting).
     pub(crate) fn prefetch(&self) {
@@ -239,7 +251,7 @@ impl UserRisk {
         self.inflows.prefetch();
         self.payees.prefetch();
         if let Some(latest) = self.days.last() {
-            crate::prefetch::record(latest);
+            ledger::prefetch::record(latest);
         }
     }
 
@@ -296,7 +308,7 @@ impl MerchantRisk {
         self.payers.prefetch();
         self.ring_payers.prefetch();
         if let Some(latest) = self.days.last() {
-            crate::prefetch::record(latest);
+            ledger::prefetch::record(latest);
         }
     }
 
@@ -345,21 +357,10 @@ pub(crate) fn ring_like(total_minor: u64, credit_minor: u64, available_before_mi
     round && near
 }
 
-/// The event being scored, resolved to slots.
-pub(crate) struct ScoredEvent {
-    pub(crate) kind: EventKind,
-    pub(crate) user: Option<usize>,
-    pub(crate) merchant: Option<usize>,
-    pub(crate) payee: Option<usize>,
-    pub(crate) amount_minor: u64,
-    pub(crate) credit_minor: u64,
-    pub(crate) beneficiary: Option<Tie>,
-}
-
 /// Feature values for one event: a few filled in when it is made, the rest computed on first
 /// read.
 pub(crate) struct Context<'a> {
-    engine: &'a Engine,
+    books: Books<'a>,
     event: &'a ScoredEvent,
     cache: [Option<Value>; Feature::ALL.len()],
 }
@@ -429,8 +430,8 @@ const FILLED_UP_FRONT: [Feature; 9] = [
 
 impl<'a> Context<'a> {
     /// The context of `event`, with the features [`FILLED_UP_FRONT`] filled in.
-    pub(crate) fn new(engine: &'a Engine, event: &'a ScoredEvent) -> Context<'a> {
-        let mut context = Context { engine, event, cache: [None; Feature::ALL.len()] };
+    pub(crate) fn new(books: Books<'a>, event: &'a ScoredEvent) -> Context<'a> {
+        let mut context = Context { books, event, cache: [None; Feature::ALL.len()] };
         for feature in FILLED_UP_FRONT {
             context.cache[feature as usize] = Some(context.compute(feature));
         }
@@ -453,9 +454,9 @@ impl<'a> Context<'a> {
     }
 
     fn event_feature(&self, feature: Feature) -> Value {
-        let (engine, event) = (self.engine, self.event);
-        let user = event.user.map(|slot| &engine.ledger.users()[slot]);
-        let risk = event.user.map(|slot| &engine.risk.users[slot]);
+        let (books, event) = (self.books, self.event);
+        let user = event.user.map(|slot| &books.ledger.users()[slot]);
+        let risk = event.user.map(|slot| &books.risk.users[slot]);
         match feature {
             Feature::EventKindName => Value::Symbol(event.kind as u16),
             Feature::EventAmount => int(event.amount_minor),
@@ -470,24 +471,24 @@ impl<'a> Context<'a> {
             },
             Feature::EventBeneficiaryKind => Value::Symbol(event.beneficiary.map_or(0, |tie| tie.kind as u16 + 1)),
             Feature::EventBeneficiaryTied => Value::Bool(match (event.beneficiary, user) {
-                (Some(tie), Some(user)) => engine.tie_belongs_to(tie, model::risk::Party::User(user.id)),
+                (Some(tie), Some(user)) => books.tie_belongs_to(tie, model::risk::Party::User(user.id)),
                 _ => false,
             }),
             Feature::EventCounterpartyTied => {
                 let other_group = match (event.merchant, event.payee) {
-                    (Some(merchant), _) => engine.risk.merchants[merchant].group,
-                    (None, Some(payee)) => engine.risk.users[payee].group,
+                    (Some(merchant), _) => books.risk.merchants[merchant].group,
+                    (None, Some(payee)) => books.risk.users[payee].group,
                     _ => 0,
                 };
                 Value::Bool(risk.is_some_and(|risk| risk.group != 0 && risk.group == other_group))
             }
             Feature::EventCounterpartyFirstSeen => Value::Bool(match (risk, event.merchant, event.payee) {
                 (Some(risk), Some(merchant), _) => {
-                    let id = engine.ledger.merchants()[merchant].id;
+                    let id = books.ledger.merchants()[merchant].id;
                     !risk.purchases.iter().any(|purchase| purchase.merchant == id)
                 }
                 (Some(risk), None, Some(payee)) => {
-                    let id = engine.ledger.users()[payee].id;
+                    let id = books.ledger.users()[payee].id;
                     !risk.payees.iter().any(|outflow| outflow.to == id)
                 }
                 _ => false,
@@ -498,10 +499,10 @@ impl<'a> Context<'a> {
                 None => Value::Double(0.0),
             },
             Feature::EventPayeeWatchReason => {
-                Value::Symbol(event.payee.map_or(0, |payee| u16::from(engine.risk.users[payee].watch_reason)))
+                Value::Symbol(event.payee.map_or(0, |payee| u16::from(books.risk.users[payee].watch_reason)))
             }
             Feature::EventPayeeAgeDays => match event.payee {
-                Some(payee) => int(engine.now_ms.saturating_sub(engine.ledger.users()[payee].opened_at_ms) / DAY_MS),
+                Some(payee) => int(books.now_ms.saturating_sub(books.ledger.users()[payee].opened_at_ms) / DAY_MS),
                 None => Value::Int(0),
             },
             Feature::EventDrainShare => match (event.kind, user, event.merchant) {
@@ -509,13 +510,13 @@ impl<'a> Context<'a> {
                     ratio(event.amount_minor, user.balance_available_minor())
                 }
                 (EventKind::PayoutMerchant, _, Some(merchant)) => {
-                    ratio(event.amount_minor, engine.ledger.merchants()[merchant].settlement_minor)
+                    ratio(event.amount_minor, books.ledger.merchants()[merchant].settlement_minor)
                 }
                 _ => self.event_feature(Feature::EventCreditToAvailable),
             },
             Feature::EventDrainShare24h => match (event.kind, user.zip(risk)) {
                 (EventKind::Transfer | EventKind::WithdrawToBank, Some((user, risk))) => {
-                    let sent_minor = sent_since(risk, engine.now_ms.saturating_sub(DAY_MS));
+                    let sent_minor = sent_since(risk, books.now_ms.saturating_sub(DAY_MS));
                     let held_minor = user.balance_available_minor().saturating_add(sent_minor);
                     ratio(event.amount_minor.saturating_add(sent_minor), held_minor)
                 }
@@ -523,7 +524,7 @@ impl<'a> Context<'a> {
             },
             Feature::EventFlowThrough24h => match (event.kind, risk) {
                 (EventKind::Transfer | EventKind::WithdrawToBank, Some(risk)) => {
-                    let horizon = engine.now_ms.saturating_sub(DAY_MS);
+                    let horizon = books.now_ms.saturating_sub(DAY_MS);
                     let inflows = risk.inflows.iter().filter(|inflow| inflow.time_ms >= horizon);
                     let sent_minor = sent_since(risk, horizon);
                     ratio(
@@ -535,10 +536,10 @@ impl<'a> Context<'a> {
             },
             Feature::EventReturningCreditShare => ratio(self.returning_credit().0, event.amount_minor),
             Feature::EventReturningCreditHops => int(u64::from(self.returning_credit().1)),
-            Feature::EventReturningCreditAge => since(engine.now_ms, self.returning_credit().2),
+            Feature::EventReturningCreditAge => since(books.now_ms, self.returning_credit().2),
             Feature::PairPurchases => match (risk, event.merchant) {
                 (Some(risk), Some(merchant)) => {
-                    let id = engine.ledger.merchants()[merchant].id;
+                    let id = books.ledger.merchants()[merchant].id;
                     int(risk.purchases.iter().filter(|purchase| purchase.merchant == id).count() as u64)
                 }
                 _ => Value::Int(0),
@@ -552,26 +553,26 @@ impl<'a> Context<'a> {
     /// payee of a transfer, the merchant paid out. `None` for other events, and for amounts the
     /// account does not hold (the handler refuses those).
     fn moving_credit(&self) -> Option<(Origins, model::risk::Party)> {
-        let (engine, event) = (self.engine, self.event);
+        let (books, event) = (self.books, self.event);
         let (provenance, held, receiver) = match (event.kind, event.user, event.merchant, event.payee) {
             (EventKind::Transfer, Some(from), _, Some(to)) => {
-                let (payer, payee) = (&engine.ledger.users()[from], &engine.ledger.users()[to]);
+                let (payer, payee) = (&books.ledger.users()[from], &books.ledger.users()[to]);
                 (payer.provenance.origins(), payer.balance_minor, model::risk::Party::User(payee.id))
             }
             (EventKind::WithdrawToBank, Some(slot), _, _) => {
-                let user = &engine.ledger.users()[slot];
+                let user = &books.ledger.users()[slot];
                 (user.provenance.origins(), user.balance_minor, model::risk::Party::User(user.id))
             }
             (EventKind::PayoutMerchant, _, Some(slot), _) => {
-                let merchant = &engine.ledger.merchants()[slot];
+                let merchant = &books.ledger.merchants()[slot];
                 (Some(&merchant.provenance), merchant.settlement_minor, model::risk::Party::Merchant(merchant.id))
             }
             (EventKind::MerchantTransfer, _, Some(slot), Some(to)) => {
-                let merchant = &engine.ledger.merchants()[slot];
+                let merchant = &books.ledger.merchants()[slot];
                 (
                     Some(&merchant.provenance),
                     merchant.settlement_minor,
-                    model::risk::Party::User(engine.ledger.users()[to].id),
+                    model::risk::Party::User(books.ledger.users()[to].id),
                 )
             }
             _ => return None,
@@ -584,8 +585,7 @@ impl<'a> Context<'a> {
     /// most hops, earliest draw time).
     fn returning_credit(&self) -> (u64, u8, Option<u64>) {
         let Some((slice, receiver)) = self.moving_credit() else { return (0, 0, None) };
-        let returning =
-            slice.named().filter(|origin| self.engine.tied(model::risk::Party::User(origin.user), receiver));
+        let returning = slice.named().filter(|origin| self.books.tied(model::risk::Party::User(origin.user), receiver));
         returning.fold((0, 0, None), |(amount, hops, earliest): (u64, u8, Option<u64>), origin| {
             let earliest = Some(earliest.map_or(origin.drawn_at_ms, |at: u64| at.min(origin.drawn_at_ms)));
             (amount + origin.amount_minor, hops.max(origin.hops), earliest)
@@ -596,24 +596,24 @@ impl<'a> Context<'a> {
     /// merchant, so senders and merchants outside one (nearly all) answer 0 at once; a merchant's
     /// transfer to a user is looped back when the user's own group paid that merchant.
     fn loopback_minor(&self) -> u64 {
-        let (engine, event) = (self.engine, self.event);
+        let (books, event) = (self.books, self.event);
         let holds_merchant = |group: u32| {
             group != 0
-                && engine.risk.ties.groups[group as usize - 1]
+                && books.risk.ties.groups[group as usize - 1]
                     .iter()
                     .any(|member| matches!(member, model::risk::Party::Merchant(_)))
         };
-        let horizon = engine.now_ms.saturating_sub(7 * DAY_MS);
+        let horizon = books.now_ms.saturating_sub(7 * DAY_MS);
         let recent_credit_at = |user: UserId, merchant: &dyn Fn(MerchantId) -> bool| -> u64 {
-            let Some(slot) = engine.ledger.user_slot(user) else { return 0 };
-            let purchases = engine.risk.users[slot as usize].purchases.iter();
+            let Some(slot) = books.ledger.user_slot(user) else { return 0 };
+            let purchases = books.risk.users[slot as usize].purchases.iter();
             purchases
                 .filter(|purchase| purchase.time_ms >= horizon && merchant(purchase.merchant))
                 .map(|purchase| purchase.credit_minor)
                 .sum()
         };
         let group_users = |party: model::risk::Party| -> Vec<UserId> {
-            let members = engine.tied_parties(party);
+            let members = books.tied_parties(party);
             let mut users: Vec<UserId> = members
                 .iter()
                 .filter_map(|member| match member {
@@ -632,30 +632,30 @@ impl<'a> Context<'a> {
             group_users(party).into_iter().map(|user| recent_credit_at(user, merchant)).sum()
         };
         match (event.kind, event.user, event.payee, event.merchant) {
-            (EventKind::Transfer, Some(sender), Some(payee), _) if holds_merchant(engine.risk.users[sender].group) => {
-                let sender = model::risk::Party::User(engine.ledger.users()[sender].id);
-                let tied_to_sender = |merchant: MerchantId| engine.tied(sender, model::risk::Party::Merchant(merchant));
-                credit_of_group_at(model::risk::Party::User(engine.ledger.users()[payee].id), &tied_to_sender)
+            (EventKind::Transfer, Some(sender), Some(payee), _) if holds_merchant(books.risk.users[sender].group) => {
+                let sender = model::risk::Party::User(books.ledger.users()[sender].id);
+                let tied_to_sender = |merchant: MerchantId| books.tied(sender, model::risk::Party::Merchant(merchant));
+                credit_of_group_at(model::risk::Party::User(books.ledger.users()[payee].id), &tied_to_sender)
             }
             (EventKind::PayoutMerchant, _, _, Some(merchant))
-                if holds_merchant(engine.risk.merchants[merchant].group) =>
+                if holds_merchant(books.risk.merchants[merchant].group) =>
             {
-                let id = engine.ledger.merchants()[merchant].id;
+                let id = books.ledger.merchants()[merchant].id;
                 credit_of_group_at(model::risk::Party::Merchant(id), &|paid| paid == id)
             }
             (EventKind::MerchantTransfer, _, Some(payee), Some(merchant)) => {
-                let id = engine.ledger.merchants()[merchant].id;
-                credit_of_group_at(model::risk::Party::User(engine.ledger.users()[payee].id), &|paid| paid == id)
+                let id = books.ledger.merchants()[merchant].id;
+                credit_of_group_at(model::risk::Party::User(books.ledger.users()[payee].id), &|paid| paid == id)
             }
             _ => 0,
         }
     }
 
     fn merchant_feature(&self, feature: Feature) -> Value {
-        let engine = self.engine;
+        let books = self.books;
         let Some(slot) = self.event.merchant else { return absent(feature) };
-        let (merchant, risk) = (&engine.ledger.merchants()[slot], &engine.risk.merchants[slot]);
-        let now_ms = engine.now_ms;
+        let (merchant, risk) = (&books.ledger.merchants()[slot], &books.risk.merchants[slot]);
+        let now_ms = books.now_ms;
         let today = utc_day(now_ms);
         let window = |days: u32| risk.days.iter().filter(move |bucket| bucket.day + days > today);
         let payers_since = |ring: &Ring<(u64, UserId)>, window_ms: u64| {
@@ -668,7 +668,7 @@ impl<'a> Context<'a> {
             Feature::MerchantPartner => Value::Bool(merchant.partner),
             Feature::MerchantAgeDays => int(now_ms.saturating_sub(merchant.opened_at_ms) / DAY_MS),
             Feature::MerchantTiedAccounts => {
-                int(engine.tied_parties(model::risk::Party::Merchant(merchant.id)).len().saturating_sub(1) as u64)
+                int(books.tied_parties(model::risk::Party::Merchant(merchant.id)).len().saturating_sub(1) as u64)
             }
             Feature::MerchantSales30d => int(window(DAYS_KEPT).map(|bucket| bucket.sales_minor).sum()),
             Feature::MerchantCreditShare30d => {
@@ -692,10 +692,10 @@ impl<'a> Context<'a> {
     }
 
     fn user_feature(&self, feature: Feature) -> Value {
-        let engine = self.engine;
+        let books = self.books;
         let Some(slot) = self.event.user else { return absent(feature) };
-        let (user, risk) = (&engine.ledger.users()[slot], &engine.risk.users[slot]);
-        let now_ms = engine.now_ms;
+        let (user, risk) = (&books.ledger.users()[slot], &books.risk.users[slot]);
+        let now_ms = books.now_ms;
         let today = utc_day(now_ms);
         let month = || risk.days.iter().filter(move |bucket| bucket.day + DAYS_KEPT > today);
         let week_horizon = now_ms.saturating_sub(7 * DAY_MS);
@@ -708,19 +708,19 @@ impl<'a> Context<'a> {
                 IdentityLevel::Basic => 2,
                 IdentityLevel::Full => 3,
             }),
-            Feature::UserScore => Value::Int(i64::from(engine.lines[slot].score.score)),
+            Feature::UserScore => Value::Int(i64::from(books.lines[slot].score.score)),
             Feature::UserWatchlisted => Value::Bool(risk.watchlisted()),
             Feature::UserWatchReason => Value::Symbol(u16::from(risk.watch_reason)),
             Feature::UserTiedAccounts => {
-                int(engine.tied_parties(model::risk::Party::User(user.id)).len().saturating_sub(1) as u64)
+                int(books.tied_parties(model::risk::Party::User(user.id)).len().saturating_sub(1) as u64)
             }
             Feature::UserTiedWatchlisted => {
                 let others =
-                    engine.tied_parties(model::risk::Party::User(user.id)).iter().filter_map(|party| match party {
-                        model::risk::Party::User(other) if *other != user.id => engine.ledger.user_slot(*other),
+                    books.tied_parties(model::risk::Party::User(user.id)).iter().filter_map(|party| match party {
+                        model::risk::Party::User(other) if *other != user.id => books.ledger.user_slot(*other),
                         _ => None,
                     });
-                int(others.filter(|slot| engine.risk.users[*slot as usize].watchlisted()).count() as u64)
+                int(others.filter(|slot| books.risk.users[*slot as usize].watchlisted()).count() as u64)
             }
             Feature::UserSinceBindingChange => since(now_ms, risk.binding_changed_at_ms),
             Feature::UserSinceNewDevice => since(now_ms, risk.new_device_at_ms),
@@ -762,7 +762,7 @@ impl<'a> Context<'a> {
                 ratio(inflows().map(|inflow| inflow.amount_minor).sum(), for_others().map(|p| p.credit_minor).sum())
             }
             Feature::UserDiscountedPaybacks30d => {
-                int(discounted_paybacks(engine, risk, now_ms.saturating_sub(30 * DAY_MS)))
+                int(discounted_paybacks(books, risk, now_ms.saturating_sub(30 * DAY_MS)))
             }
             Feature::UserLimit => int(user.limit_minor),
             other => unreachable!("{} is not a user feature", other.name()),
@@ -803,7 +803,7 @@ fn sent_since(risk: &UserRisk, horizon: u64) -> u64 {
 /// full is settling up as a friend does, and their other transfers (gifts, shares of a bill) are
 /// not paybacks. An inflow is judged only while the order ring still holds every order it could
 /// pay back: with one evicted, the order it paid in full may be gone.
-fn discounted_paybacks(engine: &Engine, risk: &UserRisk, horizon: u64) -> u64 {
+fn discounted_paybacks(books: Books<'_>, risk: &UserRisk, horizon: u64) -> u64 {
     const PAIR_MS: u64 = 7 * DAY_MS;
     let orders = &risk.orders_for_others;
     let full = orders.iter().count() == RECENT_MAX;
@@ -813,7 +813,7 @@ fn discounted_paybacks(engine: &Engine, risk: &UserRisk, horizon: u64) -> u64 {
         let paired = order.time_ms <= inflow.time_ms
             && inflow.time_ms - order.time_ms <= PAIR_MS
             && order.amount_minor > 0
-            && engine.tie_belongs_to(order.beneficiary, model::risk::Party::User(inflow.from));
+            && books.tie_belongs_to(order.beneficiary, model::risk::Party::User(inflow.from));
         paired.then(|| u128::from(inflow.amount_minor) * 1000 / u128::from(order.amount_minor))
     };
     let shares = |inflow: Inflow| orders.iter().filter_map(move |order| returned(&inflow, order));
@@ -836,6 +836,48 @@ fn category_symbol(category: MerchantCategory) -> u16 {
         MerchantCategory::Utilities => 5,
         MerchantCategory::Subscriptions => 6,
         MerchantCategory::Other => 7,
+    }
+}
+
+/// The ledger's facts as the features observe them.
+impl Risk {
+    /// A captured payment: the payer's purchase and the merchant's sale.
+    #[inline]
+    pub fn on_captured(&mut self, ledger: &Ledger, captured: &Captured, now_ms: u64) {
+        let Captured { user, merchant, funding, available_before_minor } = *captured;
+        let total = funding.credit_minor + funding.balance_minor;
+        let merchant_id = ledger.merchants()[merchant].id;
+        let purchase = Purchase { time_ms: now_ms, merchant: merchant_id, credit_minor: funding.credit_minor };
+        self.users[user].on_purchase(purchase, total);
+        let ring = funding.credit_minor > 0 && ring_like(total, funding.credit_minor, available_before_minor);
+        let payer = ledger.users()[user].id;
+        self.merchants[merchant].on_sale(now_ms, payer, total, funding.credit_minor, ring);
+    }
+
+    /// A refund of `amount_minor`: fast and liquid refunds count towards the refund typologies.
+    #[inline]
+    pub fn on_refunded(&mut self, ledger: &Ledger, refunded: &Refunded, amount_minor: u64, now_ms: u64) {
+        let Refunded { user, merchant, captured_at_ms, .. } = *refunded;
+        let liquid = matches!(
+            ledger.merchants()[merchant].category,
+            MerchantCategory::VirtualGoods | MerchantCategory::Recharge
+        );
+        self.users[user].on_refund(now_ms, captured_at_ms, amount_minor, liquid);
+        self.merchants[merchant].on_refund(now_ms, amount_minor);
+    }
+
+    /// A P2P transfer between two users' balances, by slot.
+    #[inline]
+    pub fn on_transfer(&mut self, ledger: &Ledger, (from, to): (usize, usize), amount_minor: u64, now_ms: u64) {
+        let (from_id, to_id) = (ledger.users()[from].id, ledger.users()[to].id);
+        self.users[to].on_inflow(Inflow { time_ms: now_ms, from: from_id, amount_minor });
+        self.users[from].on_payee(Outflow { time_ms: now_ms, to: to_id, amount_minor });
+    }
+
+    /// Money out of a merchant's settlement account: to its bank or another merchant.
+    #[inline]
+    pub fn on_merchant_payout(&mut self, slot: usize, amount_minor: u64, now_ms: u64) {
+        self.merchants[slot].on_payout(now_ms, amount_minor);
     }
 }
 
