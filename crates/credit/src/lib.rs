@@ -2,9 +2,10 @@
 //! bucket and the statements (`billing`), instalment plans (`instalments`), the credit score and
 //! line reviews (`score`), the official withdrawal's pending challenge and cap totals
 //! (`withdrawal`), and the installed product versions with the calendar they run (`calendar`:
-//! statement close and daily penalties, posted through the ledger). The engine keeps one
-//! [`CreditLine`] per user slot beside the ledger's account; the handlers that run these on
-//! commands are the engine's for now.
+//! statement close and daily penalties, posted through the ledger), and what commands do to a
+//! line (`servicing`: limits, reviews, score adjustments, repayments; `withdrawal::Challenges`:
+//! the official withdrawal). The engine keeps one [`CreditLine`] per user slot beside the
+//! ledger's account and resolves the accounts a command names.
 //!
 //! No I/O, no clock (times arrive as arguments), nothing of risk; money moves only through the
 //! ledger's operations.
@@ -15,6 +16,7 @@ pub mod billing;
 pub mod calendar;
 pub mod instalments;
 pub mod score;
+pub mod servicing;
 pub mod withdrawal;
 
 use ledger::UserAccount;

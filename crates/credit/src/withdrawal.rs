@@ -1,12 +1,15 @@
 //! The official credit withdrawal (取现 / 转至余额): its eligibility rules and caps (`check`;
-//! every refusal names the rule that refused it), a withdrawal waiting for its step-up challenge,
-//! and the day's and month's totals the caps count.
+//! every refusal names the rule that refused it), the day's and month's totals the caps count,
+//! and the request itself (`Challenges::request`): completed at once below the step-up
+//! threshold, or waiting as a challenge that holds its amount and fee on the line until verified
+//! or expired. The funds land in the balance and are billed and repaid like purchases.
 
 use crate::CreditLine;
 use crate::billing::apply_ppm;
-use ledger::UserAccount;
+use ledger::table::ShardedMap;
+use ledger::{Ledger, Postings, UserAccount};
 use model::product::Product;
-use model::{Amount, CommandId, Rejection, UserId, WithdrawalPurpose};
+use model::{Accepted, Amount, CommandId, Outcome, Rejection, UserId, WithdrawalPurpose};
 use serde::{Deserialize, Serialize};
 
 /// A withdrawal waiting for its step-up verification; its amount and fee are held on the line.
@@ -97,4 +100,140 @@ pub fn check(
     let fee = apply_ppm(amount.minor(), policy.fee_ppm);
     refuse_unless(i128::from(amount.minor() + fee) <= user.credit_available_minor(), Rejection::InsufficientCredit)?;
     Ok(fee)
+}
+
+/// A withdrawal request, its user resolved to a slot.
+#[derive(Clone, Copy, Debug)]
+pub struct Request {
+    /// The request's command id: a challenge waits under it.
+    pub id: CommandId,
+    /// The user's slot.
+    pub slot: usize,
+    /// What lands in the balance.
+    pub amount: Amount,
+    /// The declared purpose.
+    pub purpose: WithdrawalPurpose,
+}
+
+/// The withdrawals waiting for their step-up verification, by request id. Each holds its
+/// amount and fee on the user's line, is its user's `pending` withdrawal (at most one per user)
+/// and has an entry in the ledger's expiry queue.
+#[derive(Default)]
+pub struct Challenges {
+    waiting: ShardedMap<CommandId, Challenge>,
+}
+
+impl Challenges {
+    /// Rebuilds the waiting challenges from a snapshot, with their expiries.
+    pub fn restore(challenges: Vec<(CommandId, Challenge)>, ledger: &mut Ledger) -> Challenges {
+        let mut restored = Challenges::default();
+        for (id, challenge) in challenges {
+            ledger.schedule(challenge.expires_at_ms, id);
+            restored.waiting.insert(id, challenge);
+        }
+        restored
+    }
+
+    /// Whether a challenge waits under `id`.
+    #[inline]
+    pub fn contains(&self, id: CommandId) -> bool {
+        self.waiting.contains_key(&id)
+    }
+
+    /// Every waiting challenge (unordered).
+    pub fn iter(&self) -> impl Iterator<Item = (&CommandId, &Challenge)> {
+        self.waiting.iter()
+    }
+
+    /// How many challenges wait.
+    pub fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Whether none waits.
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// Requests a withdrawal (its id checked to be new): completed at once below the product's
+    /// step-up threshold, else held on the line as a challenge until verified or expired.
+    /// `today` is the time, local day and month key.
+    pub fn request(
+        &mut self,
+        (ledger, line): (&mut Ledger, &mut CreditLine),
+        request: Request,
+        product: Option<&Product>,
+        today: (u64, i64, i64),
+        postings: &mut Postings<'_>,
+    ) -> Outcome {
+        let Request { id, slot, amount, purpose } = request;
+        if line.withdrawals.pending.is_some() {
+            return Err(Rejection::WithdrawalPending);
+        }
+        let product = product.ok_or(Rejection::NoProduct)?;
+        let fee = check(&ledger.users()[slot], line, amount, product, today)?;
+        if amount.minor() < product.withdrawal.step_up_from_minor {
+            return complete((ledger, line), slot, (amount, fee), today, postings);
+        }
+        let expires_at_ms = today.0 + product.withdrawal.challenge_ttl_ms;
+        ledger.hold_credit(slot, amount.minor() + fee);
+        line.withdrawals.pending = Some(id);
+        let fresh = ledger.schedule(expires_at_ms, id);
+        assert!(fresh, "withdrawal {id:?} was checked to be new");
+        let user = ledger.users()[slot].id;
+        let challenge = Challenge { user, amount_minor: amount.minor(), fee_minor: fee, purpose, expires_at_ms };
+        self.waiting.insert(id, challenge);
+        Ok(Accepted::Challenged { expires_at_ms })
+    }
+
+    /// Completes the user's challenged withdrawal `id` with its step-up verification.
+    pub fn verify(
+        &mut self,
+        (ledger, line): (&mut Ledger, &mut CreditLine),
+        (slot, id): (usize, CommandId),
+        today: (u64, i64, i64),
+        postings: &mut Postings<'_>,
+    ) -> Outcome {
+        let user = ledger.users()[slot].id;
+        let challenge =
+            self.waiting.get(&id).filter(|challenge| challenge.user == user).ok_or(Rejection::UnknownChallenge)?;
+        if challenge.expires_at_ms <= today.0 {
+            return Err(Rejection::ChallengeExpired);
+        }
+        let amount = Amount::new(challenge.amount_minor).ok_or(Rejection::UnknownChallenge)?;
+        let fee = challenge.fee_minor;
+        self.release(ledger, line, slot, id);
+        complete((ledger, line), slot, (amount, fee), today, postings)
+    }
+
+    /// Drops a lapsed challenge and releases its hold; whether `id` was one.
+    pub fn drop_expired(&mut self, ledger: &mut Ledger, lines: &mut [CreditLine], id: CommandId) -> bool {
+        let Some(challenge) = self.waiting.get(&id) else { return false };
+        let slot = ledger.user_slot(challenge.user).expect("a challenge's user is open") as usize;
+        self.release(ledger, &mut lines[slot], slot, id);
+        true
+    }
+
+    fn release(&mut self, ledger: &mut Ledger, line: &mut CreditLine, slot: usize, id: CommandId) {
+        let challenge = self.waiting.remove(&id).expect("the challenge waits");
+        assert_eq!(line.withdrawals.pending, Some(id), "a waiting challenge is its user's pending withdrawal");
+        ledger.unschedule(challenge.expires_at_ms, id);
+        ledger.release_credit(slot, challenge.amount_minor + challenge.fee_minor);
+        line.withdrawals.pending = None;
+    }
+}
+
+/// Moves the money: Dr the credit line amount + fee, Cr the balance the amount, Cr fee income
+/// the fee; then bills it and counts it towards the caps.
+fn complete(
+    (ledger, line): (&mut Ledger, &mut CreditLine),
+    slot: usize,
+    (amount, fee): (Amount, u64),
+    (_, day, month): (u64, i64, i64),
+    postings: &mut Postings<'_>,
+) -> Outcome {
+    ledger.draw_cash(slot, amount, fee, postings)?;
+    line.billing.withdraw(amount.minor(), fee);
+    line.withdrawals.add(day, month, amount.minor());
+    Ok(Accepted::Withdrawn { amount_minor: amount.minor(), fee_minor: fee })
 }

@@ -4,18 +4,17 @@
 //! check has passed, so a rejected command leaves no trace but its remembered outcome.
 
 use crate::prefetch::{Hint, Lookahead};
+pub(crate) use credit::CreditLine;
 use credit::calendar::Calendar;
-use credit::withdrawal::Challenge;
-pub(crate) use credit::{CreditLine, committed_minor};
+use credit::withdrawal::Challenges;
 use ledger::idempotency::{Remembered, RememberedIds, fingerprint};
 use ledger::provenance::Origins;
-use ledger::table::ShardedMap;
 pub(crate) use ledger::{Authorization, Captured, Ledger, MerchantAccount, Postings, UserAccount, Wallet};
 use model::product::Overpayment;
 use model::risk::Decision;
 use model::{Accepted, Outcome, Posting, Rejection};
 use model::{Amount, Currency};
-use model::{Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantId, RepaySource, UserId};
+use model::{Command, CommandId, CommandKind, Funding, IdentityLevel, MerchantId, UserId};
 use risk::Risk;
 use risk::features::{MerchantRisk, UserRisk};
 
@@ -52,7 +51,7 @@ pub struct Engine {
     /// Product versions and the calendar they run.
     pub(crate) calendar: Calendar,
     /// Withdrawals waiting for their step-up verification; they share the ledger's expiries.
-    pub(crate) challenges: ShardedMap<CommandId, Challenge>,
+    pub(crate) challenges: Challenges,
     pub(crate) remembered: RememberedIds,
     /// The look-ahead's account slots for the command being applied (see `prefetch`): checked
     /// against the records before use, not part of the state.
@@ -165,7 +164,10 @@ impl Engine {
                     provenance: Origins::default(),
                 })
             }
-            CommandKind::SetCreditLimit { user, limit_minor } => self.set_credit_limit(user, limit_minor),
+            CommandKind::SetCreditLimit { user, limit_minor } => {
+                let slot = self.user_slot(user)?;
+                credit::servicing::set_limit(&mut self.ledger, &self.lines[slot], slot, limit_minor)
+            }
             CommandKind::SetCreditFrozen { user, frozen } => {
                 let slot = self.user_slot(user)?;
                 self.ledger.set_credit_frozen(slot, frozen);
@@ -199,7 +201,17 @@ impl Engine {
                 Ok(Accepted::Done)
             }
             CommandKind::PayoutMerchant { merchant, amount } => self.payout_merchant(merchant, amount, ledger),
-            CommandKind::Repay { user, amount, source } => self.repay(user, amount, source, ledger),
+            CommandKind::Repay { user, amount, source } => {
+                let slot = self.user_slot(user)?;
+                let rule = self.overpayment();
+                credit::servicing::repay(
+                    (&mut self.ledger, &mut self.lines[slot]),
+                    slot,
+                    (amount, source),
+                    rule,
+                    ledger,
+                )
+            }
             CommandKind::Tick => Ok(self.tick(ledger)),
             CommandKind::InstallProduct { ref product, effective_at_ms } => {
                 self.calendar.install(product, effective_at_ms, self.now_ms)?;
@@ -215,11 +227,30 @@ impl Engine {
                 self.request_withdrawal(id, (user, amount, purpose), ledger)
             }
             CommandKind::VerifyWithdrawal { user, withdrawal } => self.verify_withdrawal(user, withdrawal, ledger),
-            CommandKind::AdjustScore { user, points } => self.adjust_score(user, points),
+            CommandKind::AdjustScore { user, points } => {
+                let slot = self.user_slot(user)?;
+                let (_, month) = self.local_today();
+                credit::servicing::adjust_score(
+                    &self.ledger,
+                    &mut self.lines[slot],
+                    slot,
+                    points,
+                    (self.now_ms, month),
+                );
+                Ok(Accepted::Done)
+            }
             CommandKind::ConvertStatementToInstalments { user, periods } => self.convert_statement(id, user, periods),
-            CommandKind::ReviewCreditLine { user } => self.review_credit_line(user),
+            CommandKind::ReviewCreditLine { user } => {
+                let slot = self.user_slot(user)?;
+                let product = self.calendar.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
+                let (_, month) = self.calendar.local_today(self.now_ms);
+                credit::servicing::review(&mut self.ledger, &self.lines[slot], slot, product, month)
+            }
             CommandKind::RepayStatement { user, source, in_full } => {
-                self.repay_statement(user, source, in_full, ledger)
+                let slot = self.user_slot(user)?;
+                let rule = self.overpayment();
+                let line = (&mut self.ledger, &mut self.lines[slot]);
+                credit::servicing::repay_statement(line, slot, (source, in_full), rule, ledger)
             }
             CommandKind::SetScoreFrozen { user, frozen } => {
                 let slot = self.user_slot(user)?;
@@ -282,46 +313,21 @@ impl Engine {
         Ok(Accepted::Done)
     }
 
-    fn set_credit_limit(&mut self, user: UserId, limit_minor: u64) -> Outcome {
-        let slot = self.user_slot(user)?;
-        if limit_minor > Amount::MAX {
-            return Err(Rejection::InvalidAmount);
-        }
-        if (limit_minor as i128) < committed_minor(&self.ledger.users()[slot], &self.lines[slot]) {
-            return Err(Rejection::LimitBelowUsed);
-        }
-        self.ledger.set_limit(slot, limit_minor);
-        Ok(Accepted::Done)
-    }
-
     /// Today's local day and month key in the products' time zone (every version shares it;
     /// UTC before any product).
     pub(crate) fn local_today(&self) -> (i64, i64) {
         self.calendar.local_today(self.now_ms)
     }
 
-    fn review_credit_line(&mut self, user: UserId) -> Outcome {
-        let slot = self.user_slot(user)?;
-        let product = self.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
-        let (_, month) = self.local_today();
-        let to_minor = credit::score::reviewed_limit(&self.ledger.users()[slot], &self.lines[slot], product, month);
-        let from_minor = self.ledger.set_limit(slot, to_minor);
-        Ok(Accepted::LineReviewed { from_minor, to_minor })
-    }
-
-    fn adjust_score(&mut self, user: UserId, points: i32) -> Outcome {
-        let slot = self.user_slot(user)?;
-        let (_, month) = self.local_today();
-        let line = &mut self.lines[slot];
-        line.score.adjustment = line.score.adjustment.saturating_add(points);
-        credit::score::rescore(&self.ledger.users()[slot], line, self.now_ms, month, true);
-        Ok(Accepted::Done)
+    /// The overpayment rule of the product in force (refuse without one).
+    fn overpayment(&self) -> Overpayment {
+        self.product_at(self.now_ms).map_or(Overpayment::Refuse, |product| product.billing.overpayment)
     }
 
     /// Refuses an id already taken by a payment, a hold, a pending withdrawal or a parked command.
     pub(crate) fn check_new_payment_id(&self, id: CommandId) -> Result<(), Rejection> {
         let taken = self.ledger.holds_payment_id(id);
-        match taken || self.challenges.contains_key(&id) || self.risk.parked(id).is_some() {
+        match taken || self.challenges.contains(id) || self.risk.parked(id).is_some() {
             true => Err(Rejection::PaymentExists),
             false => Ok(()),
         }
@@ -381,11 +387,10 @@ impl Engine {
             if expires_at_ms > self.now_ms {
                 break;
             }
-            if !self.ledger.drop_authorization(id) {
-                match self.challenges.contains_key(&id) {
-                    true => self.drop_challenge(id),
-                    false => self.risk.drop_parked(&mut self.ledger, id),
-                }
+            if !self.ledger.drop_authorization(id)
+                && !self.challenges.drop_expired(&mut self.ledger, &mut self.lines, id)
+            {
+                self.risk.drop_parked(&mut self.ledger, id);
             }
             released = released.saturating_add(1);
         }
@@ -443,47 +448,5 @@ impl Engine {
         self.ledger.pay_out(Wallet::Merchant(slot), amount, ledger)?;
         self.risk.on_merchant_payout(slot, amount.minor(), self.now_ms);
         Ok(Accepted::Done)
-    }
-
-    fn repay(&mut self, user: UserId, amount: Amount, source: RepaySource, ledger: &mut Postings<'_>) -> Outcome {
-        let slot = self.user_slot(user)?;
-        let account = &self.ledger.users()[slot];
-        let rule = self.product_at(self.now_ms).map_or(Overpayment::Refuse, |product| product.billing.overpayment);
-        let applied = self.lines[slot].billing.applied_repayment(account.credit_used_minor, amount.minor(), rule)?;
-        if source == RepaySource::Balance && amount.minor() > account.balance_available_minor() {
-            return Err(Rejection::InsufficientBalance);
-        }
-        if source == RepaySource::Bank {
-            // Check the excess's landing before moving anything, so a refusal changes nothing.
-            account
-                .balance_minor
-                .checked_add(amount.minor() - applied)
-                .filter(|sum| *sum <= Amount::MAX)
-                .ok_or(Rejection::AmountOverflow)?;
-        }
-        if let Some(applied) = Amount::new(applied) {
-            self.ledger.repay(slot, applied, source, ledger)?;
-            self.lines[slot].billing.repay(applied.minor());
-        }
-        if let (Some(excess), RepaySource::Bank) = (Amount::new(amount.minor() - applied), source) {
-            // The excess came from the user's bank and lands in the balance, like a top-up.
-            self.ledger.top_up(slot, excess, ledger)?;
-        }
-        Ok(Accepted::Repaid { amount_minor: applied })
-    }
-
-    /// Pays the bill: the whole billed balance or the rest of the minimum.
-    fn repay_statement(
-        &mut self,
-        user: UserId,
-        source: RepaySource,
-        in_full: bool,
-        ledger: &mut Postings<'_>,
-    ) -> Outcome {
-        let slot = self.user_slot(user)?;
-        let due = self.lines[slot].billing.statement_due_minor(in_full);
-        let amount = Amount::new(due).ok_or(Rejection::NothingDue)?;
-        self.repay(user, amount, source, ledger)?;
-        Ok(Accepted::Repaid { amount_minor: due })
     }
 }

@@ -10,6 +10,7 @@ use credit::billing::Billing;
 use credit::calendar::Calendar;
 use credit::score::CreditScore;
 use credit::withdrawal::Challenge;
+use credit::withdrawal::Challenges;
 use credit::withdrawal::WithdrawalTotals;
 use ledger::idempotency::{RememberedIds, RememberedSnapshot};
 use ledger::provenance::{Origins, Provenance};
@@ -294,10 +295,7 @@ impl Engine {
             refunds: owned.refunds,
         });
         engine.calendar = Calendar::restore(owned.products, owned.billed_through_day, &engine.lines);
-        for (id, challenge) in owned.challenges {
-            engine.ledger.schedule(challenge.expires_at_ms, id);
-            engine.challenges.insert(id, challenge);
-        }
+        engine.challenges = Challenges::restore(owned.challenges, &mut engine.ledger);
         let rules = owned.rules.map(|rules| rules.compile());
         let rules = rules.transpose().map_err(|error| SnapshotError::Invariant(format!("rules: {error}")))?;
         for (id, parked) in &owned.parked {
