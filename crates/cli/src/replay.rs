@@ -5,6 +5,7 @@
 use engine::Engine;
 use indicatif::{ProgressBar, ProgressStyle};
 use journal::Journal;
+use model::kind;
 use model::risk::{Decision, DecisionKind, RuleSet};
 use model::{Command, CommandId, CommandKind, codec};
 use serde::Serialize;
@@ -89,7 +90,7 @@ pub fn run(data_dir: &DataDir, candidate: RuleSet, changes_max: usize, progress:
         for (index, command) in commands.iter().enumerate() {
             if !installed {
                 // The candidate is in force from the first command on.
-                let install = CommandKind::InstallRules { rules: Box::new(candidate.clone()) };
+                let install = CommandKind::InstallRules(kind::InstallRules { rules: Box::new(candidate.clone()) });
                 let first = Command {
                     actor: model::ActorId::SERVER,
                     initiator: model::Initiator::Platform,
@@ -103,8 +104,8 @@ pub fn run(data_dir: &DataDir, candidate: RuleSet, changes_max: usize, progress:
             let trial_command = match &command.kind {
                 // A rules file from the journal gives way to the candidate: the candidate again,
                 // which the engine refuses as not newer, changing nothing.
-                CommandKind::InstallRules { .. } => {
-                    let kind = CommandKind::InstallRules { rules: Box::new(candidate.clone()) };
+                CommandKind::InstallRules(kind::InstallRules { .. }) => {
+                    let kind = CommandKind::InstallRules(kind::InstallRules { rules: Box::new(candidate.clone()) });
                     Command { kind, ..command.clone() }
                 }
                 _ => command.clone(),

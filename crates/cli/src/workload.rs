@@ -1,6 +1,7 @@
 //! A seeded, deterministic mix of ledger commands for the bench: many users and merchants,
 //! a realistic share of purchases, holds, refunds, transfers, top-ups and repayments.
 
+use model::kind;
 use model::risk::{Party, RuleSet, Tie, TieKind};
 use model::{
     Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
@@ -133,10 +134,10 @@ impl Workload {
         let product = server::product_file::parse(include_str!("../../../products/huabei.toml"), "huabei.toml")
             .expect("the shipped product is valid");
         let effective_at_ms = self.time_ms;
-        let mut commands = vec![self.command(CommandKind::InstallProduct {
+        let mut commands = vec![self.command(CommandKind::InstallProduct(kind::InstallProduct {
             product: Box::new(product),
             effective_at_ms: Some(effective_at_ms),
-        })];
+        }))];
         for merchant in 0..self.population.merchants {
             let category = match merchant % 10 {
                 0 => MerchantCategory::VirtualGoods,
@@ -144,31 +145,31 @@ impl Workload {
                 2 => MerchantCategory::Utilities,
                 _ => MerchantCategory::PhysicalGoods,
             };
-            commands.push(self.command(CommandKind::OpenMerchant {
+            commands.push(self.command(CommandKind::OpenMerchant(kind::OpenMerchant {
                 merchant: self.merchant_id(merchant),
                 currency: Currency::CNY,
                 category,
                 verification: MerchantVerification::Certified,
                 partner: merchant % 50 == 0,
-            }));
+            })));
         }
         for index in 0..self.population.users {
             let user = self.user_id(index);
-            commands.push(self.command(CommandKind::OpenUser {
+            commands.push(self.command(CommandKind::OpenUser(kind::OpenUser {
                 user,
                 currency: Currency::CNY,
                 identity: IdentityLevel::Full,
-            }));
+            })));
             let limit_minor = 100_000 * self.rng.u64(5..=200);
-            commands.push(self.command(CommandKind::SetCreditLimit { user, limit_minor }));
+            commands.push(self.command(CommandKind::SetCreditLimit(kind::SetCreditLimit { user, limit_minor })));
             let amount = amount(100 * self.rng.u64(100..=5_000));
-            commands.push(self.command(CommandKind::TopUp { user, amount }));
+            commands.push(self.command(CommandKind::TopUp(kind::TopUp { user, amount })));
             let token = self.user_id(if index % 50 == 1 { index - 1 } else { index }).0;
             let tie = Tie { kind: TieKind::Device, token };
-            commands.push(self.command(CommandKind::LinkTie { party: Party::User(user), tie }));
+            commands.push(self.command(CommandKind::LinkTie(kind::LinkTie { party: Party::User(user), tie })));
         }
         if let Some(rules) = self.rules.clone() {
-            commands.push(self.command(CommandKind::InstallRules { rules: Box::new(rules) }));
+            commands.push(self.command(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules) })));
         }
         commands
     }
@@ -213,7 +214,11 @@ impl Workload {
             return self.command(CommandKind::Tick);
         }
         if let Some(user) = self.autopay_due() {
-            return self.command(CommandKind::RepayStatement { user, source: RepaySource::Bank, in_full: true });
+            return self.command(CommandKind::RepayStatement(kind::RepayStatement {
+                user,
+                source: RepaySource::Bank,
+                in_full: true,
+            }));
         }
         let roll = self.rng.u8(0..100);
         let kind = match roll {
@@ -221,28 +226,38 @@ impl Workload {
             41..=42 => self.convert_to_instalments(),
             43..=44 => {
                 let purpose = WithdrawalPurpose::DailyExpenses;
-                CommandKind::RequestWithdrawal {
+                CommandKind::RequestWithdrawal(kind::RequestWithdrawal {
                     user: self.user(),
                     amount: amount(100 * self.rng.u64(100..2_000)),
                     purpose,
-                }
+                })
             }
             45..=54 => self.hold(),
             55..=62 => self.settle_hold(),
             63..=68 => self.refund(),
             69..=78 => {
                 let (from, to) = (self.user(), self.user());
-                CommandKind::Transfer { from, to, amount: amount(100 * self.rng.u64(1..200)) }
+                CommandKind::Transfer(kind::Transfer { from, to, amount: amount(100 * self.rng.u64(1..200)) })
             }
             79..=88 => {
                 let source = if self.rng.bool() { RepaySource::Bank } else { RepaySource::Balance };
-                CommandKind::Repay { user: self.user(), amount: amount(100 * self.rng.u64(1..500)), source }
+                CommandKind::Repay(kind::Repay {
+                    user: self.user(),
+                    amount: amount(100 * self.rng.u64(1..500)),
+                    source,
+                })
             }
-            89..=94 => CommandKind::TopUp { user: self.user(), amount: amount(100 * self.rng.u64(10..1_000)) },
-            95..=97 => CommandKind::WithdrawToBank { user: self.user(), amount: amount(100 * self.rng.u64(1..100)) },
-            _ => {
-                CommandKind::PayoutMerchant { merchant: self.merchant(), amount: amount(100 * self.rng.u64(1..1_000)) }
+            89..=94 => {
+                CommandKind::TopUp(kind::TopUp { user: self.user(), amount: amount(100 * self.rng.u64(10..1_000)) })
             }
+            95..=97 => CommandKind::WithdrawToBank(kind::WithdrawToBank {
+                user: self.user(),
+                amount: amount(100 * self.rng.u64(1..100)),
+            }),
+            _ => CommandKind::PayoutMerchant(kind::PayoutMerchant {
+                merchant: self.merchant(),
+                amount: amount(100 * self.rng.u64(1..1_000)),
+            }),
         };
         self.command(kind)
     }
@@ -277,9 +292,11 @@ impl Workload {
 
     fn convert_to_instalments(&mut self) -> CommandKind {
         match Self::take(&mut self.credit_purchases, &mut self.rng) {
-            Some((payment, user)) => {
-                CommandKind::ConvertToInstalments { user, payment, periods: [3, 6, 9, 12][self.rng.usize(..4)] }
-            }
+            Some((payment, user)) => CommandKind::ConvertToInstalments(kind::ConvertToInstalments {
+                user,
+                payment,
+                periods: [3, 6, 9, 12][self.rng.usize(..4)],
+            }),
             None => self.purchase(),
         }
     }
@@ -291,14 +308,14 @@ impl Workload {
             Self::remember(&mut self.credit_purchases, &mut self.rng, (id, user));
         }
         Self::remember(&mut self.payments, &mut self.rng, (id, merchant, price));
-        CommandKind::Pay { user, merchant, funding }
+        CommandKind::Pay(kind::Pay { user, merchant, funding })
     }
 
     fn hold(&mut self) -> CommandKind {
         let (user, merchant, price) = (self.user(), self.merchant(), self.price());
         let (funding, id) = (self.funding(price), self.next_command_id());
         Self::remember(&mut self.holds, &mut self.rng, (id, merchant, price));
-        CommandKind::Authorize { user, merchant, funding, hold_ms: 3_600_000 }
+        CommandKind::Authorize(kind::Authorize { user, merchant, funding, hold_ms: 3_600_000 })
     }
 
     fn settle_hold(&mut self) -> CommandKind {
@@ -306,10 +323,14 @@ impl Workload {
             return self.purchase();
         };
         match self.rng.u8(0..10) {
-            0 => CommandKind::Release { authorization, merchant },
+            0 => CommandKind::Release(kind::Release { authorization, merchant }),
             _ => {
                 Self::remember(&mut self.payments, &mut self.rng, (authorization, merchant, price));
-                CommandKind::Capture { authorization, merchant, amount: amount(price - self.rng.u64(0..=price / 10)) }
+                CommandKind::Capture(kind::Capture {
+                    authorization,
+                    merchant,
+                    amount: amount(price - self.rng.u64(0..=price / 10)),
+                })
             }
         }
     }
@@ -319,6 +340,6 @@ impl Workload {
             return self.purchase();
         };
         let partial = self.rng.bool();
-        CommandKind::Refund { payment, merchant, amount: amount(if partial { price / 2 } else { price }) }
+        CommandKind::Refund(kind::Refund { payment, merchant, amount: amount(if partial { price / 2 } else { price }) })
     }
 }

@@ -1,6 +1,7 @@
 //! The real `creditline` binary, driven over real HTTP: every endpoint, bad input, roles, and a
 //! crash test with SIGKILL at random moments.
 
+use model::kind;
 use serde_json::{Value, json};
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
@@ -1464,29 +1465,49 @@ fn journal_with_history(data_dir: &Path) {
         server::product_file::parse(include_str!("../../../products/huabei.toml"), "huabei.toml").expect("valid");
     let start = china_midnight_2026(1, 1);
     let kinds = [
-        (start, CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: Some(start) }),
-        (start + 1, CommandKind::OpenUser { user: UserId(1), currency: Currency::CNY, identity: IdentityLevel::Full }),
+        (
+            start,
+            CommandKind::InstallProduct(kind::InstallProduct {
+                product: Box::new(product),
+                effective_at_ms: Some(start),
+            }),
+        ),
+        (
+            start + 1,
+            CommandKind::OpenUser(kind::OpenUser {
+                user: UserId(1),
+                currency: Currency::CNY,
+                identity: IdentityLevel::Full,
+            }),
+        ),
         (
             start + 2,
-            CommandKind::OpenMerchant {
+            CommandKind::OpenMerchant(kind::OpenMerchant {
                 merchant: MerchantId(7),
                 currency: Currency::CNY,
                 category: MerchantCategory::PhysicalGoods,
                 verification: MerchantVerification::Certified,
                 partner: false,
-            },
+            }),
         ),
-        (start + 3, CommandKind::SetCreditLimit { user: UserId(1), limit_minor: 1_000_000 }),
+        (start + 3, CommandKind::SetCreditLimit(kind::SetCreditLimit { user: UserId(1), limit_minor: 1_000_000 })),
         (
             china_midnight_2026(1, 10),
-            CommandKind::Pay {
+            CommandKind::Pay(kind::Pay {
                 user: UserId(1),
                 merchant: MerchantId(7),
                 funding: Funding { credit_minor: 123_456, balance_minor: 0 },
-            },
+            }),
         ),
-        (start + 4, CommandKind::OpenUser { user: UserId(2), currency: Currency::CNY, identity: IdentityLevel::Full }),
-        (start + 5, CommandKind::SetCreditLimit { user: UserId(2), limit_minor: 1_000_000 }),
+        (
+            start + 4,
+            CommandKind::OpenUser(kind::OpenUser {
+                user: UserId(2),
+                currency: Currency::CNY,
+                identity: IdentityLevel::Full,
+            }),
+        ),
+        (start + 5, CommandKind::SetCreditLimit(kind::SetCreditLimit { user: UserId(2), limit_minor: 1_000_000 })),
         (china_midnight_2026(2, 1) + 1_000, CommandKind::Tick),
     ];
     let commands: Vec<Command> = kinds

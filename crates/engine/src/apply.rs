@@ -10,6 +10,7 @@ use credit::withdrawal::Challenges;
 use ledger::idempotency::{Remembered, RememberedIds, fingerprint};
 use ledger::provenance::Origins;
 pub(crate) use ledger::{Authorization, Captured, Ledger, MerchantAccount, Postings, UserAccount, Wallet};
+use model::kind;
 use model::product::Overpayment;
 use model::risk::Decision;
 use model::{Accepted, Outcome, Posting, Rejection};
@@ -132,7 +133,8 @@ impl Engine {
     fn execute(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
         self.last_decision = None;
         let mandated = self.check_mandate(self.initiator, kind)?;
-        if let CommandKind::Capture { authorization, .. } | CommandKind::Release { authorization, .. } = *kind
+        if let CommandKind::Capture(kind::Capture { authorization, .. })
+        | CommandKind::Release(kind::Release { authorization, .. }) = *kind
             && self.risk.held_by_open_case(authorization)
         {
             return Err(Rejection::HeldByCase);
@@ -151,8 +153,10 @@ impl Engine {
     /// accounts they touch as they post.
     pub(crate) fn run(&mut self, id: CommandId, kind: &CommandKind, ledger: &mut Postings<'_>) -> Outcome {
         match *kind {
-            CommandKind::OpenUser { user, currency, identity } => self.open_user(user, currency, identity),
-            CommandKind::OpenMerchant { merchant, currency, category, verification, partner } => {
+            CommandKind::OpenUser(kind::OpenUser { user, currency, identity }) => {
+                self.open_user(user, currency, identity)
+            }
+            CommandKind::OpenMerchant(kind::OpenMerchant { merchant, currency, category, verification, partner }) => {
                 self.open_merchant(MerchantAccount {
                     id: merchant,
                     currency,
@@ -164,44 +168,49 @@ impl Engine {
                     provenance: Origins::default(),
                 })
             }
-            CommandKind::SetCreditLimit { user, limit_minor } => {
+            CommandKind::SetCreditLimit(kind::SetCreditLimit { user, limit_minor }) => {
                 let slot = self.user_slot(user)?;
                 credit::servicing::set_limit(&mut self.ledger, &self.lines[slot], slot, limit_minor)
             }
-            CommandKind::SetCreditFrozen { user, frozen } => {
+            CommandKind::SetCreditFrozen(kind::SetCreditFrozen { user, frozen }) => {
                 let slot = self.user_slot(user)?;
                 self.ledger.set_credit_frozen(slot, frozen);
                 Ok(Accepted::Done)
             }
-            CommandKind::TopUp { user, amount } => {
+            CommandKind::TopUp(kind::TopUp { user, amount }) => {
                 self.ledger.top_up(self.user_slot(user)?, amount, ledger)?;
                 Ok(Accepted::Done)
             }
             // Whom an order is for matters to the risk features only (noted when it is scored).
-            CommandKind::Pay { user, merchant, funding } | CommandKind::PayFor { user, merchant, funding, .. } => {
+            CommandKind::Pay(kind::Pay { user, merchant, funding })
+            | CommandKind::PayFor(kind::PayFor { user, merchant, funding, .. }) => {
                 self.pay(id, (user, merchant, funding), ledger)
             }
-            CommandKind::Authorize { user, merchant, funding, hold_ms } => {
+            CommandKind::Authorize(kind::Authorize { user, merchant, funding, hold_ms }) => {
                 let expires_at_ms = self.now_ms.saturating_add(hold_ms);
                 self.authorize(id, Authorization { user, merchant, funding, expires_at_ms })
             }
-            CommandKind::Capture { authorization, merchant, amount } => {
+            CommandKind::Capture(kind::Capture { authorization, merchant, amount }) => {
                 let captured = self.ledger.capture(authorization, merchant, amount, self.now_ms, ledger)?;
                 Ok(self.on_captured(captured))
             }
-            CommandKind::Release { authorization, merchant } => {
+            CommandKind::Release(kind::Release { authorization, merchant }) => {
                 self.ledger.live_authorization(authorization, merchant, self.now_ms)?;
                 self.ledger.drop_authorization(authorization);
                 Ok(Accepted::Done)
             }
-            CommandKind::Refund { payment, merchant, amount } => self.refund(id, payment, merchant, amount, ledger),
-            CommandKind::Transfer { from, to, amount } => self.transfer(from, to, amount, ledger),
-            CommandKind::WithdrawToBank { user, amount } => {
+            CommandKind::Refund(kind::Refund { payment, merchant, amount }) => {
+                self.refund(id, payment, merchant, amount, ledger)
+            }
+            CommandKind::Transfer(kind::Transfer { from, to, amount }) => self.transfer(from, to, amount, ledger),
+            CommandKind::WithdrawToBank(kind::WithdrawToBank { user, amount }) => {
                 self.ledger.pay_out(Wallet::User(self.user_slot(user)?), amount, ledger)?;
                 Ok(Accepted::Done)
             }
-            CommandKind::PayoutMerchant { merchant, amount } => self.payout_merchant(merchant, amount, ledger),
-            CommandKind::Repay { user, amount, source } => {
+            CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant, amount }) => {
+                self.payout_merchant(merchant, amount, ledger)
+            }
+            CommandKind::Repay(kind::Repay { user, amount, source }) => {
                 let slot = self.user_slot(user)?;
                 let rule = self.overpayment();
                 credit::servicing::repay(
@@ -213,21 +222,23 @@ impl Engine {
                 )
             }
             CommandKind::Tick => Ok(self.tick(ledger)),
-            CommandKind::InstallProduct { ref product, effective_at_ms } => {
+            CommandKind::InstallProduct(kind::InstallProduct { ref product, effective_at_ms }) => {
                 self.calendar.install(product, effective_at_ms, self.now_ms)?;
                 Ok(Accepted::Done)
             }
-            CommandKind::ConvertToInstalments { user, payment, periods } => {
+            CommandKind::ConvertToInstalments(kind::ConvertToInstalments { user, payment, periods }) => {
                 self.convert_to_instalments(id, user, payment, periods)
             }
-            CommandKind::PayOffInstalments { user, plan, source } => {
+            CommandKind::PayOffInstalments(kind::PayOffInstalments { user, plan, source }) => {
                 self.pay_off_instalments(user, plan, source, ledger)
             }
-            CommandKind::RequestWithdrawal { user, amount, purpose } => {
+            CommandKind::RequestWithdrawal(kind::RequestWithdrawal { user, amount, purpose }) => {
                 self.request_withdrawal(id, (user, amount, purpose), ledger)
             }
-            CommandKind::VerifyWithdrawal { user, withdrawal } => self.verify_withdrawal(user, withdrawal, ledger),
-            CommandKind::AdjustScore { user, points } => {
+            CommandKind::VerifyWithdrawal(kind::VerifyWithdrawal { user, withdrawal }) => {
+                self.verify_withdrawal(user, withdrawal, ledger)
+            }
+            CommandKind::AdjustScore(kind::AdjustScore { user, points }) => {
                 let slot = self.user_slot(user)?;
                 let (_, month) = self.local_today();
                 credit::servicing::adjust_score(
@@ -239,50 +250,63 @@ impl Engine {
                 );
                 Ok(Accepted::Done)
             }
-            CommandKind::ConvertStatementToInstalments { user, periods } => self.convert_statement(id, user, periods),
-            CommandKind::ReviewCreditLine { user } => {
+            CommandKind::ConvertStatementToInstalments(kind::ConvertStatementToInstalments { user, periods }) => {
+                self.convert_statement(id, user, periods)
+            }
+            CommandKind::ReviewCreditLine(kind::ReviewCreditLine { user }) => {
                 let slot = self.user_slot(user)?;
                 let product = self.calendar.product_at(self.now_ms).ok_or(Rejection::NoProduct)?;
                 let (_, month) = self.calendar.local_today(self.now_ms);
                 credit::servicing::review(&mut self.ledger, &self.lines[slot], slot, product, month)
             }
-            CommandKind::RepayStatement { user, source, in_full } => {
+            CommandKind::RepayStatement(kind::RepayStatement { user, source, in_full }) => {
                 let slot = self.user_slot(user)?;
                 let rule = self.overpayment();
                 let line = (&mut self.ledger, &mut self.lines[slot]);
                 credit::servicing::repay_statement(line, slot, (source, in_full), rule, ledger)
             }
-            CommandKind::SetScoreFrozen { user, frozen } => {
+            CommandKind::SetScoreFrozen(kind::SetScoreFrozen { user, frozen }) => {
                 let slot = self.user_slot(user)?;
                 self.lines[slot].score.frozen = frozen;
                 Ok(Accepted::Done)
             }
-            CommandKind::LinkTie { party, tie } => self.risk.link_tie(&self.ledger, self.now_ms, party, tie),
-            CommandKind::InstallRules { ref rules } => self.risk.install_rules(rules),
-            CommandKind::VerifyChallenge { user, challenge } => self.verify_challenge(user, challenge, ledger),
-            CommandKind::DecideCase { case, approve, label } => self.decide_case(case, approve, label, ledger),
-            CommandKind::AppealCase { case, ref evidence, ref text } => self.appeal_case(case, evidence, text),
-            CommandKind::LiftAction { user, action } => self.lift_action(user, action),
-            CommandKind::GrantMandate { user, merchant, per_payment_max_minor, per_month_max_minor } => {
-                self.grant_mandate(user, merchant, per_payment_max_minor, per_month_max_minor)
+            CommandKind::LinkTie(kind::LinkTie { party, tie }) => {
+                self.risk.link_tie(&self.ledger, self.now_ms, party, tie)
             }
-            CommandKind::RevokeMandate { user, merchant } => self.revoke_mandate(user, merchant),
+            CommandKind::InstallRules(kind::InstallRules { ref rules }) => self.risk.install_rules(rules),
+            CommandKind::VerifyChallenge(kind::VerifyChallenge { user, challenge }) => {
+                self.verify_challenge(user, challenge, ledger)
+            }
+            CommandKind::DecideCase(kind::DecideCase { case, approve, label }) => {
+                self.decide_case(case, approve, label, ledger)
+            }
+            CommandKind::AppealCase(kind::AppealCase { case, ref evidence, ref text }) => {
+                self.appeal_case(case, evidence, text)
+            }
+            CommandKind::LiftAction(kind::LiftAction { user, action }) => self.lift_action(user, action),
+            CommandKind::GrantMandate(kind::GrantMandate {
+                user,
+                merchant,
+                per_payment_max_minor,
+                per_month_max_minor,
+            }) => self.grant_mandate(user, merchant, per_payment_max_minor, per_month_max_minor),
+            CommandKind::RevokeMandate(kind::RevokeMandate { user, merchant }) => self.revoke_mandate(user, merchant),
             // A merchant's settlement to a user's balance; a user's balance to the agent that
             // hands over the cash.
-            CommandKind::MerchantTransfer { merchant, to, amount } => {
+            CommandKind::MerchantTransfer(kind::MerchantTransfer { merchant, to, amount }) => {
                 let from = Wallet::Merchant(self.merchant_slot(merchant)?);
                 self.ledger.move_between(from, Wallet::User(self.user_slot(to)?), amount, ledger)?;
                 Ok(Accepted::Done)
             }
-            CommandKind::AgentCashOut { user, agent, amount } => {
+            CommandKind::AgentCashOut(kind::AgentCashOut { user, agent, amount }) => {
                 let from = Wallet::User(self.user_slot(user)?);
                 self.ledger.move_between(from, Wallet::Merchant(self.merchant_slot(agent)?), amount, ledger)?;
                 Ok(Accepted::Done)
             }
-            CommandKind::MerchantToMerchant { merchant, to, amount } => {
+            CommandKind::MerchantToMerchant(kind::MerchantToMerchant { merchant, to, amount }) => {
                 self.merchant_to_merchant(merchant, to, amount, ledger)
             }
-            CommandKind::RecordRefusedAttempt { user, .. } => {
+            CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { user, .. }) => {
                 let slot = self.user_slot(user)?;
                 self.risk.note_refused(slot, self.now_ms);
                 Ok(Accepted::Done)

@@ -5,6 +5,7 @@
 
 use crate::apply::Engine;
 use model::Rejection;
+use model::kind;
 use model::{CommandKind, Funding, Initiator, MerchantId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -24,9 +25,9 @@ pub struct Mandate {
 /// The user, merchant and amount a command would charge, if it is a charge.
 fn charge(kind: &CommandKind) -> Option<(UserId, MerchantId, Funding)> {
     match *kind {
-        CommandKind::Pay { user, merchant, funding }
-        | CommandKind::PayFor { user, merchant, funding, .. }
-        | CommandKind::Authorize { user, merchant, funding, .. } => Some((user, merchant, funding)),
+        CommandKind::Pay(kind::Pay { user, merchant, funding })
+        | CommandKind::PayFor(kind::PayFor { user, merchant, funding, .. })
+        | CommandKind::Authorize(kind::Authorize { user, merchant, funding, .. }) => Some((user, merchant, funding)),
         _ => None,
     }
 }

@@ -18,6 +18,7 @@
 
 use crate::apply::Engine;
 use ledger::prefetch::record;
+use model::kind;
 use model::{Command, CommandKind, MerchantId, UserId};
 
 /// How many commands ahead records are asked for.
@@ -111,26 +112,29 @@ impl Engine {
     /// a chain (payment, then its user's record, then the user's risk) when the command runs.
     fn parties(&self, kind: &CommandKind) -> ([Option<UserId>; 2], Option<MerchantId>) {
         match *kind {
-            CommandKind::Pay { user, merchant, .. }
-            | CommandKind::PayFor { user, merchant, .. }
-            | CommandKind::Authorize { user, merchant, .. } => ([Some(user), None], Some(merchant)),
-            CommandKind::Transfer { from, to, .. } => ([Some(from), Some(to)], None),
-            CommandKind::TopUp { user, .. }
-            | CommandKind::Repay { user, .. }
-            | CommandKind::RepayStatement { user, .. }
-            | CommandKind::WithdrawToBank { user, .. }
-            | CommandKind::RequestWithdrawal { user, .. }
-            | CommandKind::ConvertToInstalments { user, .. } => ([Some(user), None], None),
-            CommandKind::Refund { payment, merchant, .. } => {
+            CommandKind::Pay(kind::Pay { user, merchant, .. })
+            | CommandKind::PayFor(kind::PayFor { user, merchant, .. })
+            | CommandKind::Authorize(kind::Authorize { user, merchant, .. }) => ([Some(user), None], Some(merchant)),
+            CommandKind::Transfer(kind::Transfer { from, to, .. }) => ([Some(from), Some(to)], None),
+            CommandKind::TopUp(kind::TopUp { user, .. })
+            | CommandKind::Repay(kind::Repay { user, .. })
+            | CommandKind::RepayStatement(kind::RepayStatement { user, .. })
+            | CommandKind::WithdrawToBank(kind::WithdrawToBank { user, .. })
+            | CommandKind::RequestWithdrawal(kind::RequestWithdrawal { user, .. })
+            | CommandKind::ConvertToInstalments(kind::ConvertToInstalments { user, .. }) => ([Some(user), None], None),
+            CommandKind::Refund(kind::Refund { payment, merchant, .. }) => {
                 ([self.ledger.payment(payment).map(|payment| payment.user), None], Some(merchant))
             }
-            CommandKind::Capture { authorization, merchant, .. } | CommandKind::Release { authorization, merchant } => {
+            CommandKind::Capture(kind::Capture { authorization, merchant, .. })
+            | CommandKind::Release(kind::Release { authorization, merchant }) => {
                 ([self.ledger.authorization(authorization).map(|hold| hold.user), None], Some(merchant))
             }
-            CommandKind::PayoutMerchant { merchant, .. } => ([None, None], Some(merchant)),
-            CommandKind::MerchantTransfer { merchant, to, .. } => ([Some(to), None], Some(merchant)),
-            CommandKind::AgentCashOut { user, agent, .. } => ([Some(user), None], Some(agent)),
-            CommandKind::RecordRefusedAttempt { user, .. } => ([Some(user), None], None),
+            CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant, .. }) => ([None, None], Some(merchant)),
+            CommandKind::MerchantTransfer(kind::MerchantTransfer { merchant, to, .. }) => {
+                ([Some(to), None], Some(merchant))
+            }
+            CommandKind::AgentCashOut(kind::AgentCashOut { user, agent, .. }) => ([Some(user), None], Some(agent)),
+            CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { user, .. }) => ([Some(user), None], None),
             _ => ([None, None], None),
         }
     }

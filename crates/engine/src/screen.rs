@@ -3,6 +3,7 @@
 //! commands that answer a decision (a verification, an analyst's verdict, a lift, an appeal).
 
 use crate::apply::{Authorization, Engine, Postings};
+use model::kind;
 use model::risk::{AccountAction, Decision, DecisionKind, EventKind, Evidence, Held, Label, Party};
 use model::{Accepted, Outcome, Rejection};
 use model::{CommandId, CommandKind, Funding, UserId};
@@ -32,16 +33,16 @@ impl Engine {
         };
         let merchant = |id| self.find_merchant(id);
         Some(match *kind {
-            CommandKind::Pay { user: id, merchant: shop, funding } => {
+            CommandKind::Pay(kind::Pay { user: id, merchant: shop, funding }) => {
                 event(EventKind::Pay, Some(user(id)?), Some(merchant(shop)?), funding, None)
             }
-            CommandKind::PayFor { user: id, merchant: shop, funding, beneficiary } => {
+            CommandKind::PayFor(kind::PayFor { user: id, merchant: shop, funding, beneficiary }) => {
                 event(EventKind::Pay, Some(user(id)?), Some(merchant(shop)?), funding, Some(beneficiary))
             }
-            CommandKind::Authorize { user: id, merchant: shop, funding, .. } => {
+            CommandKind::Authorize(kind::Authorize { user: id, merchant: shop, funding, .. }) => {
                 event(EventKind::Authorize, Some(user(id)?), Some(merchant(shop)?), funding, None)
             }
-            CommandKind::Transfer { from, to, amount } => ScoredEvent {
+            CommandKind::Transfer(kind::Transfer { from, to, amount }) => ScoredEvent {
                 payee: Some(user(to)?),
                 ..event(
                     EventKind::Transfer,
@@ -51,15 +52,15 @@ impl Engine {
                     None,
                 )
             },
-            CommandKind::WithdrawToBank { user: id, amount } => {
+            CommandKind::WithdrawToBank(kind::WithdrawToBank { user: id, amount }) => {
                 let funding = Funding { credit_minor: 0, balance_minor: amount.minor() };
                 event(EventKind::WithdrawToBank, Some(user(id)?), None, funding, None)
             }
-            CommandKind::RequestWithdrawal { user: id, amount, .. } => {
+            CommandKind::RequestWithdrawal(kind::RequestWithdrawal { user: id, amount, .. }) => {
                 let funding = Funding { credit_minor: amount.minor(), balance_minor: 0 };
                 event(EventKind::RequestWithdrawal, Some(user(id)?), None, funding, None)
             }
-            CommandKind::MerchantTransfer { merchant: shop, to, amount } => ScoredEvent {
+            CommandKind::MerchantTransfer(kind::MerchantTransfer { merchant: shop, to, amount }) => ScoredEvent {
                 payee: Some(user(to)?),
                 ..event(
                     EventKind::MerchantTransfer,
@@ -69,12 +70,12 @@ impl Engine {
                     None,
                 )
             },
-            CommandKind::PayoutMerchant { merchant: shop, amount }
-            | CommandKind::MerchantToMerchant { merchant: shop, amount, .. } => {
+            CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant: shop, amount })
+            | CommandKind::MerchantToMerchant(kind::MerchantToMerchant { merchant: shop, amount, .. }) => {
                 let funding = Funding { credit_minor: 0, balance_minor: amount.minor() };
                 event(EventKind::PayoutMerchant, None, Some(merchant(shop)?), funding, None)
             }
-            CommandKind::AgentCashOut { user: id, agent, amount } => {
+            CommandKind::AgentCashOut(kind::AgentCashOut { user: id, agent, amount }) => {
                 let funding = Funding { credit_minor: 0, balance_minor: amount.minor() };
                 event(EventKind::WithdrawToBank, Some(user(id)?), Some(merchant(agent)?), funding, None)
             }
@@ -149,12 +150,13 @@ impl Engine {
         ledger: &mut Postings<'_>,
     ) -> Outcome {
         let held = match *kind {
-            CommandKind::Pay { user, merchant, funding } | CommandKind::PayFor { user, merchant, funding, .. } => {
+            CommandKind::Pay(kind::Pay { user, merchant, funding })
+            | CommandKind::PayFor(kind::PayFor { user, merchant, funding, .. }) => {
                 let expires_at_ms = self.now_ms.saturating_add(CASE_HOLD_MS);
                 self.authorize(id, Authorization { user, merchant, funding, expires_at_ms })?;
                 Held::Payment { merchant }
             }
-            CommandKind::Authorize { merchant, .. } => {
+            CommandKind::Authorize(kind::Authorize { merchant, .. }) => {
                 self.run(id, kind, ledger)?;
                 Held::Authorization { merchant }
             }
@@ -205,7 +207,7 @@ impl Engine {
                 let amount = amount.ok_or(Rejection::AuthorizationExpired)?;
                 let amount =
                     model::Amount::new(amount.credit_minor + amount.balance_minor).ok_or(Rejection::AmountOverflow)?;
-                self.run(id, &CommandKind::Capture { authorization: id, merchant, amount }, ledger)?
+                self.run(id, &CommandKind::Capture(kind::Capture { authorization: id, merchant, amount }), ledger)?
             }
             (true, Held::Parked(kind)) => self.run(id, &kind, ledger)?,
             (false, Held::Payment { .. } | Held::Authorization { .. }) => {

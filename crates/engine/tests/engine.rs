@@ -1,6 +1,7 @@
 //! Engine behaviour through its public API: hand-worked scenarios and property tests.
 
 use engine::Engine;
+use model::kind;
 use model::product::Product;
 use model::{
     Accepted, Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
@@ -37,18 +38,22 @@ impl Ledger {
     fn new() -> Ledger {
         let mut ledger = Ledger { engine: Engine::default(), next_id: 1, time_ms: 1_700_000_000_000, log: Vec::new() };
         for user in [ALICE, BOB] {
-            ledger.ok(CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full });
+            ledger.ok(CommandKind::OpenUser(kind::OpenUser {
+                user,
+                currency: Currency::CNY,
+                identity: IdentityLevel::Full,
+            }));
         }
         for merchant in [SHOP, OTHER_SHOP] {
-            ledger.ok(CommandKind::OpenMerchant {
+            ledger.ok(CommandKind::OpenMerchant(kind::OpenMerchant {
                 merchant,
                 currency: Currency::CNY,
                 category: MerchantCategory::PhysicalGoods,
                 verification: MerchantVerification::Certified,
                 partner: false,
-            });
+            }));
         }
-        ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 10_000 });
+        ledger.ok(CommandKind::SetCreditLimit(kind::SetCreditLimit { user: ALICE, limit_minor: 10_000 }));
         ledger
     }
 
@@ -112,23 +117,24 @@ impl Ledger {
 #[test]
 fn split_payment_then_partial_refunds_restore_credit_first_and_never_into_balance() {
     let mut ledger = Ledger::new();
-    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(500) });
-    let (payment, _) = ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(3_000, 400) });
+    ledger.ok(CommandKind::TopUp(kind::TopUp { user: ALICE, amount: amount(500) }));
+    let (payment, _) =
+        ledger.ok(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(3_000, 400) }));
     assert_eq!(ledger.position(ALICE), (3_000, 100));
     assert_eq!(ledger.settlement(SHOP), 3_400);
     // A refund of 3,200 goes 3,000 back to the line and only the remaining 200 to the balance.
-    let (_, split) = ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(3_200) });
+    let (_, split) = ledger.ok(CommandKind::Refund(kind::Refund { payment, merchant: SHOP, amount: amount(3_200) }));
     assert_eq!(split, Accepted::Split { credit_minor: 3_000, balance_minor: 200 });
     assert_eq!(ledger.position(ALICE), (0, 300));
     ledger.rejected(
-        CommandKind::Refund { payment, merchant: SHOP, amount: amount(201) },
+        CommandKind::Refund(kind::Refund { payment, merchant: SHOP, amount: amount(201) }),
         Rejection::RefundExceedsCapture,
     );
     ledger.rejected(
-        CommandKind::Refund { payment, merchant: OTHER_SHOP, amount: amount(1) },
+        CommandKind::Refund(kind::Refund { payment, merchant: OTHER_SHOP, amount: amount(1) }),
         Rejection::MerchantMismatch,
     );
-    ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(200) });
+    ledger.ok(CommandKind::Refund(kind::Refund { payment, merchant: SHOP, amount: amount(200) }));
     assert_eq!(ledger.position(ALICE), (0, 500));
     assert_eq!(ledger.settlement(SHOP), 0);
 }
@@ -136,76 +142,100 @@ fn split_payment_then_partial_refunds_restore_credit_first_and_never_into_balanc
 #[test]
 fn refund_after_repayment_leaves_a_credit_balance_on_the_line_not_cash() {
     let mut ledger = Ledger::new();
-    let (payment, _) = ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(2_000, 0) });
-    ledger.ok(CommandKind::Repay { user: ALICE, amount: amount(2_000), source: RepaySource::Bank });
-    ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(2_000) });
+    let (payment, _) =
+        ledger.ok(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(2_000, 0) }));
+    ledger.ok(CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(2_000), source: RepaySource::Bank }));
+    ledger.ok(CommandKind::Refund(kind::Refund { payment, merchant: SHOP, amount: amount(2_000) }));
     // The line now carries a 2,000 credit balance; the cash balance is untouched.
     assert_eq!(ledger.position(ALICE), (-2_000, 0));
     ledger.rejected(
-        CommandKind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank },
+        CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank }),
         Rejection::Overpayment,
     );
-    ledger.rejected(CommandKind::WithdrawToBank { user: ALICE, amount: amount(1) }, Rejection::InsufficientBalance);
+    ledger.rejected(
+        CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(1) }),
+        Rejection::InsufficientBalance,
+    );
 }
 
 #[test]
 fn credit_limit_frozen_and_balance_bounds() {
     let mut ledger = Ledger::new();
     ledger.rejected(
-        CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_001, 0) },
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_001, 0) }),
         Rejection::InsufficientCredit,
     );
     ledger.rejected(
-        CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 1) },
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 1) }),
         Rejection::InsufficientBalance,
     );
-    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 0) }, Rejection::InvalidAmount);
     ledger.rejected(
-        CommandKind::Pay { user: UserId(99), merchant: SHOP, funding: funding(1, 0) },
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 0) }),
+        Rejection::InvalidAmount,
+    );
+    ledger.rejected(
+        CommandKind::Pay(kind::Pay { user: UserId(99), merchant: SHOP, funding: funding(1, 0) }),
         Rejection::UnknownUser,
     );
     ledger.rejected(
-        CommandKind::Pay { user: ALICE, merchant: MerchantId(99), funding: funding(1, 0) },
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: MerchantId(99), funding: funding(1, 0) }),
         Rejection::UnknownMerchant,
     );
-    ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) });
-    ledger.rejected(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 9_999 }, Rejection::LimitBelowUsed);
-    ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 20_000 });
-    ledger.ok(CommandKind::SetCreditFrozen { user: ALICE, frozen: true });
-    ledger.rejected(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1, 0) }, Rejection::CreditFrozen);
-    ledger.ok(CommandKind::SetCreditFrozen { user: ALICE, frozen: false });
-    ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) });
+    ledger.ok(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) }));
+    ledger.rejected(
+        CommandKind::SetCreditLimit(kind::SetCreditLimit { user: ALICE, limit_minor: 9_999 }),
+        Rejection::LimitBelowUsed,
+    );
+    ledger.ok(CommandKind::SetCreditLimit(kind::SetCreditLimit { user: ALICE, limit_minor: 20_000 }));
+    ledger.ok(CommandKind::SetCreditFrozen(kind::SetCreditFrozen { user: ALICE, frozen: true }));
+    ledger.rejected(
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(1, 0) }),
+        Rejection::CreditFrozen,
+    );
+    ledger.ok(CommandKind::SetCreditFrozen(kind::SetCreditFrozen { user: ALICE, frozen: false }));
+    ledger.ok(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) }));
     assert_eq!(ledger.position(ALICE), (20_000, 0));
 }
 
 #[test]
 fn authorization_capture_release_and_expiry() {
     let mut ledger = Ledger::new();
-    let (hold, _) =
-        ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(6_000, 0), hold_ms: 60_000 });
+    let (hold, _) = ledger.ok(CommandKind::Authorize(kind::Authorize {
+        user: ALICE,
+        merchant: SHOP,
+        funding: funding(6_000, 0),
+        hold_ms: 60_000,
+    }));
     ledger.rejected(
-        CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(4_001, 0) },
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(4_001, 0) }),
         Rejection::InsufficientCredit,
     );
     ledger.rejected(
-        CommandKind::Capture { authorization: hold, merchant: SHOP, amount: amount(6_001) },
+        CommandKind::Capture(kind::Capture { authorization: hold, merchant: SHOP, amount: amount(6_001) }),
         Rejection::CaptureExceedsAuthorization,
     );
     ledger.rejected(
-        CommandKind::Capture { authorization: hold, merchant: OTHER_SHOP, amount: amount(1) },
+        CommandKind::Capture(kind::Capture { authorization: hold, merchant: OTHER_SHOP, amount: amount(1) }),
         Rejection::MerchantMismatch,
     );
-    ledger.ok(CommandKind::Capture { authorization: hold, merchant: SHOP, amount: amount(5_000) });
+    ledger.ok(CommandKind::Capture(kind::Capture { authorization: hold, merchant: SHOP, amount: amount(5_000) }));
     // Capturing 5,000 of 6,000 releases the other 1,000.
     assert_eq!(ledger.engine.user(ALICE).map(|user| user.account.credit_available_minor()), Some(5_000));
-    ledger.rejected(CommandKind::Release { authorization: hold, merchant: SHOP }, Rejection::UnknownAuthorization);
-    ledger.ok(CommandKind::Refund { payment: hold, merchant: SHOP, amount: amount(5_000) });
+    ledger.rejected(
+        CommandKind::Release(kind::Release { authorization: hold, merchant: SHOP }),
+        Rejection::UnknownAuthorization,
+    );
+    ledger.ok(CommandKind::Refund(kind::Refund { payment: hold, merchant: SHOP, amount: amount(5_000) }));
 
-    let (lapsing, _) =
-        ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1_000, 0), hold_ms: 5_000 });
+    let (lapsing, _) = ledger.ok(CommandKind::Authorize(kind::Authorize {
+        user: ALICE,
+        merchant: SHOP,
+        funding: funding(1_000, 0),
+        hold_ms: 5_000,
+    }));
     ledger.time_ms += 10_000;
     ledger.rejected(
-        CommandKind::Capture { authorization: lapsing, merchant: SHOP, amount: amount(1) },
+        CommandKind::Capture(kind::Capture { authorization: lapsing, merchant: SHOP, amount: amount(1) }),
         Rejection::AuthorizationExpired,
     );
     let (_, expired) = ledger.ok(CommandKind::Tick);
@@ -213,7 +243,7 @@ fn authorization_capture_release_and_expiry() {
     assert_eq!(ledger.engine.user(ALICE).map(|user| user.account.credit_available_minor()), Some(10_000));
     for hold_ms in [0, engine::AUTHORIZATION_MAX_MS + 1] {
         ledger.rejected(
-            CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1, 0), hold_ms },
+            CommandKind::Authorize(kind::Authorize { user: ALICE, merchant: SHOP, funding: funding(1, 0), hold_ms }),
             Rejection::InvalidExpiry,
         );
     }
@@ -222,18 +252,23 @@ fn authorization_capture_release_and_expiry() {
 #[test]
 fn transfers_withdrawals_payouts_and_repayments_move_money_exactly() {
     let mut ledger = Ledger::new();
-    ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(1_000) });
-    ledger.ok(CommandKind::Transfer { from: BOB, to: ALICE, amount: amount(700) });
-    ledger
-        .rejected(CommandKind::Transfer { from: BOB, to: ALICE, amount: amount(301) }, Rejection::InsufficientBalance);
-    ledger.rejected(CommandKind::Transfer { from: BOB, to: BOB, amount: amount(1) }, Rejection::SelfTransfer);
-    ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(900, 0) });
-    ledger.ok(CommandKind::Repay { user: ALICE, amount: amount(600), source: RepaySource::Balance });
-    assert_eq!(ledger.position(ALICE), (300, 100));
-    ledger.ok(CommandKind::WithdrawToBank { user: ALICE, amount: amount(100) });
-    ledger.ok(CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(900) });
+    ledger.ok(CommandKind::TopUp(kind::TopUp { user: BOB, amount: amount(1_000) }));
+    ledger.ok(CommandKind::Transfer(kind::Transfer { from: BOB, to: ALICE, amount: amount(700) }));
     ledger.rejected(
-        CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(1) },
+        CommandKind::Transfer(kind::Transfer { from: BOB, to: ALICE, amount: amount(301) }),
+        Rejection::InsufficientBalance,
+    );
+    ledger.rejected(
+        CommandKind::Transfer(kind::Transfer { from: BOB, to: BOB, amount: amount(1) }),
+        Rejection::SelfTransfer,
+    );
+    ledger.ok(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(900, 0) }));
+    ledger.ok(CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(600), source: RepaySource::Balance }));
+    assert_eq!(ledger.position(ALICE), (300, 100));
+    ledger.ok(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(100) }));
+    ledger.ok(CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant: SHOP, amount: amount(900) }));
+    ledger.rejected(
+        CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant: SHOP, amount: amount(1) }),
         Rejection::InsufficientMerchantFunds,
     );
     assert_eq!(ledger.engine.bank_clearing(), &[(Currency::CNY, 1_000 - 100 - 900)]);
@@ -242,22 +277,26 @@ fn transfers_withdrawals_payouts_and_repayments_move_money_exactly() {
 #[test]
 fn retries_return_the_first_outcome_and_a_changed_body_is_refused() {
     let mut ledger = Ledger::new();
-    let pay = CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) };
+    let pay = CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) });
     let (id, first) = ledger.ok(pay.clone());
     let sequence = ledger.engine.first_sequence(id);
     assert_eq!(ledger.run_as(id, pay), Ok(first));
     assert_eq!(ledger.position(ALICE), (1_000, 0), "a retry moves no money");
-    let changed = CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_001, 0) };
+    let changed = CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_001, 0) });
     assert_eq!(ledger.run_as(id, changed), Err(Rejection::IdempotencyConflict));
     assert_eq!(ledger.position(ALICE), (1_000, 0));
     assert_eq!(ledger.engine.first_sequence(id), sequence, "the conflict leaves the original remembered");
     let payment = ledger.engine.payment(id).map(|payment| payment.captured.credit_minor);
     assert_eq!(payment, Some(1_000), "and its payment untouched");
     // A rejected command's retry returns the same rejection even after the cause is gone.
-    let (refused, _) = ledger.run(CommandKind::TopUp { user: UserId(77), amount: amount(1) });
-    ledger.ok(CommandKind::OpenUser { user: UserId(77), currency: Currency::CNY, identity: IdentityLevel::Basic });
+    let (refused, _) = ledger.run(CommandKind::TopUp(kind::TopUp { user: UserId(77), amount: amount(1) }));
+    ledger.ok(CommandKind::OpenUser(kind::OpenUser {
+        user: UserId(77),
+        currency: Currency::CNY,
+        identity: IdentityLevel::Basic,
+    }));
     assert_eq!(
-        ledger.run_as(refused, CommandKind::TopUp { user: UserId(77), amount: amount(1) }),
+        ledger.run_as(refused, CommandKind::TopUp(kind::TopUp { user: UserId(77), amount: amount(1) })),
         Err(Rejection::UnknownUser)
     );
 }
@@ -266,12 +305,14 @@ fn retries_return_the_first_outcome_and_a_changed_body_is_refused() {
 fn currencies_never_mix() {
     let mut ledger = Ledger::new();
     let usd = Currency::parse("USD").expect("valid code");
-    ledger.ok(CommandKind::OpenUser { user: UserId(3), currency: usd, identity: IdentityLevel::Full });
-    ledger.ok(CommandKind::TopUp { user: UserId(3), amount: amount(10) });
-    ledger
-        .rejected(CommandKind::Transfer { from: UserId(3), to: ALICE, amount: amount(1) }, Rejection::CurrencyMismatch);
+    ledger.ok(CommandKind::OpenUser(kind::OpenUser { user: UserId(3), currency: usd, identity: IdentityLevel::Full }));
+    ledger.ok(CommandKind::TopUp(kind::TopUp { user: UserId(3), amount: amount(10) }));
     ledger.rejected(
-        CommandKind::Pay { user: UserId(3), merchant: SHOP, funding: funding(0, 1) },
+        CommandKind::Transfer(kind::Transfer { from: UserId(3), to: ALICE, amount: amount(1) }),
+        Rejection::CurrencyMismatch,
+    );
+    ledger.rejected(
+        CommandKind::Pay(kind::Pay { user: UserId(3), merchant: SHOP, funding: funding(0, 1) }),
         Rejection::CurrencyMismatch,
     );
 }
@@ -279,8 +320,13 @@ fn currencies_never_mix() {
 #[test]
 fn snapshot_restores_the_identical_state() {
     let mut ledger = Ledger::new();
-    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(50) });
-    ledger.ok(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: funding(10, 5), hold_ms: 60_000 });
+    ledger.ok(CommandKind::TopUp(kind::TopUp { user: ALICE, amount: amount(50) }));
+    ledger.ok(CommandKind::Authorize(kind::Authorize {
+        user: ALICE,
+        merchant: SHOP,
+        funding: funding(10, 5),
+        hold_ms: 60_000,
+    }));
     let restored = Engine::restore(&ledger.engine.snapshot()).expect("snapshot restores");
     assert_eq!(restored.state_hash(), ledger.engine.state_hash());
     assert!(Engine::restore(&[1, 2, 3]).is_err());
@@ -314,87 +360,89 @@ fn command_strategy(users: u64) -> impl Strategy<Value = (u64, u64, CommandKind)
     let merchant = (0u64..3).prop_map(MerchantId);
     let small = 1u64..5_000;
     let kind = prop_oneof![
-        (user.clone(), any::<bool>()).prop_map(|(user, usd)| CommandKind::OpenUser {
+        (user.clone(), any::<bool>()).prop_map(|(user, usd)| CommandKind::OpenUser(kind::OpenUser {
             user,
             currency: if usd { Currency::parse("USD").expect("valid") } else { Currency::CNY },
             identity: IdentityLevel::Basic
-        }),
-        merchant.clone().prop_map(|merchant| CommandKind::OpenMerchant {
+        })),
+        merchant.clone().prop_map(|merchant| CommandKind::OpenMerchant(kind::OpenMerchant {
             merchant,
             currency: Currency::CNY,
             category: MerchantCategory::VirtualGoods,
             verification: MerchantVerification::Uncertified,
             partner: false
-        }),
-        (user.clone(), 0u64..20_000).prop_map(|(user, limit_minor)| CommandKind::SetCreditLimit { user, limit_minor }),
-        (user.clone(), any::<bool>()).prop_map(|(user, frozen)| CommandKind::SetCreditFrozen { user, frozen }),
-        (user.clone(), small.clone()).prop_map(|(user, minor)| CommandKind::TopUp { user, amount: amount(minor) }),
+        })),
+        (user.clone(), 0u64..20_000)
+            .prop_map(|(user, limit_minor)| CommandKind::SetCreditLimit(kind::SetCreditLimit { user, limit_minor })),
+        (user.clone(), any::<bool>())
+            .prop_map(|(user, frozen)| CommandKind::SetCreditFrozen(kind::SetCreditFrozen { user, frozen })),
+        (user.clone(), small.clone())
+            .prop_map(|(user, minor)| CommandKind::TopUp(kind::TopUp { user, amount: amount(minor) })),
         (user.clone(), merchant.clone(), 0u64..4_000, 0u64..2_000)
-            .prop_map(|(user, merchant, c, b)| CommandKind::Pay { user, merchant, funding: funding(c, b) }),
+            .prop_map(|(user, merchant, c, b)| CommandKind::Pay(kind::Pay { user, merchant, funding: funding(c, b) })),
         (user.clone(), merchant.clone(), 0u64..4_000, 0u64..2_000, 1u64..100_000).prop_map(
             |(user, merchant, c, b, ahead)| {
-                CommandKind::Authorize { user, merchant, funding: funding(c, b), hold_ms: ahead }
+                CommandKind::Authorize(kind::Authorize { user, merchant, funding: funding(c, b), hold_ms: ahead })
             }
         ),
-        (0u64..60, merchant.clone(), small.clone()).prop_map(|(id, merchant, minor)| CommandKind::Capture {
-            authorization: CommandId(id),
-            merchant,
-            amount: amount(minor)
-        }),
+        (0u64..60, merchant.clone(), small.clone()).prop_map(|(id, merchant, minor)| CommandKind::Capture(
+            kind::Capture { authorization: CommandId(id), merchant, amount: amount(minor) }
+        )),
         (0u64..60, merchant.clone())
-            .prop_map(|(id, merchant)| CommandKind::Release { authorization: CommandId(id), merchant }),
-        (0u64..60, merchant.clone(), small.clone()).prop_map(|(id, merchant, minor)| CommandKind::Refund {
-            payment: CommandId(id),
-            merchant,
+            .prop_map(|(id, merchant)| CommandKind::Release(kind::Release { authorization: CommandId(id), merchant })),
+        (0u64..60, merchant.clone(), small.clone()).prop_map(|(id, merchant, minor)| CommandKind::Refund(
+            kind::Refund { payment: CommandId(id), merchant, amount: amount(minor) }
+        )),
+        (user.clone(), user.clone(), small.clone())
+            .prop_map(|(from, to, minor)| CommandKind::Transfer(kind::Transfer { from, to, amount: amount(minor) })),
+        (user.clone(), small.clone()).prop_map(|(user, minor)| CommandKind::WithdrawToBank(kind::WithdrawToBank {
+            user,
             amount: amount(minor)
-        }),
-        (user.clone(), user.clone(), small.clone()).prop_map(|(from, to, minor)| CommandKind::Transfer {
-            from,
-            to,
-            amount: amount(minor)
-        }),
-        (user.clone(), small.clone())
-            .prop_map(|(user, minor)| CommandKind::WithdrawToBank { user, amount: amount(minor) }),
-        (merchant.clone(), small.clone())
-            .prop_map(|(merchant, minor)| CommandKind::PayoutMerchant { merchant, amount: amount(minor) }),
+        })),
+        (merchant.clone(), small.clone()).prop_map(|(merchant, minor)| CommandKind::PayoutMerchant(
+            kind::PayoutMerchant { merchant, amount: amount(minor) }
+        )),
         (merchant.clone(), user.clone(), small.clone()).prop_map(|(merchant, to, minor)| {
-            CommandKind::MerchantTransfer { merchant, to, amount: amount(minor) }
+            CommandKind::MerchantTransfer(kind::MerchantTransfer { merchant, to, amount: amount(minor) })
         }),
         (merchant.clone(), merchant.clone(), small.clone()).prop_map(|(merchant, to, minor)| {
-            CommandKind::MerchantToMerchant { merchant, to, amount: amount(minor) }
+            CommandKind::MerchantToMerchant(kind::MerchantToMerchant { merchant, to, amount: amount(minor) })
         }),
-        (user.clone(), merchant, small.clone()).prop_map(|(user, agent, minor)| CommandKind::AgentCashOut {
-            user,
-            agent,
-            amount: amount(minor)
-        }),
-        (user.clone(), small.clone())
-            .prop_map(|(user, minor)| CommandKind::RecordRefusedAttempt { user, amount: amount(minor) }),
-        (user.clone(), small, any::<bool>()).prop_map(|(user, minor, bank)| CommandKind::Repay {
+        (user.clone(), merchant, small.clone()).prop_map(|(user, agent, minor)| CommandKind::AgentCashOut(
+            kind::AgentCashOut { user, agent, amount: amount(minor) }
+        )),
+        (user.clone(), small.clone()).prop_map(|(user, minor)| CommandKind::RecordRefusedAttempt(
+            kind::RecordRefusedAttempt { user, amount: amount(minor) }
+        )),
+        (user.clone(), small, any::<bool>()).prop_map(|(user, minor, bank)| CommandKind::Repay(kind::Repay {
             user,
             amount: amount(minor),
             source: if bank { RepaySource::Bank } else { RepaySource::Balance }
-        }),
+        })),
         Just(CommandKind::Tick),
         (user.clone(), 0u64..60, prop::sample::select(vec![3u8, 4, 6, 9, 12])).prop_map(|(user, payment, periods)| {
-            CommandKind::ConvertToInstalments { user, payment: CommandId(payment), periods }
+            CommandKind::ConvertToInstalments(kind::ConvertToInstalments { user, payment: CommandId(payment), periods })
         }),
-        (user.clone(), 0u64..60, any::<bool>()).prop_map(|(user, plan, bank)| CommandKind::PayOffInstalments {
-            user,
-            plan: CommandId(plan),
-            source: if bank { RepaySource::Bank } else { RepaySource::Balance }
-        }),
+        (user.clone(), 0u64..60, any::<bool>()).prop_map(|(user, plan, bank)| CommandKind::PayOffInstalments(
+            kind::PayOffInstalments {
+                user,
+                plan: CommandId(plan),
+                source: if bank { RepaySource::Bank } else { RepaySource::Balance }
+            }
+        )),
         (user.clone(), 1u64..200_000).prop_map(|(user, minor)| withdraw(user, minor)),
-        (user.clone(), 0u64..60)
-            .prop_map(|(user, id)| CommandKind::VerifyWithdrawal { user, withdrawal: CommandId(id) }),
-        (user.clone(), -100i32..200).prop_map(|(user, points)| CommandKind::AdjustScore { user, points }),
-        (user.clone(), prop::sample::select(vec![3u8, 5, 12]))
-            .prop_map(|(user, periods)| { CommandKind::ConvertStatementToInstalments { user, periods } }),
-        (user.clone(), any::<bool>(), any::<bool>()).prop_map(|(user, in_full, bank)| CommandKind::RepayStatement {
+        (user.clone(), 0u64..60).prop_map(|(user, id)| CommandKind::VerifyWithdrawal(kind::VerifyWithdrawal {
             user,
-            source: if bank { RepaySource::Bank } else { RepaySource::Balance },
-            in_full
+            withdrawal: CommandId(id)
+        })),
+        (user.clone(), -100i32..200)
+            .prop_map(|(user, points)| CommandKind::AdjustScore(kind::AdjustScore { user, points })),
+        (user.clone(), prop::sample::select(vec![3u8, 5, 12])).prop_map(|(user, periods)| {
+            CommandKind::ConvertStatementToInstalments(kind::ConvertStatementToInstalments { user, periods })
         }),
+        (user.clone(), any::<bool>(), any::<bool>()).prop_map(|(user, in_full, bank)| CommandKind::RepayStatement(
+            kind::RepayStatement { user, source: if bank { RepaySource::Bank } else { RepaySource::Balance }, in_full }
+        )),
         risk_command_strategy(users),
     ];
     (0u64..60, 0u64..2_000, kind)
@@ -419,23 +467,31 @@ fn risk_command_strategy(users: u64) -> impl Strategy<Value = CommandKind> {
     let rules: model::risk::RuleSet =
         toml::from_str(include_str!("../../../rules/default.toml")).expect("the default rules parse");
     prop_oneof![
-        Just(CommandKind::InstallRules { rules: Box::new(rules) }),
-        (party, tie.clone()).prop_map(|(party, tie)| CommandKind::LinkTie { party, tie }),
+        Just(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules) })),
+        (party, tie.clone()).prop_map(|(party, tie)| CommandKind::LinkTie(kind::LinkTie { party, tie })),
         (user.clone(), 0u64..3, 0u64..4_000, tie).prop_map(|(user, merchant, credit, beneficiary)| {
-            CommandKind::PayFor { user, merchant: MerchantId(merchant), funding: funding(credit, 1), beneficiary }
+            CommandKind::PayFor(kind::PayFor {
+                user,
+                merchant: MerchantId(merchant),
+                funding: funding(credit, 1),
+                beneficiary,
+            })
         }),
-        (user.clone(), 0u64..60).prop_map(|(user, id)| CommandKind::VerifyChallenge { user, challenge: CommandId(id) }),
-        (0u64..60, any::<bool>()).prop_map(|(id, approve)| CommandKind::DecideCase {
+        (user.clone(), 0u64..60).prop_map(|(user, id)| CommandKind::VerifyChallenge(kind::VerifyChallenge {
+            user,
+            challenge: CommandId(id)
+        })),
+        (0u64..60, any::<bool>()).prop_map(|(id, approve)| CommandKind::DecideCase(kind::DecideCase {
             case: CommandId(id),
             approve,
             label: if approve { Label::NotFraud } else { Label::Fraud(Typology::Ring) }
-        }),
-        (0u64..60).prop_map(|id| CommandKind::AppealCase {
+        })),
+        (0u64..60).prop_map(|id| CommandKind::AppealCase(kind::AppealCase {
             case: CommandId(id),
             evidence: vec![model::risk::Evidence { kind: EvidenceKind::Receipt, reference: "r-1".into() }],
             text: String::new()
-        }),
-        (user, action).prop_map(|(user, action)| CommandKind::LiftAction { user, action }),
+        })),
+        (user, action).prop_map(|(user, action)| CommandKind::LiftAction(kind::LiftAction { user, action })),
     ]
 }
 
@@ -505,8 +561,11 @@ impl Ledger {
         let mut ledger = Ledger::new();
         ledger.time_ms = china_2026(1, 1, 0) - 1_000;
         let effective_at_ms = china_2026(1, 1, 0);
-        ledger.ok(CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: Some(effective_at_ms) });
-        ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 1_000_000 });
+        ledger.ok(CommandKind::InstallProduct(kind::InstallProduct {
+            product: Box::new(huabei()),
+            effective_at_ms: Some(effective_at_ms),
+        }));
+        ledger.ok(CommandKind::SetCreditLimit(kind::SetCreditLimit { user: ALICE, limit_minor: 1_000_000 }));
         ledger
     }
 
@@ -534,10 +593,18 @@ impl Ledger {
 #[test]
 fn a_month_of_purchases_repaid_in_full_costs_nothing() {
     let mut ledger = Ledger::with_product();
-    let (first, _) =
-        ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(30_000, 0) });
-    ledger.at(china_2026(1, 20, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(20_000, 0) });
-    ledger.at(china_2026(1, 25, 10), CommandKind::Refund { payment: first, merchant: SHOP, amount: amount(5_000) });
+    let (first, _) = ledger.at(
+        china_2026(1, 5, 10),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(30_000, 0) }),
+    );
+    ledger.at(
+        china_2026(1, 20, 10),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(20_000, 0) }),
+    );
+    ledger.at(
+        china_2026(1, 25, 10),
+        CommandKind::Refund(kind::Refund { payment: first, merchant: SHOP, amount: amount(5_000) }),
+    );
     let (_, ticked) = ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
     assert_eq!(ticked, Accepted::Ticked { authorizations: 0, statements: 1 });
 
@@ -550,7 +617,7 @@ fn a_month_of_purchases_repaid_in_full_costs_nothing() {
 
     ledger.at(
         china_2026(2, 9, 12),
-        CommandKind::Repay { user: ALICE, amount: amount(45_000), source: RepaySource::Bank },
+        CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(45_000), source: RepaySource::Bank }),
     );
     ledger.at(china_2026(2, 15, 0) + 1_000, CommandKind::Tick);
     let billing = ledger.billing(ALICE);
@@ -567,15 +634,16 @@ fn a_month_of_purchases_repaid_in_full_costs_nothing() {
 fn merchant_charges_follow_the_mandate_caps_month_by_month() {
     use model::Initiator::Merchant;
     let mut ledger = Ledger::with_product();
-    let charge = |credit_minor| CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(credit_minor, 0) };
+    let charge =
+        |credit_minor| CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(credit_minor, 0) });
     ledger.time_ms = china_2026(1, 10, 9);
     assert_eq!(ledger.run_from(Merchant, charge(100)).1, Err(Rejection::NoMandate));
-    ledger.ok(CommandKind::GrantMandate {
+    ledger.ok(CommandKind::GrantMandate(kind::GrantMandate {
         user: ALICE,
         merchant: SHOP,
         per_payment_max_minor: 300,
         per_month_max_minor: 500,
-    });
+    }));
     assert!(ledger.run_from(Merchant, charge(300)).1.is_ok());
     assert_eq!(ledger.run_from(Merchant, charge(301)).1, Err(Rejection::MandateCapExceeded));
     assert!(ledger.run_from(Merchant, charge(200)).1.is_ok());
@@ -584,11 +652,16 @@ fn merchant_charges_follow_the_mandate_caps_month_by_month() {
     assert_eq!(restored.state_hash(), ledger.engine.state_hash(), "the mandate and its count are state");
     ledger.time_ms = china_2026(2, 3, 9);
     assert!(ledger.run_from(Merchant, charge(300)).1.is_ok(), "February counts from zero");
-    ledger.ok(CommandKind::RevokeMandate { user: ALICE, merchant: SHOP });
+    ledger.ok(CommandKind::RevokeMandate(kind::RevokeMandate { user: ALICE, merchant: SHOP }));
     assert_eq!(ledger.run_from(Merchant, charge(1)).1, Err(Rejection::NoMandate));
     ledger.ok(charge(1_000));
     ledger.rejected(
-        CommandKind::GrantMandate { user: ALICE, merchant: SHOP, per_payment_max_minor: 600, per_month_max_minor: 500 },
+        CommandKind::GrantMandate(kind::GrantMandate {
+            user: ALICE,
+            merchant: SHOP,
+            per_payment_max_minor: 600,
+            per_month_max_minor: 500,
+        }),
         Rejection::InvalidAmount,
     );
 }
@@ -600,19 +673,24 @@ fn merchant_charges_follow_the_mandate_caps_month_by_month() {
 fn a_balance_payment_goes_through_when_penalties_put_the_line_past_its_limit() {
     let mut ledger = Ledger::with_product();
     let available = ledger.engine.user(ALICE).map(|user| user.account.credit_available_minor()).expect("alice") as u64;
-    ledger.at(china_2026(1, 10, 9), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(available, 0) });
+    ledger.at(
+        china_2026(1, 10, 9),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(available, 0) }),
+    );
     ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
     ledger.at(china_2026(2, 14, 0) + 1_000, CommandKind::Tick);
     assert!(
         ledger.engine.user(ALICE).map(|user| user.account.credit_available_minor()) < Some(0),
         "penalties past the limit"
     );
-    ledger.at(china_2026(2, 14, 1), CommandKind::TopUp { user: ALICE, amount: amount(500) });
-    let (_, outcome) =
-        ledger.at(china_2026(2, 14, 2), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 500) });
+    ledger.at(china_2026(2, 14, 1), CommandKind::TopUp(kind::TopUp { user: ALICE, amount: amount(500) }));
+    let (_, outcome) = ledger.at(
+        china_2026(2, 14, 2),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(0, 500) }),
+    );
     assert_eq!(outcome, Accepted::Split { credit_minor: 0, balance_minor: 500 });
     ledger.rejected(
-        CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1, 0) },
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(1, 0) }),
         Rejection::InsufficientCredit,
     );
 }
@@ -625,7 +703,10 @@ fn a_balance_payment_goes_through_when_penalties_put_the_line_past_its_limit() {
 #[test]
 fn a_late_repayment_pays_the_daily_penalty_to_the_fen() {
     let mut ledger = Ledger::with_product();
-    ledger.at(china_2026(1, 10, 9), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(123_456, 0) });
+    ledger.at(
+        china_2026(1, 10, 9),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(123_456, 0) }),
+    );
     ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
     assert_eq!(ledger.billing(ALICE).statements[0].minimum_due_minor, 12_346);
 
@@ -639,7 +720,7 @@ fn a_late_repayment_pays_the_daily_penalty_to_the_fen() {
 
     ledger.at(
         china_2026(2, 14, 10),
-        CommandKind::Repay { user: ALICE, amount: amount(123_642), source: RepaySource::Bank },
+        CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(123_642), source: RepaySource::Bank }),
     );
     let billing = ledger.billing(ALICE);
     assert_eq!(
@@ -647,7 +728,7 @@ fn a_late_repayment_pays_the_daily_penalty_to_the_fen() {
         (0, 0, 0, 3)
     );
     ledger.rejected(
-        CommandKind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank },
+        CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank }),
         Rejection::Overpayment,
     );
 }
@@ -660,11 +741,14 @@ fn a_late_repayment_pays_the_daily_penalty_to_the_fen() {
 #[test]
 fn paying_the_minimum_keeps_the_account_current() {
     let mut ledger = Ledger::with_product();
-    ledger.at(china_2026(1, 10, 9), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(50_000, 0) });
+    ledger.at(
+        china_2026(1, 10, 9),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(50_000, 0) }),
+    );
     ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
     ledger.at(
         china_2026(2, 10, 20),
-        CommandKind::Repay { user: ALICE, amount: amount(10_000), source: RepaySource::Bank },
+        CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(10_000), source: RepaySource::Bank }),
     );
     ledger.at(china_2026(2, 14, 0) + 1_000, CommandKind::Tick);
     let billing = ledger.billing(ALICE);
@@ -683,29 +767,41 @@ fn product_versions_only_move_forward() {
     let mut ledger = Ledger::with_product();
     let later = ledger.time_ms + 86_400_000;
     ledger.rejected(
-        CommandKind::InstallProduct { product: Box::new(huabei()), effective_at_ms: Some(later) },
+        CommandKind::InstallProduct(kind::InstallProduct { product: Box::new(huabei()), effective_at_ms: Some(later) }),
         Rejection::ProductVersionOrder,
     );
     let mut next = huabei();
     next.version = 2;
     let past = ledger.time_ms - 1;
     ledger.rejected(
-        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: Some(past) },
+        CommandKind::InstallProduct(kind::InstallProduct {
+            product: Box::new(next.clone()),
+            effective_at_ms: Some(past),
+        }),
         Rejection::ProductVersionOrder,
     );
     next.billing.utc_offset_minutes = 0;
     ledger.rejected(
-        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: Some(later) },
+        CommandKind::InstallProduct(kind::InstallProduct {
+            product: Box::new(next.clone()),
+            effective_at_ms: Some(later),
+        }),
         Rejection::InvalidProduct,
     );
     next.billing.utc_offset_minutes = 480;
     next.billing.statement_day = 40;
     ledger.rejected(
-        CommandKind::InstallProduct { product: Box::new(next.clone()), effective_at_ms: Some(later) },
+        CommandKind::InstallProduct(kind::InstallProduct {
+            product: Box::new(next.clone()),
+            effective_at_ms: Some(later),
+        }),
         Rejection::InvalidProduct,
     );
     next.billing.statement_day = 5;
-    ledger.ok(CommandKind::InstallProduct { product: Box::new(next), effective_at_ms: Some(later) });
+    ledger.ok(CommandKind::InstallProduct(kind::InstallProduct {
+        product: Box::new(next),
+        effective_at_ms: Some(later),
+    }));
     assert_eq!(ledger.engine.product_at(later).map(|product| product.version), Some(2));
     assert_eq!(ledger.engine.product_at(later - 1).map(|product| product.version), Some(1));
 }
@@ -729,7 +825,7 @@ proptest! {
         let start_ms = china_2026(1, 1, 0);
         let mut product = huabei();
         product.billing.overpayment = overpayment;
-        let install = CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: Some(start_ms) };
+        let install = CommandKind::InstallProduct(kind::InstallProduct { product: Box::new(product), effective_at_ms: Some(start_ms) });
         let mut commands = vec![Command { actor: model::ActorId::SERVER, initiator: model::Initiator::Platform, id: CommandId(1_000_000), time_ms: start_ms, kind: install }];
         let mut time_ms = start_ms;
         for ((id, _, kind), gap_ms) in script {
@@ -771,17 +867,21 @@ fn plan_of(ledger: &Ledger) -> Vec<(u64, u64)> {
 #[test]
 fn a_six_period_instalment_bills_its_schedule_and_pays_off_early() {
     let mut ledger = Ledger::with_product();
-    let (purchase, _) =
-        ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(600_000, 0) });
-    let (plan, _) = ledger
-        .at(china_2026(1, 6, 10), CommandKind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 6 });
+    let (purchase, _) = ledger.at(
+        china_2026(1, 5, 10),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(600_000, 0) }),
+    );
+    let (plan, _) = ledger.at(
+        china_2026(1, 6, 10),
+        CommandKind::ConvertToInstalments(kind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 6 }),
+    );
     assert_eq!(plan_of(&ledger), vec![(100_000, 4_500); 6]);
     ledger.rejected(
-        CommandKind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 6 },
+        CommandKind::ConvertToInstalments(kind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 6 }),
         Rejection::AlreadyInstalment,
     );
     ledger.rejected(
-        CommandKind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank },
+        CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(1), source: RepaySource::Bank }),
         Rejection::Overpayment,
     );
 
@@ -794,22 +894,25 @@ fn a_six_period_instalment_bills_its_schedule_and_pays_off_early() {
     assert_eq!((february.minimum_due_minor, february.closing_balance_minor), (10_450, 604_500));
     ledger.at(
         china_2026(2, 9, 10),
-        CommandKind::Repay { user: ALICE, amount: amount(104_500), source: RepaySource::Bank },
+        CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(104_500), source: RepaySource::Bank }),
     );
     ledger.at(china_2026(3, 1, 0) + 1_000, CommandKind::Tick);
     assert_eq!(ledger.billing(ALICE).statements[1].activity.instalments_minor, 100_000);
     ledger.at(
         china_2026(3, 5, 10),
-        CommandKind::Repay { user: ALICE, amount: amount(104_500), source: RepaySource::Bank },
+        CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(104_500), source: RepaySource::Bank }),
     );
     assert_eq!(plan_of(&ledger), vec![(100_000, 4_500); 4]);
 
-    ledger.at(china_2026(3, 6, 10), CommandKind::PayOffInstalments { user: ALICE, plan, source: RepaySource::Bank });
+    ledger.at(
+        china_2026(3, 6, 10),
+        CommandKind::PayOffInstalments(kind::PayOffInstalments { user: ALICE, plan, source: RepaySource::Bank }),
+    );
     let billing = ledger.billing(ALICE);
     assert_eq!((billing.owed_minor(), billing.plans.len()), (0, 0));
     assert_eq!(ledger.fee_income(), 9_000);
     ledger.rejected(
-        CommandKind::PayOffInstalments { user: ALICE, plan, source: RepaySource::Bank },
+        CommandKind::PayOffInstalments(kind::PayOffInstalments { user: ALICE, plan, source: RepaySource::Bank }),
         Rejection::UnknownInstalmentPlan,
     );
 }
@@ -823,42 +926,56 @@ fn a_six_period_instalment_bills_its_schedule_and_pays_off_early() {
 #[test]
 fn a_partial_refund_of_an_instalment_purchase_unwinds_its_schedule() {
     let mut ledger = Ledger::with_product();
-    let (purchase, _) =
-        ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(300_000, 0) });
-    ledger.at(china_2026(1, 5, 11), CommandKind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 3 });
+    let (purchase, _) = ledger.at(
+        china_2026(1, 5, 10),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(300_000, 0) }),
+    );
+    ledger.at(
+        china_2026(1, 5, 11),
+        CommandKind::ConvertToInstalments(kind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 3 }),
+    );
     ledger.rejected(
-        CommandKind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 4 },
+        CommandKind::ConvertToInstalments(kind::ConvertToInstalments { user: ALICE, payment: purchase, periods: 4 }),
         Rejection::InstalmentPlanNotOffered,
     );
     ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
-    ledger.at(china_2026(2, 5, 10), CommandKind::Refund { payment: purchase, merchant: SHOP, amount: amount(150_000) });
+    ledger.at(
+        china_2026(2, 5, 10),
+        CommandKind::Refund(kind::Refund { payment: purchase, merchant: SHOP, amount: amount(150_000) }),
+    );
     assert_eq!(plan_of(&ledger), vec![(25_000, 575); 2]);
     ledger.at(
         china_2026(2, 8, 10),
-        CommandKind::Repay { user: ALICE, amount: amount(102_300), source: RepaySource::Bank },
+        CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(102_300), source: RepaySource::Bank }),
     );
     for (month, due) in [(3, 25_575), (4, 25_575)] {
         ledger.at(china_2026(month, 1, 0) + 1_000, CommandKind::Tick);
         ledger.at(
             china_2026(month, 5, 10),
-            CommandKind::Repay { user: ALICE, amount: amount(due), source: RepaySource::Bank },
+            CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(due), source: RepaySource::Bank }),
         );
     }
     let billing = ledger.billing(ALICE);
     assert_eq!((billing.owed_minor(), billing.plans.len(), billing.worst_days_past_due), (0, 0, 0));
     assert_eq!(ledger.fee_income(), 3_450);
     // A purchase already on a statement no longer converts.
-    let (late, _) =
-        ledger.at(china_2026(4, 10, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) });
+    let (late, _) = ledger.at(
+        china_2026(4, 10, 10),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) }),
+    );
     ledger.at(china_2026(5, 1, 0) + 1_000, CommandKind::Tick);
     ledger.rejected(
-        CommandKind::ConvertToInstalments { user: ALICE, payment: late, periods: 3 },
+        CommandKind::ConvertToInstalments(kind::ConvertToInstalments { user: ALICE, payment: late, periods: 3 }),
         Rejection::PaymentAlreadyBilled,
     );
 }
 
 fn withdraw(user: UserId, minor: u64) -> CommandKind {
-    CommandKind::RequestWithdrawal { user, amount: amount(minor), purpose: model::WithdrawalPurpose::DailyExpenses }
+    CommandKind::RequestWithdrawal(kind::RequestWithdrawal {
+        user,
+        amount: amount(minor),
+        purpose: model::WithdrawalPurpose::DailyExpenses,
+    })
 }
 
 /// The official withdrawal under the default product: refused by each rule in turn, then
@@ -874,17 +991,25 @@ fn withdrawal_is_refused_by_each_rule_then_granted_and_billed() {
     let jan = |day: u32, hour: u64| china_2026(1, day, hour);
     ledger.time_ms = jan(2, 9);
     ledger.rejected(withdraw(ALICE, 50_000), Rejection::WithdrawalScoreTooLow);
-    ledger.ok(CommandKind::AdjustScore { user: ALICE, points: 0 });
+    ledger.ok(CommandKind::AdjustScore(kind::AdjustScore { user: ALICE, points: 0 }));
     assert_eq!(ledger.engine.user(ALICE).map(|user| user.credit.score.score), Some(660));
     let carol = UserId(3);
-    ledger.ok(CommandKind::OpenUser { user: carol, currency: Currency::CNY, identity: IdentityLevel::Basic });
+    ledger.ok(CommandKind::OpenUser(kind::OpenUser {
+        user: carol,
+        currency: Currency::CNY,
+        identity: IdentityLevel::Basic,
+    }));
     ledger.rejected(withdraw(carol, 50_000), Rejection::WithdrawalIdentity);
     let dave = UserId(4);
-    ledger.ok(CommandKind::OpenUser { user: dave, currency: Currency::CNY, identity: IdentityLevel::Full });
+    ledger.ok(CommandKind::OpenUser(kind::OpenUser {
+        user: dave,
+        currency: Currency::CNY,
+        identity: IdentityLevel::Full,
+    }));
     ledger.rejected(withdraw(dave, 50_000), Rejection::WithdrawalAccountTooNew);
-    ledger.ok(CommandKind::SetCreditFrozen { user: ALICE, frozen: true });
+    ledger.ok(CommandKind::SetCreditFrozen(kind::SetCreditFrozen { user: ALICE, frozen: true }));
     ledger.rejected(withdraw(ALICE, 50_000), Rejection::CreditFrozen);
-    ledger.ok(CommandKind::SetCreditFrozen { user: ALICE, frozen: false });
+    ledger.ok(CommandKind::SetCreditFrozen(kind::SetCreditFrozen { user: ALICE, frozen: false }));
     ledger.rejected(withdraw(ALICE, 500_001), Rejection::WithdrawalTransactionCap);
     // The line is ¥10,000, so at most ¥3,000 a month may be withdrawn.
     ledger.rejected(withdraw(ALICE, 300_001), Rejection::WithdrawalShareCap);
@@ -898,34 +1023,38 @@ fn withdrawal_is_refused_by_each_rule_then_granted_and_billed() {
     assert_eq!(held, Accepted::Challenged { expires_at_ms: ledger.time_ms + 300_000 });
     assert_eq!(ledger.engine.user(ALICE).map(|user| user.account.credit_held_minor), Some(202_000));
     ledger.rejected(withdraw(ALICE, 10_000), Rejection::WithdrawalPending);
-    let (_, verified) = ledger.ok(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: challenge });
+    let (_, verified) =
+        ledger.ok(CommandKind::VerifyWithdrawal(kind::VerifyWithdrawal { user: ALICE, withdrawal: challenge }));
     assert_eq!(verified, Accepted::Withdrawn { amount_minor: 200_000, fee_minor: 2_000 });
     ledger.rejected(withdraw(ALICE, 60_000), Rejection::WithdrawalShareCap);
 
     // A challenge nobody verifies lapses and releases its hold.
-    ledger.ok(CommandKind::SetCreditLimit { user: ALICE, limit_minor: 10_000_000 });
+    ledger.ok(CommandKind::SetCreditLimit(kind::SetCreditLimit { user: ALICE, limit_minor: 10_000_000 }));
     let (lapsing, _) = ledger.ok(withdraw(ALICE, 100_000));
     ledger.time_ms += 301_000;
     ledger.ok(CommandKind::Tick);
     assert_eq!(ledger.engine.user(ALICE).map(|user| user.account.credit_held_minor), Some(0));
-    ledger.rejected(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: lapsing }, Rejection::UnknownChallenge);
+    ledger.rejected(
+        CommandKind::VerifyWithdrawal(kind::VerifyWithdrawal { user: ALICE, withdrawal: lapsing }),
+        Rejection::UnknownChallenge,
+    );
 
     // Daily cap: ¥2,500 + ¥5,000 today, then ¥3,000 more would pass ¥10,000.
     let (big, _) = ledger.ok(withdraw(ALICE, 500_000));
-    ledger.ok(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: big });
+    ledger.ok(CommandKind::VerifyWithdrawal(kind::VerifyWithdrawal { user: ALICE, withdrawal: big }));
     ledger.rejected(withdraw(ALICE, 300_000), Rejection::WithdrawalDailyCap);
     // Monthly cap: the next day ¥5,000 twice (the day's cap, exactly) reaches ¥17,500 for the
     // month; the day after, ¥3,000 more would pass ¥20,000.
     ledger.time_ms = jan(3, 9);
     for _ in 0..2 {
         let (next, _) = ledger.ok(withdraw(ALICE, 500_000));
-        ledger.ok(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal: next });
+        ledger.ok(CommandKind::VerifyWithdrawal(kind::VerifyWithdrawal { user: ALICE, withdrawal: next }));
     }
     ledger.time_ms = jan(4, 9);
     ledger.rejected(withdraw(ALICE, 300_000), Rejection::WithdrawalMonthlyCap);
     // In the "excellent" band the caps are half as much again: ¥7,500 at once.
-    ledger.ok(CommandKind::AdjustScore { user: BOB, points: 200 });
-    ledger.ok(CommandKind::SetCreditLimit { user: BOB, limit_minor: 10_000_000 });
+    ledger.ok(CommandKind::AdjustScore(kind::AdjustScore { user: BOB, points: 200 }));
+    ledger.ok(CommandKind::SetCreditLimit(kind::SetCreditLimit { user: BOB, limit_minor: 10_000_000 }));
     ledger.rejected(withdraw(BOB, 750_001), Rejection::WithdrawalTransactionCap);
     let (_, excellent) = ledger.ok(withdraw(BOB, 750_000));
     assert_eq!(excellent, Accepted::Challenged { expires_at_ms: ledger.time_ms + 300_000 });
@@ -942,12 +1071,17 @@ fn withdrawal_is_refused_by_each_rule_then_granted_and_billed() {
 #[test]
 fn withdrawal_is_refused_after_lateness() {
     let mut ledger = Ledger::with_product();
-    ledger.ok(CommandKind::SetCreditLimit { user: BOB, limit_minor: 1_000_000 });
-    ledger.at(china_2026(1, 10, 9), CommandKind::Pay { user: BOB, merchant: SHOP, funding: funding(50_000, 0) });
+    ledger.ok(CommandKind::SetCreditLimit(kind::SetCreditLimit { user: BOB, limit_minor: 1_000_000 }));
+    ledger.at(
+        china_2026(1, 10, 9),
+        CommandKind::Pay(kind::Pay { user: BOB, merchant: SHOP, funding: funding(50_000, 0) }),
+    );
     ledger.at(china_2026(2, 13, 0) + 1_000, CommandKind::Tick);
-    ledger
-        .at(china_2026(2, 13, 10), CommandKind::Repay { user: BOB, amount: amount(50_050), source: RepaySource::Bank });
-    ledger.ok(CommandKind::AdjustScore { user: BOB, points: 100 });
+    ledger.at(
+        china_2026(2, 13, 10),
+        CommandKind::Repay(kind::Repay { user: BOB, amount: amount(50_050), source: RepaySource::Bank }),
+    );
+    ledger.ok(CommandKind::AdjustScore(kind::AdjustScore { user: BOB, points: 100 }));
     let bob = ledger.engine.user(BOB).expect("open");
     assert_eq!((bob.credit.billing.days_past_due, bob.credit.billing.worst_days_past_due), (0, 2));
     assert!(
@@ -967,24 +1101,30 @@ fn withdrawal_is_refused_after_lateness() {
 fn repaying_the_statement_pays_the_minimum_or_the_whole_bill() {
     let mut ledger = Ledger::with_product();
     ledger.rejected(
-        CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true },
+        CommandKind::RepayStatement(kind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true }),
         Rejection::NothingDue,
     );
-    ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(45_000, 0) });
+    ledger.at(
+        china_2026(1, 5, 10),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(45_000, 0) }),
+    );
     ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
-    ledger.at(china_2026(2, 2, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(7_000, 0) });
+    ledger.at(
+        china_2026(2, 2, 10),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(7_000, 0) }),
+    );
     let (_, minimum) = ledger.at(
         china_2026(2, 3, 10),
-        CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: false },
+        CommandKind::RepayStatement(kind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: false }),
     );
     assert_eq!(minimum, Accepted::Repaid { amount_minor: 10_000 });
     ledger.rejected(
-        CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: false },
+        CommandKind::RepayStatement(kind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: false }),
         Rejection::NothingDue,
     );
     let (_, rest) = ledger.at(
         china_2026(2, 4, 10),
-        CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true },
+        CommandKind::RepayStatement(kind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true }),
     );
     assert_eq!(rest, Accepted::Repaid { amount_minor: 35_000 });
     let billing = ledger.billing(ALICE);
@@ -1004,9 +1144,12 @@ fn overpayment_follows_the_product_rule() {
         let mut product = huabei();
         product.billing.overpayment = rule;
         let effective_at_ms = ledger.time_ms + 1_000;
-        ledger.ok(CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: Some(effective_at_ms) });
-        ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(6_000, 0) });
-        let repay = CommandKind::Repay { user: ALICE, amount: amount(10_000), source: RepaySource::Bank };
+        ledger.ok(CommandKind::InstallProduct(kind::InstallProduct {
+            product: Box::new(product),
+            effective_at_ms: Some(effective_at_ms),
+        }));
+        ledger.ok(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(6_000, 0) }));
+        let repay = CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(10_000), source: RepaySource::Bank });
         match expected {
             None => ledger.rejected(repay, Rejection::Overpayment),
             Some(position) => {
@@ -1024,12 +1167,19 @@ fn overpayment_follows_the_product_rule() {
 #[test]
 fn a_statement_converted_into_instalments_is_billed_by_period() {
     let mut ledger = Ledger::with_product();
-    ledger.at(china_2026(1, 5, 10), CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(300_000, 0) });
+    ledger.at(
+        china_2026(1, 5, 10),
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(300_000, 0) }),
+    );
     ledger.at(china_2026(2, 1, 0) + 1_000, CommandKind::Tick);
-    let (plan, _) =
-        ledger.at(china_2026(2, 3, 10), CommandKind::ConvertStatementToInstalments { user: ALICE, periods: 3 });
-    ledger
-        .rejected(CommandKind::ConvertStatementToInstalments { user: ALICE, periods: 3 }, Rejection::NothingToConvert);
+    let (plan, _) = ledger.at(
+        china_2026(2, 3, 10),
+        CommandKind::ConvertStatementToInstalments(kind::ConvertStatementToInstalments { user: ALICE, periods: 3 }),
+    );
+    ledger.rejected(
+        CommandKind::ConvertStatementToInstalments(kind::ConvertStatementToInstalments { user: ALICE, periods: 3 }),
+        Rejection::NothingToConvert,
+    );
     ledger.at(china_2026(2, 20, 0) + 1_000, CommandKind::Tick);
     let billing = ledger.billing(ALICE);
     assert_eq!((billing.penalties_minor, billing.days_past_due, billing.plans[0].id), (0, 0, plan));
@@ -1043,7 +1193,7 @@ fn a_statement_converted_into_instalments_is_billed_by_period() {
         );
         ledger.at(
             china_2026(month, 5, 10),
-            CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true },
+            CommandKind::RepayStatement(kind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true }),
         );
     }
     assert_eq!((ledger.billing(ALICE).owed_minor(), ledger.fee_income()), (0, 6_900));
@@ -1055,26 +1205,26 @@ fn a_statement_converted_into_instalments_is_billed_by_period() {
 #[test]
 fn line_reviews_follow_the_score_band_and_the_repayment_record() {
     let mut ledger = Ledger::with_product();
-    ledger.ok(CommandKind::AdjustScore { user: ALICE, points: 0 });
-    let review = CommandKind::ReviewCreditLine { user: ALICE };
+    ledger.ok(CommandKind::AdjustScore(kind::AdjustScore { user: ALICE, points: 0 }));
+    let review = CommandKind::ReviewCreditLine(kind::ReviewCreditLine { user: ALICE });
     assert_eq!(ledger.ok(review.clone()).1, Accepted::LineReviewed { from_minor: 1_000_000, to_minor: 1_000_000 });
     for month in [1, 2, 3] {
         ledger.at(
             china_2026(month, 5, 10),
-            CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) },
+            CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(10_000, 0) }),
         );
         ledger.at(china_2026(month + 1, 1, 0) + 1_000, CommandKind::Tick);
         ledger.at(
             china_2026(month + 1, 5, 10),
-            CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true },
+            CommandKind::RepayStatement(kind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: true }),
         );
     }
     ledger.at(china_2026(4, 12, 0) + 1_000, CommandKind::Tick);
     assert_eq!(ledger.billing(ALICE).on_time_statements, 3);
     assert_eq!(ledger.ok(review.clone()).1, Accepted::LineReviewed { from_minor: 1_000_000, to_minor: 1_200_000 });
     // Alice owes ¥800 when her score drops into the "poor" band (at most ¥500): cut to ¥800.
-    ledger.ok(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(80_000, 0) });
-    ledger.ok(CommandKind::AdjustScore { user: ALICE, points: -300 });
+    ledger.ok(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(80_000, 0) }));
+    ledger.ok(CommandKind::AdjustScore(kind::AdjustScore { user: ALICE, points: -300 }));
     assert_eq!(ledger.engine.user(ALICE).map(|user| product_band(&user.credit.score)), Some("poor".to_owned()));
     assert_eq!(ledger.ok(review).1, Accepted::LineReviewed { from_minor: 1_200_000, to_minor: 80_000 });
 }

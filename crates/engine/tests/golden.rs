@@ -4,6 +4,7 @@
 //! or snapshot version. `GOLDEN_WRITE=1 cargo test -p engine --test golden` rewrites them.
 
 use engine::Engine;
+use model::kind;
 use model::product::Product;
 use model::risk::{AccountAction, Evidence, EvidenceKind, Label, Party, RuleSet, Tie, TieKind, Typology};
 use model::{
@@ -104,94 +105,153 @@ fn history() -> Vec<Command> {
     let rules: RuleSet = toml::from_str(RULES).expect("the golden rules parse");
     let mut history = History { commands: Vec::new(), time_ms: OPENED_MS };
     for user in [ALICE, BOB] {
-        history.push(CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full });
+        history.push(CommandKind::OpenUser(kind::OpenUser {
+            user,
+            currency: Currency::CNY,
+            identity: IdentityLevel::Full,
+        }));
     }
     for (merchant, category) in [(SHOP, MerchantCategory::PhysicalGoods), (AGENT, MerchantCategory::Other)] {
-        history.push(CommandKind::OpenMerchant {
+        history.push(CommandKind::OpenMerchant(kind::OpenMerchant {
             merchant,
             currency: Currency::CNY,
             category,
             verification: MerchantVerification::Certified,
             partner: false,
-        });
+        }));
     }
     history.at(PRODUCT_FROM_MS - HOUR_MS);
-    history.push(CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: Some(PRODUCT_FROM_MS) });
+    history.push(CommandKind::InstallProduct(kind::InstallProduct {
+        product: Box::new(product),
+        effective_at_ms: Some(PRODUCT_FROM_MS),
+    }));
     history.at(PRODUCT_FROM_MS + 4 * DAY_MS);
     for user in [ALICE, BOB] {
-        history.push(CommandKind::SetCreditLimit { user, limit_minor: 1_000_000 });
+        history.push(CommandKind::SetCreditLimit(kind::SetCreditLimit { user, limit_minor: 1_000_000 }));
     }
-    history.push(CommandKind::SetCreditFrozen { user: BOB, frozen: true });
-    history.push(CommandKind::SetCreditFrozen { user: BOB, frozen: false });
-    history.push(CommandKind::TopUp { user: ALICE, amount: amount(100_000) });
-    let purchase = history.push(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: credit(10_000) });
-    let authorization = history.push(CommandKind::Authorize {
+    history.push(CommandKind::SetCreditFrozen(kind::SetCreditFrozen { user: BOB, frozen: true }));
+    history.push(CommandKind::SetCreditFrozen(kind::SetCreditFrozen { user: BOB, frozen: false }));
+    history.push(CommandKind::TopUp(kind::TopUp { user: ALICE, amount: amount(100_000) }));
+    let purchase = history.push(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: credit(10_000) }));
+    let authorization = history.push(CommandKind::Authorize(kind::Authorize {
         user: ALICE,
         merchant: SHOP,
         funding: Funding { credit_minor: 3_000, balance_minor: 2_000 },
         hold_ms: DAY_MS,
-    });
-    history.push(CommandKind::Capture { authorization, merchant: SHOP, amount: amount(5_000) });
-    let released =
-        history.push(CommandKind::Authorize { user: ALICE, merchant: SHOP, funding: credit(1_000), hold_ms: DAY_MS });
-    history.push(CommandKind::Release { authorization: released, merchant: SHOP });
-    history.push(CommandKind::Refund { payment: purchase, merchant: SHOP, amount: amount(2_000) });
-    history.push(CommandKind::Transfer { from: ALICE, to: BOB, amount: amount(1_000) });
-    history.push(CommandKind::WithdrawToBank { user: BOB, amount: amount(500) });
-    history.push(CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(1_000) });
-    history.push(CommandKind::Repay { user: ALICE, amount: amount(1_000), source: RepaySource::Balance });
-    let instalment = history.push(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: credit(30_000) });
-    let plan = history.push(CommandKind::ConvertToInstalments { user: ALICE, payment: instalment, periods: 3 });
-    history.push(CommandKind::PayOffInstalments { user: ALICE, plan, source: RepaySource::Bank });
-    history.push(CommandKind::AdjustScore { user: ALICE, points: 100 });
-    let withdrawal = history.push(CommandKind::RequestWithdrawal {
+    }));
+    history.push(CommandKind::Capture(kind::Capture { authorization, merchant: SHOP, amount: amount(5_000) }));
+    let released = history.push(CommandKind::Authorize(kind::Authorize {
+        user: ALICE,
+        merchant: SHOP,
+        funding: credit(1_000),
+        hold_ms: DAY_MS,
+    }));
+    history.push(CommandKind::Release(kind::Release { authorization: released, merchant: SHOP }));
+    history.push(CommandKind::Refund(kind::Refund { payment: purchase, merchant: SHOP, amount: amount(2_000) }));
+    history.push(CommandKind::Transfer(kind::Transfer { from: ALICE, to: BOB, amount: amount(1_000) }));
+    history.push(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: BOB, amount: amount(500) }));
+    history.push(CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant: SHOP, amount: amount(1_000) }));
+    history.push(CommandKind::Repay(kind::Repay { user: ALICE, amount: amount(1_000), source: RepaySource::Balance }));
+    let instalment = history.push(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: credit(30_000) }));
+    let plan = history.push(CommandKind::ConvertToInstalments(kind::ConvertToInstalments {
+        user: ALICE,
+        payment: instalment,
+        periods: 3,
+    }));
+    history.push(CommandKind::PayOffInstalments(kind::PayOffInstalments {
+        user: ALICE,
+        plan,
+        source: RepaySource::Bank,
+    }));
+    history.push(CommandKind::AdjustScore(kind::AdjustScore { user: ALICE, points: 100 }));
+    let withdrawal = history.push(CommandKind::RequestWithdrawal(kind::RequestWithdrawal {
         user: ALICE,
         amount: amount(150_000),
         purpose: WithdrawalPurpose::Travel,
-    });
-    history.push(CommandKind::VerifyWithdrawal { user: ALICE, withdrawal });
-    history.push(CommandKind::SetScoreFrozen { user: BOB, frozen: true });
-    history.push(CommandKind::Pay { user: BOB, merchant: SHOP, funding: credit(50_000) });
+    }));
+    history.push(CommandKind::VerifyWithdrawal(kind::VerifyWithdrawal { user: ALICE, withdrawal }));
+    history.push(CommandKind::SetScoreFrozen(kind::SetScoreFrozen { user: BOB, frozen: true }));
+    history.push(CommandKind::Pay(kind::Pay { user: BOB, merchant: SHOP, funding: credit(50_000) }));
     history.at(PRODUCT_FROM_MS + 31 * DAY_MS + HOUR_MS);
     history.push(CommandKind::Tick);
-    history.push(CommandKind::RepayStatement { user: ALICE, source: RepaySource::Bank, in_full: false });
-    history.push(CommandKind::ConvertStatementToInstalments { user: BOB, periods: 6 });
-    history.push(CommandKind::ReviewCreditLine { user: ALICE });
+    history.push(CommandKind::RepayStatement(kind::RepayStatement {
+        user: ALICE,
+        source: RepaySource::Bank,
+        in_full: false,
+    }));
+    history.push(CommandKind::ConvertStatementToInstalments(kind::ConvertStatementToInstalments {
+        user: BOB,
+        periods: 6,
+    }));
+    history.push(CommandKind::ReviewCreditLine(kind::ReviewCreditLine { user: ALICE }));
     let phone = Tie { kind: TieKind::Phone, token: 13_800_000_000 };
-    history.push(CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: credit(1_000), beneficiary: phone });
-    history.push(CommandKind::LinkTie { party: Party::User(ALICE), tie: Tie { kind: TieKind::Device, token: 1_001 } });
-    history.push(CommandKind::LinkTie {
+    history.push(CommandKind::PayFor(kind::PayFor {
+        user: ALICE,
+        merchant: SHOP,
+        funding: credit(1_000),
+        beneficiary: phone,
+    }));
+    history.push(CommandKind::LinkTie(kind::LinkTie {
+        party: Party::User(ALICE),
+        tie: Tie { kind: TieKind::Device, token: 1_001 },
+    }));
+    history.push(CommandKind::LinkTie(kind::LinkTie {
         party: Party::Merchant(SHOP),
         tie: Tie { kind: TieKind::PayoutAccount, token: 6_222 },
-    });
-    history.push(CommandKind::InstallRules { rules: Box::new(rules) });
-    let challenge = history.push(CommandKind::WithdrawToBank { user: ALICE, amount: amount(30_000) });
-    history.push(CommandKind::VerifyChallenge { user: ALICE, challenge });
-    let case = history.push(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: credit(400_000) });
-    history.push(CommandKind::AppealCase {
+    }));
+    history.push(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules) }));
+    let challenge =
+        history.push(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(30_000) }));
+    history.push(CommandKind::VerifyChallenge(kind::VerifyChallenge { user: ALICE, challenge }));
+    let case = history.push(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: credit(400_000) }));
+    history.push(CommandKind::AppealCase(kind::AppealCase {
         case,
         evidence: vec![Evidence { kind: EvidenceKind::Receipt, reference: "R-2026-0042".into() }],
         text: "A sofa for the new flat.".into(),
-    });
-    history.push(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::Other) });
-    history.push(CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit });
-    history.push(CommandKind::GrantMandate {
+    }));
+    history.push(CommandKind::DecideCase(kind::DecideCase {
+        case,
+        approve: false,
+        label: Label::Fraud(Typology::Other),
+    }));
+    history.push(CommandKind::LiftAction(kind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit }));
+    history.push(CommandKind::GrantMandate(kind::GrantMandate {
         user: ALICE,
         merchant: SHOP,
         per_payment_max_minor: 10_000,
         per_month_max_minor: 50_000,
-    });
-    history.push_from(Initiator::Merchant, CommandKind::Pay { user: ALICE, merchant: SHOP, funding: credit(2_000) });
-    history.push(CommandKind::RevokeMandate { user: ALICE, merchant: SHOP });
-    history.push(CommandKind::MerchantTransfer { merchant: SHOP, to: BOB, amount: amount(500) });
-    history.push(CommandKind::AgentCashOut { user: BOB, agent: AGENT, amount: amount(200) });
-    history.push(CommandKind::MerchantToMerchant { merchant: SHOP, to: AGENT, amount: amount(300) });
-    history.push(CommandKind::RecordRefusedAttempt { user: BOB, amount: amount(1_000) });
+    }));
+    history.push_from(
+        Initiator::Merchant,
+        CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: credit(2_000) }),
+    );
+    history.push(CommandKind::RevokeMandate(kind::RevokeMandate { user: ALICE, merchant: SHOP }));
+    history.push(CommandKind::MerchantTransfer(kind::MerchantTransfer {
+        merchant: SHOP,
+        to: BOB,
+        amount: amount(500),
+    }));
+    history.push(CommandKind::AgentCashOut(kind::AgentCashOut { user: BOB, agent: AGENT, amount: amount(200) }));
+    history.push(CommandKind::MerchantToMerchant(kind::MerchantToMerchant {
+        merchant: SHOP,
+        to: AGENT,
+        amount: amount(300),
+    }));
+    history.push(CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { user: BOB, amount: amount(1_000) }));
     // Left open for the snapshot: a hold, a challenge and a case whose label is still unknown.
-    history.push(CommandKind::Authorize { user: BOB, merchant: SHOP, funding: credit(1_000), hold_ms: DAY_MS });
-    history.push(CommandKind::WithdrawToBank { user: ALICE, amount: amount(25_000) });
-    let open_case = history.push(CommandKind::Pay { user: BOB, merchant: SHOP, funding: credit(450_000) });
-    history.push(CommandKind::AppealCase { case: open_case, evidence: Vec::new(), text: "Mine.".into() });
+    history.push(CommandKind::Authorize(kind::Authorize {
+        user: BOB,
+        merchant: SHOP,
+        funding: credit(1_000),
+        hold_ms: DAY_MS,
+    }));
+    history.push(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(25_000) }));
+    let open_case = history.push(CommandKind::Pay(kind::Pay { user: BOB, merchant: SHOP, funding: credit(450_000) }));
+    history.push(CommandKind::AppealCase(kind::AppealCase {
+        case: open_case,
+        evidence: Vec::new(),
+        text: "Mine.".into(),
+    }));
     history.commands
 }
 

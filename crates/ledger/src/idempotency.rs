@@ -10,6 +10,7 @@
 
 use crate::table::ShardedMap;
 use model::Outcome;
+use model::kind;
 use model::{CommandId, CommandKind};
 use serde::{Deserialize, Serialize};
 
@@ -39,26 +40,32 @@ pub struct Remembered {
 #[inline]
 pub fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
     match *kind {
-        CommandKind::Pay { user, merchant, funding } => {
+        CommandKind::Pay(kind::Pay { user, merchant, funding }) => {
             hash_words([1, user.0, merchant.0, funding.credit_minor, funding.balance_minor])
         }
-        CommandKind::Authorize { user, merchant, funding, hold_ms } => {
+        CommandKind::Authorize(kind::Authorize { user, merchant, funding, hold_ms }) => {
             hash_words([2, user.0, merchant.0, funding.credit_minor, funding.balance_minor, hold_ms])
         }
-        CommandKind::Capture { authorization, merchant, amount } => {
+        CommandKind::Capture(kind::Capture { authorization, merchant, amount }) => {
             hash_words([3, authorization.0, merchant.0, amount.minor()])
         }
-        CommandKind::Release { authorization, merchant } => hash_words([4, authorization.0, merchant.0]),
-        CommandKind::Refund { payment, merchant, amount } => hash_words([5, payment.0, merchant.0, amount.minor()]),
-        CommandKind::Transfer { from, to, amount } => hash_words([6, from.0, to.0, amount.minor()]),
-        CommandKind::TopUp { user, amount } => hash_words([7, user.0, amount.minor()]),
-        CommandKind::Repay { user, amount, source } => hash_words([8, user.0, amount.minor(), source as u64]),
-        CommandKind::RepayStatement { user, source, in_full } => {
+        CommandKind::Release(kind::Release { authorization, merchant }) => hash_words([4, authorization.0, merchant.0]),
+        CommandKind::Refund(kind::Refund { payment, merchant, amount }) => {
+            hash_words([5, payment.0, merchant.0, amount.minor()])
+        }
+        CommandKind::Transfer(kind::Transfer { from, to, amount }) => hash_words([6, from.0, to.0, amount.minor()]),
+        CommandKind::TopUp(kind::TopUp { user, amount }) => hash_words([7, user.0, amount.minor()]),
+        CommandKind::Repay(kind::Repay { user, amount, source }) => {
+            hash_words([8, user.0, amount.minor(), source as u64])
+        }
+        CommandKind::RepayStatement(kind::RepayStatement { user, source, in_full }) => {
             hash_words([9, user.0, source as u64, u64::from(in_full)])
         }
-        CommandKind::WithdrawToBank { user, amount } => hash_words([10, user.0, amount.minor()]),
-        CommandKind::PayoutMerchant { merchant, amount } => hash_words([11, merchant.0, amount.minor()]),
-        CommandKind::RequestWithdrawal { user, amount, purpose } => {
+        CommandKind::WithdrawToBank(kind::WithdrawToBank { user, amount }) => hash_words([10, user.0, amount.minor()]),
+        CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant, amount }) => {
+            hash_words([11, merchant.0, amount.minor()])
+        }
+        CommandKind::RequestWithdrawal(kind::RequestWithdrawal { user, amount, purpose }) => {
             hash_words([12, user.0, amount.minor(), purpose as u64])
         }
         _ => {
@@ -197,30 +204,58 @@ mod tests {
         }
         type Layout = (usize, fn(&[u64]) -> CommandKind);
         let layouts: [Layout; 12] = [
-            (4, |f| CommandKind::Pay { user: UserId(f[0]), merchant: MerchantId(f[1]), funding: funding(f[2], f[3]) }),
-            (5, |f| CommandKind::Authorize {
-                user: UserId(f[0]),
-                merchant: MerchantId(f[1]),
-                funding: funding(f[2], f[3]),
-                hold_ms: f[4],
+            (4, |f| {
+                CommandKind::Pay(kind::Pay {
+                    user: UserId(f[0]),
+                    merchant: MerchantId(f[1]),
+                    funding: funding(f[2], f[3]),
+                })
             }),
-            (3, |f| CommandKind::Capture {
-                authorization: CommandId(f[0]),
-                merchant: MerchantId(f[1]),
-                amount: amount(f[2]),
+            (5, |f| {
+                CommandKind::Authorize(kind::Authorize {
+                    user: UserId(f[0]),
+                    merchant: MerchantId(f[1]),
+                    funding: funding(f[2], f[3]),
+                    hold_ms: f[4],
+                })
             }),
-            (2, |f| CommandKind::Release { authorization: CommandId(f[0]), merchant: MerchantId(f[1]) }),
-            (3, |f| CommandKind::Refund { payment: CommandId(f[0]), merchant: MerchantId(f[1]), amount: amount(f[2]) }),
-            (3, |f| CommandKind::Transfer { from: UserId(f[0]), to: UserId(f[1]), amount: amount(f[2]) }),
-            (2, |f| CommandKind::TopUp { user: UserId(f[0]), amount: amount(f[1]) }),
-            (3, |f| CommandKind::Repay { user: UserId(f[0]), amount: amount(f[1]), source: source(f[2]) }),
-            (3, |f| CommandKind::RepayStatement { user: UserId(f[0]), source: source(f[1]), in_full: f[2] % 2 == 1 }),
-            (2, |f| CommandKind::WithdrawToBank { user: UserId(f[0]), amount: amount(f[1]) }),
-            (2, |f| CommandKind::PayoutMerchant { merchant: MerchantId(f[0]), amount: amount(f[1]) }),
-            (3, |f| CommandKind::RequestWithdrawal {
-                user: UserId(f[0]),
-                amount: amount(f[1]),
-                purpose: purpose(f[2]),
+            (3, |f| {
+                CommandKind::Capture(kind::Capture {
+                    authorization: CommandId(f[0]),
+                    merchant: MerchantId(f[1]),
+                    amount: amount(f[2]),
+                })
+            }),
+            (2, |f| CommandKind::Release(kind::Release { authorization: CommandId(f[0]), merchant: MerchantId(f[1]) })),
+            (3, |f| {
+                CommandKind::Refund(kind::Refund {
+                    payment: CommandId(f[0]),
+                    merchant: MerchantId(f[1]),
+                    amount: amount(f[2]),
+                })
+            }),
+            (3, |f| {
+                CommandKind::Transfer(kind::Transfer { from: UserId(f[0]), to: UserId(f[1]), amount: amount(f[2]) })
+            }),
+            (2, |f| CommandKind::TopUp(kind::TopUp { user: UserId(f[0]), amount: amount(f[1]) })),
+            (3, |f| CommandKind::Repay(kind::Repay { user: UserId(f[0]), amount: amount(f[1]), source: source(f[2]) })),
+            (3, |f| {
+                CommandKind::RepayStatement(kind::RepayStatement {
+                    user: UserId(f[0]),
+                    source: source(f[1]),
+                    in_full: f[2] % 2 == 1,
+                })
+            }),
+            (2, |f| CommandKind::WithdrawToBank(kind::WithdrawToBank { user: UserId(f[0]), amount: amount(f[1]) })),
+            (2, |f| {
+                CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant: MerchantId(f[0]), amount: amount(f[1]) })
+            }),
+            (3, |f| {
+                CommandKind::RequestWithdrawal(kind::RequestWithdrawal {
+                    user: UserId(f[0]),
+                    amount: amount(f[1]),
+                    purpose: purpose(f[2]),
+                })
             }),
         ];
         let mut scratch = Vec::new();
@@ -237,9 +272,10 @@ mod tests {
             }
         }
         // The other commands hash their encoding, apart from every fixed layout.
-        assert!(
-            seen.insert(fingerprint(&CommandKind::SetCreditLimit { user: UserId(2), limit_minor: 12 }, &mut scratch))
-        );
+        assert!(seen.insert(fingerprint(
+            &CommandKind::SetCreditLimit(kind::SetCreditLimit { user: UserId(2), limit_minor: 12 }),
+            &mut scratch
+        )));
     }
 
     #[test]

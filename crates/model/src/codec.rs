@@ -49,7 +49,7 @@ impl postcard::ser_flavors::Flavor for VecSink<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::{CommandKind, Funding, IdentityLevel, MerchantId, UserId};
+    use crate::command::{CommandKind, Funding, IdentityLevel, MerchantId, UserId, kind};
     use crate::money::{Amount, Currency};
     use crate::risk::{Party, Tie, TieKind};
 
@@ -62,18 +62,18 @@ mod tests {
         let funding = Funding { credit_minor: 3, balance_minor: 0 };
         let tie = Tie { kind: TieKind::Device, token: 4 };
         let kinds = [
-            (0, CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full }),
-            (4, CommandKind::TopUp { user, amount }),
-            (5, CommandKind::Pay { user, merchant, funding }),
-            (10, CommandKind::Transfer { from: user, to: UserId(5), amount }),
-            (11, CommandKind::WithdrawToBank { user, amount }),
+            (0, CommandKind::OpenUser(kind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full })),
+            (4, CommandKind::TopUp(kind::TopUp { user, amount })),
+            (5, CommandKind::Pay(kind::Pay { user, merchant, funding })),
+            (10, CommandKind::Transfer(kind::Transfer { from: user, to: UserId(5), amount })),
+            (11, CommandKind::WithdrawToBank(kind::WithdrawToBank { user, amount })),
             (14, CommandKind::Tick),
-            (25, CommandKind::PayFor { user, merchant, funding, beneficiary: tie }),
-            (26, CommandKind::LinkTie { party: Party::User(user), tie }),
-            (34, CommandKind::MerchantTransfer { merchant, to: user, amount }),
-            (35, CommandKind::AgentCashOut { user, agent: merchant, amount }),
-            (36, CommandKind::MerchantToMerchant { merchant, to: MerchantId(6), amount }),
-            (37, CommandKind::RecordRefusedAttempt { user, amount }),
+            (25, CommandKind::PayFor(kind::PayFor { user, merchant, funding, beneficiary: tie })),
+            (26, CommandKind::LinkTie(kind::LinkTie { party: Party::User(user), tie })),
+            (34, CommandKind::MerchantTransfer(kind::MerchantTransfer { merchant, to: user, amount })),
+            (35, CommandKind::AgentCashOut(kind::AgentCashOut { user, agent: merchant, amount })),
+            (36, CommandKind::MerchantToMerchant(kind::MerchantToMerchant { merchant, to: MerchantId(6), amount })),
+            (37, CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { user, amount })),
         ];
         for (place, kind) in kinds {
             let mut bytes = Vec::new();

@@ -152,379 +152,534 @@ impl ActorId {
 /// encodes a kind by its position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommandKind {
-    /// Opens a user with an empty credit line and an empty balance.
-    OpenUser {
-        /// The new user.
-        user: UserId,
-        /// Currency of both of the user's accounts.
-        currency: Currency,
-        /// Identity verification level.
-        identity: IdentityLevel,
-    },
-    /// Opens a merchant with an empty settlement account.
-    OpenMerchant {
-        /// The new merchant.
-        merchant: MerchantId,
-        /// Currency of the settlement account.
-        currency: Currency,
-        /// What it sells.
-        category: MerchantCategory,
-        /// Verification level.
-        verification: MerchantVerification,
-        /// Whether it is a platform partner.
-        partner: bool,
-    },
-    /// Grants or changes a credit line; the new limit may not be below what is used and held.
-    SetCreditLimit {
-        /// The user.
-        user: UserId,
-        /// The new limit in minor units.
-        limit_minor: u64,
-    },
-    /// Freezes or unfreezes the use of a user's credit line.
-    SetCreditFrozen {
-        /// The user.
-        user: UserId,
-        /// True to freeze.
-        frozen: bool,
-    },
-    /// Money arrives from the user's bank into the balance.
-    TopUp {
-        /// The user.
-        user: UserId,
-        /// How much.
-        amount: Amount,
-    },
-    /// Pays a merchant at once from credit, balance or both.
-    Pay {
-        /// The paying user.
-        user: UserId,
-        /// The merchant paid.
-        merchant: MerchantId,
-        /// The split between credit and balance.
-        funding: Funding,
-    },
-    /// Holds funds for a merchant until captured, released or expired.
-    Authorize {
-        /// The user whose funds are held.
-        user: UserId,
-        /// The merchant the hold is for.
-        merchant: MerchantId,
-        /// The split between credit and balance.
-        funding: Funding,
-        /// How long the hold lasts from the command's time, in milliseconds (1 to
-        /// `AUTHORIZATION_MAX_MS`). A duration, not an instant, so that a retry of the same
-        /// request is the same command and replays instead of conflicting.
-        hold_ms: u64,
-    },
-    /// Captures up to the authorized amount (credit part first); the rest is released.
-    Capture {
-        /// The authorization (the id of the command that created it).
-        authorization: CommandId,
-        /// The merchant the authorization belongs to.
-        merchant: MerchantId,
-        /// How much to capture.
-        amount: Amount,
-    },
-    /// Releases an authorization without capturing.
-    Release {
-        /// The authorization.
-        authorization: CommandId,
-        /// The merchant the authorization belongs to.
-        merchant: MerchantId,
-    },
-    /// Refunds part or all of a captured payment: credit part first, back where it came from.
-    Refund {
-        /// The payment (the id of the command that paid or authorized it).
-        payment: CommandId,
-        /// The merchant the payment belongs to.
-        merchant: MerchantId,
-        /// How much to refund.
-        amount: Amount,
-    },
-    /// Moves balance from one user to another (P2P).
-    Transfer {
-        /// The payer.
-        from: UserId,
-        /// The payee.
-        to: UserId,
-        /// How much.
-        amount: Amount,
-    },
-    /// Sends balance out to the user's bank.
-    WithdrawToBank {
-        /// The user.
-        user: UserId,
-        /// How much.
-        amount: Amount,
-    },
-    /// Pays a merchant's settlement account out to its bank.
-    PayoutMerchant {
-        /// The merchant.
-        merchant: MerchantId,
-        /// How much.
-        amount: Amount,
-    },
-    /// Repays used credit; never more than is owed.
-    Repay {
-        /// The user.
-        user: UserId,
-        /// How much.
-        amount: Amount,
-        /// Where the money comes from.
-        source: RepaySource,
-    },
+    /// [`kind::OpenUser`].
+    OpenUser(kind::OpenUser),
+    /// [`kind::OpenMerchant`].
+    OpenMerchant(kind::OpenMerchant),
+    /// [`kind::SetCreditLimit`].
+    SetCreditLimit(kind::SetCreditLimit),
+    /// [`kind::SetCreditFrozen`].
+    SetCreditFrozen(kind::SetCreditFrozen),
+    /// [`kind::TopUp`].
+    TopUp(kind::TopUp),
+    /// [`kind::Pay`].
+    Pay(kind::Pay),
+    /// [`kind::Authorize`].
+    Authorize(kind::Authorize),
+    /// [`kind::Capture`].
+    Capture(kind::Capture),
+    /// [`kind::Release`].
+    Release(kind::Release),
+    /// [`kind::Refund`].
+    Refund(kind::Refund),
+    /// [`kind::Transfer`].
+    Transfer(kind::Transfer),
+    /// [`kind::WithdrawToBank`].
+    WithdrawToBank(kind::WithdrawToBank),
+    /// [`kind::PayoutMerchant`].
+    PayoutMerchant(kind::PayoutMerchant),
+    /// [`kind::Repay`].
+    Repay(kind::Repay),
     /// Advances time: authorizations whose expiry has passed are released; at each day
     /// boundary of the product's calendar, cycles close into statements and overdue
     /// statements accrue their daily penalty.
     Tick,
-    /// Installs a credit product version, applying from `effective_at_ms` (not in the past).
-    InstallProduct {
-        /// The validated product rules.
-        product: Box<Product>,
-        /// When the version starts to apply, milliseconds since the Unix epoch; `None` means at
-        /// this command's time.
-        effective_at_ms: Option<u64>,
-    },
-    /// Converts an unbilled credit purchase into an instalment plan (分期); the command's id
-    /// names the plan.
-    ConvertToInstalments {
-        /// The user who paid.
-        user: UserId,
-        /// The purchase (its payment id).
-        payment: CommandId,
-        /// 3, 6, 9 or 12, as the product offers.
-        periods: u8,
-    },
-    /// Pays an instalment plan's unbilled principal off early; its unbilled fees lapse.
-    PayOffInstalments {
-        /// The user.
-        user: UserId,
-        /// The plan (the id of the command that created it).
-        plan: CommandId,
-        /// Where the money comes from.
-        source: RepaySource,
-    },
-    /// Requests an official credit withdrawal to the balance; large ones wait for a step-up
-    /// verification (the command's id names the challenge).
-    RequestWithdrawal {
-        /// The user.
-        user: UserId,
-        /// How much lands in the balance (the fee comes on top).
-        amount: Amount,
-        /// The declared purpose.
-        purpose: WithdrawalPurpose,
-    },
-    /// Completes a challenged withdrawal: the user passed the step-up verification.
-    VerifyWithdrawal {
-        /// The user.
-        user: UserId,
-        /// The challenge (the id of the request).
-        withdrawal: CommandId,
-    },
-    /// Moves a user's credit score by `points` (negative lowers it), for risk actions and
-    /// analysts; reversible by an opposite adjustment.
-    AdjustScore {
-        /// The user.
-        user: UserId,
-        /// Points to add; negative to lower.
-        points: i32,
-    },
-    /// Freezes (or unfreezes) automatic rescoring of a user's credit score.
-    SetScoreFrozen {
-        /// The user.
-        user: UserId,
-        /// True to freeze.
-        frozen: bool,
-    },
-    /// Pays the bill (自动还款 / "pay my statement"): everything billed and unpaid, or only what
-    /// is still missing of the latest minimum payment.
-    RepayStatement {
-        /// The user.
-        user: UserId,
-        /// Where the money comes from.
-        source: RepaySource,
-        /// True for the whole billed balance, false for the rest of the minimum.
-        in_full: bool,
-    },
-    /// Converts the latest statement's billed principal, before its due date, into an instalment
-    /// plan (账单分期); the command's id names the plan.
-    ConvertStatementToInstalments {
-        /// The user.
-        user: UserId,
-        /// 3, 6, 9 or 12, as the product offers.
-        periods: u8,
-    },
-    /// Reviews a credit line under the product's line policy: raised when the user's record
-    /// earns it, cut when above the score band's maximum.
-    ReviewCreditLine {
-        /// The user.
-        user: UserId,
-    },
-    /// Pays a merchant for a beneficiary: an order shipped to someone else, a recharge credited
-    /// to a phone or account. Otherwise exactly `Pay`.
-    PayFor {
-        /// The paying user.
-        user: UserId,
-        /// The merchant paid.
-        merchant: MerchantId,
-        /// The split between credit and balance.
-        funding: Funding,
-        /// Who or what the order is for.
-        beneficiary: Tie,
-    },
-    /// Links a device, phone, identity, bank card or payout account to a user or merchant (a
-    /// login from a device, a binding added or changed); accounts sharing one become tied.
-    LinkTie {
-        /// The user or merchant.
-        party: Party,
-        /// The identifier.
-        tie: Tie,
-    },
-    /// Installs a rules file; it must compile and carry a higher version than the one in force.
-    InstallRules {
-        /// The rules.
-        rules: Box<RuleSet>,
-    },
-    /// Completes a command the risk engine challenged: the user passed the step-up verification.
-    VerifyChallenge {
-        /// The user.
-        user: UserId,
-        /// The challenged command's id.
-        challenge: CommandId,
-    },
-    /// An analyst's verdict on a case: approve (what was held goes through) or reject.
-    DecideCase {
-        /// The case (the id of the command that opened it).
-        case: CommandId,
-        /// True to approve.
-        approve: bool,
-        /// The label the evaluator learns from.
-        label: Label,
-    },
-    /// A user's appeal: evidence and text attached to a case.
-    AppealCase {
-        /// The case.
-        case: CommandId,
-        /// Receipts, refund records and other references.
-        evidence: Vec<Evidence>,
-        /// The user's own words.
-        text: String,
-    },
-    /// Reverses a risk account action (an analyst's command).
-    LiftAction {
-        /// The user.
-        user: UserId,
-        /// The action to lift.
-        action: AccountAction,
-    },
-    /// The user lets a merchant charge them without asking each time (a mandate, 免密支付), up
-    /// to `per_payment_max_minor` a payment and `per_month_max_minor` a calendar month of the
-    /// product's time zone. Granting again replaces the caps.
-    GrantMandate {
-        /// The user granting it.
-        user: UserId,
-        /// The merchant allowed to charge.
-        merchant: MerchantId,
-        /// Most a single payment or hold may be, in minor units.
-        per_payment_max_minor: u64,
-        /// Most all of a month's payments and holds may be, in minor units.
-        per_month_max_minor: u64,
-    },
-    /// The user takes a mandate back: the merchant can no longer charge them.
-    RevokeMandate {
-        /// The user.
-        user: UserId,
-        /// The merchant.
-        merchant: MerchantId,
-    },
-    /// A merchant sends money from its settlement account to a user's balance: cashback, a
-    /// seller's goodwill payment, a disbursement — and a colluding merchant's money back, which
-    /// is why it is scored.
-    MerchantTransfer {
-        /// The merchant paying.
-        merchant: MerchantId,
-        /// The user paid.
-        to: UserId,
-        /// How much.
-        amount: Amount,
-    },
-    /// A user hands balance to an agent (a merchant) for cash, as mobile money's cash-out works:
-    /// the balance moves to the agent's settlement account, with its provenance. Scored as money
-    /// leaving the user (`withdraw_to_bank`), the agent its merchant.
-    AgentCashOut {
-        /// The user cashing out.
-        user: UserId,
-        /// The agent paying the cash.
-        agent: MerchantId,
-        /// How much.
-        amount: Amount,
-    },
-    /// A merchant sends money from its settlement account to another merchant's: a supplier, a
-    /// franchise's head office — or a shell layering money, which is why it is scored, as money
-    /// leaving the payer (`payout_merchant`).
-    MerchantToMerchant {
-        /// The merchant paying.
-        merchant: MerchantId,
-        /// The merchant paid.
-        to: MerchantId,
-        /// How much.
-        amount: Amount,
-    },
-    /// Another system refused a user's attempt to move money before it reached this ledger (a
-    /// bank declined the card, a gateway or an upstream rule blocked a transfer): nothing moves,
-    /// but the risk features see when (`user.ms_since_refused_attempt`), as they see this
-    /// engine's own denials.
-    RecordRefusedAttempt {
-        /// The user who attempted it.
-        user: UserId,
-        /// How much the attempt was for.
-        amount: Amount,
-    },
+    /// [`kind::InstallProduct`].
+    InstallProduct(kind::InstallProduct),
+    /// [`kind::ConvertToInstalments`].
+    ConvertToInstalments(kind::ConvertToInstalments),
+    /// [`kind::PayOffInstalments`].
+    PayOffInstalments(kind::PayOffInstalments),
+    /// [`kind::RequestWithdrawal`].
+    RequestWithdrawal(kind::RequestWithdrawal),
+    /// [`kind::VerifyWithdrawal`].
+    VerifyWithdrawal(kind::VerifyWithdrawal),
+    /// [`kind::AdjustScore`].
+    AdjustScore(kind::AdjustScore),
+    /// [`kind::SetScoreFrozen`].
+    SetScoreFrozen(kind::SetScoreFrozen),
+    /// [`kind::RepayStatement`].
+    RepayStatement(kind::RepayStatement),
+    /// [`kind::ConvertStatementToInstalments`].
+    ConvertStatementToInstalments(kind::ConvertStatementToInstalments),
+    /// [`kind::ReviewCreditLine`].
+    ReviewCreditLine(kind::ReviewCreditLine),
+    /// [`kind::PayFor`].
+    PayFor(kind::PayFor),
+    /// [`kind::LinkTie`].
+    LinkTie(kind::LinkTie),
+    /// [`kind::InstallRules`].
+    InstallRules(kind::InstallRules),
+    /// [`kind::VerifyChallenge`].
+    VerifyChallenge(kind::VerifyChallenge),
+    /// [`kind::DecideCase`].
+    DecideCase(kind::DecideCase),
+    /// [`kind::AppealCase`].
+    AppealCase(kind::AppealCase),
+    /// [`kind::LiftAction`].
+    LiftAction(kind::LiftAction),
+    /// [`kind::GrantMandate`].
+    GrantMandate(kind::GrantMandate),
+    /// [`kind::RevokeMandate`].
+    RevokeMandate(kind::RevokeMandate),
+    /// [`kind::MerchantTransfer`].
+    MerchantTransfer(kind::MerchantTransfer),
+    /// [`kind::AgentCashOut`].
+    AgentCashOut(kind::AgentCashOut),
+    /// [`kind::MerchantToMerchant`].
+    MerchantToMerchant(kind::MerchantToMerchant),
+    /// [`kind::RecordRefusedAttempt`].
+    RecordRefusedAttempt(kind::RecordRefusedAttempt),
 }
 
 impl CommandKind {
     /// A stable name for the command kind, used in logs, metrics and the read model.
     pub fn name(&self) -> &'static str {
         match self {
-            CommandKind::OpenUser { .. } => "open_user",
-            CommandKind::OpenMerchant { .. } => "open_merchant",
-            CommandKind::SetCreditLimit { .. } => "set_credit_limit",
-            CommandKind::SetCreditFrozen { .. } => "set_credit_frozen",
-            CommandKind::TopUp { .. } => "top_up",
-            CommandKind::Pay { .. } => "pay",
-            CommandKind::Authorize { .. } => "authorize",
-            CommandKind::Capture { .. } => "capture",
-            CommandKind::Release { .. } => "release",
-            CommandKind::Refund { .. } => "refund",
-            CommandKind::Transfer { .. } => "transfer",
-            CommandKind::WithdrawToBank { .. } => "withdraw_to_bank",
-            CommandKind::PayoutMerchant { .. } => "payout_merchant",
-            CommandKind::Repay { .. } => "repay",
+            CommandKind::OpenUser(kind::OpenUser { .. }) => "open_user",
+            CommandKind::OpenMerchant(kind::OpenMerchant { .. }) => "open_merchant",
+            CommandKind::SetCreditLimit(kind::SetCreditLimit { .. }) => "set_credit_limit",
+            CommandKind::SetCreditFrozen(kind::SetCreditFrozen { .. }) => "set_credit_frozen",
+            CommandKind::TopUp(kind::TopUp { .. }) => "top_up",
+            CommandKind::Pay(kind::Pay { .. }) => "pay",
+            CommandKind::Authorize(kind::Authorize { .. }) => "authorize",
+            CommandKind::Capture(kind::Capture { .. }) => "capture",
+            CommandKind::Release(kind::Release { .. }) => "release",
+            CommandKind::Refund(kind::Refund { .. }) => "refund",
+            CommandKind::Transfer(kind::Transfer { .. }) => "transfer",
+            CommandKind::WithdrawToBank(kind::WithdrawToBank { .. }) => "withdraw_to_bank",
+            CommandKind::PayoutMerchant(kind::PayoutMerchant { .. }) => "payout_merchant",
+            CommandKind::Repay(kind::Repay { .. }) => "repay",
             CommandKind::Tick => "tick",
-            CommandKind::InstallProduct { .. } => "install_product",
-            CommandKind::ConvertToInstalments { .. } => "convert_to_instalments",
-            CommandKind::PayOffInstalments { .. } => "pay_off_instalments",
-            CommandKind::RequestWithdrawal { .. } => "request_withdrawal",
-            CommandKind::VerifyWithdrawal { .. } => "verify_withdrawal",
-            CommandKind::AdjustScore { .. } => "adjust_score",
-            CommandKind::SetScoreFrozen { .. } => "set_score_frozen",
-            CommandKind::RepayStatement { .. } => "repay_statement",
-            CommandKind::ConvertStatementToInstalments { .. } => "convert_statement_to_instalments",
-            CommandKind::ReviewCreditLine { .. } => "review_credit_line",
-            CommandKind::PayFor { .. } => "pay_for",
-            CommandKind::LinkTie { .. } => "link_tie",
-            CommandKind::InstallRules { .. } => "install_rules",
-            CommandKind::VerifyChallenge { .. } => "verify_challenge",
-            CommandKind::DecideCase { .. } => "decide_case",
-            CommandKind::AppealCase { .. } => "appeal_case",
-            CommandKind::LiftAction { .. } => "lift_action",
-            CommandKind::GrantMandate { .. } => "grant_mandate",
-            CommandKind::RevokeMandate { .. } => "revoke_mandate",
-            CommandKind::MerchantTransfer { .. } => "merchant_transfer",
-            CommandKind::AgentCashOut { .. } => "agent_cash_out",
-            CommandKind::MerchantToMerchant { .. } => "merchant_to_merchant",
-            CommandKind::RecordRefusedAttempt { .. } => "record_refused_attempt",
+            CommandKind::InstallProduct(kind::InstallProduct { .. }) => "install_product",
+            CommandKind::ConvertToInstalments(kind::ConvertToInstalments { .. }) => "convert_to_instalments",
+            CommandKind::PayOffInstalments(kind::PayOffInstalments { .. }) => "pay_off_instalments",
+            CommandKind::RequestWithdrawal(kind::RequestWithdrawal { .. }) => "request_withdrawal",
+            CommandKind::VerifyWithdrawal(kind::VerifyWithdrawal { .. }) => "verify_withdrawal",
+            CommandKind::AdjustScore(kind::AdjustScore { .. }) => "adjust_score",
+            CommandKind::SetScoreFrozen(kind::SetScoreFrozen { .. }) => "set_score_frozen",
+            CommandKind::RepayStatement(kind::RepayStatement { .. }) => "repay_statement",
+            CommandKind::ConvertStatementToInstalments(kind::ConvertStatementToInstalments { .. }) => {
+                "convert_statement_to_instalments"
+            }
+            CommandKind::ReviewCreditLine(kind::ReviewCreditLine { .. }) => "review_credit_line",
+            CommandKind::PayFor(kind::PayFor { .. }) => "pay_for",
+            CommandKind::LinkTie(kind::LinkTie { .. }) => "link_tie",
+            CommandKind::InstallRules(kind::InstallRules { .. }) => "install_rules",
+            CommandKind::VerifyChallenge(kind::VerifyChallenge { .. }) => "verify_challenge",
+            CommandKind::DecideCase(kind::DecideCase { .. }) => "decide_case",
+            CommandKind::AppealCase(kind::AppealCase { .. }) => "appeal_case",
+            CommandKind::LiftAction(kind::LiftAction { .. }) => "lift_action",
+            CommandKind::GrantMandate(kind::GrantMandate { .. }) => "grant_mandate",
+            CommandKind::RevokeMandate(kind::RevokeMandate { .. }) => "revoke_mandate",
+            CommandKind::MerchantTransfer(kind::MerchantTransfer { .. }) => "merchant_transfer",
+            CommandKind::AgentCashOut(kind::AgentCashOut { .. }) => "agent_cash_out",
+            CommandKind::MerchantToMerchant(kind::MerchantToMerchant { .. }) => "merchant_to_merchant",
+            CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { .. }) => "record_refused_attempt",
         }
+    }
+}
+
+/// One struct per command kind: what each [`CommandKind`] carries.
+pub mod kind {
+    use super::*;
+
+    /// Opens a user with an empty credit line and an empty balance.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct OpenUser {
+        /// The new user.
+        pub user: UserId,
+        /// Currency of both of the user's accounts.
+        pub currency: Currency,
+        /// Identity verification level.
+        pub identity: IdentityLevel,
+    }
+
+    /// Opens a merchant with an empty settlement account.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct OpenMerchant {
+        /// The new merchant.
+        pub merchant: MerchantId,
+        /// Currency of the settlement account.
+        pub currency: Currency,
+        /// What it sells.
+        pub category: MerchantCategory,
+        /// Verification level.
+        pub verification: MerchantVerification,
+        /// Whether it is a platform partner.
+        pub partner: bool,
+    }
+
+    /// Grants or changes a credit line; the new limit may not be below what is used and held.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct SetCreditLimit {
+        /// The user.
+        pub user: UserId,
+        /// The new limit in minor units.
+        pub limit_minor: u64,
+    }
+
+    /// Freezes or unfreezes the use of a user's credit line.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct SetCreditFrozen {
+        /// The user.
+        pub user: UserId,
+        /// True to freeze.
+        pub frozen: bool,
+    }
+
+    /// Money arrives from the user's bank into the balance.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct TopUp {
+        /// The user.
+        pub user: UserId,
+        /// How much.
+        pub amount: Amount,
+    }
+
+    /// Pays a merchant at once from credit, balance or both.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Pay {
+        /// The paying user.
+        pub user: UserId,
+        /// The merchant paid.
+        pub merchant: MerchantId,
+        /// The split between credit and balance.
+        pub funding: Funding,
+    }
+
+    /// Holds funds for a merchant until captured, released or expired.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Authorize {
+        /// The user whose funds are held.
+        pub user: UserId,
+        /// The merchant the hold is for.
+        pub merchant: MerchantId,
+        /// The split between credit and balance.
+        pub funding: Funding,
+        /// How long the hold lasts from the command's time, in milliseconds (1 to
+        /// `AUTHORIZATION_MAX_MS`). A duration, not an instant, so that a retry of the same
+        /// request is the same command and replays instead of conflicting.
+        pub hold_ms: u64,
+    }
+
+    /// Captures up to the authorized amount (credit part first); the rest is released.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Capture {
+        /// The authorization (the id of the command that created it).
+        pub authorization: CommandId,
+        /// The merchant the authorization belongs to.
+        pub merchant: MerchantId,
+        /// How much to capture.
+        pub amount: Amount,
+    }
+
+    /// Releases an authorization without capturing.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Release {
+        /// The authorization.
+        pub authorization: CommandId,
+        /// The merchant the authorization belongs to.
+        pub merchant: MerchantId,
+    }
+
+    /// Refunds part or all of a captured payment: credit part first, back where it came from.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Refund {
+        /// The payment (the id of the command that paid or authorized it).
+        pub payment: CommandId,
+        /// The merchant the payment belongs to.
+        pub merchant: MerchantId,
+        /// How much to refund.
+        pub amount: Amount,
+    }
+
+    /// Moves balance from one user to another (P2P).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Transfer {
+        /// The payer.
+        pub from: UserId,
+        /// The payee.
+        pub to: UserId,
+        /// How much.
+        pub amount: Amount,
+    }
+
+    /// Sends balance out to the user's bank.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct WithdrawToBank {
+        /// The user.
+        pub user: UserId,
+        /// How much.
+        pub amount: Amount,
+    }
+
+    /// Pays a merchant's settlement account out to its bank.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PayoutMerchant {
+        /// The merchant.
+        pub merchant: MerchantId,
+        /// How much.
+        pub amount: Amount,
+    }
+
+    /// Repays used credit; never more than is owed.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Repay {
+        /// The user.
+        pub user: UserId,
+        /// How much.
+        pub amount: Amount,
+        /// Where the money comes from.
+        pub source: RepaySource,
+    }
+
+    /// Installs a credit product version, applying from `effective_at_ms` (not in the past).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct InstallProduct {
+        /// The validated product rules.
+        pub product: Box<Product>,
+        /// When the version starts to apply, milliseconds since the Unix epoch; `None` means at
+        /// this command's time.
+        pub effective_at_ms: Option<u64>,
+    }
+
+    /// Converts an unbilled credit purchase into an instalment plan (分期); the command's id
+    /// names the plan.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ConvertToInstalments {
+        /// The user who paid.
+        pub user: UserId,
+        /// The purchase (its payment id).
+        pub payment: CommandId,
+        /// 3, 6, 9 or 12, as the product offers.
+        pub periods: u8,
+    }
+
+    /// Pays an instalment plan's unbilled principal off early; its unbilled fees lapse.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PayOffInstalments {
+        /// The user.
+        pub user: UserId,
+        /// The plan (the id of the command that created it).
+        pub plan: CommandId,
+        /// Where the money comes from.
+        pub source: RepaySource,
+    }
+
+    /// Requests an official credit withdrawal to the balance; large ones wait for a step-up
+    /// verification (the command's id names the challenge).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RequestWithdrawal {
+        /// The user.
+        pub user: UserId,
+        /// How much lands in the balance (the fee comes on top).
+        pub amount: Amount,
+        /// The declared purpose.
+        pub purpose: WithdrawalPurpose,
+    }
+
+    /// Completes a challenged withdrawal: the user passed the step-up verification.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct VerifyWithdrawal {
+        /// The user.
+        pub user: UserId,
+        /// The challenge (the id of the request).
+        pub withdrawal: CommandId,
+    }
+
+    /// Moves a user's credit score by `points` (negative lowers it), for risk actions and
+    /// analysts; reversible by an opposite adjustment.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AdjustScore {
+        /// The user.
+        pub user: UserId,
+        /// Points to add; negative to lower.
+        pub points: i32,
+    }
+
+    /// Freezes (or unfreezes) automatic rescoring of a user's credit score.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct SetScoreFrozen {
+        /// The user.
+        pub user: UserId,
+        /// True to freeze.
+        pub frozen: bool,
+    }
+
+    /// Pays the bill (自动还款 / "pay my statement"): everything billed and unpaid, or only what
+    /// is still missing of the latest minimum payment.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RepayStatement {
+        /// The user.
+        pub user: UserId,
+        /// Where the money comes from.
+        pub source: RepaySource,
+        /// True for the whole billed balance, false for the rest of the minimum.
+        pub in_full: bool,
+    }
+
+    /// Converts the latest statement's billed principal, before its due date, into an instalment
+    /// plan (账单分期); the command's id names the plan.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ConvertStatementToInstalments {
+        /// The user.
+        pub user: UserId,
+        /// 3, 6, 9 or 12, as the product offers.
+        pub periods: u8,
+    }
+
+    /// Reviews a credit line under the product's line policy: raised when the user's record
+    /// earns it, cut when above the score band's maximum.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ReviewCreditLine {
+        /// The user.
+        pub user: UserId,
+    }
+
+    /// Pays a merchant for a beneficiary: an order shipped to someone else, a recharge credited
+    /// to a phone or account. Otherwise exactly `Pay`.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PayFor {
+        /// The paying user.
+        pub user: UserId,
+        /// The merchant paid.
+        pub merchant: MerchantId,
+        /// The split between credit and balance.
+        pub funding: Funding,
+        /// Who or what the order is for.
+        pub beneficiary: Tie,
+    }
+
+    /// Links a device, phone, identity, bank card or payout account to a user or merchant (a
+    /// login from a device, a binding added or changed); accounts sharing one become tied.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct LinkTie {
+        /// The user or merchant.
+        pub party: Party,
+        /// The identifier.
+        pub tie: Tie,
+    }
+
+    /// Installs a rules file; it must compile and carry a higher version than the one in force.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct InstallRules {
+        /// The rules.
+        pub rules: Box<RuleSet>,
+    }
+
+    /// Completes a command the risk engine challenged: the user passed the step-up verification.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct VerifyChallenge {
+        /// The user.
+        pub user: UserId,
+        /// The challenged command's id.
+        pub challenge: CommandId,
+    }
+
+    /// An analyst's verdict on a case: approve (what was held goes through) or reject.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct DecideCase {
+        /// The case (the id of the command that opened it).
+        pub case: CommandId,
+        /// True to approve.
+        pub approve: bool,
+        /// The label the evaluator learns from.
+        pub label: Label,
+    }
+
+    /// A user's appeal: evidence and text attached to a case.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AppealCase {
+        /// The case.
+        pub case: CommandId,
+        /// Receipts, refund records and other references.
+        pub evidence: Vec<Evidence>,
+        /// The user's own words.
+        pub text: String,
+    }
+
+    /// Reverses a risk account action (an analyst's command).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct LiftAction {
+        /// The user.
+        pub user: UserId,
+        /// The action to lift.
+        pub action: AccountAction,
+    }
+
+    /// The user lets a merchant charge them without asking each time (a mandate, 免密支付), up
+    /// to `per_payment_max_minor` a payment and `per_month_max_minor` a calendar month of the
+    /// product's time zone. Granting again replaces the caps.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct GrantMandate {
+        /// The user granting it.
+        pub user: UserId,
+        /// The merchant allowed to charge.
+        pub merchant: MerchantId,
+        /// Most a single payment or hold may be, in minor units.
+        pub per_payment_max_minor: u64,
+        /// Most all of a month's payments and holds may be, in minor units.
+        pub per_month_max_minor: u64,
+    }
+
+    /// The user takes a mandate back: the merchant can no longer charge them.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RevokeMandate {
+        /// The user.
+        pub user: UserId,
+        /// The merchant.
+        pub merchant: MerchantId,
+    }
+
+    /// A merchant sends money from its settlement account to a user's balance: cashback, a
+    /// seller's goodwill payment, a disbursement — and a colluding merchant's money back, which
+    /// is why it is scored.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct MerchantTransfer {
+        /// The merchant paying.
+        pub merchant: MerchantId,
+        /// The user paid.
+        pub to: UserId,
+        /// How much.
+        pub amount: Amount,
+    }
+
+    /// A user hands balance to an agent (a merchant) for cash, as mobile money's cash-out works:
+    /// the balance moves to the agent's settlement account, with its provenance. Scored as money
+    /// leaving the user (`withdraw_to_bank`), the agent its merchant.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AgentCashOut {
+        /// The user cashing out.
+        pub user: UserId,
+        /// The agent paying the cash.
+        pub agent: MerchantId,
+        /// How much.
+        pub amount: Amount,
+    }
+
+    /// A merchant sends money from its settlement account to another merchant's: a supplier, a
+    /// franchise's head office — or a shell layering money, which is why it is scored, as money
+    /// leaving the payer (`payout_merchant`).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct MerchantToMerchant {
+        /// The merchant paying.
+        pub merchant: MerchantId,
+        /// The merchant paid.
+        pub to: MerchantId,
+        /// How much.
+        pub amount: Amount,
+    }
+
+    /// Another system refused a user's attempt to move money before it reached this ledger (a
+    /// bank declined the card, a gateway or an upstream rule blocked a transfer): nothing moves,
+    /// but the risk features see when (`user.ms_since_refused_attempt`), as they see this
+    /// engine's own denials.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RecordRefusedAttempt {
+        /// The user who attempted it.
+        pub user: UserId,
+        /// How much the attempt was for.
+        pub amount: Amount,
     }
 }

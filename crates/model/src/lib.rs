@@ -19,7 +19,7 @@ pub mod risk;
 
 pub use command::{
     ActorId, Command, CommandId, CommandKind, Funding, IdentityLevel, Initiator, MerchantCategory, MerchantId,
-    MerchantVerification, RepaySource, UserId, WithdrawalPurpose,
+    MerchantVerification, RepaySource, UserId, WithdrawalPurpose, kind,
 };
 pub use money::{Amount, Currency};
 pub use outcome::{Accepted, AccountKey, AccountKind, Outcome, Posting, Rejection};

@@ -5,6 +5,7 @@ use crate::auth::{Principal, Role, key_id_of};
 use crate::error::ApiError;
 use crate::writer::{Committed, Draft};
 use engine::{Authorization, Merchant, Payment, User};
+use model::kind;
 use model::product::SCORE_ADJUSTMENT_MAX;
 use model::risk::{AccountAction, Case, Evidence, Held, Label, Party, RuleSet, Tie, TieKind};
 use model::{
@@ -886,32 +887,36 @@ impl CommandRequest {
         };
         let id = CommandId(self.command_id());
         let kind = match self {
-            CommandRequest::OpenUser(request) => CommandKind::OpenUser {
+            CommandRequest::OpenUser(request) => CommandKind::OpenUser(kind::OpenUser {
                 user: UserId(request.user_id),
                 currency: currency(&request.currency)?,
                 identity: request.identity,
-            },
-            CommandRequest::OpenMerchant(request) => CommandKind::OpenMerchant {
+            }),
+            CommandRequest::OpenMerchant(request) => CommandKind::OpenMerchant(kind::OpenMerchant {
                 merchant: MerchantId(request.merchant_id),
                 currency: currency(&request.currency)?,
                 category: request.category,
                 verification: request.verification,
                 partner: request.partner,
-            },
+            }),
             CommandRequest::SetCreditLimit(request) => {
                 if request.limit_minor > Amount::MAX {
                     let message = format!("limit_minor must be at most {}", Amount::MAX);
                     return Err(ApiError::invalid("invalid_amount", message));
                 }
-                CommandKind::SetCreditLimit { user: UserId(request.user_id), limit_minor: request.limit_minor }
+                CommandKind::SetCreditLimit(kind::SetCreditLimit {
+                    user: UserId(request.user_id),
+                    limit_minor: request.limit_minor,
+                })
             }
-            CommandRequest::SetCreditFrozen(request) => {
-                CommandKind::SetCreditFrozen { user: UserId(request.user_id), frozen: request.frozen }
-            }
-            CommandRequest::TopUp(request) => CommandKind::TopUp {
+            CommandRequest::SetCreditFrozen(request) => CommandKind::SetCreditFrozen(kind::SetCreditFrozen {
+                user: UserId(request.user_id),
+                frozen: request.frozen,
+            }),
+            CommandRequest::TopUp(request) => CommandKind::TopUp(kind::TopUp {
                 user: UserId(request.user_id),
                 amount: amount("amount_minor", request.amount_minor)?,
-            },
+            }),
             CommandRequest::Pay(request) => {
                 let (user, merchant, funding) = (
                     UserId(request.user_id),
@@ -920,9 +925,9 @@ impl CommandRequest {
                 );
                 match request.beneficiary {
                     Some(beneficiary) => {
-                        CommandKind::PayFor { user, merchant, funding, beneficiary: beneficiary.into() }
+                        CommandKind::PayFor(kind::PayFor { user, merchant, funding, beneficiary: beneficiary.into() })
                     }
-                    None => CommandKind::Pay { user, merchant, funding },
+                    None => CommandKind::Pay(kind::Pay { user, merchant, funding }),
                 }
             }
             CommandRequest::Authorize(request) => {
@@ -930,115 +935,123 @@ impl CommandRequest {
                     let message = format!("hold_ms must be between 1 and {}", engine::AUTHORIZATION_MAX_MS);
                     return Err(ApiError::invalid("invalid_hold", message));
                 }
-                CommandKind::Authorize {
+                CommandKind::Authorize(kind::Authorize {
                     user: UserId(request.user_id),
                     merchant: MerchantId(request.merchant_id),
                     funding: funding(request.credit_minor, request.balance_minor)?,
                     hold_ms: request.hold_ms,
-                }
+                })
             }
-            CommandRequest::Capture(request) => CommandKind::Capture {
+            CommandRequest::Capture(request) => CommandKind::Capture(kind::Capture {
                 authorization: CommandId(request.authorization_id),
                 merchant: MerchantId(request.merchant_id),
                 amount: amount("amount_minor", request.amount_minor)?,
-            },
-            CommandRequest::Release(request) => CommandKind::Release {
+            }),
+            CommandRequest::Release(request) => CommandKind::Release(kind::Release {
                 authorization: CommandId(request.authorization_id),
                 merchant: MerchantId(request.merchant_id),
-            },
-            CommandRequest::Refund(request) => CommandKind::Refund {
+            }),
+            CommandRequest::Refund(request) => CommandKind::Refund(kind::Refund {
                 payment: CommandId(request.payment_id),
                 merchant: MerchantId(request.merchant_id),
                 amount: amount("amount_minor", request.amount_minor)?,
-            },
-            CommandRequest::Transfer(request) => CommandKind::Transfer {
+            }),
+            CommandRequest::Transfer(request) => CommandKind::Transfer(kind::Transfer {
                 from: UserId(request.from_user_id),
                 to: UserId(request.to_user_id),
                 amount: amount("amount_minor", request.amount_minor)?,
-            },
-            CommandRequest::WithdrawToBank(request) => CommandKind::WithdrawToBank {
+            }),
+            CommandRequest::WithdrawToBank(request) => CommandKind::WithdrawToBank(kind::WithdrawToBank {
                 user: UserId(request.user_id),
                 amount: amount("amount_minor", request.amount_minor)?,
-            },
-            CommandRequest::PayoutMerchant(request) => CommandKind::PayoutMerchant {
+            }),
+            CommandRequest::PayoutMerchant(request) => CommandKind::PayoutMerchant(kind::PayoutMerchant {
                 merchant: MerchantId(request.merchant_id),
                 amount: amount("amount_minor", request.amount_minor)?,
-            },
-            CommandRequest::Repay(request) => CommandKind::Repay {
+            }),
+            CommandRequest::Repay(request) => CommandKind::Repay(kind::Repay {
                 user: UserId(request.user_id),
                 amount: amount("amount_minor", request.amount_minor)?,
                 source: request.source,
-            },
+            }),
             CommandRequest::InstallProduct(request) => {
                 toml_within_bounds(&request.toml)?;
                 let product = crate::product_file::parse(&request.toml, "toml")
                     .map_err(|error| ApiError::invalid("invalid_product", error.to_string()))?;
-                CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: request.effective_at_ms }
+                CommandKind::InstallProduct(kind::InstallProduct {
+                    product: Box::new(product),
+                    effective_at_ms: request.effective_at_ms,
+                })
             }
-            CommandRequest::ConvertToInstalments(request) => CommandKind::ConvertToInstalments {
-                user: UserId(request.user_id),
-                payment: CommandId(request.payment_id),
-                periods: periods(request.periods)?,
-            },
-            CommandRequest::PayOffInstalments(request) => CommandKind::PayOffInstalments {
+            CommandRequest::ConvertToInstalments(request) => {
+                CommandKind::ConvertToInstalments(kind::ConvertToInstalments {
+                    user: UserId(request.user_id),
+                    payment: CommandId(request.payment_id),
+                    periods: periods(request.periods)?,
+                })
+            }
+            CommandRequest::PayOffInstalments(request) => CommandKind::PayOffInstalments(kind::PayOffInstalments {
                 user: UserId(request.user_id),
                 plan: CommandId(request.plan_id),
                 source: request.source,
-            },
-            CommandRequest::RequestWithdrawal(request) => CommandKind::RequestWithdrawal {
+            }),
+            CommandRequest::RequestWithdrawal(request) => CommandKind::RequestWithdrawal(kind::RequestWithdrawal {
                 user: UserId(request.user_id),
                 amount: amount("amount_minor", request.amount_minor)?,
                 purpose: request.purpose,
-            },
-            CommandRequest::VerifyWithdrawal(request) => CommandKind::VerifyWithdrawal {
+            }),
+            CommandRequest::VerifyWithdrawal(request) => CommandKind::VerifyWithdrawal(kind::VerifyWithdrawal {
                 user: UserId(request.user_id),
                 withdrawal: CommandId(request.withdrawal_id),
-            },
+            }),
             CommandRequest::AdjustScore(request) => {
                 if !(-SCORE_ADJUSTMENT_MAX..=SCORE_ADJUSTMENT_MAX).contains(&request.points) {
                     let message = format!("points must be -{SCORE_ADJUSTMENT_MAX} to {SCORE_ADJUSTMENT_MAX}");
                     return Err(ApiError::invalid("invalid_points", message));
                 }
-                CommandKind::AdjustScore { user: UserId(request.user_id), points: request.points }
+                CommandKind::AdjustScore(kind::AdjustScore { user: UserId(request.user_id), points: request.points })
             }
-            CommandRequest::SetScoreFrozen(request) => {
-                CommandKind::SetScoreFrozen { user: UserId(request.user_id), frozen: request.frozen }
-            }
-            CommandRequest::ReviewCreditLine(request) => {
-                CommandKind::ReviewCreditLine { user: UserId(request.user_id) }
-            }
-            CommandRequest::ConvertStatement(request) => CommandKind::ConvertStatementToInstalments {
+            CommandRequest::SetScoreFrozen(request) => CommandKind::SetScoreFrozen(kind::SetScoreFrozen {
                 user: UserId(request.user_id),
-                periods: periods(request.periods)?,
-            },
-            CommandRequest::RepayStatement(request) => CommandKind::RepayStatement {
+                frozen: request.frozen,
+            }),
+            CommandRequest::ReviewCreditLine(request) => {
+                CommandKind::ReviewCreditLine(kind::ReviewCreditLine { user: UserId(request.user_id) })
+            }
+            CommandRequest::ConvertStatement(request) => {
+                CommandKind::ConvertStatementToInstalments(kind::ConvertStatementToInstalments {
+                    user: UserId(request.user_id),
+                    periods: periods(request.periods)?,
+                })
+            }
+            CommandRequest::RepayStatement(request) => CommandKind::RepayStatement(kind::RepayStatement {
                 user: UserId(request.user_id),
                 source: request.source,
                 in_full: request.in_full,
-            },
+            }),
             CommandRequest::LinkTie(request) => {
                 let party = match (request.user_id, request.merchant_id) {
                     (Some(user), None) => Party::User(UserId(user)),
                     (None, Some(merchant)) => Party::Merchant(MerchantId(merchant)),
                     _ => return Err(ApiError::invalid("invalid_party", "give exactly one of user_id and merchant_id")),
                 };
-                CommandKind::LinkTie { party, tie: request.tie.into() }
+                CommandKind::LinkTie(kind::LinkTie { party, tie: request.tie.into() })
             }
             CommandRequest::InstallRules(request) => {
                 toml_within_bounds(&request.toml)?;
                 let rules = crate::rules_file::parse(&request.toml, "toml")
                     .map_err(|error| ApiError::invalid("invalid_rules", error.to_string()))?;
-                CommandKind::InstallRules { rules: Box::new(rules) }
+                CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules) })
             }
-            CommandRequest::VerifyChallenge(request) => CommandKind::VerifyChallenge {
+            CommandRequest::VerifyChallenge(request) => CommandKind::VerifyChallenge(kind::VerifyChallenge {
                 user: UserId(request.user_id),
                 challenge: CommandId(request.challenge_id),
-            },
-            CommandRequest::DecideCase(request) => CommandKind::DecideCase {
+            }),
+            CommandRequest::DecideCase(request) => CommandKind::DecideCase(kind::DecideCase {
                 case: CommandId(request.case_id),
                 approve: request.approve,
                 label: request.label,
-            },
+            }),
             CommandRequest::AppealCase(request) => {
                 if !model::risk::appeal_within_bounds(&request.evidence, &request.text) {
                     let message = format!(
@@ -1049,14 +1062,14 @@ impl CommandRequest {
                     );
                     return Err(ApiError::invalid("invalid_appeal", message));
                 }
-                CommandKind::AppealCase {
+                CommandKind::AppealCase(kind::AppealCase {
                     case: CommandId(request.case_id),
                     evidence: request.evidence,
                     text: request.text,
-                }
+                })
             }
             CommandRequest::LiftAction(request) => {
-                CommandKind::LiftAction { user: UserId(request.user_id), action: request.action }
+                CommandKind::LiftAction(kind::LiftAction { user: UserId(request.user_id), action: request.action })
             }
             CommandRequest::GrantMandate(request) => {
                 let per_payment = amount("per_payment_max_minor", request.per_payment_max_minor)?;
@@ -1065,37 +1078,46 @@ impl CommandRequest {
                     let message = "per_month_max_minor must be at least per_payment_max_minor";
                     return Err(ApiError::invalid("invalid_amount", message));
                 }
-                CommandKind::GrantMandate {
+                CommandKind::GrantMandate(kind::GrantMandate {
                     user: UserId(request.user_id),
                     merchant: MerchantId(request.merchant_id),
                     per_payment_max_minor: per_payment.minor(),
                     per_month_max_minor: per_month.minor(),
-                }
+                })
             }
-            CommandRequest::RevokeMandate(request) => {
-                CommandKind::RevokeMandate { user: UserId(request.user_id), merchant: MerchantId(request.merchant_id) }
-            }
+            CommandRequest::RevokeMandate(request) => CommandKind::RevokeMandate(kind::RevokeMandate {
+                user: UserId(request.user_id),
+                merchant: MerchantId(request.merchant_id),
+            }),
             CommandRequest::MerchantTransfer(request) => {
                 let (merchant, amount) =
                     (MerchantId(request.merchant_id), amount("amount_minor", request.amount_minor)?);
                 match (request.to_user_id, request.to_merchant_id) {
-                    (Some(to), None) => CommandKind::MerchantTransfer { merchant, to: UserId(to), amount },
-                    (None, Some(to)) => CommandKind::MerchantToMerchant { merchant, to: MerchantId(to), amount },
+                    (Some(to), None) => {
+                        CommandKind::MerchantTransfer(kind::MerchantTransfer { merchant, to: UserId(to), amount })
+                    }
+                    (None, Some(to)) => CommandKind::MerchantToMerchant(kind::MerchantToMerchant {
+                        merchant,
+                        to: MerchantId(to),
+                        amount,
+                    }),
                     _ => {
                         let message = "give exactly one of to_user_id and to_merchant_id";
                         return Err(ApiError::invalid("invalid_party", message));
                     }
                 }
             }
-            CommandRequest::AgentCashOut(request) => CommandKind::AgentCashOut {
+            CommandRequest::AgentCashOut(request) => CommandKind::AgentCashOut(kind::AgentCashOut {
                 user: UserId(request.user_id),
                 agent: MerchantId(request.agent_id),
                 amount: amount("amount_minor", request.amount_minor)?,
-            },
-            CommandRequest::RecordRefusedAttempt(request) => CommandKind::RecordRefusedAttempt {
-                user: UserId(request.user_id),
-                amount: amount("amount_minor", request.amount_minor)?,
-            },
+            }),
+            CommandRequest::RecordRefusedAttempt(request) => {
+                CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt {
+                    user: UserId(request.user_id),
+                    amount: amount("amount_minor", request.amount_minor)?,
+                })
+            }
         };
         Ok(Draft { id, actor, initiator, kind })
     }

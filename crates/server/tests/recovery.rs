@@ -3,6 +3,7 @@
 
 use engine::Engine;
 use journal::{Journal, JournalOptions};
+use model::kind;
 use model::{
     Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, MerchantCategory, MerchantId,
     MerchantVerification, UserId, codec,
@@ -16,20 +17,25 @@ fn small_segments() -> JournalOptions {
 
 fn setup() -> Vec<CommandKind> {
     let mut kinds: Vec<CommandKind> = (0..4)
-        .map(|user| CommandKind::OpenUser {
-            user: UserId(user),
-            currency: Currency::CNY,
-            identity: IdentityLevel::Basic,
+        .map(|user| {
+            CommandKind::OpenUser(kind::OpenUser {
+                user: UserId(user),
+                currency: Currency::CNY,
+                identity: IdentityLevel::Basic,
+            })
         })
         .collect();
-    kinds.push(CommandKind::OpenMerchant {
+    kinds.push(CommandKind::OpenMerchant(kind::OpenMerchant {
         merchant: MerchantId(0),
         currency: Currency::CNY,
         category: MerchantCategory::Recharge,
         verification: MerchantVerification::Uncertified,
         partner: false,
-    });
-    kinds.extend((0..4).map(|user| CommandKind::SetCreditLimit { user: UserId(user), limit_minor: 50_000 }));
+    }));
+    kinds.extend(
+        (0..4)
+            .map(|user| CommandKind::SetCreditLimit(kind::SetCreditLimit { user: UserId(user), limit_minor: 50_000 })),
+    );
     kinds
 }
 
@@ -38,18 +44,20 @@ fn kind_strategy() -> impl Strategy<Value = CommandKind> {
     let amount = (1u64..3_000).prop_map(|minor| Amount::new(minor).expect("positive"));
     let user = (0u64..4).prop_map(UserId);
     prop_oneof![
-        (user.clone(), amount.clone()).prop_map(|(user, amount)| CommandKind::TopUp { user, amount }),
-        (user.clone(), 0u64..3_000, 0u64..1_000).prop_map(|(user, credit_minor, balance_minor)| CommandKind::Pay {
-            user,
-            merchant: MerchantId(0),
-            funding: Funding { credit_minor, balance_minor }
-        }),
-        (0u64..200, amount.clone()).prop_map(|(payment, amount)| CommandKind::Refund {
+        (user.clone(), amount.clone()).prop_map(|(user, amount)| CommandKind::TopUp(kind::TopUp { user, amount })),
+        (user.clone(), 0u64..3_000, 0u64..1_000).prop_map(|(user, credit_minor, balance_minor)| CommandKind::Pay(
+            kind::Pay { user, merchant: MerchantId(0), funding: Funding { credit_minor, balance_minor } }
+        )),
+        (0u64..200, amount.clone()).prop_map(|(payment, amount)| CommandKind::Refund(kind::Refund {
             payment: CommandId(payment),
             merchant: MerchantId(0),
             amount
-        }),
-        (user.clone(), user, amount).prop_map(|(from, to, amount)| CommandKind::Transfer { from, to, amount }),
+        })),
+        (user.clone(), user, amount).prop_map(|(from, to, amount)| CommandKind::Transfer(kind::Transfer {
+            from,
+            to,
+            amount
+        })),
     ]
 }
 

@@ -14,6 +14,7 @@
 use crate::events::{Body, Event, EventError, HONEST};
 use engine::CASE_HOLD_MS;
 use engine::{Engine, Lookahead};
+use model::kind;
 use model::product::Product;
 use model::risk::{DecisionKind, Party, RuleSet, Typology};
 use model::{ActorId, Command, CommandId, CommandKind, Initiator, MerchantId, Rejection, UserId};
@@ -496,8 +497,8 @@ fn share(part: usize, whole: usize) -> f64 {
 fn install(engine: &mut Engine, time_ms: u64, product: Product, rules: RuleSet) {
     // Ids far above any event id: they cannot collide with the file's.
     let setup = [
-        CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: None },
-        CommandKind::InstallRules { rules: Box::new(rules) },
+        CommandKind::InstallProduct(kind::InstallProduct { product: Box::new(product), effective_at_ms: None }),
+        CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules) }),
     ];
     for (index, kind) in setup.into_iter().enumerate() {
         let command = Command {

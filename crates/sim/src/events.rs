@@ -13,6 +13,7 @@
 //! type's fields; `label` (ground truth: `honest` or a typology name) is optional and never
 //! reaches the engine. docs/events.md documents every type.
 
+use model::kind;
 use model::risk::{AccountAction, Label, Party, Tie, TieKind};
 use model::{
     ActorId, Amount, Command, CommandId, CommandKind, Currency, Funding, IdentityLevel, Initiator, MerchantCategory,
@@ -416,7 +417,7 @@ impl Event {
                     .into(),
             })?;
             let tie = Tie { kind: TieKind::Device, token: device };
-            push_derived(out, CommandKind::LinkTie { party: Party::User(UserId(user)), tie });
+            push_derived(out, CommandKind::LinkTie(kind::LinkTie { party: Party::User(UserId(user)), tie }));
         }
         if self.refused {
             let user = self.device_user().filter(|_| self.amount_minor() > 0).ok_or_else(|| EventError {
@@ -425,128 +426,156 @@ impl Event {
                           transfer, cash_out, credit_withdrawal, repay)"
                     .into(),
             })?;
-            let kind =
-                CommandKind::RecordRefusedAttempt { user: UserId(user), amount: amount(self.amount_minor(), line)? };
+            let kind = CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt {
+                user: UserId(user),
+                amount: amount(self.amount_minor(), line)?,
+            });
             out.push(command(kind));
             return Ok(());
         }
         let kind = match &self.body {
             Body::OpenUser { user, currency: code, identity, ties, balance_minor } => {
-                let opening =
-                    CommandKind::OpenUser { user: UserId(*user), currency: currency(code, line)?, identity: *identity };
+                let opening = CommandKind::OpenUser(kind::OpenUser {
+                    user: UserId(*user),
+                    currency: currency(code, line)?,
+                    identity: *identity,
+                });
                 out.push(command(opening));
                 for tie in ties {
-                    push_derived(out, CommandKind::LinkTie { party: Party::User(UserId(*user)), tie: *tie });
+                    push_derived(
+                        out,
+                        CommandKind::LinkTie(kind::LinkTie { party: Party::User(UserId(*user)), tie: *tie }),
+                    );
                 }
                 if *balance_minor > 0 {
                     push_derived(
                         out,
-                        CommandKind::TopUp { user: UserId(*user), amount: amount(*balance_minor, line)? },
+                        CommandKind::TopUp(kind::TopUp { user: UserId(*user), amount: amount(*balance_minor, line)? }),
                     );
                 }
                 return Ok(());
             }
             Body::OpenMerchant { merchant, currency: code, category, verification, partner, ties, owner } => {
-                let opening = CommandKind::OpenMerchant {
+                let opening = CommandKind::OpenMerchant(kind::OpenMerchant {
                     merchant: MerchantId(*merchant),
                     currency: currency(code, line)?,
                     category: *category,
                     verification: *verification,
                     partner: *partner,
-                };
+                });
                 out.push(command(opening));
                 let party = Party::Merchant(MerchantId(*merchant));
                 for tie in ties {
-                    push_derived(out, CommandKind::LinkTie { party, tie: *tie });
+                    push_derived(out, CommandKind::LinkTie(kind::LinkTie { party, tie: *tie }));
                 }
                 if let Some(owner) = owner {
                     let tie = Tie { kind: TieKind::Owner, token: *owner };
                     for party in [party, Party::User(UserId(*owner))] {
-                        push_derived(out, CommandKind::LinkTie { party, tie });
+                        push_derived(out, CommandKind::LinkTie(kind::LinkTie { party, tie }));
                     }
                 }
                 return Ok(());
             }
             Body::SetCreditLimit { user, limit_minor } => {
-                CommandKind::SetCreditLimit { user: UserId(*user), limit_minor: *limit_minor }
+                CommandKind::SetCreditLimit(kind::SetCreditLimit { user: UserId(*user), limit_minor: *limit_minor })
             }
             Body::TopUp { user, amount_minor, agent: None } => {
-                CommandKind::TopUp { user: UserId(*user), amount: amount(*amount_minor, line)? }
+                CommandKind::TopUp(kind::TopUp { user: UserId(*user), amount: amount(*amount_minor, line)? })
             }
-            Body::TopUp { user, amount_minor, agent: Some(agent) } => CommandKind::MerchantTransfer {
-                merchant: MerchantId(*agent),
-                to: UserId(*user),
-                amount: amount(*amount_minor, line)?,
-            },
+            Body::TopUp { user, amount_minor, agent: Some(agent) } => {
+                CommandKind::MerchantTransfer(kind::MerchantTransfer {
+                    merchant: MerchantId(*agent),
+                    to: UserId(*user),
+                    amount: amount(*amount_minor, line)?,
+                })
+            }
             Body::Pay { user, merchant, credit_minor, balance_minor, beneficiary } => {
                 let (user, merchant, funding) =
                     (UserId(*user), MerchantId(*merchant), funding(*credit_minor, *balance_minor)?);
                 match beneficiary {
-                    Some(tie) => CommandKind::PayFor { user, merchant, funding, beneficiary: *tie },
-                    None => CommandKind::Pay { user, merchant, funding },
+                    Some(tie) => CommandKind::PayFor(kind::PayFor { user, merchant, funding, beneficiary: *tie }),
+                    None => CommandKind::Pay(kind::Pay { user, merchant, funding }),
                 }
             }
-            Body::Authorize { user, merchant, credit_minor, balance_minor, hold_ms } => CommandKind::Authorize {
-                user: UserId(*user),
-                merchant: MerchantId(*merchant),
-                funding: funding(*credit_minor, *balance_minor)?,
-                hold_ms: *hold_ms,
-            },
-            Body::Capture { authorization, merchant, amount_minor } => CommandKind::Capture {
+            Body::Authorize { user, merchant, credit_minor, balance_minor, hold_ms } => {
+                CommandKind::Authorize(kind::Authorize {
+                    user: UserId(*user),
+                    merchant: MerchantId(*merchant),
+                    funding: funding(*credit_minor, *balance_minor)?,
+                    hold_ms: *hold_ms,
+                })
+            }
+            Body::Capture { authorization, merchant, amount_minor } => CommandKind::Capture(kind::Capture {
                 authorization: CommandId(*authorization),
                 merchant: MerchantId(*merchant),
                 amount: amount(*amount_minor, line)?,
-            },
-            Body::Release { authorization, merchant } => {
-                CommandKind::Release { authorization: CommandId(*authorization), merchant: MerchantId(*merchant) }
-            }
-            Body::Refund { payment, merchant, amount_minor } => CommandKind::Refund {
+            }),
+            Body::Release { authorization, merchant } => CommandKind::Release(kind::Release {
+                authorization: CommandId(*authorization),
+                merchant: MerchantId(*merchant),
+            }),
+            Body::Refund { payment, merchant, amount_minor } => CommandKind::Refund(kind::Refund {
                 payment: CommandId(*payment),
                 merchant: MerchantId(*merchant),
                 amount: amount(*amount_minor, line)?,
-            },
-            Body::Transfer { from, to, amount_minor } => {
-                CommandKind::Transfer { from: UserId(*from), to: UserId(*to), amount: amount(*amount_minor, line)? }
-            }
-            Body::CashOut { user, amount_minor, agent: None } => {
-                CommandKind::WithdrawToBank { user: UserId(*user), amount: amount(*amount_minor, line)? }
-            }
-            Body::CashOut { user, amount_minor, agent: Some(agent) } => CommandKind::AgentCashOut {
+            }),
+            Body::Transfer { from, to, amount_minor } => CommandKind::Transfer(kind::Transfer {
+                from: UserId(*from),
+                to: UserId(*to),
+                amount: amount(*amount_minor, line)?,
+            }),
+            Body::CashOut { user, amount_minor, agent: None } => CommandKind::WithdrawToBank(kind::WithdrawToBank {
+                user: UserId(*user),
+                amount: amount(*amount_minor, line)?,
+            }),
+            Body::CashOut { user, amount_minor, agent: Some(agent) } => CommandKind::AgentCashOut(kind::AgentCashOut {
                 user: UserId(*user),
                 agent: MerchantId(*agent),
                 amount: amount(*amount_minor, line)?,
-            },
-            Body::Payout { merchant, amount_minor } => {
-                CommandKind::PayoutMerchant { merchant: MerchantId(*merchant), amount: amount(*amount_minor, line)? }
+            }),
+            Body::Payout { merchant, amount_minor } => CommandKind::PayoutMerchant(kind::PayoutMerchant {
+                merchant: MerchantId(*merchant),
+                amount: amount(*amount_minor, line)?,
+            }),
+            Body::MerchantTransfer { merchant, to, amount_minor } => {
+                CommandKind::MerchantTransfer(kind::MerchantTransfer {
+                    merchant: MerchantId(*merchant),
+                    to: UserId(*to),
+                    amount: amount(*amount_minor, line)?,
+                })
             }
-            Body::MerchantTransfer { merchant, to, amount_minor } => CommandKind::MerchantTransfer {
-                merchant: MerchantId(*merchant),
-                to: UserId(*to),
-                amount: amount(*amount_minor, line)?,
-            },
-            Body::MerchantToMerchant { merchant, to_merchant, amount_minor } => CommandKind::MerchantToMerchant {
-                merchant: MerchantId(*merchant),
-                to: MerchantId(*to_merchant),
-                amount: amount(*amount_minor, line)?,
-            },
-            Body::CreditWithdrawal { user, amount_minor, purpose } => CommandKind::RequestWithdrawal {
+            Body::MerchantToMerchant { merchant, to_merchant, amount_minor } => {
+                CommandKind::MerchantToMerchant(kind::MerchantToMerchant {
+                    merchant: MerchantId(*merchant),
+                    to: MerchantId(*to_merchant),
+                    amount: amount(*amount_minor, line)?,
+                })
+            }
+            Body::CreditWithdrawal { user, amount_minor, purpose } => {
+                CommandKind::RequestWithdrawal(kind::RequestWithdrawal {
+                    user: UserId(*user),
+                    amount: amount(*amount_minor, line)?,
+                    purpose: *purpose,
+                })
+            }
+            Body::Verify { user, challenge } => CommandKind::VerifyChallenge(kind::VerifyChallenge {
+                user: UserId(*user),
+                challenge: CommandId(*challenge),
+            }),
+            Body::Repay { user, amount_minor, source } => CommandKind::Repay(kind::Repay {
                 user: UserId(*user),
                 amount: amount(*amount_minor, line)?,
-                purpose: *purpose,
-            },
-            Body::Verify { user, challenge } => {
-                CommandKind::VerifyChallenge { user: UserId(*user), challenge: CommandId(*challenge) }
-            }
-            Body::Repay { user, amount_minor, source } => {
-                CommandKind::Repay { user: UserId(*user), amount: amount(*amount_minor, line)?, source: *source }
-            }
-            Body::RepayStatement { user, source, in_full } => {
-                CommandKind::RepayStatement { user: UserId(*user), source: *source, in_full: *in_full }
-            }
-            Body::Login { user, device } => CommandKind::LinkTie {
+                source: *source,
+            }),
+            Body::RepayStatement { user, source, in_full } => CommandKind::RepayStatement(kind::RepayStatement {
+                user: UserId(*user),
+                source: *source,
+                in_full: *in_full,
+            }),
+            Body::Login { user, device } => CommandKind::LinkTie(kind::LinkTie {
                 party: Party::User(UserId(*user)),
                 tie: Tie { kind: TieKind::Device, token: *device },
-            },
+            }),
             Body::Bind { user, merchant, tie } => {
                 let party = match (user, merchant) {
                     (Some(user), None) => Party::User(UserId(*user)),
@@ -555,11 +584,13 @@ impl Event {
                         return Err(EventError { line, message: "bind needs exactly one of user and merchant".into() });
                     }
                 };
-                CommandKind::LinkTie { party, tie: *tie }
+                CommandKind::LinkTie(kind::LinkTie { party, tie: *tie })
             }
-            Body::LiftAction { user, action } => CommandKind::LiftAction { user: UserId(*user), action: *action },
+            Body::LiftAction { user, action } => {
+                CommandKind::LiftAction(kind::LiftAction { user: UserId(*user), action: *action })
+            }
             Body::DecideCase { case, approve, verdict } => {
-                CommandKind::DecideCase { case: CommandId(*case), approve: *approve, label: *verdict }
+                CommandKind::DecideCase(kind::DecideCase { case: CommandId(*case), approve: *approve, label: *verdict })
             }
             Body::Tick => CommandKind::Tick,
         };

@@ -1,6 +1,7 @@
 //! The simulator, the event format, the converter and the evaluator, through their public API.
 
 use engine::Engine;
+use model::kind;
 use model::risk::{Tie, TieKind};
 use model::{Command, CommandKind, IdentityLevel, MerchantId, UserId};
 use sim::events::{self, Body, Event};
@@ -83,7 +84,7 @@ fn adversarial_schemes_name_only_open_accounts_and_mostly_funded_moves() {
         time_ms: simulated[0].time_ms,
         actor: model::ActorId::SERVER,
         initiator: model::Initiator::Platform,
-        kind: CommandKind::InstallProduct { product: Box::new(product), effective_at_ms: None },
+        kind: CommandKind::InstallProduct(kind::InstallProduct { product: Box::new(product), effective_at_ms: None }),
     };
     engine.apply(&install, 0, &mut Vec::new()).unwrap();
     let (mut moved, mut unfunded) = (0u64, 0u64);
@@ -181,7 +182,14 @@ fn bad_lines_are_refused_with_their_number() {
     assert!(
         matches!(
             commands[..],
-            [Command { kind: CommandKind::MerchantTransfer { merchant: MerchantId(3), to: UserId(4), .. }, .. }]
+            [Command {
+                kind: CommandKind::MerchantTransfer(kind::MerchantTransfer {
+                    merchant: MerchantId(3),
+                    to: UserId(4),
+                    ..
+                }),
+                ..
+            }]
         ),
         "{commands:?}"
     );
@@ -425,14 +433,16 @@ fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
     let device = Tie { kind: TieKind::Device, token: 77 };
     let commands =
         commands_of(r#"{"id":9,"time_ms":5,"type":"pay","user":3,"merchant":4,"credit_minor":100,"device":77}"#);
-    let link = CommandKind::LinkTie { party: model::risk::Party::User(UserId(3)), tie: device };
+    let link = CommandKind::LinkTie(kind::LinkTie { party: model::risk::Party::User(UserId(3)), tie: device });
     assert_eq!(commands[0], (events::derived_command_id(9, 0), link), "the device links first");
-    assert!(matches!(commands[1], (9, CommandKind::Pay { user: UserId(3), .. })) && commands.len() == 2);
+    assert!(matches!(commands[1], (9, CommandKind::Pay(kind::Pay { user: UserId(3), .. }))) && commands.len() == 2);
 
     let commands =
         commands_of(r#"{"id":10,"time_ms":5,"type":"open_user","user":3,"identity":"basic","balance_minor":5000}"#);
-    assert!(matches!(commands[0], (10, CommandKind::OpenUser { .. })));
-    assert!(matches!(commands[1], (_, CommandKind::TopUp { user: UserId(3), amount }) if amount.minor() == 5_000));
+    assert!(matches!(commands[0], (10, CommandKind::OpenUser(kind::OpenUser { .. }))));
+    assert!(
+        matches!(commands[1], (_, CommandKind::TopUp(kind::TopUp { user: UserId(3), amount })) if amount.minor() == 5_000)
+    );
 
     let commands = commands_of(
         r#"{"id":11,"time_ms":5,"type":"open_merchant","merchant":4,"category":"other","verification":"uncertified","owner":3}"#,
@@ -442,8 +452,8 @@ fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
     assert_eq!(
         links,
         [
-            CommandKind::LinkTie { party: model::risk::Party::Merchant(MerchantId(4)), tie: owner },
-            CommandKind::LinkTie { party: model::risk::Party::User(UserId(3)), tie: owner },
+            CommandKind::LinkTie(kind::LinkTie { party: model::risk::Party::Merchant(MerchantId(4)), tie: owner }),
+            CommandKind::LinkTie(kind::LinkTie { party: model::risk::Party::User(UserId(3)), tie: owner }),
         ]
     );
     let ids: std::collections::BTreeSet<u64> = commands.iter().map(|(id, _)| *id).collect();
@@ -452,17 +462,27 @@ fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
     let commands = commands_of(r#"{"id":12,"time_ms":5,"type":"top_up","user":3,"amount_minor":800,"agent":4}"#);
     assert!(matches!(
         commands[..],
-        [(12, CommandKind::MerchantTransfer { merchant: MerchantId(4), to: UserId(3), .. })]
+        [(12, CommandKind::MerchantTransfer(kind::MerchantTransfer { merchant: MerchantId(4), to: UserId(3), .. }))]
     ));
 
     let commands = commands_of(r#"{"id":15,"time_ms":5,"type":"cash_out","user":3,"amount_minor":800,"agent":4}"#);
-    assert!(matches!(commands[..], [(15, CommandKind::AgentCashOut { user: UserId(3), agent: MerchantId(4), .. })]));
+    assert!(matches!(
+        commands[..],
+        [(15, CommandKind::AgentCashOut(kind::AgentCashOut { user: UserId(3), agent: MerchantId(4), .. }))]
+    ));
     let commands = commands_of(
         r#"{"id":16,"time_ms":5,"type":"merchant_transfer","merchant":4,"to_merchant":6,"amount_minor":800}"#,
     );
     assert!(matches!(
         commands[..],
-        [(16, CommandKind::MerchantToMerchant { merchant: MerchantId(4), to: MerchantId(6), .. })]
+        [(
+            16,
+            CommandKind::MerchantToMerchant(kind::MerchantToMerchant {
+                merchant: MerchantId(4),
+                to: MerchantId(6),
+                ..
+            })
+        )]
     ));
     let neither =
         events::parse_line(r#"{"id":17,"time_ms":5,"type":"merchant_transfer","merchant":4,"amount_minor":8}"#);
@@ -473,7 +493,7 @@ fn version_2_fields_become_their_commands_and_version_1_files_still_read() {
     );
     assert!(matches!(
         commands[..],
-        [(_, CommandKind::LinkTie { .. }), (18, CommandKind::RecordRefusedAttempt { user: UserId(3), amount })]
+        [(_, CommandKind::LinkTie(kind::LinkTie { .. })), (18, CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { user: UserId(3), amount }))]
             if amount.minor() == 800
     ));
     // A device names the acting user's device: an event no user makes has none, and an event

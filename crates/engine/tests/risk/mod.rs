@@ -4,6 +4,7 @@
 
 use super::{ALICE, BOB, Ledger, SHOP, amount, funding};
 use engine::Engine;
+use model::kind;
 use model::risk::catalog;
 use model::risk::{
     AccountAction, CaseStatus, DecisionKind, EventKind, Evidence, EvidenceKind, Label, Party, RuleSet, RuleStatus, Tie,
@@ -34,9 +35,9 @@ impl Ledger {
     /// The base ledger with the default rules, limits of ¥10,000 and risk-relevant merchants.
     fn with_rules() -> Ledger {
         let mut ledger = Ledger::new();
-        ledger.ok(CommandKind::InstallRules { rules: Box::new(default_rules()) });
+        ledger.ok(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(default_rules()) }));
         for user in [ALICE, BOB] {
-            ledger.ok(CommandKind::SetCreditLimit { user, limit_minor: 1_000_000 });
+            ledger.ok(CommandKind::SetCreditLimit(kind::SetCreditLimit { user, limit_minor: 1_000_000 }));
             ledger.link(Party::User(user), tie(TieKind::Device, 1_000 + user.0));
         }
         for (merchant, category, verification) in [
@@ -55,24 +56,30 @@ impl Ledger {
 
     fn open_merchant(&mut self, merchant: MerchantId, category: MerchantCategory, verification: MerchantVerification) {
         let currency = Currency::CNY;
-        self.ok(CommandKind::OpenMerchant { merchant, currency, category, verification, partner: false });
+        self.ok(CommandKind::OpenMerchant(kind::OpenMerchant {
+            merchant,
+            currency,
+            category,
+            verification,
+            partner: false,
+        }));
     }
 
     /// Opens a user with a credit limit and a balance.
     fn open_user(&mut self, user: UserId, limit_minor: u64, balance_minor: u64) {
-        self.ok(CommandKind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full });
-        self.ok(CommandKind::SetCreditLimit { user, limit_minor });
+        self.ok(CommandKind::OpenUser(kind::OpenUser { user, currency: Currency::CNY, identity: IdentityLevel::Full }));
+        self.ok(CommandKind::SetCreditLimit(kind::SetCreditLimit { user, limit_minor }));
         if balance_minor > 0 {
-            self.ok(CommandKind::TopUp { user, amount: amount(balance_minor) });
+            self.ok(CommandKind::TopUp(kind::TopUp { user, amount: amount(balance_minor) }));
         }
     }
 
     fn link(&mut self, party: Party, tie: Tie) {
-        self.ok(CommandKind::LinkTie { party, tie });
+        self.ok(CommandKind::LinkTie(kind::LinkTie { party, tie }));
     }
 
     fn pay(&mut self, user: UserId, merchant: MerchantId, credit_minor: u64) -> (CommandId, Outcome) {
-        self.run(CommandKind::Pay { user, merchant, funding: funding(credit_minor, 0) })
+        self.run(CommandKind::Pay(kind::Pay { user, merchant, funding: funding(credit_minor, 0) }))
     }
 
     fn wait(&mut self, ms: u64) {
@@ -102,7 +109,7 @@ fn buy_and_refund_fast(ledger: &mut Ledger, user: UserId, merchant: MerchantId, 
     let (payment, outcome) = ledger.pay(user, merchant, credit_minor);
     assert!(outcome.is_ok(), "{outcome:?}");
     ledger.wait(HOUR_MS);
-    ledger.ok(CommandKind::Refund { payment, merchant, amount: amount(credit_minor) });
+    ledger.ok(CommandKind::Refund(kind::Refund { payment, merchant, amount: amount(credit_minor) }));
 }
 
 /// Two rounds of gift-card cycling by a user who also returned a parcel the slow way (so the
@@ -110,7 +117,7 @@ fn buy_and_refund_fast(ledger: &mut Ledger, user: UserId, merchant: MerchantId, 
 fn cycle_twice_among_returns(ledger: &mut Ledger) {
     let (parcel, _) = ledger.pay(ALICE, SHOP, 100_000);
     ledger.wait(3 * DAY_MS);
-    ledger.ok(CommandKind::Refund { payment: parcel, merchant: SHOP, amount: amount(100_000) });
+    ledger.ok(CommandKind::Refund(kind::Refund { payment: parcel, merchant: SHOP, amount: amount(100_000) }));
     buy_and_refund_fast(ledger, ALICE, GIFT_CARDS, 200_000);
     buy_and_refund_fast(ledger, ALICE, GIFT_CARDS, 200_000);
 }
@@ -139,7 +146,11 @@ fn refund_cycling_is_held_then_denied() {
     assert!(ledger.engine.user(ALICE).unwrap().risk.watchlisted());
     assert_eq!(ledger.engine.user(ALICE).unwrap().account.credit_held_minor, 200_000, "the payment is held, not taken");
     // The analyst rejects it as cycling: the hold is released and the label kept.
-    ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::RefundCycling) });
+    ledger.ok(CommandKind::DecideCase(kind::DecideCase {
+        case,
+        approve: false,
+        label: Label::Fraud(Typology::RefundCycling),
+    }));
     assert_eq!(ledger.engine.user(ALICE).unwrap().account.credit_held_minor, 0);
     assert_eq!(ledger.engine.case(case).unwrap().label, Some(Label::Fraud(Typology::RefundCycling)));
     // The next attempt meets both the pattern and the watch-list: refused.
@@ -182,7 +193,7 @@ fn slow_gift_card_refunds_are_cycling_but_slow_parcel_returns_are_not() {
             decisions.push(ledger.decision().0);
             if outcome.is_ok_and(|accepted| matches!(accepted, Accepted::Split { .. })) {
                 ledger.wait(2 * DAY_MS);
-                ledger.ok(CommandKind::Refund { payment, merchant, amount: amount(200_000) });
+                ledger.ok(CommandKind::Refund(kind::Refund { payment, merchant, amount: amount(200_000) }));
             }
         }
         let _then = ledger.pay(ALICE, GIFT_CARDS, 100_000);
@@ -200,7 +211,7 @@ fn a_genuine_refund_does_not_look_like_cycling() {
     // A slow refund of physical goods, then one quick refund of a wrong gift card.
     let (payment, _) = ledger.pay(ALICE, SHOP, 300_000);
     ledger.wait(3 * DAY_MS);
-    ledger.ok(CommandKind::Refund { payment, merchant: SHOP, amount: amount(300_000) });
+    ledger.ok(CommandKind::Refund(kind::Refund { payment, merchant: SHOP, amount: amount(300_000) }));
     buy_and_refund_fast(&mut ledger, ALICE, GIFT_CARDS, 50_000);
     let (_, outcome) = ledger.pay(ALICE, GIFT_CARDS, 50_000);
     assert!(matches!(outcome, Ok(Accepted::Split { .. })), "{outcome:?}");
@@ -227,7 +238,8 @@ fn money_back_from_a_colluding_merchant_is_denied() {
     let (_, outcome) = ledger.pay(ALICE, COLLUDER, 300_000);
     assert!(outcome.is_ok(), "nothing ties Alice to the shop yet: {outcome:?}");
     ledger.wait(DAY_MS);
-    let (_, outcome) = ledger.run(CommandKind::Transfer { from: CARL, to: ALICE, amount: amount(280_000) });
+    let (_, outcome) =
+        ledger.run(CommandKind::Transfer(kind::Transfer { from: CARL, to: ALICE, amount: amount(280_000) }));
     assert_eq!(outcome, Err(Rejection::RiskDenied));
     ledger.expect_decision(DecisionKind::Deny, "merchant_money_back");
     assert_eq!(ledger.engine.user(ALICE).unwrap().account.balance_minor, 0, "no cash reached the payer");
@@ -248,7 +260,8 @@ fn credit_paid_to_a_merchant_tied_to_the_payer_is_held() {
     assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
     ledger.expect_decision(DecisionKind::Review, "merchant_tied_to_payer");
     // Reviewed and found honest (the owner's own staff purchase): approval captures it.
-    let (_, approved) = ledger.ok(CommandKind::DecideCase { case, approve: true, label: Label::NotFraud });
+    let (_, approved) =
+        ledger.ok(CommandKind::DecideCase(kind::DecideCase { case, approve: true, label: Label::NotFraud }));
     assert_eq!(approved, Accepted::Split { credit_minor: 300_000, balance_minor: 0 });
     assert_eq!(ledger.settlement(COLLUDER), 300_000);
     assert_eq!(ledger.engine.case(case).unwrap().status, CaseStatus::Approved);
@@ -279,12 +292,12 @@ fn a_merchant_paying_a_supplier_and_a_friend_paying_back_dinner_pass() {
     carl_owns_the_colluder(&mut ledger);
     ledger.pay(BOB, COLLUDER, 300_000).1.unwrap();
     // The shop's owner pays a supplier, who never bought from the shop.
-    ledger.run(CommandKind::Transfer { from: CARL, to: ALICE, amount: amount(280_000) }).1.unwrap();
+    ledger.run(CommandKind::Transfer(kind::Transfer { from: CARL, to: ALICE, amount: amount(280_000) })).1.unwrap();
     ledger.expect_decision(DecisionKind::Allow, "");
     // Alice paid dinner with credit; Bob pays his half back.
     ledger.pay(ALICE, SHOP, 20_000).1.unwrap();
-    ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(10_000) });
-    ledger.run(CommandKind::Transfer { from: BOB, to: ALICE, amount: amount(10_000) }).1.unwrap();
+    ledger.ok(CommandKind::TopUp(kind::TopUp { user: BOB, amount: amount(10_000) }));
+    ledger.run(CommandKind::Transfer(kind::Transfer { from: BOB, to: ALICE, amount: amount(10_000) })).1.unwrap();
     ledger.expect_decision(DecisionKind::Allow, "");
 }
 
@@ -311,7 +324,8 @@ fn a_payout_of_credit_drawn_by_the_merchants_owner_is_held_but_customers_money_p
     }
     ledger.wait(20 * DAY_MS);
     ledger.link(Party::Merchant(COLLUDER), tie(TieKind::BankCard, 77));
-    let (_, outcome) = ledger.run(CommandKind::PayoutMerchant { merchant: COLLUDER, amount: amount(700_000) });
+    let (_, outcome) =
+        ledger.run(CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant: COLLUDER, amount: amount(700_000) }));
     assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?}");
     let decision = ledger.engine.last_decision().unwrap();
     let fired: Vec<&str> = decision.fired.iter().map(|rule| rule.rule.as_str()).collect();
@@ -334,7 +348,8 @@ fn a_payout_of_credit_drawn_by_the_merchants_owner_is_held_but_customers_money_p
         ledger.wait(DAY_MS);
     }
     ledger.link(Party::Merchant(honest), tie(TieKind::BankCard, 77));
-    let (_, outcome) = ledger.run(CommandKind::PayoutMerchant { merchant: honest, amount: amount(600_000) });
+    let (_, outcome) =
+        ledger.run(CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant: honest, amount: amount(600_000) }));
     assert_eq!(outcome, Ok(Accepted::Done));
     ledger.expect_decision(DecisionKind::Allow, "");
 }
@@ -356,12 +371,17 @@ fn a_shop_paying_back_its_payers_credit_is_denied_but_cashback_passes() {
     ledger.wait(16 * DAY_MS);
     // Alice's phone shows on the twin account only now; the shop pays the twin most of it back.
     ledger.link(Party::User(ALICE), tie(TieKind::Phone, 88));
-    let back = CommandKind::MerchantTransfer { merchant: COLLUDER, to: twin, amount: amount(400_000) };
+    let back =
+        CommandKind::MerchantTransfer(kind::MerchantTransfer { merchant: COLLUDER, to: twin, amount: amount(400_000) });
     assert_eq!(ledger.run(back).1, Err(Rejection::RiskDenied));
     ledger.expect_decision(DecisionKind::Deny, "merchant_money_back");
     assert!(ledger.engine.user(twin).unwrap().account.credit_frozen, "the beneficiary's line is frozen");
     // Cashback: 2 % of what a customer spent, to that customer.
-    let cashback = CommandKind::MerchantTransfer { merchant: COLLUDER, to: UserId(70), amount: amount(800) };
+    let cashback = CommandKind::MerchantTransfer(kind::MerchantTransfer {
+        merchant: COLLUDER,
+        to: UserId(70),
+        amount: amount(800),
+    });
     assert_eq!(ledger.run(cashback).1, Ok(Accepted::Done));
     ledger.expect_decision(DecisionKind::Allow, "");
     assert_eq!(ledger.engine.user(UserId(70)).unwrap().account.balance_minor, 800);
@@ -375,11 +395,16 @@ fn buy_for_others(ledger: &mut Ledger, payback_ppm: u64) {
         ledger.open_user(user, 0, 1_000_000);
         let beneficiary = tie(TieKind::Phone, 9_000 + stranger);
         ledger.link(Party::User(user), beneficiary);
-        let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary };
+        let kind = CommandKind::PayFor(kind::PayFor {
+            user: ALICE,
+            merchant: SHOP,
+            funding: funding(100_000, 0),
+            beneficiary,
+        });
         ledger.run(kind).1.unwrap();
         ledger.wait(HOUR_MS);
         let payback = amount(100_000 * payback_ppm / 1_000_000);
-        ledger.run(CommandKind::Transfer { from: user, to: ALICE, amount: payback }).1.unwrap();
+        ledger.run(CommandKind::Transfer(kind::Transfer { from: user, to: ALICE, amount: payback })).1.unwrap();
     }
 }
 
@@ -390,15 +415,21 @@ fn proxy_purchases_paid_back_at_a_discount_are_held() {
     ledger.open_user(UserId(104), 0, 0);
     let beneficiary = tie(TieKind::Phone, 9_004);
     ledger.link(Party::User(UserId(104)), beneficiary);
-    let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary };
+    let kind =
+        CommandKind::PayFor(kind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary });
     let (case, outcome) = ledger.run(kind);
     assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
     ledger.expect_decision(DecisionKind::Review, "proxy_purchase");
-    let (case, outcome) = ledger.run(CommandKind::WithdrawToBank { user: ALICE, amount: amount(279_000) });
+    let (case, outcome) =
+        ledger.run(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(279_000) }));
     assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
     ledger.expect_decision(DecisionKind::Review, "proxy_purchase");
     assert_eq!(ledger.engine.user(ALICE).unwrap().account.balance_minor, 279_000, "the cash-out waits for the analyst");
-    ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::ProxyPurchase) });
+    ledger.ok(CommandKind::DecideCase(kind::DecideCase {
+        case,
+        approve: false,
+        label: Label::Fraud(Typology::ProxyPurchase),
+    }));
     assert_eq!(
         ledger.engine.user(ALICE).unwrap().account.balance_minor,
         279_000,
@@ -411,10 +442,11 @@ fn tickets_for_friends_paid_back_in_full_pass() {
     let mut ledger = Ledger::with_rules();
     buy_for_others(&mut ledger, 1_000_000);
     let beneficiary = tie(TieKind::Phone, 9_004);
-    let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary };
+    let kind =
+        CommandKind::PayFor(kind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary });
     ledger.run(kind).1.unwrap();
     ledger.expect_decision(DecisionKind::Allow, "");
-    ledger.run(CommandKind::WithdrawToBank { user: ALICE, amount: amount(300_000) }).1.unwrap();
+    ledger.run(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(300_000) })).1.unwrap();
     ledger.expect_decision(DecisionKind::Allow, "");
 }
 
@@ -432,11 +464,19 @@ fn orders_paid_back_at_a_discount(
     ledger.link(Party::User(client), beneficiary);
     let mut decisions = Vec::new();
     for _ in 0..rounds {
-        let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary };
+        let kind = CommandKind::PayFor(kind::PayFor {
+            user: ALICE,
+            merchant: SHOP,
+            funding: funding(100_000, 0),
+            beneficiary,
+        });
         let _held_or_not = ledger.run(kind);
         decisions.push(ledger.decision().0);
         ledger.wait(2 * HOUR_MS);
-        ledger.run(CommandKind::Transfer { from: client, to: ALICE, amount: amount(92_000) }).1.unwrap();
+        ledger
+            .run(CommandKind::Transfer(kind::Transfer { from: client, to: ALICE, amount: amount(92_000) }))
+            .1
+            .unwrap();
         ledger.wait(apart_ms);
     }
     decisions
@@ -454,16 +494,26 @@ fn a_friends_gifts_are_no_payback_but_a_clients_discounts_pair_even_with_orders_
     let phone = tie(TieKind::Phone, 9_111);
     ledger.link(Party::User(friend), phone);
     for price in [100_000, 150_000] {
-        let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(price, 0), beneficiary: phone };
+        let kind = CommandKind::PayFor(kind::PayFor {
+            user: ALICE,
+            merchant: SHOP,
+            funding: funding(price, 0),
+            beneficiary: phone,
+        });
         ledger.run(kind).1.unwrap();
         ledger.wait(HOUR_MS);
     }
     // Paid back the first order in full, then a gift of ¥1,200: 80 % of the second.
     for gift in [100_000, 120_000] {
-        ledger.run(CommandKind::Transfer { from: friend, to: ALICE, amount: amount(gift) }).1.unwrap();
+        ledger.run(CommandKind::Transfer(kind::Transfer { from: friend, to: ALICE, amount: amount(gift) })).1.unwrap();
         ledger.wait(HOUR_MS);
     }
-    let kind = CommandKind::PayFor { user: ALICE, merchant: SHOP, funding: funding(100_000, 0), beneficiary: phone };
+    let kind = CommandKind::PayFor(kind::PayFor {
+        user: ALICE,
+        merchant: SHOP,
+        funding: funding(100_000, 0),
+        beneficiary: phone,
+    });
     ledger.run(kind).1.unwrap();
     ledger.expect_decision(DecisionKind::Allow, "");
 
@@ -521,11 +571,8 @@ fn a_recharge_into_the_payers_own_wallet_is_denied_but_their_phone_is_fine() {
     ledger.link(Party::User(UserId(40)), tie(TieKind::Identity, 1));
     ledger.link(Party::User(UserId(40)), wallet);
     ledger.link(Party::User(ALICE), phone);
-    let recharge = |beneficiary| CommandKind::PayFor {
-        user: ALICE,
-        merchant: RECHARGE,
-        funding: funding(200_000, 0),
-        beneficiary,
+    let recharge = |beneficiary| {
+        CommandKind::PayFor(kind::PayFor { user: ALICE, merchant: RECHARGE, funding: funding(200_000, 0), beneficiary })
     };
     assert_eq!(ledger.run(recharge(wallet)).1, Err(Rejection::RiskDenied));
     ledger.expect_decision(DecisionKind::Deny, "self_recharge");
@@ -548,7 +595,8 @@ fn the_next_recharge_of_a_caught_twins_drawer_is_held_but_others_pass() {
         assert!(matches!(ledger.pay(payer, RECHARGE, 200_000).1, Ok(Accepted::Split { .. })));
     }
     ledger.wait(3 * HOUR_MS);
-    let credited = CommandKind::MerchantTransfer { merchant: RECHARGE, to: twin, amount: amount(200_000) };
+    let credited =
+        CommandKind::MerchantTransfer(kind::MerchantTransfer { merchant: RECHARGE, to: twin, amount: amount(200_000) });
     assert_eq!(ledger.run(credited).1, Err(Rejection::RiskDenied));
     assert!(ledger.engine.user(twin).unwrap().risk.watchlisted());
     ledger.wait(DAY_MS);
@@ -564,7 +612,7 @@ fn the_next_recharge_of_a_caught_twins_drawer_is_held_but_others_pass() {
 #[test]
 fn a_takeover_spend_and_cash_out_are_held_and_the_line_frozen() {
     let mut ledger = Ledger::with_rules();
-    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(200_000) });
+    ledger.ok(CommandKind::TopUp(kind::TopUp { user: ALICE, amount: amount(200_000) }));
     ledger.wait(30 * DAY_MS);
     // The tool logs in from a new device and spends nearly the whole line on gift cards.
     ledger.link(Party::User(ALICE), tie(TieKind::Device, 666));
@@ -573,18 +621,23 @@ fn a_takeover_spend_and_cash_out_are_held_and_the_line_frozen() {
     ledger.expect_decision(DecisionKind::Review, "account_takeover");
     assert!(ledger.engine.user(ALICE).unwrap().account.credit_frozen, "credit use is frozen");
     // Cash leaving is challenged: the real owner can verify, the tool cannot.
-    let (_, outcome) = ledger.run(CommandKind::Transfer { from: ALICE, to: UserId(2), amount: amount(150_000) });
+    let (_, outcome) =
+        ledger.run(CommandKind::Transfer(kind::Transfer { from: ALICE, to: UserId(2), amount: amount(150_000) }));
     assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
     ledger.expect_decision(DecisionKind::Challenge, "account_takeover");
     // The real owner appeals: the analyst confirms the takeover; the freeze stays until lifted.
     let evidence = vec![Evidence { kind: EvidenceKind::Other, reference: "police-report-17".into() }];
-    ledger.ok(CommandKind::AppealCase { case, evidence, text: "my phone was stolen".into() });
-    ledger.ok(CommandKind::DecideCase { case, approve: false, label: Label::Fraud(Typology::AccountTakeover) });
+    ledger.ok(CommandKind::AppealCase(kind::AppealCase { case, evidence, text: "my phone was stolen".into() }));
+    ledger.ok(CommandKind::DecideCase(kind::DecideCase {
+        case,
+        approve: false,
+        label: Label::Fraud(Typology::AccountTakeover),
+    }));
     assert_eq!(ledger.engine.case(case).unwrap().appeals.len(), 1);
-    ledger.ok(CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit });
+    ledger.ok(CommandKind::LiftAction(kind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit }));
     assert!(!ledger.engine.user(ALICE).unwrap().account.credit_frozen);
     ledger.rejected(
-        CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit },
+        CommandKind::LiftAction(kind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit }),
         Rejection::ActionNotInForce,
     );
 }
@@ -596,7 +649,7 @@ fn a_takeover_spend_and_cash_out_are_held_and_the_line_frozen() {
 fn a_wallet_drained_to_a_day_old_account_is_held_but_savings_to_an_old_one_pass() {
     let drain = |payee_opened_days_ago: u64, share_per_mille: u64| {
         let mut ledger = Ledger::with_rules();
-        ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(73_210) });
+        ledger.ok(CommandKind::TopUp(kind::TopUp { user: ALICE, amount: amount(73_210) }));
         ledger.wait(40 * DAY_MS);
         let payee = UserId(60);
         ledger.open_user(payee, 0, 0);
@@ -604,7 +657,8 @@ fn a_wallet_drained_to_a_day_old_account_is_held_but_savings_to_an_old_one_pass(
         ledger.link(Party::User(ALICE), tie(TieKind::Device, 667));
         ledger.wait(2 * HOUR_MS);
         let amount_minor = 73_210 * share_per_mille / 1_000;
-        let (_, outcome) = ledger.run(CommandKind::Transfer { from: ALICE, to: payee, amount: amount(amount_minor) });
+        let (_, outcome) =
+            ledger.run(CommandKind::Transfer(kind::Transfer { from: ALICE, to: payee, amount: amount(amount_minor) }));
         let decision = ledger.engine.last_decision().expect("scored").clone();
         (outcome, decision.fired.into_iter().map(|rule| rule.rule).collect::<Vec<_>>())
     };
@@ -623,14 +677,18 @@ fn a_wallet_drained_to_a_day_old_account_is_held_but_savings_to_an_old_one_pass(
 fn a_day_old_account_cashing_out_what_it_just_received_is_held_but_part_of_a_gift_passes() {
     let received_then_withdrawn = |withdrawn_minor: u64| {
         let mut ledger = Ledger::with_rules();
-        ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(200_000) });
+        ledger.ok(CommandKind::TopUp(kind::TopUp { user: BOB, amount: amount(200_000) }));
         ledger.wait(40 * DAY_MS);
         let newcomer = UserId(61);
         ledger.open_user(newcomer, 0, 0);
         ledger.wait(2 * HOUR_MS);
-        ledger.run(CommandKind::Transfer { from: BOB, to: newcomer, amount: amount(50_000) }).1.expect("a gift");
+        ledger
+            .run(CommandKind::Transfer(kind::Transfer { from: BOB, to: newcomer, amount: amount(50_000) }))
+            .1
+            .expect("a gift");
         ledger.wait(5 * HOUR_MS);
-        let (_, outcome) = ledger.run(CommandKind::WithdrawToBank { user: newcomer, amount: amount(withdrawn_minor) });
+        let (_, outcome) = ledger
+            .run(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: newcomer, amount: amount(withdrawn_minor) }));
         let fired: Vec<String> =
             ledger.engine.last_decision().expect("scored").fired.iter().map(|rule| rule.rule.clone()).collect();
         (outcome, fired)
@@ -658,13 +716,20 @@ fn money_collected_from_many_and_passed_on_is_held_but_an_owner_paying_a_supplie
         }
         ledger.wait(40 * DAY_MS);
         for sender in 0..senders {
-            let paid = CommandKind::Transfer { from: UserId(140 + sender), to: collector, amount: amount(100_000) };
+            let paid = CommandKind::Transfer(kind::Transfer {
+                from: UserId(140 + sender),
+                to: collector,
+                amount: amount(100_000),
+            });
             ledger.run(paid).1.expect("sent");
         }
         ledger.wait(3 * HOUR_MS);
         let onward_minor = 100_000 * senders * 95 / 100;
-        let (_, outcome) =
-            ledger.run(CommandKind::Transfer { from: collector, to: onward, amount: amount(onward_minor) });
+        let (_, outcome) = ledger.run(CommandKind::Transfer(kind::Transfer {
+            from: collector,
+            to: onward,
+            amount: amount(onward_minor),
+        }));
         (outcome, ledger.decision())
     };
     let (outcome, (kind, reasons)) = forwarded(10_000, 3);
@@ -696,15 +761,19 @@ fn a_caught_collector_is_watched_its_feeders_and_relays_held_and_small_dues_pass
         let mut outcomes = Vec::new();
         for sender in 0..3 {
             let smurf = UserId(140 + sender);
-            ledger.ok(CommandKind::TopUp { user: smurf, amount: amount(100_000) });
-            outcomes.push(ledger.run(CommandKind::Transfer { from: smurf, to: collector, amount: amount(99_000) }).1);
+            ledger.ok(CommandKind::TopUp(kind::TopUp { user: smurf, amount: amount(100_000) }));
+            outcomes.push(
+                ledger
+                    .run(CommandKind::Transfer(kind::Transfer { from: smurf, to: collector, amount: amount(99_000) }))
+                    .1,
+            );
         }
         outcomes
     };
     let first = round(&mut ledger);
     assert!(first.iter().all(|outcome| *outcome == Ok(Accepted::Done)), "nothing is known yet: {first:?}");
     ledger.wait(3 * HOUR_MS);
-    let pass_on = CommandKind::Transfer { from: collector, to: onward, amount: amount(290_000) };
+    let pass_on = CommandKind::Transfer(kind::Transfer { from: collector, to: onward, amount: amount(290_000) });
     let (_, outcome) = ledger.run(pass_on.clone());
     assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?}");
     ledger.expect_decision(DecisionKind::Review, "pass_through");
@@ -720,16 +789,18 @@ fn a_caught_collector_is_watched_its_feeders_and_relays_held_and_small_dues_pass
         second.iter().all(|outcome| matches!(outcome, Ok(Accepted::HeldForReview { .. }))),
         "feeders held: {second:?}"
     );
-    let dues = CommandKind::Transfer { from: member, to: collector, amount: amount(20_000) };
+    let dues = CommandKind::Transfer(kind::Transfer { from: member, to: collector, amount: amount(20_000) });
     assert_eq!(ledger.run(dues).1, Ok(Accepted::Done), "a small part of the member's balance");
     // The collector relays what it has from the member to the same payee: no longer first-seen.
     ledger.wait(HOUR_MS);
-    let (_, outcome) = ledger.run(CommandKind::Transfer { from: collector, to: onward, amount: amount(19_000) });
+    let (_, outcome) =
+        ledger.run(CommandKind::Transfer(kind::Transfer { from: collector, to: onward, amount: amount(19_000) }));
     assert!(matches!(outcome, Ok(Accepted::HeldForReview { .. })), "{outcome:?}");
     ledger.expect_decision(DecisionKind::Review, "pass_through");
     // Days after the money came, a listed account paying out is not relaying it.
     ledger.wait(3 * DAY_MS);
-    let (_, outcome) = ledger.run(CommandKind::Transfer { from: collector, to: member, amount: amount(15_000) });
+    let (_, outcome) =
+        ledger.run(CommandKind::Transfer(kind::Transfer { from: collector, to: member, amount: amount(15_000) }));
     assert_eq!(outcome, Ok(Accepted::Done));
 }
 
@@ -741,17 +812,21 @@ fn money_split_among_payees_as_it_arrives_is_held_but_paying_friends_from_saving
         let mut ledger = Ledger::with_rules();
         let layer = UserId(131);
         ledger.open_user(layer, 0, own_minor);
-        ledger.ok(CommandKind::TopUp { user: BOB, amount: amount(2_000_000) });
+        ledger.ok(CommandKind::TopUp(kind::TopUp { user: BOB, amount: amount(2_000_000) }));
         for payee in 132..=134 {
             ledger.open_user(UserId(payee), 0, 0);
         }
         ledger.wait(40 * DAY_MS);
-        ledger.run(CommandKind::Transfer { from: BOB, to: layer, amount: amount(received_minor) }).1.expect("sent");
+        ledger
+            .run(CommandKind::Transfer(kind::Transfer { from: BOB, to: layer, amount: amount(received_minor) }))
+            .1
+            .expect("sent");
         let mut decisions = Vec::new();
         for payee in 132..=134 {
             ledger.wait(10 * 60 * 1000);
             let part = amount(received_minor / 4);
-            let _held_or_not = ledger.run(CommandKind::Transfer { from: layer, to: UserId(payee), amount: part });
+            let _held_or_not =
+                ledger.run(CommandKind::Transfer(kind::Transfer { from: layer, to: UserId(payee), amount: part }));
             decisions.push(ledger.decision());
         }
         decisions
@@ -776,7 +851,7 @@ fn a_victims_freeze_lapses_but_confirmed_fraud_keeps_it() {
         assert_eq!(outcome, Ok(Accepted::HeldForReview { case }));
         assert!(ledger.engine.user(ALICE).unwrap().account.credit_frozen, "the takeover rule froze the line");
         if let Some(label) = decide {
-            ledger.ok(CommandKind::DecideCase { case, approve: false, label });
+            ledger.ok(CommandKind::DecideCase(kind::DecideCase { case, approve: false, label }));
         }
         let next = ledger.engine.next_tick_ms();
         match decide {
@@ -800,17 +875,17 @@ fn a_victims_freeze_lapses_but_confirmed_fraud_keeps_it() {
     ledger.wait(400 * DAY_MS);
     ledger.ok(CommandKind::Tick);
     assert!(ledger.engine.user(ALICE).unwrap().account.credit_frozen);
-    ledger.ok(CommandKind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit });
+    ledger.ok(CommandKind::LiftAction(kind::LiftAction { user: ALICE, action: AccountAction::FreezeCredit }));
 }
 
 #[test]
 fn a_new_phone_then_groceries_and_a_small_transfer_pass() {
     let mut ledger = Ledger::with_rules();
-    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(200_000) });
+    ledger.ok(CommandKind::TopUp(kind::TopUp { user: ALICE, amount: amount(200_000) }));
     ledger.link(Party::User(ALICE), tie(TieKind::Device, 667));
     ledger.pay(ALICE, SHOP, 20_000).1.unwrap();
     ledger.expect_decision(DecisionKind::Allow, "");
-    ledger.run(CommandKind::Transfer { from: ALICE, to: BOB, amount: amount(10_000) }).1.unwrap();
+    ledger.run(CommandKind::Transfer(kind::Transfer { from: ALICE, to: BOB, amount: amount(10_000) })).1.unwrap();
     ledger.expect_decision(DecisionKind::Allow, "");
 }
 
@@ -825,7 +900,7 @@ fn two_ring_payers_stepped_up(ledger: &mut Ledger) {
         let (challenge, outcome) = ledger.pay(user, SMALL_SHOP, 500_000);
         assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
         ledger.expect_decision(DecisionKind::Challenge, "ring");
-        ledger.ok(CommandKind::VerifyChallenge { user, challenge });
+        ledger.ok(CommandKind::VerifyChallenge(kind::VerifyChallenge { user, challenge }));
     }
 }
 
@@ -841,7 +916,8 @@ fn a_ring_at_a_small_merchant_is_stopped_but_parents_paying_school_fees_pass() {
         ledger.expect_decision(DecisionKind::Deny, "ring");
     }
     // The shop pays out what two payers' credit became: a ring and a one-customer shop at once.
-    let (_, outcome) = ledger.run(CommandKind::PayoutMerchant { merchant: SMALL_SHOP, amount: amount(900_000) });
+    let (_, outcome) =
+        ledger.run(CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant: SMALL_SHOP, amount: amount(900_000) }));
     assert_eq!(outcome, Err(Rejection::RiskDenied));
     ledger.expect_decision(DecisionKind::Deny, "ring");
     for parent in 0..4u64 {
@@ -867,7 +943,7 @@ fn a_watch_list_for_a_ring_is_no_sign_of_refund_cycling() {
     assert!(matches!(ledger.pay(payer, SHOP, 300_000).1, Ok(Accepted::Split { .. })));
     let (card, _) = ledger.pay(payer, GIFT_CARDS, 50_000);
     ledger.wait(2 * DAY_MS);
-    ledger.ok(CommandKind::Refund { payment: card, merchant: GIFT_CARDS, amount: amount(50_000) });
+    ledger.ok(CommandKind::Refund(kind::Refund { payment: card, merchant: GIFT_CARDS, amount: amount(50_000) }));
     assert!(matches!(ledger.pay(payer, GIFT_CARDS, 50_000).1, Ok(Accepted::Split { .. })));
     ledger.expect_decision(DecisionKind::Allow, "");
 }
@@ -893,9 +969,12 @@ fn an_absent_side_reads_as_zero_false_or_none() {
     let mut ledger = Ledger::with_rules();
     let expression = "merchant.category == \"none\" && !merchant.certified && merchant.sales_30d_minor == 0 \
                       && merchant.credit_share_30d == 0.0 && user.credit_limit_minor > 0";
-    ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(expression, EventKind::Transfer, 100)) });
-    ledger.ok(CommandKind::TopUp { user: ALICE, amount: amount(5_000) });
-    let (_, outcome) = ledger.run(CommandKind::Transfer { from: ALICE, to: BOB, amount: amount(1_000) });
+    ledger.ok(CommandKind::InstallRules(kind::InstallRules {
+        rules: Box::new(one_rule(expression, EventKind::Transfer, 100)),
+    }));
+    ledger.ok(CommandKind::TopUp(kind::TopUp { user: ALICE, amount: amount(5_000) }));
+    let (_, outcome) =
+        ledger.run(CommandKind::Transfer(kind::Transfer { from: ALICE, to: BOB, amount: amount(1_000) }));
     assert_eq!(outcome, Err(Rejection::RiskDenied));
     let fired = &ledger.engine.last_decision().unwrap().fired;
     assert_eq!(fired.len(), 1, "{fired:?}");
@@ -916,19 +995,32 @@ fn every_feature_reads_on_every_kind_of_event() {
     };
     let expression = Feature::ALL.iter().map(|feature| tautology(*feature)).collect::<Vec<_>>().join(" && ");
     let events = [
-        (EventKind::Pay, CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) }),
-        (EventKind::Transfer, CommandKind::Transfer { from: ALICE, to: BOB, amount: amount(1_000) }),
-        (EventKind::WithdrawToBank, CommandKind::WithdrawToBank { user: ALICE, amount: amount(1_000) }),
-        (EventKind::PayoutMerchant, CommandKind::PayoutMerchant { merchant: SHOP, amount: amount(1_000) }),
-        (EventKind::WithdrawToBank, CommandKind::AgentCashOut { user: ALICE, agent: SHOP, amount: amount(1_000) }),
+        (EventKind::Pay, CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) })),
+        (EventKind::Transfer, CommandKind::Transfer(kind::Transfer { from: ALICE, to: BOB, amount: amount(1_000) })),
+        (
+            EventKind::WithdrawToBank,
+            CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(1_000) }),
+        ),
         (
             EventKind::PayoutMerchant,
-            CommandKind::MerchantToMerchant { merchant: SHOP, to: GIFT_CARDS, amount: amount(1_000) },
+            CommandKind::PayoutMerchant(kind::PayoutMerchant { merchant: SHOP, amount: amount(1_000) }),
+        ),
+        (
+            EventKind::WithdrawToBank,
+            CommandKind::AgentCashOut(kind::AgentCashOut { user: ALICE, agent: SHOP, amount: amount(1_000) }),
+        ),
+        (
+            EventKind::PayoutMerchant,
+            CommandKind::MerchantToMerchant(kind::MerchantToMerchant {
+                merchant: SHOP,
+                to: GIFT_CARDS,
+                amount: amount(1_000),
+            }),
         ),
     ];
     for (kind, command) in events {
         let mut ledger = Ledger::with_rules();
-        ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(&expression, kind, 100)) });
+        ledger.ok(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(one_rule(&expression, kind, 100)) }));
         let (_, outcome) = ledger.run(command);
         assert_eq!(outcome, Err(Rejection::RiskDenied), "{kind:?}");
         let decision = ledger.engine.last_decision().unwrap();
@@ -944,18 +1036,21 @@ fn every_feature_reads_on_every_kind_of_event() {
 fn a_cash_out_just_after_a_refused_attempt_is_seen_and_the_agent_holds_the_money() {
     let mut ledger = Ledger::with_rules();
     let rule = "user.ms_since_refused_attempt < 3600000 && merchant.category == \"other\"";
-    ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(rule, EventKind::WithdrawToBank, 100)) });
+    ledger.ok(CommandKind::InstallRules(kind::InstallRules {
+        rules: Box::new(one_rule(rule, EventKind::WithdrawToBank, 100)),
+    }));
     for user in [ALICE, BOB] {
-        ledger.ok(CommandKind::TopUp { user, amount: amount(50_000) });
+        ledger.ok(CommandKind::TopUp(kind::TopUp { user, amount: amount(50_000) }));
     }
-    let cash_out = |user| CommandKind::AgentCashOut { user, agent: SMALL_SHOP, amount: amount(20_000) };
+    let cash_out =
+        |user| CommandKind::AgentCashOut(kind::AgentCashOut { user, agent: SMALL_SHOP, amount: amount(20_000) });
     ledger.ok(cash_out(BOB));
     assert_eq!(
         (ledger.settlement(SMALL_SHOP), ledger.engine.user(BOB).unwrap().account.balance_minor),
         (20_000, 30_000)
     );
     // A gateway refused Alice's transfer: nothing moved, but her cash-out minutes later is seen.
-    ledger.ok(CommandKind::RecordRefusedAttempt { user: ALICE, amount: amount(45_000) });
+    ledger.ok(CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { user: ALICE, amount: amount(45_000) }));
     assert_eq!(ledger.engine.user(ALICE).unwrap().account.balance_minor, 50_000);
     ledger.wait(10 * 60 * 1000);
     let (_, outcome) = ledger.run(cash_out(ALICE));
@@ -964,12 +1059,12 @@ fn a_cash_out_just_after_a_refused_attempt_is_seen_and_the_agent_holds_the_money
     assert_eq!(alice.risk.refused_at_ms, Some(ledger.time_ms), "the engine's own denial is a refused attempt too");
     assert_eq!((alice.account.balance_minor, ledger.settlement(SMALL_SHOP)), (50_000, 20_000));
     // To the bank there is no agent (merchant "none"); hours later the refusal is old news.
-    ledger.ok(CommandKind::WithdrawToBank { user: ALICE, amount: amount(1_000) });
+    ledger.ok(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(1_000) }));
     ledger.wait(2 * HOUR_MS);
     ledger.ok(cash_out(ALICE));
     assert_eq!(ledger.settlement(SMALL_SHOP), 40_000);
     ledger.rejected(
-        CommandKind::AgentCashOut { user: ALICE, agent: SMALL_SHOP, amount: amount(30_000) },
+        CommandKind::AgentCashOut(kind::AgentCashOut { user: ALICE, agent: SMALL_SHOP, amount: amount(30_000) }),
         Rejection::InsufficientBalance,
     );
 }
@@ -988,22 +1083,23 @@ fn a_drain_to_a_new_payee_after_a_block_is_seen_and_the_owners_retry_is_not() {
     // Carl's account is days old: no account opened for the drain (e_takeover_drain_to_new_account).
     ledger.wait(3 * DAY_MS);
     for user in [ALICE, BOB] {
-        ledger.ok(CommandKind::TopUp { user, amount: amount(100_000) });
+        ledger.ok(CommandKind::TopUp(kind::TopUp { user, amount: amount(100_000) }));
     }
-    ledger.ok(CommandKind::Transfer { from: BOB, to: CARL, amount: amount(1_000) });
+    ledger.ok(CommandKind::Transfer(kind::Transfer { from: BOB, to: CARL, amount: amount(1_000) }));
     assert!(!fired(&ledger), "no refusal yet");
     for user in [ALICE, BOB] {
-        ledger.ok(CommandKind::RecordRefusedAttempt { user, amount: amount(90_000) });
+        ledger.ok(CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { user, amount: amount(90_000) }));
     }
     ledger.wait(5 * 60 * 1000);
-    let (_, outcome) = ledger.run(CommandKind::Transfer { from: ALICE, to: CARL, amount: amount(95_000) });
+    let (_, outcome) =
+        ledger.run(CommandKind::Transfer(kind::Transfer { from: ALICE, to: CARL, amount: amount(95_000) }));
     assert_eq!(outcome, Ok(Accepted::Done), "shadow: the outcome is the pack's without it");
     assert!(fired(&ledger), "{:?}", ledger.engine.last_decision());
-    ledger.run(CommandKind::Transfer { from: BOB, to: CARL, amount: amount(95_000) }).1.unwrap();
+    ledger.run(CommandKind::Transfer(kind::Transfer { from: BOB, to: CARL, amount: amount(95_000) })).1.unwrap();
     assert!(!fired(&ledger), "a payee Bob paid before");
     ledger.wait(2 * HOUR_MS);
-    ledger.ok(CommandKind::RecordRefusedAttempt { user: ALICE, amount: amount(1_000) });
-    ledger.run(CommandKind::WithdrawToBank { user: ALICE, amount: amount(1_000) }).1.unwrap();
+    ledger.ok(CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { user: ALICE, amount: amount(1_000) }));
+    ledger.run(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(1_000) })).1.unwrap();
     assert!(!fired(&ledger), "a little of the balance");
 }
 
@@ -1013,19 +1109,27 @@ fn a_drain_to_a_new_payee_after_a_block_is_seen_and_the_owners_retry_is_not() {
 fn a_merchant_paying_another_is_scored_as_a_payout() {
     let mut ledger = Ledger::with_rules();
     let rule = "merchant.category == \"virtual_goods\" && event.amount_minor >= 10000";
-    ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(rule, EventKind::PayoutMerchant, 100)) });
+    ledger.ok(CommandKind::InstallRules(kind::InstallRules {
+        rules: Box::new(one_rule(rule, EventKind::PayoutMerchant, 100)),
+    }));
     ledger.pay(ALICE, GIFT_CARDS, 30_000).1.unwrap();
-    let pay = |amount_minor| CommandKind::MerchantToMerchant {
-        merchant: GIFT_CARDS,
-        to: SCHOOL,
-        amount: amount(amount_minor),
+    let pay = |amount_minor| {
+        CommandKind::MerchantToMerchant(kind::MerchantToMerchant {
+            merchant: GIFT_CARDS,
+            to: SCHOOL,
+            amount: amount(amount_minor),
+        })
     };
     ledger.ok(pay(5_000));
     assert_eq!((ledger.settlement(GIFT_CARDS), ledger.settlement(SCHOOL)), (25_000, 5_000));
     let (_, outcome) = ledger.run(pay(20_000));
     assert_eq!(outcome, Err(Rejection::RiskDenied));
     assert_eq!(ledger.settlement(SCHOOL), 5_000);
-    let itself = CommandKind::MerchantToMerchant { merchant: SCHOOL, to: SCHOOL, amount: amount(1_000) };
+    let itself = CommandKind::MerchantToMerchant(kind::MerchantToMerchant {
+        merchant: SCHOOL,
+        to: SCHOOL,
+        amount: amount(1_000),
+    });
     ledger.rejected(itself, Rejection::SelfTransfer);
     ledger.engine.check_invariants().unwrap();
 }
@@ -1036,8 +1140,11 @@ fn a_merchant_paying_another_is_scored_as_a_payout() {
 fn evidence_holds_every_named_feature_read_or_not() {
     let value_of = |expression: &str| {
         let mut ledger = Ledger::with_rules();
-        ledger.ok(CommandKind::InstallRules { rules: Box::new(one_rule(expression, EventKind::Pay, 100)) });
-        let (_, outcome) = ledger.run(CommandKind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) });
+        ledger.ok(CommandKind::InstallRules(kind::InstallRules {
+            rules: Box::new(one_rule(expression, EventKind::Pay, 100)),
+        }));
+        let (_, outcome) =
+            ledger.run(CommandKind::Pay(kind::Pay { user: ALICE, merchant: SHOP, funding: funding(1_000, 0) }));
         assert_eq!(outcome, Err(Rejection::RiskDenied), "{expression}");
         let readings = &ledger.engine.last_decision().unwrap().readings;
         let reading = readings.iter().find(|reading| reading.feature == "user.credit_limit_minor");
@@ -1053,17 +1160,23 @@ fn evidence_holds_every_named_feature_read_or_not() {
 fn a_challenge_waits_for_verification_or_expires() {
     let mut ledger = Ledger::with_rules();
     let rules = one_rule("event.amount_minor >= 500000", EventKind::Pay, 40);
-    ledger.ok(CommandKind::InstallRules { rules: Box::new(rules) });
+    ledger.ok(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules) }));
     let (challenge, outcome) = ledger.pay(ALICE, GIFT_CARDS, 600_000);
     assert!(matches!(outcome, Ok(Accepted::Challenged { .. })), "{outcome:?}");
     assert_eq!(ledger.engine.user(ALICE).unwrap().account.credit_used_minor, 0, "nothing moves before verification");
-    ledger.rejected(CommandKind::VerifyChallenge { user: BOB, challenge }, Rejection::UnknownChallenge);
-    let (_, verified) = ledger.ok(CommandKind::VerifyChallenge { user: ALICE, challenge });
+    ledger.rejected(
+        CommandKind::VerifyChallenge(kind::VerifyChallenge { user: BOB, challenge }),
+        Rejection::UnknownChallenge,
+    );
+    let (_, verified) = ledger.ok(CommandKind::VerifyChallenge(kind::VerifyChallenge { user: ALICE, challenge }));
     assert_eq!(verified, Accepted::Split { credit_minor: 600_000, balance_minor: 0 });
     let (challenge, _) = ledger.pay(ALICE, GIFT_CARDS, 500_000);
     ledger.wait(11 * 60 * 1000);
     ledger.ok(CommandKind::Tick);
-    ledger.rejected(CommandKind::VerifyChallenge { user: ALICE, challenge }, Rejection::UnknownChallenge);
+    ledger.rejected(
+        CommandKind::VerifyChallenge(kind::VerifyChallenge { user: ALICE, challenge }),
+        Rejection::UnknownChallenge,
+    );
     assert!(ledger.engine.parked(challenge).is_none());
 }
 
@@ -1078,8 +1191,11 @@ fn a_bad_rules_file_is_refused_and_the_old_rules_keep_running() {
     let error = broken.validate().expect_err("a string is not a number");
     assert_eq!(error.rule, Some(index));
     assert!(error.message.contains("b_money_back_to_payer"), "{}", error.message);
-    ledger.rejected(CommandKind::InstallRules { rules: Box::new(broken) }, Rejection::InvalidRules);
-    ledger.rejected(CommandKind::InstallRules { rules: Box::new(default_rules()) }, Rejection::RulesVersionOrder);
+    ledger.rejected(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(broken) }), Rejection::InvalidRules);
+    ledger.rejected(
+        CommandKind::InstallRules(kind::InstallRules { rules: Box::new(default_rules()) }),
+        Rejection::RulesVersionOrder,
+    );
     assert_eq!(ledger.engine.rules().unwrap().version, in_force);
     ledger.pay(ALICE, SHOP, 1_000).1.unwrap();
     assert_eq!(ledger.engine.last_decision().unwrap().rules_version, in_force);
@@ -1097,7 +1213,8 @@ fn scenario_logs() -> Vec<Vec<Command>> {
         || {
             let mut ledger = Ledger::with_rules();
             buy_for_others(&mut ledger, 930_000);
-            let _held = ledger.run(CommandKind::WithdrawToBank { user: ALICE, amount: amount(279_000) });
+            let _held =
+                ledger.run(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(279_000) }));
             ledger
         },
         || {
@@ -1112,7 +1229,10 @@ fn scenario_logs() -> Vec<Vec<Command>> {
                 ledger.open_user(UserId(50 + member), 500_000, 0);
                 let _maybe_held = ledger.pay(UserId(50 + member), SMALL_SHOP, 500_000);
             }
-            let _held = ledger.run(CommandKind::PayoutMerchant { merchant: SMALL_SHOP, amount: amount(1_000_000) });
+            let _held = ledger.run(CommandKind::PayoutMerchant(kind::PayoutMerchant {
+                merchant: SMALL_SHOP,
+                amount: amount(1_000_000),
+            }));
             ledger
         },
     ];
@@ -1150,14 +1270,14 @@ fn the_same_log_and_rules_replay_to_the_same_decisions_bit_for_bit() {
 #[test]
 fn shadow_rules_are_recorded_but_never_change_an_outcome() {
     let without_rules = |kind: &CommandKind| match kind {
-        CommandKind::InstallRules { .. } => CommandKind::Tick,
+        CommandKind::InstallRules(kind::InstallRules { .. }) => CommandKind::Tick,
         other => other.clone(),
     };
     let all_shadow = |kind: &CommandKind| match kind {
-        CommandKind::InstallRules { rules } => {
+        CommandKind::InstallRules(kind::InstallRules { rules }) => {
             let mut rules = rules.clone();
             rules.rules.iter_mut().for_each(|rule| rule.status = RuleStatus::Shadow);
-            CommandKind::InstallRules { rules }
+            CommandKind::InstallRules(kind::InstallRules { rules })
         }
         other => other.clone(),
     };
@@ -1165,7 +1285,7 @@ fn shadow_rules_are_recorded_but_never_change_an_outcome() {
         let (plain, _, plain_engine) = replay(&log, without_rules);
         let (shadow, decisions, shadow_engine) = replay(&log, all_shadow);
         for (index, (plain, shadow)) in plain.iter().zip(&shadow).enumerate() {
-            if !matches!(log[index].kind, CommandKind::InstallRules { .. }) {
+            if !matches!(log[index].kind, CommandKind::InstallRules(kind::InstallRules { .. })) {
                 assert_eq!(plain, shadow, "command {index}: {:?}", log[index].kind);
             }
         }
