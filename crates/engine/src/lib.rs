@@ -10,14 +10,13 @@
 #![warn(missing_docs)]
 
 mod apply;
-mod instalments;
 mod invariants;
+mod kinds;
 mod mandates;
 mod prefetch;
 mod queries;
 mod screen;
 mod snapshot;
-mod withdrawal;
 
 pub use apply::{Engine, Merchant, User};
 pub use credit::billing::{Billing, CycleActivity, Statement};
@@ -26,7 +25,7 @@ pub use credit::withdrawal::{Challenge, WithdrawalTotals};
 pub use credit::{CreditLine, score};
 pub use ledger::idempotency::IDEMPOTENCY_WINDOW_MS;
 pub use ledger::{AUTHORIZATION_MAX_MS, Authorization, MerchantAccount, Payment, UserAccount, provenance};
-pub use prefetch::Lookahead;
+pub use prefetch::{Hint, Lookahead};
 pub use queries::Counts;
 pub use risk::CASE_HOLD_MS;
 pub use risk::features::{MerchantRisk, UserRisk};

@@ -5,8 +5,7 @@
 
 use crate::apply::Engine;
 use model::Rejection;
-use model::kind;
-use model::{CommandKind, Funding, Initiator, MerchantId, UserId};
+use model::{CommandKind, Initiator, MerchantId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// A mandate in force, with what it has let through this month.
@@ -22,16 +21,6 @@ pub struct Mandate {
     pub spent_minor: u64,
 }
 
-/// The user, merchant and amount a command would charge, if it is a charge.
-fn charge(kind: &CommandKind) -> Option<(UserId, MerchantId, Funding)> {
-    match *kind {
-        CommandKind::Pay(kind::Pay { user, merchant, funding })
-        | CommandKind::PayFor(kind::PayFor { user, merchant, funding, .. })
-        | CommandKind::Authorize(kind::Authorize { user, merchant, funding, .. }) => Some((user, merchant, funding)),
-        _ => None,
-    }
-}
-
 impl Engine {
     /// Checks a merchant-initiated charge against its mandate; returns what to count on it once
     /// the charge goes through (`None` when no mandate is involved).
@@ -40,7 +29,9 @@ impl Engine {
         initiator: Initiator,
         kind: &CommandKind,
     ) -> Result<Option<(UserId, MerchantId, u64)>, Rejection> {
-        let (Initiator::Merchant, Some((user, merchant, funding))) = (initiator, charge(kind)) else { return Ok(None) };
+        let (Initiator::Merchant, Some((user, merchant, funding))) = (initiator, crate::kinds::charge(kind)) else {
+            return Ok(None);
+        };
         let mandate = self.mandates.get(&(user, merchant)).ok_or(Rejection::NoMandate)?;
         let amount = funding.credit_minor.checked_add(funding.balance_minor).ok_or(Rejection::InvalidAmount)?;
         let (_, month) = self.local_today();
@@ -62,35 +53,5 @@ impl Engine {
         }
         mandate.spent_minor = mandate.spent_minor.saturating_add(amount);
         debug_assert!(mandate.spent_minor <= mandate.per_month_max_minor, "checked before the charge ran");
-    }
-
-    pub(crate) fn grant_mandate(
-        &mut self,
-        user: UserId,
-        merchant: MerchantId,
-        per_payment: u64,
-        per_month: u64,
-    ) -> model::Outcome {
-        self.user_slot(user)?;
-        self.merchant_slot(merchant)?;
-        if per_payment == 0 || per_month < per_payment || per_month > model::Amount::MAX {
-            return Err(Rejection::InvalidAmount);
-        }
-        let (_, month) = self.local_today();
-        let spent_minor =
-            self.mandates.get(&(user, merchant)).filter(|old| old.month == month).map_or(0, |old| old.spent_minor);
-        let mandate =
-            Mandate { per_payment_max_minor: per_payment, per_month_max_minor: per_month, month, spent_minor };
-        self.mandates.insert((user, merchant), mandate);
-        Ok(model::Accepted::Done)
-    }
-
-    /// Takes a mandate back; taking back one that is not in force changes nothing and is no
-    /// error (the user's wish holds either way).
-    pub(crate) fn revoke_mandate(&mut self, user: UserId, merchant: MerchantId) -> model::Outcome {
-        self.user_slot(user)?;
-        self.merchant_slot(merchant)?;
-        self.mandates.remove(&(user, merchant));
-        Ok(model::Accepted::Done)
     }
 }

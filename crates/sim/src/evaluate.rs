@@ -170,7 +170,7 @@ pub const PENDING_MAX: usize = 256;
 /// Scores events as they come (from a file or straight from the simulator), through a fresh
 /// engine with a product and rules installed before the first event. Events are applied one at a
 /// time, each outcome scored before the next runs, in gathers of [`PENDING_MAX`] so that the
-/// engine can fetch the records of the events ahead ([`Engine::look_ahead`]).
+/// engine can fetch the records of the events ahead ([`Lookahead::next`]).
 pub struct Evaluator {
     engine: Engine,
     setup: Option<(Product, RuleSet)>,
@@ -258,9 +258,9 @@ impl Evaluator {
                 continue;
             }
             for index in self.starts[event_index]..end {
-                self.engine.look_ahead(&commands, index, &mut lookahead);
+                let hint = lookahead.next(&self.engine, &commands, index);
                 self.postings.clear();
-                let outcome = self.engine.apply(&commands[index], 0, &mut self.postings);
+                let outcome = self.engine.apply_hinted(&commands[index], 0, hint, &mut self.postings);
                 // The command with the event's id is the event; its device link before it and an
                 // opening's ties after it are not scored.
                 if commands[index].id.0 != event.id {
