@@ -147,7 +147,7 @@ enum Commands {
         /// Data directory.
         #[arg(long, env = "CREDITLINE_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
-        /// The user.
+        /// The user whose statements to print, by id.
         user: u64,
         /// Only this statement number (1 is the first); default: all.
         #[arg(long)]

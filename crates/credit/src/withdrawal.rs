@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// A withdrawal waiting for its step-up verification; its amount and fee are held on the line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
-    /// The user.
+    /// Who requested it: only they can verify it.
     pub user: UserId,
     /// The amount to land in the balance.
     pub amount_minor: u64,

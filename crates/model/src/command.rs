@@ -313,7 +313,7 @@ pub mod kind {
     /// Grants or changes a credit line; the new limit may not be below what is used and held.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct SetCreditLimit {
-        /// The user.
+        /// Whose line; an unknown user is refused (`unknown_user`), as in every command naming one.
         pub user: UserId,
         /// The new limit in minor units.
         pub limit_minor: u64,
@@ -322,7 +322,7 @@ pub mod kind {
     /// Freezes or unfreezes the use of a user's credit line.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct SetCreditFrozen {
-        /// The user.
+        /// Whose line.
         pub user: UserId,
         /// True to freeze.
         pub frozen: bool,
@@ -331,9 +331,9 @@ pub mod kind {
     /// Money arrives from the user's bank into the balance.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct TopUp {
-        /// The user.
+        /// Whose balance receives the money.
         pub user: UserId,
-        /// How much.
+        /// What arrives, in the user's currency.
         pub amount: Amount,
     }
 
@@ -401,34 +401,34 @@ pub mod kind {
         pub from: UserId,
         /// The payee.
         pub to: UserId,
-        /// How much.
+        /// What moves, from the payer's available balance.
         pub amount: Amount,
     }
 
     /// Sends balance out to the user's bank.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct WithdrawToBank {
-        /// The user.
+        /// Whose balance pays out.
         pub user: UserId,
-        /// How much.
+        /// What leaves, from the available balance.
         pub amount: Amount,
     }
 
     /// Pays a merchant's settlement account out to its bank.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct PayoutMerchant {
-        /// The merchant.
+        /// Whose settlement account pays out.
         pub merchant: MerchantId,
-        /// How much.
+        /// What leaves, at most the settlement balance.
         pub amount: Amount,
     }
 
     /// Repays used credit; never more than is owed.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct Repay {
-        /// The user.
+        /// Whose line is repaid.
         pub user: UserId,
-        /// How much.
+        /// What is offered; the line takes what the product's overpayment rule lets it.
         pub amount: Amount,
         /// Where the money comes from.
         pub source: RepaySource,
@@ -459,7 +459,7 @@ pub mod kind {
     /// Pays an instalment plan's unbilled principal off early; its unbilled fees lapse.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct PayOffInstalments {
-        /// The user.
+        /// Who owns the plan.
         pub user: UserId,
         /// The plan (the id of the command that created it).
         pub plan: CommandId,
@@ -471,7 +471,7 @@ pub mod kind {
     /// verification (the command's id names the challenge).
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct RequestWithdrawal {
-        /// The user.
+        /// Whose line it draws on.
         pub user: UserId,
         /// How much lands in the balance (the fee comes on top).
         pub amount: Amount,
@@ -482,7 +482,7 @@ pub mod kind {
     /// Completes a challenged withdrawal: the user passed the step-up verification.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct VerifyWithdrawal {
-        /// The user.
+        /// Who requested it: only they can verify.
         pub user: UserId,
         /// The challenge (the id of the request).
         pub withdrawal: CommandId,
@@ -492,7 +492,7 @@ pub mod kind {
     /// analysts; reversible by an opposite adjustment.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct AdjustScore {
-        /// The user.
+        /// Whose score.
         pub user: UserId,
         /// Points to add; negative to lower.
         pub points: i32,
@@ -501,7 +501,7 @@ pub mod kind {
     /// Freezes (or unfreezes) automatic rescoring of a user's credit score.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct SetScoreFrozen {
-        /// The user.
+        /// Whose score.
         pub user: UserId,
         /// True to freeze.
         pub frozen: bool,
@@ -511,7 +511,7 @@ pub mod kind {
     /// is still missing of the latest minimum payment.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct RepayStatement {
-        /// The user.
+        /// Whose bill.
         pub user: UserId,
         /// Where the money comes from.
         pub source: RepaySource,
@@ -523,7 +523,7 @@ pub mod kind {
     /// plan (账单分期); the command's id names the plan.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct ConvertStatementToInstalments {
-        /// The user.
+        /// Whose latest statement.
         pub user: UserId,
         /// 3, 6, 9 or 12, as the product offers.
         pub periods: u8,
@@ -533,7 +533,7 @@ pub mod kind {
     /// earns it, cut when above the score band's maximum.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct ReviewCreditLine {
-        /// The user.
+        /// Whose line.
         pub user: UserId,
     }
 
@@ -571,7 +571,7 @@ pub mod kind {
     /// Completes a command the risk engine challenged: the user passed the step-up verification.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct VerifyChallenge {
-        /// The user.
+        /// Who sent the challenged command: only they can verify.
         pub user: UserId,
         /// The challenged command's id.
         pub challenge: CommandId,
@@ -602,7 +602,7 @@ pub mod kind {
     /// Reverses a risk account action (an analyst's command).
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct LiftAction {
-        /// The user.
+        /// Who the action is on.
         pub user: UserId,
         /// The action to lift.
         pub action: AccountAction,
@@ -626,9 +626,9 @@ pub mod kind {
     /// The user takes a mandate back: the merchant can no longer charge them.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     pub struct RevokeMandate {
-        /// The user.
+        /// Who granted it.
         pub user: UserId,
-        /// The merchant.
+        /// Who may no longer charge.
         pub merchant: MerchantId,
     }
 
@@ -641,7 +641,7 @@ pub mod kind {
         pub merchant: MerchantId,
         /// The user paid.
         pub to: UserId,
-        /// How much.
+        /// What moves, at most the settlement balance.
         pub amount: Amount,
     }
 
@@ -654,7 +654,7 @@ pub mod kind {
         pub user: UserId,
         /// The agent paying the cash.
         pub agent: MerchantId,
-        /// How much.
+        /// What moves, from the available balance.
         pub amount: Amount,
     }
 
@@ -667,7 +667,7 @@ pub mod kind {
         pub merchant: MerchantId,
         /// The merchant paid.
         pub to: MerchantId,
-        /// How much.
+        /// What moves, at most the payer's settlement balance.
         pub amount: Amount,
     }
 

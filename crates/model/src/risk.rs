@@ -393,7 +393,7 @@ pub enum Held {
     },
     /// An authorization the command asked for: released on rejection.
     Authorization {
-        /// The merchant.
+        /// The merchant the hold is for, who may capture it on approval.
         merchant: MerchantId,
     },
     /// A command that moves no held funds: executed on approval, dropped on rejection.

@@ -103,7 +103,7 @@ pub struct Inflow {
     pub time_ms: u64,
     /// From whom.
     pub from: UserId,
-    /// How much.
+    /// Minor units received.
     pub amount_minor: u64,
 }
 
@@ -114,7 +114,7 @@ pub struct Outflow {
     pub time_ms: u64,
     /// To whom.
     pub to: UserId,
-    /// How much.
+    /// Minor units sent.
     pub amount_minor: u64,
 }
 

@@ -59,7 +59,7 @@ pub struct OpenMerchantRequest {
 pub struct SetCreditLimitRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// The new limit in minor units; not below what is used and held.
     pub limit_minor: u64,
@@ -71,7 +71,7 @@ pub struct SetCreditLimitRequest {
 pub struct SetCreditFrozenRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// True to freeze credit use, false to unfreeze.
     pub frozen: bool,
@@ -83,7 +83,7 @@ pub struct SetCreditFrozenRequest {
 pub struct UserAmountRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// Minor units, at least 1.
     #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
@@ -147,7 +147,7 @@ pub struct LinkTieRequest {
     /// The user (give exactly one of `user_id` and `merchant_id`).
     #[serde(default)]
     pub user_id: Option<u64>,
-    /// The merchant.
+    /// The merchant it acts on, by the id it was opened with (none open: 404 `unknown_merchant`).
     #[serde(default)]
     pub merchant_id: Option<u64>,
     /// The identifier.
@@ -171,7 +171,7 @@ pub struct InstallRulesRequest {
 pub struct VerifyChallengeRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// The challenged command's id.
     pub challenge_id: u64,
@@ -239,9 +239,9 @@ pub struct GrantMandateRequest {
 pub struct RevokeMandateRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
-    /// The merchant.
+    /// The merchant it acts on, by the id it was opened with (none open: 404 `unknown_merchant`).
     pub merchant_id: u64,
 }
 
@@ -295,7 +295,7 @@ pub struct EvidenceSchema {
 pub struct LiftActionRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// `freeze_credit`, `cut_line`, `lower_score` or `watch_list`.
     #[schema(value_type = String, example = "freeze_credit", pattern = "^(freeze_credit|cut_line|lower_score|watch_list)$")]
@@ -393,7 +393,7 @@ pub struct TransferRequest {
 pub struct PayoutRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The merchant.
+    /// The merchant it acts on, by the id it was opened with (none open: 404 `unknown_merchant`).
     pub merchant_id: u64,
     /// Minor units, at most the settlement balance.
     #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
@@ -459,7 +459,7 @@ pub struct RefusedAttemptRequest {
 pub struct RepayRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// Minor units, at most what is owed.
     #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
@@ -503,7 +503,7 @@ pub struct ConvertToInstalmentsRequest {
 pub struct ConvertStatementRequest {
     /// Idempotency key; also the plan's id.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// 3, 6, 9 or 12, as the product offers.
     #[schema(minimum = 1, maximum = 255)]
@@ -516,7 +516,7 @@ pub struct ConvertStatementRequest {
 pub struct ReviewCreditLineRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
 }
 
@@ -526,7 +526,7 @@ pub struct ReviewCreditLineRequest {
 pub struct PayOffInstalmentsRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// The plan (the command id that created it).
     pub plan_id: u64,
@@ -541,7 +541,7 @@ pub struct PayOffInstalmentsRequest {
 pub struct RequestWithdrawalRequest {
     /// Idempotency key; also the challenge id when a step-up is needed.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// Minor units to land in the balance (the fee comes on top, on the credit line).
     #[schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)]
@@ -557,7 +557,7 @@ pub struct RequestWithdrawalRequest {
 pub struct VerifyWithdrawalRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// The challenged request's command id.
     pub withdrawal_id: u64,
@@ -569,7 +569,7 @@ pub struct VerifyWithdrawalRequest {
 pub struct AdjustScoreRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// Points to add, −950 to 950.
     #[schema(minimum = -950, maximum = 950)]
@@ -582,7 +582,7 @@ pub struct AdjustScoreRequest {
 pub struct SetScoreFrozenRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// True to freeze.
     pub frozen: bool,
@@ -594,7 +594,7 @@ pub struct SetScoreFrozenRequest {
 pub struct RepayStatementRequest {
     /// Idempotency key.
     pub command_id: u64,
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// `balance` or `bank`.
     #[schema(value_type = String, example = "bank", pattern = "^(balance|bank)$")]
@@ -1260,7 +1260,7 @@ pub struct BatchResult {
 /// A user's credit line and balance.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct UserView {
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// Currency code.
     pub currency: String,
@@ -1329,7 +1329,7 @@ impl From<User<'_>> for UserView {
 /// A merchant and its settlement account.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct MerchantView {
-    /// The merchant.
+    /// The merchant it acts on, by the id it was opened with (none open: 404 `unknown_merchant`).
     pub merchant_id: u64,
     /// Currency code.
     pub currency: String,
@@ -1379,7 +1379,7 @@ pub struct PaymentView {
     pub payment_id: u64,
     /// The paying user.
     pub user_id: u64,
-    /// The merchant.
+    /// The merchant it acts on, by the id it was opened with (none open: 404 `unknown_merchant`).
     pub merchant_id: u64,
     /// When it was captured.
     pub captured_at_ms: u64,
@@ -1427,7 +1427,7 @@ pub struct AuthorizationView {
     pub authorization_id: u64,
     /// The user whose funds are held.
     pub user_id: u64,
-    /// The merchant.
+    /// The merchant it acts on, by the id it was opened with (none open: 404 `unknown_merchant`).
     pub merchant_id: u64,
     /// Held on the credit line.
     pub credit_minor: u64,
@@ -1506,7 +1506,7 @@ impl From<&engine::Billing> for BillingView {
 /// A statement (账单).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct StatementView {
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// 1 for the first statement.
     pub number: u32,
@@ -1621,7 +1621,7 @@ impl From<&engine::InstalmentPlanState> for InstalmentPlanView {
 /// A user's credit score (信用分) with its band and recent history.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ScoreView {
-    /// The user.
+    /// The user it acts on, by the id they were opened with (none open under it: 404 `unknown_user`).
     pub user_id: u64,
     /// 0 to 950.
     pub score: u16,

@@ -94,7 +94,7 @@ fn is_false(value: &bool) -> bool {
 pub enum Body {
     /// A user opens (credit line and balance at zero), with the identifiers it is tied by.
     OpenUser {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// Currency code (default CNY).
         #[serde(default = "default_currency")]
@@ -111,7 +111,7 @@ pub enum Body {
     },
     /// A merchant opens.
     OpenMerchant {
-        /// The merchant.
+        /// The merchant it acts on, by the id of its `open_merchant` event.
         merchant: u64,
         /// Currency code (default CNY).
         #[serde(default = "default_currency")]
@@ -133,14 +133,14 @@ pub enum Body {
     },
     /// A credit line is granted or changed.
     SetCreditLimit {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// The new limit, minor units.
         limit_minor: u64,
     },
     /// Money arrives in the balance: a top-up from the bank, or cash-in at an agent.
     TopUp {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// Minor units.
         amount_minor: u64,
@@ -153,7 +153,7 @@ pub enum Body {
     Pay {
         /// The payer.
         user: u64,
-        /// The merchant.
+        /// The merchant it acts on, by the id of its `open_merchant` event.
         merchant: u64,
         /// From the credit line.
         #[serde(default)]
@@ -169,7 +169,7 @@ pub enum Body {
     Authorize {
         /// The payer.
         user: u64,
-        /// The merchant.
+        /// The merchant it acts on, by the id of its `open_merchant` event.
         merchant: u64,
         /// From the credit line.
         #[serde(default)]
@@ -216,7 +216,7 @@ pub enum Body {
     },
     /// Balance leaving the platform: withdrawal to a bank, or cash-out at an agent.
     CashOut {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// Minor units.
         amount_minor: u64,
@@ -227,7 +227,7 @@ pub enum Body {
     },
     /// A merchant's settlement paid out to its bank.
     Payout {
-        /// The merchant.
+        /// The merchant it acts on, by the id of its `open_merchant` event.
         merchant: u64,
         /// Minor units.
         amount_minor: u64,
@@ -254,7 +254,7 @@ pub enum Body {
     },
     /// An official credit withdrawal request (取现) to the balance.
     CreditWithdrawal {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// Minor units landing in the balance.
         amount_minor: u64,
@@ -263,14 +263,14 @@ pub enum Body {
     },
     /// A step-up verification passed: completes a challenged withdrawal or risk challenge.
     Verify {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// The challenged event's id.
         challenge: u64,
     },
     /// A repayment of used credit.
     Repay {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// Minor units.
         amount_minor: u64,
@@ -279,7 +279,7 @@ pub enum Body {
     },
     /// The bill paid: all billed (`in_full`) or the rest of the minimum.
     RepayStatement {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// `balance` or `bank`.
         source: RepaySource,
@@ -288,7 +288,7 @@ pub enum Body {
     },
     /// A login from a device (a new one is a binding change).
     Login {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// The device token.
         device: u64,
@@ -298,7 +298,7 @@ pub enum Body {
         /// The user (or give `merchant`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user: Option<u64>,
-        /// The merchant.
+        /// The merchant it acts on, by the id of its `open_merchant` event.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         merchant: Option<u64>,
         /// The identifier.
@@ -316,7 +316,7 @@ pub enum Body {
     },
     /// The platform lifts a risk action (support confirmed the owner, an appeal succeeded).
     LiftAction {
-        /// The user.
+        /// The user it acts on, by the id of their `open_user` event.
         user: u64,
         /// `freeze_credit`, `cut_line`, `lower_score` or `watch_list`.
         action: AccountAction,
