@@ -6,7 +6,7 @@
 
 use crate::CreditLine;
 use crate::billing::apply_ppm;
-use ledger::table::ShardedMap;
+use ledger::table::Map;
 use ledger::{Ledger, Postings, UserAccount};
 use model::product::Product;
 use model::{Accepted, Amount, CommandId, Outcome, Rejection, UserId, WithdrawalPurpose};
@@ -120,7 +120,7 @@ pub struct Request {
 /// and has an entry in the ledger's expiry queue.
 #[derive(Default)]
 pub struct Challenges {
-    waiting: ShardedMap<CommandId, Challenge>,
+    waiting: Map<CommandId, Challenge>,
 }
 
 impl Challenges {

@@ -8,7 +8,7 @@
 //! command (11 % of the bench's engine time). An id is therefore remembered until the end of the
 //! window after its own: at least [`IDEMPOTENCY_WINDOW_MS`], at most twice that.
 
-use crate::table::ShardedMap;
+use crate::table::Map;
 use model::Outcome;
 use model::{CommandId, CommandKind};
 use serde::{Deserialize, Serialize};
@@ -88,8 +88,8 @@ pub fn encoded_fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
 pub struct RememberedIds {
     /// Index of the current window (command time / [`IDEMPOTENCY_WINDOW_MS`]).
     window: u64,
-    current: ShardedMap<CommandId, Remembered>,
-    previous: ShardedMap<CommandId, Remembered>,
+    current: Map<CommandId, Remembered>,
+    previous: Map<CommandId, Remembered>,
 }
 
 /// The encoded form: the current window's index, then the previous and the current generation,
@@ -142,7 +142,7 @@ impl RememberedIds {
 
     /// The canonical encoding of both generations.
     pub fn to_snapshot(&self) -> RememberedSnapshot {
-        let sorted = |map: &ShardedMap<CommandId, Remembered>| {
+        let sorted = |map: &Map<CommandId, Remembered>| {
             let mut entries: Vec<(CommandId, Remembered)> = map.iter().map(|(id, value)| (*id, *value)).collect();
             entries.sort_unstable_by_key(|(id, _)| *id);
             entries

@@ -28,7 +28,7 @@ use model::{AccountKey, AccountKind, Amount, CommandId, Currency, Funding, Ident
 use model::{MerchantId, RepaySource, UserId};
 use provenance::{Origins, Provenance};
 use std::collections::BTreeSet;
-use table::{RecordMap, ShardedMap, SlotIndex};
+use table::{Map, RecordMap, SlotIndex};
 
 /// The longest an authorization may hold funds.
 pub const AUTHORIZATION_MAX_MS: u64 = 30 * 24 * 60 * 60 * 1000;
@@ -46,8 +46,8 @@ pub struct Ledger {
     fee_income: Vec<(Currency, i64)>,
     payments: RecordMap<CommandId, Payment>,
     /// Refunds of each refunded payment: refund command id and split, oldest first.
-    refunds: ShardedMap<CommandId, Vec<(CommandId, Funding)>>,
-    authorizations: ShardedMap<CommandId, Authorization>,
+    refunds: Map<CommandId, Vec<(CommandId, Funding)>>,
+    authorizations: Map<CommandId, Authorization>,
     /// (expiry, id) of every live hold, and of what the crates above schedule with
     /// [`Ledger::schedule`] (pending withdrawals, parked commands): one queue for the ticks.
     expiries: BTreeSet<(u64, CommandId)>,

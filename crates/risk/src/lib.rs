@@ -23,7 +23,7 @@ pub mod ties;
 use credit::CreditLine;
 use features::{MerchantRisk, UserRisk};
 use ledger::Ledger;
-use ledger::table::ShardedMap;
+use ledger::table::Map;
 use model::CommandId;
 use model::risk::{AccountAction, Case, CompiledRules, Parked, Party, RuleSet, Tie};
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,7 +79,7 @@ pub struct Risk {
     /// By the id of the command that opened them.
     pub(crate) cases: BTreeMap<CommandId, Case>,
     /// Commands waiting for step-up verification; they share the ledger's expiry queue.
-    pub(crate) parked: ShardedMap<CommandId, Parked>,
+    pub(crate) parked: Map<CommandId, Parked>,
     /// (lapse time, user slot, action) of every account action that lapses: derived from the
     /// users' `lapse_at_ms`, so snapshots rebuild it.
     pub(crate) lapses: BTreeSet<(u64, u32, AccountAction)>,

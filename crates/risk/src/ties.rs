@@ -8,7 +8,7 @@
 
 use crate::Risk;
 use ledger::Ledger;
-use ledger::table::ShardedMap;
+use ledger::table::Map;
 use model::UserId;
 use model::risk::{Party, Tie, TieKind};
 use model::{Accepted, Outcome, Rejection};
@@ -22,7 +22,7 @@ pub const GROUP_MAX: usize = 64;
 #[derive(Default)]
 pub(crate) struct Ties {
     /// Parties by tie, in the order they linked.
-    pub(crate) parties: ShardedMap<Tie, Vec<Party>>,
+    pub(crate) parties: Map<Tie, Vec<Party>>,
     /// Members by group id − 1; a group merged into another is left empty.
     pub(crate) groups: Vec<Vec<Party>>,
 }
