@@ -49,7 +49,7 @@ impl Engine {
                 Accepted::HeldForReview { case: step.id }
             }),
         };
-        if let Some(payee) = event.payee {
+        if let Some(payee) = event.payee.filter(|_| !decision.counterparty_actions.is_empty()) {
             let reason =
                 self.risk.watch_reason(&decision, &decision.counterparty_actions, |rule| &rule.counterparty_actions);
             let (risk, mut accounts) = self.accounts();
@@ -59,9 +59,11 @@ impl Engine {
             if decision.kind == DecisionKind::Deny {
                 self.risk.note_refused(slot, self.now_ms);
             }
-            let reason = self.risk.watch_reason(&decision, &decision.actions, |rule| &rule.account_actions);
-            let (risk, mut accounts) = self.accounts();
-            risk.take_actions(&mut accounts, slot, &decision.actions, (true, reason));
+            if !decision.actions.is_empty() {
+                let reason = self.risk.watch_reason(&decision, &decision.actions, |rule| &rule.account_actions);
+                let (risk, mut accounts) = self.accounts();
+                risk.take_actions(&mut accounts, slot, &decision.actions, (true, reason));
+            }
             if decision.kind == DecisionKind::Deny && !decision.actions.is_empty() {
                 // The user can appeal the actions: they get a case with nothing held.
                 self.risk.open_case(step.id, (party, Held::Nothing), decision.clone(), (self.now_ms, self.actor));

@@ -282,7 +282,11 @@ impl CommandKind {
 
 /// One struct per command kind: what each [`CommandKind`] carries.
 pub mod kind {
-    use super::*;
+    use super::{
+        AccountAction, Amount, CommandId, Currency, Deserialize, Evidence, Funding, IdentityLevel, Label,
+        MerchantCategory, MerchantId, MerchantVerification, Party, Product, RepaySource, RuleSet, Serialize, Tie,
+        UserId, WithdrawalPurpose,
+    };
 
     /// Opens a user with an empty credit line and an empty balance.
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
