@@ -40,9 +40,15 @@ impl Calendar {
         self.billed_through_day
     }
 
-    /// Installs a product version: validated, a higher version, effective at `now_ms` or later
-    /// and not before the installed one, in the same currency and time zone.
-    pub fn install(&mut self, product: &Product, effective_at_ms: Option<u64>, now_ms: u64) -> Result<(), Rejection> {
+    /// Checks a product version for installing: validated, a higher version, effective at
+    /// `now_ms` or later and not before the installed one, in the same currency and time zone;
+    /// returns when it takes effect.
+    pub fn check_install(
+        &self,
+        product: &Product,
+        effective_at_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<u64, Rejection> {
         product.validate().map_err(|_| Rejection::InvalidProduct)?;
         let effective_at_ms = effective_at_ms.unwrap_or(now_ms);
         if let Some((last_effective_ms, last)) = self.products.last() {
@@ -58,10 +64,17 @@ impl Calendar {
         if effective_at_ms < now_ms {
             return Err(Rejection::ProductVersionOrder);
         }
+        Ok(effective_at_ms)
+    }
+
+    /// Installs a checked product version, in force from `effective_at_ms` (what
+    /// [`Calendar::check_install`] returned).
+    pub fn install(&mut self, product: &Product, effective_at_ms: u64) {
+        let ordered = self.products.last().is_none_or(|(last_effective_ms, _)| *last_effective_ms <= effective_at_ms);
+        assert!(ordered, "checked: versions take effect in order");
         let offset = product.billing.utc_offset_minutes;
         self.billed_through_day.get_or_insert(calendar::local_day(effective_at_ms, offset) - 1);
         self.products.push((effective_at_ms, product.clone()));
-        Ok(())
     }
 
     /// The product version in force at `time_ms`.

@@ -103,12 +103,11 @@ pub struct NewPlan {
 }
 
 impl Billing {
-    /// Converts what is left on credit of an unbilled purchase (`credit_minor`, captured at
-    /// `captured_at_ms`) into a plan; refused once a statement has billed it, when a plan has it
-    /// already, or when nothing of it is left unbilled.
-    pub fn convert_purchase(
-        &mut self,
-        plan: NewPlan,
+    /// Refuses to convert what is left on credit of a purchase (`credit_minor`, captured at
+    /// `captured_at_ms`) into a plan once a statement has billed it, when a plan has it already,
+    /// or when nothing of it is left unbilled.
+    pub fn check_convert_purchase(
+        &self,
         payment: CommandId,
         captured_at_ms: u64,
         credit_minor: u64,
@@ -123,21 +122,34 @@ impl Billing {
         if credit_minor == 0 || self.unbilled_principal_minor < credit_minor as i64 {
             return Err(Rejection::NothingToConvert);
         }
-        self.unbilled_principal_minor -= credit_minor as i64;
-        self.activity.purchases_minor -= credit_minor.min(self.activity.purchases_minor);
-        self.plans.push(InstalmentPlanState::new(plan, Some(payment), credit_minor));
         Ok(())
     }
 
-    /// Converts the latest statement's billed principal, before its due date, into a plan
-    /// (账单分期); its first period comes on the next statement.
-    pub fn convert_statement(&mut self, plan: NewPlan) -> Result<(), Rejection> {
-        if self.statements.is_empty() || self.due_passed || self.current_principal_minor == 0 {
-            return Err(Rejection::NothingToConvert);
+    /// Converts `credit_minor` of an unbilled purchase into a plan
+    /// ([`Billing::check_convert_purchase`] passed).
+    pub fn convert_purchase(&mut self, plan: NewPlan, payment: CommandId, credit_minor: u64) {
+        assert!(self.unbilled_principal_minor >= credit_minor as i64, "checked: the purchase is unbilled");
+        self.unbilled_principal_minor -= credit_minor as i64;
+        self.activity.purchases_minor -= credit_minor.min(self.activity.purchases_minor);
+        self.plans.push(InstalmentPlanState::new(plan, Some(payment), credit_minor));
+    }
+
+    /// Refuses to convert the latest statement's billed principal (账单分期) without one, after
+    /// its due date, or with nothing billed.
+    pub fn check_convert_statement(&self) -> Result<(), Rejection> {
+        match self.statements.is_empty() || self.due_passed || self.current_principal_minor == 0 {
+            true => Err(Rejection::NothingToConvert),
+            false => Ok(()),
         }
+    }
+
+    /// Converts the latest statement's billed principal into a plan
+    /// ([`Billing::check_convert_statement`] passed); its first period comes on the next
+    /// statement.
+    pub fn convert_statement(&mut self, plan: NewPlan) {
         let principal = std::mem::take(&mut self.current_principal_minor);
+        assert!(principal > 0, "checked: a statement billed principal");
         self.plans.push(InstalmentPlanState::new(plan, None, principal));
-        Ok(())
     }
 
     /// A plan's place and the principal it has left unbilled.

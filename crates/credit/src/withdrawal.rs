@@ -1,15 +1,15 @@
 //! The official credit withdrawal (取现 / 转至余额): its eligibility rules and caps (`check`;
 //! every refusal names the rule that refused it), the day's and month's totals the caps count,
-//! and the request itself (`Challenges::request`): completed at once below the step-up
-//! threshold, or waiting as a challenge that holds its amount and fee on the line until verified
-//! or expired. The funds land in the balance and are billed and repaid like purchases.
+//! and the request itself (`check_request`, then `Challenges::request`): completed at once
+//! below the step-up threshold, or waiting as a challenge that holds its amount and fee on the
+//! line until verified or expired. The funds land in the balance and are billed and repaid like purchases.
 
 use crate::CreditLine;
 use crate::billing::apply_ppm;
 use ledger::table::Map;
 use ledger::{Ledger, Postings, UserAccount};
 use model::product::Product;
-use model::{Accepted, Amount, CommandId, Outcome, Rejection, UserId, WithdrawalPurpose};
+use model::{Accepted, Amount, CommandId, Rejection, UserId, WithdrawalPurpose};
 use serde::{Deserialize, Serialize};
 
 /// A withdrawal waiting for its step-up verification; its amount and fee are held on the line.
@@ -155,55 +155,63 @@ impl Challenges {
         self.waiting.is_empty()
     }
 
-    /// Requests a withdrawal (its id checked to be new): completed at once below the product's
-    /// step-up threshold, else held on the line as a challenge until verified or expired.
-    /// `today` is the time, local day and month key.
+    /// Requests a checked withdrawal ([`check_request`]): completed at once, or held on the line
+    /// as a challenge until verified or expired. `today` is the time, local day and month key.
     pub fn request(
         &mut self,
         (ledger, line): (&mut Ledger, &mut CreditLine),
         request: Request,
-        product: Option<&Product>,
+        withdrawal: Withdrawal,
         today: (u64, i64, i64),
         postings: &mut Postings<'_>,
-    ) -> Outcome {
+    ) -> Accepted {
         let Request { id, slot, amount, purpose } = request;
-        if line.withdrawals.pending.is_some() {
-            return Err(Rejection::WithdrawalPending);
-        }
-        let product = product.ok_or(Rejection::NoProduct)?;
-        let fee = check(&ledger.users()[slot], line, amount, product, today)?;
-        if amount.minor() < product.withdrawal.step_up_from_minor {
-            return complete((ledger, line), slot, (amount, fee), today, postings);
-        }
-        let expires_at_ms = today.0 + product.withdrawal.challenge_ttl_ms;
-        ledger.hold_credit(slot, amount.minor() + fee);
+        let Withdrawal { draw, challenge_expires_at_ms } = withdrawal;
+        let Some(expires_at_ms) = challenge_expires_at_ms else {
+            return complete((ledger, line), slot, draw, today, postings);
+        };
+        assert!(line.withdrawals.pending.is_none(), "checked: no withdrawal is pending");
+        ledger.hold_credit(slot, draw.amount.minor() + draw.fee_minor);
         line.withdrawals.pending = Some(id);
         let fresh = ledger.schedule(expires_at_ms, id);
         assert!(fresh, "withdrawal {id:?} was checked to be new");
         let user = ledger.users()[slot].id;
-        let challenge = Challenge { user, amount_minor: amount.minor(), fee_minor: fee, purpose, expires_at_ms };
+        let fee_minor = draw.fee_minor;
+        let challenge = Challenge { user, amount_minor: amount.minor(), fee_minor, purpose, expires_at_ms };
         self.waiting.insert(id, challenge);
-        Ok(Accepted::Challenged { expires_at_ms })
+        Accepted::Challenged { expires_at_ms }
     }
 
-    /// Completes the user's challenged withdrawal `id` with its step-up verification.
+    /// Checks a verification of the user's challenged withdrawal `id` at `now_ms`: it waits,
+    /// is theirs, has not lapsed, and its amount still fits the balance.
+    pub fn check_verify(
+        &self,
+        ledger: &Ledger,
+        (slot, id): (usize, CommandId),
+        now_ms: u64,
+    ) -> Result<Draw, Rejection> {
+        let user = ledger.users()[slot].id;
+        let challenge =
+            self.waiting.get(&id).filter(|challenge| challenge.user == user).ok_or(Rejection::UnknownChallenge)?;
+        if challenge.expires_at_ms <= now_ms {
+            return Err(Rejection::ChallengeExpired);
+        }
+        let amount = Amount::new(challenge.amount_minor).ok_or(Rejection::UnknownChallenge)?;
+        ledger.check_draw_cash(slot, amount)?;
+        Ok(Draw { amount, fee_minor: challenge.fee_minor })
+    }
+
+    /// Completes the user's checked challenged withdrawal `id` ([`Challenges::check_verify`]).
     pub fn verify(
         &mut self,
         (ledger, line): (&mut Ledger, &mut CreditLine),
         (slot, id): (usize, CommandId),
+        draw: Draw,
         today: (u64, i64, i64),
         postings: &mut Postings<'_>,
-    ) -> Outcome {
-        let user = ledger.users()[slot].id;
-        let challenge =
-            self.waiting.get(&id).filter(|challenge| challenge.user == user).ok_or(Rejection::UnknownChallenge)?;
-        if challenge.expires_at_ms <= today.0 {
-            return Err(Rejection::ChallengeExpired);
-        }
-        let amount = Amount::new(challenge.amount_minor).ok_or(Rejection::UnknownChallenge)?;
-        let fee = challenge.fee_minor;
+    ) -> Accepted {
         self.release(ledger, line, slot, id);
-        complete((ledger, line), slot, (amount, fee), today, postings)
+        complete((ledger, line), slot, draw, today, postings)
     }
 
     /// Drops a lapsed challenge and releases its hold; whether `id` was one.
@@ -223,17 +231,55 @@ impl Challenges {
     }
 }
 
+/// The money a withdrawal draws on the line: the amount for the balance and its fee.
+#[derive(Clone, Copy, Debug)]
+pub struct Draw {
+    amount: Amount,
+    fee_minor: u64,
+}
+
+/// A checked withdrawal request, from [`check_request`] for [`Challenges::request`].
+#[derive(Clone, Copy, Debug)]
+pub struct Withdrawal {
+    draw: Draw,
+    /// When its challenge lapses, if it must wait for a step-up verification.
+    challenge_expires_at_ms: Option<u64>,
+}
+
+/// Checks a withdrawal request (its id checked to be new by the caller): none pending, a
+/// product in force, every eligibility rule and cap ([`check`]); below the product's step-up
+/// threshold it completes at once, so the balance must take it.
+pub fn check_request(
+    (ledger, line): (&Ledger, &CreditLine),
+    request: &Request,
+    product: Option<&Product>,
+    today: (u64, i64, i64),
+) -> Result<Withdrawal, Rejection> {
+    let Request { slot, amount, .. } = *request;
+    if line.withdrawals.pending.is_some() {
+        return Err(Rejection::WithdrawalPending);
+    }
+    let product = product.ok_or(Rejection::NoProduct)?;
+    let draw = Draw { amount, fee_minor: check(&ledger.users()[slot], line, amount, product, today)? };
+    if amount.minor() >= product.withdrawal.step_up_from_minor {
+        let expires_at_ms = today.0 + product.withdrawal.challenge_ttl_ms;
+        return Ok(Withdrawal { draw, challenge_expires_at_ms: Some(expires_at_ms) });
+    }
+    ledger.check_draw_cash(slot, amount)?;
+    Ok(Withdrawal { draw, challenge_expires_at_ms: None })
+}
+
 /// Moves the money: Dr the credit line amount + fee, Cr the balance the amount, Cr fee income
 /// the fee; then bills it and counts it towards the caps.
 fn complete(
     (ledger, line): (&mut Ledger, &mut CreditLine),
     slot: usize,
-    (amount, fee): (Amount, u64),
+    Draw { amount, fee_minor }: Draw,
     (_, day, month): (u64, i64, i64),
     postings: &mut Postings<'_>,
-) -> Outcome {
-    ledger.draw_cash(slot, amount, fee, postings)?;
-    line.billing.withdraw(amount.minor(), fee);
+) -> Accepted {
+    ledger.draw_cash(slot, amount, fee_minor, postings);
+    line.billing.withdraw(amount.minor(), fee_minor);
     line.withdrawals.add(day, month, amount.minor());
-    Ok(Accepted::Withdrawn { amount_minor: amount.minor(), fee_minor: fee })
+    Accepted::Withdrawn { amount_minor: amount.minor(), fee_minor }
 }

@@ -1,10 +1,10 @@
 //! The engine: the whole state and the deterministic `apply` — retries answered, mandates and
 //! case holds checked, the risk screen, then the kind's handler (`kinds`).
 //!
-//! Each handler validates first (pure reads, checked arithmetic) and mutates only once every
-//! check has passed, so a rejected command leaves no trace but its remembered outcome.
+//! Each handler checks first (pure reads, checked arithmetic) and commits only once every check
+//! has passed, so a rejected command leaves no trace but its remembered outcome.
 
-use crate::kinds::{self, Step};
+use crate::kinds::{self, Call, Step};
 use crate::prefetch::{Hint, Lookahead};
 pub(crate) use credit::CreditLine;
 use credit::calendar::Calendar;
@@ -179,10 +179,12 @@ impl Engine {
         Ok(NewPlan { id, periods, fee_ppm: self.calendar.instalment_fee_ppm(self.now_ms, periods)? })
     }
 
-    /// Refuses an id already taken by a payment, a hold, a pending withdrawal or a parked command.
-    pub(crate) fn check_new_payment_id(&self, id: CommandId) -> Result<(), Rejection> {
-        let taken = self.ledger.holds_payment_id(id);
-        match taken || self.challenges.contains(id) || self.risk.parked(id).is_some() {
+    /// Refuses the call's id when a payment, a hold, a pending withdrawal or a parked command
+    /// has it (the parked command itself aside, when the call runs it).
+    pub(crate) fn check_new_payment_id(&self, call: Call) -> Result<(), Rejection> {
+        let id = call.id;
+        let parked = !call.unparked && self.risk.parked(id).is_some();
+        match self.ledger.holds_payment_id(id) || self.challenges.contains(id) || parked {
             true => Err(Rejection::PaymentExists),
             false => Ok(()),
         }
@@ -192,12 +194,12 @@ impl Engine {
     #[inline]
     pub(crate) fn check_spend(
         &self,
-        step: &Step<'_, '_>,
+        call: Call,
         (user, merchant): (UserId, MerchantId),
         funding: Funding,
     ) -> Result<(usize, usize, u64), Rejection> {
-        let user_slot = step.user(&self.ledger, user)?;
-        let merchant_slot = step.merchant(&self.ledger, merchant)?;
+        let user_slot = call.user(&self.ledger, user)?;
+        let merchant_slot = call.merchant(&self.ledger, merchant)?;
         let total = self.ledger.check_spend(user_slot, merchant_slot, funding)?;
         Ok((user_slot, merchant_slot, total))
     }
@@ -211,12 +213,13 @@ impl Engine {
         Accepted::Split { credit_minor: funding.credit_minor, balance_minor: funding.balance_minor }
     }
 
-    /// Places a hold under the step's id (checked to be new) once the spend is allowed.
-    pub(crate) fn authorize(&mut self, step: &Step<'_, '_>, authorization: Authorization) -> Outcome {
-        self.check_new_payment_id(step.id)?;
+    /// Checks a hold under the step's id: the id new, the spend allowed, the expiry in range;
+    /// returns the user's slot.
+    pub(crate) fn check_hold(&self, call: Call, authorization: &Authorization) -> Result<usize, Rejection> {
+        self.check_new_payment_id(call)?;
         let (user, merchant) = (authorization.user, authorization.merchant);
-        let (user_slot, _, _) = self.check_spend(step, (user, merchant), authorization.funding)?;
-        self.ledger.authorize(step.id, user_slot, authorization, self.now_ms)?;
-        Ok(Accepted::Done)
+        let (user_slot, _, _) = self.check_spend(call, (user, merchant), authorization.funding)?;
+        Ledger::check_hold_expiry(authorization.expires_at_ms, self.now_ms)?;
+        Ok(user_slot)
     }
 }

@@ -3,7 +3,8 @@
 //! the command, then takes the decision's account actions.
 
 use crate::apply::Engine;
-use crate::kinds::{self, Step};
+use crate::kinds::{self, Call, Step};
+use crate::prefetch::Hint;
 use model::risk::{DecisionKind, Held, Party};
 use model::{Accepted, CommandId, CommandKind, Outcome, Rejection};
 use risk::Books;
@@ -75,7 +76,7 @@ impl Engine {
 
     fn park(&mut self, id: CommandId, party: Party, kind: &CommandKind) -> Outcome {
         let Party::User(user) = party else { unreachable!("challenges without a user became reviews") };
-        self.check_new_payment_id(id)?;
+        self.check_new_payment_id(Call { id, hint: Hint::default(), unparked: false })?;
         let expires_at_ms = self.risk.park(&mut self.ledger, id, (user, kind), self.now_ms);
         Ok(Accepted::Challenged { expires_at_ms })
     }

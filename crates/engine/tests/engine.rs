@@ -540,6 +540,50 @@ proptest! {
     }
 }
 
+/// What the queries show of the ids the property tests use (users 0..6, merchants 0..3,
+/// commands 0..60), apart from what every command moves (time, remembered ids).
+fn books(engine: &Engine) -> String {
+    let users: Vec<_> = (0..6).map(|id| engine.user(UserId(id))).collect();
+    let merchants: Vec<_> = (0..3).map(|id| engine.merchant(MerchantId(id))).collect();
+    let records: Vec<_> = (0..60)
+        .map(CommandId)
+        .map(|id| {
+            let case = engine.case(id).map(|case| format!("{case:?}"));
+            (engine.payment(id), engine.refunds(id), engine.authorization(id), case, engine.parked(id))
+        })
+        .collect();
+    let platform = (engine.bank_clearing(), engine.fee_income(), engine.products().len(), engine.next_tick_ms());
+    let rules = engine.rules().map(|rules| rules.version);
+    format!("{users:?}\n{merchants:?}\n{records:?}\n{platform:?}\n{rules:?}")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// A command refused past the risk screen changes nothing anyone can read and posts
+    /// nothing: its handler's check found the refusal before its commit wrote anything. (A
+    /// risk decision is left out: a denial may take account actions by design.)
+    #[test]
+    fn a_refused_command_changes_nothing(script in proptest::collection::vec(command_strategy(6), 1..300)) {
+        let mut engine = Engine::default();
+        let mut postings = Vec::new();
+        let mut refused = 0;
+        for (index, (id, jitter, kind)) in script.into_iter().enumerate() {
+            let time_ms = 1_000_000 + index as u64 * 1_000 + jitter;
+            let command = Command { actor: model::ActorId(1), initiator: model::Initiator::Platform, id: CommandId(id), time_ms, kind };
+            let before = books(&engine);
+            postings.clear();
+            let outcome = engine.apply(&command, 0, &mut postings);
+            if outcome.is_err() && engine.last_decision().is_none() {
+                refused += 1;
+                prop_assert_eq!(&books(&engine), &before, "{:?} refused with {:?} changed the books", command.kind, outcome);
+                prop_assert!(postings.is_empty(), "{:?} refused with {:?} posted {:?}", command.kind, outcome, postings);
+            }
+        }
+        prop_assert!(refused > 0 || engine.commands_applied() < 20, "random commands meet refusals");
+    }
+}
+
 /// The shipped default product (products/huabei.toml).
 fn huabei() -> Product {
     let text = include_str!("../../../products/huabei.toml");

@@ -139,6 +139,11 @@ fn checked_funding(funding: Funding) -> Result<u64, Rejection> {
     Ok(total)
 }
 
+/// The slot after `len` records: slots are `u32`.
+fn next_slot(len: usize) -> Result<u32, Rejection> {
+    u32::try_from(len).map_err(|_| Rejection::AmountOverflow)
+}
+
 /// The slot of a currency's platform account, created at zero if missing.
 fn platform_slot(accounts: &mut Vec<(Currency, i64)>, currency: Currency) -> usize {
     match accounts.binary_search_by_key(&currency, |(code, _)| *code) {
@@ -288,18 +293,19 @@ impl Ledger {
 
 /// Opening accounts, restoring, and the expiry queue.
 impl Ledger {
-    /// Opens a user's two accounts at zero; returns the slot.
-    pub fn open_user(
-        &mut self,
-        id: UserId,
-        currency: Currency,
-        identity: IdentityLevel,
-        now_ms: u64,
-    ) -> Result<usize, Rejection> {
-        if self.user_index.contains_key(&id) {
-            return Err(Rejection::UserExists);
+    /// Refuses to open a user whose id is taken.
+    pub fn check_open_user(&self, id: UserId) -> Result<(), Rejection> {
+        match self.user_index.contains_key(&id) {
+            true => Err(Rejection::UserExists),
+            false => next_slot(self.users.len()).map(drop),
         }
-        let slot = u32::try_from(self.users.len()).map_err(|_| Rejection::AmountOverflow)?;
+    }
+
+    /// Opens a user's two accounts at zero ([`Ledger::check_open_user`] passed); returns the slot.
+    pub fn open_user(&mut self, id: UserId, currency: Currency, identity: IdentityLevel, now_ms: u64) -> usize {
+        let slot = next_slot(self.users.len()).expect("checked: a slot is left");
+        assert!(!self.user_index.contains_key(&id), "user {id:?} was checked to be new");
+        self.user_index.insert(id, slot);
         self.users.push(UserAccount {
             id,
             currency,
@@ -313,23 +319,28 @@ impl Ledger {
             opened_at_ms: now_ms,
             provenance: Provenance::default(),
         });
-        self.user_index.insert(id, slot);
         platform_slot(&mut self.bank_clearing, currency);
-        Ok(slot as usize)
+        slot as usize
     }
 
-    /// Opens a merchant's settlement account (whose balance and provenance must be empty);
-    /// returns the slot.
-    pub fn open_merchant(&mut self, merchant: MerchantAccount) -> Result<usize, Rejection> {
-        assert!(merchant.settlement_minor == 0 && merchant.provenance.is_empty(), "a merchant opens at zero");
-        if self.merchant_index.contains_key(&merchant.id) {
-            return Err(Rejection::MerchantExists);
+    /// Refuses to open a merchant whose id is taken.
+    pub fn check_open_merchant(&self, id: MerchantId) -> Result<(), Rejection> {
+        match self.merchant_index.contains_key(&id) {
+            true => Err(Rejection::MerchantExists),
+            false => next_slot(self.merchants.len()).map(drop),
         }
-        let slot = u32::try_from(self.merchants.len()).map_err(|_| Rejection::AmountOverflow)?;
+    }
+
+    /// Opens a merchant's settlement account, which must be empty ([`Ledger::check_open_merchant`]
+    /// passed); returns the slot.
+    pub fn open_merchant(&mut self, merchant: MerchantAccount) -> usize {
+        assert!(merchant.settlement_minor == 0 && merchant.provenance.is_empty(), "a merchant opens at zero");
+        let slot = next_slot(self.merchants.len()).expect("checked: a slot is left");
+        assert!(!self.merchant_index.contains_key(&merchant.id), "merchant {:?} was checked to be new", merchant.id);
         self.merchant_index.insert(merchant.id, slot);
         platform_slot(&mut self.bank_clearing, merchant.currency);
         self.merchants.push(merchant);
-        Ok(slot as usize)
+        slot as usize
     }
 
     /// Rebuilds a ledger from its records: the indexes and the holds' expiries.
@@ -417,27 +428,28 @@ impl Ledger {
         Ok(total)
     }
 
-    /// Holds funds for a merchant until captured, released or expired; the caller has checked
-    /// the spend ([`Ledger::check_spend`]) and that the id is new.
+    /// Refuses a hold that would lapse at once or outlive [`AUTHORIZATION_MAX_MS`].
     #[inline]
-    pub fn authorize(
-        &mut self,
-        id: CommandId,
-        slot: usize,
-        authorization: Authorization,
-        now_ms: u64,
-    ) -> Result<(), Rejection> {
-        let lifetime_ms = authorization.expires_at_ms.saturating_sub(now_ms);
-        if lifetime_ms == 0 || lifetime_ms > AUTHORIZATION_MAX_MS {
-            return Err(Rejection::InvalidExpiry);
+    pub fn check_hold_expiry(expires_at_ms: u64, now_ms: u64) -> Result<(), Rejection> {
+        let lifetime_ms = expires_at_ms.saturating_sub(now_ms);
+        match lifetime_ms == 0 || lifetime_ms > AUTHORIZATION_MAX_MS {
+            true => Err(Rejection::InvalidExpiry),
+            false => Ok(()),
         }
+    }
+
+    /// Holds funds for a merchant until captured, released or expired; the caller has checked
+    /// the spend ([`Ledger::check_spend`]), the expiry ([`Ledger::check_hold_expiry`]) and that
+    /// the id is new.
+    #[inline]
+    pub fn authorize(&mut self, id: CommandId, slot: usize, authorization: Authorization) {
         let account = &mut self.users[slot];
         account.credit_held_minor += authorization.funding.credit_minor;
         account.balance_held_minor += authorization.funding.balance_minor;
+        assert!(account.balance_held_minor <= account.balance_minor, "a hold was checked against the balance");
         let fresh = self.schedule(authorization.expires_at_ms, id);
         assert!(fresh, "authorization {id:?} was checked to be new");
         self.authorizations.insert(id, authorization);
-        Ok(())
     }
 
     /// Finds a live authorization of this merchant.
@@ -465,30 +477,81 @@ impl Ledger {
         self.expiries.remove(&(authorization.expires_at_ms, id));
         let slot = self.user_index[&authorization.user] as usize;
         let account = &mut self.users[slot];
-        account.credit_held_minor -= authorization.funding.credit_minor;
-        account.balance_held_minor -= authorization.funding.balance_minor;
+        let (credit, balance) = (authorization.funding.credit_minor, authorization.funding.balance_minor);
+        account.credit_held_minor = account.credit_held_minor.checked_sub(credit).expect("a hold frees what it held");
+        account.balance_held_minor =
+            account.balance_held_minor.checked_sub(balance).expect("a hold frees what it held");
         true
     }
 }
 
-/// Money movements.
+/// A checked capture of a hold, from [`Ledger::check_capture`] for [`Ledger::capture`].
+#[derive(Clone, Copy, Debug)]
+pub struct Capture {
+    id: CommandId,
+    slots: (usize, usize),
+    funding: Funding,
+}
+
+/// A checked refund, from [`Ledger::check_refund`] for [`Ledger::refund`].
+#[derive(Clone, Copy, Debug)]
+pub struct Refund {
+    payment: CommandId,
+    slots: (usize, usize),
+    amount: Amount,
+    split: Funding,
+    captured_at_ms: u64,
+}
+
+/// Money movements: each a pure `check_…` that finds every refusal, and the movement itself,
+/// which cannot refuse once its check passed and asserts what the check established.
 impl Ledger {
-    /// Money from the user's bank into their balance.
-    #[inline]
-    pub fn top_up(&mut self, slot: usize, amount: Amount, postings: &mut Postings<'_>) -> Result<(), Rejection> {
-        let (user, currency) = (self.users[slot].id, self.users[slot].currency);
-        let balance = credit_to(self.users[slot].balance_minor, amount.minor())?;
+    /// The platform's bank position in a currency (zero before its first account).
+    fn bank_position(&self, currency: Currency) -> i64 {
+        let slot = self.bank_clearing.binary_search_by_key(&currency, |(code, _)| *code);
+        slot.map_or(0, |slot| self.bank_clearing[slot].1)
+    }
+
+    /// Refuses a bank position past `i64` after `change_minor`.
+    fn check_bank(&self, currency: Currency, change_minor: i64) -> Result<(), Rejection> {
+        self.bank_position(currency).checked_add(change_minor).map(drop).ok_or(Rejection::AmountOverflow)
+    }
+
+    /// Moves the platform's bank position by `change_minor`, which its check allowed.
+    fn move_bank(&mut self, currency: Currency, change_minor: i64) {
         let bank = platform_slot(&mut self.bank_clearing, currency);
-        let bank_position = self.bank_clearing[bank].1.checked_add(amount.signed()).ok_or(Rejection::AmountOverflow)?;
+        let position = &mut self.bank_clearing[bank].1;
+        *position = position.checked_add(change_minor).expect("checked: the bank position has room");
+    }
+
+    /// Refuses a top-up the balance or the bank position cannot take.
+    #[inline]
+    pub fn check_top_up(&self, slot: usize, amount: Amount) -> Result<(), Rejection> {
+        let account = &self.users[slot];
+        credit_to(account.balance_minor, amount.minor())?;
+        self.check_bank(account.currency, amount.signed())
+    }
+
+    /// Money from the user's bank into their balance ([`Ledger::check_top_up`] passed).
+    #[inline]
+    pub fn top_up(&mut self, slot: usize, amount: Amount, postings: &mut Postings<'_>) {
+        let (user, currency) = (self.users[slot].id, self.users[slot].currency);
+        let balance = credit_to(self.users[slot].balance_minor, amount.minor()).expect("checked: the balance has room");
+        self.move_bank(currency, amount.signed());
         self.users[slot].balance_minor = balance;
-        self.bank_clearing[bank].1 = bank_position;
         postings.post(AccountKind::BankClearing, 0, currency, amount.signed());
         postings.post(AccountKind::UserBalance, user.0, currency, -amount.signed());
-        Ok(())
+    }
+
+    /// Refuses a payment of `total_minor` the merchant's settlement account cannot take.
+    #[inline]
+    pub fn check_settle(&self, merchant_slot: usize, total_minor: u64) -> Result<(), Rejection> {
+        credit_to(self.merchants[merchant_slot].settlement_minor, total_minor).map(drop)
     }
 
     /// Captures a payment: moves `funding` from the user's line and balance to the merchant
-    /// and records the payment. The caller has checked the spend, or holds it (a capture).
+    /// and records the payment. The caller has checked the spend, or holds it (a capture), and
+    /// the settlement ([`Ledger::check_settle`]).
     #[inline]
     pub fn capture_payment(
         &mut self,
@@ -497,15 +560,18 @@ impl Ledger {
         funding: Funding,
         now_ms: u64,
         postings: &mut Postings<'_>,
-    ) -> Result<Captured, Rejection> {
+    ) -> Captured {
         let total = funding.credit_minor + funding.balance_minor;
-        let settlement = credit_to(self.merchants[merchant_slot].settlement_minor, total)?;
+        let settlement =
+            credit_to(self.merchants[merchant_slot].settlement_minor, total).expect("checked: the settlement has room");
         let account = &mut self.users[user_slot];
         let available_before_minor = account.credit_available_minor();
         // Both parts were checked against what is available, which bounds them by i64::MAX.
         account.credit_used_minor += funding.credit_minor as i64;
         let from_balance = account.provenance.take(funding.balance_minor, account.balance_minor);
-        account.balance_minor -= funding.balance_minor;
+        let balance = account.balance_minor.checked_sub(funding.balance_minor);
+        account.balance_minor = balance.expect("checked: the balance covers the spend");
+        assert!(account.balance_held_minor <= account.balance_minor, "a spend leaves the held balance");
         let (user, currency) = (account.id, account.currency);
         let merchant = &mut self.merchants[merchant_slot];
         merchant.settlement_minor = settlement;
@@ -516,46 +582,49 @@ impl Ledger {
         postings.post(AccountKind::MerchantSettlement, merchant.id.0, currency, -(total as i64));
         let payment = Payment { user, merchant: merchant.id, captured_at_ms: now_ms, captured: funding };
         self.payments.insert(id, payment);
-        Ok(Captured { user: user_slot, merchant: merchant_slot, funding, available_before_minor })
+        Captured { user: user_slot, merchant: merchant_slot, funding, available_before_minor }
     }
 
-    /// Captures `amount` of a live hold (credit first), dropping the hold.
+    /// Checks a capture of `amount` of a live hold of this merchant: credit first, at most what
+    /// is held, into a settlement account with room.
     #[inline]
-    pub fn capture(
-        &mut self,
+    pub fn check_capture(
+        &self,
         id: CommandId,
         merchant: MerchantId,
         amount: Amount,
         now_ms: u64,
-        postings: &mut Postings<'_>,
-    ) -> Result<Captured, Rejection> {
-        let (held, owner) = {
-            let authorization = self.live_authorization(id, merchant, now_ms)?;
-            (authorization.funding, authorization.user)
-        };
+    ) -> Result<Capture, Rejection> {
+        let authorization = self.live_authorization(id, merchant, now_ms)?;
+        let held = authorization.funding;
         if amount.minor() > held.credit_minor + held.balance_minor {
             return Err(Rejection::CaptureExceedsAuthorization);
         }
-        let captured = credit_first(amount, held.credit_minor);
-        let user_slot = self.user_index.get(&owner).ok_or(Rejection::UnknownUser)?;
+        let user_slot = self.user_index.get(&authorization.user).ok_or(Rejection::UnknownUser)?;
         let merchant_slot = self.merchant_index.get(&merchant).ok_or(Rejection::UnknownMerchant)?;
         let slots = (*user_slot as usize, *merchant_slot as usize);
-        credit_to(self.merchants[slots.1].settlement_minor, amount.minor())?;
-        self.drop_authorization(id);
-        self.capture_payment(id, slots, captured, now_ms, postings)
+        self.check_settle(slots.1, amount.minor())?;
+        Ok(Capture { id, slots, funding: credit_first(amount, held.credit_minor) })
     }
 
-    /// Refunds `amount` of a payment to the merchant's payer: the credit part back to the line
-    /// first, never into the balance; the rest to the balance.
+    /// Captures a checked hold, dropping it; the rest of what it held is freed.
     #[inline]
-    pub fn refund(
-        &mut self,
-        id: CommandId,
+    pub fn capture(&mut self, capture: Capture, now_ms: u64, postings: &mut Postings<'_>) -> Captured {
+        let Capture { id, slots, funding } = capture;
+        let dropped = self.drop_authorization(id);
+        assert!(dropped, "the hold {id:?} was checked to be live");
+        self.capture_payment(id, slots, funding, now_ms, postings)
+    }
+
+    /// Checks a refund of `amount` of a payment by its merchant: at most what is left of it,
+    /// the credit part first, from a settlement account that holds it.
+    #[inline]
+    pub fn check_refund(
+        &self,
         payment_id: CommandId,
         merchant: MerchantId,
         amount: Amount,
-        postings: &mut Postings<'_>,
-    ) -> Result<Refunded, Rejection> {
+    ) -> Result<Refund, Rejection> {
         let payment = self.payments.get(&payment_id).ok_or(Rejection::UnknownPayment)?;
         if payment.merchant != merchant {
             return Err(Rejection::MerchantMismatch);
@@ -570,26 +639,39 @@ impl Ledger {
         let user_slot = *self.user_index.get(&payment.user).ok_or(Rejection::UnknownUser)? as usize;
         let merchant_slot = *self.merchant_index.get(&merchant).ok_or(Rejection::UnknownMerchant)? as usize;
         let settlement = self.merchants[merchant_slot].settlement_minor;
-        let settlement = settlement.checked_sub(amount.minor()).ok_or(Rejection::InsufficientMerchantFunds)?;
+        settlement.checked_sub(amount.minor()).ok_or(Rejection::InsufficientMerchantFunds)?;
         let account = &self.users[user_slot];
-        let balance = credit_to(account.balance_minor, split.balance_minor)?;
-        let used = account.credit_used_minor.checked_sub(split.credit_minor as i64).ok_or(Rejection::AmountOverflow)?;
-        let (user, currency) = (account.id, account.currency);
-        let captured_at_ms = payment.captured_at_ms;
+        credit_to(account.balance_minor, split.balance_minor)?;
+        account.credit_used_minor.checked_sub(split.credit_minor as i64).ok_or(Rejection::AmountOverflow)?;
+        let slots = (user_slot, merchant_slot);
+        Ok(Refund { payment: payment_id, slots, amount, split, captured_at_ms: payment.captured_at_ms })
+    }
+
+    /// Posts a checked refund under the refund's id `id`: the credit part back to the line,
+    /// never into the balance; the rest to the balance.
+    #[inline]
+    pub fn refund(&mut self, id: CommandId, refund: Refund, postings: &mut Postings<'_>) -> Refunded {
+        let Refund { payment, slots: (user_slot, merchant_slot), amount, split, captured_at_ms } = refund;
         let merchant_account = &mut self.merchants[merchant_slot];
+        let settlement = merchant_account.settlement_minor.checked_sub(amount.minor());
+        let settlement = settlement.expect("checked: the settlement holds the refund");
         let mut moving = merchant_account.provenance.take(amount.minor(), merchant_account.settlement_minor);
         // The credit part goes back to the line and leaves the balances; the rest lands in one.
         moving.take(split.credit_minor, amount.minor());
         merchant_account.settlement_minor = settlement;
+        let merchant = merchant_account.id;
         let account = &mut self.users[user_slot];
+        let balance = credit_to(account.balance_minor, split.balance_minor).expect("checked: the balance has room");
+        let used = account.credit_used_minor.checked_sub(split.credit_minor as i64).expect("checked: used has room");
+        let (user, currency) = (account.id, account.currency);
         account.provenance.add(&moving, true);
         account.balance_minor = balance;
         account.credit_used_minor = used;
-        self.refunds.get_or_default(payment_id).push((id, split));
+        self.refunds.get_or_default(payment).push((id, split));
         postings.post(AccountKind::MerchantSettlement, merchant.0, currency, amount.signed());
         postings.post(AccountKind::UserCredit, user.0, currency, -(split.credit_minor as i64));
         postings.post(AccountKind::UserBalance, user.0, currency, -(split.balance_minor as i64));
-        Ok(Refunded { user: user_slot, merchant: merchant_slot, split, captured_at_ms })
+        Refunded { user: user_slot, merchant: merchant_slot, split, captured_at_ms }
     }
 
     fn wallet_currency(&self, wallet: Wallet) -> Currency {
@@ -599,50 +681,68 @@ impl Ledger {
         }
     }
 
-    /// Moves `amount` from one wallet on the platform to another, with its provenance (pro rata,
-    /// one hop), posting both sides. Refuses a currency mismatch, funds short of the amount (a
-    /// user's held balance is not available) and a payee past [`Amount::MAX`]; on a refusal
-    /// nothing changed.
-    #[inline]
-    pub fn move_between(
-        &mut self,
-        from: Wallet,
-        to: Wallet,
-        amount: Amount,
-        postings: &mut Postings<'_>,
-    ) -> Result<(), Rejection> {
-        let currency = self.wallet_currency(from);
-        if currency != self.wallet_currency(to) {
-            return Err(Rejection::CurrencyMismatch);
-        }
+    /// Refuses to take `amount` from a wallet short of it: a user's held balance is not
+    /// available.
+    fn check_available(&self, from: Wallet, amount: Amount) -> Result<(), Rejection> {
         let (available, short) = match from {
             Wallet::User(slot) => (self.users[slot].balance_available_minor(), Rejection::InsufficientBalance),
             Wallet::Merchant(slot) => (self.merchants[slot].settlement_minor, Rejection::InsufficientMerchantFunds),
         };
-        if amount.minor() > available {
-            return Err(short);
+        match amount.minor() > available {
+            true => Err(short),
+            false => Ok(()),
         }
-        let held_by_payee = match to {
-            Wallet::User(slot) => self.users[slot].balance_minor,
-            Wallet::Merchant(slot) => self.merchants[slot].settlement_minor,
-        };
-        let payee_after = credit_to(held_by_payee, amount.minor())?;
-        let moving = match from {
+    }
+
+    /// Takes `amount` (available: checked) out of a wallet with the provenance it carries,
+    /// posting the wallet's leg; returns that provenance.
+    fn take_from(&mut self, from: Wallet, amount: Amount, postings: &mut Postings<'_>) -> Origins {
+        let (kind, owner, currency, provenance) = match from {
             Wallet::User(slot) => {
-                let payer = &mut self.users[slot];
-                let moving = payer.provenance.take(amount.minor(), payer.balance_minor);
-                payer.balance_minor -= amount.minor();
-                postings.post(AccountKind::UserBalance, payer.id.0, currency, amount.signed());
-                moving
+                let account = &mut self.users[slot];
+                assert!(amount.minor() <= account.balance_available_minor(), "checked: the balance is available");
+                let moving = account.provenance.take(amount.minor(), account.balance_minor);
+                account.balance_minor -= amount.minor();
+                (AccountKind::UserBalance, account.id.0, account.currency, moving)
             }
             Wallet::Merchant(slot) => {
-                let payer = &mut self.merchants[slot];
-                let moving = payer.provenance.take(amount.minor(), payer.settlement_minor);
-                payer.settlement_minor -= amount.minor();
-                postings.post(AccountKind::MerchantSettlement, payer.id.0, currency, amount.signed());
-                moving
+                let account = &mut self.merchants[slot];
+                let moving = account.provenance.take(amount.minor(), account.settlement_minor);
+                let left = account.settlement_minor.checked_sub(amount.minor());
+                account.settlement_minor = left.expect("checked: the settlement is available");
+                (AccountKind::MerchantSettlement, account.id.0, account.currency, moving)
             }
         };
+        postings.post(kind, owner, currency, amount.signed());
+        provenance
+    }
+
+    /// Refuses a move between wallets in different currencies, from one short of `amount`, or
+    /// to one past [`Amount::MAX`].
+    #[inline]
+    pub fn check_move(&self, from: Wallet, to: Wallet, amount: Amount) -> Result<(), Rejection> {
+        if self.wallet_currency(from) != self.wallet_currency(to) {
+            return Err(Rejection::CurrencyMismatch);
+        }
+        self.check_available(from, amount)?;
+        credit_to(self.wallet_balance(to), amount.minor()).map(drop)
+    }
+
+    /// What a wallet holds.
+    fn wallet_balance(&self, wallet: Wallet) -> u64 {
+        match wallet {
+            Wallet::User(slot) => self.users[slot].balance_minor,
+            Wallet::Merchant(slot) => self.merchants[slot].settlement_minor,
+        }
+    }
+
+    /// Moves `amount` from one wallet on the platform to another ([`Ledger::check_move`]
+    /// passed), with its provenance (pro rata, one hop), posting both sides.
+    #[inline]
+    pub fn move_between(&mut self, from: Wallet, to: Wallet, amount: Amount, postings: &mut Postings<'_>) {
+        let currency = self.wallet_currency(to);
+        let payee_after = credit_to(self.wallet_balance(to), amount.minor()).expect("checked: the payee has room");
+        let moving = self.take_from(from, amount, postings);
         match to {
             Wallet::User(slot) => {
                 let payee = &mut self.users[slot];
@@ -657,77 +757,49 @@ impl Ledger {
                 postings.post(AccountKind::MerchantSettlement, payee.id.0, currency, -amount.signed());
             }
         }
-        Ok(())
     }
 
-    /// Moves money out to a bank: from a user's available balance or a merchant's settlement
-    /// account, with the provenance it carries, against the bank clearing position.
-    pub fn pay_out(&mut self, from: Wallet, amount: Amount, postings: &mut Postings<'_>) -> Result<(), Rejection> {
-        let (available, short) = match from {
-            Wallet::User(slot) => (self.users[slot].balance_available_minor(), Rejection::InsufficientBalance),
-            Wallet::Merchant(slot) => (self.merchants[slot].settlement_minor, Rejection::InsufficientMerchantFunds),
-        };
-        if amount.minor() > available {
-            return Err(short);
-        }
-        let (kind, owner, currency) = match from {
-            Wallet::User(slot) => (AccountKind::UserBalance, self.users[slot].id.0, self.users[slot].currency),
-            Wallet::Merchant(slot) => {
-                (AccountKind::MerchantSettlement, self.merchants[slot].id.0, self.merchants[slot].currency)
-            }
-        };
-        let bank = platform_slot(&mut self.bank_clearing, currency);
-        let position = self.bank_clearing[bank].1.checked_sub(amount.signed()).ok_or(Rejection::AmountOverflow)?;
-        self.bank_clearing[bank].1 = position;
-        postings.post(kind, owner, currency, amount.signed());
+    /// Refuses a pay-out from a wallet short of `amount`, or one the bank position cannot take.
+    pub fn check_pay_out(&self, from: Wallet, amount: Amount) -> Result<(), Rejection> {
+        self.check_available(from, amount)?;
+        self.check_bank(self.wallet_currency(from), -amount.signed())
+    }
+
+    /// Moves money out to a bank ([`Ledger::check_pay_out`] passed): from a user's available
+    /// balance or a merchant's settlement account, with the provenance it carries, against the
+    /// bank clearing position.
+    pub fn pay_out(&mut self, from: Wallet, amount: Amount, postings: &mut Postings<'_>) {
+        let currency = self.wallet_currency(from);
+        self.move_bank(currency, -amount.signed());
+        self.take_from(from, amount, postings);
         postings.post(AccountKind::BankClearing, 0, currency, -amount.signed());
-        match from {
-            Wallet::User(slot) => {
-                let account = &mut self.users[slot];
-                account.provenance.take(amount.minor(), account.balance_minor);
-                account.balance_minor -= amount.minor();
-            }
-            Wallet::Merchant(slot) => {
-                let account = &mut self.merchants[slot];
-                account.provenance.take(amount.minor(), account.settlement_minor);
-                account.settlement_minor -= amount.minor();
-            }
-        }
-        Ok(())
     }
 
-    /// Moves a repayment: debits its source — the user's balance, or the platform's bank position
-    /// for money arriving from the user's bank — and credits the line. Allocating it across the
-    /// billing buckets is the caller's.
-    pub fn repay(
-        &mut self,
-        slot: usize,
-        amount: Amount,
-        source: RepaySource,
-        postings: &mut Postings<'_>,
-    ) -> Result<(), Rejection> {
+    /// Refuses a repayment of `amount` from a balance short of it, or from the bank into a
+    /// bank position that cannot take it.
+    pub fn check_repay(&self, slot: usize, amount: Amount, source: RepaySource) -> Result<(), Rejection> {
+        match source {
+            RepaySource::Balance => self.check_available(Wallet::User(slot), amount),
+            RepaySource::Bank => self.check_bank(self.users[slot].currency, amount.signed()),
+        }
+    }
+
+    /// Moves a repayment ([`Ledger::check_repay`] passed): debits its source — the user's
+    /// balance, or the platform's bank position for money arriving from the user's bank — and
+    /// credits the line. Allocating it across the billing buckets is the caller's.
+    pub fn repay(&mut self, slot: usize, amount: Amount, source: RepaySource, postings: &mut Postings<'_>) {
         let (user, currency) = (self.users[slot].id, self.users[slot].currency);
         match source {
             RepaySource::Balance => {
-                if amount.minor() > self.users[slot].balance_available_minor() {
-                    return Err(Rejection::InsufficientBalance);
-                }
-                let account = &mut self.users[slot];
-                account.provenance.take(amount.minor(), account.balance_minor);
-                account.balance_minor -= amount.minor();
-                postings.post(AccountKind::UserBalance, user.0, currency, amount.signed());
+                self.take_from(Wallet::User(slot), amount, postings);
             }
             RepaySource::Bank => {
-                let bank = platform_slot(&mut self.bank_clearing, currency);
-                let position =
-                    self.bank_clearing[bank].1.checked_add(amount.signed()).ok_or(Rejection::AmountOverflow)?;
-                self.bank_clearing[bank].1 = position;
+                self.move_bank(currency, amount.signed());
                 postings.post(AccountKind::BankClearing, 0, currency, amount.signed());
             }
         }
         self.users[slot].credit_used_minor -= amount.signed();
         postings.post(AccountKind::UserCredit, user.0, currency, -amount.signed());
-        Ok(())
     }
 
     /// Opens the fee-income account of a currency (at zero) if it is missing.
@@ -750,17 +822,17 @@ impl Ledger {
         postings.post(AccountKind::FeeIncome, 0, currency, -(amount_minor as i64));
     }
 
-    /// Draws cash on the line (the official withdrawal): Dr the line amount + fee, Cr the
-    /// balance the amount, Cr fee income the fee. The caller has checked the line covers both.
-    pub fn draw_cash(
-        &mut self,
-        slot: usize,
-        amount: Amount,
-        fee_minor: u64,
-        postings: &mut Postings<'_>,
-    ) -> Result<(), Rejection> {
+    /// Refuses a cash draw the balance cannot take (the line was checked by the caller).
+    pub fn check_draw_cash(&self, slot: usize, amount: Amount) -> Result<(), Rejection> {
+        credit_to(self.users[slot].balance_minor, amount.minor()).map(drop)
+    }
+
+    /// Draws cash on the line (the official withdrawal; [`Ledger::check_draw_cash`] passed):
+    /// Dr the line amount + fee, Cr the balance the amount, Cr fee income the fee. The caller
+    /// has checked the line covers both.
+    pub fn draw_cash(&mut self, slot: usize, amount: Amount, fee_minor: u64, postings: &mut Postings<'_>) {
         let user = &self.users[slot];
-        let balance = credit_to(user.balance_minor, amount.minor())?;
+        let balance = credit_to(user.balance_minor, amount.minor()).expect("checked: the balance has room");
         let (id, currency) = (user.id, user.currency);
         let fees = platform_slot(&mut self.fee_income, currency);
         self.fee_income[fees].1 -= fee_minor as i64;
@@ -770,6 +842,5 @@ impl Ledger {
         postings.post(AccountKind::UserCredit, id.0, currency, (amount.minor() + fee_minor) as i64);
         postings.post(AccountKind::UserBalance, id.0, currency, -amount.signed());
         postings.post(AccountKind::FeeIncome, 0, currency, -(fee_minor as i64));
-        Ok(())
     }
 }

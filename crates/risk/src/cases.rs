@@ -11,7 +11,7 @@ use ledger::Ledger;
 use model::risk::{
     APPEALS_MAX, Appeal, Case, CaseStatus, Decision, Evidence, Held, Label, Parked, Party, appeal_within_bounds,
 };
-use model::{Accepted, ActorId, CommandId, CommandKind, Outcome, Rejection, UserId};
+use model::{ActorId, CommandId, CommandKind, Rejection, UserId};
 
 impl Risk {
     /// Opens a case under the id of the command it is about.
@@ -82,16 +82,23 @@ impl Risk {
         case.decided_by = Some(actor);
     }
 
-    /// A user's appeal: evidence and text attached to the case, which reopens if decided.
-    pub fn appeal_case(&mut self, id: CommandId, (evidence, text): (&[Evidence], &str), at: (u64, ActorId)) -> Outcome {
-        let case = self.cases.get_mut(&id).ok_or(Rejection::UnknownCase)?;
-        if !appeal_within_bounds(evidence, text) || case.appeals.len() >= APPEALS_MAX {
-            return Err(Rejection::InvalidAppeal);
+    /// Refuses an appeal of an unknown case, out of bounds, or past [`APPEALS_MAX`].
+    pub fn check_appeal(&self, id: CommandId, (evidence, text): (&[Evidence], &str)) -> Result<(), Rejection> {
+        let case = self.cases.get(&id).ok_or(Rejection::UnknownCase)?;
+        match !appeal_within_bounds(evidence, text) || case.appeals.len() >= APPEALS_MAX {
+            true => Err(Rejection::InvalidAppeal),
+            false => Ok(()),
         }
+    }
+
+    /// A user's checked appeal ([`Risk::check_appeal`]): evidence and text attached to the
+    /// case, which reopens if decided.
+    pub fn appeal_case(&mut self, id: CommandId, (evidence, text): (&[Evidence], &str), at: (u64, ActorId)) {
+        let case = self.cases.get_mut(&id).expect("checked: the case exists");
+        assert!(case.appeals.len() < APPEALS_MAX, "checked: the case takes another appeal");
         let (at_ms, filed_by) = at;
         case.appeals.push(Appeal { at_ms, filed_by, evidence: evidence.to_vec(), text: text.to_owned() });
         case.status = CaseStatus::Open;
-        Ok(Accepted::Done)
     }
 
     /// Parks a challenged command until its user verifies or it expires; the caller checked the
@@ -110,21 +117,21 @@ impl Risk {
         expires_at_ms
     }
 
-    /// Takes the user's parked command out for running, once they passed the verification.
-    pub fn unpark(
-        &mut self,
-        ledger: &mut Ledger,
-        user: UserId,
-        id: CommandId,
-        now_ms: u64,
-    ) -> Result<Parked, Rejection> {
+    /// The user's parked command `id`, refused when it is not theirs or has lapsed at `now_ms`.
+    pub fn check_unpark(&self, user: UserId, id: CommandId, now_ms: u64) -> Result<&Parked, Rejection> {
         let parked = self.parked.get(&id).filter(|parked| parked.user == user).ok_or(Rejection::UnknownChallenge)?;
-        if parked.expires_at_ms <= now_ms {
-            return Err(Rejection::ChallengeExpired);
+        match parked.expires_at_ms <= now_ms {
+            true => Err(Rejection::ChallengeExpired),
+            false => Ok(parked),
         }
-        let parked = self.parked.remove(&id).expect("found above");
+    }
+
+    /// Takes a parked command out for running, once its user passed the verification
+    /// ([`Risk::check_unpark`] passed).
+    pub fn unpark(&mut self, ledger: &mut Ledger, id: CommandId) -> Parked {
+        let parked = self.parked.remove(&id).expect("checked: the command is parked");
         ledger.unschedule(parked.expires_at_ms, id);
-        Ok(parked)
+        parked
     }
 
     /// Drops a lapsed parked command (from the expiry queue).

@@ -4,10 +4,11 @@ use crate::features::{Context, OrderForOther, UserRisk, ring_like};
 use crate::{Books, KEPT, Risk};
 use credit::CreditLine;
 use ledger::{AUTHORIZATION_MAX_MS, Ledger};
+use model::Rejection;
 use model::risk::{
-    AccountAction, Decision, DecisionKind, EventKind, FiredRule, Party, RuleSet, RuleStatus, SCORE_PENALTY_POINTS, Tie,
+    AccountAction, CompiledRules, Decision, DecisionKind, EventKind, FiredRule, Party, RuleSet, RuleStatus,
+    SCORE_PENALTY_POINTS, Tie,
 };
-use model::{Accepted, Outcome, Rejection};
 
 /// How long a payment held for review stays held before it lapses.
 pub const CASE_HOLD_MS: u64 = AUTHORIZATION_MAX_MS;
@@ -102,14 +103,20 @@ pub fn evaluate(books: Books<'_>, event: &ScoredEvent) -> Option<Decision> {
 }
 
 impl Risk {
-    /// Installs a rules file: it must compile and carry a higher version than the one in force.
-    pub fn install_rules(&mut self, rules: &RuleSet) -> Outcome {
+    /// Checks a rules file for installing: it must carry a higher version than the one in force
+    /// and compile; returns it compiled.
+    pub fn check_rules(&self, rules: &RuleSet) -> Result<CompiledRules, Rejection> {
         if self.rules.as_ref().is_some_and(|active| active.source.version >= rules.version) {
             return Err(Rejection::RulesVersionOrder);
         }
-        let active = rules.clone().compile().map_err(|_| Rejection::InvalidRules)?;
-        self.rules = Some(Box::new(active));
-        Ok(Accepted::Done)
+        rules.clone().compile().map_err(|_| Rejection::InvalidRules)
+    }
+
+    /// Puts checked rules ([`Risk::check_rules`]) in force.
+    pub fn install_rules(&mut self, rules: CompiledRules) {
+        let newer = self.rules.as_ref().is_none_or(|active| active.source.version < rules.source.version);
+        assert!(newer, "checked: rules versions only go up");
+        self.rules = Some(Box::new(rules));
     }
 
     /// How long a challenged command waits for its verification, under the rules in force.

@@ -9,9 +9,9 @@
 use crate::Risk;
 use ledger::Ledger;
 use ledger::table::Map;
+use model::Rejection;
 use model::UserId;
 use model::risk::{Party, Tie, TieKind};
-use model::{Accepted, Outcome, Rejection};
 
 /// The most parties one tie remembers.
 pub const TIE_PARTIES_MAX: usize = 64;
@@ -65,16 +65,20 @@ impl Risk {
         left == right || (group != 0 && group == self.group_of(ledger, right))
     }
 
-    /// Links a tie to a user or merchant; a user's new device or changed binding is recorded
-    /// for the takeover features.
-    pub fn link_tie(&mut self, ledger: &Ledger, now_ms: u64, party: Party, tie: Tie) -> Outcome {
+    /// Refuses a tie to a party that is not open.
+    pub fn check_tie(ledger: &Ledger, party: Party) -> Result<(), Rejection> {
         match party {
-            Party::User(user) => drop(ledger.user_slot(user).ok_or(Rejection::UnknownUser)?),
-            Party::Merchant(merchant) => drop(ledger.merchant_slot(merchant).ok_or(Rejection::UnknownMerchant)?),
+            Party::User(user) => ledger.user_slot(user).map(drop).ok_or(Rejection::UnknownUser),
+            Party::Merchant(merchant) => ledger.merchant_slot(merchant).map(drop).ok_or(Rejection::UnknownMerchant),
         }
+    }
+
+    /// Links a tie to an open user or merchant ([`Risk::check_tie`] passed); a user's new device
+    /// or changed binding is recorded for the takeover features.
+    pub fn link_tie(&mut self, ledger: &Ledger, now_ms: u64, party: Party, tie: Tie) {
         let known = self.ties.parties.get(&tie).is_some_and(|parties| parties.contains(&party));
         if known {
-            return Ok(Accepted::Done);
+            return;
         }
         if let Party::User(user) = party
             && tie.kind.is_binding()
@@ -92,7 +96,6 @@ impl Risk {
         if let Some(other) = first.filter(|_| tie.kind.ties_accounts()) {
             self.join(ledger, party, other);
         }
-        Ok(Accepted::Done)
     }
 
     fn note_binding(&mut self, ledger: &Ledger, now_ms: u64, user: UserId, tie: Tie) {

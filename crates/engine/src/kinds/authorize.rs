@@ -1,12 +1,12 @@
 //! `Authorize`: holds funds for a merchant until captured, released or expired.
 
-use super::{Handler, Review, Step, event};
+use super::{Call, Handler, Review, Step, event};
 use crate::apply::Engine;
 use crate::prefetch::Hint;
 use ledger::Authorization;
 use ledger::idempotency::{Tag, hash_words};
 use model::risk::{EventKind, Held};
-use model::{CommandKind, Funding, MerchantId, Outcome, UserId, kind};
+use model::{Accepted, CommandKind, Funding, MerchantId, Rejection, UserId, kind};
 use risk::ScoredEvent;
 
 impl Handler for kind::Authorize {
@@ -33,11 +33,19 @@ impl Handler for kind::Authorize {
         hash_words([Tag::Authorize as u64, self.user.0, self.merchant.0, credit_minor, balance_minor, self.hold_ms])
     }
 
+    /// The user's slot and the hold.
+    type Plan = (usize, Authorization);
+
     #[inline]
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
+    fn check(&self, engine: &Engine, call: Call) -> Result<(usize, Authorization), Rejection> {
         let expires_at_ms = engine.now_ms.saturating_add(self.hold_ms);
-        let authorization =
-            Authorization { user: self.user, merchant: self.merchant, funding: self.funding, expires_at_ms };
-        engine.authorize(step, authorization)
+        let hold = Authorization { user: self.user, merchant: self.merchant, funding: self.funding, expires_at_ms };
+        Ok((engine.check_hold(call, &hold)?, hold))
+    }
+
+    #[inline]
+    fn commit(&self, (slot, hold): (usize, Authorization), engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        engine.ledger.authorize(step.id, slot, hold);
+        Accepted::Done
     }
 }

@@ -1,9 +1,10 @@
 //! `Capture`: captures up to the authorized amount (credit part first); the rest is released.
 
-use super::{Handler, Step};
+use super::{Call, Handler, Step};
 use crate::apply::Engine;
+use ledger::Capture;
 use ledger::idempotency::{Tag, hash_words};
-use model::{CommandId, CommandKind, MerchantId, Outcome, kind};
+use model::{Accepted, CommandId, CommandKind, MerchantId, Rejection, kind};
 
 impl Handler for kind::Capture {
     #[inline]
@@ -16,10 +17,16 @@ impl Handler for kind::Capture {
         hash_words([Tag::Capture as u64, self.authorization.0, self.merchant.0, self.amount.minor()])
     }
 
+    type Plan = Capture;
+
     #[inline]
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        let captured =
-            engine.ledger.capture(self.authorization, self.merchant, self.amount, engine.now_ms, step.postings)?;
-        Ok(engine.on_captured(captured))
+    fn check(&self, engine: &Engine, _call: Call) -> Result<Capture, Rejection> {
+        engine.ledger.check_capture(self.authorization, self.merchant, self.amount, engine.now_ms)
+    }
+
+    #[inline]
+    fn commit(&self, capture: Capture, engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        let captured = engine.ledger.capture(capture, engine.now_ms, step.postings);
+        engine.on_captured(captured)
     }
 }

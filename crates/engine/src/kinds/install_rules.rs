@@ -1,11 +1,19 @@
 //! `InstallRules`: a rules file that compiles and carries a higher version than the one in force.
 
-use super::{Handler, Step};
+use super::{Call, Handler, Step};
 use crate::apply::Engine;
-use model::{Outcome, kind};
+use model::risk::CompiledRules;
+use model::{Accepted, Rejection, kind};
 
 impl Handler for kind::InstallRules {
-    fn run(&self, engine: &mut Engine, _step: &mut Step<'_, '_>) -> Outcome {
-        engine.risk.install_rules(&self.rules)
+    type Plan = CompiledRules;
+
+    fn check(&self, engine: &Engine, _call: Call) -> Result<CompiledRules, Rejection> {
+        engine.risk.check_rules(&self.rules)
+    }
+
+    fn commit(&self, rules: CompiledRules, engine: &mut Engine, _step: &mut Step<'_, '_>) -> Accepted {
+        engine.risk.install_rules(rules);
+        Accepted::Done
     }
 }

@@ -1,12 +1,12 @@
 //! `MerchantToMerchant`: one merchant's settlement account to another's; for the payer's risk
 //! features it is money paid out, and it is scored as such (`payout_merchant`).
 
-use super::{Handler, Step, event, from_balance};
+use super::{Call, Handler, Step, event, from_balance};
 use crate::apply::Engine;
 use crate::prefetch::Hint;
 use ledger::Wallet;
 use model::risk::EventKind;
-use model::{Accepted, Outcome, Rejection, kind};
+use model::{Accepted, Rejection, kind};
 use risk::ScoredEvent;
 
 impl Handler for kind::MerchantToMerchant {
@@ -15,19 +15,22 @@ impl Handler for kind::MerchantToMerchant {
         Some(event(EventKind::PayoutMerchant, (None, Some(merchant)), from_balance(self.amount), None))
     }
 
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
+    /// The payer's and the payee's slots.
+    type Plan = (usize, usize);
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<(usize, usize), Rejection> {
         if self.merchant == self.to {
             return Err(Rejection::SelfTransfer);
         }
-        let from_slot = step.merchant(&engine.ledger, self.merchant)?;
-        let to_slot = step.merchant(&engine.ledger, self.to)?;
-        engine.ledger.move_between(
-            Wallet::Merchant(from_slot),
-            Wallet::Merchant(to_slot),
-            self.amount,
-            step.postings,
-        )?;
-        engine.risk.on_merchant_payout(from_slot, self.amount.minor(), engine.now_ms);
-        Ok(Accepted::Done)
+        let from_slot = call.merchant(&engine.ledger, self.merchant)?;
+        let to_slot = call.merchant(&engine.ledger, self.to)?;
+        engine.ledger.check_move(Wallet::Merchant(from_slot), Wallet::Merchant(to_slot), self.amount)?;
+        Ok((from_slot, to_slot))
+    }
+
+    fn commit(&self, (from, to): (usize, usize), engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        super::commit_move(engine, (Wallet::Merchant(from), Wallet::Merchant(to)), self.amount, step);
+        engine.risk.on_merchant_payout(from, self.amount.minor(), engine.now_ms);
+        Accepted::Done
     }
 }

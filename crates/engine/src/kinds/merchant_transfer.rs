@@ -1,12 +1,12 @@
 //! `MerchantTransfer`: a merchant's settlement to a user's balance (cashback, a disbursement —
 //! or a colluding merchant's money back, which is why it is scored, the user its payee).
 
-use super::{Handler, Parties, Step, event, from_balance};
+use super::{Call, Handler, Parties, Step, event, from_balance};
 use crate::apply::Engine;
 use crate::prefetch::Hint;
 use ledger::{Ledger, Wallet};
 use model::risk::EventKind;
-use model::{Accepted, Outcome, kind};
+use model::{Accepted, Rejection, kind};
 use risk::ScoredEvent;
 
 impl Handler for kind::MerchantTransfer {
@@ -22,10 +22,16 @@ impl Handler for kind::MerchantTransfer {
         Some(ScoredEvent { payee: Some(payee), ..event })
     }
 
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        let from = Wallet::Merchant(step.merchant(&engine.ledger, self.merchant)?);
-        let to = Wallet::User(step.user(&engine.ledger, self.to)?);
-        engine.ledger.move_between(from, to, self.amount, step.postings)?;
-        Ok(Accepted::Done)
+    /// The merchant's settlement account and the user's balance.
+    type Plan = (Wallet, Wallet);
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<(Wallet, Wallet), Rejection> {
+        let from = Wallet::Merchant(call.merchant(&engine.ledger, self.merchant)?);
+        let to = Wallet::User(call.user(&engine.ledger, self.to)?);
+        super::check_move(engine, (from, to), self.amount)
+    }
+
+    fn commit(&self, wallets: (Wallet, Wallet), engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        super::commit_move(engine, wallets, self.amount, step)
     }
 }

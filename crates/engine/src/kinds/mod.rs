@@ -45,9 +45,9 @@ mod withdraw_to_bank;
 
 use crate::apply::Engine;
 use crate::prefetch::Hint;
-use ledger::{Ledger, Postings};
+use ledger::{Ledger, Postings, Wallet};
 use model::risk::Held;
-use model::{CommandId, CommandKind, Funding, MerchantId, Outcome, Rejection, UserId};
+use model::{Accepted, CommandId, CommandKind, Funding, MerchantId, Outcome, Rejection, UserId};
 use risk::ScoredEvent;
 
 /// The user and merchant records a command reads: up to two users, one merchant.
@@ -55,6 +55,30 @@ pub(crate) type Parties = ([Option<UserId>; 2], Option<MerchantId>);
 
 /// What holding a command for review left held, for its case.
 pub(crate) type Review = Result<Held, Rejection>;
+
+/// One command being checked: its id and the account slots the look-ahead resolved for it.
+#[derive(Clone, Copy)]
+pub(crate) struct Call {
+    pub(crate) id: CommandId,
+    pub(crate) hint: Hint,
+    /// Whether the command is a parked one run on its verification: its own parking under
+    /// `id` does not make the id taken.
+    pub(crate) unparked: bool,
+}
+
+impl Call {
+    /// The slot of an open user: the hint's when it holds that user, else the index's.
+    #[inline]
+    pub(crate) fn user(&self, ledger: &Ledger, user: UserId) -> Result<usize, Rejection> {
+        self.hint.user(ledger, user).ok_or(Rejection::UnknownUser)
+    }
+
+    /// The slot of an open merchant, as [`Call::user`] finds a user's.
+    #[inline]
+    pub(crate) fn merchant(&self, ledger: &Ledger, merchant: MerchantId) -> Result<usize, Rejection> {
+        self.hint.merchant(ledger, merchant).ok_or(Rejection::UnknownMerchant)
+    }
+}
 
 /// One command being applied: its id, the account slots the look-ahead resolved for it, and
 /// where its postings go.
@@ -65,23 +89,21 @@ pub(crate) struct Step<'s, 'p> {
 }
 
 impl Step<'_, '_> {
-    /// The slot of an open user: the hint's when it holds that user, else the index's.
+    /// The command's id and hint, for a check.
     #[inline]
-    pub(crate) fn user(&self, ledger: &Ledger, user: UserId) -> Result<usize, Rejection> {
-        self.hint.user(ledger, user).ok_or(Rejection::UnknownUser)
-    }
-
-    /// The slot of an open merchant, as [`Step::user`] finds a user's.
-    #[inline]
-    pub(crate) fn merchant(&self, ledger: &Ledger, merchant: MerchantId) -> Result<usize, Rejection> {
-        self.hint.merchant(ledger, merchant).ok_or(Rejection::UnknownMerchant)
+    pub(crate) fn call(&self) -> Call {
+        Call { id: self.id, hint: self.hint, unparked: false }
     }
 }
 
-/// What the engine does with one command kind. Only [`Handler::run`] is required: a kind the
-/// rules do not score, that names no account worth fetching ahead and charges no mandate keeps
-/// the defaults.
+/// What the engine does with one command kind. [`Handler::check`] and [`Handler::commit`] are
+/// required: a kind the rules do not score, that names no account worth fetching ahead and
+/// charges no mandate keeps the other defaults.
 pub(crate) trait Handler {
+    /// What [`Handler::check`] found for [`Handler::commit`] to write: the slots, amounts and
+    /// checked operations of the lower crates.
+    type Plan;
+
     /// The records the command reads, for the look-ahead: those its body names, and for one
     /// naming a payment or hold instead of its user, that payment's or hold's user. Read a chunk
     /// ahead, that record's miss overlaps the others of the chunk instead of starting a chain.
@@ -99,7 +121,7 @@ pub(crate) trait Handler {
     }
 
     /// The event the rules score the command as, its accounts resolved; `None` for commands the
-    /// rules do not see, and for commands naming unknown accounts (which `run` rejects).
+    /// rules do not see, and for commands naming unknown accounts (which `check` refuses).
     #[inline]
     fn scored(&self, _engine: &Engine, _hint: Hint) -> Option<ScoredEvent> {
         None
@@ -122,7 +144,7 @@ pub(crate) trait Handler {
     /// Holds the command for an analyst's review: by default parks it (its id checked to be new)
     /// to run on approval.
     fn hold_for_review(&self, engine: &mut Engine, kind: &CommandKind, step: &mut Step<'_, '_>) -> Review {
-        engine.check_new_payment_id(step.id)?;
+        engine.check_new_payment_id(step.call())?;
         Ok(Held::Parked(Box::new(kind.clone())))
     }
 
@@ -133,9 +155,21 @@ pub(crate) trait Handler {
         ledger::idempotency::encoded_fingerprint(kind, scratch)
     }
 
-    /// Runs the command past the risk screen: checks, then posts and records; a refusal changes
-    /// nothing.
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome;
+    /// Every refusal the command can meet past the risk screen, found by reading alone: the
+    /// state is unchanged whatever it returns.
+    fn check(&self, engine: &Engine, call: Call) -> Result<Self::Plan, Rejection>;
+
+    /// Writes what `check` planned, right after it: posts, records and fans the ledger's facts
+    /// out to credit and risk. It cannot refuse; what `check` established, it asserts.
+    fn commit(&self, plan: Self::Plan, engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted;
+
+    /// Runs the command past the risk screen: `check`, then `commit` on success, so a refusal
+    /// changes nothing.
+    #[inline]
+    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
+        let plan = self.check(engine, step.call())?;
+        Ok(self.commit(plan, engine, step))
+    }
 }
 
 /// The one match over command kinds: binds `$handler` to the kind's [`Handler`] and evaluates
@@ -227,6 +261,11 @@ pub(crate) fn fingerprint(kind: &CommandKind, scratch: &mut Vec<u8>) -> u64 {
     dispatch!(kind, handler => handler.fingerprint(kind, scratch))
 }
 
+/// See [`Handler::check`]; the plan is dropped (a command that runs another checks it first).
+pub(crate) fn check(kind: &CommandKind, engine: &Engine, call: Call) -> Result<(), Rejection> {
+    dispatch!(kind, handler => handler.check(engine, call).map(drop))
+}
+
 /// See [`Handler::run`].
 #[inline]
 pub(crate) fn run(kind: &CommandKind, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
@@ -250,6 +289,35 @@ pub(crate) fn event(
         credit_minor: funding.credit_minor,
         beneficiary,
     }
+}
+
+/// Checks a move of `amount` between two wallets; returns them for [`commit_move`].
+#[inline]
+pub(crate) fn check_move(
+    engine: &Engine,
+    (from, to): (Wallet, Wallet),
+    amount: model::Amount,
+) -> Result<(Wallet, Wallet), Rejection> {
+    engine.ledger.check_move(from, to, amount)?;
+    Ok((from, to))
+}
+
+/// Moves `amount` between two wallets [`check_move`] passed.
+#[inline]
+pub(crate) fn commit_move(
+    engine: &mut Engine,
+    (from, to): (Wallet, Wallet),
+    amount: model::Amount,
+    step: &mut Step<'_, '_>,
+) -> Accepted {
+    engine.ledger.move_between(from, to, amount, step.postings);
+    Accepted::Done
+}
+
+/// Takes a checked repayment on its user's line.
+pub(crate) fn repay(engine: &mut Engine, repayment: credit::servicing::Repayment, step: &mut Step<'_, '_>) {
+    let line = (&mut engine.ledger, &mut engine.lines[repayment.slot()]);
+    credit::servicing::repay(line, repayment, step.postings);
 }
 
 /// Funding entirely from the balance (transfers, payouts, withdrawals to a bank).

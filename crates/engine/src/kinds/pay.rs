@@ -2,13 +2,12 @@
 //! `Pay` for a beneficiary: whom an order is for matters to the risk features only (noted when it
 //! is scored).
 
-use super::{Handler, Review, Step, event};
+use super::{Call, Handler, Review, Step, event};
 use crate::apply::Engine;
 use crate::prefetch::Hint;
-use ledger::Authorization;
 use ledger::idempotency::{Tag, hash_words};
 use model::risk::{EventKind, Held};
-use model::{CommandKind, Funding, MerchantId, Outcome, UserId, kind};
+use model::{Accepted, CommandKind, Funding, MerchantId, Rejection, UserId, kind};
 use risk::{CASE_HOLD_MS, ScoredEvent};
 
 impl Handler for kind::Pay {
@@ -26,11 +25,9 @@ impl Handler for kind::Pay {
 
     /// A purchase held for review becomes a hold for the case's life, captured on approval.
     fn hold_for_review(&self, engine: &mut Engine, _: &CommandKind, step: &mut Step<'_, '_>) -> Review {
-        let expires_at_ms = engine.now_ms.saturating_add(CASE_HOLD_MS);
-        engine.authorize(
-            step,
-            Authorization { user: self.user, merchant: self.merchant, funding: self.funding, expires_at_ms },
-        )?;
+        let hold =
+            kind::Authorize { user: self.user, merchant: self.merchant, funding: self.funding, hold_ms: CASE_HOLD_MS };
+        hold.run(engine, step)?;
         Ok(Held::Payment { merchant: self.merchant })
     }
 
@@ -40,13 +37,21 @@ impl Handler for kind::Pay {
         hash_words([Tag::Pay as u64, self.user.0, self.merchant.0, credit_minor, balance_minor])
     }
 
+    /// The user's and the merchant's slots.
+    type Plan = (usize, usize);
+
     #[inline]
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        engine.check_new_payment_id(step.id)?;
-        let (user_slot, merchant_slot, _) = engine.check_spend(step, (self.user, self.merchant), self.funding)?;
-        let slots = (user_slot, merchant_slot);
-        let captured = engine.ledger.capture_payment(step.id, slots, self.funding, engine.now_ms, step.postings)?;
-        Ok(engine.on_captured(captured))
+    fn check(&self, engine: &Engine, call: Call) -> Result<(usize, usize), Rejection> {
+        engine.check_new_payment_id(call)?;
+        let (user_slot, merchant_slot, total) = engine.check_spend(call, (self.user, self.merchant), self.funding)?;
+        engine.ledger.check_settle(merchant_slot, total)?;
+        Ok((user_slot, merchant_slot))
+    }
+
+    #[inline]
+    fn commit(&self, slots: (usize, usize), engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        let captured = engine.ledger.capture_payment(step.id, slots, self.funding, engine.now_ms, step.postings);
+        engine.on_captured(captured)
     }
 }
 
@@ -69,7 +74,13 @@ impl Handler for kind::PayFor {
         as_pay(self).hold_for_review(engine, kind, step)
     }
 
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        as_pay(self).run(engine, step)
+    type Plan = (usize, usize);
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<(usize, usize), Rejection> {
+        as_pay(self).check(engine, call)
+    }
+
+    fn commit(&self, slots: (usize, usize), engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        as_pay(self).commit(slots, engine, step)
     }
 }

@@ -1,13 +1,13 @@
 //! `PayoutMerchant`: a merchant's settlement account out to its bank; scored as money leaving
 //! the merchant.
 
-use super::{Handler, Parties, Step, event, from_balance};
+use super::{Call, Handler, Parties, Step, event, from_balance};
 use crate::apply::Engine;
 use crate::prefetch::Hint;
 use ledger::idempotency::{Tag, hash_words};
 use ledger::{Ledger, Wallet};
 use model::risk::EventKind;
-use model::{Accepted, CommandKind, Outcome, kind};
+use model::{Accepted, CommandKind, Rejection, kind};
 use risk::ScoredEvent;
 
 impl Handler for kind::PayoutMerchant {
@@ -27,10 +27,18 @@ impl Handler for kind::PayoutMerchant {
         hash_words([Tag::PayoutMerchant as u64, self.merchant.0, self.amount.minor()])
     }
 
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        let slot = step.merchant(&engine.ledger, self.merchant)?;
-        engine.ledger.pay_out(Wallet::Merchant(slot), self.amount, step.postings)?;
+    /// The merchant's slot.
+    type Plan = usize;
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<usize, Rejection> {
+        let slot = call.merchant(&engine.ledger, self.merchant)?;
+        engine.ledger.check_pay_out(Wallet::Merchant(slot), self.amount)?;
+        Ok(slot)
+    }
+
+    fn commit(&self, slot: usize, engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        engine.ledger.pay_out(Wallet::Merchant(slot), self.amount, step.postings);
         engine.risk.on_merchant_payout(slot, self.amount.minor(), engine.now_ms);
-        Ok(Accepted::Done)
+        Accepted::Done
     }
 }

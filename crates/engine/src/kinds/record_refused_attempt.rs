@@ -1,10 +1,10 @@
 //! `RecordRefusedAttempt`: another system refused a user's attempt to move money; nothing
 //! moves, but the risk features see when.
 
-use super::{Handler, Parties, Step};
+use super::{Call, Handler, Parties, Step};
 use crate::apply::Engine;
 use ledger::Ledger;
-use model::{Accepted, Outcome, kind};
+use model::{Accepted, Rejection, kind};
 
 impl Handler for kind::RecordRefusedAttempt {
     #[inline]
@@ -12,9 +12,15 @@ impl Handler for kind::RecordRefusedAttempt {
         ([Some(self.user), None], None)
     }
 
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        let slot = step.user(&engine.ledger, self.user)?;
+    /// The user's slot.
+    type Plan = usize;
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<usize, Rejection> {
+        call.user(&engine.ledger, self.user)
+    }
+
+    fn commit(&self, slot: usize, engine: &mut Engine, _step: &mut Step<'_, '_>) -> Accepted {
         engine.risk.note_refused(slot, engine.now_ms);
-        Ok(Accepted::Done)
+        Accepted::Done
     }
 }

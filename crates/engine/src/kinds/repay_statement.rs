@@ -1,10 +1,11 @@
 //! `RepayStatement`: pays the bill — everything billed, or the rest of the minimum.
 
-use super::{Handler, Parties, Step};
+use super::{Call, Handler, Parties, Step};
 use crate::apply::Engine;
+use credit::servicing::{self, Repayment};
 use ledger::Ledger;
 use ledger::idempotency::{Tag, hash_words};
-use model::{CommandKind, Outcome, kind};
+use model::{Accepted, CommandKind, Rejection, kind};
 
 impl Handler for kind::RepayStatement {
     #[inline]
@@ -17,10 +18,17 @@ impl Handler for kind::RepayStatement {
         hash_words([Tag::RepayStatement as u64, self.user.0, self.source as u64, u64::from(self.in_full)])
     }
 
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        let slot = step.user(&engine.ledger, self.user)?;
-        let rule = engine.overpayment();
-        let line = (&mut engine.ledger, &mut engine.lines[slot]);
-        credit::servicing::repay_statement(line, slot, (self.source, self.in_full), rule, step.postings)
+    /// The repayment and what was due.
+    type Plan = (Repayment, u64);
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<(Repayment, u64), Rejection> {
+        let slot = call.user(&engine.ledger, self.user)?;
+        let line = (&engine.ledger, &engine.lines[slot]);
+        servicing::check_repay_statement(line, slot, (self.source, self.in_full), engine.overpayment())
+    }
+
+    fn commit(&self, (repayment, due): (Repayment, u64), engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        super::repay(engine, repayment, step);
+        Accepted::Repaid { amount_minor: due }
     }
 }

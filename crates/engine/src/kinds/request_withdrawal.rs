@@ -2,14 +2,14 @@
 //! user and checks the id is new; `credit::withdrawal::Challenges` completes it at once below the
 //! step-up threshold or holds it as a challenge until verified or expired.
 
-use super::{Handler, Parties, Step, event};
+use super::{Call, Handler, Parties, Step, event};
 use crate::apply::Engine;
 use crate::prefetch::Hint;
-use credit::withdrawal::Request;
+use credit::withdrawal::{self, Request, Withdrawal};
 use ledger::Ledger;
 use ledger::idempotency::{Tag, hash_words};
 use model::risk::EventKind;
-use model::{CommandKind, Funding, Outcome, kind};
+use model::{Accepted, CommandKind, Funding, Rejection, kind};
 use risk::ScoredEvent;
 
 impl Handler for kind::RequestWithdrawal {
@@ -29,13 +29,20 @@ impl Handler for kind::RequestWithdrawal {
         hash_words([Tag::RequestWithdrawal as u64, self.user.0, self.amount.minor(), self.purpose as u64])
     }
 
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        let slot = step.user(&engine.ledger, self.user)?;
-        engine.check_new_payment_id(step.id)?;
-        let today = engine.today();
+    type Plan = (Request, Withdrawal);
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<(Request, Withdrawal), Rejection> {
+        let slot = call.user(&engine.ledger, self.user)?;
+        engine.check_new_payment_id(call)?;
         let product = engine.calendar.product_at(engine.now_ms);
-        let request = Request { id: step.id, slot, amount: self.amount, purpose: self.purpose };
-        let line = (&mut engine.ledger, &mut engine.lines[slot]);
-        engine.challenges.request(line, request, product, today, step.postings)
+        let request = Request { id: call.id, slot, amount: self.amount, purpose: self.purpose };
+        let line = (&engine.ledger, &engine.lines[slot]);
+        Ok((request, withdrawal::check_request(line, &request, product, engine.today())?))
+    }
+
+    fn commit(&self, (request, plan): Self::Plan, engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        let today = engine.today();
+        let line = (&mut engine.ledger, &mut engine.lines[request.slot]);
+        engine.challenges.request(line, request, plan, today, step.postings)
     }
 }

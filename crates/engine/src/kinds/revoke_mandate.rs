@@ -1,15 +1,20 @@
 //! `RevokeMandate`: the user takes a mandate back; taking back one not in force changes nothing
 //! and is no error (the user's wish holds either way).
 
-use super::{Handler, Step};
+use super::{Call, Handler, Step};
 use crate::apply::Engine;
-use model::{Accepted, Outcome, kind};
+use model::{Accepted, Rejection, kind};
 
 impl Handler for kind::RevokeMandate {
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        step.user(&engine.ledger, self.user)?;
-        step.merchant(&engine.ledger, self.merchant)?;
+    type Plan = ();
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<(), Rejection> {
+        call.user(&engine.ledger, self.user)?;
+        call.merchant(&engine.ledger, self.merchant).map(drop)
+    }
+
+    fn commit(&self, (): (), engine: &mut Engine, _step: &mut Step<'_, '_>) -> Accepted {
         engine.mandates.remove(&(self.user, self.merchant));
-        Ok(Accepted::Done)
+        Accepted::Done
     }
 }

@@ -1,13 +1,19 @@
 //! `SetCreditFrozen`: freezes or unfreezes the use of a user's credit line.
 
-use super::{Handler, Step};
+use super::{Call, Handler, Step};
 use crate::apply::Engine;
-use model::{Accepted, Outcome, kind};
+use model::{Accepted, Rejection, kind};
 
 impl Handler for kind::SetCreditFrozen {
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        let slot = step.user(&engine.ledger, self.user)?;
+    /// The user's slot.
+    type Plan = usize;
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<usize, Rejection> {
+        call.user(&engine.ledger, self.user)
+    }
+
+    fn commit(&self, slot: usize, engine: &mut Engine, _step: &mut Step<'_, '_>) -> Accepted {
         engine.ledger.set_credit_frozen(slot, self.frozen);
-        Ok(Accepted::Done)
+        Accepted::Done
     }
 }

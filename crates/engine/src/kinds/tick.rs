@@ -2,19 +2,26 @@
 //! are dropped, lapsed risk actions lifted, and the product calendar runs its days (statement
 //! close, daily penalties). Ticks come from the server's clock: never retried, never remembered.
 
-use super::{Handler, Step};
+use super::{Call, Handler, Step};
 use crate::apply::Engine;
-use model::{Accepted, Outcome};
+use model::{Accepted, Rejection};
 
 /// The handler of the one command kind without a body.
 pub(crate) struct Tick;
 
 impl Handler for Tick {
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
+    /// Time cannot be refused.
+    type Plan = ();
+
+    fn check(&self, _engine: &Engine, _call: Call) -> Result<(), Rejection> {
+        Ok(())
+    }
+
+    fn commit(&self, (): (), engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
         let authorizations = expire_holds(engine);
         engine.lapse_actions();
         let statements = engine.calendar.run_days(engine.now_ms, &mut engine.lines, &mut engine.ledger, step.postings);
-        Ok(Accepted::Ticked { authorizations, statements })
+        Accepted::Ticked { authorizations, statements }
     }
 }
 

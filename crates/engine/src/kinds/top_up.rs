@@ -1,10 +1,10 @@
 //! `TopUp`: money from the user's bank into the balance.
 
-use super::{Handler, Parties, Step};
+use super::{Call, Handler, Parties, Step};
 use crate::apply::Engine;
 use ledger::Ledger;
 use ledger::idempotency::{Tag, hash_words};
-use model::{Accepted, CommandKind, Outcome, kind};
+use model::{Accepted, CommandKind, Rejection, kind};
 
 impl Handler for kind::TopUp {
     #[inline]
@@ -17,10 +17,19 @@ impl Handler for kind::TopUp {
         hash_words([Tag::TopUp as u64, self.user.0, self.amount.minor()])
     }
 
+    /// The user's slot.
+    type Plan = usize;
+
     #[inline]
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        let slot = step.user(&engine.ledger, self.user)?;
-        engine.ledger.top_up(slot, self.amount, step.postings)?;
-        Ok(Accepted::Done)
+    fn check(&self, engine: &Engine, call: Call) -> Result<usize, Rejection> {
+        let slot = call.user(&engine.ledger, self.user)?;
+        engine.ledger.check_top_up(slot, self.amount)?;
+        Ok(slot)
+    }
+
+    #[inline]
+    fn commit(&self, slot: usize, engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        engine.ledger.top_up(slot, self.amount, step.postings);
+        Accepted::Done
     }
 }

@@ -1,13 +1,13 @@
 //! `Transfer`: balance from one user to another (P2P); the payee's inflow and the payer's payee
 //! feed the risk features.
 
-use super::{Handler, Parties, Step, event, from_balance};
+use super::{Call, Handler, Parties, Step, event, from_balance};
 use crate::apply::Engine;
 use crate::prefetch::Hint;
 use ledger::idempotency::{Tag, hash_words};
 use ledger::{Ledger, Wallet};
 use model::risk::EventKind;
-use model::{Accepted, CommandKind, Outcome, Rejection, kind};
+use model::{Accepted, CommandKind, Rejection, kind};
 use risk::ScoredEvent;
 
 impl Handler for kind::Transfer {
@@ -29,15 +29,24 @@ impl Handler for kind::Transfer {
         hash_words([Tag::Transfer as u64, self.from.0, self.to.0, self.amount.minor()])
     }
 
+    /// The payer's and the payee's slots.
+    type Plan = (usize, usize);
+
     #[inline]
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
+    fn check(&self, engine: &Engine, call: Call) -> Result<(usize, usize), Rejection> {
         if self.from == self.to {
             return Err(Rejection::SelfTransfer);
         }
-        let from_slot = step.user(&engine.ledger, self.from)?;
-        let to_slot = step.user(&engine.ledger, self.to)?;
-        engine.ledger.move_between(Wallet::User(from_slot), Wallet::User(to_slot), self.amount, step.postings)?;
-        engine.risk.on_transfer(&engine.ledger, (from_slot, to_slot), self.amount.minor(), engine.now_ms);
-        Ok(Accepted::Done)
+        let from_slot = call.user(&engine.ledger, self.from)?;
+        let to_slot = call.user(&engine.ledger, self.to)?;
+        engine.ledger.check_move(Wallet::User(from_slot), Wallet::User(to_slot), self.amount)?;
+        Ok((from_slot, to_slot))
+    }
+
+    #[inline]
+    fn commit(&self, (from, to): (usize, usize), engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        engine.ledger.move_between(Wallet::User(from), Wallet::User(to), self.amount, step.postings);
+        engine.risk.on_transfer(&engine.ledger, (from, to), self.amount.minor(), engine.now_ms);
+        Accepted::Done
     }
 }

@@ -1,12 +1,12 @@
 //! `WithdrawToBank`: balance out to the user's bank; scored as money leaving the user.
 
-use super::{Handler, Parties, Step, event, from_balance};
+use super::{Call, Handler, Parties, Step, event, from_balance};
 use crate::apply::Engine;
 use crate::prefetch::Hint;
 use ledger::idempotency::{Tag, hash_words};
 use ledger::{Ledger, Wallet};
 use model::risk::EventKind;
-use model::{Accepted, CommandKind, Outcome, kind};
+use model::{Accepted, CommandKind, Rejection, kind};
 use risk::ScoredEvent;
 
 impl Handler for kind::WithdrawToBank {
@@ -26,9 +26,17 @@ impl Handler for kind::WithdrawToBank {
         hash_words([Tag::WithdrawToBank as u64, self.user.0, self.amount.minor()])
     }
 
-    fn run(&self, engine: &mut Engine, step: &mut Step<'_, '_>) -> Outcome {
-        let slot = step.user(&engine.ledger, self.user)?;
-        engine.ledger.pay_out(Wallet::User(slot), self.amount, step.postings)?;
-        Ok(Accepted::Done)
+    /// The user's balance.
+    type Plan = Wallet;
+
+    fn check(&self, engine: &Engine, call: Call) -> Result<Wallet, Rejection> {
+        let from = Wallet::User(call.user(&engine.ledger, self.user)?);
+        engine.ledger.check_pay_out(from, self.amount)?;
+        Ok(from)
+    }
+
+    fn commit(&self, from: Wallet, engine: &mut Engine, step: &mut Step<'_, '_>) -> Accepted {
+        engine.ledger.pay_out(from, self.amount, step.postings);
+        Accepted::Done
     }
 }
