@@ -102,7 +102,7 @@ fn hash_hex(key: &str) -> String {
     Sha256::digest(key.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-fn random_hex(bytes: usize) -> Result<String, KeyError> {
+pub(crate) fn random_hex(bytes: usize) -> Result<String, KeyError> {
     let mut buffer = vec![0u8; bytes];
     getrandom::fill(&mut buffer).map_err(|error| KeyError::Invalid(format!("no randomness available: {error}")))?;
     Ok(buffer.iter().map(|byte| format!("{byte:02x}")).collect())
@@ -306,6 +306,16 @@ impl KeyRing {
         };
         self.charge(principal.actor)?;
         Ok(principal)
+    }
+
+    /// Re-checks a principal a console session holds: its key must still be live (a revoked
+    /// key ends its sessions at the next key-file reload) and within its rate.
+    pub fn recheck(&self, principal: &Principal) -> Result<(), Denied> {
+        let live = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner()).1.contains_key(&principal.key_id);
+        if !live {
+            return Err(Denied::Unauthenticated);
+        }
+        self.charge(principal.actor)
     }
 
     fn lookup(&self, presented: &str) -> Option<Principal> {

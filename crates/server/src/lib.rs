@@ -7,6 +7,7 @@
 //! - [`auth`]: API keys with roles, hashed at rest, per-key rate limits, throttled failures;
 //! - [`listener`]: the connection loop, with a connection limit and a header timeout;
 //! - [`wire`] and [`routes`]: request/response types, validation, handlers, OpenAPI;
+//! - [`console`]: the risk analyst's console (HTML at `/console`, signed in with a key);
 //! - [`product_file`]: credit product files (TOML) parsed and validated;
 //! - [`metrics`]: Prometheus metric names.
 //!
@@ -16,6 +17,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod listener;
 pub mod metrics;
@@ -103,7 +105,8 @@ pub async fn serve_on(
         projector::spawn(data_dir.clone(), progress.clone(), durable_receiver, config.snapshot_every_commands)?;
     let reload = tokio::spawn(reload_keys(keys.clone()));
     let sandbox = config.writer.sandbox;
-    let state = routes::AppState { writer, keys, read_model, progress: progress.clone(), metrics, sandbox };
+    let sessions = Arc::default();
+    let state = routes::AppState { writer, keys, read_model, progress: progress.clone(), metrics, sandbox, sessions };
     let address = listener.local_addr()?;
     println!("creditline listening on http://{address}");
     tracing::info!(%address, data_dir = %config.data_dir.display(), "serving");

@@ -15,8 +15,14 @@ pub const JOURNAL_BYTES: &str = "creditline_journal_bytes";
 /// Commands durable in the journal but not yet in the read model.
 pub const PROJECTOR_LAG_COMMANDS: &str = "creditline_projector_lag_commands";
 
-/// Installs the global recorder and returns the handle that renders `/metrics`.
+/// Installs the global recorder once per process and returns the handle that renders
+/// `/metrics` (a second server in the same process, as in tests, shares it).
 pub fn install() -> anyhow::Result<PrometheusHandle> {
+    static HANDLE: std::sync::Mutex<Option<PrometheusHandle>> = std::sync::Mutex::new(None);
+    let mut installed = HANDLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(handle) = installed.as_ref() {
+        return Ok(handle.clone());
+    }
     let seconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
     let sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0];
     let handle = PrometheusBuilder::new()
@@ -25,5 +31,5 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         .set_buckets_for_metric(Matcher::Full(BATCH_APPLY_SECONDS.into()), &seconds)?
         .set_buckets_for_metric(Matcher::Full(BATCH_COMMANDS.into()), &sizes)?
         .install_recorder()?;
-    Ok(handle)
+    Ok(installed.insert(handle).clone())
 }

@@ -39,6 +39,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Whether this is a sandbox (its clock can be moved; `/healthz` says so).
     pub sandbox: bool,
+    /// The console's signed-in sessions.
+    pub sessions: Arc<crate::console::session::Sessions>,
 }
 
 /// A JSON object body whose rejections are API errors (400 malformed, 422 invalid — an array
@@ -234,7 +236,7 @@ fn require(principal: &Principal, roles: &[Role]) -> Result<(), ApiError> {
     }
 }
 
-async fn submit_one(
+pub(crate) async fn submit_one(
     state: &AppState,
     principal: &Principal,
     request: CommandRequest,
@@ -1217,6 +1219,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route_layer(middleware::from_fn(record_latency))
         .merge(authenticated)
+        .merge(crate::console::router())
         .layer(middleware::from_fn(request_timeout))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX_BYTES))

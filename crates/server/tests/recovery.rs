@@ -1,6 +1,8 @@
 //! Recovery through the real journal files: whatever the batch sizes, snapshot points and torn
 //! tails, snapshot + journal tail rebuilds the state the writer had, bit for bit.
 
+mod common;
+
 use engine::Engine;
 use journal::{Journal, JournalOptions};
 use model::kind;
@@ -166,17 +168,8 @@ fn a_full_disk_answers_503_in_flight_and_stops_with_a_storage_fault() {
     let storage = MemoryStorage::new();
     let (key, _) =
         server::auth::create_key(&directory.path().join("keys.json"), server::auth::Role::Admin, None).expect("a key");
-    let config = server::ServeConfig {
-        data_dir: directory.path().to_owned(),
-        listen: "127.0.0.1:0".parse().expect("an address"),
-        writer: Default::default(),
-        snapshot_every_commands: 1_000_000,
-        rate_limit_per_key: 1_000.0,
-        auth_failures_per_second: server::auth::FAILURES_PER_SECOND,
-        journal: JournalOptions { free_bytes_min: 0, ..JournalOptions::default() },
-        storage: storage.clone(),
-        connections: Default::default(),
-    };
+    let journal = JournalOptions { free_bytes_min: 0, ..JournalOptions::default() };
+    let config = common::serve_config(directory.path(), storage.clone(), journal);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("binds");
     let base = format!("http://{}", listener.local_addr().expect("an address"));

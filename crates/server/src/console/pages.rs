@@ -1,0 +1,243 @@
+//! The console's markup. `maud` escapes every interpolated value, so nothing a command carried
+//! (a reason, an appeal's text) can inject markup; the pages load only the console's own
+//! stylesheet and script (the Content-Security-Policy allows nothing else).
+
+use super::session::Session;
+use super::{CaseDetail, QueuePage, QueueQuery, REVIEW_SLA_MS};
+use maud::{DOCTYPE, Markup, html};
+
+/// Minor units as a decimal amount (two places).
+fn money(minor: u64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+fn signed_money(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}", money(minor.unsigned_abs()))
+}
+
+/// An age as hours and minutes.
+fn age(ms: u64) -> String {
+    let minutes = ms / 60_000;
+    match minutes {
+        0..60 => format!("{minutes} min"),
+        _ => format!("{} h {:02} min", minutes / 60, minutes % 60),
+    }
+}
+
+fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · creditline console" }
+                link rel="stylesheet" href="/console/assets/console.css";
+                script src="/console/assets/console.js" defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/console/cases" { "creditline" }
+                    @if let Some(session) = session {
+                        nav {
+                            a href="/console/cases" accesskey="q" { "Review queue" }
+                        }
+                        span.who { "key " (session.principal.key_id) " · " (session.principal.role.name()) }
+                        form.inline method="post" action="/console/logout" {
+                            input type="hidden" name="csrf_token" value=(session.csrf);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The sign-in form.
+pub fn login(csrf: &str, error: Option<&str>) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            p { "Sign in with an API key (an analyst's, an admin's or the platform's; merchant keys cannot sign in). Create one with " code { "creditline keys create --role analyst" } "." }
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            form.login method="post" action="/console/login" {
+                input type="hidden" name="csrf_token" value=(csrf);
+                label for="key" { "API key" }
+                input #key type="password" name="key" autocomplete="off" required autofocus;
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// The review queue.
+pub fn queue(session: &Session, query: &QueueQuery, page: &QueuePage) -> Markup {
+    let field = |value: &Option<String>| value.clone().unwrap_or_default();
+    let status = query.status.clone().unwrap_or_else(|| "open".to_owned());
+    layout(
+        "Review queue",
+        Some(session),
+        html! {
+            h1 { "Review queue" }
+            form.filters method="get" action="/console/cases" {
+                label { "Status "
+                    select name="status" {
+                        @for option in ["open", "approved", "rejected", "all"] {
+                            option value=(option) selected[status == option] { (option) }
+                        }
+                    }
+                }
+                label { "Reason " input name="reason" value=(field(&query.reason)) placeholder="e.g. ring_like"; }
+                label { "Rule " input name="rule" value=(field(&query.rule)); }
+                label { "Merchant " input name="merchant" inputmode="numeric" value=(field(&query.merchant)); }
+                label { "Min amount (minor) " input name="min_amount" inputmode="numeric" value=(field(&query.min_amount)); }
+                label { "Open ≥ hours " input name="min_age_hours" inputmode="numeric" value=(field(&query.min_age_hours)); }
+                button type="submit" { "Filter" }
+            }
+            p.hint { "Keys: " kbd { "j" } "/" kbd { "k" } " move, " kbd { "Enter" } " opens, " kbd { "n" } " opens the next case past the review SLA (" (age(REVIEW_SLA_MS)) ")." }
+            @if page.rows.is_empty() {
+                p.empty { "No case matches." }
+            } @else {
+                table.queue {
+                    thead { tr { th { "Case" } th { "Age" } th { "Status" } th { "User" } th { "Merchant" } th.num { "Held" } th { "Reasons" } th.num { "Score" } } }
+                    tbody {
+                        @for row in &page.rows {
+                            tr.row.late[row.age_ms > REVIEW_SLA_MS && row.view.status == "open"] data-href=(format!("/console/cases/{}", row.id.0)) {
+                                td { a href=(format!("/console/cases/{}", row.id.0)) { (row.id.0) } }
+                                td { (age(row.age_ms)) @if row.age_ms > REVIEW_SLA_MS && row.view.status == "open" { " " span.badge { "past SLA" } } }
+                                td { (row.view.status) }
+                                td { @if let Some(user) = row.view.user_id { (user) } }
+                                td { @if let Some(merchant) = row.merchant { (merchant.0) } }
+                                td.num { @if let Some(amount) = row.amount_minor { (money(amount)) } }
+                                td { (row.view.decision.reasons.join(", ")) }
+                                td.num { (row.view.decision.score) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(after) = page.next_after {
+                p { a.next href=(next_link(query, after)) { "Next page →" } }
+            }
+            p.hint { "Engine time " (page.now_ms) " ms." }
+        },
+    )
+}
+
+/// The queue's link to the page after `after`, with the same filters.
+fn next_link(query: &QueueQuery, after: u64) -> String {
+    let mut link = form_urlencoded::Serializer::new(String::new());
+    let fields = [
+        ("status", &query.status),
+        ("reason", &query.reason),
+        ("rule", &query.rule),
+        ("merchant", &query.merchant),
+        ("min_amount", &query.min_amount),
+        ("min_age_hours", &query.min_age_hours),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
+            link.append_pair(name, value);
+        }
+    }
+    link.append_pair("after", &after.to_string());
+    format!("/console/cases?{}", link.finish())
+}
+
+/// A case: the held event, the decision inspector, the user's accounts, appeals, and the
+/// verdict form for those who may decide.
+pub fn case(session: &Session, detail: &CaseDetail, may_decide: bool, command_id: u64, error: Option<&str>) -> Markup {
+    let view = &detail.view;
+    let decision = &view.decision;
+    layout(
+        &format!("Case {}", view.case_id),
+        Some(session),
+        html! {
+            p { a href="/console/cases" { "← Review queue" } }
+            h1 { "Case " (view.case_id) " " span.status { (view.status) } }
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            section.facts {
+                h2 { "Held event" }
+                dl {
+                    dt { "Held" } dd { (view.held) }
+                    @if let Some(amount) = detail.held_amount { dt { "Amount" } dd { (money(amount)) } }
+                    @if let Some(user) = view.user_id { dt { "User" } dd { (user) } }
+                    @if let Some(merchant) = view.merchant_id { dt { "Merchant" } dd { (merchant) } }
+                    dt { "Opened" } dd { (age(detail.now_ms.saturating_sub(view.opened_at_ms))) " ago" }
+                    @if let Some(by) = &view.opened_by { dt { "Sent by key" } dd { (by) } }
+                    @if let Some(label) = &view.label { dt { "Label" } dd { (format!("{label:?}")) } }
+                    @if let Some(by) = &view.decided_by { dt { "Decided by key" } dd { (by) } }
+                }
+            }
+            section.inspector {
+                h2 { "Decision" }
+                p { "Rules version " (decision.rules_version) ": " strong { (format!("{:?}", decision.kind)) } ", score " (decision.score) "." }
+                table {
+                    thead { tr { th { "Rule" } th { "Reason" } th.num { "Score" } th { "Mode" } } }
+                    tbody {
+                        @for fired in &decision.fired {
+                            tr { td { (fired.rule) } td { (fired.reason) } td.num { (fired.score) } td { @if fired.shadow { "shadow" } @else { "active" } } }
+                        }
+                    }
+                }
+                h3 { "Feature values read" }
+                table {
+                    thead { tr { th { "Feature" } th { "Value" } } }
+                    tbody { @for reading in &decision.readings { tr { td { code { (reading.feature) } } td { (reading.value) } } } }
+                }
+                @if !decision.actions.is_empty() {
+                    p { "Account actions taken: " (decision.actions.iter().map(|action| format!("{action:?}")).collect::<Vec<_>>().join(", ")) }
+                }
+            }
+            @if let Some(user) = &detail.user {
+                section.user {
+                    h2 { "User" }
+                    dl {
+                        dt { "Limit" } dd { (money(user.account.limit_minor)) }
+                        dt { "Credit used" } dd { (signed_money(user.account.credit_used_minor)) }
+                        dt { "Credit held" } dd { (money(user.account.credit_held_minor)) }
+                        dt { "Balance" } dd { (money(user.account.balance_minor)) " (held " (money(user.account.balance_held_minor)) ")" }
+                        dt { "Credit frozen" } dd { (if user.account.credit_frozen { "yes" } else { "no" }) }
+                        dt { "Score" } dd { (user.score) }
+                        dt { "Risk actions in force" } dd { @if user.actions.is_empty() { "none" } @else { (user.actions.join(", ")) } }
+                    }
+                }
+            }
+            @if !view.appeals.is_empty() {
+                section.appeals {
+                    h2 { "Appeals" }
+                    @for appeal in &view.appeals {
+                        article {
+                            p { (appeal.text) }
+                            ul { @for evidence in &appeal.evidence { li { (format!("{:?}", evidence.kind)) ": " (evidence.reference) } } }
+                        }
+                    }
+                }
+            }
+            @if may_decide && view.status == "open" {
+                section.verdict {
+                    h2 { "Verdict" }
+                    form method="post" action=(format!("/console/cases/{}/decision", view.case_id)) {
+                        input type="hidden" name="csrf_token" value=(session.csrf);
+                        input type="hidden" name="command_id" value=(command_id);
+                        label { "Label "
+                            select name="label" {
+                                option value="not_fraud" { "not fraud" }
+                                @for typology in model::risk::Typology::SCHEMES.into_iter().chain([model::risk::Typology::Other]) {
+                                    option value=(typology.name()) { "fraud: " (typology.name()) }
+                                }
+                            }
+                        }
+                        button type="submit" name="verdict" value="approve" accesskey="a" { "Approve (let it through)" }
+                        button.danger type="submit" name="verdict" value="reject" accesskey="r" { "Reject" }
+                    }
+                }
+            }
+        },
+    )
+}
