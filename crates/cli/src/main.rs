@@ -6,7 +6,6 @@ mod allocator;
 mod bench;
 mod check;
 mod client;
-mod replay;
 mod rules;
 mod simulate;
 mod statement;
@@ -487,7 +486,14 @@ fn run(command: Commands) -> anyhow::Result<ExitCode> {
             let rules = rules
                 .ok_or_else(|| anyhow::anyhow!("a backtest needs --rules CANDIDATE.toml (or give --input FILE)"))?;
             let candidate = server::rules_file::load(&rules)?;
-            let report = replay::run(&DataDir::new(data_dir), candidate, changes_max, !json)?;
+            let data_dir = DataDir::new(data_dir);
+            let (_, end) = server::store::verify(&data_dir)?;
+            let bar = if json { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(end - 1) };
+            let style = indicatif::ProgressStyle::with_template("replay [{bar:40}] {pos}/{len} {per_sec}")?;
+            bar.set_style(style.progress_chars("=> "));
+            let report =
+                server::backtest::run(&data_dir, end, candidate, changes_max, &|done, _| bar.set_position(done))?;
+            bar.finish_and_clear();
             match json {
                 true => println!("{}", serde_json::to_string(&report)?),
                 false => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -3,6 +3,7 @@
 //! - [`store`]: the data directory and recovery (snapshot + journal tail → engine);
 //! - [`writer`]: the single writer thread — batches, applies, journals (group commit), replies;
 //! - [`projector`]: the SQLite read model that tails the journal, and history queries;
+//! - [`backtest`]: the journal replayed with candidate rules, decisions compared;
 //! - [`access`]: who may call each endpoint, as the OpenAPI document states it;
 //! - [`auth`]: API keys with roles, hashed at rest, per-key rate limits, throttled failures;
 //! - [`listener`]: the connection loop, with a connection limit and a header timeout;
@@ -17,6 +18,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod backtest;
 pub mod console;
 pub mod error;
 pub mod listener;
@@ -106,7 +108,17 @@ pub async fn serve_on(
     let reload = tokio::spawn(reload_keys(keys.clone()));
     let sandbox = config.writer.sandbox;
     let sessions = Arc::default();
-    let state = routes::AppState { writer, keys, read_model, progress: progress.clone(), metrics, sandbox, sessions };
+    let state = routes::AppState {
+        writer,
+        keys,
+        read_model,
+        progress: progress.clone(),
+        metrics,
+        sandbox,
+        sessions,
+        backtests: Arc::default(),
+        data_dir: data_dir.clone(),
+    };
     let address = listener.local_addr()?;
     println!("creditline listening on http://{address}");
     tracing::info!(%address, data_dir = %config.data_dir.display(), "serving");

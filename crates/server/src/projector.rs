@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS commands (
     sequence INTEGER PRIMARY KEY, command_id INTEGER NOT NULL, kind TEXT NOT NULL,
     time_ms INTEGER NOT NULL, result TEXT NOT NULL, body TEXT NOT NULL, key_id TEXT);
 CREATE INDEX IF NOT EXISTS commands_by_id ON commands (command_id);
+CREATE INDEX IF NOT EXISTS commands_by_kind ON commands (kind, sequence);
 CREATE TABLE IF NOT EXISTS postings (
     id INTEGER PRIMARY KEY, sequence INTEGER NOT NULL, account TEXT NOT NULL,
     currency TEXT NOT NULL, amount_minor INTEGER NOT NULL, time_ms INTEGER NOT NULL);
@@ -368,6 +369,42 @@ impl ReadModel {
         )?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+impl ReadModel {
+    /// The newest rules installs, newest first: accepted or refused, with their version and key.
+    pub fn rules_history(&self, limit: u32) -> Result<Vec<RulesInstall>, ReadModelError> {
+        let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut statement = connection.prepare_cached(
+            "SELECT sequence, time_ms, result, key_id, json_extract(body, '$.InstallRules.rules.version')
+             FROM commands WHERE kind = 'install_rules' ORDER BY sequence DESC LIMIT ?1",
+        )?;
+        let rows = statement.query_map(params![limit], |row| {
+            Ok(RulesInstall {
+                sequence: row.get(0)?,
+                time_ms: row.get(1)?,
+                result: row.get(2)?,
+                key_id: row.get(3)?,
+                version: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// One rules install in the journal, as the read model holds it.
+#[derive(Clone, Debug)]
+pub struct RulesInstall {
+    /// Its journal sequence.
+    pub sequence: i64,
+    /// When it was applied, ms since the epoch.
+    pub time_ms: i64,
+    /// `accepted`, or the refusal's code.
+    pub result: String,
+    /// The key that sent it.
+    pub key_id: Option<String>,
+    /// The file's version.
+    pub version: Option<i64>,
 }
 
 /// A query for notable risk decisions.

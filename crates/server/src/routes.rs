@@ -41,6 +41,10 @@ pub struct AppState {
     pub sandbox: bool,
     /// The console's signed-in sessions.
     pub sessions: Arc<crate::console::session::Sessions>,
+    /// The console's backtests.
+    pub backtests: Arc<crate::console::rules::Backtests>,
+    /// The data directory (backtests read its journal).
+    pub data_dir: crate::store::DataDir,
 }
 
 /// A JSON object body whose rejections are API errors (400 malformed, 422 invalid — an array

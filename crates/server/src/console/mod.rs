@@ -3,12 +3,14 @@
 //! offline; ADR 0019).
 //!
 //! - `session`: sign-in with an API key, the session cookie, CSRF tokens;
+//! - `rules`: the rules in force, the candidate editor and its backtest;
 //! - `pages`: the markup of each page.
 //!
 //! Every action goes through the same command path as the API (`routes::submit_one`), so it is
 //! journaled with the acting key and checked against the same roles.
 
 mod pages;
+pub mod rules;
 pub mod session;
 
 use crate::access::{ANALYSTS, READERS};
@@ -45,6 +47,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/cases", get(queue))
         .route("/console/cases/{case_id}", get(case_page))
         .route("/console/cases/{case_id}/decision", post(decide))
+        .route("/console/rules", get(rules::page))
+        .route("/console/rules/backtests", post(rules::backtest))
+        .route("/console/rules/backtests/{number}", get(rules::backtest_page))
         .route("/console/assets/console.css", get(stylesheet))
         .route("/console/assets/console.js", get(script))
         .layer(middleware::from_fn(page_headers))
@@ -241,22 +246,14 @@ fn case_merchant(case: &Case) -> Option<MerchantId> {
     }
 }
 
-/// What the case holds, in minor units: a hold's amount while it lives, or the parked
-/// command's `amount` or `funding`.
+/// What the case holds, in minor units: a hold's amount while it lives, or what the parked
+/// command moves.
 fn held_amount(engine: &engine::Engine, id: CommandId, case: &Case) -> Option<u64> {
     match &case.held {
         Held::Payment { .. } | Held::Authorization { .. } => {
             engine.authorization(id).map(|hold| hold.funding.credit_minor + hold.funding.balance_minor)
         }
-        Held::Parked(kind) => {
-            let body = serde_json::to_value(kind).ok()?;
-            let fields = body.as_object()?.values().next()?;
-            let funding = |part: &str| fields.get("funding")?.get(part)?.as_u64();
-            fields.get("amount").and_then(serde_json::Value::as_u64).or_else(|| {
-                let total = funding("credit_minor")?.checked_add(funding("balance_minor")?)?;
-                Some(total)
-            })
-        }
+        Held::Parked(kind) => crate::backtest::amount_minor(kind),
         Held::Nothing => None,
     }
 }

@@ -2,9 +2,14 @@
 //! (a reason, an appeal's text) can inject markup; the pages load only the console's own
 //! stylesheet and script (the Content-Security-Policy allows nothing else).
 
+use super::rules::{Backtest, Draft};
 use super::session::Session;
 use super::{CaseDetail, QueuePage, QueueQuery, REVIEW_SLA_MS};
+use crate::backtest::Side;
+use crate::projector::RulesInstall;
 use maud::{DOCTYPE, Markup, html};
+use model::risk::RuleSet;
+use std::sync::atomic::Ordering;
 
 /// Minor units as a decimal amount (two places).
 fn money(minor: u64) -> String {
@@ -42,6 +47,7 @@ fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                     @if let Some(session) = session {
                         nav {
                             a href="/console/cases" accesskey="q" { "Review queue" }
+                            a href="/console/rules" { "Rules" }
                         }
                         span.who { "key " (session.principal.key_id) " · " (session.principal.role.name()) }
                         form.inline method="post" action="/console/logout" {
@@ -235,6 +241,148 @@ pub fn case(session: &Session, detail: &CaseDetail, may_decide: bool, command_id
                         }
                         button type="submit" name="verdict" value="approve" accesskey="a" { "Approve (let it through)" }
                         button.danger type="submit" name="verdict" value="reject" accesskey="r" { "Reject" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The rules in force, their installs, and (for admins) the editor with its error on its line.
+pub fn rules(session: &Session, in_force: Option<&RuleSet>, history: &[RulesInstall], draft: Option<&Draft>) -> Markup {
+    layout(
+        "Rules",
+        Some(session),
+        html! {
+            h1 { "Rules" }
+            @match in_force {
+                None => p.empty { "No rules are installed: every command is allowed unscored." },
+                Some(rules) => {
+                    p { "Version " strong { (rules.version) } " in force: challenge at " (rules.decision.challenge_at)
+                        ", review at " (rules.decision.review_at) ", deny at " (rules.decision.deny_at) "." }
+                    table.rules {
+                        thead { tr { th { "Rule" } th { "Applies to" } th { "Status" } th.num { "Score" } th { "Reason" } th { "Actions" } } }
+                        tbody {
+                            @for rule in &rules.rules {
+                                tr {
+                                    td { code { (rule.id) } }
+                                    td { (rule.applies_to.iter().map(|kind| kind.name()).collect::<Vec<_>>().join(", ")) }
+                                    td { (format!("{:?}", rule.status).to_lowercase()) }
+                                    td.num { (rule.score) }
+                                    td { (rule.reason) }
+                                    td { (rule.account_actions.iter().map(|action| format!("{action:?}")).collect::<Vec<_>>().join(", ")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "History" }
+            table {
+                thead { tr { th { "Sequence" } th { "Version" } th { "Result" } th { "Key" } th.num { "Time (ms)" } } }
+                tbody {
+                    @for install in history {
+                        tr {
+                            td { (install.sequence) }
+                            td { @if let Some(version) = install.version { (version) } }
+                            td { (install.result) }
+                            td { @if let Some(key) = &install.key_id { (key) } }
+                            td.num { (install.time_ms) }
+                        }
+                    }
+                }
+            }
+            @if let Some(draft) = draft {
+                h2 { "Candidate" }
+                p.hint { "Edit the rules file (docs/rules.md), then backtest it: the journal is replayed with it in place of every rules file it installed, and the decisions are compared." }
+                @if let Some((line, message)) = &draft.error {
+                    p.error role="alert" { "Line " (line) ": " (message) }
+                    ol.source {
+                        @for (number, text) in draft.toml.lines().enumerate() {
+                            @let here = number + 1 == *line;
+                            li.bad[here] id=[here.then_some("error-line")] { code { (text) } }
+                        }
+                    }
+                }
+                form.editor method="post" action="/console/rules/backtests" {
+                    input type="hidden" name="csrf_token" value=(session.csrf);
+                    textarea name="toml" rows="24" spellcheck="false" aria-label="Candidate rules file" { (draft.toml) }
+                    button type="submit" { "Check and backtest" }
+                }
+            }
+        },
+    )
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".to_owned(), |value| format!("{:.1} %", value * 100.0))
+}
+
+fn side_row(name: &str, side: &Side) -> Markup {
+    html! {
+        tr {
+            th { (name) }
+            @for kind in ["allow", "challenge", "review", "deny"] { td.num { (side.decisions.get(kind).copied().unwrap_or(0)) } }
+            td.num { (ratio(side.precision)) }
+            td.num { (ratio(side.recall)) }
+        }
+    }
+}
+
+/// A backtest: its progress while it runs (the page reloads every second), then its report.
+pub fn backtest(session: &Session, job: &Backtest) -> Markup {
+    let result = job.result.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (done, total) = (job.done.load(Ordering::Relaxed), job.total.load(Ordering::Relaxed));
+    layout(
+        "Backtest",
+        Some(session),
+        html! {
+            p { a href="/console/rules" { "← Rules" } }
+            h1 { "Backtest of version " (job.version) }
+            p.hint { "Started by key " (job.started_by) "." }
+            @match result.as_ref() {
+                None => {
+                    meta http-equiv="refresh" content="1";
+                    p { "Replaying the journal: " (done) " of " (total) " commands." }
+                    progress #progress value=(done) max=(total.max(1)) { (done) " of " (total) }
+                }
+                Some(Err(error)) => p.error role="alert" { "The backtest failed: " (error) },
+                Some(Ok(report)) => {
+                    p #report { (report.events) " commands replayed (" (format!("{:.0}", report.events_per_sec)) " a second); "
+                        strong { (report.changed) } " decisions change, on events moving " (money(report.changed_minor)) "." }
+                    table {
+                        thead { tr { th {} th.num { "allow" } th.num { "challenge" } th.num { "review" } th.num { "deny" } th.num { "precision" } th.num { "recall" } } }
+                        tbody { (side_row("journaled", &report.journaled)) (side_row("candidate", &report.candidate)) }
+                    }
+                    p.hint { "Precision and recall count the events of decided cases, by the analysts' labels." }
+                    h2 { "Hits per rule" }
+                    table {
+                        thead { tr { th { "Rule" } th.num { "journaled" } th.num { "candidate" } } }
+                        tbody {
+                            @for rule in report.journaled.rule_hits.keys().chain(report.candidate.rule_hits.keys().filter(|rule| !report.journaled.rule_hits.contains_key(*rule))) {
+                                tr {
+                                    td { code { (rule) } }
+                                    td.num { (report.journaled.rule_hits.get(rule).copied().unwrap_or(0)) }
+                                    td.num { (report.candidate.rule_hits.get(rule).copied().unwrap_or(0)) }
+                                }
+                            }
+                        }
+                    }
+                    h2 { "Changed decisions" }
+                    table.changes {
+                        thead { tr { th { "Sequence" } th { "Command" } th { "Kind" } th.num { "Amount" } th { "Journaled" } th { "Candidate" } } }
+                        tbody {
+                            @for change in &report.changes {
+                                tr {
+                                    td { (change.sequence) }
+                                    td { (change.command_id) }
+                                    td { (change.kind) }
+                                    td.num { @if let Some(amount) = change.amount_minor { (money(amount)) } }
+                                    td { (change.before) }
+                                    td { (change.after) }
+                                }
+                            }
+                        }
                     }
                 }
             }
