@@ -662,6 +662,9 @@ fn every_command_kind(base: u64) -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("/v1/mandate-revocations", "revoke_mandate", json!({"command_id": id(31), "user_id": 2, "merchant_id": 8})),
         ("/v1/rules", "install_rules", json!({"command_id": id(29), "toml": DEFAULT_RULES})),
+        ("/v1/rule-proposals", "propose_rules", json!({"command_id": id(44), "toml": DEFAULT_RULES})),
+        ("/v1/rule-approvals", "approve_rules", json!({"command_id": id(45), "proposal_id": 999_999})),
+        ("/v1/case-assignments", "assign_case", json!({"command_id": id(46), "case_id": 999_999, "key_id": null})),
     ]
 }
 

@@ -133,6 +133,11 @@ impl Engine {
         self.risk.rules()
     }
 
+    /// Rules files proposed for activation and waiting for a second key, by proposal id.
+    pub fn rule_proposals(&self) -> &std::collections::BTreeMap<CommandId, model::risk::Proposal> {
+        self.risk.proposals()
+    }
+
     /// A command waiting for step-up verification.
     pub fn parked(&self, id: CommandId) -> Option<&model::risk::Parked> {
         self.risk.parked(id)

@@ -17,7 +17,7 @@ use ledger::provenance::{Origins, Provenance};
 use ledger::{Authorization, Ledger, LedgerRecords, MerchantAccount, Payment, UserAccount};
 use model::Currency;
 use model::product::Product;
-use model::risk::{Case, Parked, Party, RuleSet, Tie};
+use model::risk::{Case, Parked, Party, Proposal, RuleSet, Tie};
 use model::{CommandId, Funding, MerchantId, UserId};
 use model::{IdentityLevel, MerchantCategory, MerchantVerification};
 use risk::features::{MerchantRisk, UserRisk};
@@ -28,11 +28,11 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The snapshot format version; bump on any change to the encoded layout or to the meaning of a
-/// stored value (version 16: a watch-list's reason may be pass_through, before other; 15: when
+/// stored value (version 17: rules proposals waiting for approval, cases' assignees; 16: a watch-list's reason may be pass_through, before other; 15: when
 /// a user's attempt was last refused; 14: the watch-list is its reason alone; 13: a watch-list
 /// keeps what it is for; 12: a user's outgoing transfers keep their amounts; 11: refunds of
 /// cash-like goods are counted however late; 10: orders for others are a ring of their own).
-pub const SNAPSHOT_VERSION: u32 = 16;
+pub const SNAPSHOT_VERSION: u32 = 17;
 
 /// One user as the snapshot lays it out: the account, then the credit line and the risk record
 /// (kept apart by slot in the engine), then the balance's provenance. Borrowed when written,
@@ -166,6 +166,7 @@ struct SnapshotRef<'a> {
     cases: &'a BTreeMap<CommandId, Case>,
     parked: Vec<(CommandId, &'a Parked)>,
     mandates: &'a BTreeMap<(UserId, MerchantId), Mandate>,
+    proposals: &'a BTreeMap<CommandId, Proposal>,
 }
 
 #[derive(Deserialize)]
@@ -190,6 +191,7 @@ struct SnapshotOwned {
     cases: BTreeMap<CommandId, Case>,
     parked: Vec<(CommandId, Parked)>,
     mandates: BTreeMap<(UserId, MerchantId), Mandate>,
+    proposals: BTreeMap<CommandId, Proposal>,
 }
 
 /// Why a snapshot could not be restored.
@@ -252,6 +254,7 @@ impl Engine {
             cases: self.risk.cases(),
             parked: sorted(self.risk.all_parked()),
             mandates: &self.mandates,
+            proposals: self.risk.proposals(),
         };
         // Encoding into a growable vector fails only on allocation failure, which aborts anyway.
         postcard::to_allocvec(&snapshot).expect("encoding to a vector cannot fail")
@@ -309,6 +312,7 @@ impl Engine {
             groups: owned.groups,
             cases: owned.cases,
             parked: owned.parked,
+            proposals: owned.proposals,
         });
         engine.remembered = RememberedIds::from_snapshot(owned.remembered);
         engine.mandates = owned.mandates;

@@ -466,6 +466,7 @@ fn risk_command_strategy(users: u64) -> impl Strategy<Value = CommandKind> {
     ]);
     let rules: model::risk::RuleSet =
         toml::from_str(include_str!("../../../rules/default.toml")).expect("the default rules parse");
+    let proposed = rules.clone();
     prop_oneof![
         Just(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules) })),
         (party, tie.clone()).prop_map(|(party, tie)| CommandKind::LinkTie(kind::LinkTie { party, tie })),
@@ -492,6 +493,14 @@ fn risk_command_strategy(users: u64) -> impl Strategy<Value = CommandKind> {
             text: String::new()
         })),
         (user, action).prop_map(|(user, action)| CommandKind::LiftAction(kind::LiftAction { user, action })),
+        (4u32..7).prop_map(move |version| CommandKind::ProposeRules(kind::ProposeRules {
+            rules: Box::new(model::risk::RuleSet { version, ..proposed.clone() })
+        })),
+        (0u64..60).prop_map(|id| CommandKind::ApproveRules(kind::ApproveRules { proposal: CommandId(id) })),
+        (0u64..60, proptest::option::of(0u32..3)).prop_map(|(id, to)| CommandKind::AssignCase(kind::AssignCase {
+            case: CommandId(id),
+            to: to.map(model::ActorId)
+        })),
     ]
 }
 

@@ -199,7 +199,7 @@ fn history() -> Vec<Command> {
         party: Party::Merchant(SHOP),
         tie: Tie { kind: TieKind::PayoutAccount, token: 6_222 },
     }));
-    history.push(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules) }));
+    history.push(CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules.clone()) }));
     let challenge =
         history.push(CommandKind::WithdrawToBank(kind::WithdrawToBank { user: ALICE, amount: amount(30_000) }));
     history.push(CommandKind::VerifyChallenge(kind::VerifyChallenge { user: ALICE, challenge }));
@@ -252,6 +252,13 @@ fn history() -> Vec<Command> {
         evidence: Vec::new(),
         text: "Mine.".into(),
     }));
+    // Four-eyes: key 7 proposes version 2, key 8 approves it; version 3 is left waiting.
+    let newer = |version| Box::new(RuleSet { version, ..rules.clone() });
+    let proposal = history.push(CommandKind::ProposeRules(kind::ProposeRules { rules: newer(2) }));
+    history.push(CommandKind::ApproveRules(kind::ApproveRules { proposal }));
+    history.commands.last_mut().expect("the approval").actor = ActorId(8);
+    history.push(CommandKind::ProposeRules(kind::ProposeRules { rules: newer(3) }));
+    history.push(CommandKind::AssignCase(kind::AssignCase { case: open_case, to: Some(ActorId(8)) }));
     history.commands
 }
 
@@ -299,7 +306,7 @@ fn journal_payloads_of_every_command_kind_are_unchanged() {
 
 /// How many command kinds there are: the journal encodes a kind by its place, so the byte after
 /// the last place must not decode as a kind.
-const KINDS: usize = 38;
+const KINDS: usize = 41;
 
 #[test]
 fn no_command_kind_past_the_last_place() {

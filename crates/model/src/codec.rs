@@ -49,7 +49,7 @@ impl postcard::ser_flavors::Flavor for VecSink<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::{CommandKind, Funding, IdentityLevel, MerchantId, UserId, kind};
+    use crate::command::{CommandId, CommandKind, Funding, IdentityLevel, MerchantId, UserId, kind};
     use crate::money::{Amount, Currency};
     use crate::risk::{Party, Tie, TieKind};
 
@@ -74,6 +74,7 @@ mod tests {
             (35, CommandKind::AgentCashOut(kind::AgentCashOut { user, agent: merchant, amount })),
             (36, CommandKind::MerchantToMerchant(kind::MerchantToMerchant { merchant, to: MerchantId(6), amount })),
             (37, CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { user, amount })),
+            (39, CommandKind::ApproveRules(kind::ApproveRules { proposal: CommandId(7) })),
         ];
         for (place, kind) in kinds {
             let mut bytes = Vec::new();

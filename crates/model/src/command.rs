@@ -230,6 +230,12 @@ pub enum CommandKind {
     MerchantToMerchant(kind::MerchantToMerchant),
     /// [`kind::RecordRefusedAttempt`].
     RecordRefusedAttempt(kind::RecordRefusedAttempt),
+    /// [`kind::ProposeRules`].
+    ProposeRules(kind::ProposeRules),
+    /// [`kind::ApproveRules`].
+    ApproveRules(kind::ApproveRules),
+    /// [`kind::AssignCase`].
+    AssignCase(kind::AssignCase),
 }
 
 impl CommandKind {
@@ -276,6 +282,9 @@ impl CommandKind {
             CommandKind::AgentCashOut(kind::AgentCashOut { .. }) => "agent_cash_out",
             CommandKind::MerchantToMerchant(kind::MerchantToMerchant { .. }) => "merchant_to_merchant",
             CommandKind::RecordRefusedAttempt(kind::RecordRefusedAttempt { .. }) => "record_refused_attempt",
+            CommandKind::ProposeRules(kind::ProposeRules { .. }) => "propose_rules",
+            CommandKind::ApproveRules(kind::ApproveRules { .. }) => "approve_rules",
+            CommandKind::AssignCase(kind::AssignCase { .. }) => "assign_case",
         }
     }
 }
@@ -685,5 +694,32 @@ pub mod kind {
         pub user: UserId,
         /// How much the attempt was for.
         pub amount: Amount,
+    }
+
+    /// An admin proposes a rules file for activation under four-eyes: it waits, under this
+    /// command's id, until another key approves it ([`ApproveRules`]); until then the rules in
+    /// force keep running. Checked as an install is (it must compile, with a higher version).
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ProposeRules {
+        /// The rules file.
+        pub rules: Box<crate::risk::RuleSet>,
+    }
+
+    /// A second admin approves a proposed rules file: it is installed now, if it is still newer
+    /// than the rules in force. The proposer cannot approve their own proposal.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ApproveRules {
+        /// The proposal (the id of the `ProposeRules` command).
+        pub proposal: CommandId,
+    }
+
+    /// An open case is claimed by or assigned to an analyst's key, or released to the queue:
+    /// who works it, for the queue's "next unassigned" and its filters. Anyone may still decide it.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AssignCase {
+        /// The case.
+        pub case: CommandId,
+        /// The key to work it (its journal id); `None` gives it back to the queue.
+        pub to: Option<crate::ActorId>,
     }
 }

@@ -114,6 +114,12 @@ pub enum Rejection {
     NoMandate,
     /// A merchant's charge is over the mandate's cap per payment or per month.
     MandateCapExceeded,
+    /// No rules proposal waits under this id.
+    UnknownProposal,
+    /// A rules proposal already waits under this id.
+    ProposalExists,
+    /// A rules proposal's own proposer tried to approve it: activation takes a second key.
+    SelfApproval,
 }
 
 impl Rejection {
@@ -171,6 +177,9 @@ impl Rejection {
             Rejection::ActionNotInForce => "action_not_in_force",
             Rejection::InvalidRules => "invalid_rules",
             Rejection::RulesVersionOrder => "rules_version_order",
+            Rejection::UnknownProposal => "unknown_proposal",
+            Rejection::ProposalExists => "proposal_exists",
+            Rejection::SelfApproval => "self_approval",
             Rejection::HeldByCase => "held_by_case",
             Rejection::NoMandate => "no_mandate",
             Rejection::MandateCapExceeded => "mandate_cap_exceeded",
@@ -249,6 +258,9 @@ impl Rejection {
             Rejection::ActionNotInForce => "that account action is not in force for this user",
             Rejection::InvalidRules => "the rules file does not compile; run `creditline rules check` on it",
             Rejection::RulesVersionOrder => "a new rules file needs a version above the one in force",
+            Rejection::UnknownProposal => "no rules proposal waits under this id (approved or never made)",
+            Rejection::ProposalExists => "a rules proposal already waits under this command id",
+            Rejection::SelfApproval => "a rules proposal must be approved by another key than the one that proposed it",
             Rejection::HeldByCase => "this payment is held for review; only the case decision captures or releases it",
             Rejection::NoMandate => {
                 "the user has granted this merchant no mandate: a merchant charges a user only under one (POST /v1/mandates, by the platform)"

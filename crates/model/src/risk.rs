@@ -370,6 +370,17 @@ impl Decision {
     }
 }
 
+/// A rules file proposed for activation, waiting for a second key's approval (four-eyes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// The rules file.
+    pub rules: RuleSet,
+    /// The key that proposed it (it may not approve it).
+    pub proposed_by: ActorId,
+    /// When.
+    pub proposed_at_ms: u64,
+}
+
 /// One appeal on a case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Appeal {
@@ -448,6 +459,8 @@ pub struct Case {
     pub opened_by: ActorId,
     /// Who last decided it.
     pub decided_by: Option<ActorId>,
+    /// The analyst working it (claimed or assigned), if anyone.
+    pub assigned_to: Option<ActorId>,
 }
 
 /// A command waiting for its step-up verification.

@@ -28,6 +28,7 @@ impl Risk {
             decided_at_ms: None,
             opened_by,
             decided_by: None,
+            assigned_to: None,
         };
         self.cases.insert(id, case);
     }
@@ -99,6 +100,18 @@ impl Risk {
         let (at_ms, filed_by) = at;
         case.appeals.push(Appeal { at_ms, filed_by, evidence: evidence.to_vec(), text: text.to_owned() });
         case.status = CaseStatus::Open;
+    }
+
+    /// Refuses assigning a case that does not exist or is decided.
+    pub fn check_assignment(&self, id: CommandId) -> Result<(), Rejection> {
+        self.open_case_for_verdict(id).map(drop)
+    }
+
+    /// Gives a checked open case ([`Risk::check_assignment`]) to an analyst, or to no one.
+    pub fn assign_case(&mut self, id: CommandId, to: Option<ActorId>) {
+        let case = self.cases.get_mut(&id).expect("checked: the case exists");
+        assert_eq!(case.status, CaseStatus::Open, "checked: the case is open");
+        case.assigned_to = to;
     }
 
     /// Parks a challenged command until its user verifies or it expires; the caller checked the

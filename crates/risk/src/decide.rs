@@ -6,9 +6,10 @@ use credit::CreditLine;
 use ledger::{AUTHORIZATION_MAX_MS, Ledger};
 use model::Rejection;
 use model::risk::{
-    AccountAction, CompiledRules, Decision, DecisionKind, EventKind, FiredRule, Party, RuleSet, RuleStatus,
+    AccountAction, CompiledRules, Decision, DecisionKind, EventKind, FiredRule, Party, Proposal, RuleSet, RuleStatus,
     SCORE_PENALTY_POINTS, Tie,
 };
+use model::{ActorId, CommandId};
 
 /// How long a payment held for review stays held before it lapses.
 pub const CASE_HOLD_MS: u64 = AUTHORIZATION_MAX_MS;
@@ -117,6 +118,37 @@ impl Risk {
         let newer = self.rules.as_ref().is_none_or(|active| active.source.version < rules.source.version);
         assert!(newer, "checked: rules versions only go up");
         self.rules = Some(Box::new(rules));
+    }
+
+    /// Checks a rules proposal under command `id`: the id free, the file installable now.
+    pub fn check_proposal(&self, id: CommandId, rules: &RuleSet) -> Result<(), Rejection> {
+        if self.proposals.contains_key(&id) {
+            return Err(Rejection::ProposalExists);
+        }
+        self.check_rules(rules).map(drop)
+    }
+
+    /// Records a checked proposal ([`Risk::check_proposal`]) until another key approves it.
+    pub fn propose_rules(&mut self, id: CommandId, rules: RuleSet, (proposed_at_ms, proposed_by): (u64, ActorId)) {
+        let fresh = self.proposals.insert(id, Proposal { rules, proposed_by, proposed_at_ms }).is_none();
+        assert!(fresh, "checked: no proposal waits under {id:?}");
+    }
+
+    /// Checks `approver`'s approval of proposal `id`: it waits, another key proposed it, and its
+    /// rules are still installable; returns them compiled.
+    pub fn check_approval(&self, id: CommandId, approver: ActorId) -> Result<CompiledRules, Rejection> {
+        let proposal = self.proposals.get(&id).ok_or(Rejection::UnknownProposal)?;
+        if proposal.proposed_by == approver {
+            return Err(Rejection::SelfApproval);
+        }
+        self.check_rules(&proposal.rules)
+    }
+
+    /// Installs an approved proposal ([`Risk::check_approval`] passed) and drops it.
+    pub fn approve_rules(&mut self, id: CommandId, rules: CompiledRules) {
+        let proposal = self.proposals.remove(&id).expect("checked: the proposal waits");
+        assert_eq!(proposal.rules, rules.source, "checked: the approved rules are the proposal's");
+        self.install_rules(rules);
     }
 
     /// How long a challenged command waits for its verification, under the rules in force.

@@ -25,7 +25,7 @@ use features::{MerchantRisk, UserRisk};
 use ledger::Ledger;
 use ledger::table::Map;
 use model::CommandId;
-use model::risk::{AccountAction, Case, CompiledRules, Parked, Party, RuleSet, Tie};
+use model::risk::{AccountAction, Case, CompiledRules, Parked, Party, Proposal, RuleSet, Tie};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use decide::{CASE_HOLD_MS, ScoredEvent, evaluate, in_force};
@@ -83,6 +83,8 @@ pub struct Risk {
     /// (lapse time, user slot, action) of every account action that lapses: derived from the
     /// users' `lapse_at_ms`, so snapshots rebuild it.
     pub(crate) lapses: BTreeSet<(u64, u32, AccountAction)>,
+    /// Rules files waiting for a second key's approval, by the proposing command's id.
+    pub(crate) proposals: BTreeMap<CommandId, Proposal>,
 }
 
 /// Risk's part of a snapshot, in the order [`Risk::restore`] takes it.
@@ -101,14 +103,17 @@ pub struct RiskRecords {
     pub cases: BTreeMap<CommandId, Case>,
     /// Commands parked for verification.
     pub parked: Vec<(CommandId, Parked)>,
+    /// Rules proposals waiting for approval.
+    pub proposals: BTreeMap<CommandId, Proposal>,
 }
 
 impl Risk {
     /// Rebuilds the state from a snapshot's records (the lapse queue is derived from the users).
     pub fn restore(records: RiskRecords) -> Risk {
-        let RiskRecords { users, merchants, rules, ties, groups, cases, parked } = records;
+        let RiskRecords { users, merchants, rules, ties, groups, cases, parked, proposals } = records;
+        let lapses = lapses_of(&users);
         let mut risk =
-            Risk { lapses: lapses_of(&users), users, merchants, rules: rules.map(Box::new), cases, ..Risk::default() };
+            Risk { lapses, users, merchants, rules: rules.map(Box::new), cases, proposals, ..Risk::default() };
         risk.ties.parties.extend(ties);
         risk.ties.groups = groups;
         for (id, command) in parked {
@@ -135,6 +140,11 @@ impl Risk {
     /// Merchants' records by slot.
     pub fn merchants(&self) -> &[MerchantRisk] {
         &self.merchants
+    }
+
+    /// Rules proposals waiting for approval, by the proposing command's id.
+    pub fn proposals(&self) -> &BTreeMap<CommandId, Proposal> {
+        &self.proposals
     }
 
     /// Whether rules are installed (without them nothing is scored).

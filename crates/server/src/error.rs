@@ -69,8 +69,9 @@ pub fn rejection_status(rejection: Rejection) -> StatusCode {
         | Rejection::UnknownAuthorization
         | Rejection::UnknownInstalmentPlan
         | Rejection::UnknownChallenge
-        | Rejection::UnknownCase => StatusCode::NOT_FOUND,
-        Rejection::MerchantMismatch | Rejection::NoMandate => StatusCode::FORBIDDEN,
+        | Rejection::UnknownCase
+        | Rejection::UnknownProposal => StatusCode::NOT_FOUND,
+        Rejection::MerchantMismatch | Rejection::NoMandate | Rejection::SelfApproval => StatusCode::FORBIDDEN,
         Rejection::SelfTransfer
         | Rejection::InvalidAmount
         | Rejection::InvalidExpiry

@@ -372,12 +372,17 @@ impl ReadModel {
 }
 
 impl ReadModel {
-    /// The newest rules installs, newest first: accepted or refused, with their version and key.
+    /// The newest rules installs, proposals and approvals, newest first: accepted or refused,
+    /// with their version (or the proposal approved) and key.
     pub fn rules_history(&self, limit: u32) -> Result<Vec<RulesInstall>, ReadModelError> {
         let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut statement = connection.prepare_cached(
-            "SELECT sequence, time_ms, result, key_id, json_extract(body, '$.InstallRules.rules.version')
-             FROM commands WHERE kind = 'install_rules' ORDER BY sequence DESC LIMIT ?1",
+            "SELECT sequence, time_ms, result, key_id, kind,
+                    coalesce(json_extract(body, '$.InstallRules.rules.version'),
+                             json_extract(body, '$.ProposeRules.rules.version')),
+                    CASE kind WHEN 'approve_rules' THEN body END
+             FROM commands WHERE kind IN ('install_rules', 'propose_rules', 'approve_rules')
+             ORDER BY sequence DESC LIMIT ?1",
         )?;
         let rows = statement.query_map(params![limit], |row| {
             Ok(RulesInstall {
@@ -385,14 +390,19 @@ impl ReadModel {
                 time_ms: row.get(1)?,
                 result: row.get(2)?,
                 key_id: row.get(3)?,
-                version: row.get(4)?,
+                kind: row.get(4)?,
+                version: row.get(5)?,
+                // Ids are u64: read from the JSON text, not through SQLite's JSON numbers (i64 or real).
+                proposal: row.get::<_, Option<String>>(6)?.and_then(|body| {
+                    serde_json::from_str::<serde_json::Value>(&body).ok()?["ApproveRules"]["proposal"].as_u64()
+                }),
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 }
 
-/// One rules install in the journal, as the read model holds it.
+/// One rules install, proposal or approval in the journal, as the read model holds it.
 #[derive(Clone, Debug)]
 pub struct RulesInstall {
     /// Its journal sequence.
@@ -403,8 +413,12 @@ pub struct RulesInstall {
     pub result: String,
     /// The key that sent it.
     pub key_id: Option<String>,
-    /// The file's version.
+    /// `install_rules`, `propose_rules` or `approve_rules`.
+    pub kind: String,
+    /// The file's version (an install's or a proposal's).
     pub version: Option<i64>,
+    /// The proposal an approval approves.
+    pub proposal: Option<u64>,
 }
 
 /// A query for notable risk decisions.

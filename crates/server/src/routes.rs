@@ -425,6 +425,27 @@ command_endpoint!(
     "Install a risk rules file from its TOML (admin); a bad file is refused and the rules in force keep running."
 );
 command_endpoint!(
+    assign_case,
+    "/v1/case-assignments",
+    AssignCaseRequest,
+    AssignCase,
+    "Claim an open case for a key, assign it to another, or give it back to the queue (analyst, admin)."
+);
+command_endpoint!(
+    propose_rules,
+    "/v1/rule-proposals",
+    InstallRulesRequest,
+    ProposeRules,
+    "Propose a rules file for four-eyes activation (admin): it waits under its command_id until another admin key approves it; the rules in force keep running."
+);
+command_endpoint!(
+    approve_rules,
+    "/v1/rule-approvals",
+    ApproveRulesRequest,
+    ApproveRules,
+    "Approve another key's rules proposal (admin): it is installed now if still newer than the rules in force; a proposer cannot approve their own (403 self_approval)."
+);
+command_endpoint!(
     verify_challenge,
     "/v1/challenge-verifications",
     VerifyChallengeRequest,
@@ -1063,7 +1084,7 @@ impl utoipa::Modify for SecurityAddon {
     paths(open_user, open_merchant, set_credit_limit, set_credit_frozen, top_up, pay, authorize, capture, release, refund,
         transfer, withdraw, payout, repay, install_product, convert_to_instalments, pay_off_instalments, request_withdrawal, verify_withdrawal,
         adjust_score, set_score_frozen, get_score, repay_statement, convert_statement, review_credit_line, batch, get_products, get_statements, get_statement, get_instalments, get_user, get_merchant, get_payment, get_authorization, get_entries,
-        link_tie, install_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, grant_mandate, revoke_mandate, merchant_transfer, agent_cash_out, record_refused_attempt, get_cases, get_case, get_decisions,
+        link_tie, install_rules, assign_case, propose_rules, approve_rules, get_rules, verify_challenge, decide_case, appeal_case, lift_action, grant_mandate, revoke_mandate, merchant_transfer, agent_cash_out, record_refused_attempt, get_cases, get_case, get_decisions,
         healthz, metrics_text, advance_clock),
     components(schemas(CommandRequest)),
     modifiers(&SecurityAddon)
@@ -1193,8 +1214,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{user_id}/score", get(get_score))
         .route("/v1/ties", post(link_tie))
         .route("/v1/rules", post(install_rules).get(get_rules))
+        .route("/v1/rule-proposals", post(propose_rules))
+        .route("/v1/rule-approvals", post(approve_rules))
         .route("/v1/challenge-verifications", post(verify_challenge))
         .route("/v1/case-decisions", post(decide_case))
+        .route("/v1/case-assignments", post(assign_case))
         .route("/v1/appeals", post(appeal_case))
         .route("/v1/risk-action-lifts", post(lift_action))
         .route("/v1/mandates", post(grant_mandate))

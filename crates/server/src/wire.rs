@@ -165,6 +165,31 @@ pub struct InstallRulesRequest {
     pub toml: String,
 }
 
+/// Approves a rules file another key proposed (`POST /v1/rule-proposals`): four-eyes activation.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRulesRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The proposal: the `command_id` of the `POST /v1/rule-proposals` that made it.
+    pub proposal_id: u64,
+}
+
+/// Claims an open case for a key, assigns it to another, or gives it back to the queue.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignCaseRequest {
+    /// Idempotency key.
+    pub command_id: u64,
+    /// The case.
+    pub case_id: u64,
+    /// The key id (eight hex digits, as `creditline keys list` shows it) to work the case;
+    /// absent or null gives it back to the queue.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{8}$")]
+    pub key_id: Option<String>,
+}
+
 /// Completes a command the risk engine challenged, after the user passed step-up verification.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -608,6 +633,13 @@ fn default_in_full() -> bool {
     true
 }
 
+/// The rules file a request carries, parsed and validated (422 `invalid_rules` with its line).
+fn rules_of(request: &InstallRulesRequest) -> Result<model::risk::RuleSet, ApiError> {
+    toml_within_bounds(&request.toml)?;
+    crate::rules_file::parse(&request.toml, "toml")
+        .map_err(|error| ApiError::invalid("invalid_rules", error.to_string()))
+}
+
 /// Any command, tagged by `type`, for `POST /v1/batch`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -664,6 +696,12 @@ pub enum CommandRequest {
     LinkTie(LinkTieRequest),
     /// See `POST /v1/rules`.
     InstallRules(InstallRulesRequest),
+    /// See `POST /v1/rule-proposals`.
+    ProposeRules(InstallRulesRequest),
+    /// See `POST /v1/rule-approvals`.
+    ApproveRules(ApproveRulesRequest),
+    /// See `POST /v1/case-assignments`.
+    AssignCase(AssignCaseRequest),
     /// See `POST /v1/challenge-verifications`.
     VerifyChallenge(VerifyChallengeRequest),
     /// See `POST /v1/case-decisions`.
@@ -812,7 +850,9 @@ impl CommandRequest {
             CommandRequest::ConvertStatement(request) => request.command_id,
             CommandRequest::ReviewCreditLine(request) => request.command_id,
             CommandRequest::LinkTie(request) => request.command_id,
-            CommandRequest::InstallRules(request) => request.command_id,
+            CommandRequest::InstallRules(request) | CommandRequest::ProposeRules(request) => request.command_id,
+            CommandRequest::ApproveRules(request) => request.command_id,
+            CommandRequest::AssignCase(request) => request.command_id,
             CommandRequest::VerifyChallenge(request) => request.command_id,
             CommandRequest::DecideCase(request) => request.command_id,
             CommandRequest::AppealCase(request) => request.command_id,
@@ -852,8 +892,13 @@ impl CommandRequest {
                 | CommandRequest::ReviewCreditLine(_)
                 | CommandRequest::SetScoreFrozen(_)
                 | CommandRequest::InstallRules(_)
+                | CommandRequest::ProposeRules(_)
+                | CommandRequest::ApproveRules(_)
         );
-        let analyst_work = matches!(self, CommandRequest::DecideCase(_) | CommandRequest::LiftAction(_));
+        let analyst_work = matches!(
+            self,
+            CommandRequest::DecideCase(_) | CommandRequest::LiftAction(_) | CommandRequest::AssignCase(_)
+        );
         let allowed = match principal.role {
             Role::Admin => true,
             Role::Platform => !admin_only && !analyst_work,
@@ -1038,10 +1083,28 @@ impl CommandRequest {
                 CommandKind::LinkTie(kind::LinkTie { party, tie: request.tie.into() })
             }
             CommandRequest::InstallRules(request) => {
-                toml_within_bounds(&request.toml)?;
-                let rules = crate::rules_file::parse(&request.toml, "toml")
-                    .map_err(|error| ApiError::invalid("invalid_rules", error.to_string()))?;
-                CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules) })
+                CommandKind::InstallRules(kind::InstallRules { rules: Box::new(rules_of(&request)?) })
+            }
+            CommandRequest::ProposeRules(request) => {
+                CommandKind::ProposeRules(kind::ProposeRules { rules: Box::new(rules_of(&request)?) })
+            }
+            CommandRequest::ApproveRules(request) => {
+                CommandKind::ApproveRules(kind::ApproveRules { proposal: CommandId(request.proposal_id) })
+            }
+            CommandRequest::AssignCase(request) => {
+                let to = match request.key_id.as_deref() {
+                    None => None,
+                    Some(key_id) => {
+                        let hex =
+                            key_id.len() == 8 && key_id.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
+                        Some(crate::auth::actor_of(key_id)).filter(|actor| hex && *actor != model::ActorId::SERVER)
+                    }
+                };
+                if request.key_id.is_some() && to.is_none() {
+                    let message = "key_id must be a key's id: eight lower-case hex digits, not all zero";
+                    return Err(ApiError::invalid("invalid_key_id", message));
+                }
+                CommandKind::AssignCase(kind::AssignCase { case: CommandId(request.case_id), to })
             }
             CommandRequest::VerifyChallenge(request) => CommandKind::VerifyChallenge(kind::VerifyChallenge {
                 user: UserId(request.user_id),
@@ -1713,6 +1776,9 @@ pub struct CaseView {
     /// The key id that last decided it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
+    /// The key id working the case, if it is claimed or assigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
 }
 
 /// One appeal on a case.
@@ -1765,6 +1831,7 @@ impl CaseView {
             decided_at_ms: case.decided_at_ms,
             opened_by: key_id_of(case.opened_by),
             decided_by: case.decided_by.and_then(key_id_of),
+            assigned_to: case.assigned_to.and_then(key_id_of),
         }
     }
 }

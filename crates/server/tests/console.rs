@@ -126,6 +126,7 @@ impl Console {
         let mut keys = std::collections::HashMap::new();
         for (name, role, merchant) in [
             ("admin", Role::Admin, None),
+            ("second_admin", Role::Admin, None),
             ("analyst", Role::Analyst, None),
             ("platform", Role::Platform, None),
             ("merchant", Role::Merchant, Some(7)),
@@ -367,10 +368,34 @@ impl Drop for Driver {
     }
 }
 
+/// Signs a key in from the sign-in page the browser shows; waits for the queue.
+async fn sign_in(browser: &fantoccini::Client, key: &str) {
+    use fantoccini::Locator;
+    browser.find(Locator::Css("input[name=key]")).await.expect("a key field").send_keys(key).await.expect("types");
+    browser.find(Locator::Css("form.login button")).await.expect("a button").click().await.expect("signs in");
+    browser.wait().for_element(Locator::Css("form.filters")).await.expect("the queue after signing in");
+}
+
+/// Signs out with the header's button; waits for the sign-in page.
+async fn sign_out(browser: &fantoccini::Client) {
+    use fantoccini::Locator;
+    let button = browser.find(Locator::Css("header form.inline button")).await.expect("a sign-out button");
+    button.click().await.expect("signs out");
+    browser.wait().for_element(Locator::Css("form.login")).await.expect("the sign-in page");
+}
+
+/// Replaces the rules editor's text with `text`.
+async fn type_candidate(browser: &fantoccini::Client, text: &str) {
+    let editor = browser.find(fantoccini::Locator::Css("textarea[name=toml]")).await.expect("a textarea");
+    editor.clear().await.expect("clears");
+    editor.send_keys(text).await.expect("types the candidate");
+}
+
 /// The console in a real headless Chromium: an analyst signs in, filters the queue, opens the
 /// case with the keyboard, reads the fired rule and the feature it read, rejects the payment as a
 /// ring, and the case, the held funds and the page change; then an admin's candidate rules with a
-/// syntax error show it on its line, and the fix is backtested. With `CONSOLE_SCREENSHOTS=dir` it
+/// syntax error show it on its line, the fix is backtested and proposed, and a second admin's
+/// approval puts it in force. With `CONSOLE_SCREENSHOTS=dir` it
 /// saves each page (docs/console.md shows them).
 #[test]
 #[ignore = "needs Chromium and chromedriver: scripts/console-browser.sh installs them and runs this"]
@@ -404,17 +429,8 @@ fn an_analyst_works_a_case_in_a_real_browser() {
 
         browser.goto(&format!("{}/console/login", console.base)).await.expect("the sign-in page");
         shot("login").await;
-        browser
-            .find(Locator::Css("input[name=key]"))
-            .await
-            .expect("a key field")
-            .send_keys(&console.keys["analyst"])
-            .await
-            .expect("types");
-        browser.find(Locator::Css("form.login button")).await.expect("a button").click().await.expect("signs in");
-        // Each click loads a page: wait for what only the next page has.
-        let queue_page = Locator::Css("form.filters");
-        browser.wait().for_element(queue_page).await.expect("the queue after signing in");
+        // Each click loads a page: the helpers wait for what only the next page has.
+        sign_in(&browser, &console.keys["analyst"]).await;
         let url = browser.current_url().await.expect("a url");
         let page = browser.source().await.expect("the page");
         assert!(url.path().ends_with("/console/cases"), "signed in to {url}: {page}");
@@ -459,29 +475,12 @@ fn an_analyst_works_a_case_in_a_real_browser() {
         shot("case-decided").await;
 
         // An admin edits the rules: a syntax error is shown on its line, the fix backtested.
-        browser
-            .find(Locator::Css("header form.inline button"))
-            .await
-            .expect("sign out")
-            .click()
-            .await
-            .expect("signs out");
-        browser.wait().for_element(Locator::Css("form.login")).await.expect("the sign-in page");
-        browser
-            .find(Locator::Css("input[name=key]"))
-            .await
-            .expect("a key field")
-            .send_keys(&console.keys["admin"])
-            .await
-            .expect("types");
-        browser.find(Locator::Css("form.login button")).await.expect("a button").click().await.expect("signs in");
-        browser.wait().for_element(queue_page).await.expect("the queue after signing in");
+        sign_out(&browser).await;
+        sign_in(&browser, &console.keys["admin"]).await;
         browser.find(Locator::LinkText("Rules")).await.expect("a rules link").click().await.expect("opens the rules");
         browser.wait().for_element(Locator::Css("form.editor")).await.expect("the editor");
         let (broken, line) = broken_rules();
-        let editor = browser.find(Locator::Css("textarea[name=toml]")).await.expect("a textarea");
-        editor.clear().await.expect("clears");
-        editor.send_keys(&broken).await.expect("types the candidate");
+        type_candidate(&browser, &broken).await;
         browser.find(Locator::Css("form.editor button")).await.expect("a button").click().await.expect("checks");
         let marked = browser
             .wait()
@@ -495,14 +494,27 @@ fn an_analyst_works_a_case_in_a_real_browser() {
         let alert = browser.find(Locator::Css("p.error")).await.expect("an error").text().await.expect("text");
         assert!(alert.starts_with(&format!("Line {line}:")), "{alert}");
         shot("rules-error").await;
-        let editor = browser.find(Locator::Css("textarea[name=toml]")).await.expect("a textarea");
-        editor.clear().await.expect("clears");
-        editor.send_keys(&fixed_rules()).await.expect("types the fix");
+        type_candidate(&browser, &fixed_rules()).await;
         browser.find(Locator::Css("form.editor button")).await.expect("a button").click().await.expect("backtests");
         let report =
             browser.wait().for_element(Locator::Id("report")).await.expect("the report").text().await.expect("text");
         assert!(report.contains("1 decisions change, on events moving 800.00"), "{report}");
         shot("backtest").await;
+
+        // The admin proposes the fix; it takes effect only when a second admin approves it.
+        browser.goto(&format!("{}/console/rules", console.base)).await.expect("the rules page");
+        type_candidate(&browser, &fixed_rules()).await;
+        browser.find(Locator::Css("button.propose")).await.expect("a propose button").click().await.expect("proposes");
+        browser.wait().for_element(Locator::Css("table.proposals")).await.expect("the proposal waits");
+        assert_eq!(console.get_json("admin", "/v1/rules")["version"], 1, "not in force yet");
+        sign_out(&browser).await;
+        sign_in(&browser, &console.keys["second_admin"]).await;
+        browser.goto(&format!("{}/console/rules", console.base)).await.expect("the rules page");
+        shot("rules-proposal").await;
+        let approve = browser.find(Locator::Css("table.proposals button")).await.expect("an approve button");
+        approve.click().await.expect("approves");
+        let installed = Locator::XPath("//p[contains(., 'No proposal waits')]");
+        browser.wait().for_element(installed).await.expect("the proposal installed");
         browser.close().await.expect("closes the session");
     });
     let case = console.get_json("analyst", "/v1/cases/100");
@@ -512,6 +524,7 @@ fn an_analyst_works_a_case_in_a_real_browser() {
         "{case}"
     );
     assert_eq!(console.get_json("admin", "/v1/users/42")["credit_held_minor"], 0, "the held funds are released");
+    assert_eq!(console.get_json("admin", "/v1/rules")["version"], 2, "in force on the second admin's approval");
 }
 
 #[test]
@@ -587,4 +600,101 @@ fn an_admin_sees_a_syntax_error_on_its_line_and_backtests_a_fix() {
     assert_eq!(row("journaled"), cells([5, 0, 1, 0], "100.0 %", "100.0 %"), "{report}");
     assert_eq!(row("candidate"), cells([6, 0, 0, 0], "—", "0.0 %"), "{report}");
     assert_eq!(console.get_json("admin", "/v1/rules")["version"], 1, "a backtest installs nothing");
+}
+
+#[test]
+fn a_rules_activation_takes_a_second_admin() {
+    let console = Console::start();
+    let (mut admin, _) = console.sign_in("admin");
+    let page = admin.get(&format!("{}/console/rules", console.base));
+    let (csrf, command_id) = (hidden(&page.body, "csrf_token"), hidden(&page.body, "command_id"));
+    let form =
+        |toml: &str| vec![("csrf_token", csrf.clone()), ("command_id", command_id.clone()), ("toml", toml.to_owned())];
+    let post = |browser: &mut Browser, path: &str, fields: Vec<(&str, String)>| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        browser.post(&format!("{}{path}", console.base), &fields)
+    };
+
+    let proposed = post(&mut admin, "/console/rules", form(&fixed_rules()));
+    assert_eq!((proposed.status, proposed.location.as_deref()), (303, Some("/console/rules")), "{}", proposed.body);
+    assert_eq!(console.get_json("admin", "/v1/rules")["version"], 1, "a proposal changes nothing yet");
+    let page = admin.get(&format!("{}/console/rules", console.base));
+    let waiting = page.body.split("<table class=\"proposals\">").nth(1).expect("a proposal waits");
+    assert!(
+        waiting.contains(&format!("<td>{command_id}</td><td>2</td><td>{}</td>", &console.keys["admin"][4..12])),
+        "{waiting}"
+    );
+    let approval = format!("/console/rules/proposals/{command_id}/approval");
+    let own = hidden(page.body.split("/approval").nth(1).expect("an approval form"), "command_id");
+    let refused = post(&mut admin, &approval, vec![("csrf_token", csrf.clone()), ("command_id", own)]);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("self_approval"), "the proposer cannot approve: {}", refused.body);
+
+    let (mut analyst, _) = console.sign_in("analyst");
+    let page = analyst.get(&format!("{}/console/rules", console.base));
+    let analyst_csrf = hidden(&page.body, "csrf_token");
+    let fields = vec![("csrf_token", analyst_csrf.clone()), ("command_id", "77".to_owned()), ("toml", fixed_rules())];
+    assert_eq!(post(&mut analyst, "/console/rules", fields).status, 403, "an analyst cannot propose");
+    let fields = vec![("csrf_token", analyst_csrf), ("command_id", "78".to_owned())];
+    assert_eq!(post(&mut analyst, &approval, fields).status, 403, "nor approve");
+    let forged = post(&mut admin, "/console/rules", vec![("command_id", "79".to_owned()), ("toml", fixed_rules())]);
+    assert_eq!(forged.status, 403, "a proposal without the CSRF token is refused");
+
+    let (mut second, _) = console.sign_in("second_admin");
+    let page = second.get(&format!("{}/console/rules", console.base));
+    let (second_csrf, second_id) = (hidden(&page.body, "csrf_token"), hidden(&page.body, "command_id"));
+    let approved = post(&mut second, &approval, vec![("csrf_token", second_csrf), ("command_id", second_id)]);
+    assert_eq!((approved.status, approved.location.as_deref()), (303, Some("/console/rules")), "{}", approved.body);
+    let rules = console.get_json("admin", "/v1/rules");
+    assert_eq!(rules["version"], 2, "installed on the second admin's approval: {rules}");
+    let page = second.get(&format!("{}/console/rules", console.base));
+    assert!(page.body.contains("No proposal waits"), "{}", page.body);
+    let history = page.body.split("<h2>History</h2>").nth(1).expect("a history");
+    let approver = &console.keys["second_admin"][4..12];
+    let approved_row = format!("<td>approval of {command_id}</td><td></td><td>accepted</td><td>{approver}</td>");
+    assert!(history.contains(&approved_row), "{history}");
+    assert!(history.contains("<td>self_approval</td>"), "the refused self-approval is journaled too: {history}");
+}
+
+#[test]
+fn an_analyst_claims_the_next_unassigned_case_and_gives_it_back() {
+    let console = Console::with_held_payment();
+    let second = json!({"command_id": 200, "user_id": 42, "merchant_id": 7, "credit_minor": 60_000});
+    assert_eq!(console.api("platform", "/v1/payments", second).1["status"], "held_for_review");
+    let (mut analyst, _) = console.sign_in("analyst");
+    let me = console.keys["analyst"][4..12].to_owned();
+
+    let next = analyst.get(&format!("{}/console/cases/next", console.base));
+    assert_eq!(next.location.as_deref(), Some("/console/cases/100"), "the first open case no one works");
+    let page = analyst.get(&format!("{}/console/cases/100", console.base));
+    assert!(page.body.contains("No one works this case yet."), "{}", page.body);
+    let form = page.body.split("/assignment").nth(1).expect("an assignment form");
+    let (csrf, command_id) = (hidden(form, "csrf_token"), hidden(form, "command_id"));
+    let claimed = analyst.post(
+        &format!("{}/console/cases/100/assignment", console.base),
+        &[("csrf_token", &csrf), ("command_id", &command_id), ("key_id", "me")],
+    );
+    assert_eq!(claimed.status, 303, "{}", claimed.body);
+    assert_eq!(console.get_json("analyst", "/v1/cases/100")["assigned_to"].as_str(), Some(me.as_str()));
+    let mine = analyst.get(&format!("{}/console/cases?assignee=me", console.base));
+    assert!(mine.body.contains("/console/cases/100\"") && !mine.body.contains("/console/cases/200\""), "{}", mine.body);
+    let next = analyst.get(&format!("{}/console/cases/next", console.base));
+    assert_eq!(next.location.as_deref(), Some("/console/cases/200"), "a claimed case is skipped");
+
+    let bad = json!({"command_id": 300, "case_id": 200, "key_id": "ZZ"});
+    let (status, answer) = console.api("analyst", "/v1/case-assignments", bad);
+    assert_eq!((status, answer["code"].as_str()), (422, Some("invalid_key_id")), "{answer}");
+    let (status, _) = console.api("platform", "/v1/case-assignments", json!({"command_id": 301, "case_id": 200}));
+    assert_eq!(status, 403, "the platform does not work cases");
+
+    let page = analyst.get(&format!("{}/console/cases/100", console.base));
+    assert!(page.body.contains(&format!("Worked by key <strong>{me}</strong>")), "{}", page.body);
+    let form = page.body.split("/assignment").nth(1).expect("an assignment form");
+    let (csrf, command_id) = (hidden(form, "csrf_token"), hidden(form, "command_id"));
+    let given_back = analyst.post(
+        &format!("{}/console/cases/100/assignment", console.base),
+        &[("csrf_token", &csrf), ("command_id", &command_id), ("key_id", "")],
+    );
+    assert_eq!(given_back.status, 303, "{}", given_back.body);
+    assert_eq!(console.get_json("analyst", "/v1/cases/100")["assigned_to"], serde_json::Value::Null);
 }

@@ -8,6 +8,7 @@
 mod adjust_score;
 mod agent_cash_out;
 mod appeal_case;
+mod assign_case;
 mod authorize;
 mod capture;
 mod convert_statement;
@@ -25,6 +26,7 @@ mod open_user;
 mod pay;
 mod pay_off_instalments;
 mod payout_merchant;
+mod propose_rules;
 mod record_refused_attempt;
 mod refund;
 mod release;
@@ -218,6 +220,9 @@ macro_rules! dispatch {
             CommandKind::AgentCashOut($handler) => $body,
             CommandKind::MerchantToMerchant($handler) => $body,
             CommandKind::RecordRefusedAttempt($handler) => $body,
+            CommandKind::ProposeRules($handler) => $body,
+            CommandKind::ApproveRules($handler) => $body,
+            CommandKind::AssignCase($handler) => $body,
         }
     };
 }

@@ -17,7 +17,7 @@ use crate::access::{ANALYSTS, READERS};
 use crate::auth::{Denied, Role};
 use crate::listener::ClientAddress;
 use crate::routes::{AppState, submit_one};
-use crate::wire::{CaseView, CommandRequest, DecideCaseRequest};
+use crate::wire::{AssignCaseRequest, CaseView, CommandRequest, DecideCaseRequest};
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -46,8 +46,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(logout))
         .route("/console/cases", get(queue))
         .route("/console/cases/{case_id}", get(case_page))
+        .route("/console/cases/next", get(next_case))
         .route("/console/cases/{case_id}/decision", post(decide))
-        .route("/console/rules", get(rules::page))
+        .route("/console/cases/{case_id}/assignment", post(assign))
+        .route("/console/rules", get(rules::page).post(rules::propose))
+        .route("/console/rules/proposals/{proposal}/approval", post(rules::approve))
         .route("/console/rules/backtests", post(rules::backtest))
         .route("/console/rules/backtests/{number}", get(rules::backtest_page))
         .route("/console/assets/console.css", get(stylesheet))
@@ -172,6 +175,8 @@ pub struct QueueQuery {
     pub min_amount: Option<String>,
     /// Only cases open at least this many hours.
     pub min_age_hours: Option<String>,
+    /// `none` for unassigned cases, `me` for the signed-in key's.
+    pub assignee: Option<String>,
     /// The last case id of the previous page.
     pub after: Option<String>,
 }
@@ -185,6 +190,8 @@ pub struct Filters {
     merchant: Option<MerchantId>,
     min_amount: Option<u64>,
     min_age_ms: Option<u64>,
+    /// `Some(None)`: unassigned only; `Some(Some(key))`: that key's.
+    assignee: Option<Option<model::ActorId>>,
     after: u64,
 }
 
@@ -200,7 +207,8 @@ fn text(value: Option<&str>) -> Option<String> {
 }
 
 impl QueueQuery {
-    fn parse(&self) -> Result<Filters, String> {
+    /// The filters, with `me` meaning `actor`.
+    fn parse(&self, actor: model::ActorId) -> Result<Filters, String> {
         let status = match self.status.as_deref().map(str::trim) {
             None | Some("") | Some("open") => Some(CaseStatus::Open),
             Some("approved") => Some(CaseStatus::Approved),
@@ -209,6 +217,12 @@ impl QueueQuery {
             Some(other) => return Err(format!("status must be open, approved, rejected or all, got {other:?}")),
         };
         let hours = number("min_age_hours", self.min_age_hours.as_deref())?;
+        let assignee = match self.assignee.as_deref().map(str::trim) {
+            None | Some("") | Some("any") => None,
+            Some("none") => Some(None),
+            Some("me") => Some(Some(actor)),
+            Some(other) => return Err(format!("assignee must be any, none or me, got {other:?}")),
+        };
         Ok(Filters {
             status,
             reason: text(self.reason.as_deref()),
@@ -216,6 +230,7 @@ impl QueueQuery {
             merchant: number("merchant", self.merchant.as_deref())?.map(MerchantId),
             min_amount: number("min_amount", self.min_amount.as_deref())?,
             min_age_ms: hours.map(|hours| hours.saturating_mul(3_600_000)),
+            assignee,
             after: number("after", self.after.as_deref())?.unwrap_or(0),
         })
     }
@@ -265,6 +280,7 @@ fn matches(filters: &Filters, case: &Case, merchant: Option<MerchantId>, amount:
         && filters.merchant.is_none_or(|wanted| merchant == Some(wanted))
         && filters.min_amount.is_none_or(|least| amount.is_some_and(|amount| amount >= least))
         && filters.min_age_ms.is_none_or(|least| age_ms >= least)
+        && filters.assignee.is_none_or(|assignee| case.assigned_to == assignee)
 }
 
 /// Reads a queue page from the engine, in case-id order after the cursor.
@@ -291,7 +307,7 @@ async fn queue(State(state): State<AppState>, signed: SignedIn, Query(query): Qu
     if !READERS.contains(&signed.session.principal.role) {
         return refused(StatusCode::FORBIDDEN, "forbidden", "this key's role may not read cases");
     }
-    let filters = match query.parse() {
+    let filters = match query.parse(signed.session.principal.actor) {
         Ok(filters) => filters,
         Err(message) => return refused(StatusCode::BAD_REQUEST, "invalid_filter", &message),
     };
@@ -299,6 +315,60 @@ async fn queue(State(state): State<AppState>, signed: SignedIn, Query(query): Qu
     match state.writer.read(move |engine| read_queue(engine, &read)).await {
         Ok(page) => pages::queue(&signed.session, &query, &page).into_response(),
         Err(_) => refused(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the server is stopping; retry"),
+    }
+}
+
+/// Opens the first open case no one works (in case-id order), or the queue when none is left.
+async fn next_case(State(state): State<AppState>, signed: SignedIn) -> Response {
+    if !READERS.contains(&signed.session.principal.role) {
+        return refused(StatusCode::FORBIDDEN, "forbidden", "this key's role may not read cases");
+    }
+    let filters = Filters { status: Some(CaseStatus::Open), assignee: Some(None), ..Filters::default() };
+    match state.writer.read(move |engine| read_queue(engine, &filters).rows.first().map(|row| row.id)).await {
+        Ok(Some(id)) => Redirect::to(&format!("/console/cases/{}", id.0)).into_response(),
+        Ok(None) => Redirect::to("/console/cases?assignee=none").into_response(),
+        Err(_) => refused(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the server is stopping; retry"),
+    }
+}
+
+/// The assignment form's fields.
+#[derive(Deserialize)]
+struct AssignmentForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// Fixed when the page rendered.
+    command_id: u64,
+    /// `me`, a key id, or empty to give the case back.
+    #[serde(default)]
+    key_id: String,
+}
+
+/// Claims, assigns or gives back a case, as `POST /v1/case-assignments` does.
+async fn assign(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(case_id): Path<String>,
+    Form(form): Form<AssignmentForm>,
+) -> Response {
+    if !signed.csrf_ok(&form.csrf_token) {
+        return session::csrf_refused();
+    }
+    let Ok(id) = case_id.parse::<u64>() else {
+        return refused(StatusCode::BAD_REQUEST, "invalid_id", "a case id is a whole number");
+    };
+    let principal = &signed.session.principal;
+    let key_id = match form.key_id.trim() {
+        "" => None,
+        "me" => Some(principal.key_id.clone()),
+        other => Some(other.to_owned()),
+    };
+    let request = CommandRequest::AssignCase(AssignCaseRequest { command_id: form.command_id, case_id: id, key_id });
+    match submit_one(&state, principal, request).await {
+        Ok(_) => Redirect::to(&format!("/console/cases/{id}")).into_response(),
+        Err(error) => {
+            let message = format!("{}: {}", error.body.code, error.body.message);
+            show_case(&state, &signed, &case_id, error.status, Some(&message)).await
+        }
     }
 }
 
@@ -357,12 +427,18 @@ async fn show_case(
         Ok(None) => return refused(StatusCode::NOT_FOUND, "unknown_case", "no case has this id"),
         Err(_) => return refused(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the server is stopping; retry"),
     };
-    let Ok(command_id) = crate::auth::random_hex(8) else {
+    let Some(command_id) = fresh_command_id() else {
         return refused(StatusCode::SERVICE_UNAVAILABLE, "no_randomness", "the server has no randomness; retry");
     };
-    let command_id = u64::from_str_radix(&command_id, 16).unwrap_or(1).max(1);
     let may_decide = ANALYSTS.contains(&signed.session.principal.role);
     (status, pages::case(&signed.session, &detail, may_decide, command_id, error)).into_response()
+}
+
+/// A random command id for a form, fixed when the page renders so that posting the form twice
+/// acts once: positive and within the API's int64 ids; `None` without randomness.
+fn fresh_command_id() -> Option<u64> {
+    let hex = crate::auth::random_hex(8).ok()?;
+    u64::from_str_radix(&hex, 16).ok().map(|id| (id & i64::MAX as u64).max(1))
 }
 
 /// The verdict form's fields.

@@ -2,13 +2,12 @@
 //! (a reason, an appeal's text) can inject markup; the pages load only the console's own
 //! stylesheet and script (the Content-Security-Policy allows nothing else).
 
-use super::rules::{Backtest, Draft};
+use super::rules::{Backtest, Draft, InForce};
 use super::session::Session;
 use super::{CaseDetail, QueuePage, QueueQuery, REVIEW_SLA_MS};
 use crate::backtest::Side;
 use crate::projector::RulesInstall;
 use maud::{DOCTYPE, Markup, html};
-use model::risk::RuleSet;
 use std::sync::atomic::Ordering;
 
 /// Minor units as a decimal amount (two places).
@@ -103,20 +102,28 @@ pub fn queue(session: &Session, query: &QueueQuery, page: &QueuePage) -> Markup 
                 label { "Merchant " input name="merchant" inputmode="numeric" value=(field(&query.merchant)); }
                 label { "Min amount (minor) " input name="min_amount" inputmode="numeric" value=(field(&query.min_amount)); }
                 label { "Open ≥ hours " input name="min_age_hours" inputmode="numeric" value=(field(&query.min_age_hours)); }
+                label { "Assignee "
+                    select name="assignee" {
+                        @for (value, text) in [("any", "anyone"), ("none", "no one"), ("me", "me")] {
+                            option value=(value) selected[query.assignee.as_deref() == Some(value)] { (text) }
+                        }
+                    }
+                }
                 button type="submit" { "Filter" }
             }
-            p.hint { "Keys: " kbd { "j" } "/" kbd { "k" } " move, " kbd { "Enter" } " opens, " kbd { "n" } " opens the next case past the review SLA (" (age(REVIEW_SLA_MS)) ")." }
+            p.hint { "Keys: " kbd { "j" } "/" kbd { "k" } " move, " kbd { "Enter" } " opens, " kbd { "n" } " opens the next case no one works. Rows past the review SLA (" (age(REVIEW_SLA_MS)) ") are marked. " a href="/console/cases/next" { "Next unassigned case →" } }
             @if page.rows.is_empty() {
                 p.empty { "No case matches." }
             } @else {
                 table.queue {
-                    thead { tr { th { "Case" } th { "Age" } th { "Status" } th { "User" } th { "Merchant" } th.num { "Held" } th { "Reasons" } th.num { "Score" } } }
+                    thead { tr { th { "Case" } th { "Age" } th { "Status" } th { "Assignee" } th { "User" } th { "Merchant" } th.num { "Held" } th { "Reasons" } th.num { "Score" } } }
                     tbody {
                         @for row in &page.rows {
                             tr.row.late[row.age_ms > REVIEW_SLA_MS && row.view.status == "open"] data-href=(format!("/console/cases/{}", row.id.0)) {
                                 td { a href=(format!("/console/cases/{}", row.id.0)) { (row.id.0) } }
                                 td { (age(row.age_ms)) @if row.age_ms > REVIEW_SLA_MS && row.view.status == "open" { " " span.badge { "past SLA" } } }
                                 td { (row.view.status) }
+                                td { @if let Some(key) = &row.view.assigned_to { (key) } }
                                 td { @if let Some(user) = row.view.user_id { (user) } }
                                 td { @if let Some(merchant) = row.merchant { (merchant.0) } }
                                 td.num { @if let Some(amount) = row.amount_minor { (money(amount)) } }
@@ -145,6 +152,7 @@ fn next_link(query: &QueueQuery, after: u64) -> String {
         ("merchant", &query.merchant),
         ("min_amount", &query.min_amount),
         ("min_age_hours", &query.min_age_hours),
+        ("assignee", &query.assignee),
     ];
     for (name, value) in fields {
         if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
@@ -225,6 +233,27 @@ pub fn case(session: &Session, detail: &CaseDetail, may_decide: bool, command_id
                     }
                 }
             }
+            @if view.status == "open" {
+                section.assignment {
+                    h2 { "Assignment" }
+                    p { @match &view.assigned_to { Some(key) => { "Worked by key " strong { (key) } "." } None => "No one works this case yet." } }
+                    @if may_decide {
+                        form.inline method="post" action=(format!("/console/cases/{}/assignment", view.case_id)) {
+                            input type="hidden" name="csrf_token" value=(session.csrf);
+                            input type="hidden" name="command_id" value=(command_id.wrapping_add(1).max(1));
+                            button type="submit" name="key_id" value="me" accesskey="c" { "Claim" }
+                            " "
+                            button type="submit" name="key_id" value="" { "Give back" }
+                        }
+                        form.inline method="post" action=(format!("/console/cases/{}/assignment", view.case_id)) {
+                            input type="hidden" name="csrf_token" value=(session.csrf);
+                            input type="hidden" name="command_id" value=(command_id.wrapping_add(2).max(1));
+                            " " label { "Assign to key " input name="key_id" size="9" pattern="[0-9a-f]{8}" required; }
+                            " " button type="submit" { "Assign" }
+                        }
+                    }
+                }
+            }
             @if may_decide && view.status == "open" {
                 section.verdict {
                     h2 { "Verdict" }
@@ -249,13 +278,14 @@ pub fn case(session: &Session, detail: &CaseDetail, may_decide: bool, command_id
 }
 
 /// The rules in force, their installs, and (for admins) the editor with its error on its line.
-pub fn rules(session: &Session, in_force: Option<&RuleSet>, history: &[RulesInstall], draft: Option<&Draft>) -> Markup {
+pub fn rules(session: &Session, in_force: &InForce, history: &[RulesInstall], editor: Option<(&Draft, u64)>) -> Markup {
     layout(
         "Rules",
         Some(session),
         html! {
             h1 { "Rules" }
-            @match in_force {
+            @if let Some(refusal) = editor.and_then(|(draft, _)| draft.refusal.as_ref()) { p.error role="alert" { (refusal) } }
+            @match &in_force.rules {
                 None => p.empty { "No rules are installed: every command is allowed unscored." },
                 Some(rules) => {
                     p { "Version " strong { (rules.version) } " in force: challenge at " (rules.decision.challenge_at)
@@ -277,13 +307,47 @@ pub fn rules(session: &Session, in_force: Option<&RuleSet>, history: &[RulesInst
                     }
                 }
             }
+            h2 { "Waiting for approval" }
+            @if in_force.proposals.is_empty() {
+                p.empty { "No proposal waits. An admin proposes a candidate below; a second admin approves it before it takes effect." }
+            } @else {
+                table.proposals {
+                    thead { tr { th { "Proposal" } th { "Version" } th { "Proposed by key" } th { "Waiting" } th {} } }
+                    tbody {
+                        @for (id, proposal) in &in_force.proposals {
+                            tr {
+                                td { (id.0) }
+                                td { (proposal.rules.version) }
+                                td { (crate::auth::key_id_of(proposal.proposed_by).unwrap_or_default()) }
+                                td { (age(in_force.now_ms.saturating_sub(proposal.proposed_at_ms))) }
+                                td {
+                                    @if let Some((_, command_id)) = editor {
+                                        form.inline method="post" action=(format!("/console/rules/proposals/{}/approval", id.0)) {
+                                            input type="hidden" name="csrf_token" value=(session.csrf);
+                                            input type="hidden" name="command_id" value=(command_id);
+                                            button type="submit" { "Approve and install" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             h2 { "History" }
             table {
-                thead { tr { th { "Sequence" } th { "Version" } th { "Result" } th { "Key" } th.num { "Time (ms)" } } }
+                thead { tr { th { "Sequence" } th { "Action" } th { "Version" } th { "Result" } th { "Key" } th.num { "Time (ms)" } } }
                 tbody {
                     @for install in history {
                         tr {
                             td { (install.sequence) }
+                            td {
+                                @match (install.kind.as_str(), install.proposal) {
+                                    ("approve_rules", Some(proposal)) => { "approval of " (proposal) }
+                                    ("propose_rules", _) => "proposal",
+                                    _ => "install",
+                                }
+                            }
                             td { @if let Some(version) = install.version { (version) } }
                             td { (install.result) }
                             td { @if let Some(key) = &install.key_id { (key) } }
@@ -292,7 +356,7 @@ pub fn rules(session: &Session, in_force: Option<&RuleSet>, history: &[RulesInst
                     }
                 }
             }
-            @if let Some(draft) = draft {
+            @if let Some((draft, command_id)) = editor {
                 h2 { "Candidate" }
                 p.hint { "Edit the rules file (docs/rules.md), then backtest it: the journal is replayed with it in place of every rules file it installed, and the decisions are compared." }
                 @if let Some((line, message)) = &draft.error {
@@ -306,8 +370,11 @@ pub fn rules(session: &Session, in_force: Option<&RuleSet>, history: &[RulesInst
                 }
                 form.editor method="post" action="/console/rules/backtests" {
                     input type="hidden" name="csrf_token" value=(session.csrf);
+                    input type="hidden" name="command_id" value=(command_id);
                     textarea name="toml" rows="24" spellcheck="false" aria-label="Candidate rules file" { (draft.toml) }
                     button type="submit" { "Check and backtest" }
+                    " "
+                    button.propose type="submit" formaction="/console/rules" { "Propose for activation" }
                 }
             }
         },

@@ -7,10 +7,13 @@ use super::session::{self, SignedIn, refused};
 use crate::access::READERS;
 use crate::auth::Role;
 use crate::backtest::{self, ReplayReport};
-use crate::routes::AppState;
+use crate::routes::{AppState, submit_one};
+use crate::wire::{ApproveRulesRequest, CommandRequest, InstallRulesRequest};
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use model::CommandId;
+use model::risk::{Proposal, RuleSet};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,14 +91,31 @@ pub struct Draft {
     pub toml: String,
     /// The error, its line (1-based) and message.
     pub error: Option<(usize, String)>,
+    /// A refused proposal or approval: its code and message.
+    pub refusal: Option<String>,
+}
+
+/// What the rules page shows from the engine.
+pub struct InForce {
+    /// The rules in force.
+    pub rules: Option<RuleSet>,
+    /// Proposals waiting for approval, with the proposer's key id.
+    pub proposals: Vec<(CommandId, Proposal)>,
+    /// The engine's time, ms.
+    pub now_ms: u64,
 }
 
 async fn show(state: &AppState, signed: &SignedIn, draft: Option<Draft>, status: StatusCode) -> Response {
     if !READERS.contains(&signed.session.principal.role) {
         return refused(StatusCode::FORBIDDEN, "forbidden", "this key's role may not read rules");
     }
-    let in_force = match state.writer.read(|engine| engine.rules().cloned()).await {
-        Ok(rules) => rules,
+    let read = state.writer.read(|engine| InForce {
+        rules: engine.rules().cloned(),
+        proposals: engine.rule_proposals().iter().map(|(id, proposal)| (*id, proposal.clone())).collect(),
+        now_ms: engine.now_ms(),
+    });
+    let in_force = match read.await {
+        Ok(in_force) => in_force,
         Err(_) => return refused(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the server is stopping; retry"),
     };
     let history = match state.read_model.rules_history(20) {
@@ -103,11 +123,78 @@ async fn show(state: &AppState, signed: &SignedIn, draft: Option<Draft>, status:
         Err(error) => return refused(StatusCode::SERVICE_UNAVAILABLE, "read_model", &error.to_string()),
     };
     let draft = draft.unwrap_or_else(|| Draft {
-        toml: in_force.as_ref().and_then(|rules| toml::to_string(rules).ok()).unwrap_or_default(),
+        toml: in_force.rules.as_ref().and_then(|rules| toml::to_string(rules).ok()).unwrap_or_default(),
         error: None,
+        refusal: None,
     });
     let is_admin = signed.session.principal.role == Role::Admin;
-    (status, pages::rules(&signed.session, in_force.as_ref(), &history, is_admin.then_some(&draft))).into_response()
+    let Some(command_id) = super::fresh_command_id() else {
+        return refused(StatusCode::SERVICE_UNAVAILABLE, "no_randomness", "the server has no randomness; retry");
+    };
+    let editor = is_admin.then_some((&draft, command_id));
+    (status, pages::rules(&signed.session, &in_force, &history, editor)).into_response()
+}
+
+/// The proposal form's fields.
+#[derive(Deserialize)]
+pub struct ProposalForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// Fixed when the page rendered: a form posted twice proposes once.
+    command_id: u64,
+    /// The candidate rules file.
+    toml: String,
+}
+
+/// Proposes the candidate for activation (`POST /v1/rule-proposals`): it waits for a second
+/// admin.
+pub async fn propose(State(state): State<AppState>, signed: SignedIn, Form(form): Form<ProposalForm>) -> Response {
+    if !signed.csrf_ok(&form.csrf_token) {
+        return session::csrf_refused();
+    }
+    let request = InstallRulesRequest { command_id: form.command_id, toml: form.toml.clone() };
+    act(&state, &signed, CommandRequest::ProposeRules(request), Some(form.toml)).await
+}
+
+/// The approval form's fields.
+#[derive(Deserialize)]
+pub struct ApprovalForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// Fixed when the page rendered.
+    command_id: u64,
+}
+
+/// Approves another admin's proposal (`POST /v1/rule-approvals`): it is installed now.
+pub async fn approve(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(proposal): Path<String>,
+    Form(form): Form<ApprovalForm>,
+) -> Response {
+    if !signed.csrf_ok(&form.csrf_token) {
+        return session::csrf_refused();
+    }
+    let Ok(proposal_id) = proposal.parse() else {
+        return refused(StatusCode::BAD_REQUEST, "invalid_id", "a proposal id is a whole number");
+    };
+    let request = ApproveRulesRequest { command_id: form.command_id, proposal_id };
+    act(&state, &signed, CommandRequest::ApproveRules(request), None).await
+}
+
+/// Sends a rules command as the API would (its role check included) and shows the rules page
+/// again, with the refusal if there was one.
+async fn act(state: &AppState, signed: &SignedIn, request: CommandRequest, toml: Option<String>) -> Response {
+    match submit_one(state, &signed.session.principal, request).await {
+        Ok(_) => Redirect::to("/console/rules").into_response(),
+        Err(error) => {
+            let refusal = Some(format!("{}: {}", error.body.code, error.body.message));
+            let draft = toml.map(|toml| Draft { toml, error: None, refusal: refusal.clone() });
+            let draft = draft
+                .or_else(|| refusal.map(|refusal| Draft { toml: String::new(), error: None, refusal: Some(refusal) }));
+            show(state, signed, draft, error.status).await
+        }
+    }
 }
 
 /// The editor's form.
@@ -130,7 +217,7 @@ pub async fn backtest(State(state): State<AppState>, signed: SignedIn, Form(form
     let candidate = match crate::rules_file::parse(&form.toml, "candidate") {
         Ok(candidate) => candidate,
         Err(crate::rules_file::RulesFileError::Invalid { line, message, .. }) => {
-            let draft = Draft { toml: form.toml, error: Some((line, message)) };
+            let draft = Draft { toml: form.toml, error: Some((line, message)), refusal: None };
             return show(&state, &signed, Some(draft), StatusCode::UNPROCESSABLE_ENTITY).await;
         }
         Err(other) => return refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rules", &other.to_string()),
