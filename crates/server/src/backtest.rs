@@ -101,18 +101,6 @@ fn tally(side: &mut Side, decision: Option<&Decision>) {
     }
 }
 
-/// What a command moves, in minor units: its `amount`, or its `funding`'s two parts, as its
-/// JSON form names them (`None` for a command that moves no stated amount).
-pub fn amount_minor(kind: &CommandKind) -> Option<u64> {
-    let body = serde_json::to_value(kind).ok()?;
-    let fields = body.as_object()?.values().next()?;
-    let funding = |part: &str| fields.get("funding")?.get(part)?.as_u64();
-    fields
-        .get("amount")
-        .and_then(serde_json::Value::as_u64)
-        .or_else(|| funding("credit_minor")?.checked_add(funding("balance_minor")?))
-}
-
 /// Replays `data_dir`'s journal up to sequence `end` (exclusive) with `candidate` in place of
 /// the journaled rules, telling `progress` (commands done, commands in all) after each record.
 pub fn run(
@@ -175,7 +163,7 @@ pub fn run(
             }
             if differs {
                 changed += 1;
-                let amount_minor = amount_minor(&command.kind);
+                let amount_minor = crate::named::amount_minor(&command.kind);
                 changed_minor = changed_minor.saturating_add(amount_minor.unwrap_or(0));
                 if changes.len() < changes_max {
                     changes.push(Change {

@@ -10,7 +10,8 @@
 //! - [`wire`] and [`routes`]: request/response types, validation, handlers, OpenAPI;
 //! - [`console`]: the risk analyst's console (HTML at `/console`, signed in with a key);
 //! - [`product_file`]: credit product files (TOML) parsed and validated;
-//! - [`metrics`]: Prometheus metric names.
+//! - [`metrics`]: Prometheus metric names;
+//! - [`named`]: what a command names (amount, user, merchant), read from its JSON form.
 //!
 //! No business rule lives here: handlers validate shapes and roles, the engine decides.
 
@@ -23,6 +24,7 @@ pub mod console;
 pub mod error;
 pub mod listener;
 pub mod metrics;
+pub mod named;
 pub mod openapi;
 pub mod product_file;
 pub mod projector;

@@ -44,8 +44,15 @@ CREATE TABLE IF NOT EXISTS balances (
     account TEXT PRIMARY KEY, currency TEXT NOT NULL, balance_minor INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions (
     sequence INTEGER PRIMARY KEY, command_id INTEGER NOT NULL, kind TEXT NOT NULL, time_ms INTEGER NOT NULL,
-    decision TEXT NOT NULL, score INTEGER NOT NULL, rules_version INTEGER NOT NULL, evidence TEXT NOT NULL);
+    decision TEXT NOT NULL, score INTEGER NOT NULL, rules_version INTEGER NOT NULL, evidence TEXT NOT NULL,
+    user_id INTEGER, merchant_id INTEGER);
 CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (time_ms, sequence);
+CREATE INDEX IF NOT EXISTS decisions_by_decision ON decisions (decision, sequence);
+CREATE INDEX IF NOT EXISTS decisions_by_kind ON decisions (kind, sequence);
+CREATE INDEX IF NOT EXISTS decisions_by_user ON decisions (user_id, sequence);
+CREATE INDEX IF NOT EXISTS decisions_by_merchant ON decisions (merchant_id, sequence);
+CREATE TABLE IF NOT EXISTS decision_rules (
+    rule TEXT NOT NULL, sequence INTEGER NOT NULL, PRIMARY KEY (rule, sequence)) WITHOUT ROWID;
 ";
 
 /// The projector's component name in health faults.
@@ -54,10 +61,11 @@ pub const PROJECTOR: &str = "projector";
 /// Records projected per SQLite transaction, at most.
 const RECORDS_PER_TRANSACTION: usize = 64;
 
-/// The read model's layout version (2: commands record the sending key's id). A read model of
+/// The read model's layout version (3: decisions name their user and merchant, and each rule
+/// that fired; 2: commands record the sending key's id). A read model of
 /// another version is derived data of an older build: its tables are dropped and it is rebuilt
 /// from the journal.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 fn open_connection(path: &Path) -> Result<Connection, ReadModelError> {
     let connection = Connection::open(path)?;
@@ -80,7 +88,7 @@ fn open_connection(path: &Path) -> Result<Connection, ReadModelError> {
         );
         connection.execute_batch(
             "DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS commands; DROP TABLE IF EXISTS postings;
-             DROP TABLE IF EXISTS balances; DROP TABLE IF EXISTS decisions;",
+             DROP TABLE IF EXISTS balances; DROP TABLE IF EXISTS decisions; DROP TABLE IF EXISTS decision_rules;",
         )?;
     }
     connection.execute_batch(SCHEMA)?;
@@ -124,13 +132,17 @@ fn write_batch(transaction: &rusqlite::Transaction<'_>, batch: &ReplayedBatch<'_
          ON CONFLICT (account) DO UPDATE SET balance_minor = balance_minor + excluded.balance_minor",
     )?;
     let mut insert_decision = transaction.prepare_cached(
-        "INSERT INTO decisions (sequence, command_id, kind, time_ms, decision, score, rules_version, evidence)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO decisions
+         (sequence, command_id, kind, time_ms, decision, score, rules_version, evidence, user_id, merchant_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
+    let mut insert_rule =
+        transaction.prepare_cached("INSERT OR IGNORE INTO decision_rules (rule, sequence) VALUES (?1, ?2)")?;
     for (index, decision) in batch.decisions {
         let command = &batch.commands[*index as usize];
         let sequence = (batch.first_sequence + u64::from(*index)) as i64;
         let evidence = serde_json::to_string(decision).expect("decisions serialize to JSON");
+        let (user, merchant) = crate::named::parties(&command.kind);
         insert_decision.execute(params![
             sequence,
             command.id.0 as i64,
@@ -139,8 +151,13 @@ fn write_batch(transaction: &rusqlite::Transaction<'_>, batch: &ReplayedBatch<'_
             decision.kind.name(),
             decision.score,
             decision.rules_version,
-            evidence
+            evidence,
+            user.map(|id| id as i64),
+            merchant.map(|id| id as i64)
         ])?;
+        for fired in &decision.fired {
+            insert_rule.execute(params![fired.rule, sequence])?;
+        }
     }
     for posting in batch.postings {
         let index = posting.command_index as usize;
@@ -352,20 +369,7 @@ impl ReadModel {
         )?;
         let rows = statement.query_map(
             params![query.from_ms, query.to_ms, query.after_sequence, query.decision, query.limit],
-            |row| {
-                let evidence: String = row.get(7)?;
-                Ok(DecisionEntry {
-                    sequence: row.get(0)?,
-                    command_id: row.get::<_, i64>(1)? as u64,
-                    kind: row.get(2)?,
-                    time_ms: row.get(3)?,
-                    decision: row.get(4)?,
-                    score: row.get(5)?,
-                    rules_version: row.get(6)?,
-                    evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::String(evidence)),
-                    key_id: row.get(8)?,
-                })
-            },
+            decision_entry,
         )?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -400,6 +404,92 @@ impl ReadModel {
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+}
+
+/// Filters of the decisions explorer; every one present must hold.
+#[derive(Clone, Debug, Default)]
+pub struct ExploreQuery {
+    /// `allow`, `challenge`, `review` or `deny`.
+    pub decision: Option<String>,
+    /// The command kind (`pay`, `transfer`, ...).
+    pub kind: Option<String>,
+    /// A rule that fired (active or shadow).
+    pub rule: Option<String>,
+    /// The user the command names.
+    pub user: Option<u64>,
+    /// The merchant the command names.
+    pub merchant: Option<u64>,
+    /// Only sequences below this (the previous page's last); none for the newest.
+    pub before: Option<i64>,
+    /// Page size.
+    pub limit: u32,
+}
+
+impl ReadModel {
+    /// One page of notable decisions, newest first. The query is walked along the index of its
+    /// most selective filter (a rule's, a user's, a merchant's, a kind's or a decision's, by
+    /// sequence), so a page costs the rows it reads, not the table.
+    pub fn explore(&self, query: &ExploreQuery) -> Result<Vec<DecisionEntry>, ReadModelError> {
+        use rusqlite::types::Value as Sql;
+        let mut sql = String::from(
+            "SELECT d.sequence, d.command_id, d.kind, d.time_ms, d.decision, d.score, d.rules_version, d.evidence,
+                    c.key_id
+             FROM decisions d JOIN commands c ON c.sequence = d.sequence",
+        );
+        // With a rule, the walk goes down that rule's (rule, sequence) index, else down the
+        // decisions' own.
+        let order = if query.rule.is_some() { "r.sequence" } else { "d.sequence" };
+        let mut conditions = vec![format!("{order} < ?")];
+        let mut values = vec![Sql::Integer(query.before.unwrap_or(i64::MAX))];
+        if let Some(rule) = &query.rule {
+            sql.push_str(" JOIN decision_rules r ON r.sequence = d.sequence");
+            conditions.push("r.rule = ?".to_owned());
+            values.push(Sql::Text(rule.clone()));
+        }
+        let mut filter = |column: &str, value: Option<Sql>| {
+            if let Some(value) = value {
+                conditions.push(format!("d.{column} = ?"));
+                values.push(value);
+            }
+        };
+        filter("decision", query.decision.clone().map(Sql::Text));
+        filter("kind", query.kind.clone().map(Sql::Text));
+        filter("user_id", query.user.map(|id| Sql::Integer(id as i64)));
+        filter("merchant_id", query.merchant.map(|id| Sql::Integer(id as i64)));
+        sql.push_str(&format!(" WHERE {} ORDER BY {order} DESC LIMIT {}", conditions.join(" AND "), query.limit));
+        let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut statement = connection.prepare_cached(&sql)?;
+        let rows = statement.query_map(rusqlite::params_from_iter(values), decision_entry)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The notable decision on the command at `sequence`.
+    pub fn decision_at(&self, sequence: i64) -> Result<Option<DecisionEntry>, ReadModelError> {
+        let connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut statement = connection.prepare_cached(
+            "SELECT d.sequence, d.command_id, d.kind, d.time_ms, d.decision, d.score, d.rules_version, d.evidence,
+                    c.key_id
+             FROM decisions d JOIN commands c ON c.sequence = d.sequence WHERE d.sequence = ?1",
+        )?;
+        Ok(statement.query_row(params![sequence], decision_entry).optional()?)
+    }
+}
+
+/// A decision row (`sequence, command_id, kind, time_ms, decision, score, rules_version,
+/// evidence, key_id`) as an entry.
+fn decision_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionEntry> {
+    let evidence: String = row.get(7)?;
+    Ok(DecisionEntry {
+        sequence: row.get(0)?,
+        command_id: row.get::<_, i64>(1)? as u64,
+        kind: row.get(2)?,
+        time_ms: row.get(3)?,
+        decision: row.get(4)?,
+        score: row.get(5)?,
+        rules_version: row.get(6)?,
+        evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::String(evidence)),
+        key_id: row.get(8)?,
+    })
 }
 
 /// One rules install, proposal or approval in the journal, as the read model holds it.

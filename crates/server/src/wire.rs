@@ -186,7 +186,7 @@ pub struct AssignCaseRequest {
     /// The key id (eight hex digits, as `creditline keys list` shows it) to work the case;
     /// absent or null gives it back to the queue.
     #[serde(default)]
-    #[schema(pattern = "^[0-9a-f]{8}$")]
+    #[schema(pattern = "^(?!00000000)[0-9a-f]{8}$")]
     pub key_id: Option<String>,
 }
 

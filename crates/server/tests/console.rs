@@ -698,3 +698,37 @@ fn an_analyst_claims_the_next_unassigned_case_and_gives_it_back() {
     assert_eq!(given_back.status, 303, "{}", given_back.body);
     assert_eq!(console.get_json("analyst", "/v1/cases/100")["assigned_to"], serde_json::Value::Null);
 }
+
+#[test]
+fn the_decisions_explorer_filters_and_opens_the_inspector() {
+    let console = Console::with_held_payment();
+    let merchant = json!({"command_id": 5, "merchant_id": 8, "currency": "CNY", "category": "physical_goods", "verification": "certified"});
+    assert_eq!(console.api("admin", "/v1/merchants", merchant).0, 200);
+    let other = json!({"command_id": 200, "user_id": 42, "merchant_id": 8, "credit_minor": 70_000});
+    assert_eq!(console.api("platform", "/v1/payments", other).1["status"], "held_for_review");
+    let (mut analyst, _) = console.sign_in("analyst");
+    // The read model is projected after the journal append: wait until both decisions are in.
+    let url = |query: &str| format!("{}/console/decisions{query}", console.base);
+    let page = loop {
+        let page = analyst.get(&url("?decision=review&rule=big_credit_purchase"));
+        assert_eq!(page.status, 200, "{}", page.body);
+        if page.body.matches("<tr class=\"row\"").count() == 2 {
+            break page.body;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(page.find("<td>200</td>") < page.find("<td>100</td>"), "newest first: {page}");
+    let by_merchant = analyst.get(&url("?merchant=8")).body;
+    assert!(by_merchant.contains("<td>200</td>") && !by_merchant.contains("<td>100</td>"), "{by_merchant}");
+    let by_user = analyst.get(&url("?user=42&kind=pay")).body;
+    assert_eq!(by_user.matches("<tr class=\"row\"").count(), 2, "{by_user}");
+    assert!(!analyst.get(&url("?rule=no_such_rule")).body.contains("<tr class=\"row\""));
+    assert_eq!(analyst.get(&url("?decision=maybe")).status, 400);
+
+    let sequence =
+        page.split("/console/decisions/").nth(1).expect("a link").split('"').next().expect("a sequence").to_owned();
+    let inspector = analyst.get(&url(&format!("/{sequence}"))).body;
+    assert!(inspector.contains("big_credit_purchase") && inspector.contains("event.credit_minor"), "{inspector}");
+    assert!(inspector.contains("href=\"/console/cases/200\""), "the inspector opens the case: {inspector}");
+    assert_eq!(analyst.get(&url("/999999")).status, 404);
+}

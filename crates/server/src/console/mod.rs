@@ -3,13 +3,16 @@
 //! offline; ADR 0019).
 //!
 //! - `session`: sign-in with an API key, the session cookie, CSRF tokens;
+//! - `decisions`: the decisions explorer and inspector, over the read model;
 //! - `rules`: the rules in force, the candidate editor and its backtest;
 //! - `pages`: the markup of each page.
 //!
 //! Every action goes through the same command path as the API (`routes::submit_one`), so it is
 //! journaled with the acting key and checked against the same roles.
 
+mod decisions;
 mod pages;
+pub use decisions::ExplorerQuery;
 pub mod rules;
 pub mod session;
 
@@ -49,6 +52,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/cases/next", get(next_case))
         .route("/console/cases/{case_id}/decision", post(decide))
         .route("/console/cases/{case_id}/assignment", post(assign))
+        .route("/console/decisions", get(decisions::explorer))
+        .route("/console/decisions/{sequence}", get(decisions::inspector))
         .route("/console/rules", get(rules::page).post(rules::propose))
         .route("/console/rules/proposals/{proposal}/approval", post(rules::approve))
         .route("/console/rules/backtests", post(rules::backtest))
@@ -207,8 +212,8 @@ fn text(value: Option<&str>) -> Option<String> {
 }
 
 impl QueueQuery {
-    /// The filters, with `me` meaning `actor`.
-    fn parse(&self, actor: model::ActorId) -> Result<Filters, String> {
+    /// The filters, with `me` meaning `actor`; a message naming the bad field otherwise.
+    pub fn parse(&self, actor: model::ActorId) -> Result<Filters, String> {
         let status = match self.status.as_deref().map(str::trim) {
             None | Some("") | Some("open") => Some(CaseStatus::Open),
             Some("approved") => Some(CaseStatus::Approved),
@@ -268,7 +273,7 @@ fn held_amount(engine: &engine::Engine, id: CommandId, case: &Case) -> Option<u6
         Held::Payment { .. } | Held::Authorization { .. } => {
             engine.authorization(id).map(|hold| hold.funding.credit_minor + hold.funding.balance_minor)
         }
-        Held::Parked(kind) => crate::backtest::amount_minor(kind),
+        Held::Parked(kind) => crate::named::amount_minor(kind),
         Held::Nothing => None,
     }
 }
@@ -283,8 +288,21 @@ fn matches(filters: &Filters, case: &Case, merchant: Option<MerchantId>, amount:
         && filters.assignee.is_none_or(|assignee| case.assigned_to == assignee)
 }
 
-/// Reads a queue page from the engine, in case-id order after the cursor.
-fn read_queue(engine: &engine::Engine, filters: &Filters) -> QueuePage {
+impl QueuePage {
+    /// How many cases the page lists.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether it lists none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Reads a queue page from the engine, in case-id order after the cursor (what
+/// `/console/cases` renders; public for the console bench).
+pub fn read_queue(engine: &engine::Engine, filters: &Filters) -> QueuePage {
     let now_ms = engine.now_ms();
     let mut rows = Vec::new();
     let mut last = None;

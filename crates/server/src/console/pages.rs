@@ -2,11 +2,12 @@
 //! (a reason, an appeal's text) can inject markup; the pages load only the console's own
 //! stylesheet and script (the Content-Security-Policy allows nothing else).
 
+use super::decisions::ExplorerQuery;
 use super::rules::{Backtest, Draft, InForce};
 use super::session::Session;
 use super::{CaseDetail, QueuePage, QueueQuery, REVIEW_SLA_MS};
 use crate::backtest::Side;
-use crate::projector::RulesInstall;
+use crate::projector::{DecisionEntry, RulesInstall};
 use maud::{DOCTYPE, Markup, html};
 use std::sync::atomic::Ordering;
 
@@ -46,6 +47,7 @@ fn layout(title: &str, session: Option<&Session>, body: Markup) -> Markup {
                     @if let Some(session) = session {
                         nav {
                             a href="/console/cases" accesskey="q" { "Review queue" }
+                            a href="/console/decisions" { "Decisions" }
                             a href="/console/rules" { "Rules" }
                         }
                         span.who { "key " (session.principal.key_id) " · " (session.principal.role.name()) }
@@ -191,22 +193,7 @@ pub fn case(session: &Session, detail: &CaseDetail, may_decide: bool, command_id
             section.inspector {
                 h2 { "Decision" }
                 p { "Rules version " (decision.rules_version) ": " strong { (format!("{:?}", decision.kind)) } ", score " (decision.score) "." }
-                table {
-                    thead { tr { th { "Rule" } th { "Reason" } th.num { "Score" } th { "Mode" } } }
-                    tbody {
-                        @for fired in &decision.fired {
-                            tr { td { (fired.rule) } td { (fired.reason) } td.num { (fired.score) } td { @if fired.shadow { "shadow" } @else { "active" } } }
-                        }
-                    }
-                }
-                h3 { "Feature values read" }
-                table {
-                    thead { tr { th { "Feature" } th { "Value" } } }
-                    tbody { @for reading in &decision.readings { tr { td { code { (reading.feature) } } td { (reading.value) } } } }
-                }
-                @if !decision.actions.is_empty() {
-                    p { "Account actions taken: " (decision.actions.iter().map(|action| format!("{action:?}")).collect::<Vec<_>>().join(", ")) }
-                }
+                (fired_rules(decision))
             }
             @if let Some(user) = &detail.user {
                 section.user {
@@ -271,6 +258,135 @@ pub fn case(session: &Session, detail: &CaseDetail, may_decide: bool, command_id
                         button type="submit" name="verdict" value="approve" accesskey="a" { "Approve (let it through)" }
                         button.danger type="submit" name="verdict" value="reject" accesskey="r" { "Reject" }
                     }
+                }
+            }
+        },
+    )
+}
+
+/// The decision inspector's tables: every rule that fired with its score and mode, every feature
+/// value those rules read, and the account actions taken.
+fn fired_rules(decision: &model::risk::Decision) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Rule" } th { "Reason" } th.num { "Score" } th { "Mode" } } }
+            tbody {
+                @for fired in &decision.fired {
+                    tr { td { (fired.rule) } td { (fired.reason) } td.num { (fired.score) } td { @if fired.shadow { "shadow" } @else { "active" } } }
+                }
+            }
+        }
+        h3 { "Feature values read" }
+        table {
+            thead { tr { th { "Feature" } th { "Value" } } }
+            tbody { @for reading in &decision.readings { tr { td { code { (reading.feature) } } td { (reading.value) } } } }
+        }
+        @if !decision.actions.is_empty() {
+            p { "Account actions taken: " (decision.actions.iter().map(|action| format!("{action:?}")).collect::<Vec<_>>().join(", ")) }
+        }
+    }
+}
+
+/// The decisions explorer.
+pub fn decisions(session: &Session, query: &ExplorerQuery, rows: &[DecisionEntry], page_rows: usize) -> Markup {
+    let field = |value: &Option<String>| value.clone().unwrap_or_default();
+    layout(
+        "Decisions",
+        Some(session),
+        html! {
+            h1 { "Decisions" }
+            form.filters method="get" action="/console/decisions" {
+                label { "Decision "
+                    select name="decision" {
+                        option value="" { "any" }
+                        @for option in ["challenge", "review", "deny", "allow"] {
+                            option value=(option) selected[query.decision.as_deref() == Some(option)] { (option) }
+                        }
+                    }
+                }
+                label { "Kind " input name="kind" value=(field(&query.kind)) placeholder="e.g. pay"; }
+                label { "Rule " input name="rule" value=(field(&query.rule)); }
+                label { "User " input name="user" inputmode="numeric" value=(field(&query.user)); }
+                label { "Merchant " input name="merchant" inputmode="numeric" value=(field(&query.merchant)); }
+                button type="submit" { "Filter" }
+            }
+            @if rows.is_empty() {
+                p.empty { "No decision matches." }
+            } @else {
+                table.decisions {
+                    thead { tr { th { "Sequence" } th { "Command" } th { "Kind" } th { "Decision" } th.num { "Score" } th { "Rules fired" } th.num { "Time (ms)" } } }
+                    tbody {
+                        @for row in rows {
+                            tr.row data-href=(format!("/console/decisions/{}", row.sequence)) {
+                                td { a href=(format!("/console/decisions/{}", row.sequence)) { (row.sequence) } }
+                                td { (row.command_id) }
+                                td { (row.kind) }
+                                td { (row.decision) }
+                                td.num { (row.score) }
+                                td { (fired_names(&row.evidence)) }
+                                td.num { (row.time_ms) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(last) = rows.last().filter(|_| rows.len() == page_rows) {
+                p { a.next href=(older_link(query, last.sequence)) { "Older →" } }
+            }
+        },
+    )
+}
+
+/// The rule ids a decision's evidence names, comma-separated.
+fn fired_names(evidence: &serde_json::Value) -> String {
+    let fired = evidence.get("fired").and_then(serde_json::Value::as_array);
+    let names = fired.into_iter().flatten().filter_map(|rule| rule.get("rule")?.as_str());
+    names.collect::<Vec<_>>().join(", ")
+}
+
+/// The explorer's link to the decisions before `sequence`, with the same filters.
+fn older_link(query: &ExplorerQuery, sequence: i64) -> String {
+    let mut link = form_urlencoded::Serializer::new(String::new());
+    let fields = [
+        ("decision", &query.decision),
+        ("kind", &query.kind),
+        ("rule", &query.rule),
+        ("user", &query.user),
+        ("merchant", &query.merchant),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value.as_deref().filter(|value| !value.is_empty()) {
+            link.append_pair(name, value);
+        }
+    }
+    link.append_pair("before", &sequence.to_string());
+    format!("/console/decisions?{}", link.finish())
+}
+
+/// One decision's inspector.
+pub fn decision(
+    session: &Session,
+    entry: &DecisionEntry,
+    decision: Option<&model::risk::Decision>,
+    has_case: bool,
+) -> Markup {
+    layout(
+        &format!("Decision at {}", entry.sequence),
+        Some(session),
+        html! {
+            p { a href="/console/decisions" { "← Decisions" } }
+            h1 { "Decision at sequence " (entry.sequence) }
+            dl {
+                dt { "Command" } dd { (entry.command_id) " (" (entry.kind) ")" }
+                dt { "Decision" } dd { (entry.decision) ", score " (entry.score) ", rules version " (entry.rules_version) }
+                @if let Some(key) = &entry.key_id { dt { "Sent by key" } dd { (key) } }
+                dt { "Time (ms)" } dd { (entry.time_ms) }
+                @if has_case { dt { "Case" } dd { a href=(format!("/console/cases/{}", entry.command_id)) { "case " (entry.command_id) } } }
+            }
+            section.inspector {
+                @match decision {
+                    Some(decision) => (fired_rules(decision)),
+                    None => pre { (entry.evidence.to_string()) },
                 }
             }
         },
